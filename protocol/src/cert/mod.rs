@@ -1,0 +1,40 @@
+//! Organisations, member certificates, revocation lists, and the trust store that checks them.
+//!
+//! Every signed object here is `body` + Ed25519 `signature`, where the signature covers the
+//! codec encoding of the body (version byte included) behind a [`SignatureContext`] label.
+
+mod error;
+mod local;
+mod member;
+mod revocation;
+mod root;
+mod trust;
+
+pub use error::{CertError, RevocationError};
+pub use local::LocalIdentity;
+pub use member::{CertificateBody, Clearance, MAX_ROLES, MemberCertificate};
+pub use revocation::{RevocationList, RevocationListBody, RevokedCertificate};
+pub use root::{OrgRoot, RootDecodeError};
+pub use trust::{RevocationUpdate, TrustStore, VerifiedCertificate};
+
+use crate::codec;
+use crate::keys::{OrgRootKeyPair, OrgRootPublicKey, Signature, SignatureContext, SignatureError};
+
+/// Signs the codec encoding of `body` with the org root key.
+fn sign_body<T: bincode::Encode>(
+    key: &OrgRootKeyPair,
+    context: SignatureContext,
+    body: &T,
+) -> Signature {
+    key.sign(context, &codec::encode(body))
+}
+
+/// Verifies a signature made by [`sign_body`].
+fn verify_body<T: bincode::Encode>(
+    key: &OrgRootPublicKey,
+    context: SignatureContext,
+    body: &T,
+    signature: &Signature,
+) -> Result<(), SignatureError> {
+    key.verify(context, &codec::encode(body), signature)
+}

@@ -1,0 +1,109 @@
+//! An organisation's public root: what members trust and partners import.
+
+use bincode::{Decode, Encode};
+use sha2::{Digest as _, Sha256};
+
+use super::CertError;
+use crate::ids::OrgId;
+use crate::keys::{OrgRootKeyPair, OrgRootPublicKey, Signature, SignatureContext};
+use crate::time::UnixTime;
+
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+struct RootBody {
+    org: OrgId,
+    key: OrgRootPublicKey,
+    created: UnixTime,
+}
+
+/// An organisation's root public key, self-signed. The self-signature proves possession of the
+/// key; trust in it comes from comparing its [`fingerprint`](Self::fingerprint) out of band.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct OrgRoot {
+    body: RootBody,
+    signature: Signature,
+}
+
+impl OrgRoot {
+    /// Creates the self-signed root of `org`.
+    #[must_use]
+    pub fn create(key: &OrgRootKeyPair, org: OrgId, created: UnixTime) -> Self {
+        let body = RootBody { org, key: key.public(), created };
+        let signature = key.sign(SignatureContext::OrgRoot, &crate::codec::encode(&body));
+        Self { body, signature }
+    }
+
+    /// Checks the self-signature.
+    ///
+    /// # Errors
+    ///
+    /// [`CertError::BadRootSignature`] when it does not verify.
+    pub fn verify(&self) -> Result<(), CertError> {
+        super::verify_body(&self.body.key, SignatureContext::OrgRoot, &self.body, &self.signature)
+            .map_err(|_| CertError::BadRootSignature { org: self.body.org.clone() })
+    }
+
+    /// The organisation.
+    #[must_use]
+    pub fn org(&self) -> &OrgId {
+        &self.body.org
+    }
+
+    /// The root public key.
+    #[must_use]
+    pub fn key(&self) -> &OrgRootPublicKey {
+        &self.body.key
+    }
+
+    /// When the root was created.
+    #[must_use]
+    pub fn created(&self) -> UnixTime {
+        self.body.created
+    }
+
+    /// SHA-256 of the root key, as 16 groups of 4 hex digits: what administrators read to each
+    /// other before trusting a partner.
+    #[must_use]
+    pub fn fingerprint(&self) -> String {
+        fingerprint(self.body.key.as_bytes())
+    }
+
+    /// The codec encoding, for the public root file.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::codec::encode(self)
+    }
+
+    /// Decodes a root and checks its self-signature.
+    ///
+    /// # Errors
+    ///
+    /// [`RootDecodeError`]: not a root encoding, or a self-signature that does not verify.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, RootDecodeError> {
+        let root: Self = crate::codec::decode(bytes)?;
+        root.verify()?;
+        Ok(root)
+    }
+}
+
+/// A root file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RootDecodeError {
+    /// Not a valid encoding.
+    #[error(transparent)]
+    Decode(#[from] crate::DecodeError),
+    /// Decoded, but the self-signature does not verify.
+    #[error(transparent)]
+    Cert(#[from] CertError),
+}
+
+/// SHA-256 of `key` in groups of four hex digits separated by spaces.
+pub(crate) fn fingerprint(key: &[u8]) -> String {
+    let digest = Sha256::digest(key);
+    crate::keys::hex(&digest)
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

@@ -1,0 +1,158 @@
+//! The trust store: trusted org roots and their newest revocation lists.
+
+use std::collections::BTreeMap;
+
+use super::{CertError, CertificateBody, MemberCertificate, OrgRoot, RevocationError, RevocationList};
+use crate::ids::OrgId;
+use crate::time::UnixTime;
+
+/// A certificate that chained to a trusted root, was within its validity window and was not
+/// revoked at the time it was checked. Only [`TrustStore::verify_certificate`] makes one.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct VerifiedCertificate(MemberCertificate);
+
+impl VerifiedCertificate {
+    /// The verified certificate.
+    #[must_use]
+    pub fn certificate(&self) -> &MemberCertificate {
+        &self.0
+    }
+
+    /// What it says.
+    #[must_use]
+    pub fn body(&self) -> &CertificateBody {
+        self.0.body()
+    }
+}
+
+/// What applying a revocation list did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevocationUpdate {
+    /// The list is newer than what we had and is now in force.
+    Applied,
+    /// We already had exactly this list.
+    Unchanged,
+}
+
+/// The roots a member or relay trusts (its own organisation's and its partners'), and the
+/// newest verified revocation list of each.
+///
+/// An organisation without a list has no revoked certificates as far as this store knows;
+/// `vigil-keytool org init` issues an empty list so every deployment starts with one.
+#[derive(Clone, Debug, Default)]
+pub struct TrustStore {
+    roots: BTreeMap<OrgId, OrgRoot>,
+    revocations: BTreeMap<OrgId, RevocationList>,
+}
+
+impl TrustStore {
+    /// An empty store that trusts nobody.
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Trusts `root`. Adding the same root twice is a no-op.
+    ///
+    /// # Errors
+    ///
+    /// [`CertError::BadRootSignature`]; [`CertError::RootConflict`] when a different key is
+    /// already trusted for the organisation.
+    pub fn add_root(&mut self, root: OrgRoot) -> Result<(), CertError> {
+        root.verify()?;
+        match self.roots.get(root.org()) {
+            Some(known) if known.key() == root.key() => Ok(()),
+            Some(_) => Err(CertError::RootConflict { org: root.org().clone() }),
+            None => {
+                self.roots.insert(root.org().clone(), root);
+                Ok(())
+            }
+        }
+    }
+
+    /// The trusted root of `org`.
+    #[must_use]
+    pub fn root(&self, org: &OrgId) -> Option<&OrgRoot> {
+        self.roots.get(org)
+    }
+
+    /// Every trusted root.
+    pub fn roots(&self) -> impl Iterator<Item = &OrgRoot> {
+        self.roots.values()
+    }
+
+    /// The revocation list in force for `org`.
+    #[must_use]
+    pub fn revocations(&self, org: &OrgId) -> Option<&RevocationList> {
+        self.revocations.get(org)
+    }
+
+    /// Verifies `list` and puts it in force if it is newer than the one we hold. An older list
+    /// never replaces a newer one.
+    ///
+    /// # Errors
+    ///
+    /// [`RevocationError`]: unknown organisation, bad signature, an older version, or a
+    /// different list with the version we hold (equivocation).
+    pub fn update_revocations(
+        &mut self,
+        list: RevocationList,
+    ) -> Result<RevocationUpdate, RevocationError> {
+        let org = list.body().org.clone();
+        let root = self.roots.get(&org).ok_or_else(|| RevocationError::UnknownOrg { org: org.clone() })?;
+        list.verify(root)?;
+        if let Some(current) = self.revocations.get(&org) {
+            let (have, offered) = (current.body().version, list.body().version);
+            if offered < have {
+                return Err(RevocationError::Stale { org, current: have, offered });
+            }
+            if offered == have {
+                return if current == &list {
+                    Ok(RevocationUpdate::Unchanged)
+                } else {
+                    Err(RevocationError::Equivocation { org, version: have })
+                };
+            }
+        }
+        self.revocations.insert(org, list);
+        Ok(RevocationUpdate::Applied)
+    }
+
+    /// Checks `certificate` at time `now`: chain to a trusted root, the root's signature, the
+    /// certificate rules, the validity window, and the revocation list.
+    ///
+    /// # Errors
+    ///
+    /// [`CertError`] naming the first check that failed.
+    pub fn verify_certificate(
+        &self,
+        certificate: &MemberCertificate,
+        now: UnixTime,
+    ) -> Result<VerifiedCertificate, CertError> {
+        let body = certificate.body();
+        let root = self.roots.get(&body.org).ok_or_else(|| CertError::UntrustedRoot {
+            user: body.user.clone(),
+            org: body.org.clone(),
+        })?;
+        certificate.verify_signature(root.key())?;
+        if now < body.not_before {
+            return Err(CertError::NotYetValid {
+                user: body.user.clone(),
+                not_before: body.not_before,
+                now,
+            });
+        }
+        if now >= body.not_after {
+            return Err(CertError::Expired { user: body.user.clone(), not_after: body.not_after, now });
+        }
+        if let Some(entry) = self.revocations.get(&body.org).and_then(|l| l.find(body.serial)) {
+            return Err(CertError::Revoked {
+                user: body.user.clone(),
+                serial: entry.serial,
+                revoked_at: entry.revoked_at,
+                reason: entry.reason.as_str().to_owned(),
+            });
+        }
+        Ok(VerifiedCertificate(certificate.clone()))
+    }
+}

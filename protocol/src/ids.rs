@@ -1,0 +1,247 @@
+//! Names: organisation ids, user ids, roles and other bounded text, validated when built and
+//! when decoded, so no code past the codec ever sees an ill-formed one.
+
+use bincode::de::Decoder;
+use bincode::enc::Encoder;
+use bincode::error::{DecodeError as BincodeDecodeError, EncodeError};
+use bincode::{Decode, Encode};
+
+/// Longest user id, organisation id or role, in bytes.
+pub const MAX_ID_LEN: usize = 128;
+
+/// Longest free text (display names, revocation reasons), in bytes.
+pub const MAX_TEXT_LEN: usize = 256;
+
+/// Why a name was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum IdError {
+    /// Empty, or longer than the limit.
+    #[error("{what} must be 1 to {max} bytes long, got {len}")]
+    Length {
+        /// What kind of name.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A character outside the allowed set.
+    #[error("{what} {value:?} contains {found:?}; allowed: {allowed}")]
+    Character {
+        /// What kind of name.
+        what: &'static str,
+        /// The refused value.
+        value: String,
+        /// The first refused character.
+        found: char,
+        /// The allowed characters, for the error message.
+        allowed: &'static str,
+    },
+    /// A user id that is not `local@org`.
+    #[error("user id {0:?} must have the form local@org, e.g. officer1@cert-at")]
+    UserIdShape(String),
+}
+
+fn check_len(what: &'static str, value: &str, max: usize) -> Result<(), IdError> {
+    if value.is_empty() || value.len() > max {
+        return Err(IdError::Length { what, len: value.len(), max });
+    }
+    Ok(())
+}
+
+fn check_chars(
+    what: &'static str,
+    value: &str,
+    allowed: &'static str,
+    ok: impl Fn(char) -> bool,
+) -> Result<(), IdError> {
+    match value.chars().find(|&c| !ok(c)) {
+        Some(found) => Err(IdError::Character { what, value: value.to_owned(), found, allowed }),
+        None => Ok(()),
+    }
+}
+
+const ID_CHARS: &str = "a-z 0-9 . _ -";
+
+fn is_id_char(c: char) -> bool {
+    c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+}
+
+/// An organisation, e.g. `CERT-AT`. Canonical form is upper case; `cert-at` parses to `CERT-AT`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct OrgId(String);
+
+impl OrgId {
+    /// Parses and canonicalises (upper case) an organisation id.
+    ///
+    /// # Errors
+    ///
+    /// [`IdError`] when empty, too long, or with characters outside `A-Z 0-9 . _ -`.
+    pub fn new(value: &str) -> Result<Self, IdError> {
+        let upper = value.to_ascii_uppercase();
+        check_len("organisation id", &upper, MAX_ID_LEN)?;
+        check_chars("organisation id", &upper, "A-Z 0-9 . _ -", |c| {
+            c.is_ascii_uppercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-')
+        })?;
+        Ok(Self(upper))
+    }
+
+    /// The canonical text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A member, `local@org` in lower case, e.g. `officer1@cert-at`. The part after `@` names the
+/// member's organisation: a certificate is valid only when it matches the issuing org.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    /// Parses a user id; upper case letters are lowered.
+    ///
+    /// # Errors
+    ///
+    /// [`IdError`] when it is not `local@org` with both parts in `a-z 0-9 . _ -`.
+    pub fn new(value: &str) -> Result<Self, IdError> {
+        let lower = value.to_ascii_lowercase();
+        check_len("user id", &lower, MAX_ID_LEN)?;
+        let Some((local, org)) = lower.split_once('@') else {
+            return Err(IdError::UserIdShape(value.to_owned()));
+        };
+        if local.is_empty() || org.is_empty() {
+            return Err(IdError::UserIdShape(value.to_owned()));
+        }
+        check_chars("user id", local, ID_CHARS, is_id_char)?;
+        check_chars("user id", org, ID_CHARS, is_id_char)?;
+        Ok(Self(lower))
+    }
+
+    /// The canonical text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the part after `@` names `org` (case-insensitively).
+    #[must_use]
+    pub fn belongs_to(&self, org: &OrgId) -> bool {
+        self.0.rsplit_once('@').is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&org.0))
+    }
+}
+
+/// A role a member holds in their organisation, e.g. `duty-officer`, `incident-lead`, `admin`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Role(String);
+
+impl Role {
+    /// Parses a role (lower-cased).
+    ///
+    /// # Errors
+    ///
+    /// [`IdError`] when empty, too long, or with characters outside `a-z 0-9 . _ -`.
+    pub fn new(value: &str) -> Result<Self, IdError> {
+        let lower = value.to_ascii_lowercase();
+        check_len("role", &lower, MAX_ID_LEN)?;
+        check_chars("role", &lower, ID_CHARS, is_id_char)?;
+        Ok(Self(lower))
+    }
+
+    /// The canonical text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free text a human reads: a display name, a revocation reason. Bounded, no control characters.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(String);
+
+impl Text {
+    /// Checks and wraps free text.
+    ///
+    /// # Errors
+    ///
+    /// [`IdError`] when empty, longer than [`MAX_TEXT_LEN`] bytes, or with control characters.
+    pub fn new(value: &str) -> Result<Self, IdError> {
+        check_len("text", value, MAX_TEXT_LEN)?;
+        check_chars("text", value, "printable characters", |c| !c.is_control())?;
+        Ok(Self(value.to_owned()))
+    }
+
+    /// The text.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+macro_rules! validated_string {
+    ($($ty:ident),*) => {$(
+        impl Encode for $ty {
+            fn encode<E: Encoder>(&self, encoder: &mut E) -> Result<(), EncodeError> {
+                self.0.encode(encoder)
+            }
+        }
+
+        impl<C> Decode<C> for $ty {
+            fn decode<D: Decoder<Context = C>>(decoder: &mut D) -> Result<Self, BincodeDecodeError> {
+                let raw = String::decode(decoder)?;
+                let parsed = Self::new(&raw).map_err(|e| BincodeDecodeError::OtherString(e.to_string()))?;
+                // Only the canonical spelling is a valid encoding, so every value has one encoding.
+                if parsed.0 != raw {
+                    return Err(BincodeDecodeError::Other(concat!("non-canonical ", stringify!($ty))));
+                }
+                Ok(parsed)
+            }
+        }
+
+        bincode::impl_borrow_decode!($ty);
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = IdError;
+            fn from_str(s: &str) -> Result<Self, IdError> {
+                Self::new(s)
+            }
+        }
+    )*};
+}
+
+validated_string!(OrgId, UserId, Role, Text);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec;
+
+    #[test]
+    fn user_ids_are_canonical_and_belong_to_their_org() {
+        let user = UserId::new("Officer1@CERT-AT").unwrap();
+        assert_eq!(user.as_str(), "officer1@cert-at");
+        assert!(user.belongs_to(&OrgId::new("cert-at").unwrap()));
+        assert!(!user.belongs_to(&OrgId::new("CERT-CZ").unwrap()));
+        assert!(matches!(UserId::new("nobody"), Err(IdError::UserIdShape(_))));
+        assert!(matches!(UserId::new("a b@x"), Err(IdError::Character { found: ' ', .. })));
+        assert!(matches!(UserId::new("@x"), Err(IdError::UserIdShape(_))));
+    }
+
+    #[test]
+    fn decoding_refuses_invalid_and_non_canonical_names() {
+        let bad = codec::encode(&"officer 1@cert-at".to_owned());
+        assert!(codec::decode::<UserId>(&bad).is_err());
+        let upper = codec::encode(&"OFFICER@CERT-AT".to_owned());
+        assert!(codec::decode::<UserId>(&upper).is_err());
+        let good = codec::encode(&UserId::new("officer@cert-at").unwrap());
+        assert_eq!(codec::decode::<UserId>(&good).unwrap().as_str(), "officer@cert-at");
+        assert!(Text::new("line\nbreak").is_err());
+    }
+}

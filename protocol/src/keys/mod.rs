@@ -1,0 +1,21 @@
+//! Key types. Secret halves live in boxed newtypes that zeroize on drop, have no `Clone`,
+//! `PartialEq` or serde impls, and whose `Debug` prints only the public half.
+
+mod agreement;
+mod identity;
+mod org_root;
+mod signing;
+
+pub use agreement::{AgreementKeyPair, AgreementPublicKey, NonContributoryError};
+pub use identity::{IdentityKeyPair, IdentityPublicKey};
+pub use org_root::{OrgRootKeyPair, OrgRootPublicKey};
+pub use signing::{Signature, SignatureContext, SignatureError};
+
+/// Lower-case hex of `bytes`, for fingerprints and `Debug` of public keys.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
