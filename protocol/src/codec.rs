@@ -99,10 +99,16 @@ pub fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeError> {
         return Err(DecodeError::Empty);
     };
     if version != WIRE_VERSION {
-        return Err(DecodeError::UnknownVersion { expected: WIRE_VERSION, got: version });
+        return Err(DecodeError::UnknownVersion {
+            expected: WIRE_VERSION,
+            got: version,
+        });
     }
     if bytes.len() > MAX_ENCODED_LEN {
-        return Err(DecodeError::TooLong { len: bytes.len(), max: MAX_ENCODED_LEN });
+        return Err(DecodeError::TooLong {
+            len: bytes.len(),
+            max: MAX_ENCODED_LEN,
+        });
     }
     let (value, used) = bincode::decode_from_slice::<T, _>(body, config())?;
     let extra = body.len().saturating_sub(used);
@@ -121,11 +127,17 @@ mod tests {
         let mut bytes = encode(&7u32);
         assert_eq!(decode::<u32>(&bytes), Ok(7));
         bytes.push(0);
-        assert_eq!(decode::<u32>(&bytes), Err(DecodeError::TrailingBytes { extra: 1 }));
+        assert_eq!(
+            decode::<u32>(&bytes),
+            Err(DecodeError::TrailingBytes { extra: 1 })
+        );
         assert_eq!(decode::<u32>(&[]), Err(DecodeError::Empty));
         assert_eq!(
             decode::<u32>(&[2, 7]),
-            Err(DecodeError::UnknownVersion { expected: 1, got: 2 })
+            Err(DecodeError::UnknownVersion {
+                expected: 1,
+                got: 2
+            })
         );
     }
 
@@ -133,6 +145,9 @@ mod tests {
     fn hostile_length_prefix_does_not_allocate() {
         // Version, then a varint length of u64::MAX for a Vec<u8>.
         let bytes = [WIRE_VERSION, 253, 255, 255, 255, 255, 255, 255, 255, 255];
-        assert!(matches!(decode::<Vec<u8>>(&bytes), Err(DecodeError::Malformed(_))));
+        assert!(matches!(
+            decode::<Vec<u8>>(&bytes),
+            Err(DecodeError::Malformed(_))
+        ));
     }
 }

@@ -45,7 +45,9 @@ pub enum HandshakeError {
         user: UserId,
     },
     /// The signed prekey is too old (or from the future): a stale or replayed bundle.
-    #[error("signed prekey of {user} was created at {created}, outside the accepted window (now {now})")]
+    #[error(
+        "signed prekey of {user} was created at {created}, outside the accepted window (now {now})"
+    )]
     StaleSignedPrekey {
         /// The owner.
         user: UserId,
@@ -113,7 +115,10 @@ struct SessionAd<'a> {
 
 /// The session associated data: version byte, then initiator and responder.
 pub(crate) fn session_ad(initiator: &Party, responder: &Party) -> Vec<u8> {
-    crate::codec::encode(&SessionAd { initiator, responder })
+    crate::codec::encode(&SessionAd {
+        initiator,
+        responder,
+    })
 }
 
 /// What the initiator needs to start its ratchet and to write its first messages.
@@ -152,7 +157,11 @@ pub(crate) fn initiate(
     let dh1 = local.agreement().diffie_hellman(&spk)?;
     let dh2 = base.diffie_hellman(&their_ik)?;
     let dh3 = base.diffie_hellman(&spk)?;
-    let dh4 = bundle.one_time_prekey.as_ref().map(|otk| base.diffie_hellman(&otk.key)).transpose()?;
+    let dh4 = bundle
+        .one_time_prekey
+        .as_ref()
+        .map(|otk| base.diffie_hellman(&otk.key))
+        .transpose()?;
     let me = Party::of(local.certificate());
     let them = Party::of(remote.certificate());
     let ad = session_ad(&me, &them);
@@ -183,8 +192,13 @@ pub(crate) fn respond(
     let dh1 = signed_prekey.diffie_hellman(&their_ik)?;
     let dh2 = local.agreement().diffie_hellman(base_key)?;
     let dh3 = signed_prekey.diffie_hellman(base_key)?;
-    let dh4 = one_time_prekey.map(|otk| otk.diffie_hellman(base_key)).transpose()?;
-    let ad = session_ad(&Party::of(sender.certificate()), &Party::of(local.certificate()));
+    let dh4 = one_time_prekey
+        .map(|otk| otk.diffie_hellman(base_key))
+        .transpose()?;
+    let ad = session_ad(
+        &Party::of(sender.certificate()),
+        &Party::of(local.certificate()),
+    );
     let mut dhs = vec![&*dh1, &*dh2, &*dh3];
     if let Some(dh4) = &dh4 {
         dhs.push(dh4);

@@ -45,7 +45,11 @@ pub enum IdError {
 
 fn check_len(what: &'static str, value: &str, max: usize) -> Result<(), IdError> {
     if value.is_empty() || value.len() > max {
-        return Err(IdError::Length { what, len: value.len(), max });
+        return Err(IdError::Length {
+            what,
+            len: value.len(),
+            max,
+        });
     }
     Ok(())
 }
@@ -57,7 +61,12 @@ fn check_chars(
     ok: impl Fn(char) -> bool,
 ) -> Result<(), IdError> {
     match value.chars().find(|&c| !ok(c)) {
-        Some(found) => Err(IdError::Character { what, value: value.to_owned(), found, allowed }),
+        Some(found) => Err(IdError::Character {
+            what,
+            value: value.to_owned(),
+            found,
+            allowed,
+        }),
         None => Ok(()),
     }
 }
@@ -128,7 +137,9 @@ impl UserId {
     /// Whether the part after `@` names `org` (case-insensitively).
     #[must_use]
     pub fn belongs_to(&self, org: &OrgId) -> bool {
-        self.0.rsplit_once('@').is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&org.0))
+        self.0
+            .rsplit_once('@')
+            .is_some_and(|(_, domain)| domain.eq_ignore_ascii_case(&org.0))
     }
 }
 
@@ -229,8 +240,14 @@ mod tests {
         assert_eq!(user.as_str(), "officer1@cert-at");
         assert!(user.belongs_to(&OrgId::new("cert-at").unwrap()));
         assert!(!user.belongs_to(&OrgId::new("CERT-CZ").unwrap()));
-        assert!(matches!(UserId::new("nobody"), Err(IdError::UserIdShape(_))));
-        assert!(matches!(UserId::new("a b@x"), Err(IdError::Character { found: ' ', .. })));
+        assert!(matches!(
+            UserId::new("nobody"),
+            Err(IdError::UserIdShape(_))
+        ));
+        assert!(matches!(
+            UserId::new("a b@x"),
+            Err(IdError::Character { found: ' ', .. })
+        ));
         assert!(matches!(UserId::new("@x"), Err(IdError::UserIdShape(_))));
     }
 
@@ -241,7 +258,10 @@ mod tests {
         let upper = codec::encode(&"OFFICER@CERT-AT".to_owned());
         assert!(codec::decode::<UserId>(&upper).is_err());
         let good = codec::encode(&UserId::new("officer@cert-at").unwrap());
-        assert_eq!(codec::decode::<UserId>(&good).unwrap().as_str(), "officer@cert-at");
+        assert_eq!(
+            codec::decode::<UserId>(&good).unwrap().as_str(),
+            "officer@cert-at"
+        );
         assert!(Text::new("line\nbreak").is_err());
     }
 }

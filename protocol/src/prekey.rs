@@ -101,18 +101,39 @@ impl PrekeyBundle {
     pub fn verify(&self, owner: &VerifiedCertificate, now: UnixTime) -> Result<(), HandshakeError> {
         let body = owner.body();
         if self.user != body.user || self.identity_key != body.identity_key {
-            return Err(HandshakeError::BundleMismatch { user: body.user.clone() });
+            return Err(HandshakeError::BundleMismatch {
+                user: body.user.clone(),
+            });
         }
-        let bad = || HandshakeError::BadPrekeySignature { user: body.user.clone() };
+        let bad = || HandshakeError::BadPrekeySignature {
+            user: body.user.clone(),
+        };
         let spk = &self.signed_prekey;
-        let tbs = SignedPrekeyTbs { user: &self.user, id: spk.id, key: &spk.key, created: spk.created };
+        let tbs = SignedPrekeyTbs {
+            user: &self.user,
+            id: spk.id,
+            key: &spk.key,
+            created: spk.created,
+        };
         self.identity_key
-            .verify(SignatureContext::SignedPrekey, &crate::codec::encode(&tbs), &spk.signature)
+            .verify(
+                SignatureContext::SignedPrekey,
+                &crate::codec::encode(&tbs),
+                &spk.signature,
+            )
             .map_err(|_| bad())?;
         if let Some(otk) = &self.one_time_prekey {
-            let tbs = OneTimePrekeyTbs { user: &self.user, id: otk.id, key: &otk.key };
+            let tbs = OneTimePrekeyTbs {
+                user: &self.user,
+                id: otk.id,
+                key: &otk.key,
+            };
             self.identity_key
-                .verify(SignatureContext::OneTimePrekey, &crate::codec::encode(&tbs), &otk.signature)
+                .verify(
+                    SignatureContext::OneTimePrekey,
+                    &crate::codec::encode(&tbs),
+                    &otk.signature,
+                )
                 .map_err(|_| bad())?;
         }
         let too_old = now.secs_since(spk.created) > MAX_SIGNED_PREKEY_AGE_SECS;
@@ -152,7 +173,10 @@ impl std::fmt::Debug for PrekeyStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PrekeyStore")
             .field("user", &self.user)
-            .field("signed_prekeys", &self.signed.iter().map(|s| s.public.id).collect::<Vec<_>>())
+            .field(
+                "signed_prekeys",
+                &self.signed.iter().map(|s| s.public.id).collect::<Vec<_>>(),
+            )
             .field("one_time_prekeys", &self.one_time.len())
             .field("secrets", &"[secret elided]")
             .finish()
@@ -189,10 +213,24 @@ impl PrekeyStore {
         let id = self.take_id();
         let pair = AgreementKeyPair::generate(rng);
         let key = pair.public();
-        let tbs = SignedPrekeyTbs { user: &self.user, id, key: &key, created: now };
+        let tbs = SignedPrekeyTbs {
+            user: &self.user,
+            id,
+            key: &key,
+            created: now,
+        };
         let signature = identity.sign(SignatureContext::SignedPrekey, &crate::codec::encode(&tbs));
-        let public = SignedPrekey { id, key, created: now, signature };
-        self.signed.push_back(SignedSecret { public: public.clone(), pair, seen_base_keys: VecDeque::new() });
+        let public = SignedPrekey {
+            id,
+            key,
+            created: now,
+            signature,
+        };
+        self.signed.push_back(SignedSecret {
+            public: public.clone(),
+            pair,
+            seen_base_keys: VecDeque::new(),
+        });
         while self.signed.len() > MAX_SIGNED_PREKEYS_KEPT {
             self.signed.pop_front();
         }
@@ -213,11 +251,21 @@ impl PrekeyStore {
                 let id = self.take_id();
                 let pair = AgreementKeyPair::generate(rng);
                 let key = pair.public();
-                let tbs = OneTimePrekeyTbs { user: &self.user, id, key: &key };
+                let tbs = OneTimePrekeyTbs {
+                    user: &self.user,
+                    id,
+                    key: &key,
+                };
                 let signature =
                     identity.sign(SignatureContext::OneTimePrekey, &crate::codec::encode(&tbs));
                 let public = OneTimePrekey { id, key, signature };
-                self.one_time.insert(id, OneTimeSecret { public: public.clone(), pair });
+                self.one_time.insert(
+                    id,
+                    OneTimeSecret {
+                        public: public.clone(),
+                        pair,
+                    },
+                );
                 public
             })
             .collect()
@@ -237,7 +285,11 @@ impl PrekeyStore {
 
     /// A bundle for this member, e.g. for a directory or a test.
     #[must_use]
-    pub fn bundle(&self, identity_key: IdentityPublicKey, with_one_time: bool) -> Option<PrekeyBundle> {
+    pub fn bundle(
+        &self,
+        identity_key: IdentityPublicKey,
+        with_one_time: bool,
+    ) -> Option<PrekeyBundle> {
         Some(PrekeyBundle {
             user: self.user.clone(),
             identity_key,
@@ -268,7 +320,11 @@ impl PrekeyStore {
         }
         let one_time = match one_time_id {
             Some(id) => Some(
-                &self.one_time.get(&id).ok_or(HandshakeError::UnknownOneTimePrekey { id })?.pair,
+                &self
+                    .one_time
+                    .get(&id)
+                    .ok_or(HandshakeError::UnknownOneTimePrekey { id })?
+                    .pair,
             ),
             None => None,
         };
@@ -314,7 +370,10 @@ impl PrekeyStore {
             one_time: self
                 .one_time
                 .values()
-                .map(|s| OneTimePickle { public: s.public.clone(), secret: *s.pair.to_bytes() })
+                .map(|s| OneTimePickle {
+                    public: s.public.clone(),
+                    secret: *s.pair.to_bytes(),
+                })
                 .collect(),
             next_id: self.next_id,
         };
@@ -330,9 +389,14 @@ impl PrekeyStore {
         let mut pickle: PrekeyStorePickle = crate::codec::decode(bytes)?;
         if pickle.signed.len() > MAX_SIGNED_PREKEYS_KEPT
             || pickle.one_time.len() > MAX_ONE_TIME_PREKEYS
-            || pickle.signed.iter().any(|s| s.seen_base_keys.len() > MAX_SEEN_BASE_KEYS)
+            || pickle
+                .signed
+                .iter()
+                .any(|s| s.seen_base_keys.len() > MAX_SEEN_BASE_KEYS)
         {
-            return Err(crate::DecodeError::Malformed("prekey store exceeds its limits".into()));
+            return Err(crate::DecodeError::Malformed(
+                "prekey store exceeds its limits".into(),
+            ));
         }
         let signed = pickle
             .signed
@@ -354,7 +418,12 @@ impl PrekeyStore {
                 (s.public.id, secret)
             })
             .collect();
-        Ok(Self { user: pickle.user.clone(), signed, one_time, next_id: pickle.next_id })
+        Ok(Self {
+            user: pickle.user.clone(),
+            signed,
+            one_time,
+            next_id: pickle.next_id,
+        })
     }
 }
 

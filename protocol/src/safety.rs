@@ -35,7 +35,12 @@ impl SafetyNumber {
     pub fn display_groups(&self) -> String {
         self.0
             .chunks(5)
-            .map(|group| group.iter().map(|&d| char::from(b'0' + d)).collect::<String>())
+            .map(|group| {
+                group
+                    .iter()
+                    .map(|&d| char::from(b'0' + d))
+                    .collect::<String>()
+            })
             .collect::<Vec<_>>()
             .join(" ")
     }
@@ -46,7 +51,11 @@ impl SafetyNumber {
         let digits: Vec<u8> = typed
             .chars()
             .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_digit(10).and_then(|d| u8::try_from(d).ok()).unwrap_or(0xFF))
+            .map(|c| {
+                c.to_digit(10)
+                    .and_then(|d| u8::try_from(d).ok())
+                    .unwrap_or(0xFF)
+            })
             .collect();
         digits.len() == self.0.len() && bool::from(digits.ct_eq(&self.0))
     }

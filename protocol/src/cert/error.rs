@@ -37,7 +37,9 @@ pub enum CertError {
         now: UnixTime,
     },
     /// The certificate has expired.
-    #[error("certificate of {user} expired at {not_after} (now {now}); ask your administrator for a new one")]
+    #[error(
+        "certificate of {user} expired at {not_after} (now {now}); ask your administrator for a new one"
+    )]
     Expired {
         /// The member.
         user: UserId,
@@ -106,7 +108,9 @@ pub enum RevocationError {
         org: OrgId,
     },
     /// An older list than the one we have: never replaces a newer one.
-    #[error("revocation list version {offered} of {org} is older than the version {current} already in force")]
+    #[error(
+        "revocation list version {offered} of {org} is older than the version {current} already in force"
+    )]
     Stale {
         /// The organisation.
         org: OrgId,

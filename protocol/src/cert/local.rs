@@ -24,9 +24,15 @@ impl LocalIdentity {
     ) -> Result<Self, CertError> {
         let body = certificate.body();
         if body.identity_key != identity.public() || body.agreement_key != agreement.public() {
-            return Err(CertError::KeyMismatch { user: body.user.clone() });
+            return Err(CertError::KeyMismatch {
+                user: body.user.clone(),
+            });
         }
-        Ok(Self { certificate, identity, agreement })
+        Ok(Self {
+            certificate,
+            identity,
+            agreement,
+        })
     }
 
     /// The member's certificate.

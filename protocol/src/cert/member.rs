@@ -52,7 +52,12 @@ pub struct CertificateBody {
 impl CertificateBody {
     /// Rules every certificate obeys, whoever signed it.
     pub(super) fn check_rules(&self) -> Result<(), CertError> {
-        let malformed = |why| Err(CertError::Malformed { user: self.user.clone(), why });
+        let malformed = |why| {
+            Err(CertError::Malformed {
+                user: self.user.clone(),
+                why,
+            })
+        };
         if !self.user.belongs_to(&self.org) {
             return malformed("its user id does not belong to the issuing organisation");
         }
@@ -97,11 +102,16 @@ impl MemberCertificate {
 
     /// Checks the org root's signature and the body's rules (not validity or revocation).
     pub(super) fn verify_signature(&self, root: &OrgRootPublicKey) -> Result<(), CertError> {
-        super::verify_body(root, SignatureContext::MemberCertificate, &self.body, &self.signature)
-            .map_err(|_| CertError::BadSignature {
-                user: self.body.user.clone(),
-                org: self.body.org.clone(),
-            })?;
+        super::verify_body(
+            root,
+            SignatureContext::MemberCertificate,
+            &self.body,
+            &self.signature,
+        )
+        .map_err(|_| CertError::BadSignature {
+            user: self.body.user.clone(),
+            org: self.body.org.clone(),
+        })?;
         self.body.check_rules()
     }
 

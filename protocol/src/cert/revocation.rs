@@ -61,10 +61,19 @@ impl RevocationList {
     /// [`RevocationError::UnknownOrg`] for another org's root; [`RevocationError::BadSignature`].
     pub fn verify(&self, root: &OrgRoot) -> Result<(), RevocationError> {
         if root.org() != &self.body.org {
-            return Err(RevocationError::UnknownOrg { org: self.body.org.clone() });
+            return Err(RevocationError::UnknownOrg {
+                org: self.body.org.clone(),
+            });
         }
-        super::verify_body(root.key(), SignatureContext::RevocationList, &self.body, &self.signature)
-            .map_err(|_| RevocationError::BadSignature { org: self.body.org.clone() })
+        super::verify_body(
+            root.key(),
+            SignatureContext::RevocationList,
+            &self.body,
+            &self.signature,
+        )
+        .map_err(|_| RevocationError::BadSignature {
+            org: self.body.org.clone(),
+        })
     }
 
     /// The entry revoking certificate `serial`, if any.

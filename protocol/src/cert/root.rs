@@ -27,7 +27,11 @@ impl OrgRoot {
     /// Creates the self-signed root of `org`.
     #[must_use]
     pub fn create(key: &OrgRootKeyPair, org: OrgId, created: UnixTime) -> Self {
-        let body = RootBody { org, key: key.public(), created };
+        let body = RootBody {
+            org,
+            key: key.public(),
+            created,
+        };
         let signature = key.sign(SignatureContext::OrgRoot, &crate::codec::encode(&body));
         Self { body, signature }
     }
@@ -38,8 +42,15 @@ impl OrgRoot {
     ///
     /// [`CertError::BadRootSignature`] when it does not verify.
     pub fn verify(&self) -> Result<(), CertError> {
-        super::verify_body(&self.body.key, SignatureContext::OrgRoot, &self.body, &self.signature)
-            .map_err(|_| CertError::BadRootSignature { org: self.body.org.clone() })
+        super::verify_body(
+            &self.body.key,
+            SignatureContext::OrgRoot,
+            &self.body,
+            &self.signature,
+        )
+        .map_err(|_| CertError::BadRootSignature {
+            org: self.body.org.clone(),
+        })
     }
 
     /// The organisation.

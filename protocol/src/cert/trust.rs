@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use super::{CertError, CertificateBody, MemberCertificate, OrgRoot, RevocationError, RevocationList};
+use super::{
+    CertError, CertificateBody, MemberCertificate, OrgRoot, RevocationError, RevocationList,
+};
 use crate::ids::OrgId;
 use crate::time::UnixTime;
 
@@ -62,7 +64,9 @@ impl TrustStore {
         root.verify()?;
         match self.roots.get(root.org()) {
             Some(known) if known.key() == root.key() => Ok(()),
-            Some(_) => Err(CertError::RootConflict { org: root.org().clone() }),
+            Some(_) => Err(CertError::RootConflict {
+                org: root.org().clone(),
+            }),
             None => {
                 self.roots.insert(root.org().clone(), root);
                 Ok(())
@@ -99,12 +103,19 @@ impl TrustStore {
         list: RevocationList,
     ) -> Result<RevocationUpdate, RevocationError> {
         let org = list.body().org.clone();
-        let root = self.roots.get(&org).ok_or_else(|| RevocationError::UnknownOrg { org: org.clone() })?;
+        let root = self
+            .roots
+            .get(&org)
+            .ok_or_else(|| RevocationError::UnknownOrg { org: org.clone() })?;
         list.verify(root)?;
         if let Some(current) = self.revocations.get(&org) {
             let (have, offered) = (current.body().version, list.body().version);
             if offered < have {
-                return Err(RevocationError::Stale { org, current: have, offered });
+                return Err(RevocationError::Stale {
+                    org,
+                    current: have,
+                    offered,
+                });
             }
             if offered == have {
                 return if current == &list {
@@ -130,10 +141,13 @@ impl TrustStore {
         now: UnixTime,
     ) -> Result<VerifiedCertificate, CertError> {
         let body = certificate.body();
-        let root = self.roots.get(&body.org).ok_or_else(|| CertError::UntrustedRoot {
-            user: body.user.clone(),
-            org: body.org.clone(),
-        })?;
+        let root = self
+            .roots
+            .get(&body.org)
+            .ok_or_else(|| CertError::UntrustedRoot {
+                user: body.user.clone(),
+                org: body.org.clone(),
+            })?;
         certificate.verify_signature(root.key())?;
         if now < body.not_before {
             return Err(CertError::NotYetValid {
@@ -143,9 +157,17 @@ impl TrustStore {
             });
         }
         if now >= body.not_after {
-            return Err(CertError::Expired { user: body.user.clone(), not_after: body.not_after, now });
+            return Err(CertError::Expired {
+                user: body.user.clone(),
+                not_after: body.not_after,
+                now,
+            });
         }
-        if let Some(entry) = self.revocations.get(&body.org).and_then(|l| l.find(body.serial)) {
+        if let Some(entry) = self
+            .revocations
+            .get(&body.org)
+            .and_then(|l| l.find(body.serial))
+        {
             return Err(CertError::Revoked {
                 user: body.user.clone(),
                 serial: entry.serial,

@@ -15,7 +15,13 @@ pub(crate) fn seal(key: &[u8; 32], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8
     // Encryption fails only for plaintexts longer than 2^38 bytes, far above any limit of ours;
     // an empty result then makes the receiver fail to decrypt rather than us panic.
     cipher
-        .encrypt(Nonce::from_slice(nonce), Payload { msg: plaintext, aad })
+        .encrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: plaintext,
+                aad,
+            },
+        )
         .unwrap_or_default()
 }
 
@@ -31,13 +37,21 @@ pub(crate) fn open(
     ciphertext: &[u8],
 ) -> Result<Vec<u8>, DecryptError> {
     let cipher = ChaCha20Poly1305::new(Key::from_slice(key));
-    cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: ciphertext, aad }).map_err(|_| DecryptError)
+    cipher
+        .decrypt(
+            Nonce::from_slice(nonce),
+            Payload {
+                msg: ciphertext,
+                aad,
+            },
+        )
+        .map_err(|_| DecryptError)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::crypto::kat::{Vectors, hex32, hex_bytes};
+    use crate::crypto::kat::{Vectors, hex_bytes, hex32};
 
     /// RFC 8439 section 2.8.2 and appendix A.5, through `seal` and `open`.
     #[test]
@@ -52,7 +66,12 @@ mod tests {
             let mut expected = hex_bytes(v.get("CIPHERTEXT"));
             expected.extend(hex_bytes(v.get("TAG")));
             assert_eq!(seal(&key, &nonce, &aad, &plaintext), expected, "{}", v.name);
-            assert_eq!(open(&key, &nonce, &aad, &expected).unwrap(), plaintext, "{}", v.name);
+            assert_eq!(
+                open(&key, &nonce, &aad, &expected).unwrap(),
+                plaintext,
+                "{}",
+                v.name
+            );
             let mut tampered = expected.clone();
             tampered[0] ^= 1;
             assert_eq!(open(&key, &nonce, &aad, &tampered), Err(DecryptError));

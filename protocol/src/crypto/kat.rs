@@ -29,14 +29,22 @@ impl Vectors {
                 continue;
             }
             if let Some(name) = trimmed.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                out.push(Vector { name: name.to_owned(), fields: Vec::new() });
+                out.push(Vector {
+                    name: name.to_owned(),
+                    fields: Vec::new(),
+                });
             } else if line.starts_with(char::is_whitespace) {
-                let last = out.last_mut().and_then(|v| v.fields.last_mut()).expect("continuation");
+                let last = out
+                    .last_mut()
+                    .and_then(|v| v.fields.last_mut())
+                    .expect("continuation");
                 last.1.push_str(trimmed);
             } else {
                 let (k, v) = trimmed.split_once('=').expect("KEY = value");
                 let vector = out.last_mut().expect("a [name] before fields");
-                vector.fields.push((k.trim().to_owned(), v.trim().to_owned()));
+                vector
+                    .fields
+                    .push((k.trim().to_owned(), v.trim().to_owned()));
             }
         }
         Self(out)

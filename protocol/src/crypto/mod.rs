@@ -1,9 +1,9 @@
 //! The primitives as Vigil wires them: ChaCha20-Poly1305, HKDF-SHA256 and HMAC-SHA256.
 
 pub(crate) mod aead;
-pub(crate) mod kdf;
 #[cfg(test)]
 pub(crate) mod kat;
+pub(crate) mod kdf;
 
 /// Decryption failed. Deliberately opaque: it never says whether the key, the tag, the
 /// associated data or the ciphertext was wrong.

@@ -37,7 +37,10 @@ impl AgreementKeyPair {
 
     fn from_secret(secret: StaticSecret) -> Self {
         let public = AgreementPublicKey(PublicKey::from(&secret).to_bytes());
-        Self { secret: Box::new(secret), public }
+        Self {
+            secret: Box::new(secret),
+            public,
+        }
     }
 
     /// The secret bytes, for sealing into an encrypted store; zeroized when dropped.
@@ -115,7 +118,9 @@ mod tests {
         assert_eq!(vectors.len(), 3);
         for v in vectors.iter().take(2) {
             let pair = AgreementKeyPair::from_bytes(&hex32(v.get("SCALAR")));
-            let out = pair.diffie_hellman(&AgreementPublicKey(hex32(v.get("U")))).unwrap();
+            let out = pair
+                .diffie_hellman(&AgreementPublicKey(hex32(v.get("U"))))
+                .unwrap();
             assert_eq!(*out, hex32(v.get("OUTPUT")), "{}", v.name);
         }
         let v = vectors.iter().nth(2).unwrap();
@@ -136,6 +141,9 @@ mod tests {
         let mut order8 = [0u8; 32];
         order8[0] = 1;
         assert_eq!(pair.diffie_hellman(&zero), Err(NonContributoryError));
-        assert_eq!(pair.diffie_hellman(&AgreementPublicKey(order8)), Err(NonContributoryError));
+        assert_eq!(
+            pair.diffie_hellman(&AgreementPublicKey(order8)),
+            Err(NonContributoryError)
+        );
     }
 }

@@ -108,7 +108,8 @@ pub(super) fn verify_raw(
 ) -> Result<(), SignatureError> {
     let key = VerifyingKey::from_bytes(public).map_err(|_| SignatureError)?;
     let signature = ed25519_dalek::Signature::from_bytes(&signature.0);
-    key.verify_strict(message, &signature).map_err(|_| SignatureError)
+    key.verify_strict(message, &signature)
+        .map_err(|_| SignatureError)
 }
 
 /// Defines an Ed25519 key pair newtype around [`SigningSecret`] and its public key type, so
@@ -238,7 +239,10 @@ mod tests {
         let secret = SigningSecret::from_seed(&[9; 32]);
         let public = secret.public_bytes();
         let sig = secret.sign(SignatureContext::SignedPrekey, b"key");
-        assert_eq!(verify(&public, SignatureContext::SignedPrekey, b"key", &sig), Ok(()));
+        assert_eq!(
+            verify(&public, SignatureContext::SignedPrekey, b"key", &sig),
+            Ok(())
+        );
         assert_eq!(
             verify(&public, SignatureContext::OneTimePrekey, b"key", &sig),
             Err(SignatureError)

@@ -26,7 +26,10 @@ impl ChainKey {
 
     /// A copy, for tentative derivation that is committed only if decryption succeeds.
     pub(super) fn duplicate(&self) -> Self {
-        Self { key: self.key.duplicate(), index: self.index }
+        Self {
+            key: self.key.duplicate(),
+            index: self.index,
+        }
     }
 
     /// Yields the message key for [`Self::index`] and moves to the next:

@@ -62,11 +62,17 @@ struct SessionPickle {
 }
 
 fn chain_pickle(chain: &ChainKey) -> ChainPickle {
-    ChainPickle { key: *chain.expose(), index: chain.index() }
+    ChainPickle {
+        key: *chain.expose(),
+        index: chain.index(),
+    }
 }
 
 fn key_pickle(key: &MessageKey) -> ChainPickle {
-    ChainPickle { key: *key.expose(), index: key.index() }
+    ChainPickle {
+        key: *key.expose(),
+        index: key.index(),
+    }
 }
 
 impl Session {
@@ -117,7 +123,9 @@ impl Session {
         let mut pickle: SessionPickle = crate::codec::decode(bytes)?;
         let skipped: usize = pickle.receiving.iter().map(|r| r.skipped.len()).sum();
         if pickle.receiving.len() > MAX_RECEIVING_CHAINS || skipped > MAX_SKIPPED_KEYS {
-            return Err(crate::DecodeError::Malformed("session exceeds its limits".into()));
+            return Err(crate::DecodeError::Malformed(
+                "session exceeds its limits".into(),
+            ));
         }
         let chain = |p: &ChainPickle| ChainKey::new(Secret32::from_slice(&p.key), p.index);
         let receiving = pickle
@@ -129,7 +137,12 @@ impl Session {
                 skipped: r
                     .skipped
                     .iter()
-                    .map(|k| (k.index, MessageKey::new(Secret32::from_slice(&k.key), k.index)))
+                    .map(|k| {
+                        (
+                            k.index,
+                            MessageKey::new(Secret32::from_slice(&k.key), k.index),
+                        )
+                    })
                     .collect::<BTreeMap<_, _>>(),
                 final_length: r.final_length,
             })

@@ -37,14 +37,21 @@ impl Derived {
             return Err(SessionError::Replayed { counter });
         };
         if gap > MAX_MESSAGE_GAP {
-            return Err(SessionError::GapTooLarge { gap: u64::from(gap), max: MAX_MESSAGE_GAP });
+            return Err(SessionError::GapTooLarge {
+                gap: u64::from(gap),
+                max: MAX_MESSAGE_GAP,
+            });
         }
         let mut advanced = start.duplicate();
         let mut skipped = Vec::with_capacity(gap as usize);
         loop {
             let key = advanced.step().ok_or(SessionError::ChainExhausted)?;
             if key.index() == counter {
-                return Ok(Self { advanced, skipped, key });
+                return Ok(Self {
+                    advanced,
+                    skipped,
+                    key,
+                });
             }
             skipped.push(key);
         }
@@ -75,14 +82,20 @@ impl ReceivingChains {
         ratchet_key: &AgreementPublicKey,
         counter: u32,
     ) -> Result<Lookup, SessionError> {
-        let Some((position, chain)) =
-            self.chains.iter().enumerate().find(|(_, c)| &c.ratchet_key == ratchet_key)
+        let Some((position, chain)) = self
+            .chains
+            .iter()
+            .enumerate()
+            .find(|(_, c)| &c.ratchet_key == ratchet_key)
         else {
             return Ok(Lookup::NewChain);
         };
         if counter < chain.chain.index() {
             return if chain.skipped.contains_key(&counter) {
-                Ok(Lookup::Skipped { chain: position, counter })
+                Ok(Lookup::Skipped {
+                    chain: position,
+                    counter,
+                })
             } else {
                 Err(SessionError::Replayed { counter })
             };
@@ -91,7 +104,10 @@ impl ReceivingChains {
             // The peer said this chain ended before `counter`: only a forgery claims otherwise.
             return Err(SessionError::Decrypt(crate::DecryptError));
         }
-        Ok(Lookup::Ahead { chain: position, derived: Derived::new(&chain.chain, counter)? })
+        Ok(Lookup::Ahead {
+            chain: position,
+            derived: Derived::new(&chain.chain, counter)?,
+        })
     }
 
     /// The stored key a [`Lookup::Skipped`] names.
@@ -110,7 +126,8 @@ impl ReceivingChains {
     pub(super) fn commit_ahead(&mut self, chain: usize, derived: Derived) {
         if let Some(c) = self.chains.get_mut(chain) {
             c.chain = derived.advanced;
-            c.skipped.extend(derived.skipped.into_iter().map(|k| (k.index(), k)));
+            c.skipped
+                .extend(derived.skipped.into_iter().map(|k| (k.index(), k)));
         }
         self.enforce_skipped_limit();
     }
@@ -125,12 +142,18 @@ impl ReceivingChains {
     ) {
         if let Some(newest) = self.chains.back_mut() {
             newest.final_length = Some(previous_chain_length);
-            newest.skipped.retain(|&counter, _| counter < previous_chain_length);
+            newest
+                .skipped
+                .retain(|&counter, _| counter < previous_chain_length);
         }
         self.chains.push_back(ReceivingChain {
             ratchet_key,
             chain: derived.advanced,
-            skipped: derived.skipped.into_iter().map(|k| (k.index(), k)).collect(),
+            skipped: derived
+                .skipped
+                .into_iter()
+                .map(|k| (k.index(), k))
+                .collect(),
             final_length: None,
         });
         while self.chains.len() > MAX_RECEIVING_CHAINS {

@@ -26,7 +26,8 @@ impl RootKey {
         theirs: &AgreementPublicKey,
     ) -> Result<(Self, ChainKey), NonContributoryError> {
         let shared = ours.diffie_hellman(theirs)?;
-        let out: zeroize::Zeroizing<[u8; 64]> = kdf::hkdf_sha256(self.0.expose(), &*shared, &[ROOT_INFO]);
+        let out: zeroize::Zeroizing<[u8; 64]> =
+            kdf::hkdf_sha256(self.0.expose(), &*shared, &[ROOT_INFO]);
         let (root, chain) = out.split_at(32);
         Ok((Self(secret(root)), ChainKey::new(secret(chain), 0)))
     }

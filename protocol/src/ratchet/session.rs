@@ -2,10 +2,10 @@
 
 use rand_core::CryptoRngCore;
 
+use super::SessionError;
 use super::chain_key::ChainKey;
 use super::receiving::{Derived, Lookup, ReceivingChains};
 use super::root_key::RootKey;
-use super::SessionError;
 use crate::cert::{LocalIdentity, MemberCertificate, TrustStore, VerifiedCertificate};
 use crate::handshake::{self, HandshakeError, Party};
 use crate::ids::UserId;
@@ -28,7 +28,6 @@ pub(super) struct PendingPrekey {
 ///
 /// Created by [`Session::initiate`] or [`Session::accept`]; saved and restored with
 /// [`Session::to_bytes`] and [`Session::from_bytes`] so the client can seal it in its store.
-#[derive(Debug)]
 pub struct Session {
     /// Session associated data: version, initiator, responder.
     pub(super) ad: Vec<u8>,
@@ -43,6 +42,36 @@ pub struct Session {
     pub(super) previous_sending_length: u32,
     pub(super) receiving: ReceivingChains,
     pub(super) pending_prekey: Option<PendingPrekey>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Destructured so that a new field forces a decision about printing it.
+        let Self {
+            ad: _,
+            remote,
+            base_key,
+            root_key: _,
+            our_ratchet,
+            their_ratchet,
+            sending,
+            previous_sending_length,
+            receiving,
+            pending_prekey,
+        } = self;
+        f.debug_struct("Session")
+            .field("remote", &remote.user)
+            .field("base_key", base_key)
+            .field("our_ratchet", &our_ratchet.public())
+            .field("their_ratchet", their_ratchet)
+            .field("sending_counter", &sending.as_ref().map(ChainKey::index))
+            .field("previous_sending_length", previous_sending_length)
+            .field("receiving_chains", &receiving.chains.len())
+            .field("skipped_keys", &receiving.skipped_count())
+            .field("established", &pending_prekey.is_none())
+            .field("secrets", &"[secret elided]")
+            .finish()
+    }
 }
 
 impl Session {
@@ -99,11 +128,16 @@ impl Session {
     ) -> Result<(Self, Vec<u8>), HandshakeError> {
         let me = local.certificate().body();
         if message.recipient != me.user || message.recipient_identity != me.identity_key {
-            return Err(HandshakeError::NotForUs { recipient: message.recipient.clone() });
+            return Err(HandshakeError::NotForUs {
+                recipient: message.recipient.clone(),
+            });
         }
         let sender = trust.verify_certificate(&message.sender, now)?;
-        let (signed, one_time) =
-            prekeys.lookup(message.signed_prekey_id, message.one_time_prekey_id, &message.base_key)?;
+        let (signed, one_time) = prekeys.lookup(
+            message.signed_prekey_id,
+            message.one_time_prekey_id,
+            &message.base_key,
+        )?;
         let (root_key, ad) =
             handshake::respond(local, &sender, signed, one_time, &message.base_key)?;
         let mut session = Self {
@@ -119,7 +153,11 @@ impl Session {
             pending_prekey: None,
         };
         let plaintext = session.decrypt_message(&message.message)?;
-        prekeys.consume(message.signed_prekey_id, message.one_time_prekey_id, message.base_key);
+        prekeys.consume(
+            message.signed_prekey_id,
+            message.one_time_prekey_id,
+            message.base_key,
+        );
         Ok((session, plaintext))
     }
 
@@ -160,7 +198,10 @@ impl Session {
         plaintext: &[u8],
     ) -> Result<Envelope, SessionError> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
-            return Err(SessionError::TooLong { len: plaintext.len(), max: MAX_PLAINTEXT_LEN });
+            return Err(SessionError::TooLong {
+                len: plaintext.len(),
+                max: MAX_PLAINTEXT_LEN,
+            });
         }
         let chain = match &mut self.sending {
             Some(chain) => chain,
@@ -232,10 +273,13 @@ impl Session {
                 plaintext
             }
             Lookup::NewChain => {
-                let (root, chain) = self.root_key.advance(&self.our_ratchet, &header.ratchet_key)?;
+                let (root, chain) = self
+                    .root_key
+                    .advance(&self.our_ratchet, &header.ratchet_key)?;
                 let derived = Derived::new(&chain, header.counter)?;
                 let plaintext = derived.key.open(&ad, &message.ciphertext)?;
-                self.receiving.push(header.ratchet_key, derived, header.previous_chain_length);
+                self.receiving
+                    .push(header.ratchet_key, derived, header.previous_chain_length);
                 self.root_key = root;
                 self.their_ratchet = Some(header.ratchet_key);
                 if let Some(sending) = self.sending.take() {

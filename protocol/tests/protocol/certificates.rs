@@ -1,0 +1,90 @@
+//! Certificates, roots and revocation lists that are fine are accepted.
+
+use vigil_protocol::cert::{RevocationListBody, RevocationUpdate};
+use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList};
+
+use crate::fixtures::{NOW, Org, World, rng, trust};
+
+#[test]
+fn valid_certificate_verifies_and_round_trips() {
+    let w = World::new(300);
+    let cert = w.alice.certificate();
+    let decoded = MemberCertificate::from_bytes(&cert.to_bytes()).unwrap();
+    assert_eq!(&decoded, cert);
+    let verified = w.trust.verify_certificate(&decoded, NOW).unwrap();
+    assert_eq!(verified.body().user.as_str(), "alice@cert-at");
+    assert_eq!(verified.body().clearance.level, 2);
+}
+
+#[test]
+fn partner_roots_extend_trust_across_organisations() {
+    let mut r = rng(301);
+    let mut at = Org::new(&mut r, "CERT-AT");
+    let mut cz = Org::new(&mut r, "CERT-CZ");
+    let officer_cz = cz.member(&mut r, "officer1@cert-cz");
+    let officer_at = at.member(&mut r, "officer1@cert-at");
+    let only_at = trust(&[&at]);
+    assert!(
+        only_at
+            .verify_certificate(officer_cz.certificate(), NOW)
+            .is_err()
+    );
+    let federated = trust(&[&at, &cz]);
+    assert!(
+        federated
+            .verify_certificate(officer_cz.certificate(), NOW)
+            .is_ok()
+    );
+    assert!(
+        federated
+            .verify_certificate(officer_at.certificate(), NOW)
+            .is_ok()
+    );
+}
+
+#[test]
+fn root_files_round_trip_and_carry_a_fingerprint() {
+    let mut r = rng(302);
+    let org = Org::new(&mut r, "cert-at");
+    assert_eq!(org.id().as_str(), "CERT-AT");
+    let decoded = OrgRoot::from_bytes(&org.root.to_bytes()).unwrap();
+    assert_eq!(decoded, org.root);
+    let fingerprint = decoded.fingerprint();
+    assert_eq!(fingerprint.split(' ').count(), 16);
+    // A tampered root file does not load.
+    let mut bytes = org.root.to_bytes();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    assert!(OrgRoot::from_bytes(&bytes).is_err());
+}
+
+#[test]
+fn newer_revocation_lists_replace_older_ones() {
+    let mut w = World::new(303);
+    let list = |version| {
+        RevocationList::sign(
+            &w.org.key,
+            RevocationListBody {
+                org: w.org.id().clone(),
+                version,
+                issued_at: NOW,
+                entries: vec![],
+            },
+        )
+    };
+    let (v1, v2) = (list(1), list(2));
+    assert_eq!(
+        w.trust.update_revocations(v1.clone()).unwrap(),
+        RevocationUpdate::Applied
+    );
+    assert_eq!(
+        w.trust.update_revocations(v1).unwrap(),
+        RevocationUpdate::Unchanged
+    );
+    assert_eq!(
+        w.trust.update_revocations(v2.clone()).unwrap(),
+        RevocationUpdate::Applied
+    );
+    let decoded = RevocationList::from_bytes(&v2.to_bytes()).unwrap();
+    assert_eq!(w.trust.revocations(w.org.id()), Some(&decoded));
+}

@@ -1,0 +1,137 @@
+//! Golden encodings: our envelopes, certificates, roots, lists and bundles, frozen in
+//! `tests/data/golden/`. A change to the wire format shows up here as a diff.
+//!
+//! After an intended format change, regenerate with
+//! `VIGIL_BLESS=1 cargo test -p vigil-protocol --test protocol golden` and review the diff.
+
+use std::path::PathBuf;
+
+use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
+use vigil_protocol::message::Envelope;
+use vigil_protocol::prekey::PrekeyBundle;
+use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, Session, codec};
+
+use crate::fixtures::{NOW, World};
+
+const SEED: u64 = 0x5EED;
+
+fn golden_path(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/golden")
+        .join(format!("{name}.hex"))
+}
+
+fn to_text(bytes: &[u8]) -> String {
+    let hex = hex::encode(bytes);
+    let mut text = String::new();
+    for line in hex.as_bytes().chunks(64) {
+        text.push_str(std::str::from_utf8(line).unwrap());
+        text.push('\n');
+    }
+    text
+}
+
+fn read_golden(name: &str) -> Vec<u8> {
+    let text = std::fs::read_to_string(golden_path(name))
+        .unwrap_or_else(|e| panic!("golden file {name}.hex: {e} (bless with VIGIL_BLESS=1)"));
+    hex::decode(text.split_whitespace().collect::<String>()).unwrap()
+}
+
+/// Compares `bytes` with the golden file, or rewrites it under `VIGIL_BLESS=1`.
+fn check(name: &str, bytes: &[u8]) {
+    if std::env::var_os("VIGIL_BLESS").is_some() {
+        std::fs::write(golden_path(name), to_text(bytes)).unwrap();
+        return;
+    }
+    let golden = read_golden(name);
+    assert!(
+        golden == bytes,
+        "encoding of {name} changed:\n--- golden\n{}+++ now\n{}",
+        to_text(&golden),
+        to_text(bytes)
+    );
+}
+
+struct Samples {
+    world: World,
+    bundle: PrekeyBundle,
+    first: Envelope,
+    reply: Envelope,
+    revocations: RevocationList,
+}
+
+fn samples() -> Samples {
+    let mut world = World::new(SEED);
+    let bundle = world.bob.bundle(true);
+    let (_, first) = world.alice_to_bob(b"TLP:AMBER incident 2026-11-27: IOC 198.51.100.7");
+    let (_alice, mut bob) = world.established();
+    let reply = bob.encrypt(&mut world.rng, b"ack").unwrap();
+    let revocations = RevocationList::sign(
+        &world.org.key,
+        RevocationListBody {
+            org: world.org.id().clone(),
+            version: 3,
+            issued_at: NOW,
+            entries: vec![RevokedCertificate {
+                serial: 3,
+                user: "carol@cert-at".parse().unwrap(),
+                revoked_at: NOW,
+                reason: "device lost".parse().unwrap(),
+            }],
+        },
+    );
+    Samples {
+        world,
+        bundle,
+        first,
+        reply,
+        revocations,
+    }
+}
+
+#[test]
+fn encodings_match_golden_files() {
+    let s = samples();
+    check("org-root", &s.world.org.root.to_bytes());
+    check(
+        "member-certificate",
+        &s.world.alice.certificate().to_bytes(),
+    );
+    check("revocation-list", &s.revocations.to_bytes());
+    check("prekey-bundle", &codec::encode(&s.bundle));
+    check("envelope-prekey", &s.first.to_bytes());
+    check("envelope-ratchet", &s.reply.to_bytes());
+}
+
+#[test]
+fn golden_files_still_decode_and_verify() {
+    if std::env::var_os("VIGIL_BLESS").is_some() {
+        return;
+    }
+    let mut fresh = World::new(SEED);
+    let root = OrgRoot::from_bytes(&read_golden("org-root")).unwrap();
+    assert_eq!(root, fresh.org.root);
+    let cert = MemberCertificate::from_bytes(&read_golden("member-certificate")).unwrap();
+    assert!(fresh.trust.verify_certificate(&cert, NOW).is_ok());
+    let list = RevocationList::from_bytes(&read_golden("revocation-list")).unwrap();
+    fresh.trust.update_revocations(list).unwrap();
+    let bundle: PrekeyBundle = codec::decode(&read_golden("prekey-bundle")).unwrap();
+    bundle
+        .verify(&fresh.bob.verified_by(&fresh.trust), NOW)
+        .unwrap();
+    // A stored first message from an older build still opens with the same keys.
+    let Envelope::Prekey(first) = Envelope::from_bytes(&read_golden("envelope-prekey")).unwrap()
+    else {
+        panic!("golden envelope-prekey is not a prekey message")
+    };
+    let (_, text) = Session::accept(
+        &fresh.bob.local,
+        &mut fresh.bob.prekeys,
+        &fresh.trust,
+        &first,
+        NOW,
+    )
+    .unwrap();
+    assert_eq!(text, b"TLP:AMBER incident 2026-11-27: IOC 198.51.100.7");
+    assert!(Envelope::from_bytes(&read_golden("envelope-ratchet")).is_ok());
+}
