@@ -50,6 +50,10 @@ pub enum DecodeError {
         /// [`MAX_ENCODED_LEN`].
         max: usize,
     },
+    /// The value decoded, but these bytes are not its one encoding (e.g. a varint written
+    /// longer than needed). Refused so that every value has exactly one encoding.
+    #[error("non-canonical encoding")]
+    NonCanonical,
     /// Bytes remain after a complete value.
     #[error("{extra} trailing bytes after the encoded value")]
     TrailingBytes {
@@ -88,13 +92,13 @@ pub(crate) fn encode_into<T: Encode>(value: &T, out: &mut Vec<u8>) {
     }
 }
 
-/// Decodes a value written by [`encode`]: checks the version byte, the length limit, and that
-/// nothing follows the value.
+/// Decodes a value written by [`encode`]: checks the version byte, the length limit, that
+/// nothing follows the value, and that the bytes are the value's one canonical encoding.
 ///
 /// # Errors
 ///
 /// [`DecodeError`] naming what was wrong; never panics, whatever the input.
-pub fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeError> {
+pub fn decode<T: Decode<()> + Encode>(bytes: &[u8]) -> Result<T, DecodeError> {
     let Some((&version, body)) = bytes.split_first() else {
         return Err(DecodeError::Empty);
     };
@@ -114,6 +118,9 @@ pub fn decode<T: Decode<()>>(bytes: &[u8]) -> Result<T, DecodeError> {
     let extra = body.len().saturating_sub(used);
     if extra != 0 {
         return Err(DecodeError::TrailingBytes { extra });
+    }
+    if encode(&value) != bytes {
+        return Err(DecodeError::NonCanonical);
     }
     Ok(value)
 }
@@ -138,6 +145,15 @@ mod tests {
                 expected: 1,
                 got: 2
             })
+        );
+    }
+
+    #[test]
+    fn refuses_non_canonical_varints() {
+        // 7 written as a u16 varint (marker 251) instead of one byte.
+        assert_eq!(
+            decode::<u32>(&[WIRE_VERSION, 251, 7, 0]),
+            Err(DecodeError::NonCanonical)
         );
     }
 
