@@ -20,6 +20,8 @@ pub enum SignatureContext {
     SignedPrekey,
     /// A member's signature on a one-time prekey.
     OneTimePrekey,
+    /// A member's proof of possession on a certificate request.
+    CertificateRequest,
 }
 
 impl SignatureContext {
@@ -32,6 +34,7 @@ impl SignatureContext {
             Self::RevocationList => b"vigil/1 revocation-list\0",
             Self::SignedPrekey => b"vigil/1 signed-prekey\0",
             Self::OneTimePrekey => b"vigil/1 one-time-prekey\0",
+            Self::CertificateRequest => b"vigil/1 certificate-request\0",
         }
     }
 

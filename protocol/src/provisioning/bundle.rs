@@ -1,0 +1,194 @@
+//! The enrollment bundle: everything a member's device needs to join, sealed under a one-time
+//! passphrase the administrator hands over separately.
+
+use bincode::{Decode, Encode};
+use rand_core::CryptoRngCore;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+use super::sealed::{KdfParams, SealError, SealedFile};
+use crate::cert::{CertError, LocalIdentity, MemberCertificate, OrgRoot, RevocationList};
+use crate::ids::{OrgId, Text, UserId};
+use crate::keys::{AgreementKeyPair, IdentityKeyPair};
+use crate::time::UnixTime;
+
+/// How a member's client reaches its relay.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct RelayInfo {
+    /// `host:port` to connect to.
+    pub address: Text,
+    /// The TLS server name in the relay's certificate.
+    pub server_name: Text,
+    /// SHA-256 of the relay certificate's SubjectPublicKeyInfo: the pin the client checks.
+    pub pin: [u8; 32],
+}
+
+/// The public header of a bundle: who it is for, readable without the passphrase (and
+/// authenticated by it).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct BundleHeader {
+    /// The member's organisation.
+    pub org: OrgId,
+    /// The member.
+    pub user: UserId,
+    /// Their display name.
+    pub display_name: Text,
+    /// Their certificate's serial.
+    pub serial: u64,
+    /// When the bundle was made.
+    pub created: UnixTime,
+    /// When the certificate expires.
+    pub not_after: UnixTime,
+}
+
+/// What a bundle holds. Secret: zeroized on drop, never printed.
+#[derive(Encode, Decode, Zeroize, ZeroizeOnDrop)]
+pub struct BundleContents {
+    identity_seed: [u8; 32],
+    agreement_secret: [u8; 32],
+    #[zeroize(skip)]
+    certificate: MemberCertificate,
+    #[zeroize(skip)]
+    relay: RelayInfo,
+    #[zeroize(skip)]
+    roots: Vec<OrgRoot>,
+    #[zeroize(skip)]
+    revocations: Vec<RevocationList>,
+}
+
+impl std::fmt::Debug for BundleContents {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            identity_seed: _,
+            agreement_secret: _,
+            certificate,
+            relay,
+            roots,
+            revocations,
+        } = self;
+        f.debug_struct("BundleContents")
+            .field("user", &certificate.body().user)
+            .field("relay", relay)
+            .field("roots", &roots.len())
+            .field("revocation_lists", &revocations.len())
+            .field("keys", &"[secret elided]")
+            .finish()
+    }
+}
+
+impl BundleContents {
+    /// Assembles a bundle for the holder of `identity` and `agreement`.
+    ///
+    /// # Errors
+    ///
+    /// [`CertError::KeyMismatch`] when the certificate names other keys.
+    pub fn new(
+        identity: &IdentityKeyPair,
+        agreement: &AgreementKeyPair,
+        certificate: MemberCertificate,
+        relay: RelayInfo,
+        roots: Vec<OrgRoot>,
+        revocations: Vec<RevocationList>,
+    ) -> Result<Self, CertError> {
+        let body = certificate.body();
+        if body.identity_key != identity.public() || body.agreement_key != agreement.public() {
+            return Err(CertError::KeyMismatch {
+                user: body.user.clone(),
+            });
+        }
+        Ok(Self {
+            identity_seed: *identity.to_seed(),
+            agreement_secret: *agreement.to_bytes(),
+            certificate,
+            relay,
+            roots,
+            revocations,
+        })
+    }
+
+    /// The public header for this bundle.
+    #[must_use]
+    pub fn header(&self, created: UnixTime) -> BundleHeader {
+        let body = self.certificate.body();
+        BundleHeader {
+            org: body.org.clone(),
+            user: body.user.clone(),
+            display_name: body.display_name.clone(),
+            serial: body.serial,
+            created,
+            not_after: body.not_after,
+        }
+    }
+
+    /// Seals the bundle under `passphrase`.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError::Params`] for KDF parameters out of range.
+    pub fn seal(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        passphrase: &[u8],
+        kdf: KdfParams,
+        created: UnixTime,
+    ) -> Result<SealedFile, SealError> {
+        let contents = zeroize::Zeroizing::new(crate::codec::encode(self));
+        let header = crate::codec::encode(&self.header(created));
+        SealedFile::seal(rng, passphrase, kdf, header, &contents)
+    }
+
+    /// Opens a sealed bundle.
+    ///
+    /// # Errors
+    ///
+    /// [`SealError`]: wrong passphrase, tampering, or contents that do not decode.
+    pub fn open(sealed: &SealedFile, passphrase: &[u8]) -> Result<Self, SealError> {
+        let contents = sealed.open(passphrase)?;
+        Ok(crate::codec::decode(&contents)?)
+    }
+
+    /// Reads a sealed bundle's public header without the passphrase (not yet authenticated).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::DecodeError`] when the header does not decode.
+    pub fn peek_header(sealed: &SealedFile) -> Result<BundleHeader, crate::DecodeError> {
+        crate::codec::decode(&sealed.header)
+    }
+
+    /// The member's identity: certificate and key pairs.
+    ///
+    /// # Errors
+    ///
+    /// [`CertError::KeyMismatch`] for a bundle whose keys do not match its certificate.
+    pub fn local_identity(&self) -> Result<LocalIdentity, CertError> {
+        LocalIdentity::new(
+            self.certificate.clone(),
+            IdentityKeyPair::from_seed(&self.identity_seed),
+            AgreementKeyPair::from_bytes(&self.agreement_secret),
+        )
+    }
+
+    /// The member's certificate.
+    #[must_use]
+    pub fn certificate(&self) -> &MemberCertificate {
+        &self.certificate
+    }
+
+    /// How to reach the relay.
+    #[must_use]
+    pub fn relay(&self) -> &RelayInfo {
+        &self.relay
+    }
+
+    /// The trusted org roots: the member's own and its partners'.
+    #[must_use]
+    pub fn roots(&self) -> &[OrgRoot] {
+        &self.roots
+    }
+
+    /// The revocation lists known when the bundle was made.
+    #[must_use]
+    pub fn revocations(&self) -> &[RevocationList] {
+        &self.revocations
+    }
+}
