@@ -1,32 +1,23 @@
-//! `vigil-keytool`: the administrator's tool for an organisation's keys and certificates.
-//!
-//! This build carries the protocol core only; provisioning arrives with its issue. Until then
-//! the tool refuses every command and says so.
+//! `vigil-keytool`: parse the command line, run the command, exit 0, 1 or 2.
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
-/// Vigil key tool: org root, member certificates, relay certificate, revocation, partner trust.
-#[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
-struct Cli {
-    /// The command and its arguments (none is implemented in this build yet).
-    #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
-    args: Vec<String>,
-}
+use clap::Parser as _;
 
 fn main() -> ExitCode {
-    let _cli = Cli::parse();
-    #[expect(
-        clippy::print_stderr,
-        reason = "the one message this command exists to give"
-    )]
-    {
-        eprintln!(
-            "vigil-keytool: provisioning is not implemented in this build yet; nothing was \
-             written."
-        );
+    let cli = vigil_keytool::cli::Cli::parse();
+    let mut stdout = std::io::stdout().lock();
+    match vigil_keytool::run(cli, &mut stdout) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            #[expect(
+                clippy::print_stderr,
+                reason = "the one line an error gets, as the contract says"
+            )]
+            {
+                eprintln!("vigil-keytool: {error}");
+            }
+            ExitCode::from(error.exit_code())
+        }
     }
-    ExitCode::from(2)
 }

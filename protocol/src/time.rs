@@ -19,6 +19,12 @@ impl UnixTime {
         self.plus_secs(days.saturating_mul(86_400))
     }
 
+    /// The UTC calendar date: (year, month 1-12, day 1-31).
+    #[must_use]
+    pub fn date(self) -> (u64, u64, u64) {
+        civil_from_days(self.0 / 86_400)
+    }
+
     /// Seconds elapsed since `earlier`, or zero when `earlier` is in the future.
     #[must_use]
     pub fn secs_since(self, earlier: Self) -> u64 {
@@ -29,9 +35,8 @@ impl UnixTime {
 impl std::fmt::Display for UnixTime {
     /// RFC 3339 in UTC, e.g. `2026-11-27T16:55:04Z`.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let days = self.0 / 86_400;
         let rem = self.0 % 86_400;
-        let (year, month, day) = civil_from_days(days);
+        let (year, month, day) = self.date();
         write!(
             f,
             "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",

@@ -100,8 +100,13 @@ impl MemberCertificate {
         &self.body
     }
 
-    /// Checks the org root's signature and the body's rules (not validity or revocation).
-    pub(super) fn verify_signature(&self, root: &OrgRootPublicKey) -> Result<(), CertError> {
+    /// Checks the org root's signature and the body's rules (not validity or revocation: the
+    /// trust store's [`crate::TrustStore::verify_certificate`] checks everything).
+    ///
+    /// # Errors
+    ///
+    /// [`CertError::BadSignature`] or [`CertError::Malformed`].
+    pub fn verify_signature(&self, root: &OrgRootPublicKey) -> Result<(), CertError> {
         super::verify_body(
             root,
             SignatureContext::MemberCertificate,

@@ -1,7 +1,6 @@
 //! An organisation's public root: what members trust and partners import.
 
 use bincode::{Decode, Encode};
-use sha2::{Digest as _, Sha256};
 
 use super::CertError;
 use crate::ids::OrgId;
@@ -75,7 +74,7 @@ impl OrgRoot {
     /// other before trusting a partner.
     #[must_use]
     pub fn fingerprint(&self) -> String {
-        fingerprint(self.body.key.as_bytes())
+        self.body.key.fingerprint()
     }
 
     /// The codec encoding, for the public root file.
@@ -106,15 +105,4 @@ pub enum RootDecodeError {
     /// Decoded, but the self-signature does not verify.
     #[error(transparent)]
     Cert(#[from] CertError),
-}
-
-/// SHA-256 of `key` in groups of four hex digits separated by spaces.
-pub(crate) fn fingerprint(key: &[u8]) -> String {
-    let digest = Sha256::digest(key);
-    crate::keys::hex(&digest)
-        .as_bytes()
-        .chunks(4)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect::<Vec<_>>()
-        .join(" ")
 }

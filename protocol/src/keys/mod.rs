@@ -21,3 +21,15 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
             s
         })
 }
+
+/// SHA-256 of `bytes` as 16 groups of 4 lower-case hex digits separated by spaces.
+pub(crate) fn fingerprint(bytes: &[u8]) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(bytes);
+    hex(&digest)
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}

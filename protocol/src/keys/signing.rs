@@ -201,6 +201,12 @@ macro_rules! signing_key_type {
             pub fn to_hex(&self) -> String {
                 super::hex(&self.0)
             }
+
+            /// SHA-256 of the key as 16 groups of 4 hex digits, for humans to compare.
+            #[must_use]
+            pub fn fingerprint(&self) -> String {
+                super::fingerprint(&self.0)
+            }
         }
 
         impl std::fmt::Debug for $public {

@@ -22,6 +22,15 @@ pub struct RelayInfo {
     pub pin: [u8; 32],
 }
 
+impl RelayInfo {
+    /// The pin of a relay certificate: SHA-256 of its DER SubjectPublicKeyInfo.
+    #[must_use]
+    pub fn pin_of(spki_der: &[u8]) -> [u8; 32] {
+        use sha2::Digest as _;
+        sha2::Sha256::digest(spki_der).into()
+    }
+}
+
 /// The public header of a bundle: who it is for, readable without the passphrase (and
 /// authenticated by it).
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

@@ -246,10 +246,10 @@ impl Session {
     /// [`SessionError`]: forged or tampered ([`SessionError::Decrypt`], opaque), duplicate or
     /// replayed, too far ahead, or of another handshake.
     pub fn decrypt(&mut self, envelope: &Envelope) -> Result<Vec<u8>, SessionError> {
-        if let Envelope::Prekey(first) = envelope {
-            if first.base_key != self.base_key {
-                return Err(SessionError::OtherHandshake);
-            }
+        if let Envelope::Prekey(first) = envelope
+            && first.base_key != self.base_key
+        {
+            return Err(SessionError::OtherHandshake);
         }
         self.decrypt_message(envelope.ratchet_message())
     }

@@ -1,0 +1,206 @@
+//! The command line, as in the design's command-line contract.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Vigil key tool: run your organisation's trust.
+///
+/// Creates the org root, issues member certificates with clearances, sets up the relay's
+/// certificate, revokes, and trusts partner organisations. Passphrases come from
+/// --passphrase-file, VIGIL_PASSPHRASE, or a prompt. Exit codes: 0 ok, 1 refused by policy or
+/// verification, 2 usage or I/O error.
+#[derive(Debug, Parser)]
+#[command(name = "vigil-keytool", version, about, long_about)]
+pub struct Cli {
+    /// Read the org root passphrase from the first line of FILE.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub passphrase_file: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an organisation: its sealed root key, public root, empty revocation list.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Set up the relay: TLS key and certificate, the pin clients check, relay.toml.
+    #[command(subcommand)]
+    Relay(RelayCommand),
+    /// Issue a member's keys and certificate as a sealed enrollment bundle.
+    Issue(IssueArgs),
+    /// Sign a certificate request made on the member's own device (keys never leave it).
+    SignRequest(SignRequestArgs),
+    /// Revoke every live certificate of a member.
+    Revoke(RevokeArgs),
+    /// Trust partner organisations (closed federation between national teams).
+    #[command(subcommand)]
+    Trust(TrustCommand),
+    /// Show any Vigil file for a human: never a secret, always whether signatures verify.
+    Inspect(InspectArgs),
+}
+
+/// `org` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum OrgCommand {
+    /// Create a new organisation directory.
+    ///
+    /// Example: vigil-keytool org init --org CERT-AT --dir /srv/vigil/cert-at
+    Init {
+        /// The organisation id, e.g. CERT-AT (letters, digits, . _ -).
+        #[arg(long)]
+        org: String,
+        /// The directory to create (must not hold an organisation already).
+        #[arg(long, value_name = "ORGDIR")]
+        dir: PathBuf,
+    },
+}
+
+/// `relay` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum RelayCommand {
+    /// Create the relay directory with its key, certificate, pin and relay.toml.
+    ///
+    /// Example: vigil-keytool relay init --org-dir /srv/vigil/cert-at
+    ///   --host relay.cert-at.example --listen 0.0.0.0:4433 --out /srv/vigil/relay
+    Init {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+        /// The name clients connect to (DNS name or IP address), put in the certificate.
+        #[arg(long)]
+        host: String,
+        /// The address the relay listens on, e.g. 0.0.0.0:4433.
+        #[arg(long, value_name = "ADDR")]
+        listen: String,
+        /// The relay directory to create.
+        #[arg(long, value_name = "RELAYDIR")]
+        out: PathBuf,
+    },
+}
+
+/// `issue` arguments.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example: vigil-keytool issue --org-dir /srv/vigil/cert-at \
+    --user officer1@cert-at --name \"Anna Huber\" --role duty-officer \
+    --clearance \"EU SECRET\" --out officer1.bundle"
+)]
+pub struct IssueArgs {
+    /// The organisation directory.
+    #[arg(long, value_name = "ORGDIR")]
+    pub org_dir: PathBuf,
+    /// The member's user id, NAME@ORG in lower case.
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// The name colleagues see.
+    #[arg(long)]
+    pub name: String,
+    /// A role (repeat for several), e.g. duty-officer, incident-lead.
+    #[arg(long = "role", value_name = "ROLE", required = true)]
+    pub roles: Vec<String>,
+    /// Clearance: an EU marking (EU SECRET, SECRET UE) or a national one (GEHEIM, CZ:TAJNÉ).
+    #[arg(long, value_name = "LEVEL")]
+    pub clearance: String,
+    /// Days the certificate is valid.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    pub days: u64,
+    /// Where to write the sealed bundle (must not exist).
+    #[arg(long, value_name = "BUNDLE")]
+    pub out: PathBuf,
+    /// Read the bundle's one-time passphrase from FILE instead of generating one.
+    #[arg(long, value_name = "FILE")]
+    pub bundle_passphrase_file: Option<PathBuf>,
+}
+
+/// `sign-request` arguments.
+#[derive(Debug, Args)]
+#[command(after_help = "Example: vigil-keytool sign-request officer2.request \
+    --org-dir /srv/vigil/cert-at --role duty-officer --clearance \"EU RESTRICTED\" \
+    --out officer2.cert")]
+pub struct SignRequestArgs {
+    /// The request file written by `vigil` on the member's device.
+    #[arg(value_name = "REQ")]
+    pub request: PathBuf,
+    /// The organisation directory.
+    #[arg(long, value_name = "ORGDIR")]
+    pub org_dir: PathBuf,
+    /// A role (repeat for several).
+    #[arg(long = "role", value_name = "ROLE", required = true)]
+    pub roles: Vec<String>,
+    /// Clearance level, as for `issue`.
+    #[arg(long, value_name = "LEVEL")]
+    pub clearance: String,
+    /// Days the certificate is valid.
+    #[arg(long, value_name = "N", default_value_t = 365)]
+    pub days: u64,
+    /// Where to write the certificate (must not exist).
+    #[arg(long, value_name = "CERT")]
+    pub out: PathBuf,
+}
+
+/// `revoke` arguments.
+#[derive(Debug, Args)]
+#[command(
+    after_help = "Example: vigil-keytool revoke --org-dir /srv/vigil/cert-at \
+    --user officer1@cert-at --reason \"laptop lost 2026-11-27\""
+)]
+pub struct RevokeArgs {
+    /// The organisation directory.
+    #[arg(long, value_name = "ORGDIR")]
+    pub org_dir: PathBuf,
+    /// The member whose certificates to revoke.
+    #[arg(long, value_name = "ID")]
+    pub user: String,
+    /// Why (shown to everyone who checks the certificate).
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+}
+
+/// `trust` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum TrustCommand {
+    /// Trust a partner organisation's root. Compare its fingerprint with the partner first.
+    ///
+    /// Example: vigil-keytool trust add --org-dir /srv/vigil/cert-at --partner cert-cz.root.vigil
+    ///   --fingerprint "1a2b 3c4d ..."
+    Add {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+        /// The partner's organisation directory or its root file (root.vigil).
+        #[arg(long, value_name = "PARTNER_ORGDIR_OR_ROOTFILE")]
+        partner: PathBuf,
+        /// The fingerprint the partner read to you; refused if it differs.
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
+    /// List the own and the trusted partner roots with their fingerprints.
+    ///
+    /// Example: vigil-keytool trust list --org-dir /srv/vigil/cert-at
+    List {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+    },
+}
+
+/// `inspect` arguments.
+#[derive(Debug, Args)]
+#[command(after_help = "Example: vigil-keytool inspect officer1.bundle\n\
+    Example: vigil-keytool inspect --org-dir /srv/vigil/cert-at certificates/3-officer1@cert-at.vigil")]
+pub struct InspectArgs {
+    /// The file: root, certificate, revocation list, sealed key, bundle, request, relay.toml
+    /// or org.toml.
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// Check signatures against this organisation's own and partner roots.
+    #[arg(long, value_name = "ORGDIR")]
+    pub org_dir: Option<PathBuf>,
+    /// Check signatures against this root file.
+    #[arg(long, value_name = "ROOTFILE")]
+    pub root: Option<PathBuf>,
+}

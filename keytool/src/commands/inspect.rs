@@ -1,0 +1,356 @@
+//! `inspect`: any Vigil file, for a human. Never prints a secret; always says whether
+//! signatures verify, and exits 1 when one does not.
+
+use std::io::Write;
+use std::path::Path;
+
+use vigil_protocol::policy::ClassificationPolicy;
+use vigil_protocol::provisioning::{
+    BundleContents, CertificateRequest, FileKind, SealedFile, dearmor,
+};
+use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, UnixTime, codec};
+
+use crate::cli::InspectArgs;
+use crate::error::{Error, Result};
+use crate::orgdir::{OrgDir, read_root};
+use crate::{fsutil, now, say};
+
+/// Prints `args.file`.
+pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
+    let path = &args.file;
+    let text = fsutil::read_text(path)?;
+    if !text.contains("-----BEGIN VIGIL ") {
+        return inspect_toml(path, &text, out);
+    }
+    let (kind, bytes) = dearmor(&text).map_err(|e| Error::corrupt(path, e))?;
+    let roots = known_roots(args)?;
+    let corrupt = |e: vigil_protocol::DecodeError| Error::corrupt(path, e);
+    match kind {
+        FileKind::OrgRoot => {
+            let root: OrgRoot = codec::decode(&bytes).map_err(corrupt)?;
+            say(out, "Vigil org root");
+            say(out, format!("  organisation:  {}", root.org()));
+            say(out, format!("  created:       {}", root.created()));
+            say(out, format!("  fingerprint:   {}", root.fingerprint()));
+            match root.verify() {
+                Ok(()) => say(out, "  self-signature: valid"),
+                Err(_) => return refuse(out, "  self-signature: DOES NOT VERIFY"),
+            }
+            Ok(())
+        }
+        FileKind::Certificate => {
+            let cert = MemberCertificate::from_bytes(&bytes).map_err(corrupt)?;
+            certificate(&cert, &roots, args.org_dir.as_deref(), out)
+        }
+        FileKind::RevocationList => {
+            let list = RevocationList::from_bytes(&bytes).map_err(corrupt)?;
+            let body = list.body();
+            say(out, "Vigil revocation list");
+            say(out, format!("  organisation:  {}", body.org));
+            say(out, format!("  version:       {}", body.version));
+            say(out, format!("  issued:        {}", body.issued_at));
+            say(out, format!("  revoked:       {}", body.entries.len()));
+            for entry in &body.entries {
+                say(
+                    out,
+                    format!(
+                        "    serial {} {} at {}: {}",
+                        entry.serial, entry.user, entry.revoked_at, entry.reason
+                    ),
+                );
+            }
+            match roots.iter().find(|r| r.org() == &body.org) {
+                None => say(
+                    out,
+                    format!(
+                        "  signature:     not checked: no root of {} given (use --org-dir or --root)",
+                        body.org
+                    ),
+                ),
+                Some(root) => match list.verify(root) {
+                    Ok(()) => say(
+                        out,
+                        format!(
+                            "  signature:     valid ({} root {})",
+                            root.org(),
+                            root.fingerprint()
+                        ),
+                    ),
+                    Err(_) => {
+                        return refuse(
+                            out,
+                            format!(
+                                "  signature:     DOES NOT VERIFY against the {} root",
+                                root.org()
+                            ),
+                        );
+                    }
+                },
+            }
+            Ok(())
+        }
+        FileKind::SealedOrgRootKey => {
+            let sealed = SealedFile::from_bytes(&bytes).map_err(corrupt)?;
+            let org = codec::decode::<vigil_protocol::OrgId>(&sealed.header)
+                .map_or_else(|_| "(unreadable header)".to_owned(), |o| o.to_string());
+            say(out, "Vigil org root key (sealed; contents are never shown)");
+            say(out, format!("  organisation:  {org}"));
+            kdf_lines(&sealed, out);
+            Ok(())
+        }
+        FileKind::EnrollmentBundle => {
+            let sealed = SealedFile::from_bytes(&bytes).map_err(corrupt)?;
+            say(
+                out,
+                "Vigil enrollment bundle (sealed; keys are never shown)",
+            );
+            match BundleContents::peek_header(&sealed) {
+                Ok(h) => {
+                    say(
+                        out,
+                        format!("  member:        {} ({})", h.user, h.display_name),
+                    );
+                    say(out, format!("  organisation:  {}", h.org));
+                    say(
+                        out,
+                        format!(
+                            "  certificate:   serial {}, valid until {}",
+                            h.serial, h.not_after
+                        ),
+                    );
+                    say(out, format!("  created:       {}", h.created));
+                    say(
+                        out,
+                        "  header:        authenticated only when the bundle is opened with its passphrase",
+                    );
+                }
+                Err(e) => say(out, format!("  header:        unreadable ({e})")),
+            }
+            kdf_lines(&sealed, out);
+            Ok(())
+        }
+        FileKind::CertificateRequest => {
+            let request = CertificateRequest::from_bytes(&bytes).map_err(corrupt)?;
+            let body = request.body();
+            say(out, "Vigil certificate request");
+            say(out, format!("  user:          {}", body.user));
+            say(out, format!("  name:          {}", body.display_name));
+            say(out, format!("  created:       {}", body.created));
+            say(
+                out,
+                format!("  identity key:  {}", body.identity_key.fingerprint()),
+            );
+            match request.verify() {
+                Ok(_) => say(
+                    out,
+                    "  proof of possession: valid (signed by the identity key it names)",
+                ),
+                Err(_) => return refuse(out, "  proof of possession: DOES NOT VERIFY"),
+            }
+            Ok(())
+        }
+        _ => Err(Error::corrupt(
+            path,
+            format!("cannot inspect a {kind} file"),
+        )),
+    }
+}
+
+fn refuse(out: &mut dyn Write, line: impl std::fmt::Display) -> Result<()> {
+    let line = line.to_string();
+    say(out, &line);
+    Err(Error::Refused(format!(
+        "signature check failed:{}",
+        line.trim_start().split_once(':').map_or("", |(_, r)| r)
+    )))
+}
+
+fn kdf_lines(sealed: &SealedFile, out: &mut dyn Write) {
+    say(
+        out,
+        format!(
+            "  sealing:       Argon2id (memory {} MiB, passes {}, lanes {}) + ChaCha20-Poly1305",
+            sealed.kdf.memory_kib / 1024,
+            sealed.kdf.iterations,
+            sealed.kdf.parallelism
+        ),
+    );
+}
+
+fn known_roots(args: &InspectArgs) -> Result<Vec<OrgRoot>> {
+    let mut roots = Vec::new();
+    if let Some(dir) = &args.org_dir {
+        roots.extend(OrgDir::open(dir)?.all_roots()?);
+    }
+    if let Some(file) = &args.root {
+        roots.push(read_root(file)?);
+    }
+    Ok(roots)
+}
+
+fn certificate(
+    cert: &MemberCertificate,
+    roots: &[OrgRoot],
+    org_dir: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let body = cert.body();
+    let now = now();
+    let clearance = if body.clearance.policy.as_str() == ClassificationPolicy::eu().name() {
+        ClassificationPolicy::eu().describe(body.clearance.level)
+    } else {
+        format!("{} level {}", body.clearance.policy, body.clearance.level)
+    };
+    let validity = if now < body.not_before {
+        "not yet valid"
+    } else if now >= body.not_after {
+        "EXPIRED"
+    } else {
+        "valid now"
+    };
+    let roles: Vec<&str> = body
+        .roles
+        .iter()
+        .map(vigil_protocol::Role::as_str)
+        .collect();
+    say(out, "Vigil member certificate");
+    say(out, format!("  user:          {}", body.user));
+    say(out, format!("  name:          {}", body.display_name));
+    say(out, format!("  organisation:  {}", body.org));
+    say(out, format!("  roles:         {}", roles.join(", ")));
+    say(out, format!("  clearance:     {clearance}"));
+    say(out, format!("  serial:        {}", body.serial));
+    say(
+        out,
+        format!(
+            "  valid:         {} to {} ({validity})",
+            body.not_before, body.not_after
+        ),
+    );
+    say(
+        out,
+        format!("  identity key:  {}", body.identity_key.fingerprint()),
+    );
+    say(
+        out,
+        format!("  agreement key: {}", body.agreement_key.to_hex()),
+    );
+    let Some(root) = roots.iter().find(|r| r.org() == &body.org) else {
+        say(
+            out,
+            format!(
+                "  signature:     not checked: no root of {} given (use --org-dir or --root)",
+                body.org
+            ),
+        );
+        return Ok(());
+    };
+    if cert.verify_signature(root.key()).is_err() {
+        return refuse(
+            out,
+            format!(
+                "  signature:     DOES NOT VERIFY against the {} root ({})",
+                root.org(),
+                root.fingerprint()
+            ),
+        );
+    }
+    say(
+        out,
+        format!(
+            "  signature:     valid ({} root {})",
+            root.org(),
+            root.fingerprint()
+        ),
+    );
+    if let Some(dir) = org_dir {
+        let org = OrgDir::open(dir)?;
+        if org.org == body.org {
+            match org.revocations()?.find(body.serial) {
+                Some(entry) => say(
+                    out,
+                    format!(
+                        "  revocation:    REVOKED at {}: {}",
+                        entry.revoked_at, entry.reason
+                    ),
+                ),
+                None => say(
+                    out,
+                    format!(
+                        "  revocation:    not revoked (list version {})",
+                        org.revocations()?.body().version
+                    ),
+                ),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn inspect_toml(path: &Path, text: &str, out: &mut dyn Write) -> Result<()> {
+    let table: toml::Table = text.parse().map_err(|_| {
+        Error::corrupt(
+            path,
+            "not a Vigil file (no Vigil armour, not a Vigil TOML file)",
+        )
+    })?;
+    let get = |section: &str, key: &str| -> String {
+        table.get(section).and_then(|s| s.get(key)).map_or_else(
+            || "(missing)".to_owned(),
+            |v| v.as_str().map_or_else(|| v.to_string(), str::to_owned),
+        )
+    };
+    if table.contains_key("relay") && table.contains_key("limits") {
+        say(out, "Vigil relay configuration");
+        for key in ["listen", "host", "pin", "certificate", "data_dir"] {
+            say(out, format!("  {key:<16} {}", get("relay", key)));
+        }
+        for key in ["roots_dir", "revocations_dir"] {
+            say(out, format!("  {key:<16} {}", get("trust", key)));
+        }
+        if let Some(limits) = table.get("limits").and_then(toml::Value::as_table) {
+            say(out, "  limits:");
+            for (key, value) in limits {
+                say(out, format!("    {key:<26} {value}"));
+            }
+        }
+        return Ok(());
+    }
+    if let Ok(ledger) = toml::from_str::<crate::orgdir::Ledger>(text) {
+        say(out, format!("Vigil organisation ledger of {}", ledger.org));
+        say(out, format!("  next serial:   {}", ledger.next_serial));
+        match &ledger.relay {
+            Some(r) => say(
+                out,
+                format!("  relay:         {} (pin {})", r.address, r.pin),
+            ),
+            None => say(out, "  relay:         none yet"),
+        }
+        say(out, format!("  issued:        {}", ledger.issued.len()));
+        for r in &ledger.issued {
+            let state = if r.revoked {
+                "revoked"
+            } else if r.not_after <= now().0 {
+                "expired"
+            } else {
+                "live"
+            };
+            say(
+                out,
+                format!(
+                    "    {:>4} {:<28} {:<8} until {}  {}",
+                    r.serial,
+                    r.user,
+                    state,
+                    UnixTime(r.not_after),
+                    r.clearance
+                ),
+            );
+        }
+        return Ok(());
+    }
+    Err(Error::corrupt(
+        path,
+        "not a Vigil file (no Vigil armour, not a Vigil TOML file)",
+    ))
+}

@@ -1,0 +1,234 @@
+//! `issue` (keys made here, sealed bundle) and `sign-request` (keys made on the device).
+
+use std::io::Write;
+
+use vigil_protocol::keys::{
+    AgreementKeyPair, AgreementPublicKey, IdentityKeyPair, IdentityPublicKey, OrgRootKeyPair,
+};
+use vigil_protocol::policy::ClassificationPolicy;
+use vigil_protocol::provisioning::{
+    BundleContents, CertificateRequest, FileKind, KdfParams, RelayInfo, armor,
+};
+use vigil_protocol::{CertificateBody, Clearance, MemberCertificate, Role, Text, UnixTime, UserId};
+
+use crate::cli::{IssueArgs, SignRequestArgs};
+use crate::error::{Error, Result};
+use crate::orgdir::{OrgDir, read_armored};
+use crate::passphrase::{self, Source};
+use crate::{fsutil, now, say};
+
+/// Longest validity `--days` accepts: ten years.
+pub const MAX_DAYS: u64 = 3650;
+
+/// What a certificate will say, parsed and checked before any secret is touched.
+struct Terms {
+    roles: Vec<Role>,
+    clearance: Clearance,
+    clearance_text: String,
+    not_before: UnixTime,
+    not_after: UnixTime,
+}
+
+fn terms(roles: &[String], clearance: &str, days: u64) -> Result<Terms> {
+    let roles = roles
+        .iter()
+        .map(|r| Role::new(r).map_err(|e| Error::Usage(format!("--role: {e}"))))
+        .collect::<Result<Vec<_>>>()?;
+    if roles.len() > vigil_protocol::cert::MAX_ROLES {
+        return Err(Error::Usage(format!(
+            "at most {} roles",
+            vigil_protocol::cert::MAX_ROLES
+        )));
+    }
+    let policy = ClassificationPolicy::eu();
+    let level = policy.parse_level(clearance)?;
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(Error::Usage(format!(
+            "--days must be between 1 and {MAX_DAYS}"
+        )));
+    }
+    let now = now();
+    Ok(Terms {
+        roles,
+        clearance: Clearance {
+            policy: Text::new(policy.name()).map_err(|e| Error::Usage(e.to_string()))?,
+            level,
+        },
+        clearance_text: policy.describe(level),
+        // A few minutes of grace for devices whose clocks run slightly behind.
+        not_before: UnixTime(now.0.saturating_sub(300)),
+        not_after: now.plus_days(days),
+    })
+}
+
+fn certify(
+    key: &OrgRootKeyPair,
+    serial: u64,
+    org: &OrgDir,
+    user: UserId,
+    display_name: Text,
+    keys: (IdentityPublicKey, AgreementPublicKey),
+    terms: &Terms,
+) -> Result<MemberCertificate> {
+    let body = CertificateBody {
+        serial,
+        org: org.org.clone(),
+        user,
+        display_name,
+        roles: terms.roles.clone(),
+        clearance: terms.clearance.clone(),
+        identity_key: keys.0,
+        agreement_key: keys.1,
+        not_before: terms.not_before,
+        not_after: terms.not_after,
+    };
+    MemberCertificate::issue(key, body).map_err(|e| Error::Usage(e.to_string()))
+}
+
+fn relay_info(org: &OrgDir) -> Result<RelayInfo> {
+    let relay = org.ledger.relay.as_ref().ok_or_else(|| {
+        Error::Usage(format!(
+            "{} has no relay yet: run `vigil-keytool relay init` first, so bundles can tell \
+             devices where to connect",
+            org.path().display()
+        ))
+    })?;
+    let corrupt = |why: &str| Error::corrupt(OrgDir::ledger_path(org.path()), why);
+    let pin_bytes: Vec<u8> = (0..relay.pin.len())
+        .step_by(2)
+        .map(|i| {
+            relay
+                .pin
+                .get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect::<Option<_>>()
+        .ok_or_else(|| corrupt("relay pin is not hex"))?;
+    Ok(RelayInfo {
+        address: Text::new(&relay.address).map_err(|_| corrupt("bad relay address"))?,
+        server_name: Text::new(&relay.server_name).map_err(|_| corrupt("bad relay name"))?,
+        pin: pin_bytes
+            .try_into()
+            .map_err(|_| corrupt("relay pin is not 32 bytes"))?,
+    })
+}
+
+fn parse_user(org: &OrgDir, user: &str) -> Result<UserId> {
+    let user = UserId::new(user).map_err(|e| Error::Usage(format!("--user: {e}")))?;
+    org.check_new_member(&user, now().0)?;
+    Ok(user)
+}
+
+/// `issue`: keys, certificate, sealed bundle.
+pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
+    let mut org = OrgDir::open(&args.org_dir)?;
+    let user = parse_user(&org, &args.user)?;
+    let name = Text::new(&args.name).map_err(|e| Error::Usage(format!("--name: {e}")))?;
+    let terms = terms(&args.roles, &args.clearance, args.days)?;
+    if args.out.exists() {
+        return Err(Error::Exists(args.out.clone()));
+    }
+    let relay = relay_info(&org)?;
+    let (bundle_passphrase, generated) =
+        passphrase::bundle_passphrase(args.bundle_passphrase_file.as_deref())?;
+    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    let roots = org.all_roots()?;
+    let revocations = org.revocations()?;
+
+    let serial = org.reserve_serial()?;
+    let rng = &mut rand_core::OsRng;
+    let identity = IdentityKeyPair::generate(rng);
+    let agreement = AgreementKeyPair::generate(rng);
+    let keys = (identity.public(), agreement.public());
+    let certificate = certify(&root_key, serial, &org, user.clone(), name, keys, &terms)?;
+    let contents = BundleContents::new(
+        &identity,
+        &agreement,
+        certificate.clone(),
+        relay,
+        roots,
+        vec![revocations],
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    let sealed = contents
+        .seal(rng, bundle_passphrase.as_bytes(), KdfParams::DEFAULT, now())
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    fsutil::write_new(
+        &args.out,
+        armor(FileKind::EnrollmentBundle, &sealed.to_bytes()).as_bytes(),
+    )?;
+    org.record_issued(&certificate, terms.clearance_text.clone())?;
+
+    say(
+        out,
+        format!(
+            "Issued certificate {serial} to {user} ({}), clearance {}, valid until {}",
+            args.name, terms.clearance_text, terms.not_after
+        ),
+    );
+    say(out, format!("Enrollment bundle: {}", args.out.display()));
+    if generated {
+        say(
+            out,
+            format!(
+                "One-time bundle passphrase (shown once; hand it over separately from the bundle): {}",
+                *bundle_passphrase
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// `sign-request`: a certificate for keys generated on the member's device.
+pub fn sign_request(args: &SignRequestArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
+    let mut org = OrgDir::open(&args.org_dir)?;
+    let bytes = read_armored(&args.request, FileKind::CertificateRequest)?;
+    let request =
+        CertificateRequest::from_bytes(&bytes).map_err(|e| Error::corrupt(&args.request, e))?;
+    let body = request
+        .verify()
+        .map_err(|e| Error::Refused(format!("{}: {e}", args.request.display())))?
+        .clone();
+    let user = parse_user(&org, body.user.as_str())?;
+    let terms = terms(&args.roles, &args.clearance, args.days)?;
+    if args.out.exists() {
+        return Err(Error::Exists(args.out.clone()));
+    }
+    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    let serial = org.reserve_serial()?;
+    let keys = (body.identity_key, body.agreement_key);
+    let certificate = certify(
+        &root_key,
+        serial,
+        &org,
+        user.clone(),
+        body.display_name.clone(),
+        keys,
+        &terms,
+    )?;
+    fsutil::write_new(
+        &args.out,
+        armor(FileKind::Certificate, &certificate.to_bytes()).as_bytes(),
+    )?;
+    org.record_issued(&certificate, terms.clearance_text.clone())?;
+    say(
+        out,
+        format!(
+            "Issued certificate {serial} to {user} ({}), clearance {}, valid until {}",
+            body.display_name, terms.clearance_text, terms.not_after
+        ),
+    );
+    say(out, format!("Certificate: {}", args.out.display()));
+    say(
+        out,
+        format!(
+            "Identity key fingerprint: {}",
+            body.identity_key.fingerprint()
+        ),
+    );
+    say(
+        out,
+        "Compare that fingerprint with the one the member's device shows before handing the certificate over.",
+    );
+    Ok(())
+}

@@ -1,0 +1,89 @@
+//! `org init`: a new organisation.
+
+use std::io::Write;
+use std::path::Path;
+
+use vigil_protocol::cert::RevocationListBody;
+use vigil_protocol::keys::OrgRootKeyPair;
+use vigil_protocol::provisioning::{FileKind, KdfParams, SealedFile, armor};
+use vigil_protocol::{OrgId, OrgRoot, RevocationList, codec};
+
+use crate::error::{Error, Result};
+use crate::orgdir::{Ledger, OrgDir, write_ledger};
+use crate::passphrase::Source;
+use crate::{fsutil, now, say};
+
+/// Creates the organisation `org` in `dir`.
+pub fn init(org: &str, dir: &Path, pass: &Source, out: &mut dyn Write) -> Result<()> {
+    let org = OrgId::new(org).map_err(|e| Error::Usage(e.to_string()))?;
+    if OrgDir::ledger_path(dir).exists() {
+        return Err(Error::Exists(dir.to_owned()));
+    }
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(Error::Usage(format!(
+            "{} is not empty; choose a new directory for the organisation",
+            dir.display()
+        )));
+    }
+    let passphrase = pass.new_passphrase(&format!("the root key of {org}"))?;
+    fsutil::create_private_dir(dir)?;
+    let _lock = OrgDir::lock_new(dir)?;
+    let rng = &mut rand_core::OsRng;
+    let created = now();
+    let key = OrgRootKeyPair::generate(rng);
+    let root = OrgRoot::create(&key, org.clone(), created);
+    let sealed = SealedFile::seal(
+        rng,
+        passphrase.as_bytes(),
+        KdfParams::DEFAULT,
+        codec::encode(&org),
+        key.to_seed().as_slice(),
+    )
+    .map_err(|e| Error::Usage(e.to_string()))?;
+    let revocations = RevocationList::sign(
+        &key,
+        RevocationListBody {
+            org: org.clone(),
+            version: 1,
+            issued_at: created,
+            entries: vec![],
+        },
+    );
+    fsutil::write_new(
+        &dir.join("root-key.vigil"),
+        armor(FileKind::SealedOrgRootKey, &sealed.to_bytes()).as_bytes(),
+    )?;
+    fsutil::write_new(
+        &dir.join("root.vigil"),
+        armor(FileKind::OrgRoot, &root.to_bytes()).as_bytes(),
+    )?;
+    fsutil::write_new(
+        &dir.join("revocations.vigil"),
+        armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
+    )?;
+    // The ledger comes last: its presence marks a complete organisation directory.
+    write_ledger(
+        dir,
+        &Ledger {
+            org: org.to_string(),
+            next_serial: 1,
+            relay: None,
+            issued: vec![],
+        },
+    )?;
+    say(
+        out,
+        format!("Created organisation {org} in {}", dir.display()),
+    );
+    say(out, format!("Root fingerprint: {}", root.fingerprint()));
+    say(
+        out,
+        "Partners compare this fingerprint with you before they trust your root.",
+    );
+    say(
+        out,
+        "Back up root-key.vigil (sealed) and its passphrase separately, offline, in two places: \
+         whoever holds both can issue members of your organisation.",
+    );
+    Ok(())
+}

@@ -1,0 +1,206 @@
+//! `relay init`: the relay's TLS key and certificate, its pin, and a ready `relay.toml`.
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use vigil_protocol::provisioning::{FileKind, RelayInfo, armor};
+
+use crate::error::{Error, Result};
+use crate::orgdir::{OrgDir, RelayRecord};
+use crate::{fsutil, now, say};
+
+/// Years the relay's TLS certificate is valid. Clients pin its key, not a CA, so rotation is a
+/// new `relay init` and new bundles; five years keeps that rare without being forever.
+pub const RELAY_CERT_YEARS: u64 = 5;
+
+/// Default limits written into `relay.toml` (the relay reads these names).
+pub mod limits {
+    /// Largest frame a client may send, in bytes.
+    pub const MAX_FRAME_BYTES: u64 = 1024 * 1024;
+    /// Messages a recipient's mailbox holds before senders are refused.
+    pub const MAILBOX_MAX_MESSAGES: u64 = 10_000;
+    /// Bytes a recipient's mailbox holds before senders are refused.
+    pub const MAILBOX_MAX_BYTES: u64 = 256 * 1024 * 1024;
+    /// Messages per second one identity may send (sustained).
+    pub const MESSAGES_PER_SECOND: u64 = 50;
+    /// Simultaneous connections of one identity (devices, reconnect overlap).
+    pub const CONNECTIONS_PER_IDENTITY: u64 = 4;
+    /// Concurrent streams a connection may open.
+    pub const MAX_CONCURRENT_STREAMS: u64 = 64;
+    /// Seconds a connection has to log in before it is closed.
+    pub const LOGIN_TIMEOUT_SECS: u64 = 10;
+    /// Seconds without traffic before a connection is dropped.
+    pub const IDLE_TIMEOUT_SECS: u64 = 60;
+    /// Seconds between keep-alives, so idle laptops stay reachable.
+    pub const KEEP_ALIVE_SECS: u64 = 15;
+}
+
+fn toml_string(value: &str) -> String {
+    toml::Value::String(value.to_owned()).to_string()
+}
+
+fn relay_toml(org: &str, host: &str, listen: &SocketAddr, pin: &str) -> String {
+    use limits::*;
+    format!(
+        "# vigil-relay configuration for {org}, written by vigil-keytool relay init on {date}.\n\
+         # Paths are relative to this file. Run: vigil-relay --config relay.toml\n\
+         \n\
+         [relay]\n\
+         # Address and port to listen on (UDP, QUIC).\n\
+         listen = {listen}\n\
+         # The name clients connect to; it is in the TLS certificate.\n\
+         host = {host}\n\
+         # SHA-256 of the certificate's public key: the pin clients check (in their bundles).\n\
+         pin = \"{pin}\"\n\
+         # TLS certificate and private key (ECDSA P-256).\n\
+         certificate = \"relay.crt\"\n\
+         private_key = \"relay.key\"\n\
+         # Where mailboxes and the directory are stored (ciphertext only).\n\
+         data_dir = \"data\"\n\
+         \n\
+         [trust]\n\
+         # Every *.root.vigil here is a trusted org root (yours and your partners').\n\
+         roots_dir = \"roots\"\n\
+         # Every *.vigil here is a signed revocation list; reloaded when it changes.\n\
+         revocations_dir = \"revocations\"\n\
+         \n\
+         [limits]\n\
+         # Largest frame a client may send, in bytes.\n\
+         max_frame_bytes = {MAX_FRAME_BYTES}\n\
+         # Messages and bytes a recipient's mailbox holds before senders are refused.\n\
+         mailbox_max_messages = {MAILBOX_MAX_MESSAGES}\n\
+         mailbox_max_bytes = {MAILBOX_MAX_BYTES}\n\
+         # Messages per second one identity may send.\n\
+         messages_per_second = {MESSAGES_PER_SECOND}\n\
+         # Simultaneous connections of one identity.\n\
+         connections_per_identity = {CONNECTIONS_PER_IDENTITY}\n\
+         # Concurrent streams per connection.\n\
+         max_concurrent_streams = {MAX_CONCURRENT_STREAMS}\n\
+         # Seconds a new connection has to log in.\n\
+         login_timeout_secs = {LOGIN_TIMEOUT_SECS}\n\
+         # Seconds without traffic before a connection is dropped.\n\
+         idle_timeout_secs = {IDLE_TIMEOUT_SECS}\n\
+         # Seconds between keep-alives.\n\
+         keep_alive_secs = {KEEP_ALIVE_SECS}\n",
+        date = now(),
+        listen = toml_string(&listen.to_string()),
+        host = toml_string(host),
+    )
+}
+
+fn check_host(host: &str) -> Result<()> {
+    let ok = !host.is_empty()
+        && host.len() <= 253
+        && (host.parse::<std::net::IpAddr>().is_ok()
+            || host.split('.').all(|label| {
+                !label.is_empty()
+                    && label.len() <= 63
+                    && label.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+                    && !label.starts_with('-')
+            }));
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::Usage(format!(
+            "--host {host:?} is not a DNS name or IP address"
+        )))
+    }
+}
+
+/// Creates the relay directory `dir` for the organisation in `org_dir`.
+pub fn init(
+    org_dir: &Path,
+    host: &str,
+    listen: &str,
+    dir: &Path,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut org = OrgDir::open(org_dir)?;
+    check_host(host)?;
+    let listen: SocketAddr = listen.parse().map_err(|_| {
+        Error::Usage(format!(
+            "--listen {listen:?} is not an address and port, e.g. 0.0.0.0:4433"
+        ))
+    })?;
+    if dir.join("relay.toml").exists() {
+        return Err(Error::Exists(dir.join("relay.toml")));
+    }
+    if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
+        return Err(Error::Usage(format!(
+            "{} is not empty; choose a new relay directory",
+            dir.display()
+        )));
+    }
+    let tls_error =
+        |e: rcgen::Error| Error::Usage(format!("cannot create the relay certificate: {e}"));
+    let mut params = rcgen::CertificateParams::new(vec![host.to_owned()]).map_err(tls_error)?;
+    let (year, month, day) = now().date();
+    let ymd = |y: u64| {
+        rcgen::date_time_ymd(
+            i32::try_from(y).unwrap_or(9999),
+            u8::try_from(month).unwrap_or(1),
+            u8::try_from(day.min(28)).unwrap_or(1),
+        )
+    };
+    params.not_before = ymd(year.saturating_sub(1));
+    params.not_after = ymd(year + RELAY_CERT_YEARS);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, host);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, org.org.as_str());
+    let key_pair = rcgen::KeyPair::generate().map_err(tls_error)?;
+    let cert = params.self_signed(&key_pair).map_err(tls_error)?;
+    let pin = RelayInfo::pin_of(&key_pair.public_key_der());
+    let pin_hex: String = pin.iter().map(|b| format!("{b:02x}")).collect();
+
+    fsutil::create_private_dir(dir)?;
+    let dir = dir.canonicalize().map_err(|e| Error::io(dir, e))?;
+    for sub in ["data", "roots", "revocations"] {
+        fsutil::create_private_dir(&dir.join(sub))?;
+    }
+    fsutil::write_new(&dir.join("relay.key"), key_pair.serialize_pem().as_bytes())?;
+    fsutil::write_new(&dir.join("relay.crt"), cert.pem().as_bytes())?;
+    for root in org.all_roots()? {
+        let name = format!("{}.root.vigil", root.org());
+        fsutil::write_atomic(
+            &dir.join("roots").join(name),
+            armor(FileKind::OrgRoot, &root.to_bytes()).as_bytes(),
+        )?;
+    }
+    let revocations = org.revocations()?;
+    fsutil::write_atomic(
+        &dir.join("revocations").join(format!("{}.vigil", org.org)),
+        armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
+    )?;
+    fsutil::write_new(
+        &dir.join("relay.toml"),
+        relay_toml(org.org.as_str(), host, &listen, &pin_hex).as_bytes(),
+    )?;
+    let address = match host.parse::<std::net::Ipv6Addr>() {
+        Ok(_) => format!("[{host}]:{}", listen.port()),
+        Err(_) => format!("{host}:{}", listen.port()),
+    };
+    org.ledger.relay = Some(RelayRecord {
+        dir: dir.clone(),
+        address: address.clone(),
+        server_name: host.to_owned(),
+        pin: pin_hex.clone(),
+    });
+    org.save_ledger()?;
+    say(out, format!("Created relay directory {}", dir.display()));
+    say(
+        out,
+        format!("Clients connect to {address} and pin its key: {pin_hex}"),
+    );
+    say(
+        out,
+        format!(
+            "Start it with: vigil-relay --config {}",
+            dir.join("relay.toml").display()
+        ),
+    );
+    Ok(())
+}

@@ -1,0 +1,95 @@
+//! `revoke`: a new, higher-versioned revocation list naming a member's live certificates.
+
+use std::io::Write;
+
+use vigil_protocol::cert::RevokedCertificate;
+use vigil_protocol::provisioning::{FileKind, armor};
+use vigil_protocol::{RevocationList, Text, UserId};
+
+use crate::cli::RevokeArgs;
+use crate::error::{Error, Result};
+use crate::orgdir::OrgDir;
+use crate::passphrase::Source;
+use crate::{fsutil, now, say};
+
+/// Revokes every certificate of `args.user` not yet revoked.
+pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
+    let mut org = OrgDir::open(&args.org_dir)?;
+    let user = UserId::new(&args.user).map_err(|e| Error::Usage(format!("--user: {e}")))?;
+    let reason = Text::new(&args.reason).map_err(|e| Error::Usage(format!("--reason: {e}")))?;
+    let serials: Vec<u64> = org
+        .ledger
+        .issued
+        .iter()
+        .filter(|r| r.user == user.as_str() && !r.revoked)
+        .map(|r| r.serial)
+        .collect();
+    if serials.is_empty() {
+        return Err(Error::Usage(format!(
+            "{user} holds no certificate of {} that is not revoked",
+            org.org
+        )));
+    }
+    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    // The next version follows the list on disk, not the ledger: after a crash between the two
+    // writes, a version is never signed twice with different contents.
+    let current = org.revocations()?;
+    let mut body = current.body().clone();
+    body.version = body
+        .version
+        .checked_add(1)
+        .ok_or_else(|| Error::corrupt(org.revocations_path(), "version exhausted"))?;
+    let revoked_at = now();
+    body.issued_at = revoked_at;
+    for &serial in &serials {
+        if current.find(serial).is_none() {
+            body.entries.push(RevokedCertificate {
+                serial,
+                user: user.clone(),
+                revoked_at,
+                reason: reason.clone(),
+            });
+        }
+    }
+    let list = RevocationList::sign(&root_key, body);
+    let text = armor(FileKind::RevocationList, &list.to_bytes());
+    fsutil::write_atomic(&org.revocations_path(), text.as_bytes())?;
+    let published = org.publish_to_relay(
+        "revocations",
+        &format!("{}.vigil", org.org),
+        text.as_bytes(),
+    )?;
+    for record in org
+        .ledger
+        .issued
+        .iter_mut()
+        .filter(|r| serials.contains(&r.serial))
+    {
+        record.revoked = true;
+    }
+    org.save_ledger()?;
+    let list_serials: Vec<String> = serials.iter().map(u64::to_string).collect();
+    say(
+        out,
+        format!(
+            "Revoked certificate(s) {} of {user}: {reason}",
+            list_serials.join(", ")
+        ),
+    );
+    say(
+        out,
+        format!(
+            "Revocation list version {}: {}",
+            list.body().version,
+            org.revocations_path().display()
+        ),
+    );
+    match published {
+        Some(path) => say(out, format!("Published to the relay: {}", path.display())),
+        None => say(
+            out,
+            "No relay directory on this machine: copy the list to the relay's revocations directory.",
+        ),
+    }
+    Ok(())
+}

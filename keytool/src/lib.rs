@@ -1,0 +1,60 @@
+//! `vigil-keytool`: the administrator's tool for an organisation's trust. The binary parses
+//! arguments and calls [`run`]; every command lives in [`commands`].
+
+pub mod cli;
+pub mod commands;
+pub mod error;
+pub mod fsutil;
+pub mod orgdir;
+pub mod passphrase;
+
+use std::io::Write;
+
+use vigil_protocol::UnixTime;
+
+pub use error::{Error, Result};
+
+/// The current time, from the system clock.
+#[must_use]
+pub fn now() -> UnixTime {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    UnixTime(secs)
+}
+
+/// Runs one command, writing what the administrator should read to `out`.
+///
+/// # Errors
+///
+/// [`Error`], whose [`Error::exit_code`] the binary exits with.
+pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
+    use cli::{Command, OrgCommand, RelayCommand, TrustCommand};
+    let pass = passphrase::Source {
+        file: cli.passphrase_file,
+    };
+    match cli.command {
+        Command::Org(OrgCommand::Init { org, dir }) => commands::org::init(&org, &dir, &pass, out),
+        Command::Relay(RelayCommand::Init {
+            org_dir,
+            host,
+            listen,
+            out: dir,
+        }) => commands::relay::init(&org_dir, &host, &listen, &dir, out),
+        Command::Issue(args) => commands::issue::issue(&args, &pass, out),
+        Command::SignRequest(args) => commands::issue::sign_request(&args, &pass, out),
+        Command::Revoke(args) => commands::revoke::revoke(&args, &pass, out),
+        Command::Trust(TrustCommand::Add {
+            org_dir,
+            partner,
+            fingerprint,
+        }) => commands::trust::add(&org_dir, &partner, fingerprint.as_deref(), out),
+        Command::Trust(TrustCommand::List { org_dir }) => commands::trust::list(&org_dir, out),
+        Command::Inspect(args) => commands::inspect::inspect(&args, out),
+    }
+}
+
+/// Writes a line of output; a closed stdout is not worth failing a finished command for.
+pub(crate) fn say(out: &mut dyn Write, text: impl std::fmt::Display) {
+    let _ = writeln!(out, "{text}");
+}

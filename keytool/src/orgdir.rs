@@ -1,0 +1,365 @@
+//! An organisation directory: the sealed root key, the public root, the revocation list,
+//! partner roots, issued certificates and the ledger (`org.toml`).
+//!
+//! ```text
+//! ORGDIR/
+//!   org.toml                   ledger: serial counter, relay, issued certificates
+//!   root.vigil                 the public root partners import
+//!   root-key.vigil             the root key, sealed under the administrator's passphrase
+//!   revocations.vigil          the signed revocation list in force
+//!   partners/ORG.root.vigil    trusted partner roots
+//!   certificates/N-USER.vigil  every certificate issued, by serial
+//! ```
+
+use std::fs::File;
+use std::os::unix::fs::OpenOptionsExt as _;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use vigil_protocol::keys::OrgRootKeyPair;
+use vigil_protocol::provisioning::{FileKind, SealError, SealedFile, armor, dearmor};
+use vigil_protocol::{MemberCertificate, OrgId, OrgRoot, RevocationList, TrustStore, UserId};
+use zeroize::Zeroizing;
+
+use crate::error::{Error, Result};
+use crate::fsutil;
+
+/// The relay an organisation runs, as recorded by `relay init`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct RelayRecord {
+    /// The relay directory (absolute).
+    pub dir: PathBuf,
+    /// `host:port` clients connect to.
+    pub address: String,
+    /// TLS server name.
+    pub server_name: String,
+    /// SHA-256 of the relay certificate's public key, hex.
+    pub pin: String,
+}
+
+/// One issued certificate.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IssuedRecord {
+    /// Its serial.
+    pub serial: u64,
+    /// Its member.
+    pub user: String,
+    /// Display name.
+    pub name: String,
+    /// Clearance, as the policy describes it.
+    pub clearance: String,
+    /// Expiry (Unix seconds).
+    pub not_after: u64,
+    /// Whether it has been revoked.
+    pub revoked: bool,
+}
+
+/// `org.toml`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Ledger {
+    /// The organisation.
+    pub org: String,
+    /// The next serial to issue; serials are reserved (written here) before they are used.
+    pub next_serial: u64,
+    /// The relay, once `relay init` ran.
+    pub relay: Option<RelayRecord>,
+    /// Every certificate issued.
+    #[serde(default)]
+    pub issued: Vec<IssuedRecord>,
+}
+
+/// An open organisation directory, locked against concurrent `vigil-keytool` runs.
+#[derive(Debug)]
+pub struct OrgDir {
+    path: PathBuf,
+    _lock: File,
+    /// The ledger as read.
+    pub ledger: Ledger,
+    /// The organisation.
+    pub org: OrgId,
+    /// The public root.
+    pub root: OrgRoot,
+}
+
+fn lock(dir: &Path) -> Result<File> {
+    let path = dir.join(".lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(fsutil::FILE_MODE)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    file.try_lock().map_err(|_| {
+        Error::Usage(format!(
+            "{} is in use by another vigil-keytool; try again",
+            dir.display()
+        ))
+    })?;
+    Ok(file)
+}
+
+/// Reads an armoured file of `kind`.
+pub fn read_armored(path: &Path, kind: FileKind) -> Result<Vec<u8>> {
+    let text = fsutil::read_text(path)?;
+    let (found, bytes) = dearmor(&text).map_err(|e| Error::corrupt(path, e))?;
+    if found != kind {
+        return Err(Error::corrupt(
+            path,
+            format!("expected a {kind} file, found a {found} file"),
+        ));
+    }
+    Ok(bytes)
+}
+
+/// Reads and verifies an org root file.
+pub fn read_root(path: &Path) -> Result<OrgRoot> {
+    let bytes = read_armored(path, FileKind::OrgRoot)?;
+    OrgRoot::from_bytes(&bytes).map_err(|e| Error::corrupt(path, e))
+}
+
+impl OrgDir {
+    /// Paths inside the directory.
+    pub fn ledger_path(dir: &Path) -> PathBuf {
+        dir.join("org.toml")
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// `root.vigil`.
+    pub fn root_path(&self) -> PathBuf {
+        self.path.join("root.vigil")
+    }
+
+    /// `root-key.vigil`.
+    pub fn root_key_path(&self) -> PathBuf {
+        self.path.join("root-key.vigil")
+    }
+
+    /// `revocations.vigil`.
+    pub fn revocations_path(&self) -> PathBuf {
+        self.path.join("revocations.vigil")
+    }
+
+    /// `partners/`.
+    pub fn partners_dir(&self) -> PathBuf {
+        self.path.join("partners")
+    }
+
+    /// `certificates/`.
+    pub fn certificates_dir(&self) -> PathBuf {
+        self.path.join("certificates")
+    }
+
+    /// Creates the lock of a directory `org init` is filling.
+    pub fn lock_new(dir: &Path) -> Result<File> {
+        lock(dir)
+    }
+
+    /// Opens and locks an existing organisation directory.
+    pub fn open(dir: &Path) -> Result<Self> {
+        if !dir.is_dir() {
+            return Err(Error::NotOrgDir(dir.to_owned()));
+        }
+        let ledger_path = Self::ledger_path(dir);
+        if !ledger_path.is_file() {
+            return Err(Error::NotOrgDir(dir.to_owned()));
+        }
+        let lock = lock(dir)?;
+        let ledger: Ledger = toml::from_str(&fsutil::read_text(&ledger_path)?)
+            .map_err(|e| Error::corrupt(&ledger_path, e.message()))?;
+        let org = OrgId::new(&ledger.org).map_err(|e| Error::corrupt(&ledger_path, e))?;
+        let path = dir.to_owned();
+        let root = read_root(&path.join("root.vigil"))?;
+        if root.org() != &org {
+            return Err(Error::corrupt(
+                path.join("root.vigil"),
+                "root of another organisation",
+            ));
+        }
+        Ok(Self {
+            path,
+            _lock: lock,
+            ledger,
+            org,
+            root,
+        })
+    }
+
+    /// Writes the ledger atomically.
+    pub fn save_ledger(&self) -> Result<()> {
+        write_ledger(&self.path, &self.ledger)
+    }
+
+    /// Opens the sealed root key with `passphrase`.
+    pub fn root_key(&self, passphrase: &str) -> Result<OrgRootKeyPair> {
+        let path = self.root_key_path();
+        let sealed = SealedFile::from_bytes(&read_armored(&path, FileKind::SealedOrgRootKey)?)
+            .map_err(|e| Error::corrupt(&path, e))?;
+        let seed: Zeroizing<Vec<u8>> = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
+            SealError::WrongPassphraseOrCorrupt => Error::WrongPassphrase(path.clone()),
+            other => Error::corrupt(&path, other),
+        })?;
+        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
+            seed.as_slice()
+                .try_into()
+                .map_err(|_| Error::corrupt(&path, "not a root key"))?,
+        );
+        let key = OrgRootKeyPair::from_seed(&seed);
+        if &key.public() != self.root.key() {
+            return Err(Error::corrupt(
+                &path,
+                "this key does not belong to root.vigil",
+            ));
+        }
+        Ok(key)
+    }
+
+    /// The revocation list in force, verified.
+    pub fn revocations(&self) -> Result<RevocationList> {
+        let path = self.revocations_path();
+        let list = RevocationList::from_bytes(&read_armored(&path, FileKind::RevocationList)?)
+            .map_err(|e| Error::corrupt(&path, e))?;
+        list.verify(&self.root)
+            .map_err(|e| Error::corrupt(&path, e))?;
+        Ok(list)
+    }
+
+    /// The partner roots, verified.
+    pub fn partners(&self) -> Result<Vec<OrgRoot>> {
+        let dir = self.partners_dir();
+        let mut roots = Vec::new();
+        let entries = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(roots),
+            Err(e) => return Err(Error::io(&dir, e)),
+        };
+        let mut paths: Vec<PathBuf> = entries
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.to_string_lossy().ends_with(".root.vigil"))
+            .collect();
+        paths.sort();
+        for path in paths {
+            roots.push(read_root(&path)?);
+        }
+        Ok(roots)
+    }
+
+    /// Own root first, then partners'.
+    pub fn all_roots(&self) -> Result<Vec<OrgRoot>> {
+        let mut roots = vec![self.root.clone()];
+        roots.extend(self.partners()?);
+        Ok(roots)
+    }
+
+    /// A trust store of the own and partner roots and the own revocation list.
+    pub fn trust_store(&self) -> Result<TrustStore> {
+        let mut trust = TrustStore::new();
+        for root in self.all_roots()? {
+            trust
+                .add_root(root)
+                .map_err(|e| Error::corrupt(self.partners_dir(), e))?;
+        }
+        trust
+            .update_revocations(self.revocations()?)
+            .map_err(|e| Error::corrupt(self.revocations_path(), e))?;
+        Ok(trust)
+    }
+
+    /// Reserves the next serial (written to the ledger before it is used, so a crash can burn a
+    /// serial but never reuse one).
+    pub fn reserve_serial(&mut self) -> Result<u64> {
+        let serial = self.ledger.next_serial;
+        self.ledger.next_serial = serial
+            .checked_add(1)
+            .ok_or_else(|| Error::corrupt(Self::ledger_path(&self.path), "serials exhausted"))?;
+        self.save_ledger()?;
+        Ok(serial)
+    }
+
+    /// Refuses a user id that is outside the organisation or already holds a live certificate.
+    pub fn check_new_member(&self, user: &UserId, now: u64) -> Result<()> {
+        if !user.belongs_to(&self.org) {
+            return Err(Error::Usage(format!(
+                "user id {user} is not in {}: it must end in @{}",
+                self.org,
+                self.org.as_str().to_ascii_lowercase()
+            )));
+        }
+        if let Some(live) = self
+            .ledger
+            .issued
+            .iter()
+            .find(|r| r.user == user.as_str() && !r.revoked && r.not_after > now)
+        {
+            return Err(Error::Usage(format!(
+                "{user} already holds certificate {} (valid until {}); revoke it first with \
+                 `vigil-keytool revoke --user {user}`",
+                live.serial,
+                vigil_protocol::UnixTime(live.not_after)
+            )));
+        }
+        Ok(())
+    }
+
+    /// Stores an issued certificate under `certificates/` and records it in the ledger.
+    pub fn record_issued(
+        &mut self,
+        certificate: &MemberCertificate,
+        clearance: String,
+    ) -> Result<PathBuf> {
+        let body = certificate.body();
+        let dir = self.certificates_dir();
+        fsutil::create_private_dir(&dir)?;
+        let path = dir.join(format!("{}-{}.vigil", body.serial, body.user));
+        fsutil::write_atomic(
+            &path,
+            armor(FileKind::Certificate, &certificate.to_bytes()).as_bytes(),
+        )?;
+        self.ledger.issued.push(IssuedRecord {
+            serial: body.serial,
+            user: body.user.to_string(),
+            name: body.display_name.to_string(),
+            clearance,
+            not_after: body.not_after.0,
+            revoked: false,
+        });
+        self.save_ledger()?;
+        Ok(path)
+    }
+
+    /// Copies a public file into the relay directory, if a relay was set up.
+    pub fn publish_to_relay(
+        &self,
+        subdir: &str,
+        name: &str,
+        contents: &[u8],
+    ) -> Result<Option<PathBuf>> {
+        let Some(relay) = &self.ledger.relay else {
+            return Ok(None);
+        };
+        let dir = relay.dir.join(subdir);
+        if !relay.dir.is_dir() {
+            return Ok(None);
+        }
+        fsutil::create_private_dir(&dir)?;
+        let path = dir.join(name);
+        fsutil::write_atomic(&path, contents)?;
+        Ok(Some(path))
+    }
+}
+
+/// Writes `org.toml` atomically.
+pub fn write_ledger(dir: &Path, ledger: &Ledger) -> Result<()> {
+    let text = toml::to_string_pretty(ledger)
+        .map_err(|e| Error::Usage(format!("cannot write the ledger: {e}")))?;
+    let header = "# vigil-keytool ledger: serial counter, relay, issued certificates.\n\
+                  # Written by vigil-keytool; edit only if you know why.\n\n";
+    fsutil::write_atomic(
+        &OrgDir::ledger_path(dir),
+        format!("{header}{text}").as_bytes(),
+    )
+}
