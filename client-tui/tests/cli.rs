@@ -1,6 +1,15 @@
-//! The `vigil` binary is honest about what it cannot do yet.
+//! The `vigil` binary: honest about what it cannot do yet, and `vigil request` end to end with
+//! `vigil-keytool sign-request`.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use std::os::unix::fs::PermissionsExt as _;
 use std::process::Command;
+
+use vigil_protocol::provisioning::{FileKind, dearmor};
 
 #[test]
 fn demo_says_what_is_not_ready_and_exits_2() {
@@ -16,11 +25,110 @@ fn demo_says_what_is_not_ready_and_exits_2() {
 }
 
 #[test]
-fn help_explains_the_demo() {
+fn help_explains_the_commands() {
     let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .arg("--help")
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
-    assert!(String::from_utf8(out.stdout).unwrap().contains("demo"));
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("demo") && help.contains("request"), "{help}");
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(["request", "--help"])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8(out.stdout).unwrap().contains("Example"));
+}
+
+#[test]
+fn request_keeps_keys_sealed_here_and_is_signed_by_the_keytool() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .current_dir(dir.path())
+            .env("VIGIL_PASSPHRASE", "my device passphrase")
+            .arg("--home")
+            .arg(&home)
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "request",
+        "--user",
+        "officer2@cert-at",
+        "--name",
+        "Jana Nováková",
+        "--out",
+        "o2.request",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let fingerprint = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("Your identity key fingerprint: "))
+        .unwrap();
+
+    let pending = home.join("pending-identity.vigil");
+    let (kind, _) = dearmor(&std::fs::read_to_string(&pending).unwrap()).unwrap();
+    assert_eq!(kind, FileKind::PendingIdentity);
+    assert_eq!(
+        std::fs::metadata(&pending).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    assert_eq!(
+        std::fs::metadata(&home).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+
+    // A second request on the same device is refused and changes nothing.
+    let before = std::fs::read(&pending).unwrap();
+    let again = run(&[
+        "request",
+        "--user",
+        "officer2@cert-at",
+        "--name",
+        "J",
+        "--out",
+        "again.request",
+    ]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already pending"));
+    assert_eq!(std::fs::read(&pending).unwrap(), before);
+    assert!(!dir.path().join("again.request").exists());
+
+    // The administrator signs it (the keytool's library, in this process).
+    let path = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+    std::fs::write(dir.path().join("admin-pass"), "administrator passphrase\n").unwrap();
+    let keytool = |args: &[&str]| {
+        let mut argv = vec![
+            "vigil-keytool".to_owned(),
+            "--passphrase-file".to_owned(),
+            path("admin-pass"),
+        ];
+        argv.extend(args.iter().map(|a| (*a).to_owned()));
+        let cli = <vigil_keytool::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+        let mut out = Vec::new();
+        vigil_keytool::run(cli, &mut out).map(|()| String::from_utf8(out).unwrap())
+    };
+    keytool(&["org", "init", "--org", "CERT-AT", "--dir", &path("at")]).unwrap();
+    let signed = keytool(&[
+        "sign-request",
+        &path("o2.request"),
+        "--org-dir",
+        &path("at"),
+        "--role",
+        "duty-officer",
+        "--clearance",
+        "EU RESTRICTED",
+        "--out",
+        &path("o2.cert"),
+    ])
+    .unwrap();
+    assert!(signed.contains(fingerprint), "{signed}");
 }

@@ -20,16 +20,20 @@ pub enum FileKind {
     EnrollmentBundle,
     /// A certificate request written by `vigil` on the member's device.
     CertificateRequest,
+    /// The keys behind a certificate request, sealed under the member's passphrase until the
+    /// certificate arrives.
+    PendingIdentity,
 }
 
 impl FileKind {
-    const ALL: [Self; 6] = [
+    const ALL: [Self; 7] = [
         Self::OrgRoot,
         Self::Certificate,
         Self::RevocationList,
         Self::SealedOrgRootKey,
         Self::EnrollmentBundle,
         Self::CertificateRequest,
+        Self::PendingIdentity,
     ];
 
     /// The label in the armour lines, e.g. `ORG ROOT`.
@@ -42,6 +46,7 @@ impl FileKind {
             Self::SealedOrgRootKey => "SEALED ORG ROOT KEY",
             Self::EnrollmentBundle => "ENROLLMENT BUNDLE",
             Self::CertificateRequest => "CERTIFICATE REQUEST",
+            Self::PendingIdentity => "SEALED PENDING IDENTITY",
         }
     }
 }
