@@ -4,6 +4,9 @@ use proptest::prelude::*;
 use vigil_protocol::keys::AgreementPublicKey;
 use vigil_protocol::message::{Envelope, RatchetHeader, RatchetMessage};
 use vigil_protocol::prekey::{PrekeyBundle, PrekeyStore};
+use vigil_protocol::provisioning::{
+    BundleContents, BundleHeader, CertificateRequest, SealedFile, dearmor,
+};
 use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, Session, codec};
 
 use crate::fixtures::World;
@@ -34,6 +37,13 @@ fn decode_everything(bytes: &[u8]) {
     let _ = codec::decode::<PrekeyBundle>(bytes);
     let _ = Session::from_bytes(bytes);
     let _ = PrekeyStore::from_bytes(bytes);
+    let _ = SealedFile::from_bytes(bytes);
+    let _ = CertificateRequest::from_bytes(bytes);
+    let _ = codec::decode::<BundleContents>(bytes);
+    let _ = codec::decode::<BundleHeader>(bytes);
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        let _ = dearmor(text);
+    }
 }
 
 proptest! {

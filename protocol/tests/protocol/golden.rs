@@ -9,6 +9,9 @@ use std::path::PathBuf;
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::message::Envelope;
 use vigil_protocol::prekey::PrekeyBundle;
+use vigil_protocol::provisioning::{
+    BundleContents, CertificateRequest, KdfParams, RelayInfo, SealedFile,
+};
 use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, Session, codec};
 
 use crate::fixtures::{NOW, World};
@@ -52,8 +55,19 @@ fn check(name: &str, bytes: &[u8]) {
     );
 }
 
+const BUNDLE_PASSPHRASE: &[u8] = b"golden bundle passphrase";
+
+/// The cheapest parameters a sealed file may use: golden files need not be slow to open.
+const FAST: KdfParams = KdfParams {
+    memory_kib: KdfParams::MIN_MEMORY_KIB,
+    iterations: 1,
+    parallelism: 1,
+};
+
 struct Samples {
     world: World,
+    request: CertificateRequest,
+    bundle_file: SealedFile,
     bundle: PrekeyBundle,
     first: Envelope,
     reply: Envelope,
@@ -80,8 +94,34 @@ fn samples() -> Samples {
             }],
         },
     );
+    let request = CertificateRequest::new(
+        world.carol.local.identity(),
+        world.carol.local.agreement().public(),
+        "carol@cert-at".parse().unwrap(),
+        "Carol".parse().unwrap(),
+        NOW,
+    );
+    let relay = RelayInfo {
+        address: "relay.cert-at.example:4433".parse().unwrap(),
+        server_name: "relay.cert-at.example".parse().unwrap(),
+        pin: [7; 32],
+    };
+    let contents = BundleContents::new(
+        world.bob.local.identity(),
+        world.bob.local.agreement(),
+        world.bob.certificate().clone(),
+        relay,
+        vec![world.org.root.clone()],
+        vec![revocations.clone()],
+    )
+    .unwrap();
+    let bundle_file = contents
+        .seal(&mut world.rng, BUNDLE_PASSPHRASE, FAST, NOW)
+        .unwrap();
     Samples {
         world,
+        request,
+        bundle_file,
         bundle,
         first,
         reply,
@@ -101,6 +141,8 @@ fn encodings_match_golden_files() {
     check("prekey-bundle", &codec::encode(&s.bundle));
     check("envelope-prekey", &s.first.to_bytes());
     check("envelope-ratchet", &s.reply.to_bytes());
+    check("certificate-request", &s.request.to_bytes());
+    check("enrollment-bundle", &s.bundle_file.to_bytes());
 }
 
 #[test]
@@ -134,4 +176,19 @@ fn golden_files_still_decode_and_verify() {
     .unwrap();
     assert_eq!(text, b"TLP:AMBER incident 2026-11-27: IOC 198.51.100.7");
     assert!(Envelope::from_bytes(&read_golden("envelope-ratchet")).is_ok());
+    let request = CertificateRequest::from_bytes(&read_golden("certificate-request")).unwrap();
+    assert_eq!(
+        request.verify().unwrap().identity_key,
+        fresh.carol.local.identity().public()
+    );
+    let sealed = SealedFile::from_bytes(&read_golden("enrollment-bundle")).unwrap();
+    let bundle = BundleContents::open(&sealed, BUNDLE_PASSPHRASE).unwrap();
+    assert_eq!(
+        bundle.local_identity().unwrap().user().as_str(),
+        "bob@cert-at"
+    );
+    assert_eq!(
+        BundleContents::peek_header(&sealed).unwrap().user.as_str(),
+        "bob@cert-at"
+    );
 }
