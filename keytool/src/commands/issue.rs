@@ -1,6 +1,7 @@
 //! `issue` (keys made here, sealed bundle) and `sign-request` (keys made on the device).
 
 use std::io::Write;
+use std::path::Path;
 
 use vigil_protocol::keys::{
     AgreementKeyPair, AgreementPublicKey, IdentityKeyPair, IdentityPublicKey, OrgRootKeyPair,
@@ -9,7 +10,9 @@ use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::provisioning::{
     BundleContents, CertificateRequest, FileKind, KdfParams, RelayInfo, armor,
 };
-use vigil_protocol::{CertificateBody, Clearance, MemberCertificate, Role, Text, UnixTime, UserId};
+use vigil_protocol::{
+    CertificateBody, Clearance, LocalIdentity, MemberCertificate, Role, Text, UnixTime, UserId,
+};
 
 use crate::cli::{IssueArgs, SignRequestArgs};
 use crate::error::{Error, Result};
@@ -61,17 +64,17 @@ fn terms(roles: &[String], clearance: &str, days: u64) -> Result<Terms> {
     })
 }
 
+/// Reserves a serial and signs the certificate.
 fn certify(
+    org: &mut OrgDir,
     key: &OrgRootKeyPair,
-    serial: u64,
-    org: &OrgDir,
     user: UserId,
     display_name: Text,
     keys: (IdentityPublicKey, AgreementPublicKey),
     terms: &Terms,
 ) -> Result<MemberCertificate> {
     let body = CertificateBody {
-        serial,
+        serial: org.reserve_serial()?,
         org: org.org.clone(),
         user,
         display_name,
@@ -83,6 +86,29 @@ fn certify(
         not_after: terms.not_after,
     };
     MemberCertificate::issue(key, body).map_err(|e| Error::Usage(e.to_string()))
+}
+
+/// Writes `file` to `path` (never over an existing file), records the certificate in the
+/// ledger, and says what was issued.
+fn deliver(
+    org: &mut OrgDir,
+    certificate: &MemberCertificate,
+    terms: &Terms,
+    path: &Path,
+    file: &str,
+    out: &mut dyn Write,
+) -> Result<()> {
+    fsutil::write_new(path, file.as_bytes())?;
+    org.record_issued(certificate, terms.clearance_text.clone())?;
+    let body = certificate.body();
+    say(
+        out,
+        format!(
+            "Issued certificate {} to {} ({}), clearance {}, valid until {}",
+            body.serial, body.user, body.display_name, terms.clearance_text, body.not_after
+        ),
+    );
+    Ok(())
 }
 
 fn relay_info(org: &OrgDir) -> Result<RelayInfo> {
@@ -135,43 +161,25 @@ pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()>
     let roots = org.all_roots()?;
     let revocations = org.revocations()?;
 
-    let serial = org.reserve_serial()?;
     let rng = &mut rand_core::OsRng;
     let identity = IdentityKeyPair::generate(rng);
     let agreement = AgreementKeyPair::generate(rng);
     let keys = (identity.public(), agreement.public());
-    let certificate = certify(&root_key, serial, &org, user.clone(), name, keys, &terms)?;
-    let contents = BundleContents::new(
-        &identity,
-        &agreement,
-        certificate.clone(),
-        relay,
-        roots,
-        vec![revocations],
-    )
-    .map_err(|e| Error::Usage(e.to_string()))?;
-    let sealed = contents
+    let certificate = certify(&mut org, &root_key, user, name, keys, &terms)?;
+    let member = LocalIdentity::new(certificate.clone(), identity, agreement)
+        .map_err(|e| Error::Usage(e.to_string()))?;
+    let sealed = BundleContents::new(&member, relay, roots, vec![revocations])
         .seal(rng, bundle_passphrase.as_bytes(), KdfParams::DEFAULT, now())
         .map_err(|e| Error::Usage(e.to_string()))?;
-    fsutil::write_new(
-        &args.out,
-        armor(FileKind::EnrollmentBundle, &sealed.to_bytes()).as_bytes(),
-    )?;
-    org.record_issued(&certificate, terms.clearance_text.clone())?;
-
-    say(
-        out,
-        format!(
-            "Issued certificate {serial} to {user} ({}), clearance {}, valid until {}",
-            args.name, terms.clearance_text, terms.not_after
-        ),
-    );
+    let file = armor(FileKind::EnrollmentBundle, &sealed.to_bytes());
+    deliver(&mut org, &certificate, &terms, &args.out, &file, out)?;
     say(out, format!("Enrollment bundle: {}", args.out.display()));
     if generated {
         say(
             out,
             format!(
-                "One-time bundle passphrase (shown once; hand it over separately from the bundle): {}",
+                "One-time bundle passphrase (shown once; hand it over separately from the \
+                 bundle): {}",
                 *bundle_passphrase
             ),
         );
@@ -195,29 +203,10 @@ pub fn sign_request(args: &SignRequestArgs, pass: &Source, out: &mut dyn Write) 
         return Err(Error::Exists(args.out.clone()));
     }
     let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
-    let serial = org.reserve_serial()?;
     let keys = (body.identity_key, body.agreement_key);
-    let certificate = certify(
-        &root_key,
-        serial,
-        &org,
-        user.clone(),
-        body.display_name.clone(),
-        keys,
-        &terms,
-    )?;
-    fsutil::write_new(
-        &args.out,
-        armor(FileKind::Certificate, &certificate.to_bytes()).as_bytes(),
-    )?;
-    org.record_issued(&certificate, terms.clearance_text.clone())?;
-    say(
-        out,
-        format!(
-            "Issued certificate {serial} to {user} ({}), clearance {}, valid until {}",
-            body.display_name, terms.clearance_text, terms.not_after
-        ),
-    );
+    let certificate = certify(&mut org, &root_key, user, body.display_name, keys, &terms)?;
+    let file = armor(FileKind::Certificate, &certificate.to_bytes());
+    deliver(&mut org, &certificate, &terms, &args.out, &file, out)?;
     say(out, format!("Certificate: {}", args.out.display()));
     say(
         out,
@@ -228,7 +217,8 @@ pub fn sign_request(args: &SignRequestArgs, pass: &Source, out: &mut dyn Write) 
     );
     say(
         out,
-        "Compare that fingerprint with the one the member's device shows before handing the certificate over.",
+        "Compare that fingerprint with the one the member's device shows before handing the \
+         certificate over.",
     );
     Ok(())
 }

@@ -85,33 +85,22 @@ impl std::fmt::Debug for BundleContents {
 }
 
 impl BundleContents {
-    /// Assembles a bundle for the holder of `identity` and `agreement`.
-    ///
-    /// # Errors
-    ///
-    /// [`CertError::KeyMismatch`] when the certificate names other keys.
+    /// Assembles a bundle for `member` (whose keys match its certificate by construction).
+    #[must_use]
     pub fn new(
-        identity: &IdentityKeyPair,
-        agreement: &AgreementKeyPair,
-        certificate: MemberCertificate,
+        member: &LocalIdentity,
         relay: RelayInfo,
         roots: Vec<OrgRoot>,
         revocations: Vec<RevocationList>,
-    ) -> Result<Self, CertError> {
-        let body = certificate.body();
-        if body.identity_key != identity.public() || body.agreement_key != agreement.public() {
-            return Err(CertError::KeyMismatch {
-                user: body.user.clone(),
-            });
-        }
-        Ok(Self {
-            identity_seed: *identity.to_seed(),
-            agreement_secret: *agreement.to_bytes(),
-            certificate,
+    ) -> Self {
+        Self {
+            identity_seed: *member.identity().to_seed(),
+            agreement_secret: *member.agreement().to_bytes(),
+            certificate: member.certificate().clone(),
             relay,
             roots,
             revocations,
-        })
+        }
     }
 
     /// The public header for this bundle.

@@ -107,14 +107,11 @@ fn samples() -> Samples {
         pin: [7; 32],
     };
     let contents = BundleContents::new(
-        world.bob.local.identity(),
-        world.bob.local.agreement(),
-        world.bob.certificate().clone(),
+        &world.bob.local,
         relay,
         vec![world.org.root.clone()],
         vec![revocations.clone()],
-    )
-    .unwrap();
+    );
     let bundle_file = contents
         .seal(&mut world.rng, BUNDLE_PASSPHRASE, FAST, NOW)
         .unwrap();
