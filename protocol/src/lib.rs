@@ -10,11 +10,13 @@
 #![forbid(unsafe_code)]
 
 pub mod cert;
+pub mod channel;
 pub mod codec;
 mod crypto;
 mod handshake;
 mod ids;
 pub mod keys;
+pub mod label;
 pub mod message;
 pub mod policy;
 pub mod prekey;

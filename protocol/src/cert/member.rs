@@ -14,15 +14,9 @@ use crate::time::UnixTime;
 /// certificate stays a few hundred bytes.
 pub const MAX_ROLES: usize = 16;
 
-/// A security clearance: a level in a named classification policy (level 0 is the lowest,
-/// e.g. `UNCLASSIFIED` in the built-in `EU` policy). Channel labels are checked against it.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
-pub struct Clearance {
-    /// The policy the level belongs to, e.g. `EU`.
-    pub policy: Text,
-    /// The level's rank in that policy; higher dominates lower.
-    pub level: u8,
-}
+/// A member's security clearance: a level in a named classification policy. Channel labels
+/// are checked against it with [`crate::label::Classification::dominates`].
+pub type Clearance = crate::label::Classification;
 
 /// What a member certificate says. Built by `vigil-keytool`, signed by the org root.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]

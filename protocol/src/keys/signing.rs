@@ -22,6 +22,10 @@ pub enum SignatureContext {
     OneTimePrekey,
     /// A member's proof of possession on a certificate request.
     CertificateRequest,
+    /// An owner's or admin's signature on a channel state.
+    ChannelState,
+    /// A member's per-epoch signature on a channel message.
+    GroupMessage,
 }
 
 impl SignatureContext {
@@ -35,6 +39,8 @@ impl SignatureContext {
             Self::SignedPrekey => b"vigil/1 signed-prekey\0",
             Self::OneTimePrekey => b"vigil/1 one-time-prekey\0",
             Self::CertificateRequest => b"vigil/1 certificate-request\0",
+            Self::ChannelState => b"vigil/1 channel-state\0",
+            Self::GroupMessage => b"vigil/1 group-message\0",
         }
     }
 

@@ -1,6 +1,7 @@
 //! Property tests of the codec: round trips, and no input makes a decoder panic.
 
 use proptest::prelude::*;
+use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
 use vigil_protocol::keys::AgreementPublicKey;
 use vigil_protocol::message::{Envelope, RatchetHeader, RatchetMessage};
 use vigil_protocol::prekey::{PrekeyBundle, PrekeyStore};
@@ -41,6 +42,9 @@ fn decode_everything(bytes: &[u8]) {
     let _ = CertificateRequest::from_bytes(bytes);
     let _ = codec::decode::<BundleContents>(bytes);
     let _ = codec::decode::<BundleHeader>(bytes);
+    let _ = GroupMessage::from_bytes(bytes);
+    let _ = SignedChannelState::from_bytes(bytes);
+    let _ = SenderKeyDistribution::from_bytes(bytes);
     if let Ok(text) = std::str::from_utf8(bytes) {
         let _ = dearmor(text);
     }

@@ -65,7 +65,18 @@ impl Org {
     }
 
     pub(crate) fn member(&mut self, rng: &mut ChaCha20Rng, user: &str) -> Member {
-        let (body, identity, agreement) = self.body(rng, user);
+        self.member_cleared(rng, user, 2)
+    }
+
+    /// A member with clearance `level` in the EU policy (0 UNCLASSIFIED .. 4 EU TOP SECRET).
+    pub(crate) fn member_cleared(
+        &mut self,
+        rng: &mut ChaCha20Rng,
+        user: &str,
+        level: u8,
+    ) -> Member {
+        let (mut body, identity, agreement) = self.body(rng, user);
+        body.clearance.level = level;
         let certificate = MemberCertificate::issue(&self.key, body).unwrap();
         let local = LocalIdentity::new(certificate, identity, agreement).unwrap();
         let mut prekeys = PrekeyStore::new(rng, &local, NOW);

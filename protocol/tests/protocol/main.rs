@@ -8,6 +8,7 @@
 )]
 
 mod certificates;
+mod channels;
 mod codec_props;
 mod debug_leaks;
 mod fixtures;

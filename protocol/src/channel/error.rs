@@ -1,0 +1,172 @@
+//! Why a channel state, sender key or channel message was refused.
+
+use crate::cert::CertError;
+use crate::crypto::DecryptError;
+use crate::ids::UserId;
+
+/// A channel action refused by the label rules. Each reads as a sentence a duty officer
+/// understands.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyRefusal {
+    /// A member's clearance does not dominate the channel's level.
+    #[error("{user} has clearance {has}; channel requires {needs}")]
+    InsufficientClearance {
+        /// The member.
+        user: UserId,
+        /// Their clearance.
+        has: String,
+        /// The channel's level.
+        needs: String,
+    },
+    /// `TLP:AMBER+STRICT` admits only the owner's organisation.
+    #[error(
+        "{user} is not in {owner_org}; TLP:AMBER+STRICT channels admit only the owner's organisation"
+    )]
+    OutsideOwnerOrg {
+        /// The member.
+        user: UserId,
+        /// The owner's organisation.
+        owner_org: String,
+    },
+    /// Only the owner or an admin may change the channel (only the owner may name admins).
+    #[error("{user} may not {action}: only {who} may")]
+    NotAuthorized {
+        /// Who tried.
+        user: UserId,
+        /// What they tried.
+        action: &'static str,
+        /// Who may.
+        who: &'static str,
+    },
+    /// Lowering a label is the originating owner's decision alone.
+    #[error("{user} may not lower the label from {from} to {to}: only the originating owner may")]
+    LoweringByNonOwner {
+        /// Who tried.
+        user: UserId,
+        /// The current label.
+        from: String,
+        /// The proposed label.
+        to: String,
+    },
+    /// `TLP:RED` content may not be exported or forwarded.
+    #[error("TLP:RED messages may not be exported or forwarded")]
+    RedNoExport,
+}
+
+/// A channel state, sender key or message was refused. State is unchanged.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ChannelError {
+    /// Refused by the label rules.
+    #[error(transparent)]
+    Policy(#[from] PolicyRefusal),
+    /// A member's certificate was refused.
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+    /// The state's signature does not verify with its author's identity key.
+    #[error("channel state is not validly signed by {author}")]
+    BadStateSignature {
+        /// The claimed author.
+        author: UserId,
+    },
+    /// A state of another channel.
+    #[error("state or message of another channel")]
+    OtherChannel,
+    /// An old state (version not after ours): a replay.
+    #[error("replayed channel state: version {offered} is not newer than version {current}")]
+    StaleState {
+        /// Our version.
+        current: u64,
+        /// The offered version.
+        offered: u64,
+    },
+    /// A state that does not follow ours: a fork, or states were withheld.
+    #[error(
+        "channel state version {offered} does not follow our state version {current} (fork or missing states)"
+    )]
+    NotNext {
+        /// Our version.
+        current: u64,
+        /// The offered version.
+        offered: u64,
+    },
+    /// The state's content does not match the change it declares, or breaks a structural rule.
+    #[error("malformed channel state: {0}")]
+    Malformed(&'static str),
+    /// A message names a channel state we do not hold: a forked view, or one not yet received.
+    #[error(
+        "message from {sender} refers to a channel state we do not hold (forked view or missing update)"
+    )]
+    UnknownState {
+        /// The sender.
+        sender: UserId,
+    },
+    /// The message's label is not the channel's: tampered in transit.
+    #[error("message label does not match the channel state: tampered")]
+    LabelMismatch,
+    /// The sender is not (or no longer) a member.
+    #[error("{sender} is not a member of this channel")]
+    SenderNotMember {
+        /// The sender.
+        sender: UserId,
+    },
+    /// We are not a member (removed, or never invited).
+    #[error("we are not a member of this channel")]
+    NotMember,
+    /// No sender key of this sender for this epoch yet: keep the message and retry when it
+    /// arrives.
+    #[error("no sender key of {sender} for epoch {epoch} yet")]
+    MissingSenderKey {
+        /// The sender.
+        sender: UserId,
+        /// The epoch.
+        epoch: u64,
+    },
+    /// We have not made our own sender key for this epoch: call `own_sender_key` first.
+    #[error("no own sender key for the current epoch")]
+    NoOwnSenderKey,
+    /// A sender key of someone else than the 1:1 peer who sent it, or a second, different key
+    /// for the same sender and epoch.
+    #[error("sender key refused: {0}")]
+    BadSenderKey(&'static str),
+    /// The message's signature does not verify with the sender's key for that epoch.
+    #[error("message signature of {sender} does not verify")]
+    BadMessageSignature {
+        /// The claimed sender.
+        sender: UserId,
+    },
+    /// Already decrypted (or so old its key was erased).
+    #[error("duplicate or replayed channel message (counter {counter} of {sender})")]
+    Replayed {
+        /// The sender.
+        sender: UserId,
+        /// The counter.
+        counter: u32,
+    },
+    /// The message skips too far ahead.
+    #[error("message jumps {gap} messages ahead; at most {max} are accepted")]
+    GapTooLarge {
+        /// How many it would skip.
+        gap: u64,
+        /// The limit.
+        max: u32,
+    },
+    /// The message is of an epoch we no longer keep.
+    #[error("message of epoch {epoch}, which is no longer kept")]
+    EpochGone {
+        /// Its epoch.
+        epoch: u64,
+    },
+    /// Authentication failed (opaque).
+    #[error(transparent)]
+    Decrypt(#[from] DecryptError),
+    /// Plaintext too long.
+    #[error("message of {len} bytes exceeds the limit of {max} bytes")]
+    TooLong {
+        /// Its length.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+}

@@ -1,0 +1,188 @@
+//! The signed channel state: who is in a channel, under which label, at which epoch, and the
+//! hash of the state before it. The chain of states is the channel's auditable history.
+
+use bincode::{Decode, Encode};
+use sha2::{Digest as _, Sha256};
+
+use crate::cert::{LocalIdentity, MemberCertificate};
+use crate::ids::{Text, UserId};
+use crate::keys::{IdentityPublicKey, Signature, SignatureContext};
+use crate::label::Label;
+use crate::time::UnixTime;
+
+/// Most members a channel holds: a national channel of 1000 with room to spare. Every state
+/// carries every member's certificate (~300 bytes), so this keeps a state under 1 MiB.
+pub const MAX_MEMBERS: usize = 2000;
+
+/// A channel's identity: 32 random bytes chosen by its creator.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+pub struct ChannelId(pub [u8; 32]);
+
+impl std::fmt::Debug for ChannelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ChannelId({})", crate::keys::hex(&self.0))
+    }
+}
+
+/// The SHA-256 of a signed state; each state names its predecessor by it.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+pub struct StateHash(pub [u8; 32]);
+
+impl std::fmt::Debug for StateHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StateHash({})", crate::keys::hex(&self.0))
+    }
+}
+
+/// What a state changed, for the history and for checking that the state says what it claims.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Change {
+    /// The channel was created.
+    Create,
+    /// A member was invited (same epoch: they get current sender keys, no earlier ones).
+    Invite {
+        /// The new member.
+        user: UserId,
+    },
+    /// A member was removed (new epoch).
+    Remove {
+        /// The removed member.
+        user: UserId,
+        /// Why, e.g. "certificate revoked".
+        reason: Text,
+    },
+    /// The label changed (new epoch); the old label is in the previous state.
+    Relabel,
+    /// The owner named the admins.
+    SetAdmins,
+    /// New sender keys for everyone without a membership change (new epoch).
+    Rekey {
+        /// Why.
+        reason: Text,
+    },
+}
+
+/// The content of a channel state.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct ChannelState {
+    /// The channel.
+    pub channel: ChannelId,
+    /// Its name.
+    pub name: Text,
+    /// Its label: mandatory, in every message's associated data.
+    pub label: Label,
+    /// The originating owner; never changes.
+    pub owner: UserId,
+    /// Members the owner allowed to change the channel.
+    pub admins: Vec<UserId>,
+    /// The members with their certificates, sorted by user id.
+    pub members: Vec<MemberCertificate>,
+    /// Sender-key epoch: a new one starts on removal, relabel and rekey.
+    pub epoch: u64,
+    /// 0 at creation, one more per change.
+    pub version: u64,
+    /// The hash of the state this one follows (`None` at creation).
+    pub previous: Option<StateHash>,
+    /// What this state changed.
+    pub change: Change,
+    /// Who signed it.
+    pub author: UserId,
+    /// When it was signed.
+    pub timestamp: UnixTime,
+}
+
+impl ChannelState {
+    /// The certificate of `user`, if a member.
+    #[must_use]
+    pub fn member(&self, user: &UserId) -> Option<&MemberCertificate> {
+        self.members.iter().find(|m| &m.body().user == user)
+    }
+
+    /// Whether `user` is a member.
+    #[must_use]
+    pub fn is_member(&self, user: &UserId) -> bool {
+        self.member(user).is_some()
+    }
+
+    /// Whether `user` is the owner or an admin.
+    #[must_use]
+    pub fn may_change(&self, user: &UserId) -> bool {
+        &self.owner == user || self.admins.contains(user)
+    }
+
+    /// SHA-256 over the sorted (user id, identity key) pairs: bound into every message so a
+    /// relay cannot make members disagree silently about who is in the channel.
+    #[must_use]
+    pub fn membership_hash(&self) -> [u8; 32] {
+        let pairs: Vec<(&UserId, &IdentityPublicKey)> = self
+            .members
+            .iter()
+            .map(|m| (&m.body().user, &m.body().identity_key))
+            .collect();
+        let mut hasher = Sha256::new();
+        hasher.update(b"vigil/1 membership\0");
+        hasher.update(crate::codec::encode(&pairs));
+        hasher.finalize().into()
+    }
+}
+
+/// A channel state signed by its author (the owner or an admin of the previous state).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct SignedChannelState {
+    state: ChannelState,
+    signature: Signature,
+}
+
+impl SignedChannelState {
+    /// Signs `state` with `author`'s identity key, without checking anything. Members verify
+    /// every state they apply; to make states that pass, use
+    /// [`crate::channel::ChannelView::propose`], which checks every rule before signing.
+    #[must_use]
+    pub fn sign(author: &LocalIdentity, state: ChannelState) -> Self {
+        let signature = author.identity().sign(
+            SignatureContext::ChannelState,
+            &crate::codec::encode(&state),
+        );
+        Self { state, signature }
+    }
+
+    /// What the state says (not yet verified).
+    #[must_use]
+    pub fn state(&self) -> &ChannelState {
+        &self.state
+    }
+
+    /// Checks the signature with `key`.
+    pub(crate) fn signature_valid(&self, key: &IdentityPublicKey) -> bool {
+        key.verify(
+            SignatureContext::ChannelState,
+            &crate::codec::encode(&self.state),
+            &self.signature,
+        )
+        .is_ok()
+    }
+
+    /// The state's hash.
+    #[must_use]
+    pub fn hash(&self) -> StateHash {
+        let mut hasher = Sha256::new();
+        hasher.update(b"vigil/1 channel-state-hash\0");
+        hasher.update(crate::codec::encode(self));
+        StateHash(hasher.finalize().into())
+    }
+
+    /// The codec encoding.
+    #[must_use]
+    pub fn to_bytes(&self) -> Vec<u8> {
+        crate::codec::encode(self)
+    }
+
+    /// Decodes a state (apply it to a [`crate::channel::ChannelView`] to verify it).
+    ///
+    /// # Errors
+    ///
+    /// [`crate::DecodeError`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
+        crate::codec::decode(bytes)
+    }
+}
