@@ -123,6 +123,13 @@ pub enum ChannelError {
         /// The epoch.
         epoch: u64,
     },
+    /// A sender key (or message) of an epoch whose state we have not applied yet: keep it and
+    /// retry once the state arrives.
+    #[error("epoch {epoch} has not begun for us yet; apply the channel state that starts it first")]
+    EpochNotYet {
+        /// The epoch.
+        epoch: u64,
+    },
     /// We have not made our own sender key for this epoch: call `own_sender_key` first.
     #[error("no own sender key for the current epoch")]
     NoOwnSenderKey,

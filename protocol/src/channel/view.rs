@@ -456,7 +456,7 @@ impl ChannelView {
             return Err(ChannelError::OtherChannel);
         }
         if key.epoch > state.epoch {
-            return Err(ChannelError::BadSenderKey("its epoch has not begun for us"));
+            return Err(ChannelError::EpochNotYet { epoch: key.epoch });
         }
         if key.epoch < state.epoch.saturating_sub(MAX_PAST_EPOCHS) {
             return Err(ChannelError::EpochGone { epoch: key.epoch });
