@@ -22,6 +22,7 @@ pub mod policy;
 pub mod prekey;
 pub mod provisioning;
 pub mod ratchet;
+pub mod relay;
 pub mod safety;
 mod time;
 

@@ -26,6 +26,8 @@ pub enum SignatureContext {
     ChannelState,
     /// A member's per-epoch signature on a channel message.
     GroupMessage,
+    /// A member's login to a relay, bound to the TLS connection.
+    RelayLogin,
 }
 
 impl SignatureContext {
@@ -41,6 +43,7 @@ impl SignatureContext {
             Self::CertificateRequest => b"vigil/1 certificate-request\0",
             Self::ChannelState => b"vigil/1 channel-state\0",
             Self::GroupMessage => b"vigil/1 group-message\0",
+            Self::RelayLogin => b"vigil/1 relay-login\0",
         }
     }
 
