@@ -1,6 +1,7 @@
 //! `vigil-client`: the client side of Vigil. In this build it holds the member's home
-//! directory and certificate requests; the engine (store, sessions, sync) and the TUI arrive
-//! with their issues.
+//! directory, certificate requests and the connection to the relay; the engine (store,
+//! sessions, sync) and the TUI arrive with their issues.
 
 pub mod home;
 pub mod request;
+pub mod transport;

@@ -100,7 +100,11 @@ pub fn login_proof_valid(
     exporter: &[u8; LOGIN_EXPORTER_LEN],
     proof: &Signature,
 ) -> bool {
-    certificate.body().identity_key.verify(SignatureContext::RelayLogin, exporter, proof).is_ok()
+    certificate
+        .body()
+        .identity_key
+        .verify(SignatureContext::RelayLogin, exporter, proof)
+        .is_ok()
 }
 
 /// What a client asks of the relay.
@@ -109,7 +113,7 @@ pub enum Request {
     /// Log in: the certificate and the proof over this connection's exporter value.
     Login {
         /// The member's certificate.
-        certificate: MemberCertificate,
+        certificate: Box<MemberCertificate>,
         /// [`login_proof`] for this connection.
         proof: Signature,
     },
@@ -201,9 +205,9 @@ pub enum Response {
     /// A member's certificate and bundle.
     Bundle {
         /// Their certificate (verify it against your trust store).
-        certificate: MemberCertificate,
+        certificate: Box<MemberCertificate>,
         /// Their prekey bundle (verify it against the certificate).
-        bundle: PrekeyBundle,
+        bundle: Box<PrekeyBundle>,
     },
     /// Stored durably for every recipient.
     Sent {
@@ -246,7 +250,9 @@ mod tests {
 
     #[test]
     fn frames_round_trip_and_oversized_lengths_are_refused_before_reading() {
-        let request = Request::Ack { ids: vec![MessageId(1), MessageId(2)] };
+        let request = Request::Ack {
+            ids: vec![MessageId(1), MessageId(2)],
+        };
         let frame = encode_frame(&request);
         let header: [u8; 4] = frame[..4].try_into().unwrap();
         let len = frame_len(header, MAX_FRAME_LEN).unwrap();
@@ -254,7 +260,10 @@ mod tests {
         assert_eq!(decode_frame::<Request>(&frame[4..]).unwrap(), request);
         assert_eq!(
             frame_len(u32::MAX.to_be_bytes(), MAX_FRAME_LEN),
-            Err(FrameError::TooLarge { len: u32::MAX as usize, max: MAX_FRAME_LEN })
+            Err(FrameError::TooLarge {
+                len: u32::MAX as usize,
+                max: MAX_FRAME_LEN
+            })
         );
         assert!(decode_frame::<Request>(&frame[4..frame.len() - 1]).is_err());
     }
@@ -271,7 +280,10 @@ mod tests {
             user: "a@cert-at".parse().unwrap(),
             display_name: "A".parse().unwrap(),
             roles: vec![],
-            clearance: Classification { policy: "EU".parse().unwrap(), level: 0 },
+            clearance: Classification {
+                policy: "EU".parse().unwrap(),
+                level: 0,
+            },
             identity_key: identity.public(),
             agreement_key: crate::keys::AgreementKeyPair::generate(&mut rng).public(),
             not_before: UnixTime(0),

@@ -1,36 +1,114 @@
-//! `vigil-relay`: the relay an organisation runs.
-//!
-//! This build carries the protocol core only; the relay arrives with its issue. Until then it
-//! refuses to start and says so.
+//! `vigil-relay --config RELAYDIR/relay.toml`: run the relay (or check its configuration).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use tracing::info;
 
 /// Vigil relay: authenticates members and stores and forwards ciphertext over QUIC.
+///
+/// Logs go to standard error; set RUST_LOG (e.g. RUST_LOG=debug) for more. SIGINT or SIGTERM
+/// shuts down gracefully. Exit codes: 0 ok, 2 configuration or I/O error.
 #[derive(Debug, Parser)]
-#[command(version, about, long_about = None)]
+#[command(version, about, long_about)]
 struct Cli {
     /// The relay configuration written by `vigil-keytool relay init`.
     ///
-    /// Example: vigil-relay --config /etc/vigil/relay/relay.toml
+    /// Example: vigil-relay --config /srv/vigil/relay/relay.toml
     #[arg(long, value_name = "RELAYDIR/relay.toml")]
     config: PathBuf,
+
+    /// Check the configuration, certificate, key, roots and revocation lists, then exit.
+    #[arg(long)]
+    check_config: bool,
 }
 
+#[expect(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a command-line front end"
+)]
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    #[expect(
-        clippy::print_stderr,
-        reason = "the one message this command exists to give"
-    )]
-    {
-        eprintln!(
-            "vigil-relay: the relay is not implemented in this build yet; nothing was started \
-             (config {} was not read).",
-            cli.config.display()
-        );
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let config = match vigil_server::Config::load(&cli.config) {
+        Ok(config) => config,
+        Err(e) => {
+            eprintln!("vigil-relay: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    if cli.check_config {
+        let checked = config
+            .trust_store()
+            .map_err(|e| e.to_string())
+            .and_then(|trust| {
+                vigil_server::tls::server_config(&config)
+                    .map(|_| trust)
+                    .map_err(|e| e.to_string())
+            });
+        return match checked {
+            Ok(trust) => {
+                let roots: Vec<String> = trust.roots().map(|r| r.org().to_string()).collect();
+                println!(
+                    "{}: ok (listen {}, host {}, pin {}, roots {})",
+                    cli.config.display(),
+                    config.listen,
+                    config.host,
+                    config.pin,
+                    roots.join(", ")
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("vigil-relay: {e}");
+                ExitCode::from(2)
+            }
+        };
     }
-    ExitCode::from(2)
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("vigil-relay: cannot start the runtime: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    runtime.block_on(async move {
+        let relay = match vigil_server::Relay::start(&config) {
+            Ok(relay) => relay,
+            Err(e) => {
+                eprintln!("vigil-relay: {e}");
+                return ExitCode::from(2);
+            }
+        };
+        let address = relay.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string());
+        info!(%address, host = %config.host, pin = %config.pin, data = %config.data_dir.display(), "vigil-relay listening");
+        println!("vigil-relay listening on {address} (pin {})", config.pin);
+        wait_for_signal().await;
+        info!("shutting down");
+        relay.shutdown().await;
+        ExitCode::SUCCESS
+    })
+}
+
+async fn wait_for_signal() {
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        () = terminate => {}
+    }
 }

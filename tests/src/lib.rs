@@ -1,3 +1,226 @@
-//! End-to-end tests of Vigil: the relay and several clients on loopback, and the load
-//! generator. The relay and the client engine are not built yet, so this crate holds no tests
-//! of its own; it exists so the workspace has its final shape.
+//! End-to-end fixtures: a provisioned organisation (made with `vigil-keytool`), its relay
+#![allow(
+    clippy::expect_used,
+    clippy::missing_panics_doc,
+    reason = "test support: a provisioning failure is a failed test"
+)]
+//! running on 127.0.0.1 with port 0, and logged-in clients.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use vigil_client::transport::RelayConnection;
+use vigil_keytool::orgdir::OrgDir;
+use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
+use vigil_protocol::relay::Response;
+use vigil_protocol::{CertificateBody, Clearance, LocalIdentity, MemberCertificate, UnixTime};
+
+const PASSPHRASE: &str = "end-to-end test passphrase";
+
+/// The current time.
+#[must_use]
+pub fn now() -> UnixTime {
+    vigil_keytool::now()
+}
+
+fn keytool(args: &[&str], passphrase_file: &Path) -> Result<String, String> {
+    let mut argv = vec!["vigil-keytool".to_owned(), "--passphrase-file".to_owned()];
+    argv.push(passphrase_file.to_string_lossy().into_owned());
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let cli = <vigil_keytool::cli::Cli as clap::Parser>::try_parse_from(argv)
+        .map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    vigil_keytool::run(cli, &mut out).map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+/// An organisation provisioned by `vigil-keytool`, with members and a relay directory.
+#[derive(Debug)]
+pub struct Deployment {
+    /// Everything lives here; removed when dropped.
+    pub dir: tempfile::TempDir,
+    /// `relay.toml`.
+    pub config: PathBuf,
+    /// The relay's pin.
+    pub pin: [u8; 32],
+    root: OrgRootKeyPair,
+    serial: u64,
+    /// The members, by user id.
+    pub members: BTreeMap<String, LocalIdentity>,
+}
+
+impl Deployment {
+    /// `org init` (CERT-AT), `relay init` on 127.0.0.1:0, and members issued with clearance
+    /// `EU SECRET` (level 3) unless given.
+    ///
+    /// # Panics
+    ///
+    /// When provisioning fails: the test cannot run.
+    #[must_use]
+    pub fn new(users: &[(&str, u8)]) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let pass = dir.path().join("pass");
+        std::fs::write(&pass, PASSPHRASE).expect("passphrase file");
+        let org = dir.path().join("org");
+        let relay = dir.path().join("relay");
+        let path = |p: &Path| p.to_string_lossy().into_owned();
+        keytool(
+            &["org", "init", "--org", "CERT-AT", "--dir", &path(&org)],
+            &pass,
+        )
+        .expect("org init");
+        keytool(
+            &[
+                "relay",
+                "init",
+                "--org-dir",
+                &path(&org),
+                "--host",
+                "localhost",
+                "--listen",
+                "127.0.0.1:0",
+                "--out",
+                &path(&relay),
+            ],
+            &pass,
+        )
+        .expect("relay init");
+        let org_dir = OrgDir::open(&org).expect("org dir");
+        let root = org_dir.root_key(PASSPHRASE).expect("root key");
+        let pin_hex = org_dir
+            .ledger
+            .relay
+            .as_ref()
+            .expect("relay recorded")
+            .pin
+            .clone();
+        let pin: Vec<u8> = (0..32)
+            .map(|i| u8::from_str_radix(&pin_hex[2 * i..2 * i + 2], 16).expect("hex"))
+            .collect();
+        drop(org_dir);
+        let mut deployment = Self {
+            config: relay.join("relay.toml"),
+            pin: pin.try_into().expect("32 bytes"),
+            root,
+            serial: 100,
+            members: BTreeMap::new(),
+            dir,
+        };
+        for (user, level) in users {
+            let member = deployment.issue(user, *level, 365);
+            deployment.members.insert((*user).to_owned(), member);
+        }
+        deployment
+    }
+
+    /// Issues a member certificate directly with the root key (`days` of validity, possibly 0
+    /// for an already expired one).
+    ///
+    /// # Panics
+    ///
+    /// On an invalid user id.
+    pub fn issue(&mut self, user: &str, level: u8, days: u64) -> LocalIdentity {
+        let mut rng = rand_core::OsRng;
+        self.serial += 1;
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let agreement = AgreementKeyPair::generate(&mut rng);
+        let now = now();
+        let body = CertificateBody {
+            serial: self.serial,
+            org: "CERT-AT".parse().expect("org"),
+            user: user.parse().expect("user id"),
+            display_name: user.parse().expect("name"),
+            roles: vec!["duty-officer".parse().expect("role")],
+            clearance: Clearance {
+                policy: "EU".parse().expect("policy"),
+                level,
+            },
+            identity_key: identity.public(),
+            agreement_key: agreement.public(),
+            not_before: UnixTime(now.0 - 3600),
+            not_after: if days == 0 {
+                UnixTime(now.0 - 60)
+            } else {
+                now.plus_days(days)
+            },
+        };
+        let certificate = MemberCertificate::issue(&self.root, body).expect("certificate");
+        LocalIdentity::new(certificate, identity, agreement).expect("identity")
+    }
+
+    /// Rewrites a limit in `relay.toml` (before the relay starts).
+    ///
+    /// # Panics
+    ///
+    /// When the file cannot be rewritten.
+    pub fn set_limit(&self, name: &str, value: u64) {
+        let text = std::fs::read_to_string(&self.config).expect("relay.toml");
+        let mut out = String::new();
+        for line in text.lines() {
+            if line.starts_with(&format!("{name} = ")) {
+                out.push_str(&format!("{name} = {value}\n"));
+            } else {
+                out.push_str(line);
+                out.push('\n');
+            }
+        }
+        std::fs::write(&self.config, out).expect("relay.toml");
+    }
+
+    /// The relay's data directory.
+    #[must_use]
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("relay/data")
+    }
+
+    /// The relay's revocations directory.
+    #[must_use]
+    pub fn revocations_dir(&self) -> PathBuf {
+        self.dir.path().join("relay/revocations")
+    }
+
+    /// The org root key (to sign revocation lists in tests).
+    #[must_use]
+    pub fn root_key(&self) -> &OrgRootKeyPair {
+        &self.root
+    }
+
+    /// Starts the relay in this process.
+    ///
+    /// # Panics
+    ///
+    /// When it cannot start.
+    #[must_use]
+    pub fn start(&self) -> (vigil_server::Relay, SocketAddr) {
+        let config = vigil_server::Config::load(&self.config).expect("config");
+        let relay = vigil_server::Relay::start(&config).expect("relay starts");
+        let addr = relay.local_addr().expect("address");
+        (relay, addr)
+    }
+}
+
+/// A client endpoint on 127.0.0.1.
+///
+/// # Panics
+///
+/// When no socket can be bound.
+#[must_use]
+pub fn endpoint() -> quinn::Endpoint {
+    quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("client endpoint")
+}
+
+/// Connects and logs in; returns the connection and the relay's answer.
+///
+/// # Panics
+///
+/// When the connection itself fails.
+pub async fn connect(
+    addr: SocketAddr,
+    pin: [u8; 32],
+    identity: &LocalIdentity,
+) -> (RelayConnection, Response) {
+    RelayConnection::connect(&endpoint(), addr, "localhost", pin, identity)
+        .await
+        .expect("connects")
+}

@@ -1,0 +1,302 @@
+//! The client's connection to its relay: QUIC with TLS 1.3, the relay recognised by the pin of
+//! its key (not by a certificate authority), login bound to the connection, request/response
+//! streams and the push stream.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, ServerName, UnixTime as TlsTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use sha2::Digest as _;
+use subtle::ConstantTimeEq as _;
+use vigil_protocol::LocalIdentity;
+use vigil_protocol::relay::{
+    ALPN, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, MAX_FRAME_LEN, Push, Request, Response,
+    decode_frame, encode_frame, frame_len, login_proof,
+};
+
+/// Talking to the relay failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransportError {
+    /// The QUIC connection could not be made (unreachable, wrong pin, wrong ALPN).
+    #[error("cannot connect to the relay: {0}")]
+    Connect(String),
+    /// The connection broke.
+    #[error("connection to the relay lost: {0}")]
+    Lost(String),
+    /// The relay sent something that is not a frame of ours.
+    #[error("the relay sent a malformed frame: {0}")]
+    Malformed(String),
+}
+
+/// The DER SubjectPublicKeyInfo inside an X.509 certificate (walking the DER by hand: the
+/// version, serial, signature algorithm, issuer, validity and subject come first).
+fn spki(certificate: &[u8]) -> Option<&[u8]> {
+    /// One DER element: (tag, whole element, content, what follows).
+    type Element<'a> = (u8, &'a [u8], &'a [u8], &'a [u8]);
+
+    /// Splits one DER element off `input`.
+    fn element(input: &[u8]) -> Option<Element<'_>> {
+        let (&tag, rest) = input.split_first()?;
+        let (&first, rest) = rest.split_first()?;
+        let (len, rest) = if first < 0x80 {
+            (usize::from(first), rest)
+        } else {
+            let n = usize::from(first & 0x7F);
+            if n == 0 || n > 3 || rest.len() < n {
+                return None;
+            }
+            let (bytes, rest) = rest.split_at(n);
+            (
+                bytes
+                    .iter()
+                    .fold(0usize, |acc, &b| (acc << 8) | usize::from(b)),
+                rest,
+            )
+        };
+        let header = input.len() - rest.len();
+        if rest.len() < len {
+            return None;
+        }
+        Some((
+            tag,
+            input.get(..header + len)?,
+            rest.get(..len)?,
+            rest.get(len..)?,
+        ))
+    }
+    let (_, _, certificate, _) = element(certificate)?;
+    let (_, _, mut tbs, _) = element(certificate)?;
+    if tbs.first() == Some(&0xA0) {
+        tbs = element(tbs)?.3;
+    }
+    for _ in 0..5 {
+        tbs = element(tbs)?.3; // serial, signature, issuer, validity, subject
+    }
+    let (tag, whole, _, _) = element(tbs)?;
+    (tag == 0x30).then_some(whole)
+}
+
+/// Accepts exactly the relay whose public key hashes to `pin` (SHA-256 of its DER
+/// SubjectPublicKeyInfo), and checks the TLS 1.3 handshake signature with that key.
+#[derive(Debug)]
+pub struct PinVerifier {
+    pin: [u8; 32],
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for PinVerifier {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp: &[u8],
+        _now: TlsTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let key = spki(end_entity).ok_or(rustls::Error::InvalidCertificate(
+            rustls::CertificateError::BadEncoding,
+        ))?;
+        let found: [u8; 32] = sha2::Sha256::digest(key).into();
+        if bool::from(found.ct_eq(&self.pin)) {
+            Ok(ServerCertVerified::assertion())
+        } else {
+            Err(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::ApplicationVerificationFailure,
+            ))
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        _message: &[u8],
+        _cert: &CertificateDer<'_>,
+        _dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        Err(rustls::Error::PeerIncompatible(
+            rustls::PeerIncompatible::Tls12NotOffered,
+        ))
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.provider.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
+/// A QUIC client configuration that trusts only the relay with `pin`.
+///
+/// # Errors
+///
+/// [`TransportError::Connect`] if TLS cannot be configured.
+pub fn client_config(pin: [u8; 32]) -> Result<quinn::ClientConfig, TransportError> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let verifier = Arc::new(PinVerifier {
+        pin,
+        provider: Arc::clone(&provider),
+    });
+    let mut tls = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .map_err(|e| TransportError::Connect(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    tls.alpn_protocols = vec![ALPN.to_vec()];
+    tls.enable_early_data = false;
+    let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
+        .map_err(|e| TransportError::Connect(e.to_string()))?;
+    Ok(quinn::ClientConfig::new(Arc::new(quic)))
+}
+
+/// A logged-in connection to the relay.
+#[derive(Debug)]
+pub struct RelayConnection {
+    connection: quinn::Connection,
+    pushes: Option<quinn::RecvStream>,
+}
+
+async fn read_frame<T: bincode::Decode<()> + bincode::Encode>(
+    recv: &mut quinn::RecvStream,
+) -> Result<Option<T>, TransportError> {
+    let mut header = [0u8; 4];
+    match recv.read_exact(&mut header).await {
+        Ok(()) => {}
+        Err(quinn::ReadExactError::FinishedEarly(0)) => return Ok(None),
+        Err(e) => return Err(TransportError::Lost(e.to_string())),
+    }
+    let len =
+        frame_len(header, MAX_FRAME_LEN).map_err(|e| TransportError::Malformed(e.to_string()))?;
+    let mut body = vec![0u8; len];
+    recv.read_exact(&mut body)
+        .await
+        .map_err(|e| TransportError::Lost(e.to_string()))?;
+    decode_frame(&body)
+        .map(Some)
+        .map_err(|e| TransportError::Malformed(e.to_string()))
+}
+
+impl RelayConnection {
+    /// Connects to `address` (checking the relay's `pin`) and logs in as `identity`.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError`]; a refused login is `Ok` with the relay's [`Response::Error`].
+    pub async fn connect(
+        endpoint: &quinn::Endpoint,
+        address: SocketAddr,
+        server_name: &str,
+        pin: [u8; 32],
+        identity: &LocalIdentity,
+    ) -> Result<(Self, Response), TransportError> {
+        let connection = endpoint
+            .connect_with(client_config(pin)?, address, server_name)
+            .map_err(|e| TransportError::Connect(e.to_string()))?
+            .await
+            .map_err(|e| TransportError::Connect(e.to_string()))?;
+        let mut exporter = [0u8; LOGIN_EXPORTER_LEN];
+        connection
+            .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
+            .map_err(|_| TransportError::Connect("no TLS keying material".into()))?;
+        let login = Request::Login {
+            certificate: Box::new(identity.certificate().clone()),
+            proof: login_proof(identity.identity(), &exporter),
+        };
+        let this = Self {
+            connection,
+            pushes: None,
+        };
+        let response = this.request(&login).await?;
+        Ok((this, response))
+    }
+
+    /// Sends one request on its own stream and reads the response.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError`].
+    pub async fn request(&self, request: &Request) -> Result<Response, TransportError> {
+        let (mut send, mut recv) = self
+            .connection
+            .open_bi()
+            .await
+            .map_err(|e| TransportError::Lost(e.to_string()))?;
+        send.write_all(&encode_frame(request))
+            .await
+            .map_err(|e| TransportError::Lost(e.to_string()))?;
+        let _ = send.finish();
+        read_frame(&mut recv)
+            .await?
+            .ok_or_else(|| TransportError::Lost("no response".into()))
+    }
+
+    /// Sends raw bytes as a request (for tests of the relay's handling of bad input).
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError`].
+    pub async fn raw_request(&self, bytes: &[u8]) -> Result<Option<Response>, TransportError> {
+        let (mut send, mut recv) = self
+            .connection
+            .open_bi()
+            .await
+            .map_err(|e| TransportError::Lost(e.to_string()))?;
+        send.write_all(bytes)
+            .await
+            .map_err(|e| TransportError::Lost(e.to_string()))?;
+        let _ = send.finish();
+        read_frame(&mut recv).await
+    }
+
+    /// The next push from the relay; `None` when the relay closed the push stream.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError`].
+    pub async fn next_push(&mut self) -> Result<Option<Push>, TransportError> {
+        if self.pushes.is_none() {
+            let stream = self
+                .connection
+                .accept_uni()
+                .await
+                .map_err(|e| TransportError::Lost(e.to_string()))?;
+            self.pushes = Some(stream);
+        }
+        match &mut self.pushes {
+            Some(stream) => read_frame(stream).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Closes the connection.
+    pub fn close(&self) {
+        self.connection.close(0u32.into(), b"bye");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn spki_of_garbage_is_none() {
+        assert_eq!(super::spki(&[]), None);
+        assert_eq!(super::spki(&[0x30, 0x82, 0xFF]), None);
+        assert_eq!(super::spki(&[0x30, 0x00]), None);
+    }
+}

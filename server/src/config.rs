@@ -1,0 +1,239 @@
+//! `relay.toml`, as `vigil-keytool relay init` writes it: parsed, paths resolved against the
+//! file's directory, and the trust store loaded from the roots and revocation directories.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use vigil_protocol::provisioning::{FileKind, dearmor};
+use vigil_protocol::{OrgRoot, RevocationList, TrustStore};
+
+/// The configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// A file could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// A value is missing or wrong.
+    #[error("{path}: {why}")]
+    Invalid {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
+    ConfigError::Invalid {
+        path: path.to_owned(),
+        why: why.to_string(),
+    }
+}
+
+/// Limits, each named in `relay.toml` (defaults as `vigil-keytool relay init` writes them).
+#[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Largest frame a client may send, in bytes.
+    pub max_frame_bytes: usize,
+    /// Messages a recipient's mailbox holds before senders are refused.
+    pub mailbox_max_messages: u64,
+    /// Bytes a recipient's mailbox holds before senders are refused.
+    pub mailbox_max_bytes: u64,
+    /// Messages per second one identity may send.
+    pub messages_per_second: u32,
+    /// Simultaneous connections of one identity.
+    pub connections_per_identity: u32,
+    /// Concurrent streams a connection may open.
+    pub max_concurrent_streams: u32,
+    /// Seconds a connection has to log in.
+    pub login_timeout_secs: u64,
+    /// Seconds without traffic before a connection is dropped.
+    pub idle_timeout_secs: u64,
+    /// Seconds between keep-alives.
+    pub keep_alive_secs: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RelaySection {
+    listen: String,
+    host: String,
+    pin: String,
+    certificate: PathBuf,
+    private_key: PathBuf,
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TrustSection {
+    roots_dir: PathBuf,
+    revocations_dir: PathBuf,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    relay: RelaySection,
+    trust: TrustSection,
+    limits: Limits,
+}
+
+/// A loaded, checked configuration.
+#[derive(Debug)]
+pub struct Config {
+    /// The config file.
+    pub path: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The name clients connect to.
+    pub host: String,
+    /// The pin clients check (hex).
+    pub pin: String,
+    /// TLS certificate (PEM).
+    pub certificate: PathBuf,
+    /// TLS private key (PEM).
+    pub private_key: PathBuf,
+    /// Storage directory.
+    pub data_dir: PathBuf,
+    /// Trusted org roots.
+    pub roots_dir: PathBuf,
+    /// Revocation lists.
+    pub revocations_dir: PathBuf,
+    /// Limits.
+    pub limits: Limits,
+}
+
+impl Config {
+    /// Reads and checks `path`.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] naming the file and what is wrong with it.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
+        let file: File = toml::from_str(&text).map_err(|e| invalid(path, e.message()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let listen = file.relay.listen.parse().map_err(|_| {
+            invalid(
+                path,
+                format!(
+                    "listen = {:?} is not an address and port",
+                    file.relay.listen
+                ),
+            )
+        })?;
+        let limits = file.limits;
+        if limits.max_frame_bytes == 0
+            || limits.max_frame_bytes > vigil_protocol::relay::MAX_FRAME_LEN
+        {
+            return Err(invalid(
+                path,
+                format!(
+                    "max_frame_bytes must be 1 to {}",
+                    vigil_protocol::relay::MAX_FRAME_LEN
+                ),
+            ));
+        }
+        if limits.max_concurrent_streams == 0
+            || limits.connections_per_identity == 0
+            || limits.messages_per_second == 0
+        {
+            return Err(invalid(path, "limits must be at least 1"));
+        }
+        Ok(Self {
+            path: path.to_owned(),
+            listen,
+            host: file.relay.host,
+            pin: file.relay.pin,
+            certificate: base.join(file.relay.certificate),
+            private_key: base.join(file.relay.private_key),
+            data_dir: base.join(file.relay.data_dir),
+            roots_dir: base.join(file.trust.roots_dir),
+            revocations_dir: base.join(file.trust.revocations_dir),
+            limits,
+        })
+    }
+
+    /// Loads every root in the roots directory and every revocation list in the revocations
+    /// directory into a trust store. A list that is older than one already loaded for its
+    /// organisation is refused, never applied.
+    ///
+    /// # Errors
+    ///
+    /// [`ConfigError`] for an unreadable directory or file, or a file that is not what it
+    /// should be.
+    pub fn trust_store(&self) -> Result<TrustStore, ConfigError> {
+        let mut trust = TrustStore::new();
+        for (path, bytes) in armored_files(&self.roots_dir, FileKind::OrgRoot)? {
+            let root = OrgRoot::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
+            trust.add_root(root).map_err(|e| invalid(&path, e))?;
+        }
+        if trust.roots().next().is_none() {
+            return Err(invalid(&self.roots_dir, "no trusted roots (*.root.vigil)"));
+        }
+        update_revocations(&mut trust, &self.revocations_dir)?;
+        Ok(trust)
+    }
+}
+
+/// Applies every revocation list in `dir` to `trust`; stale lists are skipped with a warning.
+///
+/// # Errors
+///
+/// [`ConfigError`] for unreadable or invalid files.
+pub fn update_revocations(trust: &mut TrustStore, dir: &Path) -> Result<(), ConfigError> {
+    for (path, bytes) in armored_files(dir, FileKind::RevocationList)? {
+        let list = RevocationList::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
+        match trust.update_revocations(list) {
+            Ok(_) => {}
+            Err(vigil_protocol::RevocationError::Stale {
+                org,
+                current,
+                offered,
+            }) => {
+                tracing::warn!(path = %path.display(), %org, current, offered, "ignoring an older revocation list");
+            }
+            Err(e) => return Err(invalid(&path, e)),
+        }
+    }
+    Ok(())
+}
+
+fn armored_files(dir: &Path, kind: FileKind) -> Result<Vec<(PathBuf, Vec<u8>)>, ConfigError> {
+    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "vigil"))
+        .collect();
+    paths.sort();
+    let mut out = Vec::new();
+    for path in paths {
+        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        let (found, bytes) = dearmor(&text).map_err(|e| invalid(&path, e))?;
+        if found != kind {
+            return Err(invalid(
+                &path,
+                format!("expected a {kind} file, found a {found} file"),
+            ));
+        }
+        out.push((path, bytes));
+    }
+    Ok(out)
+}

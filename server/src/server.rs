@@ -1,0 +1,632 @@
+//! The relay: accepts QUIC connections, logs members in, answers requests, pushes mail.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use tokio::sync::{mpsc, watch};
+use tracing::{Instrument as _, debug, info, warn};
+use vigil_protocol::prekey::PrekeyBundle;
+use vigil_protocol::relay::{
+    ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, MessageId, Push, RelayError, Request,
+    Response, decode_frame, encode_frame, frame_len, login_proof_valid,
+};
+use vigil_protocol::{MemberCertificate, TrustStore, UnixTime, UserId};
+
+use crate::config::{Config, Limits};
+use crate::store::{Quota, Store, StoreError};
+
+/// Most recipients one send may name (a national channel, with room).
+pub const MAX_RECIPIENTS: usize = 2000;
+
+/// Below this many one-time prekeys the owner is told to publish more.
+pub const PREKEYS_LOW: usize = 10;
+
+/// Mailbox entries pushed per batch.
+const PUSH_BATCH: usize = 64;
+
+/// QUIC close codes the relay uses.
+pub mod close {
+    /// Normal close (shutdown).
+    pub const SHUTDOWN: u32 = 0;
+    /// No login within the timeout.
+    pub const LOGIN_TIMEOUT: u32 = 1;
+    /// Login refused.
+    pub const LOGIN_REFUSED: u32 = 2;
+    /// A protocol violation (malformed or oversized frame on the login stream).
+    pub const PROTOCOL: u32 = 3;
+    /// Too many connections of this identity.
+    pub const TOO_MANY_CONNECTIONS: u32 = 4;
+}
+
+fn now() -> UnixTime {
+    UnixTime(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs()),
+    )
+}
+
+fn refuse(code: ErrorCode, message: impl Into<String>) -> Response {
+    Response::Error(RelayError {
+        code,
+        message: message.into(),
+    })
+}
+
+/// Something for a live connection to push.
+#[derive(Clone, Copy, Debug)]
+enum Notice {
+    Mail,
+    PrekeysLow(u32),
+}
+
+/// Token bucket per identity: `messages_per_second` sustained, the same as burst.
+#[derive(Debug)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// State shared by every connection.
+#[derive(Debug)]
+pub struct Shared {
+    store: Store,
+    trust: RwLock<TrustStore>,
+    limits: Limits,
+    live: Mutex<HashMap<UserId, Vec<mpsc::UnboundedSender<Notice>>>>,
+    buckets: Mutex<HashMap<UserId, Bucket>>,
+}
+
+impl Shared {
+    fn trust(&self) -> std::sync::RwLockReadGuard<'_, TrustStore> {
+        self.trust
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn notify(&self, user: &UserId, notice: Notice) {
+        let mut live = self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(senders) = live.get_mut(user) {
+            senders.retain(|s| s.send(notice).is_ok());
+        }
+    }
+
+    /// Live connections of `user`.
+    fn connections(&self, user: &UserId) -> usize {
+        let live = self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        live.get(user)
+            .map_or(0, |v| v.iter().filter(|s| !s.is_closed()).count())
+    }
+
+    fn allow_send(&self, user: &UserId) -> bool {
+        let rate = f64::from(self.limits.messages_per_second);
+        let mut buckets = self
+            .buckets
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let bucket = buckets.entry(user.clone()).or_insert(Bucket {
+            tokens: rate,
+            at: Instant::now(),
+        });
+        let elapsed = bucket.at.elapsed().as_secs_f64();
+        bucket.tokens = (bucket.tokens + elapsed * rate).min(rate);
+        bucket.at = Instant::now();
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// A running relay.
+#[derive(Debug)]
+pub struct Relay {
+    endpoint: quinn::Endpoint,
+    shared: Arc<Shared>,
+    shutdown: watch::Sender<bool>,
+}
+
+impl Relay {
+    /// Opens the store, binds the endpoint and starts accepting connections.
+    ///
+    /// # Errors
+    ///
+    /// A configuration, storage or socket error, as one line.
+    pub fn start(config: &Config) -> Result<Self, String> {
+        let trust = config.trust_store().map_err(|e| e.to_string())?;
+        let store = Store::open(&config.data_dir)
+            .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+        let server = crate::tls::server_config(config).map_err(|e| e.to_string())?;
+        let endpoint = quinn::Endpoint::server(server, config.listen)
+            .map_err(|e| format!("listen on {}: {e}", config.listen))?;
+        let shared = Arc::new(Shared {
+            store,
+            trust: RwLock::new(trust),
+            limits: config.limits.clone(),
+            live: Mutex::new(HashMap::new()),
+            buckets: Mutex::new(HashMap::new()),
+        });
+        let (shutdown, stop) = watch::channel(false);
+        tokio::spawn(accept_loop(
+            endpoint.clone(),
+            Arc::clone(&shared),
+            stop.clone(),
+        ));
+        tokio::spawn(reload_revocations(
+            config.revocations_dir.clone(),
+            Arc::clone(&shared),
+            stop,
+        ));
+        Ok(Self {
+            endpoint,
+            shared,
+            shutdown,
+        })
+    }
+
+    /// The address the relay listens on (useful with port 0).
+    ///
+    /// # Errors
+    ///
+    /// The socket's error.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.endpoint.local_addr()
+    }
+
+    /// Stops accepting, closes connections, and flushes storage. Everything acknowledged was
+    /// flushed when it was acknowledged; this flush is for acknowledgements in flight.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        self.endpoint
+            .close(close::SHUTDOWN.into(), b"relay shutting down");
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.endpoint.wait_idle()).await;
+        if let Err(e) = self.shared.store.flush().await {
+            warn!(error = %e, "flush at shutdown failed");
+        }
+    }
+}
+
+async fn reload_revocations(
+    dir: std::path::PathBuf,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let mut last = None;
+    loop {
+        let stamp = std::fs::read_dir(&dir).ok().map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+                .max()
+        });
+        if stamp != last {
+            last = stamp;
+            let mut trust = shared
+                .trust
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            match crate::config::update_revocations(&mut trust, &dir) {
+                Ok(()) => debug!("revocation lists checked"),
+                Err(e) => warn!(error = %e, "revocation lists not reloaded"),
+            }
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+async fn accept_loop(endpoint: quinn::Endpoint, shared: Arc<Shared>, stop: watch::Receiver<bool>) {
+    while let Some(incoming) = endpoint.accept().await {
+        let shared = Arc::clone(&shared);
+        let stop = stop.clone();
+        let span = tracing::info_span!("connection", remote = %incoming.remote_address(), user = tracing::field::Empty);
+        tokio::spawn(
+            async move {
+                match incoming.await {
+                    Ok(connection) => serve_connection(connection, shared, stop).await,
+                    Err(e) => debug!(error = %e, "handshake failed"),
+                }
+            }
+            .instrument(span),
+        );
+    }
+}
+
+async fn read_frame<T: bincode::Decode<()> + bincode::Encode>(
+    recv: &mut quinn::RecvStream,
+    max: usize,
+) -> Result<T, Response> {
+    let mut header = [0u8; 4];
+    recv.read_exact(&mut header)
+        .await
+        .map_err(|e| refuse(ErrorCode::Malformed, format!("truncated frame: {e}")))?;
+    let len = frame_len(header, max).map_err(|e| refuse(ErrorCode::TooLarge, e.to_string()))?;
+    let mut body = vec![0u8; len];
+    recv.read_exact(&mut body)
+        .await
+        .map_err(|e| refuse(ErrorCode::Malformed, format!("truncated frame: {e}")))?;
+    decode_frame(&body).map_err(|e| refuse(ErrorCode::Malformed, e.to_string()))
+}
+
+async fn write_response(send: &mut quinn::SendStream, response: &Response) {
+    if send.write_all(&encode_frame(response)).await.is_ok() {
+        let _ = send.finish();
+    }
+}
+
+/// Writes a final response and waits (briefly) until the peer has it, before the connection
+/// is closed: closing discards unacknowledged stream data.
+async fn write_last_response(send: &mut quinn::SendStream, response: &Response) {
+    write_response(send, response).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), send.stopped()).await;
+}
+
+async fn login(
+    connection: &quinn::Connection,
+    shared: &Shared,
+) -> Result<MemberCertificate, (u32, &'static str)> {
+    let timeout = Duration::from_secs(shared.limits.login_timeout_secs);
+    let (mut send, mut recv) = tokio::time::timeout(timeout, connection.accept_bi())
+        .await
+        .map_err(|_| (close::LOGIN_TIMEOUT, "no login in time"))?
+        .map_err(|_| (close::PROTOCOL, "connection lost before login"))?;
+    let request = tokio::time::timeout(
+        timeout,
+        read_frame::<Request>(&mut recv, shared.limits.max_frame_bytes),
+    )
+    .await
+    .map_err(|_| (close::LOGIN_TIMEOUT, "no login in time"))?;
+    let request = match request {
+        Ok(request) => request,
+        Err(response) => {
+            write_last_response(&mut send, &response).await;
+            return Err((close::PROTOCOL, "malformed login"));
+        }
+    };
+    let Request::Login { certificate, proof } = request else {
+        write_last_response(&mut send, &refuse(ErrorCode::NotLoggedIn, "log in first")).await;
+        return Err((close::PROTOCOL, "request before login"));
+    };
+    let mut exporter = [0u8; LOGIN_EXPORTER_LEN];
+    if connection
+        .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
+        .is_err()
+    {
+        return Err((close::PROTOCOL, "no keying material"));
+    }
+    let verdict = shared.trust().verify_certificate(&certificate, now());
+    let refusal = match verdict {
+        Err(e) => Some(e.to_string()),
+        Ok(_) if !login_proof_valid(&certificate, &exporter, &proof) => {
+            Some("login proof does not verify".to_owned())
+        }
+        Ok(_) => None,
+    };
+    if let Some(reason) = refusal {
+        info!(user = %certificate.body().user, %reason, "login refused");
+        write_last_response(&mut send, &refuse(ErrorCode::LoginRefused, reason)).await;
+        return Err((close::LOGIN_REFUSED, "login refused"));
+    }
+    let user = certificate.body().user.clone();
+    let pending = shared.store.usage(&user).map(|u| u.messages).unwrap_or(0);
+    let count = shared.connections(&user);
+    if count >= shared.limits.connections_per_identity as usize {
+        let message = format!("{user} already has {count} connections");
+        write_last_response(&mut send, &refuse(ErrorCode::TooManyConnections, message)).await;
+        return Err((close::TOO_MANY_CONNECTIONS, "too many connections"));
+    }
+    if let Err(e) = shared.store.put_certificate(&certificate) {
+        warn!(error = %e, "cannot record certificate");
+    }
+    write_response(&mut send, &Response::LoggedIn { user, pending }).await;
+    Ok(*certificate)
+}
+
+async fn serve_connection(
+    connection: quinn::Connection,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
+    let certificate = match login(&connection, &shared).await {
+        Ok(certificate) => certificate,
+        Err((code, reason)) => {
+            connection.close(code.into(), reason.as_bytes());
+            return;
+        }
+    };
+    let user = certificate.body().user.clone();
+    tracing::Span::current().record("user", tracing::field::display(&user));
+    info!("logged in");
+    let (notices, mut inbox) = mpsc::unbounded_channel();
+    shared
+        .live
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .entry(user.clone())
+        .or_default()
+        .push(notices.clone());
+    let _ = notices.send(Notice::Mail);
+    let pusher = {
+        let (connection, shared, user) = (connection.clone(), Arc::clone(&shared), user.clone());
+        tokio::spawn(
+            async move {
+                let Ok(mut stream) = connection.open_uni().await else {
+                    return;
+                };
+                let mut last: Option<MessageId> = None;
+                while let Some(notice) = inbox.recv().await {
+                    let pushed = match notice {
+                        Notice::PrekeysLow(remaining) => {
+                            push(&mut stream, &Push::PrekeysLow { remaining }).await
+                        }
+                        Notice::Mail => push_mail(&mut stream, &shared, &user, &mut last).await,
+                    };
+                    if !pushed {
+                        return;
+                    }
+                }
+            }
+            .in_current_span(),
+        )
+    };
+    loop {
+        tokio::select! {
+            stream = connection.accept_bi() => {
+                let Ok((mut send, mut recv)) = stream else { break };
+                let (shared, user) = (Arc::clone(&shared), user.clone());
+                tokio::spawn(async move {
+                    let response = match read_frame::<Request>(&mut recv, shared.limits.max_frame_bytes).await {
+                        Ok(request) => handle(&shared, &user, request).await,
+                        Err(response) => response,
+                    };
+                    if let Response::Error(e) = &response {
+                        info!(code = ?e.code, message = %e.message, "request refused");
+                    }
+                    write_response(&mut send, &response).await;
+                }.in_current_span());
+            }
+            _ = stop.changed() => break,
+        }
+    }
+    pusher.abort();
+    info!("connection closed");
+}
+
+async fn push(stream: &mut quinn::SendStream, frame: &Push) -> bool {
+    stream.write_all(&encode_frame(frame)).await.is_ok()
+}
+
+async fn push_mail(
+    stream: &mut quinn::SendStream,
+    shared: &Shared,
+    user: &UserId,
+    last: &mut Option<MessageId>,
+) -> bool {
+    loop {
+        let batch = match shared.store.pending(user, *last, PUSH_BATCH) {
+            Ok(batch) => batch,
+            Err(e) => {
+                warn!(error = %e, "cannot read mailbox");
+                return true;
+            }
+        };
+        if batch.is_empty() {
+            return true;
+        }
+        for (id, entry, payload) in batch {
+            let frame = Push::Deliver {
+                id,
+                sender: entry.sender,
+                stored_at: entry.stored_at,
+                payload,
+            };
+            if !push(stream, &frame).await {
+                return false;
+            }
+            *last = Some(id);
+        }
+    }
+}
+
+fn storage_refusal(e: &StoreError) -> Response {
+    match e {
+        StoreError::QuotaExceeded(user) => refuse(
+            ErrorCode::QuotaExceeded,
+            format!("mailbox of {user} is full"),
+        ),
+        other => {
+            warn!(error = %other, "storage failed");
+            refuse(
+                ErrorCode::Storage,
+                "the relay could not store this; nothing was stored",
+            )
+        }
+    }
+}
+
+async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
+    match request {
+        Request::Login { .. } => refuse(ErrorCode::Malformed, "already logged in"),
+        Request::PublishPrekeys {
+            signed_prekey,
+            one_time_prekeys,
+        } => {
+            let Ok(Some(certificate)) = shared.store.certificate(user) else {
+                return refuse(ErrorCode::Storage, "own certificate not found");
+            };
+            let Ok(verified) = shared.trust().verify_certificate(&certificate, now()) else {
+                return refuse(ErrorCode::LoginRefused, "own certificate no longer valid");
+            };
+            let bundle = |otk| PrekeyBundle {
+                user: user.clone(),
+                identity_key: certificate.body().identity_key,
+                signed_prekey: signed_prekey.clone(),
+                one_time_prekey: otk,
+            };
+            if let Err(e) = bundle(None).verify(&verified, now()) {
+                return refuse(ErrorCode::Malformed, e.to_string());
+            }
+            if let Some(e) = one_time_prekeys
+                .iter()
+                .find_map(|k| bundle(Some(k.clone())).verify(&verified, now()).err())
+            {
+                return refuse(ErrorCode::Malformed, e.to_string());
+            }
+            match shared
+                .store
+                .publish_prekeys(user, &signed_prekey, &one_time_prekeys)
+            {
+                Ok(count) => match shared.store.flush().await {
+                    Ok(()) => Response::Published {
+                        one_time_prekeys: u32::try_from(count).unwrap_or(u32::MAX),
+                    },
+                    Err(e) => storage_refusal(&e),
+                },
+                Err(e) => storage_refusal(&e),
+            }
+        }
+        Request::FetchBundle { user: wanted } => {
+            let certificate = match shared.store.certificate(&wanted) {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    return refuse(
+                        ErrorCode::UnknownRecipient,
+                        format!("{wanted} is not known to this relay"),
+                    );
+                }
+                Err(e) => return storage_refusal(&e),
+            };
+            let signed_prekey = match shared.store.signed_prekey(&wanted) {
+                Ok(Some(s)) => s,
+                Ok(None) => {
+                    return refuse(
+                        ErrorCode::NoPrekeys,
+                        format!("{wanted} has published no prekeys"),
+                    );
+                }
+                Err(e) => return storage_refusal(&e),
+            };
+            let (one_time_prekey, remaining) = match shared.store.take_one_time_prekey(&wanted) {
+                Ok(taken) => taken,
+                Err(e) => return storage_refusal(&e),
+            };
+            if let Err(e) = shared.store.flush().await {
+                return storage_refusal(&e);
+            }
+            if remaining < PREKEYS_LOW {
+                shared.notify(
+                    &wanted,
+                    Notice::PrekeysLow(u32::try_from(remaining).unwrap_or(0)),
+                );
+            }
+            let bundle = PrekeyBundle {
+                user: wanted,
+                identity_key: certificate.body().identity_key,
+                signed_prekey,
+                one_time_prekey,
+            };
+            Response::Bundle {
+                certificate: Box::new(certificate),
+                bundle: Box::new(bundle),
+            }
+        }
+        Request::Send {
+            id,
+            recipients,
+            level,
+            payload,
+        } => send(shared, user, id, recipients, level, payload).await,
+        Request::Ack { ids } => match shared.store.ack(user, &ids) {
+            Ok(removed) => match shared.store.flush().await {
+                Ok(()) => Response::Acked { removed },
+                Err(e) => storage_refusal(&e),
+            },
+            Err(e) => storage_refusal(&e),
+        },
+    }
+}
+
+async fn send(
+    shared: &Shared,
+    sender: &UserId,
+    id: vigil_protocol::relay::ClientMessageId,
+    mut recipients: Vec<UserId>,
+    level: Option<vigil_protocol::label::Classification>,
+    payload: Vec<u8>,
+) -> Response {
+    recipients.sort();
+    recipients.dedup();
+    if recipients.is_empty() || recipients.len() > MAX_RECIPIENTS {
+        return refuse(
+            ErrorCode::Malformed,
+            format!("a message names 1 to {MAX_RECIPIENTS} recipients"),
+        );
+    }
+    if !shared.allow_send(sender) {
+        return refuse(
+            ErrorCode::RateLimited,
+            format!(
+                "more than {} messages per second",
+                shared.limits.messages_per_second
+            ),
+        );
+    }
+    for recipient in &recipients {
+        let certificate = match shared.store.certificate(recipient) {
+            Ok(Some(c)) => c,
+            Ok(None) => {
+                return refuse(
+                    ErrorCode::UnknownRecipient,
+                    format!("{recipient} is not known to this relay"),
+                );
+            }
+            Err(e) => return storage_refusal(&e),
+        };
+        if let Err(e) = shared.trust().verify_certificate(&certificate, now()) {
+            return refuse(ErrorCode::RevokedRecipient, e.to_string());
+        }
+        if let Some(level) = &level
+            && !certificate.body().clearance.dominates(level)
+        {
+            return refuse(
+                ErrorCode::InsufficientClearance,
+                format!(
+                    "{recipient} has clearance {}; the channel requires {}",
+                    certificate.body().clearance.marking(),
+                    level.marking()
+                ),
+            );
+        }
+    }
+    let quota = Quota {
+        messages: shared.limits.mailbox_max_messages,
+        bytes: shared.limits.mailbox_max_bytes,
+    };
+    let duplicate = match shared
+        .store
+        .enqueue(sender, id, &recipients, &payload, now(), quota)
+    {
+        Ok(duplicate) => duplicate,
+        Err(e) => return storage_refusal(&e),
+    };
+    if let Err(e) = shared.store.flush().await {
+        return storage_refusal(&e);
+    }
+    if !duplicate {
+        for recipient in &recipients {
+            shared.notify(recipient, Notice::Mail);
+        }
+    }
+    Response::Sent { duplicate }
+}

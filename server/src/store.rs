@@ -1,0 +1,472 @@
+//! Durable storage in sled: the directory (certificates, prekeys) and the mailboxes. Only
+//! ciphertext and routing metadata are stored. Every acknowledged write is flushed first.
+//!
+//! Trees: `certs` (user → certificate), `signed_prekeys` (user → signed prekey), `otks`
+//! (user ‖ 0 ‖ id → one-time prekey), `blobs` (blob id → payload), `refs` (blob id →
+//! mailboxes still holding it), `mailboxes` (user ‖ 0 ‖ seq → entry), `dedup` (sender ‖ 0 ‖
+//! client id → blob id), `usage` (user → messages and bytes held).
+
+use std::path::Path;
+
+use sled::Transactional as _;
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use vigil_protocol::prekey::{OneTimePrekey, SignedPrekey};
+use vigil_protocol::relay::{ClientMessageId, MessageId};
+use vigil_protocol::{MemberCertificate, UnixTime, UserId, codec};
+
+/// Bytes of sled's page cache: bounded, whatever the data size.
+pub const CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
+
+/// A storage operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// sled failed (I/O, a full disk, corruption).
+    #[error("storage: {0}")]
+    Sled(#[from] sled::Error),
+    /// A stored value does not decode: the data directory is damaged.
+    #[error("storage holds a damaged record: {0}")]
+    Corrupt(#[from] vigil_protocol::DecodeError),
+    /// A recipient's mailbox is full.
+    #[error("mailbox of {0} is full")]
+    QuotaExceeded(UserId),
+}
+
+impl From<TransactionError<Self>> for StoreError {
+    fn from(e: TransactionError<Self>) -> Self {
+        match e {
+            TransactionError::Abort(e) => e,
+            TransactionError::Storage(e) => Self::Sled(e),
+        }
+    }
+}
+
+/// A mailbox entry: a reference to a stored payload.
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Entry {
+    /// The payload's blob.
+    pub blob: u64,
+    /// Who sent it.
+    pub sender: UserId,
+    /// When it was stored.
+    pub stored_at: UnixTime,
+    /// Payload size (for quotas).
+    pub len: u64,
+}
+
+/// Messages and bytes a mailbox holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct Usage {
+    /// Messages.
+    pub messages: u64,
+    /// Bytes.
+    pub bytes: u64,
+}
+
+/// Mailbox quotas.
+#[derive(Clone, Copy, Debug)]
+pub struct Quota {
+    /// Most messages.
+    pub messages: u64,
+    /// Most bytes.
+    pub bytes: u64,
+}
+
+/// The relay's storage.
+#[derive(Clone, Debug)]
+pub struct Store {
+    db: sled::Db,
+    certs: sled::Tree,
+    signed_prekeys: sled::Tree,
+    otks: sled::Tree,
+    blobs: sled::Tree,
+    refs: sled::Tree,
+    mailboxes: sled::Tree,
+    dedup: sled::Tree,
+    usage: sled::Tree,
+}
+
+fn key(user: &UserId, suffix: &[u8]) -> Vec<u8> {
+    let mut k = user.as_str().as_bytes().to_vec();
+    k.push(0);
+    k.extend_from_slice(suffix);
+    k
+}
+
+fn prefix(user: &UserId) -> Vec<u8> {
+    key(user, &[])
+}
+
+fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>> {
+    Err(ConflictableTransactionError::Abort(e))
+}
+
+fn decode<T: bincode::Decode<()> + bincode::Encode>(bytes: &[u8]) -> Result<T, StoreError> {
+    Ok(codec::decode(bytes)?)
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`].
+    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
+            .open()?;
+        Ok(Self {
+            certs: db.open_tree("certs")?,
+            signed_prekeys: db.open_tree("signed_prekeys")?,
+            otks: db.open_tree("otks")?,
+            blobs: db.open_tree("blobs")?,
+            refs: db.open_tree("refs")?,
+            mailboxes: db.open_tree("mailboxes")?,
+            dedup: db.open_tree("dedup")?,
+            usage: db.open_tree("usage")?,
+            db,
+        })
+    }
+
+    /// Flushes everything written so far to disk.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Sled`].
+    pub async fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush_async().await?;
+        Ok(())
+    }
+
+    /// Records a member's certificate (at login).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn put_certificate(&self, certificate: &MemberCertificate) -> Result<(), StoreError> {
+        self.certs
+            .insert(certificate.body().user.as_str(), certificate.to_bytes())?;
+        Ok(())
+    }
+
+    /// A member's certificate.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn certificate(&self, user: &UserId) -> Result<Option<MemberCertificate>, StoreError> {
+        self.certs
+            .get(user.as_str())?
+            .map(|b| Ok(MemberCertificate::from_bytes(&b)?))
+            .transpose()
+    }
+
+    /// Stores a member's signed prekey and adds one-time prekeys; returns how many one-time
+    /// prekeys the member now has.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn publish_prekeys(
+        &self,
+        user: &UserId,
+        signed: &SignedPrekey,
+        one_time: &[OneTimePrekey],
+    ) -> Result<usize, StoreError> {
+        self.signed_prekeys
+            .insert(user.as_str(), codec::encode(signed))?;
+        for otk in one_time {
+            self.otks
+                .insert(key(user, &otk.id.to_be_bytes()), codec::encode(otk))?;
+        }
+        Ok(self.otks.scan_prefix(prefix(user)).count())
+    }
+
+    /// A member's signed prekey.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn signed_prekey(&self, user: &UserId) -> Result<Option<SignedPrekey>, StoreError> {
+        self.signed_prekeys
+            .get(user.as_str())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// Takes one of a member's one-time prekeys, atomically: concurrent callers never get the
+    /// same one. Returns it and how many remain.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn take_one_time_prekey(
+        &self,
+        user: &UserId,
+    ) -> Result<(Option<OneTimePrekey>, usize), StoreError> {
+        loop {
+            let Some(entry) = self.otks.scan_prefix(prefix(user)).next() else {
+                return Ok((None, 0));
+            };
+            let (k, v) = entry?;
+            if self
+                .otks
+                .compare_and_swap(&k, Some(&v), None::<&[u8]>)?
+                .is_ok()
+            {
+                let remaining = self.otks.scan_prefix(prefix(user)).count();
+                return Ok((Some(decode(&v)?), remaining));
+            }
+        }
+    }
+
+    /// Stores `payload` once for every recipient, unless `sender` already sent `id`. Not yet
+    /// durable: call [`Self::flush`] before acknowledging. Returns whether it was a duplicate.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::QuotaExceeded`] (nothing stored) or a storage error.
+    pub fn enqueue(
+        &self,
+        sender: &UserId,
+        id: ClientMessageId,
+        recipients: &[UserId],
+        payload: &[u8],
+        now: UnixTime,
+        quota: Quota,
+    ) -> Result<bool, StoreError> {
+        let blob = self.db.generate_id()?;
+        let seqs = recipients
+            .iter()
+            .map(|_| self.db.generate_id())
+            .collect::<Result<Vec<_>, _>>()?;
+        let dedup_key = key(sender, &id.0);
+        let len = payload.len() as u64;
+        let entry = |_: &UserId| Entry {
+            blob,
+            sender: sender.clone(),
+            stored_at: now,
+            len,
+        };
+        let result = (
+            &self.dedup,
+            &self.blobs,
+            &self.refs,
+            &self.mailboxes,
+            &self.usage,
+        )
+            .transaction(|(dedup, blobs, refs, mailboxes, usage)| {
+                if dedup.get(&dedup_key)?.is_some() {
+                    return Ok(true);
+                }
+                for recipient in recipients {
+                    let held = match usage.get(recipient.as_str())? {
+                        Some(b) => decode::<Usage>(&b).or_else(abort)?,
+                        None => Usage::default(),
+                    };
+                    let after = Usage {
+                        messages: held.messages + 1,
+                        bytes: held.bytes + len,
+                    };
+                    if after.messages > quota.messages || after.bytes > quota.bytes {
+                        return abort(StoreError::QuotaExceeded(recipient.clone()));
+                    }
+                    usage.insert(recipient.as_str(), codec::encode(&after))?;
+                }
+                dedup.insert(dedup_key.as_slice(), &blob.to_be_bytes())?;
+                blobs.insert(&blob.to_be_bytes(), payload)?;
+                refs.insert(
+                    &blob.to_be_bytes(),
+                    &(recipients.len() as u64).to_be_bytes(),
+                )?;
+                for (recipient, seq) in recipients.iter().zip(&seqs) {
+                    mailboxes.insert(
+                        key(recipient, &seq.to_be_bytes()),
+                        codec::encode(&entry(recipient)),
+                    )?;
+                }
+                Ok(false)
+            })?;
+        Ok(result)
+    }
+
+    /// Entries of `user`'s mailbox after `after` (exclusive), oldest first, with payloads.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn pending(
+        &self,
+        user: &UserId,
+        after: Option<MessageId>,
+        limit: usize,
+    ) -> Result<Vec<(MessageId, Entry, Vec<u8>)>, StoreError> {
+        let start = match after {
+            Some(MessageId(seq)) => key(user, &(seq + 1).to_be_bytes()),
+            None => prefix(user),
+        };
+        let end = key(user, &[0xFF; 9]);
+        let mut out = Vec::new();
+        for item in self.mailboxes.range(start..end).take(limit) {
+            let (k, v) = item?;
+            let seq_bytes: [u8; 8] = k
+                .get(k.len().saturating_sub(8)..)
+                .and_then(|s| s.try_into().ok())
+                .unwrap_or_default();
+            let entry: Entry = decode(&v)?;
+            let payload = self
+                .blobs
+                .get(entry.blob.to_be_bytes())?
+                .map(|b| b.to_vec())
+                .unwrap_or_default();
+            out.push((MessageId(u64::from_be_bytes(seq_bytes)), entry, payload));
+        }
+        Ok(out)
+    }
+
+    /// How many messages `user`'s mailbox holds.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn usage(&self, user: &UserId) -> Result<Usage, StoreError> {
+        Ok(self
+            .usage
+            .get(user.as_str())?
+            .map(|b| decode(&b))
+            .transpose()?
+            .unwrap_or_default())
+    }
+
+    /// Removes acknowledged messages from `user`'s mailbox (a payload goes when its last
+    /// reference does). Not yet durable: call [`Self::flush`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn ack(&self, user: &UserId, ids: &[MessageId]) -> Result<u32, StoreError> {
+        let removed = (&self.blobs, &self.refs, &self.mailboxes, &self.usage).transaction(
+            |(blobs, refs, mailboxes, usage)| {
+                let mut removed = 0u32;
+                for MessageId(seq) in ids {
+                    let Some(bytes) = mailboxes.remove(key(user, &seq.to_be_bytes()))? else {
+                        continue;
+                    };
+                    let entry: Entry = decode(&bytes).or_else(abort)?;
+                    removed += 1;
+                    let blob = entry.blob.to_be_bytes();
+                    let count = refs
+                        .get(blob)?
+                        .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+                        .map_or(0, u64::from_be_bytes);
+                    if count <= 1 {
+                        refs.remove(&blob)?;
+                        blobs.remove(&blob)?;
+                    } else {
+                        refs.insert(&blob, &(count - 1).to_be_bytes())?;
+                    }
+                    let held = match usage.get(user.as_str())? {
+                        Some(b) => decode::<Usage>(&b).or_else(abort)?,
+                        None => Usage::default(),
+                    };
+                    let after = Usage {
+                        messages: held.messages.saturating_sub(1),
+                        bytes: held.bytes.saturating_sub(entry.len),
+                    };
+                    usage.insert(user.as_str(), codec::encode(&after))?;
+                }
+                Ok(removed)
+            },
+        )?;
+        Ok(removed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(name: &str) -> UserId {
+        name.parse().unwrap()
+    }
+
+    const QUOTA: Quota = Quota {
+        messages: 3,
+        bytes: 1000,
+    };
+
+    #[test]
+    fn stored_once_referenced_by_each_mailbox_gone_after_the_last_ack() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b, c) = (user("a@x"), user("b@x"), user("c@x"));
+        let id = ClientMessageId([1; 16]);
+        assert!(
+            !store
+                .enqueue(
+                    &a,
+                    id,
+                    &[b.clone(), c.clone()],
+                    b"payload",
+                    UnixTime(5),
+                    QUOTA
+                )
+                .unwrap()
+        );
+        assert!(
+            store
+                .enqueue(
+                    &a,
+                    id,
+                    &[b.clone(), c.clone()],
+                    b"payload",
+                    UnixTime(6),
+                    QUOTA
+                )
+                .unwrap()
+        );
+        assert_eq!(store.blobs.len(), 1);
+        let for_b = store.pending(&b, None, 10).unwrap();
+        assert_eq!(for_b.len(), 1);
+        assert_eq!(for_b[0].2, b"payload");
+        assert_eq!(store.ack(&b, &[for_b[0].0]).unwrap(), 1);
+        assert_eq!(store.ack(&b, &[for_b[0].0]).unwrap(), 0);
+        assert_eq!(store.blobs.len(), 1, "c still holds it");
+        let for_c = store.pending(&c, None, 10).unwrap();
+        store.ack(&c, &[for_c[0].0]).unwrap();
+        assert_eq!(store.blobs.len(), 0);
+        assert_eq!(store.usage(&c).unwrap(), Usage::default());
+    }
+
+    #[test]
+    fn quota_refuses_and_stores_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b) = (user("a@x"), user("b@x"));
+        for i in 0..3u8 {
+            store
+                .enqueue(
+                    &a,
+                    ClientMessageId([i; 16]),
+                    std::slice::from_ref(&b),
+                    b"m",
+                    UnixTime(1),
+                    QUOTA,
+                )
+                .unwrap();
+        }
+        let err = store
+            .enqueue(
+                &a,
+                ClientMessageId([9; 16]),
+                std::slice::from_ref(&b),
+                b"m",
+                UnixTime(1),
+                QUOTA,
+            )
+            .unwrap_err();
+        assert!(matches!(err, StoreError::QuotaExceeded(_)));
+        assert_eq!(store.usage(&b).unwrap().messages, 3);
+        assert_eq!(store.blobs.len(), 3);
+    }
+}

@@ -1,0 +1,459 @@
+//! The relay end to end: a real `vigil-relay` (in this process) on 127.0.0.1:0 and real QUIC
+//! clients using the protocol crate.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use std::time::Duration;
+
+use vigil_protocol::relay::{ClientMessageId, ErrorCode, Push, Request, Response, encode_frame};
+use vigil_protocol::{LocalIdentity, UserId};
+use vigil_tests::{Deployment, connect, now};
+
+fn user(name: &str) -> UserId {
+    name.parse().unwrap()
+}
+
+fn code(response: &Response) -> Option<ErrorCode> {
+    match response {
+        Response::Error(e) => Some(e.code),
+        _ => None,
+    }
+}
+
+async fn next_delivery(
+    connection: &mut vigil_client::transport::RelayConnection,
+) -> Option<(vigil_protocol::relay::MessageId, Vec<u8>)> {
+    loop {
+        match tokio::time::timeout(Duration::from_millis(700), connection.next_push()).await {
+            Ok(Ok(Some(Push::Deliver { id, payload, .. }))) => return Some((id, payload)),
+            Ok(Ok(Some(Push::PrekeysLow { .. }))) => continue,
+            _ => return None,
+        }
+    }
+}
+
+fn send(recipients: &[&str], id: u8, payload: &[u8]) -> Request {
+    Request::Send {
+        id: ClientMessageId([id; 16]),
+        recipients: recipients.iter().map(|r| user(r)).collect(),
+        level: None,
+        payload: payload.to_vec(),
+    }
+}
+
+#[tokio::test]
+async fn login_succeeds_and_is_refused_for_untrusted_expired_and_revoked_members() {
+    let mut d = Deployment::new(&[("alice@cert-at", 3)]);
+    let expired = d.issue("old@cert-at", 3, 0);
+    let revoked = d.issue("lost@cert-at", 3, 365);
+    let stranger = Deployment::new(&[("eve@cert-at", 3)]);
+    let (relay, addr) = d.start();
+
+    let (_alice, response) = connect(addr, d.pin, &d.members["alice@cert-at"]).await;
+    assert!(
+        matches!(response, Response::LoggedIn { pending: 0, .. }),
+        "{response:?}"
+    );
+    let (_, response) = connect(addr, d.pin, &stranger.members["eve@cert-at"]).await;
+    assert_eq!(
+        code(&response),
+        Some(ErrorCode::LoginRefused),
+        "{response:?}"
+    );
+    let (_, response) = connect(addr, d.pin, &expired).await;
+    assert_eq!(
+        code(&response),
+        Some(ErrorCode::LoginRefused),
+        "{response:?}"
+    );
+    let Response::Error(e) = &response else {
+        panic!()
+    };
+    assert!(e.message.contains("expired"), "{e:?}");
+
+    // Revoked while the relay runs: it reloads the list and refuses the next login.
+    let (_, response) = connect(addr, d.pin, &revoked).await;
+    assert!(matches!(response, Response::LoggedIn { .. }));
+    let list = vigil_protocol::RevocationList::sign(
+        d.root_key(),
+        vigil_protocol::cert::RevocationListBody {
+            org: "CERT-AT".parse().unwrap(),
+            version: 2,
+            issued_at: now(),
+            entries: vec![vigil_protocol::RevokedCertificate {
+                serial: revoked.certificate().body().serial,
+                user: user("lost@cert-at"),
+                revoked_at: now(),
+                reason: "laptop lost".parse().unwrap(),
+            }],
+        },
+    );
+    let text = vigil_protocol::provisioning::armor(
+        vigil_protocol::provisioning::FileKind::RevocationList,
+        &list.to_bytes(),
+    );
+    std::fs::write(d.revocations_dir().join("CERT-AT.vigil"), text).unwrap();
+    let mut refused = false;
+    for _ in 0..40 {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        let (_, response) = connect(addr, d.pin, &revoked).await;
+        if code(&response) == Some(ErrorCode::LoginRefused) {
+            refused = true;
+            break;
+        }
+    }
+    assert!(refused, "the revocation list was not reloaded");
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_wrong_pin_is_refused_by_the_client() {
+    let d = Deployment::new(&[("alice@cert-at", 3)]);
+    let (relay, addr) = d.start();
+    let result = vigil_client::transport::RelayConnection::connect(
+        &vigil_tests::endpoint(),
+        addr,
+        "localhost",
+        [0; 32],
+        &d.members["alice@cert-at"],
+    )
+    .await;
+    assert!(
+        matches!(
+            result,
+            Err(vigil_client::transport::TransportError::Connect(_))
+        ),
+        "{result:?}"
+    );
+    relay.shutdown().await;
+}
+
+async fn login(
+    d: &Deployment,
+    addr: std::net::SocketAddr,
+    who: &LocalIdentity,
+) -> vigil_client::transport::RelayConnection {
+    let (connection, response) = connect(addr, d.pin, who).await;
+    assert!(
+        matches!(response, Response::LoggedIn { .. }),
+        "{response:?}"
+    );
+    connection
+}
+
+#[tokio::test]
+async fn offline_recipients_get_their_mail_on_reconnect_until_they_acknowledge_it() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let (relay, addr) = d.start();
+    let bob = login(&d, addr, &d.members["bob@cert-at"]).await;
+    bob.close();
+    let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    assert_eq!(
+        alice
+            .request(&send(&["bob@cert-at"], 1, b"ciphertext 1"))
+            .await
+            .unwrap(),
+        Response::Sent { duplicate: false }
+    );
+    // The same client id again is stored once.
+    assert_eq!(
+        alice
+            .request(&send(&["bob@cert-at"], 1, b"ciphertext 1"))
+            .await
+            .unwrap(),
+        Response::Sent { duplicate: true }
+    );
+
+    let (mut bob, response) = connect(addr, d.pin, &d.members["bob@cert-at"]).await;
+    assert!(
+        matches!(response, Response::LoggedIn { pending: 1, .. }),
+        "{response:?}"
+    );
+    let (id, payload) = next_delivery(&mut bob).await.expect("delivered");
+    assert_eq!(payload, b"ciphertext 1");
+    assert_eq!(next_delivery(&mut bob).await, None, "stored once");
+    bob.close();
+
+    // Not acknowledged: delivered again.
+    let mut bob = login(&d, addr, &d.members["bob@cert-at"]).await;
+    assert_eq!(next_delivery(&mut bob).await.map(|(i, _)| i), Some(id));
+    assert_eq!(
+        bob.request(&Request::Ack { ids: vec![id] }).await.unwrap(),
+        Response::Acked { removed: 1 }
+    );
+    bob.close();
+    let (mut bob, response) = connect(addr, d.pin, &d.members["bob@cert-at"]).await;
+    assert!(
+        matches!(response, Response::LoggedIn { pending: 0, .. }),
+        "{response:?}"
+    );
+    assert_eq!(next_delivery(&mut bob).await, None);
+
+    // A live recipient gets a push without asking.
+    alice
+        .request(&send(&["bob@cert-at"], 2, b"live"))
+        .await
+        .unwrap();
+    assert_eq!(
+        next_delivery(&mut bob).await.map(|(_, p)| p),
+        Some(b"live".to_vec())
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn unknown_revoked_and_uncleared_recipients_are_refused() {
+    let mut d = Deployment::new(&[("alice@cert-at", 3), ("low@cert-at", 1)]);
+    let expired = d.issue("gone@cert-at", 3, 0);
+    let _ = expired;
+    let (relay, addr) = d.start();
+    login(&d, addr, &d.members["low@cert-at"]).await.close();
+    let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    let response = alice
+        .request(&send(&["nobody@cert-at"], 1, b"x"))
+        .await
+        .unwrap();
+    assert_eq!(code(&response), Some(ErrorCode::UnknownRecipient));
+    let secret = Request::Send {
+        id: ClientMessageId([2; 16]),
+        recipients: vec![user("low@cert-at")],
+        level: Some(vigil_protocol::label::Classification {
+            policy: "EU".parse().unwrap(),
+            level: 3,
+        }),
+        payload: b"x".to_vec(),
+    };
+    let response = alice.request(&secret).await.unwrap();
+    assert_eq!(
+        code(&response),
+        Some(ErrorCode::InsufficientClearance),
+        "{response:?}"
+    );
+    let Response::Error(e) = response else {
+        panic!()
+    };
+    assert!(
+        e.message.contains("EU RESTRICTED") && e.message.contains("EU SECRET"),
+        "{e:?}"
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_one_time_prekey_is_handed_out_once_under_concurrent_requests() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let (relay, addr) = d.start();
+    let bob_identity = &d.members["bob@cert-at"];
+    let mut store =
+        vigil_protocol::prekey::PrekeyStore::new(&mut rand_core::OsRng, bob_identity, now());
+    let otks = store.generate_one_time_prekeys(&mut rand_core::OsRng, bob_identity.identity(), 20);
+    let bob = login(&d, addr, bob_identity).await;
+    let response = bob
+        .request(&Request::PublishPrekeys {
+            signed_prekey: store.signed_prekey().unwrap().clone(),
+            one_time_prekeys: otks,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        response,
+        Response::Published {
+            one_time_prekeys: 20
+        }
+    );
+    let alice = std::sync::Arc::new(login(&d, addr, &d.members["alice@cert-at"]).await);
+    let mut tasks = Vec::new();
+    for _ in 0..30 {
+        let alice = std::sync::Arc::clone(&alice);
+        tasks.push(tokio::spawn(async move {
+            alice
+                .request(&Request::FetchBundle {
+                    user: user("bob@cert-at"),
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    let mut without = 0;
+    for task in tasks {
+        let Response::Bundle {
+            bundle,
+            certificate,
+        } = task.await.unwrap()
+        else {
+            panic!("no bundle")
+        };
+        assert_eq!(certificate.body().user, user("bob@cert-at"));
+        match bundle.one_time_prekey {
+            Some(k) => ids.push(k.id),
+            None => without += 1,
+        }
+    }
+    let mut unique = ids.clone();
+    unique.sort_unstable();
+    unique.dedup();
+    assert_eq!(
+        unique.len(),
+        ids.len(),
+        "a one-time prekey was handed out twice"
+    );
+    assert_eq!((ids.len(), without), (20, 10));
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn fan_out_to_fifty_recipients_stores_once() {
+    let names: Vec<String> = (0..50).map(|i| format!("officer{i}@cert-at")).collect();
+    let mut users: Vec<(&str, u8)> = names.iter().map(|n| (n.as_str(), 3)).collect();
+    users.push(("lead@cert-at", 3));
+    let d = Deployment::new(&users);
+    let (relay, addr) = d.start();
+    let mut connections = Vec::new();
+    for name in &names {
+        connections.push(login(&d, addr, &d.members[name]).await);
+    }
+    let lead = login(&d, addr, &d.members["lead@cert-at"]).await;
+    let recipients: Vec<&str> = names.iter().map(String::as_str).collect();
+    assert_eq!(
+        lead.request(&send(&recipients, 7, b"to everyone"))
+            .await
+            .unwrap(),
+        Response::Sent { duplicate: false }
+    );
+    for connection in &mut connections {
+        assert_eq!(
+            next_delivery(connection).await.map(|(_, p)| p),
+            Some(b"to everyone".to_vec())
+        );
+    }
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn limits_refuse_the_offender_with_a_typed_error() {
+    let d = Deployment::new(&[
+        ("alice@cert-at", 3),
+        ("bob@cert-at", 3),
+        ("carol@cert-at", 3),
+    ]);
+    d.set_limit("max_frame_bytes", 4096);
+    d.set_limit("messages_per_second", 5);
+    d.set_limit("mailbox_max_messages", 3);
+    d.set_limit("connections_per_identity", 2);
+    let (relay, addr) = d.start();
+    login(&d, addr, &d.members["bob@cert-at"]).await.close();
+    let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    let big = alice
+        .request(&send(&["bob@cert-at"], 1, &[0u8; 8192]))
+        .await
+        .unwrap();
+    assert_eq!(code(&big), Some(ErrorCode::TooLarge), "{big:?}");
+    let mut codes = Vec::new();
+    for i in 0..8 {
+        codes.push(code(
+            &alice
+                .request(&send(&["bob@cert-at"], 10 + i, b"m"))
+                .await
+                .unwrap(),
+        ));
+    }
+    assert!(codes.contains(&Some(ErrorCode::QuotaExceeded)), "{codes:?}");
+    assert!(codes.contains(&Some(ErrorCode::RateLimited)), "{codes:?}");
+    let _c1 = login(&d, addr, &d.members["carol@cert-at"]).await;
+    let _c2 = login(&d, addr, &d.members["carol@cert-at"]).await;
+    let (_, third) = connect(addr, d.pin, &d.members["carol@cert-at"]).await;
+    assert_eq!(
+        code(&third),
+        Some(ErrorCode::TooManyConnections),
+        "{third:?}"
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_frames_get_errors_while_another_client_keeps_working() {
+    let d = Deployment::new(&[
+        ("alice@cert-at", 3),
+        ("bob@cert-at", 3),
+        ("mallory@cert-at", 3),
+    ]);
+    let (relay, addr) = d.start();
+    let mut bob = login(&d, addr, &d.members["bob@cert-at"]).await;
+    let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    let mallory = login(&d, addr, &d.members["mallory@cert-at"]).await;
+    let valid = encode_frame(&send(&["bob@cert-at"], 1, b"x"));
+    let mut random = vec![0u8, 0, 0, 40];
+    random.extend((0..40u8).map(|i| i.wrapping_mul(37)));
+    let cases: Vec<(&str, Vec<u8>)> = vec![
+        ("4 GiB length prefix", vec![0xFF, 0xFF, 0xFF, 0xFF]),
+        ("truncated", valid[..valid.len() - 3].to_vec()),
+        ("random body", random),
+        ("unknown version", {
+            let mut v = valid.clone();
+            v[4] = 9;
+            v
+        }),
+        ("empty", vec![]),
+    ];
+    for (name, bytes) in cases {
+        let response = mallory.raw_request(&bytes).await.unwrap();
+        let code = response.as_ref().and_then(code);
+        assert!(
+            matches!(code, Some(ErrorCode::Malformed | ErrorCode::TooLarge)),
+            "{name}: {response:?}"
+        );
+        let fine = alice
+            .request(&send(&["bob@cert-at"], 1, b"still fine"))
+            .await
+            .unwrap();
+        assert!(matches!(fine, Response::Sent { .. }), "{name}: {fine:?}");
+    }
+    assert_eq!(
+        next_delivery(&mut bob).await.map(|(_, p)| p),
+        Some(b"still fine".to_vec())
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_before_login_is_refused_and_the_connection_closed() {
+    let d = Deployment::new(&[("alice@cert-at", 3)]);
+    d.set_limit("login_timeout_secs", 1);
+    let (relay, addr) = d.start();
+    let connection = vigil_tests::endpoint()
+        .connect_with(
+            vigil_client::transport::client_config(d.pin).unwrap(),
+            addr,
+            "localhost",
+        )
+        .unwrap()
+        .await
+        .unwrap();
+    let (mut tx, mut rx) = connection.open_bi().await.unwrap();
+    tx.write_all(&encode_frame(&send(&["alice@cert-at"], 1, b"x")))
+        .await
+        .unwrap();
+    let _ = tx.finish();
+    let mut response = Vec::new();
+    let _ = tokio::io::AsyncReadExt::read_to_end(&mut rx, &mut response).await;
+    let decoded: Response = vigil_protocol::relay::decode_frame(&response[4..]).unwrap();
+    assert_eq!(code(&decoded), Some(ErrorCode::NotLoggedIn));
+    // A connection that never logs in is closed after the login timeout.
+    let idle = vigil_tests::endpoint()
+        .connect_with(
+            vigil_client::transport::client_config(d.pin).unwrap(),
+            addr,
+            "localhost",
+        )
+        .unwrap()
+        .await
+        .unwrap();
+    let closed = tokio::time::timeout(Duration::from_secs(5), idle.closed()).await;
+    assert!(closed.is_ok(), "not closed after the login timeout");
+    relay.shutdown().await;
+}
