@@ -69,6 +69,8 @@ struct RelaySection {
     certificate: PathBuf,
     private_key: PathBuf,
     data_dir: PathBuf,
+    #[serde(default)]
+    metrics: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -107,6 +109,8 @@ pub struct Config {
     pub roots_dir: PathBuf,
     /// Revocation lists.
     pub revocations_dir: PathBuf,
+    /// Where to serve metrics (Prometheus text format), if anywhere: keep it on localhost.
+    pub metrics: Option<SocketAddr>,
     /// Limits.
     pub limits: Limits,
 }
@@ -133,6 +137,15 @@ impl Config {
                 ),
             )
         })?;
+        let metrics = match &file.relay.metrics {
+            None => None,
+            Some(text) => Some(text.parse().map_err(|_| {
+                invalid(
+                    path,
+                    format!("metrics = {text:?} is not an address and port"),
+                )
+            })?),
+        };
         let limits = file.limits;
         if limits.max_frame_bytes == 0
             || limits.max_frame_bytes > vigil_protocol::relay::MAX_FRAME_LEN
@@ -161,6 +174,7 @@ impl Config {
             data_dir: base.join(file.relay.data_dir),
             roots_dir: base.join(file.trust.roots_dir),
             revocations_dir: base.join(file.trust.revocations_dir),
+            metrics,
             limits,
         })
     }

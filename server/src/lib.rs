@@ -2,6 +2,7 @@
 //! directory of certificates and prekeys, and stores and forwards only ciphertext, durably.
 
 pub mod config;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -81,7 +81,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let relay = match vigil_server::Relay::start(&config) {
+        let relay = match vigil_server::Relay::start(&config).await {
             Ok(relay) => relay,
             Err(e) => {
                 eprintln!("vigil-relay: {e}");
@@ -91,6 +91,9 @@ fn main() -> ExitCode {
         let address = relay.local_addr().map_or_else(|_| config.listen.to_string(), |a| a.to_string());
         info!(%address, host = %config.host, pin = %config.pin, data = %config.data_dir.display(), "vigil-relay listening");
         println!("vigil-relay listening on {address} (pin {})", config.pin);
+        if let Some(metrics) = relay.metrics_addr() {
+            info!(%metrics, "metrics served");
+        }
         wait_for_signal().await;
         info!("shutting down");
         relay.shutdown().await;

@@ -77,9 +77,16 @@ pub struct Shared {
     limits: Limits,
     live: Mutex<HashMap<UserId, Vec<mpsc::UnboundedSender<Notice>>>>,
     buckets: Mutex<HashMap<UserId, Bucket>>,
+    metrics: crate::metrics::Metrics,
 }
 
 impl Shared {
+    /// The metrics text.
+    #[must_use]
+    pub fn render_metrics(&self) -> String {
+        self.metrics.render(&self.store)
+    }
+
     fn trust(&self) -> std::sync::RwLockReadGuard<'_, TrustStore> {
         self.trust
             .read()
@@ -134,6 +141,7 @@ pub struct Relay {
     endpoint: quinn::Endpoint,
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
+    metrics: Option<SocketAddr>,
 }
 
 impl Relay {
@@ -142,7 +150,7 @@ impl Relay {
     /// # Errors
     ///
     /// A configuration, storage or socket error, as one line.
-    pub fn start(config: &Config) -> Result<Self, String> {
+    pub async fn start(config: &Config) -> Result<Self, String> {
         let trust = config.trust_store().map_err(|e| e.to_string())?;
         let store = Store::open(&config.data_dir)
             .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
@@ -155,7 +163,19 @@ impl Relay {
             limits: config.limits.clone(),
             live: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
+            metrics: crate::metrics::Metrics::default(),
         });
+        let metrics = match config.metrics {
+            None => None,
+            Some(address) => {
+                let listener = tokio::net::TcpListener::bind(address)
+                    .await
+                    .map_err(|e| format!("metrics on {address}: {e}"))?;
+                let bound = listener.local_addr().map_err(|e| e.to_string())?;
+                tokio::spawn(crate::metrics::serve(listener, Arc::clone(&shared)));
+                Some(bound)
+            }
+        };
         let (shutdown, stop) = watch::channel(false);
         tokio::spawn(accept_loop(
             endpoint.clone(),
@@ -171,6 +191,7 @@ impl Relay {
             endpoint,
             shared,
             shutdown,
+            metrics,
         })
     }
 
@@ -181,6 +202,12 @@ impl Relay {
     /// The socket's error.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.endpoint.local_addr()
+    }
+
+    /// Where metrics are served, if configured.
+    #[must_use]
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics
     }
 
     /// Stops accepting, closes connections, and flushes storage. Everything acknowledged was
@@ -315,6 +342,7 @@ async fn login(
     };
     if let Some(reason) = refusal {
         info!(user = %certificate.body().user, %reason, "login refused");
+        shared.metrics.refused("LoginRefused");
         write_last_response(&mut send, &refuse(ErrorCode::LoginRefused, reason)).await;
         return Err((close::LOGIN_REFUSED, "login refused"));
     }
@@ -348,6 +376,14 @@ async fn serve_connection(
     let user = certificate.body().user.clone();
     tracing::Span::current().record("user", tracing::field::display(&user));
     info!("logged in");
+    shared
+        .metrics
+        .logins
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    shared
+        .metrics
+        .connections
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let (notices, mut inbox) = mpsc::unbounded_channel();
     shared
         .live
@@ -392,6 +428,7 @@ async fn serve_connection(
                     };
                     if let Response::Error(e) = &response {
                         info!(code = ?e.code, message = %e.message, "request refused");
+                        shared.metrics.refused(&format!("{:?}", e.code));
                     }
                     write_response(&mut send, &response).await;
                 }.in_current_span());
@@ -400,6 +437,10 @@ async fn serve_connection(
         }
     }
     pusher.abort();
+    shared
+        .metrics
+        .connections
+        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     info!("connection closed");
 }
 
@@ -434,6 +475,10 @@ async fn push_mail(
             if !push(stream, &frame).await {
                 return false;
             }
+            shared
+                .metrics
+                .messages_out
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             *last = Some(id);
         }
     }
@@ -624,6 +669,10 @@ async fn send(
         return storage_refusal(&e);
     }
     if !duplicate {
+        shared
+            .metrics
+            .messages_in
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for recipient in &recipients {
             shared.notify(recipient, Notice::Mail);
         }

@@ -338,6 +338,26 @@ impl Store {
             .unwrap_or_default())
     }
 
+    /// Non-empty mailboxes and the messages and bytes they hold, over all members.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn totals(&self) -> Result<(u64, Usage), StoreError> {
+        let mut mailboxes = 0;
+        let mut total = Usage::default();
+        for item in &self.usage {
+            let (_, v) = item?;
+            let usage: Usage = decode(&v)?;
+            if usage.messages > 0 {
+                mailboxes += 1;
+            }
+            total.messages += usage.messages;
+            total.bytes += usage.bytes;
+        }
+        Ok((mailboxes, total))
+    }
+
     /// Removes acknowledged messages from `user`'s mailbox (a payload goes when its last
     /// reference does). Not yet durable: call [`Self::flush`].
     ///

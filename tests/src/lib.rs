@@ -168,6 +168,16 @@ impl Deployment {
         std::fs::write(&self.config, out).expect("relay.toml");
     }
 
+    /// Turns on the metrics endpoint (on 127.0.0.1, port 0).
+    pub fn enable_metrics(&self) {
+        let text = std::fs::read_to_string(&self.config).expect("relay.toml");
+        let text = text.replace(
+            "# metrics = \"127.0.0.1:9464\"",
+            "metrics = \"127.0.0.1:0\"",
+        );
+        std::fs::write(&self.config, text).expect("relay.toml");
+    }
+
     /// The relay's data directory.
     #[must_use]
     pub fn data_dir(&self) -> PathBuf {
@@ -192,9 +202,11 @@ impl Deployment {
     ///
     /// When it cannot start.
     #[must_use]
-    pub fn start(&self) -> (vigil_server::Relay, SocketAddr) {
+    pub async fn start(&self) -> (vigil_server::Relay, SocketAddr) {
         let config = vigil_server::Config::load(&self.config).expect("config");
-        let relay = vigil_server::Relay::start(&config).expect("relay starts");
+        let relay = vigil_server::Relay::start(&config)
+            .await
+            .expect("relay starts");
         let addr = relay.local_addr().expect("address");
         (relay, addr)
     }

@@ -51,7 +51,7 @@ async fn login_succeeds_and_is_refused_for_untrusted_expired_and_revoked_members
     let expired = d.issue("old@cert-at", 3, 0);
     let revoked = d.issue("lost@cert-at", 3, 365);
     let stranger = Deployment::new(&[("eve@cert-at", 3)]);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
 
     let (_alice, response) = connect(addr, d.pin, &d.members["alice@cert-at"]).await;
     assert!(
@@ -113,7 +113,7 @@ async fn login_succeeds_and_is_refused_for_untrusted_expired_and_revoked_members
 #[tokio::test]
 async fn a_wrong_pin_is_refused_by_the_client() {
     let d = Deployment::new(&[("alice@cert-at", 3)]);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     let result = vigil_client::transport::RelayConnection::connect(
         &vigil_tests::endpoint(),
         addr,
@@ -148,7 +148,7 @@ async fn login(
 #[tokio::test]
 async fn offline_recipients_get_their_mail_on_reconnect_until_they_acknowledge_it() {
     let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     let bob = login(&d, addr, &d.members["bob@cert-at"]).await;
     bob.close();
     let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
@@ -210,7 +210,7 @@ async fn unknown_revoked_and_uncleared_recipients_are_refused() {
     let mut d = Deployment::new(&[("alice@cert-at", 3), ("low@cert-at", 1)]);
     let expired = d.issue("gone@cert-at", 3, 0);
     let _ = expired;
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     login(&d, addr, &d.members["low@cert-at"]).await.close();
     let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
     let response = alice
@@ -246,7 +246,7 @@ async fn unknown_revoked_and_uncleared_recipients_are_refused() {
 #[tokio::test]
 async fn a_one_time_prekey_is_handed_out_once_under_concurrent_requests() {
     let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     let bob_identity = &d.members["bob@cert-at"];
     let mut store =
         vigil_protocol::prekey::PrekeyStore::new(&mut rand_core::OsRng, bob_identity, now());
@@ -312,7 +312,7 @@ async fn fan_out_to_fifty_recipients_stores_once() {
     let mut users: Vec<(&str, u8)> = names.iter().map(|n| (n.as_str(), 3)).collect();
     users.push(("lead@cert-at", 3));
     let d = Deployment::new(&users);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     let mut connections = Vec::new();
     for name in &names {
         connections.push(login(&d, addr, &d.members[name]).await);
@@ -345,7 +345,7 @@ async fn limits_refuse_the_offender_with_a_typed_error() {
     d.set_limit("messages_per_second", 5);
     d.set_limit("mailbox_max_messages", 3);
     d.set_limit("connections_per_identity", 2);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     login(&d, addr, &d.members["bob@cert-at"]).await.close();
     let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
     let big = alice
@@ -382,7 +382,7 @@ async fn bad_frames_get_errors_while_another_client_keeps_working() {
         ("bob@cert-at", 3),
         ("mallory@cert-at", 3),
     ]);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     let mut bob = login(&d, addr, &d.members["bob@cert-at"]).await;
     let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
     let mallory = login(&d, addr, &d.members["mallory@cert-at"]).await;
@@ -424,7 +424,7 @@ async fn bad_frames_get_errors_while_another_client_keeps_working() {
 async fn a_request_before_login_is_refused_and_the_connection_closed() {
     let d = Deployment::new(&[("alice@cert-at", 3)]);
     d.set_limit("login_timeout_secs", 1);
-    let (relay, addr) = d.start();
+    let (relay, addr) = d.start().await;
     let connection = vigil_tests::endpoint()
         .connect_with(
             vigil_client::transport::client_config(d.pin).unwrap(),
@@ -455,5 +455,172 @@ async fn a_request_before_login_is_refused_and_the_connection_closed() {
         .unwrap();
     let closed = tokio::time::timeout(Duration::from_secs(5), idle.closed()).await;
     assert!(closed.is_ok(), "not closed after the login timeout");
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_relay_stores_only_ciphertext_and_survives_a_graceful_restart() {
+    const SECRET: &str = "IOC 203.0.113.77 beacon, incident CERT-AT-2026-4711";
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let trust = vigil_server::Config::load(&d.config)
+        .unwrap()
+        .trust_store()
+        .unwrap();
+    let (relay, addr) = d.start().await;
+    let (alice_id, bob_id) = (&d.members["alice@cert-at"], &d.members["bob@cert-at"]);
+
+    // Bob publishes prekeys and goes offline.
+    let mut prekeys =
+        vigil_protocol::prekey::PrekeyStore::new(&mut rand_core::OsRng, bob_id, now());
+    let otks = prekeys.generate_one_time_prekeys(&mut rand_core::OsRng, bob_id.identity(), 5);
+    let bob = login(&d, addr, bob_id).await;
+    let publish = Request::PublishPrekeys {
+        signed_prekey: prekeys.signed_prekey().unwrap().clone(),
+        one_time_prekeys: otks,
+    };
+    assert!(matches!(
+        bob.request(&publish).await.unwrap(),
+        Response::Published { .. }
+    ));
+    bob.close();
+
+    // Alice fetches Bob's bundle and sends him an end-to-end encrypted message.
+    let alice = login(&d, addr, alice_id).await;
+    let Response::Bundle {
+        certificate,
+        bundle,
+    } = alice
+        .request(&Request::FetchBundle {
+            user: user("bob@cert-at"),
+        })
+        .await
+        .unwrap()
+    else {
+        panic!("no bundle")
+    };
+    let bob_cert = trust.verify_certificate(&certificate, now()).unwrap();
+    let mut session = vigil_protocol::Session::initiate(
+        &mut rand_core::OsRng,
+        alice_id,
+        &bob_cert,
+        &bundle,
+        now(),
+    )
+    .unwrap();
+    let envelope = session
+        .encrypt(&mut rand_core::OsRng, SECRET.as_bytes())
+        .unwrap();
+    let sent = alice
+        .request(&send(&["bob@cert-at"], 1, &envelope.to_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(sent, Response::Sent { duplicate: false });
+
+    // Graceful restart: the acknowledged message is still there.
+    relay.shutdown().await;
+    let (relay, addr) = d.start().await;
+    let mut bob = login(&d, addr, bob_id).await;
+    let (id, payload) = next_delivery(&mut bob)
+        .await
+        .expect("delivered after restart");
+    let vigil_protocol::Envelope::Prekey(first) =
+        vigil_protocol::Envelope::from_bytes(&payload).unwrap()
+    else {
+        panic!("expected a first message")
+    };
+    let (_, text) =
+        vigil_protocol::Session::accept(bob_id, &mut prekeys, &trust, &first, now()).unwrap();
+    assert_eq!(text, SECRET.as_bytes());
+    bob.request(&Request::Ack { ids: vec![id] }).await.unwrap();
+    relay.shutdown().await;
+
+    // Nothing in the relay's data directory contains the text, or any 12 bytes of it.
+    let mut files = vec![d.data_dir()];
+    let mut scanned = 0;
+    while let Some(path) = files.pop() {
+        if path.is_dir() {
+            files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        scanned += bytes.len();
+        for window in SECRET.as_bytes().windows(12) {
+            assert!(
+                !bytes.windows(12).any(|w| w == window),
+                "{} holds plaintext",
+                path.display()
+            );
+        }
+    }
+    assert!(scanned > 0, "the data directory was empty");
+}
+
+#[tokio::test]
+async fn operators_read_connections_traffic_mailboxes_and_refusals() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    d.enable_metrics();
+    let (relay, addr) = d.start().await;
+    login(&d, addr, &d.members["bob@cert-at"]).await.close();
+    let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    alice
+        .request(&send(&["bob@cert-at"], 1, b"waiting"))
+        .await
+        .unwrap();
+    alice
+        .request(&send(&["nobody@cert-at"], 2, b"x"))
+        .await
+        .unwrap();
+    let metrics_addr = relay.metrics_addr().unwrap();
+    let mut stream = tokio::net::TcpStream::connect(metrics_addr).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(&mut stream, b"GET /metrics HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut text = String::new();
+    tokio::io::AsyncReadExt::read_to_string(&mut stream, &mut text)
+        .await
+        .unwrap();
+    assert!(text.starts_with("HTTP/1.1 200 OK"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("vigil_relay_connections ")),
+        "{text}"
+    );
+    for line in [
+        "vigil_relay_logins_total 2",
+        "vigil_relay_messages_in_total 1",
+        "vigil_relay_mailbox_messages 1",
+        "vigil_relay_refusals_total{reason=\"UnknownRecipient\"} 1",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_connection_cannot_open_more_streams_than_the_limit() {
+    let d = Deployment::new(&[("alice@cert-at", 3)]);
+    d.set_limit("max_concurrent_streams", 2);
+    let (relay, addr) = d.start().await;
+    let _alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    let raw = vigil_tests::endpoint()
+        .connect_with(
+            vigil_client::transport::client_config(d.pin).unwrap(),
+            addr,
+            "localhost",
+        )
+        .unwrap()
+        .await
+        .unwrap();
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let (mut tx, rx) = raw.open_bi().await.unwrap();
+        tx.write_all(&[0]).await.unwrap();
+        held.push((tx, rx));
+    }
+    let third = tokio::time::timeout(Duration::from_millis(500), raw.open_bi()).await;
+    assert!(third.is_err(), "a third concurrent stream was allowed");
     relay.shutdown().await;
 }

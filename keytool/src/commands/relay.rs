@@ -58,6 +58,8 @@ fn relay_toml(org: &str, host: &str, listen: &SocketAddr, pin: &str) -> String {
          private_key = \"relay.key\"\n\
          # Where mailboxes and the directory are stored (ciphertext only).\n\
          data_dir = \"data\"\n\
+         # Serve metrics (Prometheus text) on this address; keep it on localhost.\n\
+         # metrics = \"127.0.0.1:9464\"\n\
          \n\
          [trust]\n\
          # Every *.root.vigil here is a trusted org root (yours and your partners').\n\

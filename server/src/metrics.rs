@@ -1,0 +1,130 @@
+//! What an operator reads: counters and gauges in the Prometheus text format, served on a
+//! localhost port when `metrics` is set in `relay.toml`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use crate::store::Store;
+
+/// The relay's counters.
+#[derive(Debug, Default)]
+pub struct Metrics {
+    /// Connections logged in now.
+    pub connections: AtomicU64,
+    /// Successful logins since start.
+    pub logins: AtomicU64,
+    /// Messages accepted (stored and acknowledged to their sender).
+    pub messages_in: AtomicU64,
+    /// Messages pushed to recipients.
+    pub messages_out: AtomicU64,
+    refusals: Mutex<BTreeMap<String, u64>>,
+}
+
+impl Metrics {
+    /// Counts a refusal by its reason.
+    pub fn refused(&self, reason: &str) {
+        let mut refusals = self
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *refusals.entry(reason.to_owned()).or_default() += 1;
+    }
+
+    /// The Prometheus text exposition.
+    #[must_use]
+    pub fn render(&self, store: &Store) -> String {
+        let mut out = String::new();
+        let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP vigil_relay_{name} {help}\n# TYPE vigil_relay_{name} {kind}\nvigil_relay_{name} {value}"
+            );
+        };
+        gauge(
+            "connections",
+            "Connections logged in now.",
+            "gauge",
+            self.connections.load(Ordering::Relaxed),
+        );
+        gauge(
+            "logins_total",
+            "Successful logins since start.",
+            "counter",
+            self.logins.load(Ordering::Relaxed),
+        );
+        gauge(
+            "messages_in_total",
+            "Messages stored and acknowledged to their senders.",
+            "counter",
+            self.messages_in.load(Ordering::Relaxed),
+        );
+        gauge(
+            "messages_out_total",
+            "Messages pushed to recipients.",
+            "counter",
+            self.messages_out.load(Ordering::Relaxed),
+        );
+        if let Ok((mailboxes, usage)) = store.totals() {
+            gauge(
+                "mailboxes_nonempty",
+                "Mailboxes holding messages.",
+                "gauge",
+                mailboxes,
+            );
+            gauge(
+                "mailbox_messages",
+                "Messages held in all mailboxes.",
+                "gauge",
+                usage.messages,
+            );
+            gauge(
+                "mailbox_bytes",
+                "Payload bytes held in all mailboxes.",
+                "gauge",
+                usage.bytes,
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP vigil_relay_refusals_total Requests refused, by reason.\n# TYPE vigil_relay_refusals_total counter"
+        );
+        let refusals = self
+            .refusals
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        for (reason, count) in refusals.iter() {
+            let _ = writeln!(
+                out,
+                "vigil_relay_refusals_total{{reason=\"{reason}\"}} {count}"
+            );
+        }
+        out
+    }
+}
+
+/// Serves [`Metrics::render`] over HTTP/1.1 to every connection on `listener`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    metrics: std::sync::Arc<crate::server::Shared>,
+) {
+    while let Ok((mut stream, _)) = listener.accept().await {
+        let metrics = std::sync::Arc::clone(&metrics);
+        tokio::spawn(async move {
+            let mut request = [0u8; 1024];
+            let _ =
+                tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut request))
+                    .await;
+            let body = metrics.render_metrics();
+            let response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes()).await;
+            let _ = stream.shutdown().await;
+        });
+    }
+}

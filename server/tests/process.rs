@@ -1,0 +1,154 @@
+//! The real `vigil-relay` binary as a child process: startup line, `--check-config`, graceful
+//! shutdown on SIGTERM, and kill -9 losing no acknowledged message.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use std::io::{BufRead as _, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use vigil_protocol::relay::{ClientMessageId, Push, Request, Response};
+use vigil_tests::{Deployment, connect};
+
+/// A relay child process, killed when dropped.
+struct RelayProcess {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl RelayProcess {
+    fn start(d: &Deployment) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil-relay"))
+            .arg("--config")
+            .arg(&d.config)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .strip_prefix("vigil-relay listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected startup line {line:?}"))
+            .parse()
+            .unwrap();
+        Self { child, addr }
+    }
+
+    fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
+        Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        self.child.wait().unwrap()
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn deliveries(connection: &mut vigil_client::transport::RelayConnection) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    while let Ok(Ok(Some(push))) =
+        tokio::time::timeout(Duration::from_millis(700), connection.next_push()).await
+    {
+        if let Push::Deliver { payload, .. } = push {
+            out.push(payload);
+        }
+    }
+    out
+}
+
+fn send(i: u8) -> Request {
+    Request::Send {
+        id: ClientMessageId([i; 16]),
+        recipients: vec!["bob@cert-at".parse().unwrap()],
+        level: None,
+        payload: vec![i; 64],
+    }
+}
+
+#[test]
+fn check_config_reports_the_relay_and_refuses_a_broken_file() {
+    let d = Deployment::new(&[]);
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil-relay"))
+        .arg("--config")
+        .arg(&d.config)
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains(": ok (listen 127.0.0.1:0") && stdout.contains("roots CERT-AT"),
+        "{stdout}"
+    );
+    std::fs::write(&d.config, "[relay]\nlisten = 'nowhere'\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_vigil-relay"))
+        .arg("--config")
+        .arg(&d.config)
+        .arg("--check-config")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("relay.toml"));
+}
+
+#[tokio::test]
+async fn kill_9_and_sigterm_lose_no_acknowledged_message() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let mut relay = RelayProcess::start(&d);
+    let (bob, _) = connect(relay.addr, d.pin, &d.members["bob@cert-at"]).await;
+    bob.close();
+    let (alice, _) = connect(relay.addr, d.pin, &d.members["alice@cert-at"]).await;
+    for i in 1..=20 {
+        assert_eq!(
+            alice.request(&send(i)).await.unwrap(),
+            Response::Sent { duplicate: false }
+        );
+    }
+    // kill -9 right after the acknowledgements: all 20 must survive.
+    let status = relay.signal("KILL");
+    assert!(!status.success());
+    let mut relay = RelayProcess::start(&d);
+    let (mut bob, response) = connect(relay.addr, d.pin, &d.members["bob@cert-at"]).await;
+    assert!(
+        matches!(response, Response::LoggedIn { pending: 20, .. }),
+        "{response:?}"
+    );
+    let got = deliveries(&mut bob).await;
+    assert_eq!(
+        got,
+        (1..=20).map(|i| vec![i; 64]).collect::<Vec<_>>(),
+        "in order, each once"
+    );
+    bob.close();
+    // SIGTERM: a graceful shutdown that keeps everything.
+    let (alice, _) = connect(relay.addr, d.pin, &d.members["alice@cert-at"]).await;
+    assert_eq!(
+        alice.request(&send(21)).await.unwrap(),
+        Response::Sent { duplicate: false }
+    );
+    assert!(relay.signal("TERM").success(), "SIGTERM exits 0");
+    let relay = RelayProcess::start(&d);
+    let (mut bob, _) = connect(relay.addr, d.pin, &d.members["bob@cert-at"]).await;
+    assert_eq!(deliveries(&mut bob).await.len(), 21);
+}
