@@ -94,24 +94,31 @@ fn main() -> ExitCode {
         if let Some(metrics) = relay.metrics_addr() {
             info!(%metrics, "metrics served");
         }
-        wait_for_signal().await;
+        wait_for_signal(&relay, &config.revocations_dir).await;
         info!("shutting down");
         relay.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-async fn wait_for_signal() {
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+/// Waits for SIGINT or SIGTERM; on SIGHUP re-reads the revocation lists and keeps waiting.
+async fn wait_for_signal(relay: &vigil_server::Relay, revocations: &std::path::Path) {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (Ok(mut terminate), Ok(mut hangup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        let _ = tokio::signal::ctrl_c().await;
+        return;
     };
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        () = terminate => {}
+    loop {
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => return,
+            _ = terminate.recv() => return,
+            _ = hangup.recv() => match relay.reload_revocations(revocations) {
+                Ok(()) => info!("revocation lists reloaded (SIGHUP)"),
+                Err(e) => tracing::warn!(error = %e, "revocation lists not reloaded"),
+            },
+        }
     }
 }

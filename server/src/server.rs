@@ -204,6 +204,21 @@ impl Relay {
         self.endpoint.local_addr()
     }
 
+    /// Re-reads the revocation lists now (as on SIGHUP); a list older than the one in force is
+    /// never applied.
+    ///
+    /// # Errors
+    ///
+    /// The reason a list could not be read.
+    pub fn reload_revocations(&self, dir: &std::path::Path) -> Result<(), String> {
+        let mut trust = self
+            .shared
+            .trust
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        crate::config::update_revocations(&mut trust, dir).map_err(|e| e.to_string())
+    }
+
     /// Where metrics are served, if configured.
     #[must_use]
     pub fn metrics_addr(&self) -> Option<SocketAddr> {

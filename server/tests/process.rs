@@ -152,3 +152,52 @@ async fn kill_9_and_sigterm_lose_no_acknowledged_message() {
     let (mut bob, _) = connect(relay.addr, d.pin, &d.members["bob@cert-at"]).await;
     assert_eq!(deliveries(&mut bob).await.len(), 21);
 }
+
+#[tokio::test]
+async fn sighup_reloads_revocations_and_keeps_running() {
+    let mut d = Deployment::new(&[("alice@cert-at", 3)]);
+    let lost = d.issue("lost@cert-at", 3, 365);
+    let mut relay = RelayProcess::start(&d);
+    let (_, response) = connect(relay.addr, d.pin, &lost).await;
+    assert!(
+        matches!(response, Response::LoggedIn { .. }),
+        "{response:?}"
+    );
+    let list = vigil_protocol::RevocationList::sign(
+        d.root_key(),
+        vigil_protocol::cert::RevocationListBody {
+            org: "CERT-AT".parse().unwrap(),
+            version: 2,
+            issued_at: vigil_tests::now(),
+            entries: vec![vigil_protocol::RevokedCertificate {
+                serial: lost.certificate().body().serial,
+                user: "lost@cert-at".parse().unwrap(),
+                revoked_at: vigil_tests::now(),
+                reason: "stolen".parse().unwrap(),
+            }],
+        },
+    );
+    let text = vigil_protocol::provisioning::armor(
+        vigil_protocol::provisioning::FileKind::RevocationList,
+        &list.to_bytes(),
+    );
+    std::fs::write(d.revocations_dir().join("CERT-AT.vigil"), text).unwrap();
+    Command::new("kill")
+        .arg("-HUP")
+        .arg(relay.child.id().to_string())
+        .status()
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        relay.child.try_wait().unwrap().is_none(),
+        "SIGHUP stopped the relay"
+    );
+    let (_, response) = connect(relay.addr, d.pin, &lost).await;
+    assert!(matches!(response, Response::Error(_)), "{response:?}");
+    let (_, response) = connect(relay.addr, d.pin, &d.members["alice@cert-at"]).await;
+    assert!(
+        matches!(response, Response::LoggedIn { .. }),
+        "{response:?}"
+    );
+    assert!(relay.signal("TERM").success());
+}

@@ -107,6 +107,21 @@ async fn login_succeeds_and_is_refused_for_untrusted_expired_and_revoked_members
         }
     }
     assert!(refused, "the revocation list was not reloaded");
+    // And messages to the revoked member are refused with the reason.
+    let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    let response = alice
+        .request(&send(&["lost@cert-at"], 9, b"x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&response),
+        Some(ErrorCode::RevokedRecipient),
+        "{response:?}"
+    );
+    let Response::Error(e) = response else {
+        panic!()
+    };
+    assert!(e.message.contains("laptop lost"), "{e:?}");
     relay.shutdown().await;
 }
 
@@ -303,6 +318,15 @@ async fn a_one_time_prekey_is_handed_out_once_under_concurrent_requests() {
         "a one-time prekey was handed out twice"
     );
     assert_eq!((ids.len(), without), (20, 10));
+    // Bob, still connected, was told that his one-time prekeys ran low.
+    let mut bob = bob;
+    let mut told = false;
+    while let Ok(Ok(Some(push))) =
+        tokio::time::timeout(Duration::from_millis(700), bob.next_push()).await
+    {
+        told |= matches!(push, Push::PrekeysLow { .. });
+    }
+    assert!(told, "no PrekeysLow push");
     relay.shutdown().await;
 }
 
