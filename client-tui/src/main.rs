@@ -55,11 +55,12 @@ enum Command {
 const NOT_READY: &str = "\
 vigil: this build cannot run the demo yet.
 
-What is ready: the protocol core (vigil-protocol) with its tests and benchmarks, the
-administrator's tool (vigil-keytool), and `vigil request` for keys generated on this device.
+What is ready: the protocol core (vigil-protocol: sessions, labelled channels) with its tests
+and benchmarks, the administrator's tool (vigil-keytool), the relay (vigil-relay), and
+`vigil request` for keys generated on this device.
 
-Not ready yet: vigil-relay (the QUIC relay), the client engine and store, the TUI, and so the
-demo. Nothing was started and nothing was written.";
+Not ready yet: the client engine and its store, the TUI, and so the demo. Nothing was started
+and nothing was written.";
 
 fn now() -> vigil_protocol::UnixTime {
     let secs = std::time::SystemTime::now()
