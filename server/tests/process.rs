@@ -61,14 +61,16 @@ impl Drop for RelayProcess {
     }
 }
 
+/// Everything pushed until the relay falls silent (the first push may take a while on a busy
+/// machine; later ones follow at once).
 async fn deliveries(connection: &mut vigil_client::transport::RelayConnection) -> Vec<Vec<u8>> {
     let mut out = Vec::new();
-    while let Ok(Ok(Some(push))) =
-        tokio::time::timeout(Duration::from_millis(700), connection.next_push()).await
-    {
+    let mut wait = Duration::from_secs(10);
+    while let Ok(Ok(Some(push))) = tokio::time::timeout(wait, connection.next_push()).await {
         if let Push::Deliver { payload, .. } = push {
             out.push(payload);
         }
+        wait = Duration::from_millis(700);
     }
     out
 }
