@@ -151,9 +151,16 @@ impl Relay {
     ///
     /// A configuration, storage or socket error, as one line.
     pub async fn start(config: &Config) -> Result<Self, String> {
-        let trust = config.trust_store().map_err(|e| e.to_string())?;
+        let mut trust = config.trust_store().map_err(|e| e.to_string())?;
         let store = Store::open(&config.data_dir)
             .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+        // Lists seen before the restart: a newer one is never replaced by an older file.
+        for list in store.revocations().map_err(|e| e.to_string())? {
+            if let Err(e) = trust.update_revocations(list) {
+                debug!(reason = %e, "remembered revocation list not applied");
+            }
+        }
+        remember_revocations(&store, &trust);
         let server = crate::tls::server_config(config).map_err(|e| e.to_string())?;
         let endpoint = quinn::Endpoint::server(server, config.listen)
             .map_err(|e| format!("listen on {}: {e}", config.listen))?;
@@ -216,7 +223,9 @@ impl Relay {
             .trust
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        crate::config::update_revocations(&mut trust, dir).map_err(|e| e.to_string())
+        crate::config::update_revocations(&mut trust, dir).map_err(|e| e.to_string())?;
+        remember_revocations(&self.shared.store, &trust);
+        Ok(())
     }
 
     /// Where metrics are served, if configured.
@@ -235,6 +244,17 @@ impl Relay {
         if let Err(e) = self.shared.store.flush().await {
             warn!(error = %e, "flush at shutdown failed");
         }
+    }
+}
+
+/// Persists every list in force (flushed with the next write).
+fn remember_revocations(store: &Store, trust: &TrustStore) {
+    let lists: Vec<_> = trust
+        .roots()
+        .filter_map(|r| trust.revocations(r.org()).cloned())
+        .collect();
+    if let Err(e) = store.put_revocations(&lists) {
+        warn!(error = %e, "cannot remember revocation lists");
     }
 }
 
@@ -257,7 +277,10 @@ async fn reload_revocations(
                 .write()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
             match crate::config::update_revocations(&mut trust, &dir) {
-                Ok(()) => debug!("revocation lists checked"),
+                Ok(()) => {
+                    remember_revocations(&shared.store, &trust);
+                    debug!("revocation lists checked");
+                }
                 Err(e) => warn!(error = %e, "revocation lists not reloaded"),
             }
         }

@@ -4,7 +4,8 @@
 //! Trees: `certs` (user → certificate), `signed_prekeys` (user → signed prekey), `otks`
 //! (user ‖ 0 ‖ id → one-time prekey), `blobs` (blob id → payload), `refs` (blob id →
 //! mailboxes still holding it), `mailboxes` (user ‖ 0 ‖ seq → entry), `dedup` (sender ‖ 0 ‖
-//! client id → blob id), `usage` (user → messages and bytes held).
+//! client id → blob id), `usage` (user → messages and bytes held), `revocations` (org → the
+//! newest revocation list seen).
 
 use std::path::Path;
 
@@ -83,6 +84,7 @@ pub struct Store {
     mailboxes: sled::Tree,
     dedup: sled::Tree,
     usage: sled::Tree,
+    revocations: sled::Tree,
 }
 
 fn key(user: &UserId, suffix: &[u8]) -> Vec<u8> {
@@ -124,6 +126,7 @@ impl Store {
             mailboxes: db.open_tree("mailboxes")?,
             dedup: db.open_tree("dedup")?,
             usage: db.open_tree("usage")?,
+            revocations: db.open_tree("revocations")?,
             db,
         })
     }
@@ -136,6 +139,38 @@ impl Store {
     pub async fn flush(&self) -> Result<(), StoreError> {
         self.db.flush_async().await?;
         Ok(())
+    }
+
+    /// Remembers the revocation lists in force, so a restart never falls back to an older list
+    /// left in the revocations directory.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn put_revocations(
+        &self,
+        lists: &[vigil_protocol::RevocationList],
+    ) -> Result<(), StoreError> {
+        for list in lists {
+            self.revocations
+                .insert(list.body().org.as_str(), list.to_bytes())?;
+        }
+        Ok(())
+    }
+
+    /// The revocation lists remembered by [`Self::put_revocations`].
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn revocations(&self) -> Result<Vec<vigil_protocol::RevocationList>, StoreError> {
+        self.revocations
+            .iter()
+            .map(|item| {
+                let (_, v) = item?;
+                Ok(vigil_protocol::RevocationList::from_bytes(&v)?)
+            })
+            .collect()
     }
 
     /// Records a member's certificate (at login).

@@ -666,3 +666,45 @@ async fn a_connection_cannot_open_more_streams_than_the_limit() {
     assert!(third.is_err(), "a third concurrent stream was allowed");
     relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_older_revocation_list_never_replaces_a_newer_one_even_across_restarts() {
+    let mut d = Deployment::new(&[]);
+    let lost = d.issue("lost@cert-at", 3, 365);
+    let file = d.revocations_dir().join("CERT-AT.vigil");
+    let original = std::fs::read_to_string(&file).unwrap();
+    let list = vigil_protocol::RevocationList::sign(
+        d.root_key(),
+        vigil_protocol::cert::RevocationListBody {
+            org: "CERT-AT".parse().unwrap(),
+            version: 2,
+            issued_at: now(),
+            entries: vec![vigil_protocol::RevokedCertificate {
+                serial: lost.certificate().body().serial,
+                user: user("lost@cert-at"),
+                revoked_at: now(),
+                reason: "stolen".parse().unwrap(),
+            }],
+        },
+    );
+    let kind = vigil_protocol::provisioning::FileKind::RevocationList;
+    std::fs::write(
+        &file,
+        vigil_protocol::provisioning::armor(kind, &list.to_bytes()),
+    )
+    .unwrap();
+    let (relay, addr) = d.start().await;
+    let (_, response) = connect(addr, d.pin, &lost).await;
+    assert_eq!(code(&response), Some(ErrorCode::LoginRefused));
+    relay.shutdown().await;
+    // Someone puts the old (empty, version 1) list back and restarts the relay.
+    std::fs::write(&file, original).unwrap();
+    let (relay, addr) = d.start().await;
+    let (_, response) = connect(addr, d.pin, &lost).await;
+    assert_eq!(
+        code(&response),
+        Some(ErrorCode::LoginRefused),
+        "{response:?}"
+    );
+    relay.shutdown().await;
+}
