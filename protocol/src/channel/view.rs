@@ -620,6 +620,7 @@ impl ChannelView {
             });
         }
         let gap = counter - chain.next;
+        let after = counter.checked_add(1).ok_or(ChannelError::Malformed("sender chain exhausted"))?;
         if gap > MAX_GROUP_GAP {
             return Err(ChannelError::GapTooLarge {
                 gap: u64::from(gap),
@@ -642,7 +643,7 @@ impl ChannelView {
         )?;
         let missing = (gap > 0).then_some(chain.next..counter);
         chain.key = next;
-        chain.next = counter + 1;
+        chain.next = after;
         chain.skipped.extend(skipped);
         while chain.skipped.len() > MAX_SKIPPED_PER_SENDER {
             chain.skipped.pop_first();
