@@ -620,7 +620,9 @@ impl ChannelView {
             });
         }
         let gap = counter - chain.next;
-        let after = counter.checked_add(1).ok_or(ChannelError::Malformed("sender chain exhausted"))?;
+        let after = counter
+            .checked_add(1)
+            .ok_or(ChannelError::Malformed("sender chain exhausted"))?;
         if gap > MAX_GROUP_GAP {
             return Err(ChannelError::GapTooLarge {
                 gap: u64::from(gap),

@@ -8,6 +8,7 @@ use vigil_protocol::prekey::{PrekeyBundle, PrekeyStore};
 use vigil_protocol::provisioning::{
     BundleContents, BundleHeader, CertificateRequest, SealedFile, dearmor,
 };
+use vigil_protocol::relay;
 use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, Session, codec};
 
 use crate::fixtures::World;
@@ -45,6 +46,9 @@ fn decode_everything(bytes: &[u8]) {
     let _ = GroupMessage::from_bytes(bytes);
     let _ = SignedChannelState::from_bytes(bytes);
     let _ = SenderKeyDistribution::from_bytes(bytes);
+    let _ = relay::decode_frame::<relay::Request>(bytes);
+    let _ = relay::decode_frame::<relay::Response>(bytes);
+    let _ = relay::decode_frame::<relay::Push>(bytes);
     if let Ok(text) = std::str::from_utf8(bytes) {
         let _ = dearmor(text);
     }
