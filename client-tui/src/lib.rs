@@ -4,4 +4,5 @@
 
 pub mod home;
 pub mod request;
+pub mod store;
 pub mod transport;

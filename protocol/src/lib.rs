@@ -24,6 +24,7 @@ pub mod provisioning;
 pub mod ratchet;
 pub mod relay;
 pub mod safety;
+pub mod storage;
 mod time;
 
 pub use cert::{

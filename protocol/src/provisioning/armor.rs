@@ -23,10 +23,12 @@ pub enum FileKind {
     /// The keys behind a certificate request, sealed under the member's passphrase until the
     /// certificate arrives.
     PendingIdentity,
+    /// A client's store key, sealed under the member's passphrase.
+    SealedStoreKey,
 }
 
 impl FileKind {
-    const ALL: [Self; 7] = [
+    const ALL: [Self; 8] = [
         Self::OrgRoot,
         Self::Certificate,
         Self::RevocationList,
@@ -34,6 +36,7 @@ impl FileKind {
         Self::EnrollmentBundle,
         Self::CertificateRequest,
         Self::PendingIdentity,
+        Self::SealedStoreKey,
     ];
 
     /// The label in the armour lines, e.g. `ORG ROOT`.
@@ -47,6 +50,7 @@ impl FileKind {
             Self::EnrollmentBundle => "ENROLLMENT BUNDLE",
             Self::CertificateRequest => "CERTIFICATE REQUEST",
             Self::PendingIdentity => "SEALED PENDING IDENTITY",
+            Self::SealedStoreKey => "SEALED STORE KEY",
         }
     }
 }

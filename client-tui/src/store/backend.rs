@@ -1,0 +1,162 @@
+//! The key-value engine under the sealed store: a small trait, so sled (unmaintained since
+//! 0.34.7) can be replaced without touching the rest; one tree per record kind.
+
+use super::{Kind, StoreError};
+
+/// Page-cache bound for sled: the store never holds more than this in memory, whatever the
+/// history size.
+pub const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
+
+/// Entries as the engine returns them: (record key, sealed value).
+pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What the sealed store needs from an engine. Values are already sealed when they get here.
+pub trait Backend: Send + Sync + std::fmt::Debug {
+    /// The value under `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn get(&self, kind: Kind, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// Stores `value` under `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn put(&self, kind: Kind, key: &[u8], value: &[u8]) -> Result<(), StoreError>;
+    /// Removes `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn remove(&self, kind: Kind, key: &[u8]) -> Result<(), StoreError>;
+    /// Up to `limit` entries whose key starts with `prefix` and sorts before `before` (if
+    /// given), newest (highest key) first, reading only those entries.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn newest(
+        &self,
+        kind: Kind,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError>;
+    /// Every entry whose key starts with `prefix`, in key order.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn scan(&self, kind: Kind, prefix: &[u8]) -> Result<Entries, StoreError>;
+    /// A number larger than any this engine returned before, across restarts.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn next_id(&self) -> Result<u64, StoreError>;
+    /// Makes everything written so far durable.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn flush(&self) -> Result<(), StoreError>;
+}
+
+/// sled, one tree per [`Kind`].
+#[derive(Debug)]
+pub struct Sled {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+}
+
+fn engine(e: sled::Error) -> StoreError {
+    StoreError::Engine(e.to_string())
+}
+
+impl Sled {
+    /// Opens (or creates) the engine in `dir`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    pub fn open(dir: &std::path::Path) -> Result<Self, StoreError> {
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(CACHE_CAPACITY)
+            .open()
+            .map_err(engine)?;
+        let trees = Kind::ALL
+            .iter()
+            .map(|k| db.open_tree(k.name()).map_err(engine))
+            .collect::<Result<_, _>>()?;
+        Ok(Self { db, trees })
+    }
+
+    fn tree(&self, kind: Kind) -> Result<&sled::Tree, StoreError> {
+        self.trees
+            .get(kind as usize)
+            .ok_or_else(|| StoreError::Engine("no such tree".into()))
+    }
+}
+
+impl Backend for Sled {
+    fn get(&self, kind: Kind, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .tree(kind)?
+            .get(key)
+            .map_err(engine)?
+            .map(|v| v.to_vec()))
+    }
+
+    fn put(&self, kind: Kind, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.tree(kind)?.insert(key, value).map_err(engine)?;
+        Ok(())
+    }
+
+    fn remove(&self, kind: Kind, key: &[u8]) -> Result<(), StoreError> {
+        self.tree(kind)?.remove(key).map_err(engine)?;
+        Ok(())
+    }
+
+    fn newest(
+        &self,
+        kind: Kind,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Entries, StoreError> {
+        let tree = self.tree(kind)?;
+        let start = prefix.to_vec();
+        let range = match before {
+            Some(end) => tree.range(start..end.to_vec()),
+            None => {
+                let mut end = prefix.to_vec();
+                end.push(0xFF);
+                end.extend_from_slice(&[0xFF; 16]);
+                tree.range(start..end)
+            }
+        };
+        range
+            .rev()
+            .take(limit)
+            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(engine))
+            .collect()
+    }
+
+    fn scan(&self, kind: Kind, prefix: &[u8]) -> Result<Entries, StoreError> {
+        self.tree(kind)?
+            .scan_prefix(prefix)
+            .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(engine))
+            .collect()
+    }
+
+    fn next_id(&self) -> Result<u64, StoreError> {
+        self.db.generate_id().map_err(engine)
+    }
+
+    fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(engine)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,483 @@
+//! The member's local store: every value sealed under a store key, the store key wrapped under
+//! the member's passphrase.
+//!
+//! ```text
+//! HOME/
+//!   store-key.vigil   the store key, sealed under the passphrase (Argon2id parameters inside)
+//!   store/            the engine (sled): record keys and sealed values only
+//! ```
+//!
+//! A record is `nonce || ChaCha20-Poly1305(store key, AD = label, key id, kind, record key)`.
+//! Record keys that would name a contact are blinded with a keyed hash. History is keyed by
+//! channel and sequence, so the newest page of a channel is read without touching the rest.
+
+pub mod backend;
+
+use std::path::{Path, PathBuf};
+
+use vigil_keytool::fsutil;
+use vigil_protocol::codec;
+use vigil_protocol::provisioning::{FileKind, KdfParams, SealError, SealedFile, armor, dearmor};
+use vigil_protocol::storage::StoreKey;
+
+use backend::{Backend, Sled};
+
+/// What a record is: bound into its associated data, and the tree it lives in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Kind {
+    /// Store metadata.
+    Meta = 0,
+    /// The member's identity and certificate.
+    Identity = 1,
+    /// The member's prekey secrets.
+    Prekeys = 2,
+    /// 1:1 sessions, by contact.
+    Session = 3,
+    /// Channel views and their state history.
+    Channel = 4,
+    /// Sender keys.
+    SenderKey = 5,
+    /// Message history, by channel and sequence.
+    History = 6,
+    /// Messages waiting to be acknowledged by the relay.
+    Outbox = 7,
+    /// Trust decisions about contacts (pinned keys, verification).
+    Trust = 8,
+}
+
+impl Kind {
+    /// Every kind, in tree order.
+    pub const ALL: [Self; 9] = [
+        Self::Meta,
+        Self::Identity,
+        Self::Prekeys,
+        Self::Session,
+        Self::Channel,
+        Self::SenderKey,
+        Self::History,
+        Self::Outbox,
+        Self::Trust,
+    ];
+
+    /// The tree's name.
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Meta => "meta",
+            Self::Identity => "identity",
+            Self::Prekeys => "prekeys",
+            Self::Session => "sessions",
+            Self::Channel => "channels",
+            Self::SenderKey => "sender_keys",
+            Self::History => "history",
+            Self::Outbox => "outbox",
+            Self::Trust => "trust",
+        }
+    }
+}
+
+/// The store could not be used.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No store in this home directory.
+    #[error("no Vigil store in {0}: enroll this device first (`vigil enroll BUNDLE`)")]
+    NotEnrolled(PathBuf),
+    /// A store exists already.
+    #[error("{0} already holds a Vigil store")]
+    Exists(PathBuf),
+    /// Wrong passphrase (nothing was read or changed).
+    #[error("wrong passphrase for the Vigil store in {0}")]
+    WrongPassphrase(PathBuf),
+    /// A record or the key file is damaged or was moved.
+    #[error("the store is damaged: {0}")]
+    Corrupt(String),
+    /// The engine failed (I/O, a full disk).
+    #[error("store engine: {0}")]
+    Engine(String),
+    /// Files around the store could not be read or written.
+    #[error(transparent)]
+    Files(#[from] vigil_keytool::Error),
+}
+
+/// The sealed store.
+#[derive(Debug)]
+pub struct Store {
+    home: PathBuf,
+    key: StoreKey,
+    engine: Box<dyn Backend>,
+}
+
+fn key_file(home: &Path) -> PathBuf {
+    home.join("store-key.vigil")
+}
+
+fn wrap(key: &StoreKey, passphrase: &str, kdf: KdfParams) -> Result<String, StoreError> {
+    let sealed = SealedFile::seal(
+        &mut rand_core::OsRng,
+        passphrase.as_bytes(),
+        kdf,
+        key.id().to_vec(),
+        key.to_bytes().as_slice(),
+    )
+    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    Ok(armor(FileKind::SealedStoreKey, &sealed.to_bytes()))
+}
+
+impl Store {
+    /// Creates a new store in `home`, its key wrapped under `passphrase`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Exists`], or files that cannot be written.
+    pub fn create(home: &Path, passphrase: &str) -> Result<Self, StoreError> {
+        if key_file(home).exists() {
+            return Err(StoreError::Exists(home.to_owned()));
+        }
+        fsutil::create_private_dir(home)?;
+        let key = StoreKey::generate(&mut rand_core::OsRng);
+        fsutil::write_new(
+            &key_file(home),
+            wrap(&key, passphrase, KdfParams::DEFAULT)?.as_bytes(),
+        )?;
+        let dir = home.join("store");
+        fsutil::create_private_dir(&dir)?;
+        let engine = Box::new(Sled::open(&dir)?);
+        Ok(Self {
+            home: home.to_owned(),
+            key,
+            engine,
+        })
+    }
+
+    /// Opens the store in `home`. A wrong passphrase is refused before the engine is opened:
+    /// nothing is read or changed.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::NotEnrolled`], [`StoreError::WrongPassphrase`], [`StoreError::Corrupt`].
+    pub fn open(home: &Path, passphrase: &str) -> Result<Self, StoreError> {
+        let path = key_file(home);
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(StoreError::NotEnrolled(home.to_owned()));
+            }
+            Err(e) => return Err(vigil_keytool::Error::io(&path, e).into()),
+        };
+        let corrupt =
+            |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{}: {e}", path.display()));
+        let (kind, bytes) = dearmor(&text).map_err(|e| corrupt(&e))?;
+        if kind != FileKind::SealedStoreKey {
+            return Err(corrupt(&"not a store key file"));
+        }
+        let sealed = SealedFile::from_bytes(&bytes).map_err(|e| corrupt(&e))?;
+        let bytes = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
+            SealError::WrongPassphraseOrCorrupt => StoreError::WrongPassphrase(home.to_owned()),
+            other => corrupt(&other),
+        })?;
+        let bytes: [u8; 32] = bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| corrupt(&"not a 32-byte key"))?;
+        let key = StoreKey::from_bytes(&bytes);
+        if key.id().as_slice() != sealed.header.as_slice() {
+            return Err(corrupt(&"key id mismatch"));
+        }
+        let engine = Box::new(Sled::open(&home.join("store"))?);
+        Ok(Self {
+            home: home.to_owned(),
+            key,
+            engine,
+        })
+    }
+
+    /// Re-wraps the store key under a new passphrase or stronger parameters (the records stay
+    /// as they are).
+    ///
+    /// # Errors
+    ///
+    /// Files that cannot be written, or parameters out of range.
+    pub fn rewrap(&self, passphrase: &str, kdf: KdfParams) -> Result<(), StoreError> {
+        fsutil::write_atomic(
+            &key_file(&self.home),
+            wrap(&self.key, passphrase, kdf)?.as_bytes(),
+        )?;
+        Ok(())
+    }
+
+    /// The record key for a name that must not appear on disk (e.g. a contact's user id).
+    #[must_use]
+    pub fn blind(&self, kind: Kind, name: &str) -> [u8; 16] {
+        self.key.blind(kind as u8, name.as_bytes())
+    }
+
+    /// Seals and stores `value` under `key` (not yet durable: see [`Self::flush`]).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    pub fn put<T: bincode::Encode>(
+        &self,
+        kind: Kind,
+        key: &[u8],
+        value: &T,
+    ) -> Result<(), StoreError> {
+        let plaintext = zeroize::Zeroizing::new(codec::encode(value));
+        self.put_raw(kind, key, &plaintext)
+    }
+
+    /// Seals and stores bytes (e.g. a session's own serialisation) under `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    pub fn put_raw(&self, kind: Kind, key: &[u8], plaintext: &[u8]) -> Result<(), StoreError> {
+        let sealed = self
+            .key
+            .seal(&mut rand_core::OsRng, kind as u8, key, plaintext);
+        self.engine.put(kind, key, &sealed)
+    }
+
+    /// Reads and opens the record under `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] for a record that does not open or decode here.
+    pub fn get<T: bincode::Decode<()> + bincode::Encode>(
+        &self,
+        kind: Kind,
+        key: &[u8],
+    ) -> Result<Option<T>, StoreError> {
+        self.get_raw(kind, key)?
+            .map(|bytes| {
+                codec::decode(&bytes)
+                    .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))
+            })
+            .transpose()
+    }
+
+    /// Reads and opens raw bytes under `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`].
+    pub fn get_raw(
+        &self,
+        kind: Kind,
+        key: &[u8],
+    ) -> Result<Option<zeroize::Zeroizing<Vec<u8>>>, StoreError> {
+        let Some(sealed) = self.engine.get(kind, key)? else {
+            return Ok(None);
+        };
+        self.open_record(kind, key, &sealed).map(Some)
+    }
+
+    fn open_record(
+        &self,
+        kind: Kind,
+        key: &[u8],
+        sealed: &[u8],
+    ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
+        self.key.open(kind as u8, key, sealed).map_err(|_| {
+            StoreError::Corrupt(format!(
+                "a {} record does not open with this store's key",
+                kind.name()
+            ))
+        })
+    }
+
+    /// Removes the record under `key`.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    pub fn remove(&self, kind: Kind, key: &[u8]) -> Result<(), StoreError> {
+        self.engine.remove(kind, key)
+    }
+
+    /// Appends `value` to the history of `channel`; returns its sequence number.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    pub fn append_history<T: bincode::Encode>(
+        &self,
+        channel: &[u8; 32],
+        value: &T,
+    ) -> Result<u64, StoreError> {
+        let seq = self.engine.next_id()?;
+        let mut key = channel.to_vec();
+        key.extend_from_slice(&seq.to_be_bytes());
+        self.put(Kind::History, &key, value)?;
+        Ok(seq)
+    }
+
+    /// The newest `limit` history records of `channel` older than `before` (if given), newest
+    /// first, reading only those records.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn history_page<T: bincode::Decode<()> + bincode::Encode>(
+        &self,
+        channel: &[u8; 32],
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, T)>, StoreError> {
+        let end = before.map(|seq| {
+            let mut key = channel.to_vec();
+            key.extend_from_slice(&seq.to_be_bytes());
+            key
+        });
+        self.engine
+            .newest(Kind::History, channel, end.as_deref(), limit)?
+            .into_iter()
+            .map(|(key, sealed)| {
+                let seq = key
+                    .get(32..40)
+                    .and_then(|b| <[u8; 8]>::try_from(b).ok())
+                    .map_or(0, u64::from_be_bytes);
+                let plain = self.open_record(Kind::History, &key, &sealed)?;
+                let value = codec::decode(&plain)
+                    .map_err(|e| StoreError::Corrupt(format!("history record: {e}")))?;
+                Ok((seq, value))
+            })
+            .collect()
+    }
+
+    /// Makes everything written so far durable. Called at every point the client relies on:
+    /// after an outbox write, after a ratchet advanced, before acknowledging to the relay.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`] (e.g. a full disk).
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.engine.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+        let mut out = Vec::new();
+        let mut stack = vec![dir.to_owned()];
+        while let Some(d) = stack.pop() {
+            for entry in std::fs::read_dir(&d).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    stack.push(path);
+                } else {
+                    out.push((path.clone(), std::fs::read(&path).unwrap()));
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn wrong_passphrase_is_one_error_and_changes_nothing() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::create(home.path(), "correct horse battery").unwrap();
+        store.put(Kind::Meta, b"x", &7u32).unwrap();
+        store.flush().unwrap();
+        drop(store);
+        let before = files(home.path());
+        let err = Store::open(home.path(), "wrong horse battery").unwrap_err();
+        assert!(matches!(err, StoreError::WrongPassphrase(_)), "{err}");
+        assert_eq!(files(home.path()), before);
+        let store = Store::open(home.path(), "correct horse battery").unwrap();
+        assert_eq!(store.get::<u32>(Kind::Meta, b"x").unwrap(), Some(7));
+        assert!(matches!(
+            Store::create(home.path(), "x"),
+            Err(StoreError::Exists(_))
+        ));
+    }
+
+    #[test]
+    fn nothing_on_disk_is_unsealed() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::create(home.path(), "correct horse battery").unwrap();
+        let text = "TLP:RED IOC 198.51.100.23 exfiltration via port 8443".to_owned();
+        let secret = [0x5Au8; 32];
+        store.append_history(&[1; 32], &text).unwrap();
+        store.put_raw(Kind::Identity, b"seed", &secret).unwrap();
+        let contact = store.blind(Kind::Session, "bob@cert-at");
+        store
+            .put_raw(Kind::Session, &contact, b"session state")
+            .unwrap();
+        store.flush().unwrap();
+        drop(store);
+        for (path, bytes) in files(home.path()) {
+            for needle in [
+                text.as_bytes(),
+                &secret[..16],
+                b"bob@cert-at",
+                b"session state",
+            ] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle),
+                    "{} holds {needle:?} unsealed",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn history_pages_come_newest_first_and_records_cannot_be_moved() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::create(home.path(), "correct horse battery").unwrap();
+        let (a, b) = ([1u8; 32], [2u8; 32]);
+        for i in 0..500u32 {
+            store.append_history(&a, &i).unwrap();
+            store.append_history(&b, &(10_000 + i)).unwrap();
+        }
+        let page: Vec<(u64, u32)> = store.history_page(&a, None, 50).unwrap();
+        let values: Vec<u32> = page.iter().map(|(_, v)| *v).collect();
+        assert_eq!(values, (450..500).rev().collect::<Vec<_>>());
+        let older: Vec<(u64, u32)> = store
+            .history_page(&a, Some(page.last().unwrap().0), 50)
+            .unwrap();
+        assert_eq!(older.first().unwrap().1, 449);
+        // A record copied to another key does not open there.
+        let sealed = store.engine.get(Kind::Meta, b"nothing").unwrap();
+        assert!(sealed.is_none());
+        store.put(Kind::Trust, b"one", &1u8).unwrap();
+        let raw = store.engine.get(Kind::Trust, b"one").unwrap().unwrap();
+        store.engine.put(Kind::Trust, b"two", &raw).unwrap();
+        assert!(matches!(
+            store.get::<u8>(Kind::Trust, b"two"),
+            Err(StoreError::Corrupt(_))
+        ));
+        store.engine.put(Kind::Session, b"one", &raw).unwrap();
+        assert!(matches!(
+            store.get::<u8>(Kind::Session, b"one"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
+    fn the_key_can_be_rewrapped_under_a_new_passphrase() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::create(home.path(), "first passphrase").unwrap();
+        store.put(Kind::Meta, b"k", &1u8).unwrap();
+        store.flush().unwrap();
+        let stronger = KdfParams {
+            memory_kib: 128 * 1024,
+            ..KdfParams::DEFAULT
+        };
+        store.rewrap("second passphrase", stronger).unwrap();
+        drop(store);
+        assert!(matches!(
+            Store::open(home.path(), "first passphrase"),
+            Err(StoreError::WrongPassphrase(_))
+        ));
+        let store = Store::open(home.path(), "second passphrase").unwrap();
+        assert_eq!(store.get::<u8>(Kind::Meta, b"k").unwrap(), Some(1));
+    }
+}
