@@ -137,7 +137,14 @@ impl Store {
     ///
     /// [`StoreError::Sled`].
     pub async fn flush(&self) -> Result<(), StoreError> {
-        self.db.flush_async().await?;
+        // Not `flush_async`: it waits on sled's own I/O pool, and enough concurrent flushes
+        // (30 bundle fetches at once) fill that pool with waiters while the write they wait
+        // for needs a thread of it: a deadlock. A blocking flush on tokio's blocking pool
+        // leaves sled's pool free to write.
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || db.flush())
+            .await
+            .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
         Ok(())
     }
 
