@@ -161,6 +161,11 @@ impl Relay {
             }
         }
         remember_revocations(&store, &trust);
+        match store.prune_dedup(now()) {
+            Ok(0) => {}
+            Ok(n) => info!(forgotten = n, "old client message ids forgotten"),
+            Err(e) => warn!(error = %e, "cannot prune client message ids"),
+        }
         let server = crate::tls::server_config(config).map_err(|e| e.to_string())?;
         let endpoint = quinn::Endpoint::server(server, config.listen)
             .map_err(|e| format!("listen on {}: {e}", config.listen))?;
@@ -258,13 +263,22 @@ fn remember_revocations(store: &Store, trust: &TrustStore) {
     }
 }
 
+/// Housekeeping every 2 s: reload revocation lists when their directory changed; once an hour,
+/// forget old client message ids.
 async fn reload_revocations(
     dir: std::path::PathBuf,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
 ) {
     let mut last = None;
+    let mut pruned = Instant::now();
     loop {
+        if pruned.elapsed() > Duration::from_secs(3600) {
+            pruned = Instant::now();
+            if let Err(e) = shared.store.prune_dedup(now()) {
+                warn!(error = %e, "cannot prune client message ids");
+            }
+        }
         let stamp = std::fs::read_dir(&dir).ok().map(|entries| {
             entries
                 .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())

@@ -4,7 +4,7 @@
 //! Trees: `certs` (user → certificate), `signed_prekeys` (user → signed prekey), `otks`
 //! (user ‖ 0 ‖ id → one-time prekey), `blobs` (blob id → payload), `refs` (blob id →
 //! mailboxes still holding it), `mailboxes` (user ‖ 0 ‖ seq → entry), `dedup` (sender ‖ 0 ‖
-//! client id → blob id), `usage` (user → messages and bytes held), `revocations` (org → the
+//! client id → when it was stored), `usage` (user → messages and bytes held), `revocations` (org → the
 //! newest revocation list seen).
 
 use std::path::Path;
@@ -14,6 +14,11 @@ use sled::transaction::{ConflictableTransactionError, TransactionError};
 use vigil_protocol::prekey::{OneTimePrekey, SignedPrekey};
 use vigil_protocol::relay::{ClientMessageId, MessageId};
 use vigil_protocol::{MemberCertificate, UnixTime, UserId, codec};
+
+/// How long a (sender, client message id) is remembered to make a resend a no-op: a client
+/// resends only until the relay acknowledged, so a week covers a laptop closed over a long
+/// weekend with room to spare.
+pub const DEDUP_RETENTION_SECS: u64 = 7 * 86_400;
 
 /// Bytes of sled's page cache: bounded, whatever the data size.
 pub const CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
@@ -315,7 +320,7 @@ impl Store {
                     }
                     usage.insert(recipient.as_str(), codec::encode(&after))?;
                 }
-                dedup.insert(dedup_key.as_slice(), &blob.to_be_bytes())?;
+                dedup.insert(dedup_key.as_slice(), &now.0.to_be_bytes())?;
                 blobs.insert(&blob.to_be_bytes(), payload)?;
                 refs.insert(
                     &blob.to_be_bytes(),
@@ -330,6 +335,24 @@ impl Store {
                 Ok(false)
             })?;
         Ok(result)
+    }
+
+    /// Forgets client message ids older than [`DEDUP_RETENTION_SECS`]; returns how many.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn prune_dedup(&self, now: UnixTime) -> Result<usize, StoreError> {
+        let mut removed = 0;
+        for item in &self.dedup {
+            let (k, v) = item?;
+            let stored = <[u8; 8]>::try_from(v.as_ref()).map_or(0, u64::from_be_bytes);
+            if now.0.saturating_sub(stored) > DEDUP_RETENTION_SECS {
+                self.dedup.remove(k)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
     }
 
     /// Entries of `user`'s mailbox after `after` (exclusive), oldest first, with payloads.
@@ -498,6 +521,49 @@ mod tests {
         store.ack(&c, &[for_c[0].0]).unwrap();
         assert_eq!(store.blobs.len(), 0);
         assert_eq!(store.usage(&c).unwrap(), Usage::default());
+    }
+
+    #[test]
+    fn old_client_ids_are_forgotten_after_the_retention() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (a, b) = (user("a@x"), user("b@x"));
+        let id = ClientMessageId([3; 16]);
+        store
+            .enqueue(
+                &a,
+                id,
+                std::slice::from_ref(&b),
+                b"m",
+                UnixTime(1000),
+                QUOTA,
+            )
+            .unwrap();
+        assert_eq!(
+            store
+                .prune_dedup(UnixTime(1000 + DEDUP_RETENTION_SECS))
+                .unwrap(),
+            0
+        );
+        assert!(
+            store
+                .enqueue(
+                    &a,
+                    id,
+                    std::slice::from_ref(&b),
+                    b"m",
+                    UnixTime(1001),
+                    QUOTA
+                )
+                .unwrap()
+        );
+        assert_eq!(
+            store
+                .prune_dedup(UnixTime(1001 + DEDUP_RETENTION_SECS))
+                .unwrap(),
+            1
+        );
+        assert_eq!(store.dedup.len(), 0);
     }
 
     #[test]
