@@ -62,13 +62,6 @@ and benchmarks, the administrator's tool (vigil-keytool), the relay (vigil-relay
 Not ready yet: the client engine and its store, the TUI, and so the demo. Nothing was started
 and nothing was written.";
 
-fn now() -> vigil_protocol::UnixTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    vigil_protocol::UnixTime(secs)
-}
-
 #[expect(
     clippy::print_stderr,
     clippy::print_stdout,
@@ -92,7 +85,14 @@ fn main() -> ExitCode {
             let pass = vigil_keytool::passphrase::Source {
                 file: cli.passphrase_file,
             };
-            match vigil_client::request::request(&home, &user, &name, &out, &pass, now()) {
+            match vigil_client::request::request(
+                &home,
+                &user,
+                &name,
+                &out,
+                &pass,
+                vigil_keytool::now(),
+            ) {
                 Ok(done) => {
                     println!("Wrote certificate request {}", out.display());
                     println!("Your identity key fingerprint: {}", done.fingerprint);
