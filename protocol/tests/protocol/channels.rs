@@ -970,3 +970,46 @@ fn each_rule_function_decides_alone() {
     assert!(Label::parse("", ClassificationPolicy::eu()).is_err());
     assert!(Label::parse("TLP:RED", ClassificationPolicy::eu()).is_err());
 }
+
+#[test]
+fn views_survive_a_save_and_restore() {
+    let mut team = talking(24, "TLP:AMBER | EU SECRET");
+    let skipped = team.send("lead@cert-at", "late");
+    let now = team.send("lead@cert-at", "now");
+    assert_eq!(team.open("officer1@cert-cz", &now).unwrap(), b"now");
+    for name in FOUR {
+        let view = team.views.remove(name).unwrap();
+        let bytes = view.to_bytes();
+        // Debug never shows the sender chain key, in hex or as bytes.
+        let mut probe = ChannelView::from_bytes(&bytes).unwrap();
+        let chain_key = probe.own_sender_key(&mut team.rng).unwrap().chain_key;
+        let shown = format!("{view:?}");
+        assert!(
+            !shown.contains(&hex::encode(chain_key)),
+            "{name}: Debug shows the chain key"
+        );
+        assert!(
+            !shown.contains(&format!("{:?}", &chain_key[..8])),
+            "{name}: Debug shows key bytes"
+        );
+        team.views
+            .insert(name.to_owned(), ChannelView::from_bytes(&bytes).unwrap());
+    }
+    assert_eq!(team.open("officer1@cert-cz", &skipped).unwrap(), b"late");
+    assert!(matches!(
+        team.open("officer1@cert-cz", &now),
+        Err(ChannelError::Replayed { .. })
+    ));
+    let reply = team.send("officer1@cert-cz", "after restore");
+    assert_eq!(team.open("lead@cert-at", &reply).unwrap(), b"after restore");
+    let rekey = team
+        .propose(
+            "lead@cert-at",
+            Proposal::Rekey {
+                reason: "after restore".parse().unwrap(),
+            },
+        )
+        .unwrap();
+    team.apply_all(&rekey);
+    assert!(ChannelView::from_bytes(b"\x01garbage").is_err());
+}

@@ -1,7 +1,9 @@
 //! Property tests of the codec: round trips, and no input makes a decoder panic.
 
 use proptest::prelude::*;
-use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
+use vigil_protocol::channel::{
+    ChannelView, GroupMessage, SenderKeyDistribution, SignedChannelState,
+};
 use vigil_protocol::keys::AgreementPublicKey;
 use vigil_protocol::message::{Envelope, RatchetHeader, RatchetMessage};
 use vigil_protocol::prekey::{PrekeyBundle, PrekeyStore};
@@ -46,6 +48,7 @@ fn decode_everything(bytes: &[u8]) {
     let _ = GroupMessage::from_bytes(bytes);
     let _ = SignedChannelState::from_bytes(bytes);
     let _ = SenderKeyDistribution::from_bytes(bytes);
+    let _ = ChannelView::from_bytes(bytes);
     let _ = relay::decode_frame::<relay::Request>(bytes);
     let _ = relay::decode_frame::<relay::Response>(bytes);
     let _ = relay::decode_frame::<relay::Push>(bytes);
