@@ -6,3 +6,4 @@ pub mod home;
 pub mod request;
 pub mod store;
 pub mod transport;
+pub mod trust;
