@@ -165,25 +165,7 @@ async fn sighup_reloads_revocations_and_keeps_running() {
         matches!(response, Response::LoggedIn { .. }),
         "{response:?}"
     );
-    let list = vigil_protocol::RevocationList::sign(
-        d.root_key(),
-        vigil_protocol::cert::RevocationListBody {
-            org: "CERT-AT".parse().unwrap(),
-            version: 2,
-            issued_at: vigil_tests::now(),
-            entries: vec![vigil_protocol::RevokedCertificate {
-                serial: lost.certificate().body().serial,
-                user: "lost@cert-at".parse().unwrap(),
-                revoked_at: vigil_tests::now(),
-                reason: "stolen".parse().unwrap(),
-            }],
-        },
-    );
-    let text = vigil_protocol::provisioning::armor(
-        vigil_protocol::provisioning::FileKind::RevocationList,
-        &list.to_bytes(),
-    );
-    std::fs::write(d.revocations_dir().join("CERT-AT.vigil"), text).unwrap();
+    d.revoke(&lost, 2, "stolen");
     Command::new("kill")
         .arg("-HUP")
         .arg(relay.child.id().to_string())

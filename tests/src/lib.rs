@@ -190,10 +190,27 @@ impl Deployment {
         self.dir.path().join("relay/revocations")
     }
 
-    /// The org root key (to sign revocation lists in tests).
-    #[must_use]
-    pub fn root_key(&self) -> &OrgRootKeyPair {
-        &self.root
+    /// Signs a revocation list of `version` revoking `member`'s certificate and writes it into
+    /// the relay's revocations directory, as an administrator publishing a revocation would.
+    pub fn revoke(&self, member: &LocalIdentity, version: u64, reason: &str) {
+        let body = vigil_protocol::cert::RevocationListBody {
+            org: "CERT-AT".parse().expect("org"),
+            version,
+            issued_at: now(),
+            entries: vec![vigil_protocol::RevokedCertificate {
+                serial: member.certificate().body().serial,
+                user: member.user().clone(),
+                revoked_at: now(),
+                reason: reason.parse().expect("reason"),
+            }],
+        };
+        let list = vigil_protocol::RevocationList::sign(&self.root, body);
+        let kind = vigil_protocol::provisioning::FileKind::RevocationList;
+        std::fs::write(
+            self.revocations_dir().join("CERT-AT.vigil"),
+            vigil_protocol::provisioning::armor(kind, &list.to_bytes()),
+        )
+        .expect("revocation list written");
     }
 
     /// Starts the relay in this process.

@@ -93,25 +93,7 @@ async fn login_succeeds_and_is_refused_for_untrusted_expired_and_revoked_members
     // Revoked while the relay runs: it reloads the list and refuses the next login.
     let (_, response) = connect(addr, d.pin, &revoked).await;
     assert!(matches!(response, Response::LoggedIn { .. }));
-    let list = vigil_protocol::RevocationList::sign(
-        d.root_key(),
-        vigil_protocol::cert::RevocationListBody {
-            org: "CERT-AT".parse().unwrap(),
-            version: 2,
-            issued_at: now(),
-            entries: vec![vigil_protocol::RevokedCertificate {
-                serial: revoked.certificate().body().serial,
-                user: user("lost@cert-at"),
-                revoked_at: now(),
-                reason: "laptop lost".parse().unwrap(),
-            }],
-        },
-    );
-    let text = vigil_protocol::provisioning::armor(
-        vigil_protocol::provisioning::FileKind::RevocationList,
-        &list.to_bytes(),
-    );
-    std::fs::write(d.revocations_dir().join("CERT-AT.vigil"), text).unwrap();
+    d.revoke(&revoked, 2, "laptop lost");
     let mut refused = false;
     for _ in 0..40 {
         tokio::time::sleep(Duration::from_millis(150)).await;
@@ -673,26 +655,7 @@ async fn an_older_revocation_list_never_replaces_a_newer_one_even_across_restart
     let lost = d.issue("lost@cert-at", 3, 365);
     let file = d.revocations_dir().join("CERT-AT.vigil");
     let original = std::fs::read_to_string(&file).unwrap();
-    let list = vigil_protocol::RevocationList::sign(
-        d.root_key(),
-        vigil_protocol::cert::RevocationListBody {
-            org: "CERT-AT".parse().unwrap(),
-            version: 2,
-            issued_at: now(),
-            entries: vec![vigil_protocol::RevokedCertificate {
-                serial: lost.certificate().body().serial,
-                user: user("lost@cert-at"),
-                revoked_at: now(),
-                reason: "stolen".parse().unwrap(),
-            }],
-        },
-    );
-    let kind = vigil_protocol::provisioning::FileKind::RevocationList;
-    std::fs::write(
-        &file,
-        vigil_protocol::provisioning::armor(kind, &list.to_bytes()),
-    )
-    .unwrap();
+    d.revoke(&lost, 2, "stolen");
     let (relay, addr) = d.start().await;
     let (_, response) = connect(addr, d.pin, &lost).await;
     assert_eq!(code(&response), Some(ErrorCode::LoginRefused));
