@@ -12,7 +12,7 @@ use vigil_protocol::relay::{
     ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, MessageId, Push, RelayError, Request,
     Response, decode_frame, encode_frame, frame_len, login_proof_valid,
 };
-use vigil_protocol::{MemberCertificate, TrustStore, UnixTime, UserId};
+use vigil_protocol::{MemberCertificate, TrustStore, UnixTime, UserId, VerifiedCertificate};
 
 use crate::config::{Config, Limits};
 use crate::store::{Quota, Store, StoreError};
@@ -77,6 +77,9 @@ pub struct Shared {
     limits: Limits,
     live: Mutex<HashMap<UserId, Vec<mpsc::UnboundedSender<Notice>>>>,
     buckets: Mutex<HashMap<UserId, Bucket>>,
+    /// Certificates whose signatures were checked, by member: a send re-checks only what can
+    /// change (root, validity, revocation), not every recipient's signature again.
+    verified: Mutex<HashMap<UserId, VerifiedCertificate>>,
     metrics: crate::metrics::Metrics,
 }
 
@@ -101,6 +104,51 @@ impl Shared {
         if let Some(senders) = live.get_mut(user) {
             senders.retain(|s| s.send(notice).is_ok());
         }
+    }
+
+    fn remember_verified(&self, certificate: VerifiedCertificate) {
+        let mut verified = self
+            .verified
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        verified.insert(certificate.body().user.clone(), certificate);
+    }
+
+    /// A recipient's certificate, valid now: from the cache of verified certificates when
+    /// possible, else read from the directory and verified in full.
+    fn valid_recipient(&self, user: &UserId) -> Result<VerifiedCertificate, Response> {
+        let cached = {
+            let verified = self
+                .verified
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            verified.get(user).cloned()
+        };
+        let certificate = match cached {
+            Some(certificate) => certificate,
+            None => {
+                let stored = match self.store.certificate(user) {
+                    Ok(Some(c)) => c,
+                    Ok(None) => {
+                        return Err(refuse(
+                            ErrorCode::UnknownRecipient,
+                            format!("{user} is not known to this relay"),
+                        ));
+                    }
+                    Err(e) => return Err(storage_refusal(&e)),
+                };
+                let verified = self
+                    .trust()
+                    .verify_certificate(&stored, now())
+                    .map_err(|e| refuse(ErrorCode::RevokedRecipient, e.to_string()))?;
+                self.remember_verified(verified.clone());
+                verified
+            }
+        };
+        self.trust()
+            .recheck(&certificate, now())
+            .map_err(|e| refuse(ErrorCode::RevokedRecipient, e.to_string()))?;
+        Ok(certificate)
     }
 
     /// Live connections of `user`.
@@ -175,6 +223,7 @@ impl Relay {
             limits: config.limits.clone(),
             live: Mutex::new(HashMap::new()),
             buckets: Mutex::new(HashMap::new()),
+            verified: Mutex::new(HashMap::new()),
             metrics: crate::metrics::Metrics::default(),
         });
         let metrics = match config.metrics {
@@ -385,14 +434,14 @@ async fn login(
         return Err((close::PROTOCOL, "no keying material"));
     }
     let verdict = shared.trust().verify_certificate(&certificate, now());
-    let refusal = match verdict {
-        Err(e) => Some(e.to_string()),
+    let verified = match verdict {
+        Err(e) => Err(e.to_string()),
         Ok(_) if !login_proof_valid(&certificate, &exporter, &proof) => {
-            Some("login proof does not verify".to_owned())
+            Err("login proof does not verify".to_owned())
         }
-        Ok(_) => None,
+        Ok(verified) => Ok(verified),
     };
-    if let Some(reason) = refusal {
+    if let Err(reason) = verified {
         info!(user = %certificate.body().user, %reason, "login refused");
         shared.metrics.refused("LoginRefused");
         write_last_response(&mut send, &refuse(ErrorCode::LoginRefused, reason)).await;
@@ -408,6 +457,9 @@ async fn login(
     }
     if let Err(e) = shared.store.put_certificate(&certificate) {
         warn!(error = %e, "cannot record certificate");
+    }
+    if let Ok(verified) = verified {
+        shared.remember_verified(verified);
     }
     write_response(&mut send, &Response::LoggedIn { user, pending }).await;
     Ok(*certificate)
@@ -542,6 +594,9 @@ fn storage_refusal(e: &StoreError) -> Response {
             ErrorCode::QuotaExceeded,
             format!("mailbox of {user} is full"),
         ),
+        quota @ StoreError::PrekeyQuota { .. } => {
+            refuse(ErrorCode::QuotaExceeded, quota.to_string())
+        }
         other => {
             warn!(error = %other, "storage failed");
             refuse(
@@ -559,6 +614,14 @@ async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
             signed_prekey,
             one_time_prekeys,
         } => {
+            let max = vigil_protocol::prekey::MAX_ONE_TIME_PREKEYS;
+            if one_time_prekeys.len() > max {
+                // Refused before any signature is checked: the work is bounded too.
+                return refuse(
+                    ErrorCode::QuotaExceeded,
+                    format!("at most {max} one-time prekeys per member"),
+                );
+            }
             let Ok(Some(certificate)) = shared.store.certificate(user) else {
                 return refuse(ErrorCode::Storage, "own certificate not found");
             };
@@ -680,19 +743,10 @@ async fn send(
         );
     }
     for recipient in &recipients {
-        let certificate = match shared.store.certificate(recipient) {
-            Ok(Some(c)) => c,
-            Ok(None) => {
-                return refuse(
-                    ErrorCode::UnknownRecipient,
-                    format!("{recipient} is not known to this relay"),
-                );
-            }
-            Err(e) => return storage_refusal(&e),
+        let certificate = match shared.valid_recipient(recipient) {
+            Ok(certificate) => certificate,
+            Err(refusal) => return refusal,
         };
-        if let Err(e) = shared.trust().verify_certificate(&certificate, now()) {
-            return refuse(ErrorCode::RevokedRecipient, e.to_string());
-        }
         if let Some(level) = &level
             && !certificate.body().clearance.dominates(level)
         {

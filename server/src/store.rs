@@ -35,6 +35,16 @@ pub enum StoreError {
     /// A recipient's mailbox is full.
     #[error("mailbox of {0} is full")]
     QuotaExceeded(UserId),
+    /// A member would hold more one-time prekeys than allowed; nothing was stored.
+    #[error("{user} would hold {would} one-time prekeys; at most {max} are kept")]
+    PrekeyQuota {
+        /// The member.
+        user: UserId,
+        /// How many they would hold.
+        would: usize,
+        /// [`vigil_protocol::prekey::MAX_ONE_TIME_PREKEYS`].
+        max: usize,
+    },
 }
 
 impl From<TransactionError<Self>> for StoreError {
@@ -209,17 +219,34 @@ impl Store {
     }
 
     /// Stores a member's signed prekey and adds one-time prekeys; returns how many one-time
-    /// prekeys the member now has.
+    /// prekeys the member now has. A member holds at most
+    /// [`vigil_protocol::prekey::MAX_ONE_TIME_PREKEYS`], as their own client does: more would
+    /// only let one member fill the relay's disk.
     ///
     /// # Errors
     ///
-    /// [`StoreError`].
+    /// [`StoreError::PrekeyQuota`] (nothing stored), or a storage error.
     pub fn publish_prekeys(
         &self,
         user: &UserId,
         signed: &SignedPrekey,
         one_time: &[OneTimePrekey],
     ) -> Result<usize, StoreError> {
+        let max = vigil_protocol::prekey::MAX_ONE_TIME_PREKEYS;
+        let held = self.otks.scan_prefix(prefix(user)).count();
+        let mut new = 0;
+        for otk in one_time {
+            if !self.otks.contains_key(key(user, &otk.id.to_be_bytes()))? {
+                new += 1;
+            }
+        }
+        if held + new > max {
+            return Err(StoreError::PrekeyQuota {
+                user: user.clone(),
+                would: held + new,
+                max,
+            });
+        }
         self.signed_prekeys
             .insert(user.as_str(), codec::encode(signed))?;
         for otk in one_time {
@@ -564,6 +591,70 @@ mod tests {
             1
         );
         assert_eq!(store.dedup.len(), 0);
+    }
+
+    #[test]
+    fn one_time_prekeys_are_capped_per_member() {
+        use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair};
+        use vigil_protocol::prekey::{MAX_ONE_TIME_PREKEYS, PrekeyStore};
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let mut rng = rand_core::OsRng;
+        // Keys and signatures are not checked here (the relay checks them before storing).
+        let identity = IdentityKeyPair::generate(&mut rng);
+        let agreement = AgreementKeyPair::generate(&mut rng);
+        let root = vigil_protocol::keys::OrgRootKeyPair::generate(&mut rng);
+        let body = vigil_protocol::CertificateBody {
+            serial: 1,
+            org: "X".parse().unwrap(),
+            user: "a@x".parse().unwrap(),
+            display_name: "A".parse().unwrap(),
+            roles: vec![],
+            clearance: vigil_protocol::Clearance {
+                policy: "EU".parse().unwrap(),
+                level: 0,
+            },
+            identity_key: identity.public(),
+            agreement_key: agreement.public(),
+            not_before: UnixTime(0),
+            not_after: UnixTime(u64::MAX),
+        };
+        let cert = MemberCertificate::issue(&root, body).unwrap();
+        let local = vigil_protocol::LocalIdentity::new(cert, identity, agreement).unwrap();
+        let mut prekeys = PrekeyStore::new(&mut rng, &local, UnixTime(1));
+        let batch =
+            prekeys.generate_one_time_prekeys(&mut rng, local.identity(), MAX_ONE_TIME_PREKEYS);
+        let signed = prekeys.signed_prekey().unwrap().clone();
+        assert_eq!(
+            store
+                .publish_prekeys(local.user(), &signed, &batch)
+                .unwrap(),
+            MAX_ONE_TIME_PREKEYS
+        );
+        // The same keys again are not new; one more is refused and nothing changes.
+        assert_eq!(
+            store
+                .publish_prekeys(local.user(), &signed, &batch)
+                .unwrap(),
+            MAX_ONE_TIME_PREKEYS
+        );
+        store.take_one_time_prekey(local.user()).unwrap();
+        let more = prekeys.generate_one_time_prekeys(&mut rng, local.identity(), 2);
+        assert_eq!(more.len(), 0, "the client's own store is full too");
+        let mut extra = batch[..2].to_vec();
+        extra[0].id = 60_000;
+        extra[1].id = 60_001;
+        let err = store
+            .publish_prekeys(local.user(), &signed, &extra)
+            .unwrap_err();
+        assert!(
+            matches!(err, StoreError::PrekeyQuota { would: 201, .. }),
+            "{err}"
+        );
+        assert_eq!(
+            store.otks.scan_prefix(prefix(local.user())).count(),
+            MAX_ONE_TIME_PREKEYS - 1
+        );
     }
 
     #[test]

@@ -11,19 +11,23 @@ use crate::time::UnixTime;
 /// A certificate that chained to a trusted root, was within its validity window and was not
 /// revoked at the time it was checked. Only [`TrustStore::verify_certificate`] makes one.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct VerifiedCertificate(MemberCertificate);
+pub struct VerifiedCertificate {
+    certificate: MemberCertificate,
+    /// The root key whose signature was checked.
+    root: crate::keys::OrgRootPublicKey,
+}
 
 impl VerifiedCertificate {
     /// The verified certificate.
     #[must_use]
     pub fn certificate(&self) -> &MemberCertificate {
-        &self.0
+        &self.certificate
     }
 
     /// What it says.
     #[must_use]
     pub fn body(&self) -> &CertificateBody {
-        self.0.body()
+        self.certificate.body()
     }
 }
 
@@ -149,6 +153,34 @@ impl TrustStore {
                 org: body.org.clone(),
             })?;
         certificate.verify_signature(root.key())?;
+        self.check_status(body, now)?;
+        Ok(VerifiedCertificate {
+            certificate: certificate.clone(),
+            root: *root.key(),
+        })
+    }
+
+    /// Re-checks a certificate verified earlier for what can change since, without checking its
+    /// signature again: its organisation's root is still trusted with the same key, `now` is
+    /// within its validity window, and it is not on the revocation list in force. For hot paths
+    /// (a relay checking every recipient of every message).
+    ///
+    /// # Errors
+    ///
+    /// [`CertError`] naming the first check that failed.
+    pub fn recheck(&self, verified: &VerifiedCertificate, now: UnixTime) -> Result<(), CertError> {
+        let body = verified.body();
+        match self.roots.get(&body.org) {
+            Some(root) if root.key() == &verified.root => self.check_status(body, now),
+            _ => Err(CertError::UntrustedRoot {
+                user: body.user.clone(),
+                org: body.org.clone(),
+            }),
+        }
+    }
+
+    /// The validity window at `now` and the revocation list in force.
+    fn check_status(&self, body: &CertificateBody, now: UnixTime) -> Result<(), CertError> {
         if now < body.not_before {
             return Err(CertError::NotYetValid {
                 user: body.user.clone(),
@@ -175,6 +207,6 @@ impl TrustStore {
                 reason: entry.reason.as_str().to_owned(),
             });
         }
-        Ok(VerifiedCertificate(certificate.clone()))
+        Ok(())
     }
 }

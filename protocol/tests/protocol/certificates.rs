@@ -88,3 +88,44 @@ fn newer_revocation_lists_replace_older_ones() {
     let decoded = RevocationList::from_bytes(&v2.to_bytes()).unwrap();
     assert_eq!(w.trust.revocations(w.org.id()), Some(&decoded));
 }
+
+#[test]
+fn recheck_sees_revocation_expiry_and_a_replaced_root_without_reverifying() {
+    let mut w = World::new(304);
+    let verified = w
+        .trust
+        .verify_certificate(w.alice.certificate(), NOW)
+        .unwrap();
+    assert_eq!(w.trust.recheck(&verified, NOW), Ok(()));
+    assert!(matches!(
+        w.trust.recheck(&verified, NOW.plus_days(400)),
+        Err(vigil_protocol::CertError::Expired { .. })
+    ));
+    let list = RevocationList::sign(
+        &w.org.key,
+        RevocationListBody {
+            org: w.org.id().clone(),
+            version: 2,
+            issued_at: NOW,
+            entries: vec![vigil_protocol::RevokedCertificate {
+                serial: verified.body().serial,
+                user: verified.body().user.clone(),
+                revoked_at: NOW,
+                reason: "lost".parse().unwrap(),
+            }],
+        },
+    );
+    w.trust.update_revocations(list).unwrap();
+    assert!(matches!(
+        w.trust.recheck(&verified, NOW),
+        Err(vigil_protocol::CertError::Revoked { .. })
+    ));
+    // A store trusting another key for the same organisation does not accept it.
+    let mut r = rng(305);
+    let other = Org::new(&mut r, "CERT-AT");
+    let elsewhere = trust(&[&other]);
+    assert!(matches!(
+        elsewhere.recheck(&verified, NOW),
+        Err(vigil_protocol::CertError::UntrustedRoot { .. })
+    ));
+}
