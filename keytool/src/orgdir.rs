@@ -37,6 +37,22 @@ pub struct RelayRecord {
     pub pin: String,
 }
 
+impl RelayRecord {
+    /// The pin as bytes, or `None` when the ledger holds something that is not 64 hex digits.
+    #[must_use]
+    pub fn pin_bytes(&self) -> Option<[u8; 32]> {
+        let hex = self.pin.as_bytes();
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut pin = [0u8; 32];
+        for (byte, pair) in pin.iter_mut().zip(hex.chunks(2)) {
+            *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
+        }
+        Some(pin)
+    }
+}
+
 /// One issued certificate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct IssuedRecord {

@@ -151,6 +151,21 @@ impl Shared {
         Ok(certificate)
     }
 
+    /// Drops the push channels of `user`'s closed connections (and the entry when none is left),
+    /// so the registry holds only live connections.
+    fn forget_closed(&self, user: &UserId) {
+        let mut live = self
+            .live
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(senders) = live.get_mut(user) {
+            senders.retain(|s| !s.is_closed());
+            if senders.is_empty() {
+                live.remove(user);
+            }
+        }
+    }
+
     /// Live connections of `user`.
     fn connections(&self, user: &UserId) -> usize {
         let live = self
@@ -541,6 +556,9 @@ async fn serve_connection(
         }
     }
     pusher.abort();
+    let _ = pusher.await; // the push channel's receiver is gone once the task is
+    drop(notices);
+    shared.forget_closed(&user);
     shared
         .metrics
         .connections

@@ -88,20 +88,16 @@ impl Deployment {
         .expect("relay init");
         let org_dir = OrgDir::open(&org).expect("org dir");
         let root = org_dir.root_key(PASSPHRASE).expect("root key");
-        let pin_hex = org_dir
+        let pin = org_dir
             .ledger
             .relay
             .as_ref()
-            .expect("relay recorded")
-            .pin
-            .clone();
-        let pin: Vec<u8> = (0..32)
-            .map(|i| u8::from_str_radix(&pin_hex[2 * i..2 * i + 2], 16).expect("hex"))
-            .collect();
+            .and_then(|r| r.pin_bytes())
+            .expect("relay pin");
         drop(org_dir);
         let mut deployment = Self {
             config: relay.join("relay.toml"),
-            pin: pin.try_into().expect("32 bytes"),
+            pin,
             root,
             serial: 100,
             members: BTreeMap::new(),

@@ -120,22 +120,13 @@ fn relay_info(org: &OrgDir) -> Result<RelayInfo> {
         ))
     })?;
     let corrupt = |why: &str| Error::corrupt(OrgDir::ledger_path(org.path()), why);
-    let pin_bytes: Vec<u8> = (0..relay.pin.len())
-        .step_by(2)
-        .map(|i| {
-            relay
-                .pin
-                .get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect::<Option<_>>()
-        .ok_or_else(|| corrupt("relay pin is not hex"))?;
+    let pin = relay
+        .pin_bytes()
+        .ok_or_else(|| corrupt("relay pin is not 64 hex digits"))?;
     Ok(RelayInfo {
         address: Text::new(&relay.address).map_err(|_| corrupt("bad relay address"))?,
         server_name: Text::new(&relay.server_name).map_err(|_| corrupt("bad relay name"))?,
-        pin: pin_bytes
-            .try_into()
-            .map_err(|_| corrupt("relay pin is not 32 bytes"))?,
+        pin,
     })
 }
 
