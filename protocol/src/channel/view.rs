@@ -89,18 +89,6 @@ struct ReceivingChain {
     skipped: BTreeMap<u32, Secret32>,
 }
 
-/// `(message key, next chain key)` from a chain key.
-fn chain_step(key: &Secret32) -> (Secret32, Secret32) {
-    let [message, next] = kdf::hmac_sha256_many(key.expose(), [&[0x01], &[0x02]]);
-    (Secret32::from_slice(&message), Secret32::from_slice(&next))
-}
-
-fn nonce(counter: u32) -> [u8; 12] {
-    let mut nonce = [0u8; 12];
-    nonce[8..].copy_from_slice(&counter.to_be_bytes());
-    nonce
-}
-
 /// A member's view of one channel.
 #[derive(Debug)]
 pub struct ChannelView {
@@ -525,8 +513,13 @@ impl ChannelView {
             counter: own.index,
         };
         let ad = crate::codec::encode(&header);
-        let (message_key, next) = chain_step(&own.key);
-        let ciphertext = aead::seal(message_key.expose(), &nonce(own.index), &ad, plaintext);
+        let (message_key, next) = kdf::chain_step(&own.key);
+        let ciphertext = aead::seal(
+            message_key.expose(),
+            &aead::counter_nonce(own.index),
+            &ad,
+            plaintext,
+        );
         let signature = own.signing.sign(
             SignatureContext::GroupMessage,
             &GroupMessage::signed_bytes(&ad, &ciphertext),
@@ -609,7 +602,12 @@ impl ChannelView {
                     sender: header.sender.clone(),
                     counter,
                 })?;
-            let plaintext = aead::open(key.expose(), &nonce(counter), &ad, &message.ciphertext)?;
+            let plaintext = aead::open(
+                key.expose(),
+                &aead::counter_nonce(counter),
+                &ad,
+                &message.ciphertext,
+            )?;
             chain.skipped.remove(&counter);
             return Ok(GroupPlaintext {
                 sender: header.sender.clone(),
@@ -632,14 +630,14 @@ impl ChannelView {
         let mut key = chain.key.duplicate();
         let mut skipped = Vec::with_capacity(gap as usize);
         for index in chain.next..counter {
-            let (message_key, next) = chain_step(&key);
+            let (message_key, next) = kdf::chain_step(&key);
             skipped.push((index, message_key));
             key = next;
         }
-        let (message_key, next) = chain_step(&key);
+        let (message_key, next) = kdf::chain_step(&key);
         let plaintext = aead::open(
             message_key.expose(),
-            &nonce(counter),
+            &aead::counter_nonce(counter),
             &ad,
             &message.ciphertext,
         )?;

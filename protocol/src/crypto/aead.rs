@@ -5,6 +5,14 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 
 use super::DecryptError;
 
+/// The nonce of a message key used exactly once: its counter, big-endian, in the last four
+/// bytes. The key alone already makes it unique; the counter documents which message it was.
+pub(crate) fn counter_nonce(counter: u32) -> [u8; 12] {
+    let mut nonce = [0u8; 12];
+    nonce[8..].copy_from_slice(&counter.to_be_bytes());
+    nonce
+}
+
 /// Encrypts `plaintext` and appends the tag.
 ///
 /// # Security

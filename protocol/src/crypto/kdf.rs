@@ -36,6 +36,16 @@ pub(crate) fn hmac_sha256_many<const N: usize>(
     })
 }
 
+/// The symmetric chain step shared by the Double Ratchet and Sender Keys:
+/// `(MK, CK') = (HMAC-SHA256(CK, 0x01), HMAC-SHA256(CK, 0x02))`.
+pub(crate) fn chain_step(chain_key: &super::Secret32) -> (super::Secret32, super::Secret32) {
+    let [message, next] = hmac_sha256_many(chain_key.expose(), [&[0x01], &[0x02]]);
+    (
+        super::Secret32::from_slice(&message),
+        super::Secret32::from_slice(&next),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

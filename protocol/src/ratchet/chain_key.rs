@@ -38,9 +38,9 @@ impl ChainKey {
     /// Returns `None` when the counter space is exhausted.
     pub(super) fn step(&mut self) -> Option<MessageKey> {
         let next_index = self.index.checked_add(1)?;
-        let [message, next] = kdf::hmac_sha256_many(self.key.expose(), [&[0x01], &[0x02]]);
-        let key = MessageKey::new(Secret32::from_slice(&message), self.index);
-        self.key = Secret32::from_slice(&next);
+        let (message, next) = kdf::chain_step(&self.key);
+        let key = MessageKey::new(message, self.index);
+        self.key = next;
         self.index = next_index;
         Some(key)
     }

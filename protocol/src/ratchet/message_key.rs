@@ -22,12 +22,8 @@ impl MessageKey {
         self.key.expose()
     }
 
-    /// The nonce is the counter, big-endian in the last four bytes: the key is used once, so
-    /// any fixed nonce would do; the counter documents which message it was.
     fn nonce(&self) -> [u8; 12] {
-        let mut nonce = [0u8; 12];
-        nonce[8..].copy_from_slice(&self.index.to_be_bytes());
-        nonce
+        aead::counter_nonce(self.index)
     }
 
     pub(super) fn seal(&self, ad: &[u8], plaintext: &[u8]) -> Vec<u8> {
