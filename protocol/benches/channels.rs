@@ -18,14 +18,14 @@ use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_mai
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
 use vigil_protocol::channel::{ChannelView, Proposal, SignedChannelState};
-use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair, SignatureContext};
+use vigil_protocol::keys::{IdentityKeyPair, OrgRootKeyPair, SignatureContext};
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
-use vigil_protocol::{
-    CertificateBody, Clearance, LocalIdentity, MemberCertificate, OrgRoot, TrustStore, UnixTime,
-};
+use vigil_protocol::{LocalIdentity, OrgRoot, TrustStore, UnixTime};
 
-const NOW: UnixTime = UnixTime(1_795_798_504);
+mod support;
+
+use support::NOW;
 const SIZES: [usize; 3] = [64, 1024, 16 * 1024];
 
 struct Org {
@@ -57,26 +57,8 @@ impl Org {
 
     fn member(&mut self, n: usize) -> LocalIdentity {
         self.serial += 1;
-        let identity = IdentityKeyPair::generate(&mut self.rng);
-        let agreement = AgreementKeyPair::generate(&mut self.rng);
         let user = format!("officer{n:04}@cert-at");
-        let body = CertificateBody {
-            serial: self.serial,
-            org: "CERT-AT".parse().unwrap(),
-            user: user.parse().unwrap(),
-            display_name: user.parse().unwrap(),
-            roles: vec![],
-            clearance: Clearance {
-                policy: "EU".parse().unwrap(),
-                level: 3,
-            },
-            identity_key: identity.public(),
-            agreement_key: agreement.public(),
-            not_before: UnixTime(0),
-            not_after: NOW.plus_days(365),
-        };
-        let cert = MemberCertificate::issue(&self.root, body).unwrap();
-        LocalIdentity::new(cert, identity, agreement).unwrap()
+        support::certified(&mut self.rng, &self.root, self.serial, &user, 3)
     }
 }
 

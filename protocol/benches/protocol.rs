@@ -16,15 +16,14 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
-use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
+use vigil_protocol::keys::{AgreementKeyPair, OrgRootKeyPair};
 use vigil_protocol::message::Envelope;
 use vigil_protocol::prekey::PrekeyStore;
-use vigil_protocol::{
-    CertificateBody, Clearance, LocalIdentity, MemberCertificate, OrgRoot, Session, TrustStore,
-    UnixTime,
-};
+use vigil_protocol::{LocalIdentity, OrgRoot, Session, TrustStore, UnixTime};
 
-const NOW: UnixTime = UnixTime(1_795_798_504);
+mod support;
+
+use support::NOW;
 const SIZES: [usize; 3] = [64, 1024, 16 * 1024];
 
 struct Member {
@@ -33,25 +32,7 @@ struct Member {
 }
 
 fn member(rng: &mut ChaCha20Rng, root: &OrgRootKeyPair, serial: u64, user: &str) -> Member {
-    let identity = IdentityKeyPair::generate(rng);
-    let agreement = AgreementKeyPair::generate(rng);
-    let body = CertificateBody {
-        serial,
-        org: "CERT-AT".parse().unwrap(),
-        user: user.parse().unwrap(),
-        display_name: user.parse().unwrap(),
-        roles: vec![],
-        clearance: Clearance {
-            policy: "EU".parse().unwrap(),
-            level: 0,
-        },
-        identity_key: identity.public(),
-        agreement_key: agreement.public(),
-        not_before: UnixTime(0),
-        not_after: NOW.plus_days(365),
-    };
-    let cert = MemberCertificate::issue(root, body).unwrap();
-    let local = LocalIdentity::new(cert, identity, agreement).unwrap();
+    let local = support::certified(rng, root, serial, user, 0);
     let prekeys = PrekeyStore::new(rng, &local, NOW);
     Member { local, prekeys }
 }
