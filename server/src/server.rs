@@ -23,6 +23,15 @@ pub const MAX_RECIPIENTS: usize = 2000;
 /// Below this many one-time prekeys the owner is told to publish more.
 pub const PREKEYS_LOW: usize = 10;
 
+/// How often the revocations directory is checked for changed lists.
+const REVOCATION_POLL: Duration = Duration::from_secs(2);
+
+/// How often old client message ids are forgotten.
+const DEDUP_PRUNE_EVERY: Duration = Duration::from_secs(3600);
+
+/// How long a shutdown waits for connections to close before flushing and exiting.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
 /// Mailbox entries pushed per batch.
 const PUSH_BATCH: usize = 64;
 
@@ -309,7 +318,7 @@ impl Relay {
         let _ = self.shutdown.send(true);
         self.endpoint
             .close(close::SHUTDOWN.into(), b"relay shutting down");
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.endpoint.wait_idle()).await;
+        let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.endpoint.wait_idle()).await;
         if let Err(e) = self.shared.store.flush().await {
             warn!(error = %e, "flush at shutdown failed");
         }
@@ -337,7 +346,7 @@ async fn reload_revocations(
     let mut last = None;
     let mut pruned = Instant::now();
     loop {
-        if pruned.elapsed() > Duration::from_secs(3600) {
+        if pruned.elapsed() > DEDUP_PRUNE_EVERY {
             pruned = Instant::now();
             if let Err(e) = shared.store.prune_dedup(now()) {
                 warn!(error = %e, "cannot prune client message ids");
@@ -363,7 +372,7 @@ async fn reload_revocations(
             }
         }
         tokio::select! {
-            () = tokio::time::sleep(Duration::from_secs(2)) => {}
+            () = tokio::time::sleep(REVOCATION_POLL) => {}
             _ = stop.changed() => return,
         }
     }
