@@ -2,6 +2,10 @@
 //! directory, certificate requests and the connection to the relay; the engine (store,
 //! sessions, sync) and the TUI arrive with their issues.
 
+pub mod cli;
+pub mod client;
+pub mod engine;
+pub mod export;
 pub mod home;
 pub mod request;
 pub mod store;

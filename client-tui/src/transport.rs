@@ -142,6 +142,13 @@ impl ServerCertVerifier for PinVerifier {
     }
 }
 
+/// Keep-alive interval: an idle duty laptop stays reachable through NATs and the relay's idle
+/// timeout.
+pub const KEEP_ALIVE: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// A connection silent for this long (no keep-alive answered) is considered lost.
+pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A QUIC client configuration that trusts only the relay with `pin`.
 ///
 /// # Errors
@@ -163,8 +170,19 @@ pub fn client_config(pin: [u8; 32]) -> Result<quinn::ClientConfig, TransportErro
     tls.enable_early_data = false;
     let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
         .map_err(|e| TransportError::Connect(e.to_string()))?;
-    Ok(quinn::ClientConfig::new(Arc::new(quic)))
+    let mut config = quinn::ClientConfig::new(Arc::new(quic));
+    let mut transport = quinn::TransportConfig::default();
+    transport.keep_alive_interval(Some(KEEP_ALIVE));
+    transport.max_idle_timeout(Some(
+        quinn::IdleTimeout::try_from(IDLE_TIMEOUT)
+            .map_err(|e| TransportError::Connect(e.to_string()))?,
+    ));
+    config.transport_config(Arc::new(transport));
+    Ok(config)
 }
+
+/// Pushes buffered between the push stream and the engine (the relay waits when it is full).
+const PUSH_QUEUE: usize = 256;
 
 /// A logged-in connection to the relay.
 #[derive(Debug)]
@@ -283,6 +301,33 @@ impl RelayConnection {
             Some(stream) => read_frame(stream).await,
             None => Ok(None),
         }
+    }
+
+    /// Moves the push stream to a task of its own: pushes (or the error that ended them) arrive
+    /// on the returned channel, while requests go on through `self`.
+    #[must_use]
+    pub fn spawn_pushes(&mut self) -> tokio::sync::mpsc::Receiver<Result<Push, TransportError>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(PUSH_QUEUE);
+        let mut reader = Self {
+            connection: self.connection.clone(),
+            pushes: self.pushes.take(),
+        };
+        tokio::spawn(async move {
+            loop {
+                let next = match reader.next_push().await {
+                    Ok(Some(push)) => Ok(push),
+                    Ok(None) => Err(TransportError::Lost(
+                        "the relay closed the push stream".into(),
+                    )),
+                    Err(e) => Err(e),
+                };
+                let last = next.is_err();
+                if tx.send(next).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        rx
     }
 
     /// Closes the connection.

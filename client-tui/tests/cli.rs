@@ -19,7 +19,10 @@ fn demo_says_what_is_not_ready_and_exits_2() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(stderr.contains("cannot run the demo yet"), "{stderr}");
+    assert!(
+        stderr.contains("cannot run the TUI or the demo yet"),
+        "{stderr}"
+    );
     assert!(stderr.contains("Not ready yet"), "{stderr}");
     assert!(out.stdout.is_empty());
 }

@@ -80,6 +80,29 @@ pub enum RelayCommand {
         #[arg(long, value_name = "RELAYDIR")]
         out: PathBuf,
     },
+    /// Use a relay another organisation runs (a shared relay of the federation): bundles then
+    /// tell this organisation's devices to connect there. Give the relay's `relay.toml` (on
+    /// this machine) or its address, name and pin as its operator told you.
+    ///
+    /// Example: vigil-keytool relay use --org-dir /srv/vigil/cert-cz
+    ///   --address relay.cert-at.example:4433 --host relay.cert-at.example --pin 9f86d08...
+    Use {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+        /// The relay's configuration, when its directory is on this machine.
+        #[arg(long, value_name = "RELAY_TOML", conflicts_with_all = ["address", "host", "pin"])]
+        config: Option<PathBuf>,
+        /// `host:port` devices connect to.
+        #[arg(long, value_name = "ADDR", requires_all = ["host", "pin"])]
+        address: Option<String>,
+        /// The TLS name in the relay's certificate.
+        #[arg(long)]
+        host: Option<String>,
+        /// The relay's pin (64 hex digits), compared with its operator by phone.
+        #[arg(long)]
+        pin: Option<String>,
+    },
 }
 
 /// `issue` arguments.

@@ -41,6 +41,15 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
             listen,
             out: dir,
         }) => commands::relay::init(&org_dir, &host, &listen, &dir, out),
+        Command::Relay(RelayCommand::Use {
+            org_dir,
+            config,
+            address,
+            host,
+            pin,
+        }) => {
+            commands::relay::use_relay(&org_dir, config.as_deref(), address.zip(host).zip(pin), out)
+        }
         Command::Issue(args) => commands::issue::issue(&args, &pass, out),
         Command::SignRequest(args) => commands::issue::sign_request(&args, &pass, out),
         Command::Revoke(args) => commands::revoke::revoke(&args, &pass, out),

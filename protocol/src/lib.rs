@@ -12,6 +12,7 @@
 pub mod cert;
 pub mod channel;
 pub mod codec;
+pub mod content;
 mod crypto;
 mod handshake;
 mod ids;

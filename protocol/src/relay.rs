@@ -146,6 +146,9 @@ pub enum Request {
         /// The messages.
         ids: Vec<MessageId>,
     },
+    /// The revocation lists the relay enforces (signed by each org root: a client verifies
+    /// them against its own trust store; a relay can withhold a list, never forge one).
+    Revocations,
 }
 
 /// Why the relay refused a request.
@@ -221,6 +224,11 @@ pub enum Response {
     },
     /// Refused.
     Error(RelayError),
+    /// The revocation lists in force at the relay, one per organisation that has one.
+    Revocations {
+        /// The lists.
+        lists: Vec<crate::cert::RevocationList>,
+    },
 }
 
 /// What the relay sends unasked.

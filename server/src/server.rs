@@ -734,6 +734,14 @@ async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
             level,
             payload,
         } => send(shared, user, id, recipients, level, payload).await,
+        Request::Revocations => {
+            let trust = shared.trust();
+            let lists = trust
+                .roots()
+                .filter_map(|root| trust.revocations(root.org()).cloned())
+                .collect();
+            Response::Revocations { lists }
+        }
         Request::Ack { ids } => match shared.store.ack(user, &ids) {
             Ok(removed) => match shared.store.flush().await {
                 Ok(()) => Response::Acked { removed },

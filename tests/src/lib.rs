@@ -1,10 +1,13 @@
 //! End-to-end fixtures: a provisioned organisation (made with `vigil-keytool`), its relay
 #![allow(
     clippy::expect_used,
+    clippy::panic,
     clippy::missing_panics_doc,
     reason = "test support: a provisioning failure is a failed test"
 )]
 //! running on 127.0.0.1 with port 0, and logged-in clients.
+
+pub mod federation;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

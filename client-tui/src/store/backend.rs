@@ -7,8 +7,14 @@ use super::{Kind, StoreError};
 /// history size.
 pub const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
 
-/// Entries as the engine returns them: (record key, sealed value).
-pub type Entries = Vec<(Vec<u8>, Vec<u8>)>;
+/// One entry as the engine returns it: (record key, sealed value).
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+/// Entries as the engine returns them.
+pub type Entries = Vec<Entry>;
+
+/// One write of an atomic batch: a value to store, or `None` to remove the key.
+pub type Op = (Kind, Vec<u8>, Option<Vec<u8>>);
 
 /// What the sealed store needs from an engine. Values are already sealed when they get here.
 pub trait Backend: Send + Sync + std::fmt::Debug {
@@ -43,12 +49,30 @@ pub trait Backend: Send + Sync + std::fmt::Debug {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<Entries, StoreError>;
+    /// Applies every write of `ops` or none of them, even across a crash.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn apply(&self, ops: &[Op]) -> Result<(), StoreError>;
     /// Every entry whose key starts with `prefix`, in key order.
     ///
     /// # Errors
     ///
     /// [`StoreError::Engine`].
     fn scan(&self, kind: Kind, prefix: &[u8]) -> Result<Entries, StoreError>;
+    /// The entry with the lowest key.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn first(&self, kind: Kind) -> Result<Option<Entry>, StoreError>;
+    /// How many entries there are.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    fn count(&self, kind: Kind) -> Result<usize, StoreError>;
     /// A number larger than any this engine returned before, across restarts.
     ///
     /// # Errors
@@ -144,11 +168,44 @@ impl Backend for Sled {
             .collect()
     }
 
+    fn apply(&self, ops: &[Op]) -> Result<(), StoreError> {
+        use sled::Transactional as _;
+        self.trees
+            .as_slice()
+            .transaction(|trees| {
+                for (kind, key, value) in ops {
+                    let Some(tree) = trees.get(*kind as usize) else {
+                        return sled::transaction::abort("no such tree");
+                    };
+                    match value {
+                        Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
+                        None => tree.remove(key.as_slice())?,
+                    };
+                }
+                Ok(())
+            })
+            .map_err(|e: sled::transaction::TransactionError<&str>| {
+                StoreError::Engine(e.to_string())
+            })
+    }
+
     fn scan(&self, kind: Kind, prefix: &[u8]) -> Result<Entries, StoreError> {
         self.tree(kind)?
             .scan_prefix(prefix)
             .map(|item| item.map(|(k, v)| (k.to_vec(), v.to_vec())).map_err(engine))
             .collect()
+    }
+
+    fn first(&self, kind: Kind) -> Result<Option<Entry>, StoreError> {
+        Ok(self
+            .tree(kind)?
+            .first()
+            .map_err(engine)?
+            .map(|(k, v)| (k.to_vec(), v.to_vec())))
+    }
+
+    fn count(&self, kind: Kind) -> Result<usize, StoreError> {
+        Ok(self.tree(kind)?.len())
     }
 
     fn next_id(&self) -> Result<u64, StoreError> {

@@ -20,7 +20,32 @@ use vigil_protocol::codec;
 use vigil_protocol::provisioning::{FileKind, KdfParams, SealError, SealedFile, armor, dearmor};
 use vigil_protocol::storage::StoreKey;
 
-use backend::{Backend, Sled};
+use backend::{Backend, Op, Sled};
+
+/// An opened record's bytes, zeroized on drop.
+pub type Plain = zeroize::Zeroizing<Vec<u8>>;
+
+/// Writes that the store applies together or not at all (see [`Store::commit`]).
+#[derive(Default)]
+pub struct Batch {
+    ops: Vec<Op>,
+}
+
+impl std::fmt::Debug for Batch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batch")
+            .field("writes", &self.ops.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Batch {
+    /// Whether nothing was written.
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.ops.is_empty()
+    }
+}
 
 /// What a record is: bound into its associated data, and the tree it lives in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,11 +69,14 @@ pub enum Kind {
     Outbox = 7,
     /// Trust decisions about contacts (pinned keys, verification).
     Trust = 8,
+    /// Received payloads that cannot be processed yet (a sender key or channel state that has
+    /// not arrived), kept until it does.
+    Parked = 9,
 }
 
 impl Kind {
     /// Every kind, in tree order.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::Meta,
         Self::Identity,
         Self::Prekeys,
@@ -58,6 +86,7 @@ impl Kind {
         Self::History,
         Self::Outbox,
         Self::Trust,
+        Self::Parked,
     ];
 
     /// The tree's name.
@@ -73,6 +102,7 @@ impl Kind {
             Self::History => "history",
             Self::Outbox => "outbox",
             Self::Trust => "trust",
+            Self::Parked => "parked",
         }
     }
 }
@@ -286,6 +316,122 @@ impl Store {
                 kind.name()
             ))
         })
+    }
+
+    /// Seals `value` into `batch` under `key`.
+    pub fn stage<T: bincode::Encode>(&self, batch: &mut Batch, kind: Kind, key: &[u8], value: &T) {
+        let plaintext = zeroize::Zeroizing::new(codec::encode(value));
+        self.stage_raw(batch, kind, key, &plaintext);
+    }
+
+    /// Seals bytes into `batch` under `key`.
+    pub fn stage_raw(&self, batch: &mut Batch, kind: Kind, key: &[u8], plaintext: &[u8]) {
+        let sealed = self
+            .key
+            .seal(&mut rand_core::OsRng, kind as u8, key, plaintext);
+        batch.ops.push((kind, key.to_vec(), Some(sealed)));
+    }
+
+    /// Removes `key` as part of `batch`.
+    pub fn stage_remove(batch: &mut Batch, kind: Kind, key: &[u8]) {
+        batch.ops.push((kind, key.to_vec(), None));
+    }
+
+    /// Applies `batch` atomically and makes it durable: after a crash, all of it or none of it
+    /// is there.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`] (e.g. a full disk): then none of it was applied.
+    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+        if batch.ops.is_empty() {
+            return Ok(());
+        }
+        self.engine.apply(&batch.ops)?;
+        self.engine.flush()
+    }
+
+    /// Every record of `kind` whose key starts with `prefix`, in key order, opened.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] for a record that does not open.
+    pub fn scan<T: bincode::Decode<()> + bincode::Encode>(
+        &self,
+        kind: Kind,
+        prefix: &[u8],
+    ) -> Result<Vec<(Vec<u8>, T)>, StoreError> {
+        self.engine
+            .scan(kind, prefix)?
+            .into_iter()
+            .map(|(key, sealed)| {
+                let plain = self.open_record(kind, &key, &sealed)?;
+                let value = codec::decode(&plain)
+                    .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))?;
+                Ok((key, value))
+            })
+            .collect()
+    }
+
+    /// Every record of `kind` whose key starts with `prefix`, in key order, opened as bytes.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] for a record that does not open.
+    pub fn scan_raw(&self, kind: Kind, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Plain)>, StoreError> {
+        self.engine
+            .scan(kind, prefix)?
+            .into_iter()
+            .map(|(key, sealed)| {
+                let plain = self.open_record(kind, &key, &sealed)?;
+                Ok((key, plain))
+            })
+            .collect()
+    }
+
+    /// The record of `kind` with the lowest key, opened.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Corrupt`] for a record that does not open.
+    pub fn scan_first<T: bincode::Decode<()> + bincode::Encode>(
+        &self,
+        kind: Kind,
+    ) -> Result<Option<(Vec<u8>, T)>, StoreError> {
+        let Some((key, sealed)) = self.engine.first(kind)? else {
+            return Ok(None);
+        };
+        let plain = self.open_record(kind, &key, &sealed)?;
+        let value = codec::decode(&plain)
+            .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))?;
+        Ok(Some((key, value)))
+    }
+
+    /// How many records of `kind` there are.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    pub fn count(&self, kind: Kind) -> Result<usize, StoreError> {
+        self.engine.count(kind)
+    }
+
+    /// A number larger than any returned before, across restarts (orders outbox entries and
+    /// history).
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError::Engine`].
+    pub fn next_id(&self) -> Result<u64, StoreError> {
+        self.engine.next_id()
+    }
+
+    /// The record key of history entry `seq` of `channel`.
+    #[must_use]
+    pub fn history_key(channel: &[u8; 32], seq: u64) -> Vec<u8> {
+        let mut key = channel.to_vec();
+        key.extend_from_slice(&seq.to_be_bytes());
+        key
     }
 
     /// Removes the record under `key`.

@@ -2,7 +2,7 @@
 
 use std::io::Write;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use vigil_protocol::provisioning::{FileKind, RelayInfo, armor};
 
@@ -203,6 +203,84 @@ pub fn init(
             "Start it with: vigil-relay --config {}",
             dir.join("relay.toml").display()
         ),
+    );
+    Ok(())
+}
+
+/// `relay use`: records a relay run by another organisation in this organisation's ledger.
+pub fn use_relay(
+    org_dir: &Path,
+    config: Option<&Path>,
+    explicit: Option<((String, String), String)>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let mut org = OrgDir::open(org_dir)?;
+    let (dir, address, host, pin) = match (config, explicit) {
+        (Some(path), _) => {
+            let text = fsutil::read_text(path)?;
+            let value: toml::Table =
+                toml::from_str(&text).map_err(|e| Error::corrupt(path, e.message()))?;
+            let field = |name: &str| {
+                value
+                    .get("relay")
+                    .and_then(|r| r.get(name))
+                    .and_then(toml::Value::as_str)
+                    .map(str::to_owned)
+                    .ok_or_else(|| Error::corrupt(path, format!("no [relay] {name}")))
+            };
+            let listen: SocketAddr = field("listen")?
+                .parse()
+                .map_err(|_| Error::corrupt(path, "[relay] listen is not an address"))?;
+            let host = field("host")?;
+            let address = match host.parse::<std::net::Ipv6Addr>() {
+                Ok(_) => format!("[{host}]:{}", listen.port()),
+                Err(_) => format!("{host}:{}", listen.port()),
+            };
+            let dir = path
+                .parent()
+                .map(Path::to_owned)
+                .unwrap_or_default()
+                .canonicalize()
+                .map_err(|e| Error::io(path, e))?;
+            (dir, address, host, field("pin")?)
+        }
+        (None, Some(((address, host), pin))) => (PathBuf::new(), address, host, pin),
+        (None, None) => {
+            return Err(Error::Usage(
+                "give --config RELAY_TOML, or --address, --host and --pin".into(),
+            ));
+        }
+    };
+    check_host(&host)?;
+    if address
+        .rsplit_once(':')
+        .is_none_or(|(_, port)| port.parse::<u16>().is_err())
+    {
+        return Err(Error::Usage(format!(
+            "--address {address:?} is not host:port"
+        )));
+    }
+    let record = RelayRecord {
+        dir,
+        address: address.clone(),
+        server_name: host,
+        pin: pin.to_lowercase(),
+    };
+    if record.pin_bytes().is_none() {
+        return Err(Error::Usage("--pin must be 64 hex digits".into()));
+    }
+    org.ledger.relay = Some(record);
+    org.save_ledger()?;
+    say(
+        out,
+        format!(
+            "Devices of {} will connect to {address}, pinning {pin}",
+            org.org
+        ),
+    );
+    say(
+        out,
+        "Bundles issued from now on carry this relay.".to_owned(),
     );
     Ok(())
 }

@@ -153,7 +153,36 @@ impl TrustStore {
                 org: body.org.clone(),
             })?;
         certificate.verify_signature(root.key())?;
-        self.check_status(body, now)?;
+        self.check_status(body, now, true)?;
+        Ok(VerifiedCertificate {
+            certificate: certificate.clone(),
+            root: *root.key(),
+        })
+    }
+
+    /// Checks `certificate` as of time `at` (e.g. when a channel state was signed): as
+    /// [`Self::verify_certificate`], except that a revocation counts only from its
+    /// `revoked_at` on. A state signed before a member was revoked stays valid for members who
+    /// process it later; the revoked member is then removed by a later state.
+    ///
+    /// # Errors
+    ///
+    /// [`CertError`] naming the first check that failed.
+    pub fn verify_certificate_at(
+        &self,
+        certificate: &MemberCertificate,
+        at: UnixTime,
+    ) -> Result<VerifiedCertificate, CertError> {
+        let body = certificate.body();
+        let root = self
+            .roots
+            .get(&body.org)
+            .ok_or_else(|| CertError::UntrustedRoot {
+                user: body.user.clone(),
+                org: body.org.clone(),
+            })?;
+        certificate.verify_signature(root.key())?;
+        self.check_status(body, at, false)?;
         Ok(VerifiedCertificate {
             certificate: certificate.clone(),
             root: *root.key(),
@@ -171,7 +200,7 @@ impl TrustStore {
     pub fn recheck(&self, verified: &VerifiedCertificate, now: UnixTime) -> Result<(), CertError> {
         let body = verified.body();
         match self.roots.get(&body.org) {
-            Some(root) if root.key() == &verified.root => self.check_status(body, now),
+            Some(root) if root.key() == &verified.root => self.check_status(body, now, true),
             _ => Err(CertError::UntrustedRoot {
                 user: body.user.clone(),
                 org: body.org.clone(),
@@ -179,8 +208,14 @@ impl TrustStore {
         }
     }
 
-    /// The validity window at `now` and the revocation list in force.
-    fn check_status(&self, body: &CertificateBody, now: UnixTime) -> Result<(), CertError> {
+    /// The validity window at `now` and the revocation list in force (every entry when
+    /// `any_revocation`, else only those revoked at or before `now`).
+    fn check_status(
+        &self,
+        body: &CertificateBody,
+        now: UnixTime,
+        any_revocation: bool,
+    ) -> Result<(), CertError> {
         if now < body.not_before {
             return Err(CertError::NotYetValid {
                 user: body.user.clone(),
@@ -199,6 +234,7 @@ impl TrustStore {
             .revocations
             .get(&body.org)
             .and_then(|l| l.find(body.serial))
+            .filter(|entry| any_revocation || entry.revoked_at <= now)
         {
             return Err(CertError::Revoked {
                 user: body.user.clone(),

@@ -111,8 +111,9 @@ pub fn check_authority(
 }
 
 /// Everything a single state must satisfy, whatever came before: structure, every member's
-/// certificate at `now` (trusted root, validity, revocation), and rules 2 and 3 for every
-/// member.
+/// certificate as of `now` (trusted root, validity window, and revocations dated at or before
+/// `now`: see [`TrustStore::verify_certificate_at`]), and rules 2 and 3 for every member.
+/// Proposers pass the current time; members applying a state pass its timestamp.
 ///
 /// # Errors
 ///
@@ -144,7 +145,7 @@ pub fn check_state(
         return Err(ChannelError::Malformed("admins must be members, each once"));
     }
     for member in &state.members {
-        trust.verify_certificate(member, now)?;
+        trust.verify_certificate_at(member, now)?;
         check_clearance(member.body(), &state.label)?;
         check_owner_org(member.body(), owner.body(), &state.label)?;
     }

@@ -171,7 +171,13 @@ impl ChannelView {
             ));
         }
         Self::check_signature(state, signed, state)?;
-        rules::check_state(state, trust, now)?;
+        if state.timestamp.secs_since(now) > MAX_CLOCK_SKEW_SECS {
+            return Err(ChannelError::Malformed("timestamp in the future"));
+        }
+        // Members are checked as of when the state was signed: an invite processed days
+        // later (a laptop closed over the weekend) is still valid if a member was revoked
+        // meanwhile; the owner removes them with a later state.
+        rules::check_state(state, trust, state.timestamp)?;
         if !state.is_member(me) {
             return Err(ChannelError::NotMember);
         }
@@ -356,7 +362,8 @@ impl ChannelView {
             ));
         }
         rules::check_change(previous, next)?;
-        rules::check_state(next, trust, now)?;
+        // As of when it was signed (see `join`).
+        rules::check_state(next, trust, next.timestamp)?;
 
         let new_epoch = next.epoch != previous.epoch;
         let removed: Vec<UserId> = previous

@@ -11,7 +11,7 @@ use vigil_protocol::channel::{
 use vigil_protocol::label::{Label, Tlp};
 use vigil_protocol::message::Envelope;
 use vigil_protocol::policy::ClassificationPolicy;
-use vigil_protocol::{Session, TrustStore, UserId};
+use vigil_protocol::{Session, TrustStore, UnixTime, UserId};
 
 use crate::fixtures::{Member, NOW, Org, rng, trust};
 
@@ -822,6 +822,65 @@ fn revoked_members_are_listed_refused_in_new_states_and_removed_into_a_new_epoch
         assert!(applied.new_epoch && !applied.removed_us);
     }
     assert_eq!(removal.state().epoch, 1);
+}
+
+#[test]
+fn states_are_judged_as_of_when_they_were_signed() {
+    // A member who processes an old state after learning of a revocation still applies it, so
+    // the chain does not stall before the state that removes the revoked member; a state signed
+    // after the revocation that still lists them is refused.
+    let team = talking(23, "TLP:AMBER | EU SECRET");
+    let revoked = "officer1@cert-cz";
+    let revoked_at = UnixTime(NOW.0 + 100);
+    let revoked_trust = {
+        let mut r = rng(23);
+        let _at = Org::new(&mut r, "CERT-AT");
+        let cz = Org::new(&mut r, "CERT-CZ");
+        let mut t = team.trust.clone();
+        let list = vigil_protocol::RevocationList::sign(
+            &cz.key,
+            vigil_protocol::cert::RevocationListBody {
+                org: "CERT-CZ".parse().unwrap(),
+                version: 1,
+                issued_at: revoked_at,
+                entries: vec![vigil_protocol::RevokedCertificate {
+                    serial: team.cert(revoked).body().serial,
+                    user: user(revoked),
+                    revoked_at,
+                    reason: "compromised".parse().unwrap(),
+                }],
+            },
+        );
+        t.update_revocations(list).unwrap();
+        t
+    };
+    let lead = &team.members["lead@cert-at"].local;
+    let rekey = |view: &ChannelView, at: UnixTime| {
+        view.propose(
+            lead,
+            Proposal::Rekey {
+                reason: "routine".parse().unwrap(),
+            },
+            &team.trust,
+            at,
+        )
+        .unwrap()
+    };
+    let later = UnixTime(NOW.0 + 200);
+    let before = rekey(&team.views["lead@cert-at"], NOW);
+    let mut officer = ChannelView::from_bytes(&team.views["officer1@cert-at"].to_bytes()).unwrap();
+    officer.apply(&before, &revoked_trust, later).unwrap();
+    let mut lead_view = ChannelView::from_bytes(&team.views["lead@cert-at"].to_bytes()).unwrap();
+    lead_view.apply(&before, &team.trust, NOW).unwrap();
+    let after = rekey(&lead_view, UnixTime(NOW.0 + 150));
+    let err = officer.apply(&after, &revoked_trust, later).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ChannelError::Certificate(vigil_protocol::CertError::Revoked { .. })
+        ),
+        "{err}"
+    );
 }
 
 #[test]

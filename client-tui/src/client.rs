@@ -1,0 +1,540 @@
+//! The network side of the client: one connection to the relay, driving the [`Engine`].
+//!
+//! [`Client`] logs in (relay verified by its pin, login bound to the connection), publishes
+//! and refills prekeys, brings revocation lists up to date, processes what the relay delivers
+//! (acknowledging each delivery only after the engine committed its result durably), and sends
+//! the outbox in order until the relay has stored each entry. The headless commands, the TUI's
+//! worker and the end-to-end tests all drive this same type.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::sync::mpsc;
+use vigil_protocol::relay::{ErrorCode, MessageId, Push, RelayError, Request, Response};
+use vigil_protocol::{UnixTime, UserId};
+
+use crate::engine::{Connection, Engine, EngineError, Event, Outgoing, SendOutcome};
+use crate::transport::{RelayConnection, TransportError};
+
+/// How long a connection attempt (QUIC handshake and login) may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// How long one request may wait for its answer.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Deliveries acknowledged in one request at most.
+pub const ACK_BATCH: usize = 64;
+
+/// Temporary refusals (rate limit, full mailbox, relay storage) retried before the outbox is
+/// left for later.
+pub const SEND_RETRIES: u32 = 5;
+
+/// The longest wait between reconnection attempts.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+/// Why a client operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The engine refused or failed.
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// The relay cannot be reached or the connection broke.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The relay refused a request.
+    #[error("the relay refused: {}", .0.message)]
+    Relay(RelayError),
+    /// The relay refused our login (e.g. a revoked or expired certificate).
+    #[error("the relay refused the login: {0}")]
+    LoginRefused(String),
+}
+
+impl ClientError {
+    /// The process exit code: 1 refused by policy or verification, 2 usage or I/O.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Self::Engine(e) => e.exit_code(),
+            Self::Relay(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::InsufficientClearance
+                        | ErrorCode::RevokedRecipient
+                        | ErrorCode::LoginRefused
+                ) =>
+            {
+                1
+            }
+            Self::LoginRefused(_) => 1,
+            Self::Transport(_) | Self::Relay(_) => 2,
+        }
+    }
+}
+
+/// The current time.
+#[must_use]
+pub fn now() -> UnixTime {
+    vigil_keytool::now()
+}
+
+struct Link {
+    connection: RelayConnection,
+    pushes: mpsc::Receiver<Result<Push, TransportError>>,
+    /// Deliveries the relay announced at login and has not pushed yet.
+    backlog: u64,
+    /// Deliveries processed (durable) and not yet acknowledged.
+    to_ack: Vec<MessageId>,
+}
+
+/// A client: the engine plus (when online) its connection.
+pub struct Client {
+    engine: Engine,
+    endpoint: Option<quinn::Endpoint>,
+    link: Option<Link>,
+    events: VecDeque<Event>,
+    backoff: Duration,
+    relay_address: Option<String>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("engine", &self.engine)
+            .field("online", &self.link.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+fn refused(response: Response) -> ClientError {
+    match response {
+        Response::Error(e) => ClientError::Relay(e),
+        other => ClientError::Transport(TransportError::Malformed(format!(
+            "unexpected answer: {other:?}"
+        ))),
+    }
+}
+
+impl Client {
+    /// A client for `engine`, not yet connected.
+    #[must_use]
+    pub fn new(engine: Engine) -> Self {
+        Self {
+            engine,
+            endpoint: None,
+            link: None,
+            events: VecDeque::new(),
+            backoff: Duration::from_millis(500),
+            relay_address: None,
+        }
+    }
+
+    /// Connects to `address` (`host:port`) instead of the bundle's relay address; the relay
+    /// is still recognised by its pin.
+    pub fn set_relay_address(&mut self, address: Option<String>) {
+        self.relay_address = address;
+    }
+
+    /// The engine.
+    #[must_use]
+    pub fn engine(&self) -> &Engine {
+        &self.engine
+    }
+
+    /// The engine, to change it.
+    pub fn engine_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+
+    /// Whether we are logged in.
+    #[must_use]
+    pub fn is_online(&self) -> bool {
+        self.link.is_some()
+    }
+
+    /// Events since the last call.
+    pub fn take_events(&mut self) -> Vec<Event> {
+        self.events.drain(..).collect()
+    }
+
+    fn emit(&mut self, events: Vec<Event>) {
+        self.events.extend(events);
+    }
+
+    async fn relay_address(&self) -> Result<SocketAddr, TransportError> {
+        let address = self
+            .relay_address
+            .clone()
+            .unwrap_or_else(|| self.engine.relay().address.as_str().to_owned());
+        tokio::net::lookup_host(&address)
+            .await
+            .map_err(|e| TransportError::Connect(format!("{address}: {e}")))?
+            .next()
+            .ok_or_else(|| TransportError::Connect(format!("{address}: no address")))
+    }
+
+    fn endpoint(&mut self, relay: SocketAddr) -> Result<quinn::Endpoint, TransportError> {
+        if let Some(endpoint) = &self.endpoint {
+            return Ok(endpoint.clone());
+        }
+        let local: SocketAddr = if relay.is_ipv6() {
+            (std::net::Ipv6Addr::UNSPECIFIED, 0).into()
+        } else {
+            (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
+        };
+        let endpoint = quinn::Endpoint::client(local)
+            .map_err(|e| TransportError::Connect(format!("cannot open a UDP socket: {e}")))?;
+        self.endpoint = Some(endpoint.clone());
+        Ok(endpoint)
+    }
+
+    /// Connects and logs in, publishes prekeys when due, and brings the revocation lists up
+    /// to date (removing revoked members from channels we own).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Transport`] when the relay cannot be reached,
+    /// [`ClientError::LoginRefused`] when it refuses us.
+    pub async fn connect(&mut self) -> Result<(), ClientError> {
+        self.emit(vec![Event::Connection(Connection::Connecting)]);
+        match self.try_connect().await {
+            Ok(()) => {
+                self.backoff = Duration::from_millis(500);
+                self.emit(vec![Event::Connection(Connection::Online)]);
+                Ok(())
+            }
+            Err(e) => {
+                self.link = None;
+                let state = match &e {
+                    ClientError::LoginRefused(why) => Connection::Refused(why.clone()),
+                    other => Connection::Offline(other.to_string()),
+                };
+                self.emit(vec![Event::Connection(state)]);
+                Err(e)
+            }
+        }
+    }
+
+    async fn try_connect(&mut self) -> Result<(), ClientError> {
+        let address = self.relay_address().await?;
+        let endpoint = self.endpoint(address)?;
+        let relay = self.engine.relay().clone();
+        let attempt = RelayConnection::connect(
+            &endpoint,
+            address,
+            relay.server_name.as_str(),
+            relay.pin,
+            self.engine.identity(),
+        );
+        let (mut connection, response) = tokio::time::timeout(CONNECT_TIMEOUT, attempt)
+            .await
+            .map_err(|_| TransportError::Connect(format!("no answer from {address}")))??;
+        let backlog = match response {
+            Response::LoggedIn { pending, .. } => pending,
+            Response::Error(e) => return Err(ClientError::LoginRefused(e.message)),
+            other => return Err(refused(other)),
+        };
+        let pushes = connection.spawn_pushes();
+        self.link = Some(Link {
+            connection,
+            pushes,
+            backlog,
+            to_ack: Vec::new(),
+        });
+        if let Some((signed, one_time)) = self.engine.prekeys_for_login(now())? {
+            let id = signed.id;
+            match self
+                .request(&Request::PublishPrekeys {
+                    signed_prekey: signed,
+                    one_time_prekeys: one_time,
+                })
+                .await?
+            {
+                Response::Published { .. } => self.engine.published(id)?,
+                other => return Err(refused(other)),
+            }
+        }
+        self.refresh_revocations().await?;
+        Ok(())
+    }
+
+    /// Connects, retrying with exponential backoff (up to [`MAX_BACKOFF`]) until it works or
+    /// the relay refuses us.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::LoginRefused`] or a local failure.
+    pub async fn connect_with_retry(&mut self) -> Result<(), ClientError> {
+        loop {
+            match self.connect().await {
+                Ok(()) => return Ok(()),
+                Err(ClientError::Transport(e)) => {
+                    tracing::info!(error = %e, wait = ?self.backoff, "relay unreachable; retrying");
+                    tokio::time::sleep(self.backoff).await;
+                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                }
+                Err(other) => return Err(other),
+            }
+        }
+    }
+
+    /// Sends one request and waits for its answer.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Transport`] when offline or the connection broke (then we are offline).
+    pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
+        let link = self
+            .link
+            .as_ref()
+            .ok_or_else(|| TransportError::Lost("not connected".into()))?;
+        let answer = tokio::time::timeout(REQUEST_TIMEOUT, link.connection.request(request)).await;
+        match answer {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(e)) => {
+                self.disconnected(&e.to_string());
+                Err(e.into())
+            }
+            Err(_) => {
+                let e = TransportError::Lost("the relay did not answer in time".into());
+                self.disconnected(&e.to_string());
+                Err(e.into())
+            }
+        }
+    }
+
+    fn disconnected(&mut self, why: &str) {
+        if let Some(link) = self.link.take() {
+            link.connection.close();
+            self.emit(vec![Event::Connection(Connection::Offline(why.to_owned()))]);
+        }
+    }
+
+    /// Fetches the revocation lists the relay enforces and puts newer ones in force.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn refresh_revocations(&mut self) -> Result<(), ClientError> {
+        match self.request(&Request::Revocations).await? {
+            Response::Revocations { lists } => {
+                let events = self.engine.update_revocations(lists, now())?;
+                self.emit(events);
+                Ok(())
+            }
+            other => Err(refused(other)),
+        }
+    }
+
+    /// Handles one push: a delivery is processed and committed, then queued for
+    /// acknowledgement.
+    async fn handle_push(&mut self, push: Push) -> Result<(), ClientError> {
+        match push {
+            Push::Deliver {
+                id,
+                sender,
+                payload,
+                ..
+            } => {
+                let events = self.engine.receive(&sender, &payload, now())?;
+                self.emit(events);
+                if let Some(link) = &mut self.link {
+                    link.backlog = link.backlog.saturating_sub(1);
+                    link.to_ack.push(id);
+                    if link.to_ack.len() >= ACK_BATCH {
+                        self.ack().await?;
+                    }
+                }
+            }
+            Push::PrekeysLow { remaining } => {
+                let (signed, one_time) = self.engine.prekeys_to_publish(Some(remaining), now())?;
+                let id = signed.id;
+                match self
+                    .request(&Request::PublishPrekeys {
+                        signed_prekey: signed,
+                        one_time_prekeys: one_time,
+                    })
+                    .await?
+                {
+                    Response::Published { .. } => self.engine.published(id)?,
+                    other => tracing::warn!(answer = ?other, "prekeys not published"),
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Acknowledges what was processed (it is durable here already).
+    async fn ack(&mut self) -> Result<(), ClientError> {
+        let Some(link) = &mut self.link else {
+            return Ok(());
+        };
+        if link.to_ack.is_empty() {
+            return Ok(());
+        }
+        let ids = std::mem::take(&mut link.to_ack);
+        match self.request(&Request::Ack { ids }).await? {
+            Response::Acked { .. } => Ok(()),
+            other => Err(refused(other)),
+        }
+    }
+
+    /// Waits up to `wait` for pushes and processes what arrives (acknowledging when the
+    /// queue is momentarily empty). Returns whether anything arrived.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Transport`] when the connection broke (we are then offline).
+    pub async fn pump(&mut self, wait: Duration) -> Result<bool, ClientError> {
+        let Some(link) = &mut self.link else {
+            return Err(TransportError::Lost("not connected".into()).into());
+        };
+        let first = match tokio::time::timeout(wait, link.pushes.recv()).await {
+            Err(_) => return Ok(false),
+            Ok(None) => Err(TransportError::Lost("push stream ended".into())),
+            Ok(Some(next)) => next,
+        };
+        let mut next = Some(first);
+        while let Some(item) = next.take() {
+            match item {
+                Ok(push) => self.handle_push(push).await?,
+                Err(e) => {
+                    self.disconnected(&e.to_string());
+                    return Err(e.into());
+                }
+            }
+            next = self.link.as_mut().and_then(|l| l.pushes.try_recv().ok());
+        }
+        self.ack().await?;
+        Ok(true)
+    }
+
+    /// Processes everything the relay held for us at login, then sends the outbox.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn sync(&mut self) -> Result<(), ClientError> {
+        while self.link.as_ref().is_some_and(|l| l.backlog > 0) {
+            if !self.pump(REQUEST_TIMEOUT).await? {
+                return Err(TransportError::Lost("the relay stopped delivering".into()).into());
+            }
+        }
+        self.flush_outbox().await
+    }
+
+    /// Sends the outbox in order until it is empty (or only temporary refusals remain).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Transport`] when the connection broke: the rest stays queued.
+    pub async fn flush_outbox(&mut self) -> Result<(), ClientError> {
+        let mut retries = 0;
+        loop {
+            let len = self.engine.outbox_len()?;
+            self.emit(vec![Event::Outbox(len)]);
+            match self.engine.next_outgoing()? {
+                Outgoing::Idle => return Ok(()),
+                Outgoing::NeedBundle(user) => self.fetch_session(&user).await?,
+                Outgoing::Send { key, request } => {
+                    let response = self.request(&request).await?;
+                    let (outcome, events) = self.engine.sent(&key, &response)?;
+                    self.emit(events);
+                    match outcome {
+                        SendOutcome::Done | SendOutcome::Failed(_) => retries = 0,
+                        SendOutcome::Retry(why) => {
+                            retries += 1;
+                            if retries > SEND_RETRIES {
+                                tracing::warn!(reason = %why, "outbox left for later");
+                                return Ok(());
+                            }
+                            tokio::time::sleep(Duration::from_millis(200) * (1 << retries)).await;
+                        }
+                        SendOutcome::Revoked(why) => {
+                            self.refresh_revocations().await?;
+                            let (_, events) = self.engine.retarget(&key, &why, now())?;
+                            self.emit(events);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Starts a session with `user` from their bundle at the relay; a member the relay does
+    /// not know, without prekeys, or whose certificate we refuse makes the first outbox entry
+    /// fail (recorded) rather than block the queue.
+    async fn fetch_session(&mut self, user: &UserId) -> Result<(), ClientError> {
+        match self
+            .request(&Request::FetchBundle { user: user.clone() })
+            .await?
+        {
+            Response::Bundle {
+                certificate,
+                bundle,
+            } => match self.engine.add_bundle(&certificate, &bundle, now()) {
+                Ok(events) => self.emit(events),
+                Err(EngineError::Refused(why)) => {
+                    let events = self.engine.drop_first(&why)?;
+                    self.emit(events);
+                }
+                Err(other) => return Err(other.into()),
+            },
+            Response::Error(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::UnknownRecipient
+                        | ErrorCode::NoPrekeys
+                        | ErrorCode::RevokedRecipient
+                ) =>
+            {
+                let events = self.engine.drop_first(&e.message)?;
+                self.emit(events);
+            }
+            other => return Err(refused(other)),
+        }
+        Ok(())
+    }
+
+    /// Invites `user` to `channel`: their certificate and prekey bundle come from the relay;
+    /// the channel's rules are checked before anything is signed.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
+    pub async fn invite(&mut self, channel: [u8; 32], user: &UserId) -> Result<(), ClientError> {
+        let (certificate, bundle) = match self
+            .request(&Request::FetchBundle { user: user.clone() })
+            .await?
+        {
+            Response::Bundle {
+                certificate,
+                bundle,
+            } => (certificate, bundle),
+            Response::Error(e) if e.code == ErrorCode::UnknownRecipient => {
+                return Err(EngineError::Usage(format!(
+                    "{user} is not known to the relay: they must enroll (`vigil enroll`) first"
+                ))
+                .into());
+            }
+            other => return Err(refused(other)),
+        };
+        let events = self.engine.invite(channel, &certificate, &bundle, now())?;
+        self.emit(events);
+        self.flush_outbox().await
+    }
+
+    /// Acknowledges what is pending and closes the connection.
+    pub async fn close(&mut self) {
+        let _ = self.ack().await;
+        if let Some(link) = self.link.take() {
+            link.connection.close();
+        }
+        if let Some(endpoint) = self.endpoint.take() {
+            tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle())
+                .await
+                .ok();
+        }
+    }
+}

@@ -1,0 +1,224 @@
+//! What the engine keeps in the sealed store, and the events it reports.
+
+use bincode::{Decode, Encode};
+use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
+use vigil_protocol::content::DirectContent;
+use vigil_protocol::label::Classification;
+use vigil_protocol::{UnixTime, UserId};
+
+/// The record keys of single records.
+pub(crate) mod keys {
+    /// The enrollment bundle (keys, certificate, relay, roots), in [`super::super::Kind::Identity`].
+    pub(crate) const BUNDLE: &[u8] = b"bundle";
+    /// The revocation lists in force, in [`super::super::Kind::Meta`].
+    pub(crate) const REVOCATIONS: &[u8] = b"revocations";
+    /// The prekey secrets, in [`super::super::Kind::Prekeys`].
+    pub(crate) const PREKEYS: &[u8] = b"prekeys";
+    /// The id of the signed prekey last published, in [`super::super::Kind::Meta`].
+    pub(crate) const PUBLISHED: &[u8] = b"published";
+}
+
+/// The history pseudo-channel for what belongs to no channel (a payload that is not even
+/// addressed to a channel we could name).
+pub const SYSTEM_CHANNEL: [u8; 32] = [0; 32];
+
+/// How far one of our own messages got.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Delivery {
+    /// In the outbox: waiting for the relay.
+    Queued,
+    /// Stored durably by the relay for every recipient.
+    Sent,
+    /// Refused; not sent. The reason, for the member.
+    Failed(String),
+}
+
+impl std::fmt::Display for Delivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Queued => f.write_str("queued"),
+            Self::Sent => f.write_str("sent"),
+            Self::Failed(why) => write!(f, "failed: {why}"),
+        }
+    }
+}
+
+/// What a history entry says.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum Body {
+    /// A member's text.
+    Text(String),
+    /// Something that happened to the channel (a member invited, the label raised, ...).
+    Notice(String),
+    /// A message that could not be decrypted or verified: kept, shown, never dropped.
+    Undecryptable(String),
+}
+
+/// One entry of a channel's history.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Entry {
+    /// Who sent it (the relay's view for an undecryptable one; ourselves for our own).
+    pub sender: UserId,
+    /// The sender's display name, from their certificate.
+    pub sender_name: String,
+    /// When the sender wrote it (their clock) or when it happened.
+    pub at: UnixTime,
+    /// What it says.
+    pub body: Body,
+    /// For our own messages: how far it got.
+    pub delivery: Option<Delivery>,
+}
+
+/// A job in the outbox, in the order it must reach the relay.
+#[derive(Clone, Debug, Encode, Decode)]
+pub(crate) enum Job {
+    /// Content for one member, encrypted over the 1:1 session with them when it is sent (the
+    /// session may have to be started from their prekey bundle first).
+    Direct {
+        /// The member.
+        to: UserId,
+        /// What to tell them.
+        content: DirectContent,
+    },
+    /// A payload already encrypted: sent as it is, with the same id, until acknowledged.
+    Sealed {
+        /// Who gets it.
+        recipients: Vec<UserId>,
+        /// The channel's level, for the relay's second-line check.
+        level: Option<Classification>,
+        /// The payload bytes.
+        payload: Vec<u8>,
+        /// The channel, when it is a channel message (to recompute recipients after a
+        /// revocation).
+        channel: Option<[u8; 32]>,
+    },
+}
+
+/// One outbox entry.
+#[derive(Clone, Debug, Encode, Decode)]
+pub(crate) struct OutboxEntry {
+    /// The client message id: a resend with it is stored once by the relay.
+    pub id: [u8; 16],
+    /// What to send.
+    pub job: Job,
+    /// Our history entry to mark sent or failed, if any.
+    pub history: Option<([u8; 32], u64)>,
+}
+
+/// A received item that cannot be processed yet.
+#[derive(Clone, Debug, Encode, Decode)]
+pub(crate) enum Parked {
+    /// A channel message whose sender key or state has not arrived.
+    Message {
+        /// The relay's view of the sender.
+        from: UserId,
+        /// The message.
+        message: Box<GroupMessage>,
+    },
+    /// A sender key for an epoch or channel we do not have yet.
+    SenderKey {
+        /// The 1:1 peer it came from.
+        from: UserId,
+        /// The key.
+        key: Box<SenderKeyDistribution>,
+    },
+    /// A channel state that does not follow our head yet.
+    State {
+        /// The 1:1 peer it came from.
+        from: UserId,
+        /// The state.
+        state: Box<SignedChannelState>,
+    },
+}
+
+/// The sessions with one contact: the current one first.
+#[derive(Encode, Decode)]
+pub(crate) struct Sessions(pub Vec<Vec<u8>>);
+
+impl Drop for Sessions {
+    fn drop(&mut self) {
+        for s in &mut self.0 {
+            zeroize::Zeroize::zeroize(s);
+        }
+    }
+}
+
+/// What the engine tells the UI.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Event {
+    /// A new history entry in a channel.
+    Message {
+        /// The channel.
+        channel: [u8; 32],
+        /// Its sequence number in the channel's history.
+        seq: u64,
+        /// The entry.
+        entry: Entry,
+    },
+    /// A channel was joined, changed, or we were removed from it.
+    ChannelChanged {
+        /// The channel.
+        channel: [u8; 32],
+    },
+    /// A contact's keys are new to us, or changed (loud until verified again).
+    Trust {
+        /// The contact.
+        user: UserId,
+        /// What happened.
+        warning: TrustWarning,
+    },
+    /// One of our messages changed delivery state.
+    Delivery {
+        /// The channel.
+        channel: [u8; 32],
+        /// The history entry.
+        seq: u64,
+        /// The new state.
+        state: Delivery,
+    },
+    /// Messages of a sender are missing (lost or withheld).
+    Gap {
+        /// The channel.
+        channel: [u8; 32],
+        /// Whose.
+        sender: UserId,
+        /// How many.
+        missing: u32,
+    },
+    /// A message could not be decrypted or verified (it is kept as a placeholder).
+    DecryptFailed {
+        /// The channel, when known.
+        channel: Option<[u8; 32]>,
+        /// The relay's view of the sender.
+        sender: UserId,
+        /// Why.
+        reason: String,
+    },
+    /// The connection to the relay changed.
+    Connection(Connection),
+    /// How many entries wait in the outbox.
+    Outbox(usize),
+}
+
+/// A warning about a contact's keys.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustWarning {
+    /// First contact: keys pinned now.
+    New,
+    /// The keys differ from those pinned: verify the safety number again.
+    KeyChanged,
+}
+
+/// The connection state, for the status line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Connection {
+    /// Connecting or logging in.
+    Connecting,
+    /// Logged in.
+    Online,
+    /// Not connected; retrying. The last error.
+    Offline(String),
+    /// The relay refused us (e.g. a revoked certificate); not retrying.
+    Refused(String),
+}
