@@ -509,3 +509,281 @@ fn amber_strict_refuses_a_partner_member_and_red_gives_no_history_and_no_export(
     );
     drop(partner);
 }
+
+/// A lead and an officer in an AMBER channel.
+fn pair(fed: &Federation, relay: &RunningRelay) -> (Member, Member) {
+    let [lead, officer] = enroll(
+        fed,
+        relay,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU SECRET"),
+        ],
+    )
+    .try_into()
+    .unwrap();
+    lead.run(
+        vigil(),
+        &[
+            "channel",
+            "create",
+            "ops",
+            "--tlp",
+            "TLP:AMBER",
+            "--level",
+            "EU RESTRICTED",
+        ],
+    )
+    .ok();
+    lead.run(vigil(), &["channel", "invite", "ops", "officer@cert-at"])
+        .ok();
+    (lead, officer)
+}
+
+fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                out.push((path.clone(), std::fs::read(&path).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn no_plaintext_and_no_unsealed_key_in_the_client_stores_or_on_the_relay() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let (lead, officer) = pair(&fed, &relay);
+    let secrets = [
+        "exfiltration via 203.0.113.77 port 8443, C2 beacon every 300s",
+        "handover: the YARA rule for the loader is in the shared drive",
+    ];
+    lead.run(vigil(), &["send", "ops", secrets[0]]).ok();
+    officer.run(vigil(), &["send", "ops", secrets[1]]).ok();
+    assert_eq!(read(&lead, "ops"), secrets);
+    // The keys: the bundle is the only place they are in the clear here (the test opens it).
+    let mut needles: Vec<Vec<u8>> = secrets.iter().map(|s| s.as_bytes().to_vec()).collect();
+    for user in ["lead@cert-at", "officer@cert-at"] {
+        let bundle = fed.dir.path().join(format!("{user}.bundle"));
+        let (_, bytes) =
+            vigil_protocol::provisioning::dearmor(&std::fs::read_to_string(&bundle).unwrap())
+                .unwrap();
+        let sealed = vigil_protocol::provisioning::SealedFile::from_bytes(&bytes).unwrap();
+        let contents = vigil_protocol::provisioning::BundleContents::open(
+            &sealed,
+            b"federation bundle passphrase",
+        )
+        .unwrap();
+        let identity = contents.local_identity().unwrap();
+        needles.push(identity.identity().to_seed().to_vec());
+        needles.push(identity.agreement().to_bytes().to_vec());
+        needles.push(user.as_bytes().to_vec()); // contacts' ids are blinded too
+    }
+    for (path, bytes) in files_under(&lead.home)
+        .into_iter()
+        .chain(files_under(&officer.home))
+    {
+        for needle in &needles {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "{} holds {:?} unsealed",
+                path.display(),
+                String::from_utf8_lossy(&needle[..needle.len().min(24)])
+            );
+        }
+    }
+    relay.stop();
+    for (path, bytes) in files_under(&fed.relay_data()) {
+        for needle in &needles[..2] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle.as_slice()),
+                "relay file {} holds message text",
+                path.display()
+            );
+        }
+    }
+}
+
+#[test]
+fn a_wrong_passphrase_is_one_clear_error_and_changes_nothing() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let (lead, _) = pair(&fed, &relay);
+    let before = files_under(&lead.home);
+    let wrong = fed.dir.path().join("wrong-pass");
+    std::fs::write(&wrong, "not my passphrase at all").unwrap();
+    let run: vigil_tests::federation::Run = lead
+        .command(vigil(), &["channel", "list"])
+        .arg("--passphrase-file")
+        .arg(&wrong)
+        .output()
+        .unwrap()
+        .into();
+    let run = run.expect_code(2);
+    assert_eq!(
+        run.stderr.trim(),
+        format!(
+            "vigil: wrong passphrase for the Vigil store in {}",
+            lead.home.display()
+        )
+    );
+    assert!(run.stdout.is_empty());
+    let mut after = files_under(&lead.home);
+    let mut before = before;
+    before.sort();
+    after.sort();
+    assert_eq!(before, after);
+}
+
+#[test]
+fn safety_numbers_match_on_both_sides_and_verify_marks_the_contact() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let (lead, officer) = pair(&fed, &relay);
+    let _ = read(&officer, "ops");
+    let number =
+        |run: &vigil_tests::federation::Run| run.stdout.lines().nth(1).unwrap().trim().to_owned();
+    let ours = lead.run(vigil(), &["verify", "officer@cert-at"]).ok();
+    let theirs = officer.run(vigil(), &["verify", "lead@cert-at"]).ok();
+    assert_eq!(number(&ours), number(&theirs));
+    assert!(
+        ours.stdout.contains("Status: not verified"),
+        "{}",
+        ours.stdout
+    );
+    let mismatch = lead
+        .run(
+            vigil(),
+            &["verify", "officer@cert-at", "--number", &"1".repeat(60)],
+        )
+        .expect_code(1);
+    assert!(
+        mismatch.stderr.contains("does not match"),
+        "{}",
+        mismatch.stderr
+    );
+    lead.run(
+        vigil(),
+        &["verify", "officer@cert-at", "--number", &number(&theirs)],
+    )
+    .ok();
+    let status = lead.run(vigil(), &["verify", "officer@cert-at"]).ok();
+    assert!(
+        status.stdout.contains("Status: verified"),
+        "{}",
+        status.stdout
+    );
+    officer.run(vigil(), &["send", "ops", "checked"]).ok();
+    let json = lead.run(vigil(), &["read", "ops", "--json"]).ok();
+    assert!(
+        json.stdout
+            .lines()
+            .any(|l| l.contains("\"text\":\"checked\"") && l.contains("\"trust\":\"verified\"")),
+        "{}",
+        json.stdout
+    );
+    let unknown = lead
+        .run(vigil(), &["verify", "nobody@cert-at"])
+        .expect_code(2);
+    assert!(
+        unknown.stderr.contains("share a channel"),
+        "{}",
+        unknown.stderr
+    );
+}
+
+#[test]
+fn read_follow_prints_messages_as_they_arrive_and_stops_cleanly() {
+    use std::io::BufRead as _;
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let (lead, officer) = pair(&fed, &relay);
+    let mut child = officer
+        .command(vigil(), &["read", "ops", "--follow", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    let wait_for = |text: &str| {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while let Ok(line) = rx.recv_timeout(deadline - std::time::Instant::now()) {
+            if line.contains(text) {
+                return line;
+            }
+        }
+        panic!("{text:?} did not appear");
+    };
+    wait_for("added you to ops");
+    lead.run(vigil(), &["send", "ops", "live update 1"]).ok();
+    let line = wait_for("live update 1");
+    assert!(line.contains("\"sender\":\"lead@cert-at\""), "{line}");
+    lead.run(vigil(), &["send", "ops", "live update 2"]).ok();
+    wait_for("live update 2");
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    reader.join().unwrap();
+}
+
+#[test]
+fn kill_9_of_a_client_with_a_full_outbox_delivers_everything_exactly_once() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let (lead, officer) = pair(&fed, &relay);
+    // The lead types twelve messages without the relay (a train, a closed laptop).
+    let messages: Vec<String> = (0..12).map(|i| format!("queued report {i:02}")).collect();
+    for text in &messages {
+        lead.run(vigil(), &["--offline", "send", "ops", text]).ok();
+    }
+    // Back online, the client is killed while it sends the outbox, later each time, until
+    // everything went out.
+    let mut kills = 0;
+    let mut mid_flush = 0;
+    for delay_ms in (120u64..).step_by(15).take(30) {
+        let mut child = lead
+            .command(vigil(), &["read", "ops", "--follow"])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let local = lead.run(vigil(), &["--offline", "read", "ops"]).ok();
+        let sent = local.stdout.matches("[sent]").count();
+        println!("killed after {delay_ms} ms: {sent} of 12 sent");
+        kills += 1;
+        if sent > 0 && sent < 12 {
+            mid_flush += 1;
+        }
+        if sent == 12 {
+            break;
+        }
+    }
+    println!("{kills} kills, {mid_flush} while the outbox was partly sent");
+    // The store opens cleanly and the rest goes out.
+    let page = lead.run(vigil(), &["read", "ops"]).ok();
+    assert_eq!(page.stdout.matches("[sent]").count(), 12, "{}", page.stdout);
+    assert_eq!(read(&officer, "ops"), messages);
+    assert_eq!(read(&officer, "ops"), messages);
+}

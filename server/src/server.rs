@@ -47,6 +47,8 @@ pub mod close {
     pub const PROTOCOL: u32 = 3;
     /// Too many connections of this identity.
     pub const TOO_MANY_CONNECTIONS: u32 = 4;
+    /// Replaced by a newer login of the same member (over the per-identity limit).
+    pub const REPLACED: u32 = 5;
 }
 
 fn now() -> UnixTime {
@@ -62,6 +64,14 @@ fn refuse(code: ErrorCode, message: impl Into<String>) -> Response {
         code,
         message: message.into(),
     })
+}
+
+/// A logged-in connection: where to send its notices, and the connection itself (to close the
+/// oldest when the same member logs in once too often).
+#[derive(Debug)]
+struct Live {
+    notices: mpsc::UnboundedSender<Notice>,
+    connection: quinn::Connection,
 }
 
 /// Something for a live connection to push.
@@ -84,7 +94,7 @@ pub struct Shared {
     store: Store,
     trust: RwLock<TrustStore>,
     limits: Limits,
-    live: Mutex<HashMap<UserId, Vec<mpsc::UnboundedSender<Notice>>>>,
+    live: Mutex<HashMap<UserId, Vec<Live>>>,
     buckets: Mutex<HashMap<UserId, Bucket>>,
     /// Certificates whose signatures were checked, by member: a send re-checks only what can
     /// change (root, validity, revocation), not every recipient's signature again.
@@ -111,7 +121,7 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(senders) = live.get_mut(user) {
-            senders.retain(|s| s.send(notice).is_ok());
+            senders.retain(|s| s.notices.send(notice).is_ok());
         }
     }
 
@@ -168,21 +178,36 @@ impl Shared {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(senders) = live.get_mut(user) {
-            senders.retain(|s| !s.is_closed());
+            senders.retain(|s| !s.notices.is_closed());
             if senders.is_empty() {
                 live.remove(user);
             }
         }
     }
 
-    /// Live connections of `user`.
-    fn connections(&self, user: &UserId) -> usize {
-        let live = self
+    /// Makes room for one more connection of `user`: when they have `limit` already, the
+    /// oldest is closed. A client killed without closing its connection (a crash, kill -9, a
+    /// laptop losing power) would otherwise lock its member out until the idle timeout.
+    /// Returns how many connections were closed.
+    fn make_room(&self, user: &UserId, limit: usize) -> usize {
+        let mut live = self
             .live
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        live.get(user)
-            .map_or(0, |v| v.iter().filter(|s| !s.is_closed()).count())
+        let Some(connections) = live.get_mut(user) else {
+            return 0;
+        };
+        connections.retain(|s| !s.notices.is_closed());
+        let mut closed = 0;
+        while connections.len() >= limit.max(1) {
+            let oldest = connections.remove(0);
+            oldest.connection.close(
+                close::REPLACED.into(),
+                b"replaced by a newer login of the same member",
+            );
+            closed += 1;
+        }
+        closed
     }
 
     fn allow_send(&self, user: &UserId) -> bool {
@@ -473,11 +498,9 @@ async fn login(
     }
     let user = certificate.body().user.clone();
     let pending = shared.store.usage(&user).map(|u| u.messages).unwrap_or(0);
-    let count = shared.connections(&user);
-    if count >= shared.limits.connections_per_identity as usize {
-        let message = format!("{user} already has {count} connections");
-        write_last_response(&mut send, &refuse(ErrorCode::TooManyConnections, message)).await;
-        return Err((close::TOO_MANY_CONNECTIONS, "too many connections"));
+    let closed = shared.make_room(&user, shared.limits.connections_per_identity as usize);
+    if closed > 0 {
+        info!(%user, closed, "oldest connections replaced by a new login");
     }
     if let Err(e) = shared.store.put_certificate(&certificate) {
         warn!(error = %e, "cannot record certificate");
@@ -519,7 +542,10 @@ async fn serve_connection(
         .unwrap_or_else(std::sync::PoisonError::into_inner)
         .entry(user.clone())
         .or_default()
-        .push(notices.clone());
+        .push(Live {
+            notices: notices.clone(),
+            connection: connection.clone(),
+        });
     let _ = notices.send(Notice::Mail);
     let pusher = {
         let (connection, shared, user) = (connection.clone(), Arc::clone(&shared), user.clone());

@@ -359,7 +359,7 @@ async fn fan_out_to_fifty_recipients_stores_once() {
 }
 
 #[tokio::test]
-async fn limits_refuse_the_offender_with_a_typed_error() {
+async fn limits_refuse_the_offender_with_a_typed_error_and_a_new_login_replaces_the_oldest() {
     let d = Deployment::new(&[
         ("alice@cert-at", 3),
         ("bob@cert-at", 3),
@@ -388,14 +388,19 @@ async fn limits_refuse_the_offender_with_a_typed_error() {
     }
     assert!(codes.contains(&Some(ErrorCode::QuotaExceeded)), "{codes:?}");
     assert!(codes.contains(&Some(ErrorCode::RateLimited)), "{codes:?}");
-    let _c1 = login(&d, addr, &d.members["carol@cert-at"]).await;
-    let _c2 = login(&d, addr, &d.members["carol@cert-at"]).await;
-    let (_, third) = connect(addr, d.pin, &d.members["carol@cert-at"]).await;
-    assert_eq!(
-        code(&third),
-        Some(ErrorCode::TooManyConnections),
-        "{third:?}"
-    );
+    // Over the connection limit, the oldest connection of that member gives way: a client
+    // killed without closing (kill -9, power loss) must not lock its member out.
+    let c1 = login(&d, addr, &d.members["carol@cert-at"]).await;
+    let c2 = login(&d, addr, &d.members["carol@cert-at"]).await;
+    let (c3, third) = connect(addr, d.pin, &d.members["carol@cert-at"]).await;
+    assert!(matches!(third, Response::LoggedIn { .. }), "{third:?}");
+    assert!(c1.request(&Request::Revocations).await.is_err());
+    for live in [&c2, &c3] {
+        assert!(matches!(
+            live.request(&Request::Revocations).await.unwrap(),
+            Response::Revocations { .. }
+        ));
+    }
     relay.shutdown().await;
 }
 

@@ -237,6 +237,12 @@ impl Store {
         Ok(())
     }
 
+    /// The home directory the store is in.
+    #[must_use]
+    pub fn home(&self) -> &Path {
+        &self.home
+    }
+
     /// The record key for a name that must not appear on disk (e.g. a contact's user id).
     #[must_use]
     pub fn blind(&self, kind: Kind, name: &str) -> [u8; 16] {
