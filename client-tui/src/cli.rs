@@ -6,7 +6,6 @@
 
 use std::io::{IsTerminal as _, Read as _, Write};
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use vigil_keytool::passphrase::Source;
@@ -410,7 +409,24 @@ async fn networked(
         return Err(usage("--follow needs the relay; drop --offline"));
     }
     let online = !offline && go_online(&mut client, notes).await?;
-    let result = dispatch(&mut client, online, command, out, notes).await;
+    let follow_channel = match &command {
+        Command::Read {
+            channel,
+            follow: true,
+            json,
+            ..
+        } => Some((channel.clone(), *json)),
+        _ => None,
+    };
+    let mut result = dispatch(&mut client, online, command, out).await;
+    if let (Ok(()), Some((channel, json))) = (&result, follow_channel) {
+        let (back, followed) = follow(client, &channel, json, out, notes).await;
+        result = followed;
+        match back {
+            Some(back) => client = back,
+            None => return result,
+        }
+    }
     if client.is_online()
         && let Err(e) = client.flush_outbox().await
     {
@@ -430,21 +446,25 @@ async fn networked(
 /// Trust warnings and undecryptable items are never silent.
 fn report_warnings(client: &mut Client, notes: &mut dyn Notes) {
     for event in client.take_events() {
-        match event {
-            Event::Trust {
-                user,
-                warning: crate::engine::TrustWarning::KeyChanged,
-            } => notes.note(&format!(
-                "WARNING: the keys of {user} changed. Compare safety numbers (`vigil verify \
-                 {user}`) before trusting them."
-            )),
-            Event::DecryptFailed { sender, reason, .. } => {
-                notes.note(&format!(
-                    "could not decrypt or verify from {sender}: {reason}"
-                ));
-            }
-            _ => {}
+        report_warning(&event, notes);
+    }
+}
+
+fn report_warning(event: &Event, notes: &mut dyn Notes) {
+    match event {
+        Event::Trust {
+            user,
+            warning: crate::engine::TrustWarning::KeyChanged,
+        } => notes.note(&format!(
+            "WARNING: the keys of {user} changed. Compare safety numbers (`vigil verify \
+             {user}`) before trusting them."
+        )),
+        Event::DecryptFailed { sender, reason, .. } => {
+            notes.note(&format!(
+                "could not decrypt or verify from {sender}: {reason}"
+            ));
         }
+        _ => {}
     }
 }
 
@@ -453,7 +473,6 @@ async fn dispatch(
     online: bool,
     command: Command,
     out: &mut dyn Write,
-    notes: &mut dyn Notes,
 ) -> Result<(), Failure> {
     match command {
         Command::Channel(ChannelCommand::Create {
@@ -542,7 +561,7 @@ async fn dispatch(
             follow,
             json,
             last,
-        } => read(client, &channel, follow, json, last, out, notes).await,
+        } => read(client, &channel, follow, json, last, out).await,
         Command::Verify { user, number } => {
             let user = parse_user(&user)?;
             let (safety, contact) = client.engine().safety_number(&user, now())?;
@@ -598,7 +617,6 @@ async fn read(
     json: bool,
     last: Option<usize>,
     out: &mut dyn Write,
-    notes: &mut dyn Notes,
 ) -> Result<(), Failure> {
     let id = client.engine().find_channel(channel)?;
     let summary = client.engine().channel(id)?;
@@ -623,63 +641,70 @@ async fn read(
         writeln!(out, "{banner}").map_err(io)?;
     }
     out.flush().map_err(io)?;
-    if !follow {
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// `read --follow` after the history is printed: the network worker keeps the connection (and
+/// reconnects), and new messages of the channel are printed as they arrive, until Ctrl-C.
+async fn follow(
+    client: Client,
+    channel: &str,
+    json: bool,
+    out: &mut dyn Write,
+    notes: &mut dyn Notes,
+) -> (Option<Client>, Result<(), Failure>) {
+    let id = match client.engine().find_channel(channel) {
+        Ok(id) => id,
+        Err(e) => return (Some(client), Err(e.into())),
+    };
+    let me = client.engine().user().clone();
+    let banner = client
+        .engine()
+        .channel(id)
+        .map(|c| format!("==== {} ====", c.label))
+        .unwrap_or_default();
+    let (handle, mut events, task) = crate::worker::spawn(client);
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
+    let mut result = Ok(());
     loop {
-        tokio::select! {
+        let event = tokio::select! {
             _ = &mut stop => break,
-            step = follow_step(client) => step?,
-        }
-        for event in client.take_events() {
-            if let Event::Message {
+            event = events.recv() => event,
+        };
+        let Some(event) = event else { break };
+        match event {
+            Event::Message {
                 channel: c,
                 seq,
                 entry,
-            } = &event
-                && *c == id
-            {
-                print_entry(client.engine(), id, *seq, entry, json, out)?;
-                out.flush().map_err(io)?;
-            } else {
-                report_warnings_one(&event, notes);
+            } if c == id => {
+                let contact = handle.contact(entry.sender.clone()).await.ok().flatten();
+                let trust = mark(&me, &entry.sender, contact.as_ref());
+                if let Err(e) = print_line(id, seq, &entry, trust, json, out) {
+                    result = Err(e);
+                    break;
+                }
             }
+            Event::Connection(crate::engine::Connection::Offline(why)) => {
+                notes.note(&format!("offline ({why}); reconnecting"));
+            }
+            Event::Connection(crate::engine::Connection::Refused(why)) => {
+                result = Err(ClientError::LoginRefused(why).into());
+                break;
+            }
+            other => report_warning(&other, notes),
         }
     }
-    if !json {
-        writeln!(out, "{banner}").map_err(io)?;
+    handle.shutdown().await;
+    let client = match task.await {
+        Ok(client) => client,
+        Err(e) => return (None, Err(usage(format!("the network worker failed: {e}")))),
+    };
+    if result.is_ok() && !json {
+        result = writeln!(out, "{banner}").map_err(io);
     }
-    Ok(())
-}
-
-fn report_warnings_one(event: &Event, notes: &mut dyn Notes) {
-    if let Event::Connection(crate::engine::Connection::Offline(why)) = event {
-        notes.note(&format!("offline ({why}); reconnecting"));
-    }
-}
-
-/// One step of `--follow`: wait for pushes, send the outbox, reconnect when offline.
-async fn follow_step(client: &mut Client) -> Result<(), Failure> {
-    if !client.is_online() {
-        client.connect_with_retry().await?;
-        match client.sync().await {
-            Ok(()) | Err(ClientError::Transport(_)) => return Ok(()),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    match client.pump(Duration::from_secs(1)).await {
-        Ok(_) | Err(ClientError::Transport(_)) => {}
-        Err(e) => return Err(e.into()),
-    }
-    if client.is_online() {
-        match client.flush_outbox().await {
-            Ok(()) | Err(ClientError::Transport(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(())
+    (Some(client), result)
 }
 
 /// The history of `channel`, oldest first (the newest `last` only, if given), paged from the
@@ -711,12 +736,18 @@ pub(crate) fn all_history(
 
 /// How much we trust a sender, as a word.
 pub(crate) fn trust_mark(engine: &Engine, user: &UserId) -> &'static str {
-    if user == engine.user() {
+    let contact = engine.contact(user).ok().flatten();
+    mark(engine.user(), user, contact.as_ref())
+}
+
+/// How much we trust `user`, knowing what we pinned of them.
+fn mark(me: &UserId, user: &UserId, contact: Option<&crate::trust::Contact>) -> &'static str {
+    if user == me {
         return "you";
     }
-    match engine.contact(user) {
-        Ok(Some(c)) if c.changed.is_some() => "KEY CHANGED",
-        Ok(Some(c)) if c.verified => "verified",
+    match contact {
+        Some(c) if c.changed.is_some() => "KEY CHANGED",
+        Some(c) if c.verified => "verified",
         _ => "unverified",
     }
 }
@@ -729,7 +760,24 @@ fn print_entry(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
-    let trust = trust_mark(engine, &entry.sender);
+    print_line(
+        channel,
+        seq,
+        entry,
+        trust_mark(engine, &entry.sender),
+        json,
+        out,
+    )
+}
+
+fn print_line(
+    channel: [u8; 32],
+    seq: u64,
+    entry: &Entry,
+    trust: &str,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<(), Failure> {
     if json {
         let (kind, text) = match &entry.body {
             Body::Text(t) => ("text", t.as_str()),
@@ -760,5 +808,5 @@ fn print_entry(
     } else {
         writeln!(out, "{}", export::text_line(entry, trust)).map_err(io)?;
     }
-    Ok(())
+    out.flush().map_err(io)
 }

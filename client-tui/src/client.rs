@@ -94,7 +94,6 @@ pub struct Client {
     endpoint: Option<quinn::Endpoint>,
     link: Option<Link>,
     events: VecDeque<Event>,
-    backoff: Duration,
     relay_address: Option<String>,
 }
 
@@ -125,7 +124,6 @@ impl Client {
             endpoint: None,
             link: None,
             events: VecDeque::new(),
-            backoff: Duration::from_millis(500),
             relay_address: None,
         }
     }
@@ -200,7 +198,6 @@ impl Client {
         self.emit(vec![Event::Connection(Connection::Connecting)]);
         match self.try_connect().await {
             Ok(()) => {
-                self.backoff = Duration::from_millis(500);
                 self.emit(vec![Event::Connection(Connection::Online)]);
                 Ok(())
             }
@@ -257,26 +254,6 @@ impl Client {
         }
         self.refresh_revocations().await?;
         Ok(())
-    }
-
-    /// Connects, retrying with exponential backoff (up to [`MAX_BACKOFF`]) until it works or
-    /// the relay refuses us.
-    ///
-    /// # Errors
-    ///
-    /// [`ClientError::LoginRefused`] or a local failure.
-    pub async fn connect_with_retry(&mut self) -> Result<(), ClientError> {
-        loop {
-            match self.connect().await {
-                Ok(()) => return Ok(()),
-                Err(ClientError::Transport(e)) => {
-                    tracing::info!(error = %e, wait = ?self.backoff, "relay unreachable; retrying");
-                    tokio::time::sleep(self.backoff).await;
-                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                }
-                Err(other) => return Err(other),
-            }
-        }
     }
 
     /// Sends one request and waits for its answer.
@@ -380,21 +357,27 @@ impl Client {
         }
     }
 
-    /// Waits up to `wait` for pushes and processes what arrives (acknowledging when the
-    /// queue is momentarily empty). Returns whether anything arrived.
+    /// Waits up to `wait` for the next push. Cancel-safe: nothing is lost when the future is
+    /// dropped (for `select!` against UI commands). `None` when nothing arrived in time or
+    /// when offline.
+    pub async fn next_push(&mut self, wait: Duration) -> Option<Result<Push, TransportError>> {
+        let link = self.link.as_mut()?;
+        match tokio::time::timeout(wait, link.pushes.recv()).await {
+            Err(_) => None,
+            Ok(None) => Some(Err(TransportError::Lost("push stream ended".into()))),
+            Ok(Some(next)) => Some(next),
+        }
+    }
+
+    /// Processes `first` and every push already waiting, then acknowledges them.
     ///
     /// # Errors
     ///
     /// [`ClientError::Transport`] when the connection broke (we are then offline).
-    pub async fn pump(&mut self, wait: Duration) -> Result<bool, ClientError> {
-        let Some(link) = &mut self.link else {
-            return Err(TransportError::Lost("not connected".into()).into());
-        };
-        let first = match tokio::time::timeout(wait, link.pushes.recv()).await {
-            Err(_) => return Ok(false),
-            Ok(None) => Err(TransportError::Lost("push stream ended".into())),
-            Ok(Some(next)) => next,
-        };
+    pub async fn process(
+        &mut self,
+        first: Result<Push, TransportError>,
+    ) -> Result<(), ClientError> {
         let mut next = Some(first);
         while let Some(item) = next.take() {
             match item {
@@ -406,8 +389,23 @@ impl Client {
             }
             next = self.link.as_mut().and_then(|l| l.pushes.try_recv().ok());
         }
-        self.ack().await?;
-        Ok(true)
+        self.ack().await
+    }
+
+    /// Waits up to `wait` for pushes and processes what arrives (acknowledging when the
+    /// queue is momentarily empty). Returns whether anything arrived.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Transport`] when the connection broke (we are then offline).
+    pub async fn pump(&mut self, wait: Duration) -> Result<bool, ClientError> {
+        if self.link.is_none() {
+            return Err(TransportError::Lost("not connected".into()).into());
+        }
+        match self.next_push(wait).await {
+            None => Ok(false),
+            Some(first) => self.process(first).await.map(|()| true),
+        }
     }
 
     /// Processes everything the relay held for us at login, then sends the outbox.

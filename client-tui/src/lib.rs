@@ -11,3 +11,4 @@ pub mod request;
 pub mod store;
 pub mod transport;
 pub mod trust;
+pub mod worker;

@@ -176,6 +176,41 @@ impl Federation {
         ]);
     }
 
+    /// Makes the relay listen on `addr` from its next start (to restart it where its clients
+    /// expect it, as a real relay would be).
+    ///
+    /// # Panics
+    ///
+    /// When `relay.toml` cannot be rewritten.
+    pub fn listen_on(&self, addr: SocketAddr) {
+        let text = std::fs::read_to_string(&self.config).expect("relay.toml");
+        let text: String = text
+            .lines()
+            .map(|line| {
+                if line.starts_with("listen = ") {
+                    format!("listen = \"{addr}\"\n")
+                } else {
+                    format!("{line}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&self.config, text).expect("relay.toml");
+    }
+
+    /// Opens `user`'s bundle (as `vigil enroll` does) and enrolls an engine in a new home.
+    ///
+    /// # Panics
+    ///
+    /// When enrolling fails.
+    #[must_use]
+    pub fn engine(&self, user: &str, bundle: &Path) -> vigil_client::engine::Engine {
+        let contents =
+            vigil_client::engine::open_bundle(bundle, BUNDLE_PASSPHRASE).expect("bundle");
+        let home = self.dir.path().join("engines").join(user);
+        vigil_client::engine::Engine::enroll(&home, contents, STORE_PASSPHRASE, crate::now())
+            .expect("enroll")
+    }
+
     /// The relay's data directory.
     #[must_use]
     pub fn relay_data(&self) -> PathBuf {

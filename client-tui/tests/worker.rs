@@ -1,0 +1,147 @@
+//! The network worker the TUI uses: connected members exchange messages as events, and a
+//! member keeps typing while the relay is down; the worker reconnects and the outbox goes out.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedReceiver;
+use vigil_client::client::Client;
+use vigil_client::engine::{Body, Connection, Delivery, Event};
+use vigil_protocol::UserId;
+use vigil_protocol::label::Label;
+use vigil_protocol::policy::ClassificationPolicy;
+use vigil_tests::federation::Federation;
+
+/// Waits (up to 30 s) for an event that `want` accepts.
+async fn until<T>(
+    events: &mut UnboundedReceiver<Event>,
+    mut want: impl FnMut(&Event) -> Option<T>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let event = tokio::time::timeout_at(deadline, events.recv())
+            .await
+            .expect("the event came in time")
+            .expect("the worker is running");
+        if let Some(found) = want(&event) {
+            return found;
+        }
+    }
+}
+
+/// The text of a message from someone else.
+fn text_of(event: &Event) -> Option<String> {
+    match event {
+        Event::Message { entry, .. } if entry.delivery.is_none() => match &entry.body {
+            Body::Text(t) => Some(t.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Runs `f` on a plain thread (the relay fixture has its own runtime, which cannot be started
+/// or stopped from inside this one).
+fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    std::thread::scope(|s| s.spawn(f).join().unwrap())
+}
+
+#[test]
+fn workers_exchange_messages_and_survive_a_relay_outage() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let addr = relay.addr;
+    let lead_bundle = fed.issue("lead@cert-at", "EU SECRET");
+    let officer_bundle = fed.issue("officer@cert-at", "EU SECRET");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = |user: &str, bundle| {
+        let mut client = Client::new(fed.engine(user, bundle));
+        client.set_relay_address(Some(addr.to_string()));
+        client
+    };
+    let (lead_client, officer_client) = (
+        client("lead@cert-at", &lead_bundle),
+        client("officer@cert-at", &officer_bundle),
+    );
+    let relay = runtime.block_on(async {
+        let (lead, mut lead_events, lead_task) = vigil_client::worker::spawn(lead_client);
+        let (officer, mut officer_events, officer_task) =
+            vigil_client::worker::spawn(officer_client);
+        for events in [&mut lead_events, &mut officer_events] {
+            until(events, |e| {
+                (*e == Event::Connection(Connection::Online)).then_some(())
+            })
+            .await;
+        }
+        let label = Label::new(
+            "TLP:AMBER",
+            "EU RESTRICTED",
+            &[],
+            ClassificationPolicy::eu(),
+        )
+        .unwrap();
+        let channel = lead.create("ops".into(), label).await.unwrap();
+        lead.invite(channel, UserId::new("officer@cert-at").unwrap())
+            .await
+            .unwrap();
+        until(&mut officer_events, |e| {
+            matches!(e, Event::ChannelChanged { channel: c } if *c == channel).then_some(())
+        })
+        .await;
+        lead.send(channel, "first".into()).await.unwrap();
+        assert_eq!(until(&mut officer_events, text_of).await, "first");
+        officer.send(channel, "reply".into()).await.unwrap();
+        assert_eq!(until(&mut lead_events, text_of).await, "reply");
+
+        // The relay goes down; the lead keeps typing.
+        off_runtime(move || relay.stop());
+        until(&mut lead_events, |e| {
+            matches!(e, Event::Connection(Connection::Offline(_))).then_some(())
+        })
+        .await;
+        let seq = lead
+            .send(channel, "during the outage".into())
+            .await
+            .unwrap();
+        let history = lead.history(channel, None, 1).await.unwrap();
+        assert_eq!(history[0].0, seq);
+        assert_eq!(history[0].1.delivery, Some(Delivery::Queued));
+
+        // It comes back where it was; both workers reconnect by themselves.
+        fed.listen_on(addr);
+        let relay = off_runtime(|| fed.start_relay());
+        assert_eq!(relay.addr, addr);
+        until(&mut lead_events, |e| match e {
+            Event::Delivery {
+                seq: s,
+                state: Delivery::Sent,
+                ..
+            } if *s == seq => Some(()),
+            _ => None,
+        })
+        .await;
+        assert_eq!(
+            until(&mut officer_events, text_of).await,
+            "during the outage"
+        );
+        let channels = officer.channels().await.unwrap();
+        assert_eq!(channels.len(), 1);
+        assert_eq!(channels[0].members.len(), 2);
+        lead.shutdown().await;
+        officer.shutdown().await;
+        lead_task.await.unwrap();
+        officer_task.await.unwrap();
+        relay
+    });
+    relay.stop();
+}
