@@ -183,15 +183,6 @@ pub enum ChannelCommand {
     List,
 }
 
-const NOT_READY: &str = "\
-this build cannot run the TUI or the demo yet.
-
-What is ready: the relay (vigil-relay), the administrator's tool (vigil-keytool), and the
-headless commands of this client: enroll, channel create|invite|remove|list, send, read
-[--follow] [--json], verify, export, request (see `vigil --help` and docs/user-guide.md).
-
-Not ready yet: the TUI, and so the demo. Nothing was started and nothing was written.";
-
 /// Environment variable overriding the relay address of the bundle.
 pub const RELAY_ENV: &str = "VIGIL_RELAY";
 
@@ -275,10 +266,28 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), F
         .build()
         .map_err(|e| usage(format!("cannot start the runtime: {e}")))?;
     let Some(command) = cli.command else {
-        return Err(usage(NOT_READY));
+        let config = match crate::config::default_path() {
+            Some(path) => crate::config::Config::load(&path).map_err(usage)?,
+            None => crate::config::Config::default(),
+        };
+        if !std::io::stdout().is_terminal() {
+            return Err(usage(
+                "the TUI needs a terminal; for scripts use the headless commands (see --help)",
+            ));
+        }
+        let passphrase = pass.existing("your Vigil store")?;
+        let engine = Engine::open(&home, &passphrase)?;
+        drop(passphrase);
+        let mut client = Client::new(engine);
+        client.set_relay_address(relay.or(config.relay.clone()));
+        return runtime
+            .block_on(crate::tui::run(client, &config))
+            .map_err(usage);
     };
     match command {
-        Command::Demo => Err(usage(NOT_READY)),
+        Command::Demo => runtime
+            .block_on(crate::demo::run(out, std::io::stdout().is_terminal()))
+            .map_err(usage),
         Command::Request {
             user,
             name,

@@ -1,9 +1,12 @@
-//! `vigil-client`: the client side of Vigil. In this build it holds the member's home
-//! directory, certificate requests and the connection to the relay; the engine (store,
-//! sessions, sync) and the TUI arrive with their issues.
+//! `vigil-client`: the client side of Vigil: the engine (sealed store, sessions, channels,
+//! outbox; [`engine`]), its connection to the relay ([`client`], [`transport`]), the network
+//! worker the UI talks to ([`worker`]), the terminal UI ([`tui`]), the headless commands
+//! ([`cli`]) and `vigil demo` ([`demo`]).
 
 pub mod cli;
 pub mod client;
+pub mod config;
+pub mod demo;
 pub mod engine;
 pub mod export;
 pub mod home;
@@ -11,4 +14,5 @@ pub mod request;
 pub mod store;
 pub mod transport;
 pub mod trust;
+pub mod tui;
 pub mod worker;

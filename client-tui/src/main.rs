@@ -8,7 +8,8 @@ use vigil_client::cli::{Cli, Stderr, run};
 #[expect(clippy::print_stderr, reason = "a command-line front end")]
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let mut stdout = std::io::stdout().lock();
+    // Not locked: the TUI writes to the terminal from its own task.
+    let mut stdout = std::io::stdout();
     match run(cli, &mut stdout, &mut Stderr) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {

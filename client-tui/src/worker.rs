@@ -38,6 +38,7 @@ enum Command {
     Channels(Reply<Vec<ChannelSummary>>),
     History(([u8; 32], Option<u64>, usize), Reply<Vec<(u64, Entry)>>),
     Contact(UserId, Reply<Option<Contact>>),
+    Run(Box<dyn FnOnce(&mut Client) + Send>),
     Shutdown,
 }
 
@@ -131,6 +132,27 @@ impl Handle {
     /// [`ClientError`].
     pub async fn contact(&self, user: UserId) -> Result<Option<Contact>, ClientError> {
         self.ask(|r| Command::Contact(user, r)).await
+    }
+
+    /// Runs `f` on the worker's client (between its network steps) and returns its result:
+    /// for queries and local actions the UI needs that have no command of their own.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`] when the worker stopped.
+    pub async fn with<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&mut Client) -> T + Send + 'static,
+    ) -> Result<T, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        let job: Box<dyn FnOnce(&mut Client) + Send> = Box::new(move |client| {
+            let _ = tx.send(f(client));
+        });
+        self.commands
+            .send(Command::Run(job))
+            .await
+            .map_err(|_| gone())?;
+        rx.await.map_err(|_| gone())
     }
 
     /// Asks the worker to stop (it acknowledges what it processed and closes the connection).
@@ -294,6 +316,10 @@ impl Worker {
             Command::Contact(user, reply) => {
                 let result = self.client.engine().contact(&user);
                 let _ = reply.send(result.map_err(ClientError::from));
+            }
+            Command::Run(job) => {
+                job(&mut self.client);
+                self.forward();
             }
             Command::Shutdown => {}
         }

@@ -1,5 +1,5 @@
-//! The `vigil` binary: honest about what it cannot do yet, and `vigil request` end to end with
-//! `vigil-keytool sign-request`.
+//! The `vigil` binary: `vigil demo` without a terminal, `--help`, and `vigil request` end to
+//! end with `vigil-keytool sign-request`.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,19 +12,31 @@ use std::process::Command;
 use vigil_protocol::provisioning::{FileKind, dearmor};
 
 #[test]
-fn demo_says_what_is_not_ready_and_exits_2() {
+fn demo_without_a_terminal_runs_headless_and_prints_the_transcript() {
     let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .arg("demo")
+        .env_remove("VIGIL_HOME")
+        .env_remove("VIGIL_RELAY")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("cannot run the TUI or the demo yet"),
-        "{stderr}"
-    );
-    assert!(stderr.contains("Not ready yet"), "{stderr}");
-    assert!(out.stdout.is_empty());
+    assert_eq!(out.status.code(), Some(0), "{stdout}\n{stderr}");
+    let banner = "==== TLP:AMBER | EU RESTRICTED | REL TO AT,CZ ====";
+    assert_eq!(stdout.matches(banner).count(), 2, "{stdout}");
+    for expected in [
+        "added you to ransomware-linz-2026",
+        "203.0.113.47:443",
+        "Petra Svobodová <petra@cert-cz> (unverified): CERT-CZ here",
+        "changed the label to TLP:AMBER | EU RESTRICTED | REL TO AT,CZ",
+        "refused: intern@cert-at has clearance UNCLASSIFIED; channel requires EU RESTRICTED",
+        "Handover note for the day shift",
+        "Anna Huber <officer@cert-at> (you) [sent]",
+        "Thanks Anna, noted",
+        "now removed",
+    ] {
+        assert!(stdout.contains(expected), "{expected:?} missing:\n{stdout}");
+    }
 }
 
 #[test]
@@ -35,7 +47,11 @@ fn help_explains_the_commands() {
         .unwrap();
     assert_eq!(out.status.code(), Some(0));
     let help = String::from_utf8(out.stdout).unwrap();
-    assert!(help.contains("demo") && help.contains("request"), "{help}");
+    for command in [
+        "demo", "enroll", "channel", "send", "read", "verify", "export", "request",
+    ] {
+        assert!(help.contains(command), "{command}: {help}");
+    }
     let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
         .args(["request", "--help"])
         .output()

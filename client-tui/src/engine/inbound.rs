@@ -218,7 +218,8 @@ impl Engine {
                         "{} added you to {}, labelled {}",
                         state.author, state.name, state.label
                     );
-                    self.notice(batch, events, id, state.author.clone(), notice, now)?;
+                    let at = state.timestamp.min(now);
+                    self.notice(batch, events, id, state.author.clone(), notice, at)?;
                     if !state.label.history_for_joiners() {
                         self.notice(
                             batch,

@@ -610,6 +610,31 @@ impl Engine {
         Ok(events)
     }
 
+    /// Changes the channel's label (a new epoch). Raising is for the owner and admins;
+    /// lowering only for the originating owner.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] with the rule's reason.
+    pub fn relabel(
+        &mut self,
+        channel: [u8; 32],
+        label: Label,
+        now: UnixTime,
+    ) -> Result<Vec<Event>, EngineError> {
+        let mut batch = Batch::default();
+        let mut events = Vec::new();
+        self.change_channel(
+            &mut batch,
+            &mut events,
+            channel,
+            Proposal::Relabel(label),
+            now,
+        )?;
+        self.store.commit(batch)?;
+        Ok(events)
+    }
+
     fn view(&self, channel: [u8; 32]) -> Result<&ChannelView, EngineError> {
         self.channels
             .get(&channel)
@@ -699,7 +724,9 @@ impl Engine {
             }
         }
         self.stage_channel(batch, channel);
-        self.notice(batch, events, channel, from, notice, now)?;
+        // Dated when the change was signed, not when it reached us.
+        let at = state.timestamp.min(now);
+        self.notice(batch, events, channel, from, notice, at)?;
         if applied.removed_us {
             self.notice(
                 batch,
@@ -708,7 +735,7 @@ impl Engine {
                 state.author.clone(),
                 "You were removed from this channel: nothing sent from now on reaches you."
                     .to_owned(),
-                now,
+                at,
             )?;
         }
         if !targets.is_empty() {

@@ -1,0 +1,158 @@
+//! The TUI's settings: `config.toml` in the XDG config directory
+//! (`$XDG_CONFIG_HOME/vigil/config.toml`, else `~/.config/vigil/config.toml`). Every key is
+//! optional; a missing file means the defaults. An unknown key or a bad value is an error that
+//! names the file and the key, so a typo is not silently ignored.
+//!
+//! ```toml
+//! relay = "relay.cert-at.example:4433"   # instead of the bundle's address (pin still checked)
+//! bell_on_mention = true                 # ring the terminal bell when someone names you
+//! colours = "auto"                       # "auto" (off with NO_COLOR), "always" or "never"
+//!
+//! [keys]                                 # rebind: "ctrl-x", "alt-x", a character, or a key
+//! next_channel = "ctrl-n"                #   name (up, down, pageup, tab, f1, ...)
+//! previous_channel = "ctrl-p"
+//! next_unread = "alt-a"
+//! help = "?"
+//! quit = "ctrl-c"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Whether to draw in colour.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Colours {
+    /// Colour unless `NO_COLOR` is set (<https://no-color.org>).
+    #[default]
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour: labels are still shown as text.
+    Never,
+}
+
+/// Key bindings of the actions that have one.
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Keys {
+    /// Next channel.
+    pub next_channel: String,
+    /// Previous channel.
+    pub previous_channel: String,
+    /// Next channel with unread messages.
+    pub next_unread: String,
+    /// The help screen (when the compose box is empty).
+    pub help: String,
+    /// Quit.
+    pub quit: String,
+}
+
+impl Default for Keys {
+    fn default() -> Self {
+        Self {
+            next_channel: "ctrl-n".into(),
+            previous_channel: "ctrl-p".into(),
+            next_unread: "alt-a".into(),
+            help: "?".into(),
+            quit: "ctrl-c".into(),
+        }
+    }
+}
+
+/// The settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Relay address instead of the bundle's (`host:port`).
+    pub relay: Option<String>,
+    /// Ring the bell when a message names you.
+    pub bell_on_mention: bool,
+    /// Colour mode.
+    pub colours: Colours,
+    /// Key bindings.
+    pub keys: Keys,
+}
+
+/// The file's default place.
+#[must_use]
+pub fn default_path() -> Option<PathBuf> {
+    let from_env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    from_env("XDG_CONFIG_HOME")
+        .or_else(|| from_env("HOME").map(|h| h.join(".config")))
+        .map(|dir| dir.join("vigil").join("config.toml"))
+}
+
+impl Config {
+    /// Reads `path`; a missing file is the defaults.
+    ///
+    /// # Errors
+    ///
+    /// One line naming the file and what is wrong in it.
+    pub fn load(path: &Path) -> Result<Self, String> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        };
+        let config: Self =
+            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        for (name, key) in [
+            ("next_channel", &config.keys.next_channel),
+            ("previous_channel", &config.keys.previous_channel),
+            ("next_unread", &config.keys.next_unread),
+            ("help", &config.keys.help),
+            ("quit", &config.keys.quit),
+        ] {
+            if crate::tui::keys::parse(key).is_none() {
+                return Err(format!(
+                    "{}: [keys] {name} = {key:?} is not a key (e.g. \"ctrl-n\", \"alt-a\", \"?\", \"f2\")",
+                    path.display()
+                ));
+            }
+        }
+        Ok(config)
+    }
+
+    /// Whether to colour, given the environment.
+    #[must_use]
+    pub fn colour(&self) -> bool {
+        match self.colours {
+            Colours::Always => true,
+            Colours::Never => false,
+            Colours::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_partial_files_and_clear_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        assert_eq!(Config::load(&path).unwrap(), Config::default());
+        std::fs::write(
+            &path,
+            "bell_on_mention = true\n[keys]\nnext_unread = \"f5\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&path).unwrap();
+        assert!(config.bell_on_mention);
+        assert_eq!(config.keys.next_unread, "f5");
+        assert_eq!(config.keys.quit, "ctrl-c");
+        std::fs::write(&path, "bel_on_mention = true\n").unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(err.contains("bel_on_mention"), "{err}");
+        std::fs::write(&path, "[keys]\nquit = \"ctrl-\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(err.contains("[keys] quit"), "{err}");
+    }
+}

@@ -1,0 +1,294 @@
+//! The terminal UI: ratatui on crossterm. The UI only draws and dispatches: the network worker
+//! ([`crate::worker`]) owns the engine and the connection, and every request to it runs in a
+//! task of its own whose answer comes back as an [`app::Update`], so neither the network nor
+//! the disk ever blocks a keystroke. The screen is redrawn only when something changed: idle,
+//! the UI sleeps.
+
+pub mod app;
+pub mod keys;
+pub mod view;
+
+use std::io::Write as _;
+
+use ratatui::crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
+use ratatui::crossterm::execute;
+use tokio::sync::mpsc;
+use vigil_protocol::UserId;
+
+use crate::client::{Client, now};
+use crate::config::Config;
+use crate::worker::Handle;
+use app::{Action, App, PAGE, TrustMark, Update};
+
+/// Runs the TUI for `client` until the user quits. Restores the terminal on every exit path,
+/// panics included.
+///
+/// # Errors
+///
+/// When the terminal cannot be set up.
+pub async fn run(client: Client, config: &Config) -> Result<(), String> {
+    let me = client.engine().user().clone();
+    let name = client
+        .engine()
+        .certificate()
+        .body()
+        .display_name
+        .to_string();
+    let mut app = App::new(me, name, config);
+    let (handle, mut events, task) = crate::worker::spawn(client);
+    let mut terminal =
+        ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let _ = execute!(std::io::stdout(), term::EnableBracketedPaste);
+    let (input_tx, mut input) = mpsc::channel::<TermEvent>(256);
+    std::thread::spawn(move || {
+        while let Ok(event) = term::read() {
+            if input_tx.blocking_send(event).is_err() {
+                return;
+            }
+        }
+    });
+    let (updates_tx, mut updates) = mpsc::unbounded_channel::<Update>();
+    let mut pending = vec![Action::RefreshChannels];
+    let mut result = Ok(());
+    loop {
+        for action in std::mem::take(&mut pending) {
+            if action == Action::Quit {
+                app.quit = true;
+            } else if action == Action::Bell {
+                let _ = std::io::stdout().write_all(b"\x07");
+            } else {
+                dispatch(&handle, action, updates_tx.clone());
+            }
+        }
+        if app.quit {
+            break;
+        }
+        if let Err(e) = terminal.draw(|frame| view::draw(frame, &app)) {
+            result = Err(format!("cannot draw: {e}"));
+            break;
+        }
+        tokio::select! {
+            Some(event) = input.recv() => match event {
+                TermEvent::Key(key) if key.kind != KeyEventKind::Release => {
+                    pending = app.on_key(key);
+                }
+                TermEvent::Paste(text) => app.on_paste(&text),
+                _ => {} // resize: redrawn on the next turn
+            },
+            Some(event) = events.recv() => pending = app.on_update(Update::Event(event)),
+            Some(update) = updates.recv() => pending = app.on_update(update),
+            else => break,
+        }
+    }
+    let _ = execute!(std::io::stdout(), term::DisableBracketedPaste);
+    ratatui::restore();
+    handle.shutdown().await;
+    let _ = task.await;
+    result
+}
+
+/// Runs `action` against the worker in a task of its own; the answer comes back on `updates`.
+fn dispatch(handle: &Handle, action: Action, updates: mpsc::UnboundedSender<Update>) {
+    let handle = handle.clone();
+    tokio::spawn(async move {
+        let update = perform(&handle, action).await;
+        if let Some(update) = update {
+            let _ = updates.send(update);
+        }
+    });
+}
+
+fn refused(e: impl std::fmt::Display) -> Option<Update> {
+    Some(Update::Refused(e.to_string()))
+}
+
+async fn perform(handle: &Handle, action: Action) -> Option<Update> {
+    match action {
+        Action::Send(channel, text) => handle.send(channel, text).await.err().and_then(refused),
+        Action::Create(name, label) => match handle.create(name.clone(), label).await {
+            Ok(_) => Some(Update::Done(format!("created {name}"))),
+            Err(e) => refused(e),
+        },
+        Action::Invite(channel, user) => match handle.invite(channel, user.clone()).await {
+            Ok(()) => Some(Update::Done(format!("invited {user}"))),
+            Err(e) => refused(e),
+        },
+        Action::Remove(channel, user) => {
+            let reason = "removed by the owner".to_owned();
+            match handle.remove(channel, user.clone(), reason).await {
+                Ok(()) => Some(Update::Done(format!(
+                    "removed {user}; new keys for the others"
+                ))),
+                Err(e) => refused(e),
+            }
+        }
+        Action::LoadHistory(channel, before) => match handle.history(channel, before, PAGE).await {
+            Ok(page) => Some(Update::History(channel, before, page)),
+            Err(e) => refused(e),
+        },
+        Action::RefreshChannels => handle.channels().await.ok().map(Update::Channels),
+        Action::Contact(user) => {
+            let contact = handle.contact(user.clone()).await.ok().flatten();
+            let mark = match contact {
+                Some(c) if c.changed.is_some() => TrustMark::Changed,
+                Some(c) if c.verified => TrustMark::Verified,
+                _ => TrustMark::Unverified,
+            };
+            Some(Update::Trust(user, mark))
+        }
+        Action::Whois(user) => {
+            let lines = handle.with(move |client| whois(client, &user)).await;
+            match lines {
+                Ok(Ok((title, lines))) => Some(Update::Info(title, lines)),
+                Ok(Err(e)) => refused(e),
+                Err(e) => refused(e),
+            }
+        }
+        Action::SafetyNumber(user) => {
+            let found = handle
+                .with({
+                    let user = user.clone();
+                    move |client| client.engine().safety_number(&user, now())
+                })
+                .await;
+            match found {
+                Ok(Ok((number, contact))) => {
+                    let status = match contact {
+                        Some(c) if c.changed.is_some() => "KEYS CHANGED: not verified",
+                        Some(c) if c.verified => "verified",
+                        _ => "not verified",
+                    };
+                    Some(Update::Safety(
+                        user,
+                        number.display_groups(),
+                        status.to_owned(),
+                    ))
+                }
+                Ok(Err(e)) => refused(e),
+                Err(e) => refused(e),
+            }
+        }
+        Action::MarkVerified(user, number) => {
+            let done = handle
+                .with({
+                    let user = user.clone();
+                    move |client| client.engine().verify(&user, &number, now())
+                })
+                .await;
+            match done {
+                Ok(Ok(())) => {
+                    let _ = handle.contact(user.clone()).await;
+                    Some(Update::Trust(user, TrustMark::Verified))
+                }
+                Ok(Err(e)) => refused(e),
+                Err(e) => refused(e),
+            }
+        }
+        Action::Export(channel, path) => {
+            let done = handle
+                .with(move |client| export(client, channel, &path))
+                .await;
+            match done {
+                Ok(Ok(text)) => Some(Update::Done(text)),
+                Ok(Err(e)) => refused(e),
+                Err(e) => refused(e),
+            }
+        }
+        Action::Search(channel, text) => {
+            let found = handle
+                .with(move |client| search(client, channel, &text))
+                .await;
+            match found {
+                Ok(Ok((title, lines))) => Some(Update::Info(title, lines)),
+                Ok(Err(e)) => refused(e),
+                Err(e) => refused(e),
+            }
+        }
+        Action::Bell | Action::Quit => None,
+    }
+}
+
+fn whois(client: &Client, user: &UserId) -> Result<(String, Vec<String>), String> {
+    let engine = client.engine();
+    let verified = engine
+        .contact_certificate(user, now())
+        .map_err(|e| e.to_string())?;
+    let body = verified.body();
+    let policy = vigil_protocol::policy::ClassificationPolicy::eu();
+    let roles: Vec<&str> = body
+        .roles
+        .iter()
+        .map(vigil_protocol::Role::as_str)
+        .collect();
+    let trust = match engine.contact(user).map_err(|e| e.to_string())? {
+        Some(c) if c.changed.is_some() => "KEYS CHANGED since first seen: verify again",
+        Some(c) if c.verified => "verified (safety number compared)",
+        Some(_) => "unverified (pinned on first use)",
+        None => "not seen yet",
+    };
+    Ok((
+        format!("Who is {user}"),
+        vec![
+            format!("Name:          {}", body.display_name),
+            format!("User:          {}", body.user),
+            format!("Organisation:  {}", body.org),
+            format!("Roles:         {}", roles.join(", ")),
+            format!("Clearance:     {}", policy.describe(body.clearance.level)),
+            format!("Valid:         {} to {}", body.not_before, body.not_after),
+            format!("Serial:        {}", body.serial),
+            format!("Fingerprint:   {}", body.identity_key.fingerprint()),
+            format!("Certificate:   valid, from a trusted root"),
+            format!("Trust:         {trust}"),
+        ],
+    ))
+}
+
+fn export(client: &Client, channel: [u8; 32], path: &str) -> Result<String, String> {
+    let format = if path.to_ascii_lowercase().ends_with(".json") {
+        crate::export::Format::Json
+    } else {
+        crate::export::Format::Markdown
+    };
+    let text = crate::export::export(client.engine(), channel, format, now())
+        .map_err(|e| e.to_string())?;
+    vigil_keytool::fsutil::write_new(std::path::Path::new(path), text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    Ok(format!("exported to {path}"))
+}
+
+/// Most search results shown.
+const MAX_RESULTS: usize = 500;
+
+fn search(client: &Client, channel: [u8; 32], text: &str) -> Result<(String, Vec<String>), String> {
+    let engine = client.engine();
+    let needle = text.to_lowercase();
+    let mut lines = Vec::new();
+    let mut before = None;
+    loop {
+        let page = engine
+            .history(channel, before, 1000)
+            .map_err(|e| e.to_string())?;
+        let done = page.len() < 1000;
+        before = page.last().map(|(seq, _)| *seq);
+        for (_, entry) in page {
+            if let crate::engine::Body::Text(t) = &entry.body
+                && t.to_lowercase().contains(&needle)
+            {
+                lines.push(format!(
+                    "{}  {}: {}",
+                    entry.at,
+                    entry.sender_name,
+                    t.replace('\n', " ")
+                ));
+            }
+        }
+        if done || lines.len() >= MAX_RESULTS {
+            break;
+        }
+    }
+    lines.truncate(MAX_RESULTS);
+    if lines.is_empty() {
+        lines.push(format!("no message contains {text:?}"));
+    }
+    Ok((format!("Search: {text} (newest first)"), lines))
+}

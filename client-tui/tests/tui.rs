@@ -1,0 +1,290 @@
+//! The TUI's screen and keys, on ratatui's `TestBackend`: banners (text and FIRST colour per
+//! label, and without colour), unread counts, placeholders, warnings, and what keys do.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::style::Color;
+use vigil_client::config::{Colours, Config};
+use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, TrustWarning};
+use vigil_client::tui::app::{Action, App, Focus, Mode, Update};
+use vigil_client::tui::view;
+use vigil_protocol::label::Label;
+use vigil_protocol::policy::ClassificationPolicy;
+use vigil_protocol::{UnixTime, UserId};
+
+fn user(id: &str) -> UserId {
+    UserId::new(id).unwrap()
+}
+
+fn label(tlp: &str, level: &str) -> Label {
+    Label::new(tlp, level, &[], ClassificationPolicy::eu()).unwrap()
+}
+
+fn channel(n: u8, name: &str, label: Label) -> ChannelSummary {
+    ChannelSummary {
+        id: [n; 32],
+        name: name.into(),
+        label,
+        owner: user("lead@cert-at"),
+        members: vec![
+            (
+                user("lead@cert-at"),
+                "Markus Gruber".into(),
+                "CERT-AT".into(),
+            ),
+            (
+                user("officer@cert-at"),
+                "Anna Huber".into(),
+                "CERT-AT".into(),
+            ),
+            (
+                user("petra@cert-cz"),
+                "Petra Svobodová".into(),
+                "CERT-CZ".into(),
+            ),
+        ],
+        epoch: 0,
+        member: true,
+    }
+}
+
+fn entry(sender: &str, body: Body) -> Entry {
+    Entry {
+        sender: user(sender),
+        sender_name: sender.split('@').next().unwrap().into(),
+        at: UnixTime(1_795_798_504),
+        body,
+        delivery: None,
+    }
+}
+
+fn app(colour: bool) -> App {
+    let config = Config {
+        colours: if colour {
+            Colours::Always
+        } else {
+            Colours::Never
+        },
+        ..Config::default()
+    };
+    let mut app = App::new(user("officer@cert-at"), "Anna Huber".into(), &config);
+    let _ = app.on_update(Update::Channels(vec![
+        channel(1, "incident-42", label("TLP:AMBER", "EU RESTRICTED")),
+        channel(2, "red-team", label("TLP:RED", "EU SECRET")),
+        channel(3, "public", label("TLP:CLEAR", "UNCLASSIFIED")),
+    ]));
+    let _ = app.on_update(Update::History([1; 32], None, Vec::new()));
+    app
+}
+
+fn render(app: &App) -> (String, ratatui::buffer::Buffer) {
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    terminal.draw(|f| view::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    (text, buffer)
+}
+
+/// The foreground colour of the first cell of `needle` on screen.
+fn colour_of(text: &str, buffer: &ratatui::buffer::Buffer, needle: &str) -> Color {
+    let line = text.lines().position(|l| l.contains(needle)).unwrap();
+    let column = text.lines().nth(line).unwrap().find(needle).unwrap();
+    let x = text.lines().nth(line).unwrap()[..column].chars().count();
+    buffer[(u16::try_from(x).unwrap(), u16::try_from(line).unwrap())].fg
+}
+
+#[test]
+fn banners_show_the_label_above_and_below_in_its_first_colour() {
+    for (index, tlp, level, rgb) in [
+        (
+            0,
+            "TLP:AMBER",
+            "EU RESTRICTED",
+            Color::Rgb(0xFF, 0xC0, 0x00),
+        ),
+        (1, "TLP:RED", "EU SECRET", Color::Rgb(0xFF, 0x2B, 0x2B)),
+        (2, "TLP:CLEAR", "UNCLASSIFIED", Color::Rgb(0xFF, 0xFF, 0xFF)),
+    ] {
+        let mut app = app(true);
+        let _ = app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+        for _ in 0..index {
+            let _ = app.on_key(KeyEvent::new(KeyCode::Char('n'), KeyModifiers::CONTROL));
+        }
+        let (text, buffer) = render(&app);
+        let banner = format!("==== {tlp} | {level} ====");
+        assert_eq!(text.matches(&banner).count(), 2, "{text}");
+        assert_eq!(colour_of(&text, &buffer, &banner), rgb);
+    }
+}
+
+#[test]
+fn without_colour_the_labels_are_still_there_as_text() {
+    let app = app(false);
+    let (text, buffer) = render(&app);
+    assert_eq!(
+        text.matches("==== TLP:AMBER | EU RESTRICTED ====").count(),
+        2,
+        "{text}"
+    );
+    assert!(text.contains("[AMBER] incident-42") && text.contains("[RED] red-team"));
+    let coloured = buffer
+        .content()
+        .iter()
+        .any(|cell| matches!(cell.fg, Color::Rgb(..)));
+    assert!(!coloured, "NO_COLOR: no RGB colour anywhere");
+}
+
+#[test]
+fn unread_counts_mentions_placeholders_and_warnings_are_drawn() {
+    let mut app = app(true);
+    let _ = app.on_update(Update::History([2; 32], None, Vec::new()));
+    for text in ["one", "two for @officer@cert-at"] {
+        let _ = app.on_update(Update::Event(Event::Message {
+            channel: [2; 32],
+            seq: 10,
+            entry: entry("lead@cert-at", Body::Text(text.into())),
+        }));
+    }
+    let _ = app.on_update(Update::Event(Event::Message {
+        channel: [1; 32],
+        seq: 11,
+        entry: entry(
+            "petra@cert-cz",
+            Body::Undecryptable("message signature does not verify".into()),
+        ),
+    }));
+    let _ = app.on_update(Update::Event(Event::Trust {
+        user: user("petra@cert-cz"),
+        warning: TrustWarning::KeyChanged,
+    }));
+    let mut own = entry("officer@cert-at", Body::Text("on it".into()));
+    own.delivery = Some(Delivery::Queued);
+    let _ = app.on_update(Update::Event(Event::Message {
+        channel: [1; 32],
+        seq: 12,
+        entry: own,
+    }));
+    let (text, _) = render(&app);
+    assert!(text.contains("red-team (2) @"), "{text}");
+    assert!(
+        text.contains("[could not decrypt or verify: message signature does not"),
+        "{text}"
+    );
+    assert!(text.contains("The keys of petra@cert-cz CHANGED"), "{text}");
+    assert!(text.contains("[you] (queued): on it"), "{text}");
+    assert!(
+        text.contains("Unverified in this EU RESTRICTED channel"),
+        "{text}"
+    );
+    // The delivery state follows the outbox.
+    let _ = app.on_update(Update::Event(Event::Delivery {
+        channel: [1; 32],
+        seq: 12,
+        state: Delivery::Sent,
+    }));
+    assert!(render(&app).0.contains("[you] (sent): on it"));
+    // Alt-A jumps to the channel with unread messages and clears its count.
+    let _ = app.on_key(KeyEvent::new(KeyCode::Char('a'), KeyModifiers::ALT));
+    assert_eq!(app.current().unwrap().summary.name, "red-team");
+    assert!(!render(&app).0.contains("(2)"));
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        let _ = app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));
+    }
+}
+
+#[test]
+fn keys_compose_complete_and_dispatch() {
+    let mut app = app(true);
+    assert_eq!(app.focus, Focus::Compose);
+    typed(&mut app, "line one");
+    let _ = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT));
+    typed(&mut app, "line two");
+    app.on_paste("pasted\r\nlog 198.51.100.7\n");
+    let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(
+        actions,
+        [Action::Send(
+            [1; 32],
+            "line one\nline twopasted\nlog 198.51.100.7\n".into()
+        )]
+    );
+    // Tab completes commands, then user ids.
+    typed(&mut app, "/inv");
+    let _ = app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.compose, "/invite ");
+    typed(&mut app, "pet");
+    let _ = app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
+    assert_eq!(app.compose, "/invite petra@cert-cz ");
+    let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert_eq!(actions, [Action::Invite([1; 32], user("petra@cert-cz"))]);
+    // A /create without a level is refused with the usage.
+    typed(&mut app, "/create x --tlp TLP:AMBER");
+    let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    assert!(actions.is_empty());
+    assert!(app.status.as_ref().unwrap().1);
+    typed(
+        &mut app,
+        "/create ir-7 --tlp TLP:RED --level \"EU SECRET\" --caveat \"REL TO AT\"",
+    );
+    let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let Action::Create(name, label) = &actions[0] else {
+        panic!("{actions:?}");
+    };
+    assert_eq!(name, "ir-7");
+    assert_eq!(label.to_string(), "TLP:RED | EU SECRET | REL TO AT");
+    // ? opens help when the compose box is empty; Esc closes it; /label shows the rules.
+    let _ = app.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    assert_eq!(app.mode, Mode::Help);
+    assert!(render(&app).0.contains("/verify USER"));
+    let _ = app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    typed(&mut app, "/label");
+    let _ = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    let (text, _) = render(&app);
+    assert!(
+        text.contains("TLP:AMBER: members of trusted organisations"),
+        "{text}"
+    );
+    let _ = app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
+    // Ctrl-C quits.
+    let actions = app.on_key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+    assert_eq!(actions, [Action::Quit]);
+}
+
+#[test]
+fn history_pages_merge_with_live_messages_without_duplicates() {
+    let mut app = app(true);
+    let page: Vec<(u64, Entry)> = (0..5u64)
+        .rev()
+        .map(|i| (i, entry("lead@cert-at", Body::Text(format!("m{i}")))))
+        .collect();
+    // A live message that is also in the page (it was stored before the page was read).
+    let _ = app.on_update(Update::Event(Event::Message {
+        channel: [1; 32],
+        seq: 4,
+        entry: entry("lead@cert-at", Body::Text("m4".into())),
+    }));
+    let _ = app.on_update(Update::History([1; 32], None, page));
+    let _ = app.on_update(Update::Event(Event::Message {
+        channel: [1; 32],
+        seq: 4,
+        entry: entry("lead@cert-at", Body::Text("m4".into())),
+    }));
+    let seqs: Vec<u64> = app.messages[&[1; 32]].iter().map(|(s, _)| *s).collect();
+    assert_eq!(seqs, [0, 1, 2, 3, 4]);
+}
