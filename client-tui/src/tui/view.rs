@@ -152,9 +152,19 @@ fn banner<'a>(app: &App, label: &Label) -> Paragraph<'a> {
 fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let compose_lines = u16::try_from(app.compose.lines().count().clamp(1, 6)).unwrap_or(6)
         + u16::from(app.compose.ends_with('\n'));
-    let mut warnings: Vec<String> = app.warnings.iter().rev().take(3).cloned().collect();
+    // (text, is a refusal): refusals in red, warnings in yellow; all above the compose box.
+    let mut warnings: Vec<(String, bool)> = app
+        .warnings
+        .iter()
+        .rev()
+        .take(3)
+        .map(|w| (w.clone(), false))
+        .collect();
     if let Some(w) = app.unverified_in_sensitive_channel() {
-        warnings.push(w);
+        warnings.push((w, false));
+    }
+    if let Some((text, true)) = &app.status {
+        warnings.push((format!("REFUSED: {text}"), true));
     }
     let warning_rows = u16::try_from(warnings.len()).unwrap_or(3);
     let parts = Layout::default()
@@ -183,11 +193,15 @@ fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
     }
     let warning_lines: Vec<Line<'_>> = warnings
         .into_iter()
-        .map(|w| {
+        .map(|(w, refusal)| {
+            let colours = if refusal {
+                Style::default().fg(Color::White).bg(Color::Red)
+            } else {
+                Style::default().fg(Color::Black).bg(Color::Yellow)
+            };
             Line::from(Span::styled(
                 format!("! {w}"),
-                style(app, Style::default().fg(Color::Black).bg(Color::Yellow))
-                    .add_modifier(Modifier::BOLD),
+                style(app, colours).add_modifier(Modifier::BOLD),
             ))
         })
         .collect();
@@ -371,15 +385,11 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
             app.outbox, app.my_name, app.me
         )),
     ];
-    if let Some((text, refused)) = &app.status {
-        let s = if *refused {
-            style(app, Style::default().fg(Color::White).bg(Color::Red))
-                .add_modifier(Modifier::BOLD)
-        } else {
-            Style::default().add_modifier(Modifier::BOLD)
-        };
-        let prefix = if *refused { " REFUSED: " } else { " " };
-        spans.push(Span::styled(format!("{prefix}{text} "), s));
+    if let Some((text, false)) = &app.status {
+        spans.push(Span::styled(
+            format!(" {text} "),
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
