@@ -166,7 +166,12 @@ fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if let Some((text, true)) = &app.status {
         warnings.push((format!("REFUSED: {text}"), true));
     }
-    let warning_rows = u16::try_from(warnings.len()).unwrap_or(3);
+    let width = usize::from(area.width).max(10);
+    let warning_rows: usize = warnings
+        .iter()
+        .map(|(w, _)| (w.chars().count() + 2).div_ceil(width))
+        .sum();
+    let warning_rows = u16::try_from(warning_rows).unwrap_or(6).min(6);
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -205,7 +210,10 @@ fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
             ))
         })
         .collect();
-    frame.render_widget(Paragraph::new(warning_lines), parts[3]);
+    frame.render_widget(
+        Paragraph::new(warning_lines).wrap(Wrap { trim: false }),
+        parts[3],
+    );
     let compose = Paragraph::new(app.compose.clone())
         .block(
             Block::default()
