@@ -502,8 +502,15 @@ async fn login(
     if closed > 0 {
         info!(%user, closed, "oldest connections replaced by a new login");
     }
-    if let Err(e) = shared.store.put_certificate(&certificate) {
-        warn!(error = %e, "cannot record certificate");
+    // The directory entry must survive a crash: other members' sends name this member.
+    match shared.store.put_certificate(&certificate) {
+        Ok(true) => {
+            if let Err(e) = shared.store.flush().await {
+                warn!(error = %e, "cannot record certificate");
+            }
+        }
+        Ok(false) => {}
+        Err(e) => warn!(error = %e, "cannot record certificate"),
     }
     if let Ok(verified) = verified {
         shared.remember_verified(verified);

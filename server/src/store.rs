@@ -32,6 +32,12 @@ pub enum StoreError {
     /// A stored value does not decode: the data directory is damaged.
     #[error("storage holds a damaged record: {0}")]
     Corrupt(#[from] vigil_protocol::DecodeError),
+    /// The data directory cannot be opened at all.
+    #[error(
+        "the data directory {0} is damaged and cannot be opened; restore it from a backup \
+         (docs/operations.md, Backups)"
+    )]
+    Damaged(std::path::PathBuf),
     /// A recipient's mailbox is full.
     #[error("mailbox of {0} is full")]
     QuotaExceeded(UserId),
@@ -128,10 +134,19 @@ impl Store {
     ///
     /// [`StoreError::Sled`].
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_CAPACITY)
-            .open()?;
+        // A damaged data directory is an error at start, never a crash (sled is unmaintained).
+        let opened = std::panic::catch_unwind(|| {
+            sled::Config::new()
+                .path(dir)
+                .cache_capacity(CACHE_CAPACITY)
+                .open()
+        });
+        let db = match opened {
+            Err(_) | Ok(Err(sled::Error::Corruption { .. })) => {
+                return Err(StoreError::Damaged(dir.to_owned()));
+            }
+            Ok(db) => db?,
+        };
         Ok(Self {
             certs: db.open_tree("certs")?,
             signed_prekeys: db.open_tree("signed_prekeys")?,
@@ -200,10 +215,13 @@ impl Store {
     /// # Errors
     ///
     /// [`StoreError`].
-    pub fn put_certificate(&self, certificate: &MemberCertificate) -> Result<(), StoreError> {
-        self.certs
-            .insert(certificate.body().user.as_str(), certificate.to_bytes())?;
-        Ok(())
+    /// Returns whether it changed what was stored (then flush before relying on it).
+    pub fn put_certificate(&self, certificate: &MemberCertificate) -> Result<bool, StoreError> {
+        let bytes = certificate.to_bytes();
+        let previous = self
+            .certs
+            .insert(certificate.body().user.as_str(), bytes.as_slice())?;
+        Ok(previous.is_none_or(|p| p.as_ref() != bytes.as_slice()))
     }
 
     /// A member's certificate.

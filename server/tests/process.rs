@@ -7,57 +7,21 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
-use std::io::{BufRead as _, BufReader};
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use vigil_protocol::relay::{ClientMessageId, Push, Request, Response};
 use vigil_tests::{Deployment, connect};
 
-/// A relay child process, killed when dropped.
-struct RelayProcess {
-    child: Child,
-    addr: SocketAddr,
-}
+/// The relay binary of this build.
+struct RelayProcess;
 
 impl RelayProcess {
-    fn start(d: &Deployment) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_vigil-relay"))
-            .arg("--config")
-            .arg(&d.config)
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .unwrap();
-        let addr = line
-            .strip_prefix("vigil-relay listening on ")
-            .and_then(|rest| rest.split_whitespace().next())
-            .unwrap_or_else(|| panic!("unexpected startup line {line:?}"))
-            .parse()
-            .unwrap();
-        Self { child, addr }
-    }
-
-    fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
-        Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        self.child.wait().unwrap()
-    }
-}
-
-impl Drop for RelayProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn start(d: &Deployment) -> vigil_tests::RelayProcess {
+        vigil_tests::RelayProcess::start(
+            std::path::Path::new(env!("CARGO_BIN_EXE_vigil-relay")),
+            &d.config,
+        )
     }
 }
 
@@ -168,14 +132,11 @@ async fn sighup_reloads_revocations_and_keeps_running() {
     d.revoke(&lost, 2, "stolen");
     Command::new("kill")
         .arg("-HUP")
-        .arg(relay.child.id().to_string())
+        .arg(relay.pid().to_string())
         .status()
         .unwrap();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(
-        relay.child.try_wait().unwrap().is_none(),
-        "SIGHUP stopped the relay"
-    );
+    assert!(relay.is_running(), "SIGHUP stopped the relay");
     let (_, response) = connect(relay.addr, d.pin, &lost).await;
     assert!(matches!(response, Response::Error(_)), "{response:?}");
     let (_, response) = connect(relay.addr, d.pin, &d.members["alice@cert-at"]).await;

@@ -252,3 +252,119 @@ pub async fn connect(
         .await
         .expect("connects")
 }
+
+/// A `vigil-relay` child process (the real binary), killed when dropped.
+#[derive(Debug)]
+pub struct RelayProcess {
+    child: std::process::Child,
+    /// Where it listens.
+    pub addr: SocketAddr,
+}
+
+impl RelayProcess {
+    /// Starts `binary --config CONFIG` and reads its startup line.
+    ///
+    /// # Panics
+    ///
+    /// When it does not start.
+    #[must_use]
+    pub fn start(binary: &Path, config: &Path) -> Self {
+        Self::start_with(binary, config, None)
+    }
+
+    /// Starts the relay with its files limited to `max_file_kib` KiB each (`ulimit -f`, with
+    /// SIGXFSZ ignored so a write past it fails with an error instead of killing the process):
+    /// a full disk, as far as the relay can tell.
+    ///
+    /// # Panics
+    ///
+    /// When it does not start.
+    #[must_use]
+    pub fn start_with_full_disk(binary: &Path, config: &Path, max_file_kib: u64) -> Self {
+        Self::start_with(binary, config, Some(max_file_kib))
+    }
+
+    fn start_with(binary: &Path, config: &Path, max_file_kib: Option<u64>) -> Self {
+        use std::io::BufRead as _;
+        let mut command = match max_file_kib {
+            Some(kib) => {
+                let mut c = std::process::Command::new("bash");
+                c.arg("-c")
+                    .arg(format!(
+                        "trap '' XFSZ; ulimit -f {kib}; exec \"$0\" --config \"$1\""
+                    ))
+                    .arg(binary)
+                    .arg(config);
+                c
+            }
+            None => {
+                let mut c = std::process::Command::new(binary);
+                c.arg("--config").arg(config);
+                c
+            }
+        };
+        let mut child = command
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("vigil-relay starts");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("startup line");
+        let addr = line
+            .strip_prefix("vigil-relay listening on ")
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("unexpected startup line {line:?}"))
+            .parse()
+            .expect("address");
+        Self { child, addr }
+    }
+
+    /// The process id.
+    #[must_use]
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Sends `signal` (e.g. `TERM`, `KILL`) and waits for the process to end.
+    ///
+    /// # Panics
+    ///
+    /// When `kill` cannot run.
+    pub fn signal(&mut self, signal: &str) -> std::process::ExitStatus {
+        std::process::Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("kill runs");
+        self.child.wait().expect("wait")
+    }
+
+    /// Whether the process is still running.
+    ///
+    /// # Panics
+    ///
+    /// When its status cannot be read.
+    pub fn is_running(&mut self) -> bool {
+        self.child.try_wait().expect("status").is_none()
+    }
+
+    /// Resident memory of the process in KiB (Linux), when known.
+    #[must_use]
+    pub fn rss_kib(&self) -> Option<u64> {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).ok()?;
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+    }
+}
+
+impl Drop for RelayProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

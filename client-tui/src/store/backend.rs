@@ -95,7 +95,14 @@ pub struct Sled {
 }
 
 fn engine(e: sled::Error) -> StoreError {
-    StoreError::Engine(e.to_string())
+    match e {
+        sled::Error::Corruption { .. } => StoreError::Corrupt(
+            "the local database fails its checksums (a damaged or truncated file); restore the \
+             home directory from a backup, or enroll this device again"
+                .to_owned(),
+        ),
+        other => StoreError::Engine(other.to_string()),
+    }
 }
 
 impl Sled {
@@ -105,11 +112,22 @@ impl Sled {
     ///
     /// [`StoreError::Engine`].
     pub fn open(dir: &std::path::Path) -> Result<Self, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(CACHE_CAPACITY)
-            .open()
-            .map_err(engine)?;
+        // sled is unmaintained; whatever a damaged file makes it do, opening gives an error,
+        // never a crash of the client.
+        let opened = std::panic::catch_unwind(|| {
+            sled::Config::new()
+                .path(dir)
+                .cache_capacity(CACHE_CAPACITY)
+                .open()
+        })
+        .map_err(|_| {
+            StoreError::Corrupt(format!(
+                "the local database in {} cannot be opened (the engine failed on it); restore \
+                 the home directory from a backup, or enroll this device again",
+                dir.display()
+            ))
+        })?;
+        let db = opened.map_err(engine)?;
         let trees = Kind::ALL
             .iter()
             .map(|k| db.open_tree(k.name()).map_err(engine))
