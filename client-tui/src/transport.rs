@@ -283,6 +283,22 @@ impl RelayConnection {
         read_frame(&mut recv).await
     }
 
+    /// Writes `bytes` on a new stream and resets it (a request cut off mid-stream, for tests).
+    pub async fn raw_reset(&self, bytes: &[u8]) {
+        if let Ok((mut send, _recv)) = self.connection.open_bi().await {
+            let _ = send.write_all(bytes).await;
+            let _ = send.reset(0u32.into());
+        }
+    }
+
+    /// Opens a stream and writes half a frame header, then nothing more (for tests of the
+    /// relay against slow-loris clients). Keep the streams to keep them open.
+    pub async fn raw_open(&self) -> Option<(quinn::SendStream, quinn::RecvStream)> {
+        let (mut send, recv) = self.connection.open_bi().await.ok()?;
+        send.write_all(&[0, 0]).await.ok()?;
+        Some((send, recv))
+    }
+
     /// The next push from the relay; `None` when the relay closed the push stream.
     ///
     /// # Errors

@@ -251,6 +251,10 @@ impl Relay {
         let mut trust = config.trust_store().map_err(|e| e.to_string())?;
         let store = Store::open(&config.data_dir)
             .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+        let records = store
+            .verify(&config.data_dir)
+            .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
+        debug!(records, "data directory verified");
         // Lists seen before the restart: a newer one is never replaced by an older file.
         for list in store.revocations().map_err(|e| e.to_string())? {
             if let Err(e) = trust.update_revocations(list) {

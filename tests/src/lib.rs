@@ -3,11 +3,13 @@
     clippy::expect_used,
     clippy::panic,
     clippy::missing_panics_doc,
+    clippy::indexing_slicing,
     reason = "test support: a provisioning failure is a failed test"
 )]
 //! running on 127.0.0.1 with port 0, and logged-in clients.
 
 pub mod federation;
+pub mod fuzz;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -676,3 +676,59 @@ async fn an_older_revocation_list_never_replaces_a_newer_one_even_across_restart
     );
     relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_roaming_client_keeps_its_connection_and_a_dropped_request_is_resent_once() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let (relay, addr) = d.start().await;
+    let (mut bob, _) = connect(addr, d.pin, &d.members["bob@cert-at"]).await;
+    // Alice's laptop changes network: same connection, a new local port (QUIC migration).
+    let endpoint = vigil_tests::endpoint();
+    let (alice, _) = vigil_client::transport::RelayConnection::connect(
+        &endpoint,
+        addr,
+        "localhost",
+        d.pin,
+        &d.members["alice@cert-at"],
+    )
+    .await
+    .unwrap();
+    let first = alice
+        .request(&send(&["bob@cert-at"], 1, b"before"))
+        .await
+        .unwrap();
+    assert!(matches!(first, Response::Sent { .. }), "{first:?}");
+    let before = endpoint.local_addr().unwrap();
+    endpoint
+        .rebind(std::net::UdpSocket::bind("127.0.0.1:0").unwrap())
+        .unwrap();
+    assert_ne!(endpoint.local_addr().unwrap(), before);
+    let second = alice
+        .request(&send(&["bob@cert-at"], 2, b"after"))
+        .await
+        .unwrap();
+    assert!(matches!(second, Response::Sent { .. }), "{second:?}");
+
+    // A request cut off mid-stream (half a frame, then the stream is reset) leaves nothing.
+    let frame = encode_frame(&send(&["bob@cert-at"], 3, b"cut off"));
+    alice.raw_reset(&frame[..frame.len() / 2]).await;
+    // The connection dies with a request in flight; the client resends with the same id.
+    let (alice2, _) = connect(addr, d.pin, &d.members["alice@cert-at"]).await;
+    let request = send(&["bob@cert-at"], 4, b"in flight");
+    let pending = alice2.request(&request);
+    alice2.close();
+    let _ = pending.await;
+    let (alice3, _) = connect(addr, d.pin, &d.members["alice@cert-at"]).await;
+    let resent = alice3.request(&request).await.unwrap();
+    assert!(matches!(resent, Response::Sent { .. }), "{resent:?}");
+
+    let mut got = Vec::new();
+    while let Some((_, payload)) = delivery_within(&mut bob, Duration::from_secs(2)).await {
+        got.push(payload);
+    }
+    assert_eq!(
+        got,
+        [b"before".to_vec(), b"after".to_vec(), b"in flight".to_vec()]
+    );
+    relay.shutdown().await;
+}

@@ -614,6 +614,33 @@ mod tests {
     }
 
     #[test]
+    fn an_altered_sealed_value_is_refused_not_returned() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::create(home.path(), "correct horse battery").unwrap();
+        store
+            .put(Kind::Outbox, b"entry", &"send this".to_owned())
+            .unwrap();
+        let sealed = store.engine.get(Kind::Outbox, b"entry").unwrap().unwrap();
+        for i in [0, sealed.len() / 2, sealed.len() - 1] {
+            let mut altered = sealed.clone();
+            altered[i] ^= 1;
+            store.engine.put(Kind::Outbox, b"entry", &altered).unwrap();
+            assert!(matches!(
+                store.get::<String>(Kind::Outbox, b"entry"),
+                Err(StoreError::Corrupt(_))
+            ));
+        }
+        store
+            .engine
+            .put(Kind::Outbox, b"entry", &sealed[..10])
+            .unwrap();
+        assert!(matches!(
+            store.get::<String>(Kind::Outbox, b"entry"),
+            Err(StoreError::Corrupt(_))
+        ));
+    }
+
+    #[test]
     fn the_key_can_be_rewrapped_under_a_new_passphrase() {
         let home = tempfile::tempdir().unwrap();
         let store = Store::create(home.path(), "first passphrase").unwrap();
