@@ -19,16 +19,7 @@ fn vigil() -> &'static Path {
 
 /// Issues and enrolls `users` (id, clearance) against the running relay.
 fn enroll(fed: &Federation, relay: &RunningRelay, users: &[(&str, &str)]) -> Vec<Member> {
-    users
-        .iter()
-        .map(|(user, clearance)| {
-            let bundle = fed.issue(user, clearance);
-            let mut member = fed.member(user);
-            member.use_relay(relay.addr);
-            member.enroll(vigil(), &bundle);
-            member
-        })
-        .collect()
+    fed.enroll_all(vigil(), relay.addr, users)
 }
 
 /// The message texts of `vigil read` output: `TIME  Name <id> (trust) [delivery]: TEXT`.
@@ -522,21 +513,7 @@ fn pair(fed: &Federation, relay: &RunningRelay) -> (Member, Member) {
     )
     .try_into()
     .unwrap();
-    lead.run(
-        vigil(),
-        &[
-            "channel",
-            "create",
-            "ops",
-            "--tlp",
-            "TLP:AMBER",
-            "--level",
-            "EU RESTRICTED",
-        ],
-    )
-    .ok();
-    lead.run(vigil(), &["channel", "invite", "ops", "officer@cert-at"])
-        .ok();
+    lead.open_ops_channel(vigil(), "officer@cert-at");
     (lead, officer)
 }
 

@@ -109,34 +109,17 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
     };
     let fed = Federation::new(&["CERT-AT"]);
     let relay = fed.start_relay();
-    let mut members = Vec::new();
-    for (user, clearance) in [
-        ("lead@cert-at", "EU SECRET"),
-        ("officer@cert-at", "EU RESTRICTED"),
-        ("intern@cert-at", "UNCLASSIFIED"),
-    ] {
-        let bundle = fed.issue(user, clearance);
-        let mut member = fed.member(user);
-        member.use_relay(relay.addr);
-        member.enroll(vigil(), &bundle);
-        members.push(member);
-    }
-    let (lead, officer) = (&members[0], &members[1]);
-    lead.run(
+    let members = fed.enroll_all(
         vigil(),
+        relay.addr,
         &[
-            "channel",
-            "create",
-            "ops",
-            "--tlp",
-            "TLP:AMBER",
-            "--level",
-            "EU RESTRICTED",
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU RESTRICTED"),
+            ("intern@cert-at", "UNCLASSIFIED"),
         ],
-    )
-    .ok();
-    lead.run(vigil(), &["channel", "invite", "ops", "officer@cert-at"])
-        .ok();
+    );
+    let (lead, officer) = (&members[0], &members[1]);
+    lead.open_ops_channel(vigil(), "officer@cert-at");
 
     let pass = fed.store_passphrase_file();
     tmux.open("lead", lead, relay.addr, &pass);

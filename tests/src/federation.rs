@@ -241,6 +241,31 @@ impl Federation {
         }
     }
 
+    /// Issues and enrolls `users` (id, clearance) with the `vigil` at `binary`, against the
+    /// relay at `relay`.
+    ///
+    /// # Panics
+    ///
+    /// When issuing or enrolling fails.
+    #[must_use]
+    pub fn enroll_all(
+        &self,
+        binary: &Path,
+        relay: SocketAddr,
+        users: &[(&str, &str)],
+    ) -> Vec<Member> {
+        users
+            .iter()
+            .map(|(user, clearance)| {
+                let bundle = self.issue(user, clearance);
+                let mut member = self.member(user);
+                member.use_relay(relay);
+                member.enroll(binary, &bundle);
+                member
+            })
+            .collect()
+    }
+
     /// A member with their own home directory (not yet enrolled).
     #[must_use]
     pub fn member(&self, user: &str) -> Member {
@@ -387,6 +412,30 @@ impl Member {
             .output()
             .expect("vigil runs")
             .into()
+    }
+
+    /// Creates channel `ops` (`TLP:AMBER`, `EU RESTRICTED`) owned by this member and invites
+    /// `invitee`.
+    ///
+    /// # Panics
+    ///
+    /// When either command fails.
+    pub fn open_ops_channel(&self, binary: &Path, invitee: &str) {
+        self.run(
+            binary,
+            &[
+                "channel",
+                "create",
+                "ops",
+                "--tlp",
+                "TLP:AMBER",
+                "--level",
+                "EU RESTRICTED",
+            ],
+        )
+        .ok();
+        self.run(binary, &["channel", "invite", "ops", invitee])
+            .ok();
     }
 
     /// `vigil enroll` with this member's bundle.

@@ -144,20 +144,7 @@ impl TrustStore {
         certificate: &MemberCertificate,
         now: UnixTime,
     ) -> Result<VerifiedCertificate, CertError> {
-        let body = certificate.body();
-        let root = self
-            .roots
-            .get(&body.org)
-            .ok_or_else(|| CertError::UntrustedRoot {
-                user: body.user.clone(),
-                org: body.org.clone(),
-            })?;
-        certificate.verify_signature(root.key())?;
-        self.check_status(body, now, true)?;
-        Ok(VerifiedCertificate {
-            certificate: certificate.clone(),
-            root: *root.key(),
-        })
+        self.verify(certificate, now, true)
     }
 
     /// Checks `certificate` as of time `at` (e.g. when a channel state was signed): as
@@ -173,6 +160,15 @@ impl TrustStore {
         certificate: &MemberCertificate,
         at: UnixTime,
     ) -> Result<VerifiedCertificate, CertError> {
+        self.verify(certificate, at, false)
+    }
+
+    fn verify(
+        &self,
+        certificate: &MemberCertificate,
+        now: UnixTime,
+        any_revocation: bool,
+    ) -> Result<VerifiedCertificate, CertError> {
         let body = certificate.body();
         let root = self
             .roots
@@ -182,7 +178,7 @@ impl TrustStore {
                 org: body.org.clone(),
             })?;
         certificate.verify_signature(root.key())?;
-        self.check_status(body, at, false)?;
+        self.check_status(body, now, any_revocation)?;
         Ok(VerifiedCertificate {
             certificate: certificate.clone(),
             root: *root.key(),
