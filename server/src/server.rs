@@ -255,6 +255,21 @@ impl Relay {
             .verify(&config.data_dir)
             .map_err(|e| format!("{}: {e}", config.data_dir.display()))?;
         debug!(records, "data directory verified");
+        let watermark = Watermark::new(&config.data_dir);
+        let stored = store.stored_count().map_err(|e| e.to_string())?;
+        if let Some(seen) = watermark.read()
+            && seen > stored
+        {
+            return Err(format!(
+                "{}: the data directory holds {stored} stored messages but {seen} were counted \
+                 before: {} acknowledged messages are gone (a damaged or replaced file); \
+                 restore it from a backup, or remove {} to start with what is left",
+                config.data_dir.display(),
+                seen - stored,
+                watermark.path.display()
+            ));
+        }
+        watermark.write(stored);
         // Lists seen before the restart: a newer one is never replaced by an older file.
         for list in store.revocations().map_err(|e| e.to_string())? {
             if let Err(e) = trust.update_revocations(list) {
@@ -300,6 +315,7 @@ impl Relay {
             config.revocations_dir.clone(),
             Arc::clone(&shared),
             stop,
+            watermark,
         ));
         Ok(Self {
             endpoint,
@@ -365,16 +381,66 @@ fn remember_revocations(store: &Store, trust: &TrustStore) {
     }
 }
 
+/// The count of messages ever stored, kept in a small file beside sled's (`data/stored`):
+/// sled recovers a damaged end of its log silently, like a torn write after a crash, and
+/// would serve what is left as if nothing were missing. Every flush happens before its
+/// acknowledgement and the file is written after a flush, from a count read before it, so a
+/// healthy start
+/// always finds at least the count the file says; finding fewer means acknowledged messages
+/// were lost, and the relay refuses to start.
+#[derive(Debug)]
+struct Watermark {
+    path: std::path::PathBuf,
+}
+
+impl Watermark {
+    fn new(data_dir: &std::path::Path) -> Self {
+        Self {
+            path: data_dir.join("stored"),
+        }
+    }
+
+    /// The count written last (none when the file is missing or torn).
+    fn read(&self) -> Option<u64> {
+        std::fs::read_to_string(&self.path)
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+
+    /// Replaces the file (write then rename: never a torn count).
+    fn write(&self, count: u64) {
+        let temporary = self.path.with_extension("tmp");
+        let written = std::fs::write(&temporary, format!("{count}\n"))
+            .and_then(|()| std::fs::rename(&temporary, &self.path));
+        if let Err(e) = written {
+            warn!(error = %e, path = %self.path.display(), "cannot record the stored count");
+        }
+    }
+}
+
 /// Housekeeping every 2 s: reload revocation lists when their directory changed; once an hour,
 /// forget old client message ids.
 async fn reload_revocations(
     dir: std::path::PathBuf,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
+    watermark: Watermark,
 ) {
     let mut last = None;
     let mut pruned = Instant::now();
+    let mut counted = None;
     loop {
+        // The stored-messages count, outside sled: what a later start must find at least.
+        // Read, then flush (so what was read is on disk), then record.
+        if let Ok(stored) = shared.store.stored_count()
+            && counted != Some(stored)
+            && shared.store.flush().await.is_ok()
+        {
+            watermark.write(stored);
+            counted = Some(stored);
+        }
         if pruned.elapsed() > DEDUP_PRUNE_EVERY {
             pruned = Instant::now();
             if let Err(e) = shared.store.prune_dedup(now()) {

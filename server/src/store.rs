@@ -106,7 +106,12 @@ pub struct Store {
     dedup: sled::Tree,
     usage: sled::Tree,
     revocations: sled::Tree,
+    /// Counters: how many messages were ever stored (see [`Store::stored_count`]).
+    meta: sled::Tree,
 }
+
+/// The key of the stored-messages counter in the `meta` tree.
+const STORED: &[u8] = b"stored";
 
 fn key(user: &UserId, suffix: &[u8]) -> Vec<u8> {
     let mut k = user.as_str().as_bytes().to_vec();
@@ -121,6 +126,10 @@ fn prefix(user: &UserId) -> Vec<u8> {
 
 fn abort<T>(e: StoreError) -> Result<T, ConflictableTransactionError<StoreError>> {
     Err(ConflictableTransactionError::Abort(e))
+}
+
+fn counter(bytes: &[u8]) -> u64 {
+    <[u8; 8]>::try_from(bytes).map_or(0, u64::from_be_bytes)
 }
 
 fn decode<T: bincode::Decode<()> + bincode::Encode>(bytes: &[u8]) -> Result<T, StoreError> {
@@ -157,6 +166,7 @@ impl Store {
             dedup: db.open_tree("dedup")?,
             usage: db.open_tree("usage")?,
             revocations: db.open_tree("revocations")?,
+            meta: db.open_tree("meta")?,
             db,
         })
     }
@@ -243,6 +253,7 @@ impl Store {
             &self.dedup,
             &self.usage,
             &self.revocations,
+            &self.meta,
         ] {
             for item in tree.iter() {
                 match item {
@@ -252,6 +263,17 @@ impl Store {
             }
         }
         Ok(records)
+    }
+
+    /// How many messages were ever stored (and so acknowledged): it only grows, in the same
+    /// transaction as each message. A data directory that recovers a smaller count than one
+    /// seen earlier has lost acknowledged messages.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn stored_count(&self) -> Result<u64, StoreError> {
+        Ok(self.meta.get(STORED)?.map_or(0, |b| counter(&b)))
     }
 
     /// A member's certificate.
@@ -376,8 +398,9 @@ impl Store {
             &self.refs,
             &self.mailboxes,
             &self.usage,
+            &self.meta,
         )
-            .transaction(|(dedup, blobs, refs, mailboxes, usage)| {
+            .transaction(|(dedup, blobs, refs, mailboxes, usage, meta)| {
                 if dedup.get(&dedup_key)?.is_some() {
                     return Ok(true);
                 }
@@ -407,6 +430,8 @@ impl Store {
                         codec::encode(&entry(recipient)),
                     )?;
                 }
+                let stored = meta.get(STORED)?.map_or(0, |b| counter(&b));
+                meta.insert(STORED, &(stored + 1).to_be_bytes())?;
                 Ok(false)
             })?;
         Ok(result)

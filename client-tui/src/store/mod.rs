@@ -137,6 +137,16 @@ pub struct Store {
     home: PathBuf,
     key: StoreKey,
     engine: Box<dyn Backend>,
+    /// Commits so far (sealed in the store, and mirrored in `store/commits` after each).
+    commits: std::sync::atomic::AtomicU64,
+}
+
+/// The record key of the commit counter, in [`Kind::Meta`].
+const COMMITS: &[u8] = b"commits";
+
+/// The file beside the engine that mirrors the commit counter (see [`Store::open`]).
+fn commits_file(home: &Path) -> PathBuf {
+    home.join("store").join("commits")
 }
 
 fn key_file(home: &Path) -> PathBuf {
@@ -178,6 +188,7 @@ impl Store {
             home: home.to_owned(),
             key,
             engine,
+            commits: std::sync::atomic::AtomicU64::new(0),
         })
     }
 
@@ -216,11 +227,31 @@ impl Store {
             return Err(corrupt(&"key id mismatch"));
         }
         let engine = Box::new(Sled::open(&home.join("store"))?);
-        Ok(Self {
+        let store = Self {
             home: home.to_owned(),
             key,
             engine,
-        })
+            commits: std::sync::atomic::AtomicU64::new(0),
+        };
+        // sled recovers a damaged end of its log like a torn write, silently: the counter
+        // file (written after each flushed commit) says how many commits there must be.
+        let commits: u64 = store.get(Kind::Meta, COMMITS)?.unwrap_or(0);
+        let recorded = std::fs::read_to_string(commits_file(home))
+            .ok()
+            .and_then(|t| t.trim().parse::<u64>().ok());
+        if let Some(recorded) = recorded
+            && recorded > commits
+        {
+            return Err(StoreError::Corrupt(format!(
+                "the local database has lost {} of its last changes (a damaged file); restore \
+                 the home directory from a backup, or enroll this device again",
+                recorded - commits
+            )));
+        }
+        store
+            .commits
+            .store(commits, std::sync::atomic::Ordering::SeqCst);
+        Ok(store)
     }
 
     /// Re-wraps the store key under a new passphrase or stronger parameters (the records stay
@@ -349,12 +380,23 @@ impl Store {
     /// # Errors
     ///
     /// [`StoreError::Engine`] (e.g. a full disk): then none of it was applied.
-    pub fn commit(&self, batch: Batch) -> Result<(), StoreError> {
+    pub fn commit(&self, mut batch: Batch) -> Result<(), StoreError> {
         if batch.ops.is_empty() {
             return Ok(());
         }
+        let next = self.commits.load(std::sync::atomic::Ordering::SeqCst) + 1;
+        self.stage(&mut batch, Kind::Meta, COMMITS, &next);
         self.engine.apply(&batch.ops)?;
-        self.engine.flush()
+        self.engine.flush()?;
+        self.commits
+            .store(next, std::sync::atomic::Ordering::SeqCst);
+        // After the flush: the file never claims more than is on disk. Best effort (a stale
+        // count only weakens the check); written whole, then renamed.
+        let file = commits_file(&self.home);
+        let temporary = file.with_extension("tmp");
+        let _ = std::fs::write(&temporary, format!("{next}\n"))
+            .and_then(|()| std::fs::rename(&temporary, &file));
+        Ok(())
     }
 
     /// Every record of `kind` whose key starts with `prefix`, in key order, opened.
@@ -611,6 +653,71 @@ mod tests {
             store.get::<u8>(Kind::Session, b"one"),
             Err(StoreError::Corrupt(_))
         ));
+    }
+
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let path = entry.unwrap().path();
+            let target = to.join(path.file_name().unwrap());
+            if path.is_dir() {
+                copy_dir(&path, &target);
+            } else {
+                std::fs::copy(&path, &target).unwrap();
+            }
+        }
+    }
+
+    #[test]
+    fn a_database_that_lost_its_last_commits_is_refused() {
+        let home = tempfile::tempdir().unwrap();
+        let store = Store::create(home.path(), "correct horse battery").unwrap();
+        let commit = |i: u32| {
+            let mut batch = Batch::default();
+            store.stage(&mut batch, Kind::Outbox, &i.to_be_bytes(), &i);
+            store.commit(batch).unwrap();
+        };
+        (0..5).for_each(commit);
+        let old = tempfile::tempdir().unwrap();
+        copy_dir(&home.path().join("store"), old.path());
+        (5..15).for_each(commit);
+        drop(store);
+        // The database goes back to an older state (a damaged log tail recovered silently, or
+        // an old copy put back); the counter file beside it remembers 15 commits.
+        for name in ["db", "conf"] {
+            std::fs::copy(old.path().join(name), home.path().join("store").join(name)).unwrap();
+        }
+        for entry in std::fs::read_dir(home.path().join("store")).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("snap.")
+            {
+                std::fs::remove_file(path).unwrap();
+            }
+        }
+        for entry in std::fs::read_dir(old.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path
+                .file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("snap.")
+            {
+                std::fs::copy(
+                    &path,
+                    home.path().join("store").join(path.file_name().unwrap()),
+                )
+                .unwrap();
+            }
+        }
+        let err = Store::open(home.path(), "correct horse battery").unwrap_err();
+        assert!(
+            err.to_string().contains("has lost 10 of its last changes"),
+            "{err}"
+        );
     }
 
     #[test]
