@@ -30,6 +30,9 @@ pub const ACK_BATCH: usize = 64;
 /// left for later.
 pub const SEND_RETRIES: u32 = 5;
 
+/// The first wait before a temporary refusal is retried; it doubles with each retry.
+pub const RETRY_BASE: Duration = Duration::from_millis(200);
+
 /// The longest wait between reconnection attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -428,10 +431,18 @@ impl Client {
     ///
     /// [`ClientError::Transport`] when the connection broke: the rest stays queued.
     pub async fn flush_outbox(&mut self) -> Result<(), ClientError> {
+        // Counting the outbox reads all of it: once before and once after, not per entry.
+        let before = self.engine.outbox_len()?;
+        self.emit(vec![Event::Outbox(before)]);
+        let result = self.send_outbox().await;
+        let after = self.engine.outbox_len()?;
+        self.emit(vec![Event::Outbox(after)]);
+        result
+    }
+
+    async fn send_outbox(&mut self) -> Result<(), ClientError> {
         let mut retries = 0;
         loop {
-            let len = self.engine.outbox_len()?;
-            self.emit(vec![Event::Outbox(len)]);
             match self.engine.next_outgoing()? {
                 Outgoing::Idle => return Ok(()),
                 Outgoing::NeedBundle(user) => self.fetch_session(&user).await?,
@@ -447,7 +458,7 @@ impl Client {
                                 tracing::warn!(reason = %why, "outbox left for later");
                                 return Ok(());
                             }
-                            tokio::time::sleep(Duration::from_millis(200) * (1 << retries)).await;
+                            tokio::time::sleep(RETRY_BASE * (1 << retries)).await;
                         }
                         SendOutcome::Revoked(why) => {
                             self.refresh_revocations().await?;

@@ -29,7 +29,9 @@ enum Progress {
 
 impl Engine {
     /// Processes one delivered payload and commits the result durably: only then may the
-    /// worker acknowledge it to the relay.
+    /// worker acknowledge it to the relay. (Revoked and expired members are removed when the
+    /// revocation lists are refreshed, [`Engine::update_revocations`], not per delivery: that
+    /// check verifies every member's certificate.)
     ///
     /// # Errors
     ///
@@ -62,7 +64,6 @@ impl Engine {
         };
         if progress == Progress::Unblocked {
             self.retry_parked(&mut batch, &mut events, now)?;
-            self.remove_invalid_members(&mut batch, &mut events, now)?;
         }
         self.store.commit(batch)?;
         Ok(events)
