@@ -45,8 +45,7 @@ pub mod close {
     pub const LOGIN_REFUSED: u32 = 2;
     /// A protocol violation (malformed or oversized frame on the login stream).
     pub const PROTOCOL: u32 = 3;
-    /// Too many connections of this identity.
-    pub const TOO_MANY_CONNECTIONS: u32 = 4;
+    // 4 was "too many connections": a login over the limit now replaces the oldest (5).
     /// Replaced by a newer login of the same member (over the per-identity limit).
     pub const REPLACED: u32 = 5;
 }

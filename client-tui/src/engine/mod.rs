@@ -14,7 +14,7 @@ mod records;
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use vigil_protocol::channel::{ChannelId, ChannelView, Proposal, SignedChannelState};
+use vigil_protocol::channel::{ChannelView, Proposal, SignedChannelState};
 use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
 use vigil_protocol::label::Label;
 use vigil_protocol::prekey::{OneTimePrekey, PrekeyBundle, PrekeyStore, SignedPrekey};
@@ -67,7 +67,7 @@ impl EngineError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Refused(_) => 1,
-            Self::Store(StoreError::WrongPassphrase(_)) | Self::Store(_) | Self::Usage(_) => 2,
+            Self::Store(_) | Self::Usage(_) => 2,
         }
     }
 }
@@ -428,7 +428,7 @@ impl Engine {
                     Some(Err(e)) => e.to_string(),
                     _ => "certificate no longer valid".to_owned(),
                 };
-                let Ok(reason) = Text::new(truncate(&reason, 200)) else {
+                let Ok(reason) = Text::new(truncate(&reason, vigil_protocol::MAX_TEXT_LEN)) else {
                     continue;
                 };
                 if let Err(e) =
@@ -1201,6 +1201,3 @@ fn truncate(s: &str, max: usize) -> &str {
     }
     &s[..end]
 }
-
-/// The channel id type, re-exported for the UI.
-pub type Channel = ChannelId;

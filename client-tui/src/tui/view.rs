@@ -15,6 +15,18 @@ use crate::engine::{Body, Connection, Delivery};
 /// Width of the channel list.
 const LIST_WIDTH: u16 = 28;
 
+/// Rows the compose box grows to before its text scrolls.
+const MAX_COMPOSE_ROWS: usize = 6;
+
+/// Persistent warnings shown at once (the newest; Esc dismisses them).
+const MAX_WARNINGS_SHOWN: usize = 3;
+
+/// Rows the warning area takes at most (warnings wrap).
+const MAX_WARNING_ROWS: u16 = 6;
+
+/// Widest an overlay (help, information, safety number) is drawn.
+const MAX_OVERLAY_WIDTH: u16 = 110;
+
 /// The label's colour (FIRST TLP 2.0), as a terminal colour.
 #[must_use]
 pub fn label_colour(label: &Label) -> Color {
@@ -150,14 +162,15 @@ fn banner<'a>(app: &App, label: &Label) -> Paragraph<'a> {
 }
 
 fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let compose_lines = u16::try_from(app.compose.lines().count().clamp(1, 6)).unwrap_or(6)
+    let compose_lines = u16::try_from(app.compose.lines().count().clamp(1, MAX_COMPOSE_ROWS))
+        .unwrap_or(1)
         + u16::from(app.compose.ends_with('\n'));
     // (text, is a refusal): refusals in red, warnings in yellow; all above the compose box.
     let mut warnings: Vec<(String, bool)> = app
         .warnings
         .iter()
         .rev()
-        .take(3)
+        .take(MAX_WARNINGS_SHOWN)
         .map(|w| (w.clone(), false))
         .collect();
     if let Some(w) = app.unverified_in_sensitive_channel() {
@@ -171,7 +184,9 @@ fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .iter()
         .map(|(w, _)| (w.chars().count() + 2).div_ceil(width))
         .sum();
-    let warning_rows = u16::try_from(warning_rows).unwrap_or(6).min(6);
+    let warning_rows = u16::try_from(warning_rows)
+        .unwrap_or(MAX_WARNING_ROWS)
+        .min(MAX_WARNING_ROWS);
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
@@ -433,7 +448,7 @@ fn help_lines(app: &App) -> Vec<String> {
 
 fn draw_overlay(frame: &mut Frame<'_>, app: &App, title: &str, lines: &[String]) {
     let area = frame.area();
-    let width = area.width.saturating_sub(8).min(110);
+    let width = area.width.saturating_sub(8).min(MAX_OVERLAY_WIDTH);
     let height = u16::try_from(lines.len() + 2)
         .unwrap_or(u16::MAX)
         .min(area.height.saturating_sub(2));
