@@ -43,30 +43,29 @@ impl Engine {
         payload: &[u8],
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
-        let mut batch = Batch::default();
-        let mut events = Vec::new();
-        let progress = match Payload::from_bytes(payload) {
-            Err(e) => {
-                let why = format!("not a Vigil payload: {e}");
-                self.undecryptable(&mut batch, &mut events, None, from, why, now)?;
-                Progress::Done
+        self.transact(|engine, batch, events| {
+            let progress = match Payload::from_bytes(payload) {
+                Err(e) => {
+                    let why = format!("not a Vigil payload: {e}");
+                    engine.undecryptable(batch, events, None, from, why, now)?;
+                    Progress::Done
+                }
+                Ok(Payload::Direct(envelope)) => {
+                    engine.receive_direct(batch, events, from, &envelope, now)?
+                }
+                Ok(Payload::Channel(message)) => {
+                    let parked = Parked::Message {
+                        from: from.clone(),
+                        message,
+                    };
+                    engine.handle_or_park(batch, events, parked, now)?
+                }
+            };
+            if progress == Progress::Unblocked {
+                engine.retry_parked(batch, events, now)?;
             }
-            Ok(Payload::Direct(envelope)) => {
-                self.receive_direct(&mut batch, &mut events, from, &envelope, now)?
-            }
-            Ok(Payload::Channel(message)) => {
-                let parked = Parked::Message {
-                    from: from.clone(),
-                    message,
-                };
-                self.handle_or_park(&mut batch, &mut events, parked, now)?
-            }
-        };
-        if progress == Progress::Unblocked {
-            self.retry_parked(&mut batch, &mut events, now)?;
-        }
-        self.store.commit(batch)?;
-        Ok(events)
+            Ok(())
+        })
     }
 
     /// How many received messages of `channel` wait for their sender's key or a state.
@@ -208,12 +207,7 @@ impl Engine {
             }
             return match ChannelView::join(self.local.user(), signed, &self.trust, now) {
                 Ok(view) => {
-                    let others: Vec<UserId> = state
-                        .members
-                        .iter()
-                        .map(|m| m.body().user.clone())
-                        .filter(|u| u != self.local.user())
-                        .collect();
+                    let others = super::others(state, self.local.user());
                     self.channels.insert(id, view);
                     let notice = format!(
                         "{} added you to {}, labelled {}",

@@ -563,18 +563,11 @@ impl Engine {
         bundle: &PrekeyBundle,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
-        let mut batch = Batch::default();
-        let mut events = Vec::new();
-        self.start_session(&mut batch, &mut events, certificate, bundle, now)?;
-        self.change_channel(
-            &mut batch,
-            &mut events,
-            channel,
-            Proposal::Invite(Box::new(certificate.clone())),
-            now,
-        )?;
-        self.store.commit(batch)?;
-        Ok(events)
+        let proposal = Proposal::Invite(Box::new(certificate.clone()));
+        self.transact(|engine, batch, events| {
+            engine.start_session(batch, events, certificate, bundle, now)?;
+            engine.change_channel(batch, events, channel, proposal, now)
+        })
     }
 
     /// Removes a member (a new epoch: they read nothing sent after).
@@ -594,20 +587,13 @@ impl Engine {
             return Err(EngineError::Usage(format!("{user} is not a member")));
         }
         let reason = Text::new(reason).map_err(|e| EngineError::Usage(format!("reason: {e}")))?;
-        let mut batch = Batch::default();
-        let mut events = Vec::new();
-        self.change_channel(
-            &mut batch,
-            &mut events,
-            channel,
-            Proposal::Remove {
-                user: user.clone(),
-                reason,
-            },
-            now,
-        )?;
-        self.store.commit(batch)?;
-        Ok(events)
+        let proposal = Proposal::Remove {
+            user: user.clone(),
+            reason,
+        };
+        self.transact(|engine, batch, events| {
+            engine.change_channel(batch, events, channel, proposal, now)
+        })
     }
 
     /// Changes the channel's label (a new epoch). Raising is for the owner and admins;
@@ -622,15 +608,20 @@ impl Engine {
         label: Label,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
+        self.transact(|engine, batch, events| {
+            engine.change_channel(batch, events, channel, Proposal::Relabel(label), now)
+        })
+    }
+
+    /// Runs `change` on one batch and commits it atomically and durably: the engine's unit of
+    /// work (one per input). Returns the events it produced.
+    pub(super) fn transact(
+        &mut self,
+        change: impl FnOnce(&mut Self, &mut Batch, &mut Vec<Event>) -> Result<(), EngineError>,
+    ) -> Result<Vec<Event>, EngineError> {
         let mut batch = Batch::default();
         let mut events = Vec::new();
-        self.change_channel(
-            &mut batch,
-            &mut events,
-            channel,
-            Proposal::Relabel(label),
-            now,
-        )?;
+        change(self, &mut batch, &mut events)?;
         self.store.commit(batch)?;
         Ok(events)
     }
@@ -711,12 +702,7 @@ impl Engine {
         let mut targets: Vec<UserId> = Vec::new();
         if !applied.removed_us {
             if applied.new_epoch {
-                targets = state
-                    .members
-                    .iter()
-                    .map(|m| m.body().user.clone())
-                    .filter(|u| u != self.local.user())
-                    .collect();
+                targets = others(state, self.local.user());
             } else if let vigil_protocol::channel::Change::Invite { user } = &applied.change
                 && user != self.local.user()
             {
@@ -800,38 +786,22 @@ impl Engine {
             text: text.to_owned(),
             sent_at: now,
         };
+        let recipients = others(view.head().state(), self.local.user());
+        // One transaction: a sender key made now (first message of an epoch) is queued before
+        // the message it opens, and both are durable together.
+        let mut batch = Batch::default();
+        let mut events = Vec::new();
         let message = match view.seal(&content.to_bytes()) {
             Err(vigil_protocol::channel::ChannelError::NoOwnSenderKey) => {
-                let members: Vec<UserId> = view
-                    .head()
-                    .state()
-                    .members
-                    .iter()
-                    .map(|m| m.body().user.clone())
-                    .filter(|u| u != self.local.user())
-                    .collect();
-                let mut batch = Batch::default();
-                self.distribute_sender_key(&mut batch, channel, &members)?;
-                self.store.commit(batch)?;
-                let view = self
-                    .channels
+                self.distribute_sender_key(&mut batch, channel, &recipients)?;
+                self.channels
                     .get_mut(&channel)
-                    .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
-                view.seal(&content.to_bytes())?
+                    .ok_or_else(|| EngineError::Usage("unknown channel".into()))?
+                    .seal(&content.to_bytes())?
             }
             other => other?,
         };
-        let view = self.view(channel)?;
-        let state = view.head().state();
-        let recipients: Vec<UserId> = state
-            .members
-            .iter()
-            .map(|m| m.body().user.clone())
-            .filter(|u| u != self.local.user())
-            .collect();
-        let level = state.label.level.clone();
-        let mut batch = Batch::default();
-        let mut events = Vec::new();
+        let level = self.view(channel)?.label().level.clone();
         let entry = Entry {
             sender: self.local.user().clone(),
             sender_name: self.local.certificate().body().display_name.to_string(),
@@ -1038,11 +1008,9 @@ impl Engine {
         bundle: &PrekeyBundle,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
-        let mut batch = Batch::default();
-        let mut events = Vec::new();
-        self.start_session(&mut batch, &mut events, certificate, bundle, now)?;
-        self.store.commit(batch)?;
-        Ok(events)
+        self.transact(|engine, batch, events| {
+            engine.start_session(batch, events, certificate, bundle, now)
+        })
     }
 
     fn observe(
@@ -1144,6 +1112,16 @@ fn trust_store(
         let _ = trust.update_revocations(list.clone());
     }
     Ok(trust)
+}
+
+/// The members of `state` other than `me`.
+pub(super) fn others(state: &vigil_protocol::channel::ChannelState, me: &UserId) -> Vec<UserId> {
+    state
+        .members
+        .iter()
+        .map(|m| m.body().user.clone())
+        .filter(|u| u != me)
+        .collect()
 }
 
 fn summary(id: [u8; 32], view: &ChannelView, me: &UserId) -> ChannelSummary {
