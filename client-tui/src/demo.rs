@@ -101,16 +101,7 @@ const SCRIPT: &[Step] = &[
 ];
 
 fn keytool(args: &[&str], pass: &Path) -> Result<(), String> {
-    let mut argv = vec![
-        "vigil-keytool".to_owned(),
-        "--passphrase-file".to_owned(),
-        pass.to_string_lossy().into_owned(),
-    ];
-    argv.extend(args.iter().map(|a| (*a).to_owned()));
-    let cli = <vigil_keytool::cli::Cli as clap::Parser>::try_parse_from(argv)
-        .map_err(|e| e.to_string())?;
-    let mut sink = Vec::new();
-    vigil_keytool::run(cli, &mut sink).map_err(|e| format!("vigil-keytool {}: {e}", args[0]))
+    vigil_keytool::run_args(pass, args).map(drop)
 }
 
 /// The provisioned demo: the relay and a client per person.
@@ -240,13 +231,8 @@ fn take(clients: &mut Vec<(String, Client)>, user: &str) -> Result<Client, Strin
     Ok(clients.remove(i).1)
 }
 
-fn user(id: &str) -> UserId {
-    UserId::new(id).unwrap_or_else(|_| unreachable_user())
-}
-
-#[expect(clippy::expect_used, reason = "a constant, valid user id")]
-fn unreachable_user() -> UserId {
-    UserId::new("nobody@demo").expect("valid")
+fn user(id: &str) -> Result<UserId, String> {
+    UserId::new(id).map_err(|e| e.to_string())
 }
 
 /// Processes what the relay pushes until it has been quiet for a moment, and sends the outbox.
@@ -278,7 +264,7 @@ impl Colleagues {
             .create_channel(CHANNEL, label, now())
             .map_err(|e| e.to_string())?;
         for who in ["officer@cert-at", "petra@cert-cz"] {
-            lead.invite(channel, &user(who))
+            lead.invite(channel, &user(who)?)
                 .await
                 .map_err(|e| e.to_string())?;
         }
@@ -329,7 +315,7 @@ impl Colleagues {
             Step::InviteIntern => {
                 match self
                     .lead
-                    .invite(self.channel, &user("intern@cert-at"))
+                    .invite(self.channel, &user("intern@cert-at")?)
                     .await
                 {
                     Ok(()) => return Err("the intern's invitation was not refused".into()),

@@ -23,6 +23,29 @@ pub fn now() -> UnixTime {
     UnixTime(secs)
 }
 
+/// Runs `vigil-keytool ARGS` in this process with the org root passphrase read from
+/// `passphrase_file`, as a program embedding the tool would (the demo, the test fixtures).
+/// Returns what the command printed.
+///
+/// # Errors
+///
+/// One line: the usage error or the command's error.
+pub fn run_args(
+    passphrase_file: &std::path::Path,
+    args: &[&str],
+) -> std::result::Result<String, String> {
+    let mut argv = vec![
+        "vigil-keytool".to_owned(),
+        "--passphrase-file".to_owned(),
+        passphrase_file.to_string_lossy().into_owned(),
+    ];
+    argv.extend(args.iter().map(|a| (*a).to_owned()));
+    let cli = <cli::Cli as clap::Parser>::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    run(cli, &mut out).map_err(|e| e.to_string())?;
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
 /// Runs one command, writing what the administrator should read to `out`.
 ///
 /// # Errors

@@ -30,14 +30,7 @@ pub fn now() -> UnixTime {
 }
 
 fn keytool(args: &[&str], passphrase_file: &Path) -> Result<String, String> {
-    let mut argv = vec!["vigil-keytool".to_owned(), "--passphrase-file".to_owned()];
-    argv.push(passphrase_file.to_string_lossy().into_owned());
-    argv.extend(args.iter().map(|a| (*a).to_owned()));
-    let cli = <vigil_keytool::cli::Cli as clap::Parser>::try_parse_from(argv)
-        .map_err(|e| e.to_string())?;
-    let mut out = Vec::new();
-    vigil_keytool::run(cli, &mut out).map_err(|e| e.to_string())?;
-    Ok(String::from_utf8_lossy(&out).into_owned())
+    vigil_keytool::run_args(passphrase_file, args)
 }
 
 /// An organisation provisioned by `vigil-keytool`, with members and a relay directory.
