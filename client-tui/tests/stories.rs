@@ -12,6 +12,7 @@
 use std::path::Path;
 
 use vigil_tests::federation::{Federation, Member, RunningRelay};
+use vigil_tests::files_under;
 
 fn vigil() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_vigil"))
@@ -517,22 +518,6 @@ fn pair(fed: &Federation, relay: &RunningRelay) -> (Member, Member) {
     (lead, officer)
 }
 
-fn files_under(dir: &Path) -> Vec<(std::path::PathBuf, Vec<u8>)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_owned()];
-    while let Some(d) = stack.pop() {
-        for entry in std::fs::read_dir(&d).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                stack.push(path);
-            } else {
-                out.push((path.clone(), std::fs::read(&path).unwrap()));
-            }
-        }
-    }
-    out
-}
-
 #[test]
 fn no_plaintext_and_no_unsealed_key_in_the_client_stores_or_on_the_relay() {
     let fed = Federation::new(&["CERT-AT"]);
@@ -612,11 +597,7 @@ fn a_wrong_passphrase_is_one_clear_error_and_changes_nothing() {
         )
     );
     assert!(run.stdout.is_empty());
-    let mut after = files_under(&lead.home);
-    let mut before = before;
-    before.sort();
-    after.sort();
-    assert_eq!(before, after);
+    assert_eq!(before, files_under(&lead.home));
 }
 
 #[test]

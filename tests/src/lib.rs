@@ -363,3 +363,28 @@ impl Drop for RelayProcess {
         let _ = self.child.wait();
     }
 }
+
+/// Every file under `dir` with its bytes, sorted by path (for greps of stores and data
+/// directories, and before/after comparisons).
+///
+/// # Panics
+///
+/// When the directory cannot be read.
+#[must_use]
+pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("readable directory") {
+            let path = entry.expect("directory entry").path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let bytes = std::fs::read(&path).expect("readable file");
+                out.push((path, bytes));
+            }
+        }
+    }
+    out.sort();
+    out
+}

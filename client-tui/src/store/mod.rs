@@ -556,22 +556,7 @@ impl Store {
 mod tests {
     use super::*;
 
-    fn files(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
-        let mut out = Vec::new();
-        let mut stack = vec![dir.to_owned()];
-        while let Some(d) = stack.pop() {
-            for entry in std::fs::read_dir(&d).unwrap() {
-                let path = entry.unwrap().path();
-                if path.is_dir() {
-                    stack.push(path);
-                } else {
-                    out.push((path.clone(), std::fs::read(&path).unwrap()));
-                }
-            }
-        }
-        out.sort();
-        out
-    }
+    use vigil_tests::files_under as files;
 
     #[test]
     fn wrong_passphrase_is_one_error_and_changes_nothing() {
