@@ -33,6 +33,12 @@ pub const SEND_RETRIES: u32 = 5;
 /// The first wait before a temporary refusal is retried; it doubles with each retry.
 pub const RETRY_BASE: Duration = Duration::from_millis(200);
 
+/// How long closing waits for the relay to acknowledge the close.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(2);
+
+/// The first wait before reconnecting; it doubles with each failure.
+pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
+
 /// The longest wait between reconnection attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
@@ -541,7 +547,7 @@ impl Client {
             link.connection.close();
         }
         if let Some(endpoint) = self.endpoint.take() {
-            tokio::time::timeout(Duration::from_secs(2), endpoint.wait_idle())
+            tokio::time::timeout(CLOSE_GRACE, endpoint.wait_idle())
                 .await
                 .ok();
         }

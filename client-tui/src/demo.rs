@@ -24,6 +24,18 @@ const ADMIN_PASSPHRASE: &str = "demo administrator passphrase";
 const BUNDLE_PASSPHRASE: &str = "demo one-time bundle passphrase";
 const STORE_PASSPHRASE: &str = "demo store passphrase (throwaway)";
 
+/// A colleague's client counts as caught up after this long without a delivery.
+const QUIET: Duration = Duration::from_millis(150);
+
+/// How long a colleague looks for your messages between other things.
+const GLANCE: Duration = Duration::from_millis(50);
+
+/// In the TUI: the first post comes this long after the screen opens...
+const FIRST_POST: Duration = Duration::from_secs(2);
+
+/// ...and the next ones this long apart, time to read them.
+const BETWEEN_POSTS: Duration = Duration::from_millis(3500);
+
 /// The incident channel.
 pub const CHANNEL: &str = "ransomware-linz-2026";
 
@@ -237,7 +249,7 @@ fn user(id: &str) -> Result<UserId, String> {
 
 /// Processes what the relay pushes until it has been quiet for a moment, and sends the outbox.
 async fn drain(client: &mut Client) {
-    while let Ok(true) = client.pump(Duration::from_millis(150)).await {}
+    while let Ok(true) = client.pump(QUIET).await {}
     let _ = client.flush_outbox().await;
 }
 
@@ -331,7 +343,7 @@ impl Colleagues {
 
     /// Answers the duty officer's messages (a colleague who reads the channel).
     async fn answer(&mut self) {
-        let _ = self.lead.pump(Duration::from_millis(50)).await;
+        let _ = self.lead.pump(GLANCE).await;
         let asked = self.lead.take_events().into_iter().any(|e| {
             matches!(&e, Event::Message { entry, .. }
                 if entry.sender.as_str() == "officer@cert-at" && matches!(entry.body, Body::Text(_)))
@@ -344,7 +356,7 @@ impl Colleagues {
             );
             let _ = self.lead.flush_outbox().await;
         }
-        let _ = self.petra.pump(Duration::from_millis(50)).await;
+        let _ = self.petra.pump(GLANCE).await;
         let _ = self.petra.take_events();
     }
 
@@ -448,7 +460,7 @@ async fn interactive_run(me: Client, colleagues: &mut Colleagues) -> Result<(), 
         result
     });
     let mut script = SCRIPT.iter();
-    let mut next = tokio::time::Instant::now() + Duration::from_secs(2);
+    let mut next = tokio::time::Instant::now() + FIRST_POST;
     loop {
         tokio::select! {
             _ = stop_rx.changed() => break,
@@ -456,7 +468,7 @@ async fn interactive_run(me: Client, colleagues: &mut Colleagues) -> Result<(), 
                 if let Some(step) = script.next() {
                     colleagues.step(step).await?;
                 }
-                next = tokio::time::Instant::now() + Duration::from_millis(3500);
+                next = tokio::time::Instant::now() + BETWEEN_POSTS;
             }
             () = colleagues.answer() => {}
         }

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 use vigil_protocol::UserId;
 use vigil_protocol::label::Label;
 
-use crate::client::{Client, ClientError, MAX_BACKOFF, now};
+use crate::client::{Client, ClientError, INITIAL_BACKOFF, MAX_BACKOFF, now};
 use crate::engine::{ChannelSummary, EngineError, Entry, Event};
 use crate::trust::Contact;
 
@@ -188,7 +188,7 @@ async fn run(
     let mut worker = Worker {
         client,
         events,
-        backoff: Duration::from_millis(500),
+        backoff: INITIAL_BACKOFF,
         next_attempt: tokio::time::Instant::now(),
         next_revocations: tokio::time::Instant::now() + REVOCATION_REFRESH,
         refused: false,
@@ -241,7 +241,7 @@ impl Worker {
             }
             match self.client.connect().await {
                 Ok(()) => {
-                    self.backoff = Duration::from_millis(500);
+                    self.backoff = INITIAL_BACKOFF;
                     let synced = self.client.sync().await;
                     self.after(synced).await;
                 }

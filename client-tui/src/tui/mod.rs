@@ -256,6 +256,9 @@ fn export(client: &Client, channel: [u8; 32], path: &str) -> Result<String, Stri
     Ok(format!("exported to {path}"))
 }
 
+/// History entries read per page while searching.
+const SEARCH_PAGE: usize = 1000;
+
 /// Most search results shown.
 const MAX_RESULTS: usize = 500;
 
@@ -266,9 +269,9 @@ fn search(client: &Client, channel: [u8; 32], text: &str) -> Result<(String, Vec
     let mut before = None;
     loop {
         let page = engine
-            .history(channel, before, 1000)
+            .history(channel, before, SEARCH_PAGE)
             .map_err(|e| e.to_string())?;
-        let done = page.len() < 1000;
+        let done = page.len() < SEARCH_PAGE;
         before = page.last().map(|(seq, _)| *seq);
         for (_, entry) in page {
             if let crate::engine::Body::Text(t) = &entry.body
