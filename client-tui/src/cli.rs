@@ -635,8 +635,9 @@ async fn read(
         writeln!(out, "{banner}").map_err(io)?;
         writeln!(out, "{} ({} members)", summary.name, summary.members.len()).map_err(io)?;
     }
+    let mut marks = Marks::new(client.engine());
     for (seq, entry) in &entries {
-        print_entry(client.engine(), id, *seq, entry, json, out)?;
+        print_line(id, *seq, entry, marks.of(&entry.sender), json, out)?;
     }
     let waiting = client.engine().waiting(id);
     if waiting > 0 && !json {
@@ -743,10 +744,29 @@ pub(crate) fn all_history(
     Ok(entries)
 }
 
-/// How much we trust a sender, as a word.
-pub(crate) fn trust_mark(engine: &Engine, user: &UserId) -> &'static str {
-    let contact = engine.contact(user).ok().flatten();
-    mark(engine.user(), user, contact.as_ref())
+/// How much we trust senders, as words; each contact is read from the store once (a history
+/// of a million messages has a handful of senders).
+pub(crate) struct Marks<'a> {
+    engine: &'a Engine,
+    known: std::collections::BTreeMap<UserId, &'static str>,
+}
+
+impl<'a> Marks<'a> {
+    pub(crate) fn new(engine: &'a Engine) -> Self {
+        Self {
+            engine,
+            known: std::collections::BTreeMap::new(),
+        }
+    }
+
+    /// The word for `user`.
+    pub(crate) fn of(&mut self, user: &UserId) -> &'static str {
+        let engine = self.engine;
+        self.known.entry(user.clone()).or_insert_with(|| {
+            let contact = engine.contact(user).ok().flatten();
+            mark(engine.user(), user, contact.as_ref())
+        })
+    }
 }
 
 /// How much we trust `user`, knowing what we pinned of them.
@@ -759,24 +779,6 @@ fn mark(me: &UserId, user: &UserId, contact: Option<&crate::trust::Contact>) -> 
         Some(c) if c.verified => "verified",
         _ => "unverified",
     }
-}
-
-fn print_entry(
-    engine: &Engine,
-    channel: [u8; 32],
-    seq: u64,
-    entry: &Entry,
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<(), Failure> {
-    print_line(
-        channel,
-        seq,
-        entry,
-        trust_mark(engine, &entry.sender),
-        json,
-        out,
-    )
 }
 
 fn print_line(

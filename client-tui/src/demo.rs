@@ -436,11 +436,9 @@ fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<Stri
         summary.label
     );
     let entries = crate::cli::all_history(engine, channel, None).map_err(|f| f.message)?;
+    let mut marks = crate::cli::Marks::new(engine);
     for (_, entry) in &entries {
-        text.push_str(&crate::export::text_line(
-            entry,
-            crate::cli::trust_mark(engine, &entry.sender),
-        ));
+        text.push_str(&crate::export::text_line(entry, marks.of(&entry.sender)));
         text.push('\n');
     }
     text.push_str(&format!("==== {} ====\n", summary.label));

@@ -4,7 +4,7 @@
 
 use vigil_protocol::UnixTime;
 
-use crate::cli::{all_history, trust_mark};
+use crate::cli::{Marks, all_history};
 use crate::engine::{Body, Engine, EngineError, Entry};
 
 /// The export formats.
@@ -80,6 +80,7 @@ pub fn export(
     let entries = all_history(engine, channel, None).map_err(|f| EngineError::Usage(f.message))?;
     let label = summary.label.to_string();
     let me = engine.user();
+    let mut marks = Marks::new(engine);
     Ok(match format {
         Format::Markdown => {
             let mut out = format!(
@@ -91,7 +92,7 @@ pub fn export(
                 summary.members.len()
             );
             for (_, entry) in &entries {
-                let trust = trust_mark(engine, &entry.sender);
+                let trust = marks.of(&entry.sender);
                 match &entry.body {
                     Body::Text(text) => {
                         out.push_str(&format!(
@@ -130,7 +131,7 @@ pub fn export(
                         json_string(&entry.at.to_string()),
                         json_string(entry.sender.as_str()),
                         json_string(&entry.sender_name),
-                        json_string(trust_mark(engine, &entry.sender)),
+                        json_string(marks.of(&entry.sender)),
                         json_string(kind),
                         json_string(text)
                     )
