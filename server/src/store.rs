@@ -265,6 +265,40 @@ impl Store {
         Ok(records)
     }
 
+    /// What each tree holds: its name, its records, and the bytes of their keys and values
+    /// (what the relay stores, before sled's own overhead). Reads every record: for reports and
+    /// benchmarks, not for a hot path.
+    ///
+    /// # Errors
+    ///
+    /// [`StoreError`].
+    pub fn footprint(&self) -> Result<Vec<(&'static str, u64, u64)>, StoreError> {
+        let trees = [
+            ("certs", &self.certs),
+            ("signed_prekeys", &self.signed_prekeys),
+            ("otks", &self.otks),
+            ("blobs", &self.blobs),
+            ("refs", &self.refs),
+            ("mailboxes", &self.mailboxes),
+            ("dedup", &self.dedup),
+            ("usage", &self.usage),
+            ("revocations", &self.revocations),
+            ("meta", &self.meta),
+        ];
+        trees
+            .into_iter()
+            .map(|(name, tree)| {
+                let (mut records, mut bytes) = (0u64, 0u64);
+                for item in tree.iter() {
+                    let (k, v) = item?;
+                    records += 1;
+                    bytes += (k.len() + v.len()) as u64;
+                }
+                Ok((name, records, bytes))
+            })
+            .collect()
+    }
+
     /// How many messages were ever stored (and so acknowledged): it only grows, in the same
     /// transaction as each message. A data directory that recovers a smaller count than one
     /// seen earlier has lost acknowledged messages.

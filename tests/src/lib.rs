@@ -280,7 +280,6 @@ impl RelayProcess {
     }
 
     fn start_with(binary: &Path, config: &Path, max_file_kib: Option<u64>) -> Self {
-        use std::io::BufRead as _;
         let mut command = match max_file_kib {
             Some(kib) => {
                 let mut c = std::process::Command::new("bash");
@@ -298,8 +297,20 @@ impl RelayProcess {
                 c
             }
         };
+        command.env("RUST_LOG", "warn");
+        Self::spawn(command)
+    }
+
+    /// Starts `command` (a relay, or another server printing the same kind of startup line:
+    /// `... listening on ADDRESS ...` first on stdout) and reads where it listens.
+    ///
+    /// # Panics
+    ///
+    /// When it does not start.
+    #[must_use]
+    pub fn spawn(mut command: std::process::Command) -> Self {
+        use std::io::BufRead as _;
         let mut child = command
-            .env("RUST_LOG", "warn")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -309,8 +320,8 @@ impl RelayProcess {
             .read_line(&mut line)
             .expect("startup line");
         let addr = line
-            .strip_prefix("vigil-relay listening on ")
-            .and_then(|rest| rest.split_whitespace().next())
+            .split_once("listening on ")
+            .and_then(|(_, rest)| rest.split_whitespace().next())
             .unwrap_or_else(|| panic!("unexpected startup line {line:?}"))
             .parse()
             .expect("address");
@@ -346,6 +357,12 @@ impl RelayProcess {
         self.child.try_wait().expect("status").is_none()
     }
 
+    /// CPU time the process has used so far (user + system, all threads, Linux), in seconds.
+    #[must_use]
+    pub fn cpu_seconds(&self) -> Option<f64> {
+        cpu_seconds(self.child.id())
+    }
+
     /// Resident memory of the process in KiB (Linux), when known.
     #[must_use]
     pub fn rss_kib(&self) -> Option<u64> {
@@ -355,6 +372,23 @@ impl RelayProcess {
             .find_map(|l| l.strip_prefix("VmRSS:"))
             .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
     }
+}
+
+/// CPU time process `pid` has used (user + system, all its threads, from `/proc/PID/stat`),
+/// in seconds; `None` off Linux or when the process is gone.
+#[must_use]
+pub fn cpu_seconds(pid: u32) -> Option<f64> {
+    /// Clock ticks per second of `/proc` figures: `USER_HZ`, 100 on every Linux architecture
+    /// Vigil builds for.
+    const USER_HZ: f64 = 100.0;
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces; the fields after its ')' are fixed.
+    let after = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let utime: f64 = fields.get(11)?.parse().ok()?;
+    let stime: f64 = fields.get(12)?.parse().ok()?;
+    Some((utime + stime) / USER_HZ)
 }
 
 impl Drop for RelayProcess {
