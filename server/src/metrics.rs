@@ -68,6 +68,19 @@ impl Metrics {
             "counter",
             self.messages_out.load(Ordering::Relaxed),
         );
+        let (flushes, waits) = store.flush_counts();
+        gauge(
+            "flushes_total",
+            "Flushes of the data directory to disk.",
+            "counter",
+            flushes,
+        );
+        gauge(
+            "flush_waits_total",
+            "Requests answered after a flush (group commit: one flush serves several).",
+            "counter",
+            waits,
+        );
         if let Ok((mailboxes, usage)) = store.totals() {
             gauge(
                 "mailboxes_nonempty",

@@ -15,7 +15,7 @@ use vigil_protocol::relay::{
 use vigil_protocol::{MemberCertificate, TrustStore, UnixTime, UserId, VerifiedCertificate};
 
 use crate::config::{Config, Limits};
-use crate::store::{Quota, Store, StoreError};
+use crate::store::{Applied, Quota, Store, StoreError, Write};
 
 /// Most recipients one send may name (a national channel, with room).
 pub const MAX_RECIPIENTS: usize = 2000;
@@ -717,6 +717,11 @@ async fn push_mail(
     }
 }
 
+/// A write answered with the other kind of result: a bug, refused as a storage failure.
+fn unexpected() -> sled::Error {
+    sled::Error::ReportableBug("a write was answered with another write's result".into())
+}
+
 fn storage_refusal(e: &StoreError) -> Response {
     match e {
         StoreError::QuotaExceeded(user) => refuse(
@@ -844,13 +849,17 @@ async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
                 .collect();
             Response::Revocations { lists }
         }
-        Request::Ack { ids } => match shared.store.ack(user, &ids) {
-            Ok(removed) => match shared.store.flush().await {
-                Ok(()) => Response::Acked { removed },
-                Err(e) => storage_refusal(&e),
-            },
-            Err(e) => storage_refusal(&e),
-        },
+        Request::Ack { ids } => {
+            let write = Write::Ack {
+                user: user.clone(),
+                ids,
+            };
+            match shared.store.write(write).await {
+                Ok(Applied::Acked(Ok(removed))) => Response::Acked { removed },
+                Ok(Applied::Acked(Err(e))) | Err(e) => storage_refusal(&e),
+                Ok(Applied::Enqueued(_)) => storage_refusal(&StoreError::Sled(unexpected())),
+            }
+        }
     }
 }
 
@@ -901,16 +910,19 @@ async fn send(
         messages: shared.limits.mailbox_max_messages,
         bytes: shared.limits.mailbox_max_bytes,
     };
-    let duplicate = match shared
+    let write = match shared
         .store
-        .enqueue(sender, id, &recipients, &payload, now(), quota)
+        .enqueue_write(sender, id, &recipients, payload, now(), quota)
     {
-        Ok(duplicate) => duplicate,
+        Ok(write) => write,
         Err(e) => return storage_refusal(&e),
     };
-    if let Err(e) = shared.store.flush().await {
-        return storage_refusal(&e);
-    }
+    // Stored and flushed together with every other request writing now (group commit).
+    let duplicate = match shared.store.write(write).await {
+        Ok(Applied::Enqueued(Ok(duplicate))) => duplicate,
+        Ok(Applied::Enqueued(Err(e))) | Err(e) => return storage_refusal(&e),
+        Ok(Applied::Acked(_)) => return storage_refusal(&StoreError::Sled(unexpected())),
+    };
     if !duplicate {
         shared
             .metrics

@@ -24,7 +24,7 @@ pub const DEDUP_RETENTION_SECS: u64 = 7 * 86_400;
 pub const CACHE_CAPACITY: u64 = 64 * 1024 * 1024;
 
 /// A storage operation failed.
-#[derive(Debug, thiserror::Error)]
+#[derive(Clone, Debug, thiserror::Error)]
 pub enum StoreError {
     /// sled failed (I/O, a full disk, corruption).
     #[error("storage: {0}")]
@@ -108,6 +108,8 @@ pub struct Store {
     revocations: sled::Tree,
     /// Counters: how many messages were ever stored (see [`Store::stored_count`]).
     meta: sled::Tree,
+    /// Flushes for every request at once ([`crate::commit`]).
+    commit: std::sync::Arc<crate::commit::GroupCommit>,
 }
 
 /// The key of the stored-messages counter in the `meta` tree.
@@ -156,36 +158,47 @@ impl Store {
             }
             Ok(db) => db?,
         };
+        let mail = MailTrees {
+            dedup: db.open_tree("dedup")?,
+            blobs: db.open_tree("blobs")?,
+            refs: db.open_tree("refs")?,
+            mailboxes: db.open_tree("mailboxes")?,
+            usage: db.open_tree("usage")?,
+            meta: db.open_tree("meta")?,
+        };
         Ok(Self {
             certs: db.open_tree("certs")?,
             signed_prekeys: db.open_tree("signed_prekeys")?,
             otks: db.open_tree("otks")?,
-            blobs: db.open_tree("blobs")?,
-            refs: db.open_tree("refs")?,
-            mailboxes: db.open_tree("mailboxes")?,
-            dedup: db.open_tree("dedup")?,
-            usage: db.open_tree("usage")?,
+            blobs: mail.blobs.clone(),
+            refs: mail.refs.clone(),
+            mailboxes: mail.mailboxes.clone(),
+            dedup: mail.dedup.clone(),
+            usage: mail.usage.clone(),
             revocations: db.open_tree("revocations")?,
-            meta: db.open_tree("meta")?,
+            meta: mail.meta.clone(),
+            commit: std::sync::Arc::new(
+                crate::commit::GroupCommit::start(db.clone(), mail).map_err(sled::Error::Io)?,
+            ),
             db,
         })
     }
 
-    /// Flushes everything written so far to disk.
+    /// Waits until everything written so far is on disk. Concurrent callers share flushes
+    /// (group commit, [`crate::commit`]): under load one flush covers every caller that came
+    /// while the previous one ran.
     ///
     /// # Errors
     ///
     /// [`StoreError::Sled`].
     pub async fn flush(&self) -> Result<(), StoreError> {
-        // Not `flush_async`: it waits on sled's own I/O pool, and enough concurrent flushes
-        // (30 bundle fetches at once) fill that pool with waiters while the write they wait
-        // for needs a thread of it: a deadlock. A blocking flush on tokio's blocking pool
-        // leaves sled's pool free to write.
-        let db = self.db.clone();
-        tokio::task::spawn_blocking(move || db.flush())
-            .await
-            .map_err(|e| StoreError::Sled(sled::Error::ReportableBug(e.to_string())))??;
-        Ok(())
+        self.commit.submit(None).await.map(drop)
+    }
+
+    /// Flushes made since the store was opened, and requests that waited for one.
+    #[must_use]
+    pub fn flush_counts(&self) -> (u64, u64) {
+        self.commit.counts()
     }
 
     /// Remembers the revocation lists in force, so a restart never falls back to an older list
@@ -399,7 +412,8 @@ impl Store {
     }
 
     /// Stores `payload` once for every recipient, unless `sender` already sent `id`. Not yet
-    /// durable: call [`Self::flush`] before acknowledging. Returns whether it was a duplicate.
+    /// durable: call [`Self::flush`] before acknowledging, or use [`Self::write`]. Returns
+    /// whether it was a duplicate.
     ///
     /// # Errors
     ///
@@ -413,62 +427,73 @@ impl Store {
         now: UnixTime,
         quota: Quota,
     ) -> Result<bool, StoreError> {
+        let write = self.enqueue_write(sender, id, recipients, payload.to_vec(), now, quota)?;
+        match self.apply(std::slice::from_ref(&write))?.pop() {
+            Some(Applied::Enqueued(result)) => result,
+            _ => Err(StoreError::Sled(sled::Error::ReportableBug(
+                "enqueue applied nothing".into(),
+            ))),
+        }
+    }
+
+    /// The write that stores `payload` for `recipients` (ids for it and its mailbox entries
+    /// are taken now), for [`Self::write`].
+    ///
+    /// # Errors
+    ///
+    /// A storage error (taking ids).
+    pub fn enqueue_write(
+        &self,
+        sender: &UserId,
+        id: ClientMessageId,
+        recipients: &[UserId],
+        payload: Vec<u8>,
+        now: UnixTime,
+        quota: Quota,
+    ) -> Result<Write, StoreError> {
         let blob = self.db.generate_id()?;
         let seqs = recipients
             .iter()
             .map(|_| self.db.generate_id())
             .collect::<Result<Vec<_>, _>>()?;
-        let dedup_key = key(sender, &id.0);
-        let len = payload.len() as u64;
-        let entry = |_: &UserId| Entry {
-            blob,
+        Ok(Write::Enqueue(Box::new(Enqueue {
             sender: sender.clone(),
-            stored_at: now,
-            len,
-        };
-        let result = (
-            &self.dedup,
-            &self.blobs,
-            &self.refs,
-            &self.mailboxes,
-            &self.usage,
-            &self.meta,
-        )
-            .transaction(|(dedup, blobs, refs, mailboxes, usage, meta)| {
-                if dedup.get(&dedup_key)?.is_some() {
-                    return Ok(true);
-                }
-                for recipient in recipients {
-                    let held = match usage.get(recipient.as_str())? {
-                        Some(b) => decode::<Usage>(&b).or_else(abort)?,
-                        None => Usage::default(),
-                    };
-                    let after = Usage {
-                        messages: held.messages + 1,
-                        bytes: held.bytes + len,
-                    };
-                    if after.messages > quota.messages || after.bytes > quota.bytes {
-                        return abort(StoreError::QuotaExceeded(recipient.clone()));
-                    }
-                    usage.insert(recipient.as_str(), codec::encode(&after))?;
-                }
-                dedup.insert(dedup_key.as_slice(), &now.0.to_be_bytes())?;
-                blobs.insert(&blob.to_be_bytes(), payload)?;
-                refs.insert(
-                    &blob.to_be_bytes(),
-                    &(recipients.len() as u64).to_be_bytes(),
-                )?;
-                for (recipient, seq) in recipients.iter().zip(&seqs) {
-                    mailboxes.insert(
-                        key(recipient, &seq.to_be_bytes()),
-                        codec::encode(&entry(recipient)),
-                    )?;
-                }
-                let stored = meta.get(STORED)?.map_or(0, |b| counter(&b));
-                meta.insert(STORED, &(stored + 1).to_be_bytes())?;
-                Ok(false)
-            })?;
-        Ok(result)
+            id,
+            recipients: recipients.to_vec(),
+            payload,
+            now,
+            quota,
+            blob,
+            seqs,
+        })))
+    }
+
+    fn apply(&self, writes: &[Write]) -> Result<Vec<Applied>, StoreError> {
+        self.mail_trees().apply(writes)
+    }
+
+    pub(crate) fn mail_trees(&self) -> MailTrees {
+        MailTrees {
+            dedup: self.dedup.clone(),
+            blobs: self.blobs.clone(),
+            refs: self.refs.clone(),
+            mailboxes: self.mailboxes.clone(),
+            usage: self.usage.clone(),
+            meta: self.meta.clone(),
+        }
+    }
+
+    /// Applies `write` together with whatever other requests are writing at the same time, in
+    /// one transaction, and returns once it is on disk ([`crate::commit`]).
+    ///
+    /// # Errors
+    ///
+    /// A storage error; the write's own refusal (a full mailbox) is in [`Applied`].
+    pub async fn write(&self, write: Write) -> Result<Applied, StoreError> {
+        self.commit
+            .submit(Some(write))
+            .await?
+            .ok_or_else(|| StoreError::Sled(sled::Error::ReportableBug("no result".into())))
     }
 
     /// Forgets client message ids older than [`DEDUP_RETENTION_SECS`]; returns how many.
@@ -558,47 +583,194 @@ impl Store {
     }
 
     /// Removes acknowledged messages from `user`'s mailbox (a payload goes when its last
-    /// reference does). Not yet durable: call [`Self::flush`].
+    /// reference does). Not yet durable: call [`Self::flush`], or use [`Self::write`].
     ///
     /// # Errors
     ///
     /// [`StoreError`].
     pub fn ack(&self, user: &UserId, ids: &[MessageId]) -> Result<u32, StoreError> {
-        let removed = (&self.blobs, &self.refs, &self.mailboxes, &self.usage).transaction(
-            |(blobs, refs, mailboxes, usage)| {
-                let mut removed = 0u32;
-                for MessageId(seq) in ids {
-                    let Some(bytes) = mailboxes.remove(key(user, &seq.to_be_bytes()))? else {
-                        continue;
-                    };
-                    let entry: Entry = decode(&bytes).or_else(abort)?;
-                    removed += 1;
-                    let blob = entry.blob.to_be_bytes();
-                    let count = refs
-                        .get(blob)?
-                        .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
-                        .map_or(0, u64::from_be_bytes);
-                    if count <= 1 {
-                        refs.remove(&blob)?;
-                        blobs.remove(&blob)?;
-                    } else {
-                        refs.insert(&blob, &(count - 1).to_be_bytes())?;
-                    }
-                    let held = match usage.get(user.as_str())? {
-                        Some(b) => decode::<Usage>(&b).or_else(abort)?,
-                        None => Usage::default(),
-                    };
-                    let after = Usage {
-                        messages: held.messages.saturating_sub(1),
-                        bytes: held.bytes.saturating_sub(entry.len),
-                    };
-                    usage.insert(user.as_str(), codec::encode(&after))?;
-                }
-                Ok(removed)
-            },
-        )?;
-        Ok(removed)
+        let write = Write::Ack {
+            user: user.clone(),
+            ids: ids.to_vec(),
+        };
+        match self.apply(std::slice::from_ref(&write))?.pop() {
+            Some(Applied::Acked(result)) => result,
+            _ => Err(StoreError::Sled(sled::Error::ReportableBug(
+                "ack applied nothing".into(),
+            ))),
+        }
     }
+}
+
+/// The trees a mailbox write touches (for the writer thread, [`crate::commit`]).
+#[derive(Clone, Debug)]
+pub(crate) struct MailTrees {
+    dedup: sled::Tree,
+    blobs: sled::Tree,
+    refs: sled::Tree,
+    mailboxes: sled::Tree,
+    usage: sled::Tree,
+    meta: sled::Tree,
+}
+
+impl MailTrees {
+    /// Applies `writes` in one transaction: all of them or none are stored. Each gets its own
+    /// result (a full mailbox refuses its message only); only a storage failure fails all.
+    /// Not yet durable: flush before acknowledging.
+    pub(crate) fn apply(&self, writes: &[Write]) -> Result<Vec<Applied>, StoreError> {
+        let results = (
+            &self.dedup,
+            &self.blobs,
+            &self.refs,
+            &self.mailboxes,
+            &self.usage,
+            &self.meta,
+        )
+            .transaction(|trees| {
+                writes
+                    .iter()
+                    .map(|write| match write {
+                        Write::Enqueue(enqueue) => {
+                            enqueue_in(trees, enqueue).map(Applied::Enqueued)
+                        }
+                        Write::Ack { user, ids } => {
+                            ack_in(trees, user, ids).map(|n| Applied::Acked(Ok(n)))
+                        }
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })?;
+        Ok(results)
+    }
+}
+
+/// A mailbox write ([`Store::write`]).
+#[derive(Debug)]
+pub enum Write {
+    /// Store a message for its recipients ([`Store::enqueue_write`]).
+    Enqueue(Box<Enqueue>),
+    /// Remove delivered messages from a mailbox.
+    Ack {
+        /// The mailbox's owner.
+        user: UserId,
+        /// The messages.
+        ids: Vec<MessageId>,
+    },
+}
+
+/// A message to store, with the ids taken for it.
+#[derive(Debug)]
+pub struct Enqueue {
+    sender: UserId,
+    id: ClientMessageId,
+    recipients: Vec<UserId>,
+    payload: Vec<u8>,
+    now: UnixTime,
+    quota: Quota,
+    blob: u64,
+    seqs: Vec<u64>,
+}
+
+/// What a [`Write`] did.
+#[derive(Debug)]
+pub enum Applied {
+    /// Stored (`Ok(false)`), a duplicate (`Ok(true)`), or refused (a full mailbox).
+    Enqueued(Result<bool, StoreError>),
+    /// How many messages were removed.
+    Acked(Result<u32, StoreError>),
+}
+
+/// The trees a mailbox write touches, inside a transaction.
+type Trees = (
+    sled::transaction::TransactionalTree,
+    sled::transaction::TransactionalTree,
+    sled::transaction::TransactionalTree,
+    sled::transaction::TransactionalTree,
+    sled::transaction::TransactionalTree,
+    sled::transaction::TransactionalTree,
+);
+
+/// Stores one message inside a transaction; a full mailbox refuses it before anything of it
+/// is written (the transaction goes on for the others).
+fn enqueue_in(
+    (dedup, blobs, refs, mailboxes, usage, meta): &Trees,
+    enqueue: &Enqueue,
+) -> Result<Result<bool, StoreError>, ConflictableTransactionError<StoreError>> {
+    let dedup_key = key(&enqueue.sender, &enqueue.id.0);
+    if dedup.get(&dedup_key)?.is_some() {
+        return Ok(Ok(true));
+    }
+    let len = enqueue.payload.len() as u64;
+    let mut updated = Vec::with_capacity(enqueue.recipients.len());
+    for recipient in &enqueue.recipients {
+        let held = match usage.get(recipient.as_str())? {
+            Some(b) => decode::<Usage>(&b).or_else(abort)?,
+            None => Usage::default(),
+        };
+        let after = Usage {
+            messages: held.messages + 1,
+            bytes: held.bytes + len,
+        };
+        if after.messages > enqueue.quota.messages || after.bytes > enqueue.quota.bytes {
+            return Ok(Err(StoreError::QuotaExceeded(recipient.clone())));
+        }
+        updated.push(after);
+    }
+    for (recipient, after) in enqueue.recipients.iter().zip(&updated) {
+        usage.insert(recipient.as_str(), codec::encode(after))?;
+    }
+    dedup.insert(dedup_key.as_slice(), &enqueue.now.0.to_be_bytes())?;
+    let blob = enqueue.blob.to_be_bytes();
+    blobs.insert(&blob, enqueue.payload.as_slice())?;
+    refs.insert(&blob, &(enqueue.recipients.len() as u64).to_be_bytes())?;
+    for (recipient, seq) in enqueue.recipients.iter().zip(&enqueue.seqs) {
+        let entry = Entry {
+            blob: enqueue.blob,
+            sender: enqueue.sender.clone(),
+            stored_at: enqueue.now,
+            len,
+        };
+        mailboxes.insert(key(recipient, &seq.to_be_bytes()), codec::encode(&entry))?;
+    }
+    let stored = meta.get(STORED)?.map_or(0, |b| counter(&b));
+    meta.insert(STORED, &(stored + 1).to_be_bytes())?;
+    Ok(Ok(false))
+}
+
+/// Removes delivered messages inside a transaction; returns how many were there.
+fn ack_in(
+    (_, blobs, refs, mailboxes, usage, _): &Trees,
+    user: &UserId,
+    ids: &[MessageId],
+) -> Result<u32, ConflictableTransactionError<StoreError>> {
+    let mut removed = 0u32;
+    for MessageId(seq) in ids {
+        let Some(bytes) = mailboxes.remove(key(user, &seq.to_be_bytes()))? else {
+            continue;
+        };
+        let entry: Entry = decode(&bytes).or_else(abort)?;
+        removed += 1;
+        let blob = entry.blob.to_be_bytes();
+        let count = refs
+            .get(blob)?
+            .and_then(|b| <[u8; 8]>::try_from(b.as_ref()).ok())
+            .map_or(0, u64::from_be_bytes);
+        if count <= 1 {
+            refs.remove(&blob)?;
+            blobs.remove(&blob)?;
+        } else {
+            refs.insert(&blob, &(count - 1).to_be_bytes())?;
+        }
+        let held = match usage.get(user.as_str())? {
+            Some(b) => decode::<Usage>(&b).or_else(abort)?,
+            None => Usage::default(),
+        };
+        let after = Usage {
+            messages: held.messages.saturating_sub(1),
+            bytes: held.bytes.saturating_sub(entry.len),
+        };
+        usage.insert(user.as_str(), codec::encode(&after))?;
+    }
+    Ok(removed)
 }
 
 #[cfg(test)]

@@ -45,8 +45,7 @@ pub(crate) fn serve(config: &Path) -> Result<(), String> {
     let server = vigil_server::tls::server_config(&config).map_err(|e| e.to_string())?;
     let runtime = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
     runtime.block_on(async move {
-        let endpoint =
-            quinn::Endpoint::server(server, config.listen).map_err(|e| e.to_string())?;
+        let endpoint = quinn::Endpoint::server(server, config.listen).map_err(|e| e.to_string())?;
         let address = endpoint.local_addr().map_err(|e| e.to_string())?;
         let mut stdout = std::io::stdout();
         writeln!(stdout, "forwarder listening on {address}").map_err(|e| e.to_string())?;

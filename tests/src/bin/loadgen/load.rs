@@ -138,7 +138,12 @@ impl Recorder {
     fn take(&self) -> Vec<u64> {
         self.delivered.store(0, Ordering::Relaxed);
         self.acked.store(0, Ordering::Relaxed);
-        std::mem::take(&mut *self.latencies.lock().unwrap_or_else(PoisonError::into_inner))
+        std::mem::take(
+            &mut *self
+                .latencies
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        )
     }
 
     /// Waits until `count` deliveries (and, with `acked`, their acknowledgements) arrived, or
@@ -242,6 +247,8 @@ pub(crate) struct Outcome {
     pub(crate) missing: u64,
     /// CPU seconds the server process used during the phase.
     pub(crate) server_cpu: f64,
+    /// Flushes the relay made during the phase, and requests that waited for one.
+    pub(crate) flushes: Option<(u64, u64)>,
 }
 
 impl Outcome {
@@ -392,7 +399,11 @@ pub(crate) async fn run(phase: Phase<'_>, recorder: &Arc<Recorder>, ids: &Arc<Id
             let delivered = recorder.delivered.load(Ordering::Relaxed);
             (
                 recorder.last_ns.load(Ordering::Relaxed).max(start + 1),
-                if all { 0 } else { sent.saturating_sub(delivered) },
+                if all {
+                    0
+                } else {
+                    sent.saturating_sub(delivered)
+                },
             )
         }
         None => (sends_done, 0),
@@ -416,6 +427,7 @@ pub(crate) async fn run(phase: Phase<'_>, recorder: &Arc<Recorder>, ids: &Arc<Id
         latencies,
         missing,
         server_cpu,
+        flushes: None,
     }
 }
 
@@ -447,7 +459,11 @@ where
         sent: delivered,
         rate,
         latencies,
-        missing: if all { 0 } else { expected.saturating_sub(delivered) },
+        missing: if all {
+            0
+        } else {
+            expected.saturating_sub(delivered)
+        },
         server_cpu,
         ..Outcome::default()
     })

@@ -184,7 +184,14 @@ fn relay_binary(given: Option<PathBuf>) -> Result<PathBuf, String> {
         let release = me.components().any(|c| c.as_os_str() == "release");
         eprintln!("loadgen: building vigil-relay");
         let mut build = Command::new(cargo);
-        build.args(["build", "--locked", "-p", "vigil-server", "--bin", "vigil-relay"]);
+        build.args([
+            "build",
+            "--locked",
+            "-p",
+            "vigil-server",
+            "--bin",
+            "vigil-relay",
+        ]);
         if release {
             build.arg("--release");
         }
@@ -220,11 +227,33 @@ fn pin_self() -> bool {
 /// A server of the run (the relay or the forwarder) and its process.
 struct Server {
     process: RelayProcess,
+    /// Where the relay serves its metrics.
+    metrics: Option<std::net::SocketAddr>,
 }
 
 impl Server {
     fn pid(&self) -> u32 {
         self.process.pid()
+    }
+
+    /// The relay's flushes so far and the requests that waited for them (from its metrics).
+    async fn flushes(&self) -> Option<(u64, u64)> {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let mut stream = tokio::net::TcpStream::connect(self.metrics?).await.ok()?;
+        stream
+            .write_all(b"GET /metrics HTTP/1.0\r\n\r\n")
+            .await
+            .ok()?;
+        let mut text = String::new();
+        stream.read_to_string(&mut text).await.ok()?;
+        let value = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+        };
+        Some((
+            value("vigil_relay_flushes_total")?,
+            value("vigil_relay_flush_waits_total")?,
+        ))
     }
 }
 
@@ -270,7 +299,12 @@ impl Lab {
 
     fn members(&mut self, prefix: &str, count: usize) -> Vec<Arc<LocalIdentity>> {
         (0..count)
-            .map(|i| Arc::new(self.deployment.issue(&format!("{prefix}{i}@cert-at"), 3, 30)))
+            .map(|i| {
+                Arc::new(
+                    self.deployment
+                        .issue(&format!("{prefix}{i}@cert-at"), 3, 30),
+                )
+            })
             .collect()
     }
 
@@ -288,22 +322,32 @@ impl Lab {
     /// A relay on a data directory of its own (`relay/NAME`), with the shipped log level.
     fn start_relay(&self, name: &str) -> Result<Server, String> {
         let text = std::fs::read_to_string(&self.deployment.config).map_err(|e| e.to_string())?;
+        // A free port for the metrics (the relay reports flushes there).
+        let metrics = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| e.to_string())?;
         let text: String = text
             .lines()
             .map(|line| {
                 if line.starts_with("data_dir = ") {
                     format!("data_dir = \"{name}\"\n")
+                } else if line.starts_with("# metrics = ") {
+                    format!("metrics = \"{metrics}\"\n")
                 } else {
                     format!("{line}\n")
                 }
             })
             .collect();
-        let config = self.deployment.config.with_file_name(format!("{name}.toml"));
+        let config = self
+            .deployment
+            .config
+            .with_file_name(format!("{name}.toml"));
         std::fs::write(&config, text).map_err(|e| e.to_string())?;
         let mut command = self.server_command(&self.relay);
         command.arg("--config").arg(&config);
         Ok(Server {
             process: RelayProcess::spawn(command),
+            metrics: Some(metrics),
         })
     }
 
@@ -316,6 +360,7 @@ impl Lab {
             .arg(&self.deployment.config);
         Ok(Server {
             process: RelayProcess::spawn(command),
+            metrics: None,
         })
     }
 
@@ -328,7 +373,13 @@ impl Lab {
         server: &Server,
         identity: &LocalIdentity,
     ) -> Result<RelayConnection, String> {
-        login(&self.endpoint, server.process.addr, self.deployment.pin, identity).await
+        login(
+            &self.endpoint,
+            server.process.addr,
+            self.deployment.pin,
+            identity,
+        )
+        .await
     }
 
     fn check(&mut self, what: &str, outcome: &Outcome) {
@@ -340,9 +391,10 @@ impl Lab {
             ));
         }
         if outcome.missing > 0 {
-            self.report
-                .problems
-                .push(format!("{what}: {} messages never delivered", outcome.missing));
+            self.report.problems.push(format!(
+                "{what}: {} messages never delivered",
+                outcome.missing
+            ));
         }
         if outcome.sent == 0 {
             self.report
@@ -351,8 +403,12 @@ impl Lab {
         }
     }
 
-    async fn measure(&mut self, what: &str, phase: Phase<'_>) -> Outcome {
-        let outcome = load::run(phase, &self.recorder, &self.ids).await;
+    async fn measure(&mut self, what: &str, server: &Server, phase: Phase<'_>) -> Outcome {
+        let before = server.flushes().await;
+        let mut outcome = load::run(phase, &self.recorder, &self.ids).await;
+        if let (Some(before), Some(after)) = (before, server.flushes().await) {
+            outcome.flushes = Some((after.0 - before.0, after.1 - before.1));
+        }
         self.check(what, &outcome);
         if outcome.behind > 0 {
             eprintln!(
@@ -361,6 +417,24 @@ impl Lab {
             );
         }
         outcome
+    }
+
+    /// How many requests one flush served (group commit), when the relay reported it.
+    fn per_flush(&mut self, run: &'static str, case: &str, outcome: &Outcome) {
+        if let Some((flushes, waits)) = outcome.flushes
+            && flushes > 0
+        {
+            #[expect(clippy::cast_precision_loss, reason = "a ratio")]
+            let per = waits as f64 / flushes as f64;
+            self.report.add(
+                run,
+                case,
+                "requests answered per flush",
+                per,
+                Unit::Number,
+                None,
+            );
+        }
     }
 
     async fn run(&mut self) -> Result<(), String> {
@@ -393,19 +467,42 @@ impl Lab {
             let (from, to) = (2 * i, 2 * i + 1);
             let to = u32::try_from(to).map_err(|e| e.to_string())?;
             let from = u32::try_from(from).map_err(|e| e.to_string())?;
-            let recipient = forward::connect(&endpoint()?, forwarder.process.addr, self.deployment.pin, to).await?;
+            let recipient = forward::connect(
+                &endpoint()?,
+                forwarder.process.addr,
+                self.deployment.pin,
+                to,
+            )
+            .await?;
             load::receive_raw(recipient, Arc::clone(&self.recorder));
-            let connection = forward::connect(&endpoint()?, forwarder.process.addr, self.deployment.pin, from).await?;
+            let connection = forward::connect(
+                &endpoint()?,
+                forwarder.process.addr,
+                self.deployment.pin,
+                from,
+            )
+            .await?;
             raw.push(Sender::Raw { connection, to });
         }
         let mut live = Vec::new();
         let mut sending = Vec::new();
         for (sender, receiver) in senders.iter().zip(&receivers) {
-            let recipient =
-                login(&endpoint()?, relay.process.addr, self.deployment.pin, receiver).await?;
+            let recipient = login(
+                &endpoint()?,
+                relay.process.addr,
+                self.deployment.pin,
+                receiver,
+            )
+            .await?;
             load::receive_vigil(recipient, Arc::clone(&self.recorder));
             let connection = Arc::new(
-                login(&endpoint()?, relay.process.addr, self.deployment.pin, sender).await?,
+                login(
+                    &endpoint()?,
+                    relay.process.addr,
+                    self.deployment.pin,
+                    sender,
+                )
+                .await?,
             );
             live.push(Sender::Vigil {
                 connection: Arc::clone(&connection),
@@ -435,19 +532,52 @@ impl Lab {
             // Warm both paths up (connections, allocators, sled's cache); not reported.
             let warm = Duration::from_secs_f64(self.args.seconds.min(1.0) / 2.0);
             let closed = Load::Closed { window };
-            self.measure("R1 warm-up", phase(&raw, &forwarder, closed, warm)).await;
+            self.measure(
+                "R1 warm-up",
+                &forwarder,
+                phase(&raw, &forwarder, closed, warm),
+            )
+            .await;
             let mut warm_up = phase(&live, &relay, closed, warm);
             warm_up.deliveries = Some(true);
-            self.measure("R2 warm-up", warm_up).await;
+            self.measure("R2 warm-up", &relay, warm_up).await;
 
-            let r1 = self.measure("R1 max", phase(&raw, &forwarder, closed, duration)).await;
+            let r1 = self
+                .measure(
+                    "R1 max",
+                    &forwarder,
+                    phase(&raw, &forwarder, closed, duration),
+                )
+                .await;
             let mut r2_phase = phase(&live, &relay, closed, duration);
             r2_phase.deliveries = Some(true);
-            let r2 = self.measure("R2 max", r2_phase).await;
+            let r2 = self.measure("R2 max", &relay, r2_phase).await;
             let r1_cpu = r1.cpu_per_message_us();
-            self.report.add("R1", &case, "max throughput", r1.rate, Unit::PerSecond, None);
-            self.report.add("R1", &case, "relay CPU per message", r1_cpu, Unit::Micros, None);
-            self.report.add("R2", &case, "max throughput", r2.rate, Unit::PerSecond, Some(r1.rate));
+            self.per_flush("R2", &case, &r2);
+            self.report.add(
+                "R1",
+                &case,
+                "max throughput",
+                r1.rate,
+                Unit::PerSecond,
+                None,
+            );
+            self.report.add(
+                "R1",
+                &case,
+                "relay CPU per message",
+                r1_cpu,
+                Unit::Micros,
+                None,
+            );
+            self.report.add(
+                "R2",
+                &case,
+                "max throughput",
+                r2.rate,
+                Unit::PerSecond,
+                Some(r1.rate),
+            );
             self.report.add(
                 "R2",
                 &case,
@@ -465,11 +595,19 @@ impl Lab {
                 let (r1_at, r2_at) = if let (Some(x), Some(y)) = (r1_at, r2_at) {
                     (x, y)
                 } else {
-                    let rate = Load::Open { rate: r2.rate * load };
-                    a = self.measure("R1 paced", phase(&raw, &forwarder, rate, duration)).await;
+                    let rate = Load::Open {
+                        rate: r2.rate * load,
+                    };
+                    a = self
+                        .measure(
+                            "R1 paced",
+                            &forwarder,
+                            phase(&raw, &forwarder, rate, duration),
+                        )
+                        .await;
                     let mut paced = phase(&live, &relay, rate, duration);
                     paced.deliveries = Some(true);
-                    b = self.measure("R2 paced", paced).await;
+                    b = self.measure("R2 paced", &relay, paced).await;
                     (&a, &b)
                 };
                 let label = format!("{case}, {:.0} % load", load * 100.0);
@@ -498,6 +636,7 @@ impl Lab {
             let stored = self
                 .measure(
                     "R3 store",
+                    &relay,
                     Phase {
                         senders: &to_offline,
                         size,
@@ -508,7 +647,11 @@ impl Lab {
                     },
                 )
                 .await;
-            let (endpoint, pin, addr) = (self.endpoint.clone(), self.deployment.pin, relay.process.addr);
+            let (endpoint, pin, addr) = (
+                self.endpoint.clone(),
+                self.deployment.pin,
+                relay.process.addr,
+            );
             let recorder = Arc::clone(&self.recorder);
             let mut connected = Vec::new();
             let drained = load::drain(&self.recorder, stored.sent, relay.pid(), || async {
@@ -531,6 +674,7 @@ impl Lab {
                 Unit::PerSecond,
                 Some(r1.rate),
             );
+            self.per_flush("R3", &case, &stored);
             self.report.add(
                 "R3",
                 &case,
@@ -562,7 +706,11 @@ impl Lab {
         let senders = self.members("load-f", self.args.pairs);
         let relay = self.start_relay("data-fanout")?;
         eprintln!("loadgen: R4, registering {most} recipients");
-        let (endpoint, pin, addr) = (self.endpoint.clone(), self.deployment.pin, relay.process.addr);
+        let (endpoint, pin, addr) = (
+            self.endpoint.clone(),
+            self.deployment.pin,
+            relay.process.addr,
+        );
         let (registered, _) = load::connect_many(most, LOGIN_CONCURRENCY, |i| {
             let (endpoint, member) = (endpoint.clone(), Arc::clone(&members[i]));
             async move { login(&endpoint, addr, pin, &member).await }
@@ -602,6 +750,7 @@ impl Lab {
             let outcome = self
                 .measure(
                     "R4",
+                    &relay,
                     Phase {
                         senders: &fan,
                         size: SIZE,
@@ -701,10 +850,38 @@ impl Lab {
         let ours = self.idle(&counts, Some(&members)).await?;
         for ((n, raw), (_, ours)) in raw.iter().zip(&ours) {
             let case = format!("{n} connections");
-            self.report.add("R5", &case, "relay memory per connection", ours.kib_per_connection, Unit::KiB, Some(raw.kib_per_connection));
-            self.report.add("R5", &case, "logins per second", ours.logins_per_second, Unit::PerSecond, Some(raw.logins_per_second));
-            self.report.add("R5", &case, "relay CPU per login", ours.cpu_per_login_us, Unit::Micros, Some(raw.cpu_per_login_us));
-            self.report.add("R5", &case, "relay CPU while idle, % of a core", ours.idle_cpu_percent, Unit::Percent, Some(raw.idle_cpu_percent));
+            self.report.add(
+                "R5",
+                &case,
+                "relay memory per connection",
+                ours.kib_per_connection,
+                Unit::KiB,
+                Some(raw.kib_per_connection),
+            );
+            self.report.add(
+                "R5",
+                &case,
+                "logins per second",
+                ours.logins_per_second,
+                Unit::PerSecond,
+                Some(raw.logins_per_second),
+            );
+            self.report.add(
+                "R5",
+                &case,
+                "relay CPU per login",
+                ours.cpu_per_login_us,
+                Unit::Micros,
+                Some(raw.cpu_per_login_us),
+            );
+            self.report.add(
+                "R5",
+                &case,
+                "relay CPU while idle, % of a core",
+                ours.idle_cpu_percent,
+                Unit::Percent,
+                Some(raw.idle_cpu_percent),
+            );
         }
         Ok(())
     }
@@ -720,7 +897,11 @@ impl Lab {
             Some(_) => self.start_relay("data-idle")?,
             None => self.start_forwarder()?,
         };
-        let name = if members.is_some() { "relay" } else { "forwarder" };
+        let name = if members.is_some() {
+            "relay"
+        } else {
+            "forwarder"
+        };
         tokio::time::sleep(SETTLE).await;
         let rss_before = server.process.rss_kib().unwrap_or(0);
         let (pin, addr) = (self.deployment.pin, server.process.addr);
@@ -740,7 +921,9 @@ impl Lab {
                         Some(member) => login(&endpoint, addr, pin, &member).await.map(Held::Vigil),
                         None => {
                             let id = u32::try_from(from + i).map_err(|e| e.to_string())?;
-                            forward::connect(&endpoint, addr, pin, id).await.map(Held::Raw)
+                            forward::connect(&endpoint, addr, pin, id)
+                                .await
+                                .map(Held::Raw)
                         }
                     }
                 }
@@ -763,9 +946,10 @@ impl Lab {
             out.push((count, idle));
         }
         if held.len() != counts.last().copied().unwrap_or(0) {
-            self.report
-                .problems
-                .push(format!("R5: {} of the {name}'s connections held", held.len()));
+            self.report.problems.push(format!(
+                "R5: {} of the {name}'s connections held",
+                held.len()
+            ));
         }
         for connection in &held {
             connection.close();
@@ -822,7 +1006,7 @@ async fn login(
 }
 
 fn size_name(size: usize) -> String {
-    if size % 1024 == 0 {
+    if size.is_multiple_of(1024) {
         format!("{} KiB", size / 1024)
     } else {
         format!("{size} B")
@@ -839,7 +1023,8 @@ fn machine() -> String {
                 .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
         })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::fs::read_to_string("/proc/cpuinfo")
-        .map_or(0, |info| info.lines().filter(|l| l.starts_with("processor")).count());
+    let cores = std::fs::read_to_string("/proc/cpuinfo").map_or(0, |info| {
+        info.lines().filter(|l| l.starts_with("processor")).count()
+    });
     format!("{cores} x {model}")
 }

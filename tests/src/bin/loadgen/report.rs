@@ -17,6 +17,8 @@ pub(crate) enum Unit {
     KiB,
     /// Percent of one core.
     Percent,
+    /// A plain number.
+    Number,
 }
 
 #[derive(Clone, Debug)]
@@ -45,6 +47,7 @@ fn format(value: f64, unit: Unit) -> String {
         Unit::Bytes => format!("{} B", thousands(value)),
         Unit::KiB => format!("{value:.1} KiB"),
         Unit::Percent => format!("{value:.2} %"),
+        Unit::Number => format!("{value:.1}"),
     }
 }
 
@@ -58,7 +61,7 @@ fn thousands(value: f64) -> String {
     let digits = whole.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -138,7 +141,13 @@ mod tests {
         report.add("R2", "1 KiB", "max", 500.0, Unit::PerSecond, Some(1000.0));
         report.add("R5", "n", "no baseline", 1.0, Unit::KiB, None);
         let table = report.table();
-        assert!(table.contains("| R2 | 1 KiB | max | 500 /s | 1,000 /s | 0.50 |"), "{table}");
-        assert!(table.contains("| R5 | n | no baseline | 1.0 KiB |  |  |"), "{table}");
+        assert!(
+            table.contains("| R2 | 1 KiB | max | 500 /s | 1,000 /s | 0.50 |"),
+            "{table}"
+        );
+        assert!(
+            table.contains("| R5 | n | no baseline | 1.0 KiB |  |  |"),
+            "{table}"
+        );
     }
 }
