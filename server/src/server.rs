@@ -132,41 +132,67 @@ impl Shared {
         verified.insert(certificate.body().user.clone(), certificate);
     }
 
-    /// A recipient's certificate, valid now: from the cache of verified certificates when
-    /// possible, else read from the directory and verified in full.
-    fn valid_recipient(&self, user: &UserId) -> Result<VerifiedCertificate, Response> {
-        let cached = {
+    /// Checks that every recipient has a certificate valid now and, for a channel message,
+    /// a clearance that dominates `level`. Certificates come from the cache of verified ones
+    /// (re-checked for what can change: root, validity, revocation), under one lock for the
+    /// whole list; a member not in it is read from the directory and verified in full.
+    fn check_recipients(
+        &self,
+        recipients: &[UserId],
+        level: Option<&vigil_protocol::label::Classification>,
+    ) -> Result<(), Response> {
+        let now = now();
+        let check = |certificate: &VerifiedCertificate, trust: &TrustStore| {
+            trust
+                .recheck(certificate, now)
+                .map_err(|e| refuse(ErrorCode::RevokedRecipient, e.to_string()))?;
+            match level {
+                Some(level) if !certificate.body().clearance.dominates(level) => Err(refuse(
+                    ErrorCode::InsufficientClearance,
+                    format!(
+                        "{} has clearance {}; the channel requires {}",
+                        certificate.body().user,
+                        certificate.body().clearance.marking(),
+                        level.marking()
+                    ),
+                )),
+                _ => Ok(()),
+            }
+        };
+        let mut unknown = Vec::new();
+        {
+            let trust = self.trust();
             let verified = self
                 .verified
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
-            verified.get(user).cloned()
-        };
-        let certificate = match cached {
-            Some(certificate) => certificate,
-            None => {
-                let stored = match self.store.certificate(user) {
-                    Ok(Some(c)) => c,
-                    Ok(None) => {
-                        return Err(refuse(
-                            ErrorCode::UnknownRecipient,
-                            format!("{user} is not known to this relay"),
-                        ));
-                    }
-                    Err(e) => return Err(storage_refusal(&e)),
-                };
-                let verified = self
-                    .trust()
-                    .verify_certificate(&stored, now())
-                    .map_err(|e| refuse(ErrorCode::RevokedRecipient, e.to_string()))?;
-                self.remember_verified(verified.clone());
-                verified
+            for recipient in recipients {
+                match verified.get(recipient) {
+                    Some(certificate) => check(certificate, &trust)?,
+                    None => unknown.push(recipient),
+                }
             }
-        };
-        self.trust()
-            .recheck(&certificate, now())
-            .map_err(|e| refuse(ErrorCode::RevokedRecipient, e.to_string()))?;
-        Ok(certificate)
+        }
+        for user in unknown {
+            let stored = match self.store.certificate(user) {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    return Err(refuse(
+                        ErrorCode::UnknownRecipient,
+                        format!("{user} is not known to this relay"),
+                    ));
+                }
+                Err(e) => return Err(storage_refusal(&e)),
+            };
+            let trust = self.trust();
+            let verified = trust
+                .verify_certificate(&stored, now)
+                .map_err(|e| refuse(ErrorCode::RevokedRecipient, e.to_string()))?;
+            check(&verified, &trust)?;
+            drop(trust);
+            self.remember_verified(verified);
+        }
+        Ok(())
     }
 
     /// Drops the push channels of `user`'s closed connections (and the entry when none is left),
@@ -888,23 +914,8 @@ async fn send(
             ),
         );
     }
-    for recipient in &recipients {
-        let certificate = match shared.valid_recipient(recipient) {
-            Ok(certificate) => certificate,
-            Err(refusal) => return refusal,
-        };
-        if let Some(level) = &level
-            && !certificate.body().clearance.dominates(level)
-        {
-            return refuse(
-                ErrorCode::InsufficientClearance,
-                format!(
-                    "{recipient} has clearance {}; the channel requires {}",
-                    certificate.body().clearance.marking(),
-                    level.marking()
-                ),
-            );
-        }
+    if let Err(refusal) = shared.check_recipients(&recipients, level.as_ref()) {
+        return refusal;
     }
     let quota = Quota {
         messages: shared.limits.mailbox_max_messages,

@@ -722,14 +722,16 @@ fn enqueue_in(
     let blob = enqueue.blob.to_be_bytes();
     blobs.insert(&blob, enqueue.payload.as_slice())?;
     refs.insert(&blob, &(enqueue.recipients.len() as u64).to_be_bytes())?;
+    // Every recipient's entry is the same reference: encoded once, shared (an `IVec` clone is
+    // a reference count).
+    let entry = sled::IVec::from(codec::encode(&Entry {
+        blob: enqueue.blob,
+        sender: enqueue.sender.clone(),
+        stored_at: enqueue.now,
+        len,
+    }));
     for (recipient, seq) in enqueue.recipients.iter().zip(&enqueue.seqs) {
-        let entry = Entry {
-            blob: enqueue.blob,
-            sender: enqueue.sender.clone(),
-            stored_at: enqueue.now,
-            len,
-        };
-        mailboxes.insert(key(recipient, &seq.to_be_bytes()), codec::encode(&entry))?;
+        mailboxes.insert(key(recipient, &seq.to_be_bytes()), entry.clone())?;
     }
     let stored = meta.get(STORED)?.map_or(0, |b| counter(&b));
     meta.insert(STORED, &(stored + 1).to_be_bytes())?;
