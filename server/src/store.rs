@@ -4,9 +4,13 @@
 //! Trees: `certs` (user → certificate), `signed_prekeys` (user → signed prekey), `otks`
 //! (user ‖ 0 ‖ id → one-time prekey), `blobs` (blob id → payload), `refs` (blob id →
 //! mailboxes still holding it), `mailboxes` (user ‖ 0 ‖ seq → entry), `dedup` (sender ‖ 0 ‖
-//! client id → when it was stored), `usage` (user → messages and bytes held), `revocations` (org → the
-//! newest revocation list seen).
+//! client id → when it was stored), `revocations` (org → the newest revocation list seen).
+//!
+//! What each mailbox holds (messages and bytes, for quotas) is derived from `mailboxes` when
+//! the store opens and kept in memory: storing it too would cost two more writes per
+//! recipient of every message (a tree `usage` of earlier versions is dropped at open).
 
+use std::collections::HashMap;
 use std::path::Path;
 
 use sled::Transactional as _;
@@ -104,7 +108,8 @@ pub struct Store {
     refs: sled::Tree,
     mailboxes: sled::Tree,
     dedup: sled::Tree,
-    usage: sled::Tree,
+    /// Messages and bytes each mailbox holds (see the module's documentation).
+    held: std::sync::Arc<std::sync::Mutex<HashMap<UserId, Usage>>>,
     revocations: sled::Tree,
     /// Counters: how many messages were ever stored (see [`Store::stored_count`]).
     meta: sled::Tree,
@@ -163,9 +168,12 @@ impl Store {
             blobs: db.open_tree("blobs")?,
             refs: db.open_tree("refs")?,
             mailboxes: db.open_tree("mailboxes")?,
-            usage: db.open_tree("usage")?,
             meta: db.open_tree("meta")?,
+            held: std::sync::Arc::default(),
         };
+        // Earlier versions stored what each mailbox holds; it is counted at open now.
+        db.drop_tree("usage")?;
+        mail.count_held()?;
         Ok(Self {
             certs: db.open_tree("certs")?,
             signed_prekeys: db.open_tree("signed_prekeys")?,
@@ -174,7 +182,7 @@ impl Store {
             refs: mail.refs.clone(),
             mailboxes: mail.mailboxes.clone(),
             dedup: mail.dedup.clone(),
-            usage: mail.usage.clone(),
+            held: std::sync::Arc::clone(&mail.held),
             revocations: db.open_tree("revocations")?,
             meta: mail.meta.clone(),
             commit: std::sync::Arc::new(
@@ -264,7 +272,6 @@ impl Store {
             &self.refs,
             &self.mailboxes,
             &self.dedup,
-            &self.usage,
             &self.revocations,
             &self.meta,
         ] {
@@ -294,7 +301,6 @@ impl Store {
             ("refs", &self.refs),
             ("mailboxes", &self.mailboxes),
             ("dedup", &self.dedup),
-            ("usage", &self.usage),
             ("revocations", &self.revocations),
             ("meta", &self.meta),
         ];
@@ -478,8 +484,8 @@ impl Store {
             blobs: self.blobs.clone(),
             refs: self.refs.clone(),
             mailboxes: self.mailboxes.clone(),
-            usage: self.usage.clone(),
             meta: self.meta.clone(),
+            held: std::sync::Arc::clone(&self.held),
         }
     }
 
@@ -552,34 +558,24 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError`].
+    /// None today (kept for callers that treat storage as fallible).
     pub fn usage(&self, user: &UserId) -> Result<Usage, StoreError> {
-        Ok(self
-            .usage
-            .get(user.as_str())?
-            .map(|b| decode(&b))
-            .transpose()?
-            .unwrap_or_default())
+        Ok(lock(&self.held).get(user).copied().unwrap_or_default())
     }
 
     /// Non-empty mailboxes and the messages and bytes they hold, over all members.
     ///
     /// # Errors
     ///
-    /// [`StoreError`].
+    /// None today (kept for callers that treat storage as fallible).
     pub fn totals(&self) -> Result<(u64, Usage), StoreError> {
-        let mut mailboxes = 0;
+        let held = lock(&self.held);
         let mut total = Usage::default();
-        for item in &self.usage {
-            let (_, v) = item?;
-            let usage: Usage = decode(&v)?;
-            if usage.messages > 0 {
-                mailboxes += 1;
-            }
+        for usage in held.values() {
             total.messages += usage.messages;
             total.bytes += usage.bytes;
         }
-        Ok((mailboxes, total))
+        Ok((held.len() as u64, total))
     }
 
     /// Removes acknowledged messages from `user`'s mailbox (a payload goes when its last
@@ -609,36 +605,82 @@ pub(crate) struct MailTrees {
     blobs: sled::Tree,
     refs: sled::Tree,
     mailboxes: sled::Tree,
-    usage: sled::Tree,
     meta: sled::Tree,
+    /// What each mailbox holds; only mailboxes holding something are present.
+    held: std::sync::Arc<std::sync::Mutex<HashMap<UserId, Usage>>>,
+}
+
+fn lock<T>(mutex: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
 impl MailTrees {
+    /// Counts what every mailbox holds from its entries (at open).
+    fn count_held(&self) -> Result<(), StoreError> {
+        let mut held: HashMap<UserId, Usage> = HashMap::new();
+        for item in &self.mailboxes {
+            let (k, v) = item?;
+            let entry: Entry = decode(&v)?;
+            let user = k
+                .iter()
+                .position(|&b| b == 0)
+                .and_then(|end| std::str::from_utf8(k.get(..end)?).ok())
+                .and_then(|name| name.parse::<UserId>().ok())
+                .ok_or_else(|| {
+                    StoreError::Corrupt(vigil_protocol::DecodeError::Malformed(
+                        "a mailbox key without a user id".into(),
+                    ))
+                })?;
+            let usage = held.entry(user).or_default();
+            usage.messages += 1;
+            usage.bytes += entry.len;
+        }
+        *lock(&self.held) = held;
+        Ok(())
+    }
+
     /// Applies `writes` in one transaction: all of them or none are stored. Each gets its own
     /// result (a full mailbox refuses its message only); only a storage failure fails all.
     /// Not yet durable: flush before acknowledging.
     pub(crate) fn apply(&self, writes: &[Write]) -> Result<Vec<Applied>, StoreError> {
-        let results = (
+        // Held for the whole transaction: what the quotas see is what it commits against.
+        let mut held = lock(&self.held);
+        let (results, changed) = (
             &self.dedup,
             &self.blobs,
             &self.refs,
             &self.mailboxes,
-            &self.usage,
             &self.meta,
         )
             .transaction(|trees| {
-                writes
+                // Fresh on every attempt (sled may run this again after a conflict).
+                let mut changed = Changed {
+                    held: &held,
+                    now: HashMap::new(),
+                };
+                let results = writes
                     .iter()
                     .map(|write| match write {
                         Write::Enqueue(enqueue) => {
-                            enqueue_in(trees, enqueue).map(Applied::Enqueued)
+                            enqueue_in(trees, &mut changed, enqueue).map(Applied::Enqueued)
                         }
                         Write::Ack { user, ids } => {
-                            ack_in(trees, user, ids).map(|n| Applied::Acked(Ok(n)))
+                            ack_in(trees, &mut changed, user, ids).map(|n| Applied::Acked(Ok(n)))
                         }
                     })
-                    .collect::<Result<Vec<_>, _>>()
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((results, changed.now))
             })?;
+        // Committed: the counts follow.
+        for (user, usage) in changed {
+            if usage.messages == 0 {
+                held.remove(&user);
+            } else {
+                held.insert(user, usage);
+            }
+        }
         Ok(results)
     }
 }
@@ -686,13 +728,30 @@ type Trees = (
     sled::transaction::TransactionalTree,
     sled::transaction::TransactionalTree,
     sled::transaction::TransactionalTree,
-    sled::transaction::TransactionalTree,
 );
+
+/// What mailboxes hold as a transaction changes it: the committed counts, and the new counts
+/// of the mailboxes it touched.
+struct Changed<'a> {
+    held: &'a HashMap<UserId, Usage>,
+    now: HashMap<UserId, Usage>,
+}
+
+impl Changed<'_> {
+    fn get(&self, user: &UserId) -> Usage {
+        self.now
+            .get(user)
+            .or_else(|| self.held.get(user))
+            .copied()
+            .unwrap_or_default()
+    }
+}
 
 /// Stores one message inside a transaction; a full mailbox refuses it before anything of it
 /// is written (the transaction goes on for the others).
 fn enqueue_in(
-    (dedup, blobs, refs, mailboxes, usage, meta): &Trees,
+    (dedup, blobs, refs, mailboxes, meta): &Trees,
+    changed: &mut Changed<'_>,
     enqueue: &Enqueue,
 ) -> Result<Result<bool, StoreError>, ConflictableTransactionError<StoreError>> {
     let dedup_key = key(&enqueue.sender, &enqueue.id.0);
@@ -702,10 +761,7 @@ fn enqueue_in(
     let len = enqueue.payload.len() as u64;
     let mut updated = Vec::with_capacity(enqueue.recipients.len());
     for recipient in &enqueue.recipients {
-        let held = match usage.get(recipient.as_str())? {
-            Some(b) => decode::<Usage>(&b).or_else(abort)?,
-            None => Usage::default(),
-        };
+        let held = changed.get(recipient);
         let after = Usage {
             messages: held.messages + 1,
             bytes: held.bytes + len,
@@ -715,8 +771,8 @@ fn enqueue_in(
         }
         updated.push(after);
     }
-    for (recipient, after) in enqueue.recipients.iter().zip(&updated) {
-        usage.insert(recipient.as_str(), codec::encode(after))?;
+    for (recipient, after) in enqueue.recipients.iter().zip(updated) {
+        changed.now.insert(recipient.clone(), after);
     }
     dedup.insert(dedup_key.as_slice(), &enqueue.now.0.to_be_bytes())?;
     let blob = enqueue.blob.to_be_bytes();
@@ -740,7 +796,8 @@ fn enqueue_in(
 
 /// Removes delivered messages inside a transaction; returns how many were there.
 fn ack_in(
-    (_, blobs, refs, mailboxes, usage, _): &Trees,
+    (_, blobs, refs, mailboxes, _): &Trees,
+    changed: &mut Changed<'_>,
     user: &UserId,
     ids: &[MessageId],
 ) -> Result<u32, ConflictableTransactionError<StoreError>> {
@@ -762,15 +819,12 @@ fn ack_in(
         } else {
             refs.insert(&blob, &(count - 1).to_be_bytes())?;
         }
-        let held = match usage.get(user.as_str())? {
-            Some(b) => decode::<Usage>(&b).or_else(abort)?,
-            None => Usage::default(),
-        };
+        let held = changed.get(user);
         let after = Usage {
             messages: held.messages.saturating_sub(1),
             bytes: held.bytes.saturating_sub(entry.len),
         };
-        usage.insert(user.as_str(), codec::encode(&after))?;
+        changed.now.insert(user.clone(), after);
     }
     Ok(removed)
 }
@@ -968,5 +1022,55 @@ mod tests {
         assert!(matches!(err, StoreError::QuotaExceeded(_)));
         assert_eq!(store.usage(&b).unwrap().messages, 3);
         assert_eq!(store.blobs.len(), 3);
+    }
+
+    #[test]
+    fn what_mailboxes_hold_is_counted_again_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, b, c) = (user("a@x"), user("b@x"), user("c@x"));
+        {
+            let store = Store::open(dir.path()).unwrap();
+            for i in 0..3u8 {
+                store
+                    .enqueue(
+                        &a,
+                        ClientMessageId([i; 16]),
+                        &[b.clone(), c.clone()],
+                        &[i; 10],
+                        UnixTime(1),
+                        QUOTA,
+                    )
+                    .unwrap();
+            }
+            let first = store.pending(&c, None, 10).unwrap()[0].0;
+            store.ack(&c, &[first]).unwrap();
+            assert_eq!(store.totals().unwrap().1.messages, 5);
+        }
+        let store = Store::open(dir.path()).unwrap();
+        assert_eq!(
+            store.usage(&b).unwrap(),
+            Usage {
+                messages: 3,
+                bytes: 30
+            }
+        );
+        assert_eq!(
+            store.usage(&c).unwrap(),
+            Usage {
+                messages: 2,
+                bytes: 20
+            }
+        );
+        assert_eq!(store.usage(&a).unwrap(), Usage::default());
+        assert_eq!(
+            store.totals().unwrap(),
+            (
+                2,
+                Usage {
+                    messages: 5,
+                    bytes: 50
+                }
+            )
+        );
     }
 }
