@@ -3,7 +3,7 @@
 //!
 //! Trees: `certs` (user → certificate), `signed_prekeys` (user → signed prekey), `otks`
 //! (user ‖ 0 ‖ id → one-time prekey), `blobs` (blob id → payload), `refs` (blob id →
-//! mailboxes still holding it), `mailboxes` (user ‖ 0 ‖ seq → entry), `dedup` (sender ‖ 0 ‖
+//! mailboxes still holding it, when more than one: no record means one), `mailboxes` (user ‖ 0 ‖ seq → entry), `dedup` (sender ‖ 0 ‖
 //! client id → when it was stored), `revocations` (org → the newest revocation list seen).
 //!
 //! What each mailbox holds (messages and bytes, for quotas) is derived from `mailboxes` when
@@ -659,6 +659,7 @@ impl MailTrees {
                 let mut changed = Changed {
                     held: &held,
                     now: HashMap::new(),
+                    stored: 0,
                 };
                 let results = writes
                     .iter()
@@ -671,6 +672,11 @@ impl MailTrees {
                         }
                     })
                     .collect::<Result<Vec<_>, _>>()?;
+                if changed.stored > 0 {
+                    let meta = &trees.4;
+                    let stored = meta.get(STORED)?.map_or(0, |b| counter(&b));
+                    meta.insert(STORED, &(stored + changed.stored).to_be_bytes())?;
+                }
                 Ok((results, changed.now))
             })?;
         // Committed: the counts follow.
@@ -735,6 +741,8 @@ type Trees = (
 struct Changed<'a> {
     held: &'a HashMap<UserId, Usage>,
     now: HashMap<UserId, Usage>,
+    /// Messages stored (added to the counter once per transaction).
+    stored: u64,
 }
 
 impl Changed<'_> {
@@ -750,7 +758,7 @@ impl Changed<'_> {
 /// Stores one message inside a transaction; a full mailbox refuses it before anything of it
 /// is written (the transaction goes on for the others).
 fn enqueue_in(
-    (dedup, blobs, refs, mailboxes, meta): &Trees,
+    (dedup, blobs, refs, mailboxes, _): &Trees,
     changed: &mut Changed<'_>,
     enqueue: &Enqueue,
 ) -> Result<Result<bool, StoreError>, ConflictableTransactionError<StoreError>> {
@@ -777,7 +785,10 @@ fn enqueue_in(
     dedup.insert(dedup_key.as_slice(), &enqueue.now.0.to_be_bytes())?;
     let blob = enqueue.blob.to_be_bytes();
     blobs.insert(&blob, enqueue.payload.as_slice())?;
-    refs.insert(&blob, &(enqueue.recipients.len() as u64).to_be_bytes())?;
+    if enqueue.recipients.len() > 1 {
+        // A message for one recipient needs no count: no record means one reference.
+        refs.insert(&blob, &(enqueue.recipients.len() as u64).to_be_bytes())?;
+    }
     // Every recipient's entry is the same reference: encoded once, shared (an `IVec` clone is
     // a reference count).
     let entry = sled::IVec::from(codec::encode(&Entry {
@@ -789,8 +800,7 @@ fn enqueue_in(
     for (recipient, seq) in enqueue.recipients.iter().zip(&enqueue.seqs) {
         mailboxes.insert(key(recipient, &seq.to_be_bytes()), entry.clone())?;
     }
-    let stored = meta.get(STORED)?.map_or(0, |b| counter(&b));
-    meta.insert(STORED, &(stored + 1).to_be_bytes())?;
+    changed.stored += 1;
     Ok(Ok(false))
 }
 
