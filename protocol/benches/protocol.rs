@@ -16,7 +16,7 @@ use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
-use vigil_protocol::keys::{AgreementKeyPair, OrgRootKeyPair};
+use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair, SignatureContext};
 use vigil_protocol::message::Envelope;
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::{LocalIdentity, OrgRoot, Session, TrustStore, UnixTime};
@@ -157,6 +157,50 @@ fn raw_aead(c: &mut Criterion) {
     group.finish();
 }
 
+/// The primitives alone, one direction at a time: seal at 64 B to 16 KiB, and an Ed25519
+/// signature and verification over 1 KiB (through our key types, as every signature is made).
+fn primitives(c: &mut Criterion) {
+    let mut group = c.benchmark_group("raw/chacha20poly1305 seal");
+    let cipher = ChaCha20Poly1305::new(Key::from_slice(&[7; 32]));
+    let nonce = Nonce::from_slice(&[0; 12]);
+    let ad = [1u8; 200];
+    for size in [64, 256, 1024, 4096, 16 * 1024] {
+        let plaintext = vec![0x42; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(format!("{size}"), |b| {
+            b.iter(|| {
+                black_box(
+                    cipher
+                        .encrypt(
+                            nonce,
+                            Payload {
+                                msg: &plaintext,
+                                aad: &ad,
+                            },
+                        )
+                        .unwrap(),
+                )
+            });
+        });
+    }
+    group.finish();
+    let mut rng = ChaCha20Rng::seed_from_u64(13);
+    let signer = IdentityKeyPair::generate(&mut rng);
+    let public = signer.public();
+    let message = vec![0x42; 1024];
+    let signature = signer.sign(SignatureContext::GroupMessage, &message);
+    c.bench_function("raw/ed25519 sign 1 KiB", |b| {
+        b.iter(|| black_box(signer.sign(SignatureContext::GroupMessage, &message)));
+    });
+    c.bench_function("raw/ed25519 verify 1 KiB", |b| {
+        b.iter(|| {
+            public
+                .verify(SignatureContext::GroupMessage, &message, &signature)
+                .unwrap();
+        });
+    });
+}
+
 fn raw_dh(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(9);
     let theirs = AgreementKeyPair::generate(&mut rng).public();
@@ -246,6 +290,7 @@ fn raw_ping_pong_floor(c: &mut Criterion) {
 
 criterion_group!(
     benches,
+    primitives,
     raw_aead,
     raw_dh,
     raw_ping_pong_floor,

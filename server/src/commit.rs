@@ -250,4 +250,36 @@ mod tests {
         assert_eq!(store.stored_count().unwrap(), 2);
         assert_eq!(store.usage(&full).unwrap().messages, 1);
     }
+
+    #[tokio::test]
+    async fn a_write_committed_later_is_never_behind_what_was_already_pushed() {
+        // A pusher remembers the last entry it sent and reads on from there. Writes made in
+        // one order and committed in the other must still come after it.
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        let (alice, bob): (UserId, UserId) = (
+            "alice@cert-at".parse().unwrap(),
+            "bob@cert-at".parse().unwrap(),
+        );
+        let write = |n: u8| {
+            store
+                .enqueue_write(
+                    &alice,
+                    ClientMessageId([n; 16]),
+                    std::slice::from_ref(&bob),
+                    vec![n],
+                    UnixTime(1),
+                    quota(10),
+                )
+                .unwrap()
+        };
+        let (first, second) = (write(1), write(2));
+        store.write(second).await.unwrap();
+        let pushed = store.pending(&bob, None, 10).unwrap();
+        assert_eq!(pushed.len(), 1);
+        store.write(first).await.unwrap();
+        let next = store.pending(&bob, Some(pushed[0].0), 10).unwrap();
+        assert_eq!(next.len(), 1, "the later commit is after the pushed entry");
+        assert_eq!(next[0].2, vec![1]);
+    }
 }

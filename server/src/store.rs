@@ -169,6 +169,7 @@ impl Store {
             refs: db.open_tree("refs")?,
             mailboxes: db.open_tree("mailboxes")?,
             meta: db.open_tree("meta")?,
+            db: db.clone(),
             held: std::sync::Arc::default(),
         };
         // Earlier versions stored what each mailbox holds; it is counted at open now.
@@ -442,12 +443,13 @@ impl Store {
         }
     }
 
-    /// The write that stores `payload` for `recipients` (ids for it and its mailbox entries
-    /// are taken now), for [`Self::write`].
+    /// The write that stores `payload` for `recipients`, for [`Self::write`]. Its ids are
+    /// taken when it is applied, so mailbox order is the order writes are committed in (a
+    /// pusher that has sent entry n never misses a later-committed entry below n).
     ///
     /// # Errors
     ///
-    /// A storage error (taking ids).
+    /// None today (kept for callers that treat storage as fallible).
     pub fn enqueue_write(
         &self,
         sender: &UserId,
@@ -457,11 +459,6 @@ impl Store {
         now: UnixTime,
         quota: Quota,
     ) -> Result<Write, StoreError> {
-        let blob = self.db.generate_id()?;
-        let seqs = recipients
-            .iter()
-            .map(|_| self.db.generate_id())
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(Write::Enqueue(Box::new(Enqueue {
             sender: sender.clone(),
             id,
@@ -469,8 +466,6 @@ impl Store {
             payload,
             now,
             quota,
-            blob,
-            seqs,
         })))
     }
 
@@ -485,6 +480,7 @@ impl Store {
             refs: self.refs.clone(),
             mailboxes: self.mailboxes.clone(),
             meta: self.meta.clone(),
+            db: self.db.clone(),
             held: std::sync::Arc::clone(&self.held),
         }
     }
@@ -606,6 +602,8 @@ pub(crate) struct MailTrees {
     refs: sled::Tree,
     mailboxes: sled::Tree,
     meta: sled::Tree,
+    /// For ids.
+    db: sled::Db,
     /// What each mailbox holds; only mailboxes holding something are present.
     held: std::sync::Arc<std::sync::Mutex<HashMap<UserId, Usage>>>,
 }
@@ -645,6 +643,18 @@ impl MailTrees {
     /// result (a full mailbox refuses its message only); only a storage failure fails all.
     /// Not yet durable: flush before acknowledging.
     pub(crate) fn apply(&self, writes: &[Write]) -> Result<Vec<Applied>, StoreError> {
+        // Ids for each message and its mailbox entries, taken here, in the order writes are
+        // applied (see `Store::enqueue_write`), and outside the transaction: sled persists its
+        // id counter with a flush now and then, which cannot complete inside a transaction.
+        let ids = writes
+            .iter()
+            .map(|write| match write {
+                Write::Enqueue(enqueue) => (0..=enqueue.recipients.len())
+                    .map(|_| self.db.generate_id())
+                    .collect::<Result<Vec<u64>, _>>(),
+                Write::Ack { .. } => Ok(Vec::new()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         // Held for the whole transaction: what the quotas see is what it commits against.
         let mut held = lock(&self.held);
         let (results, changed) = (
@@ -663,9 +673,10 @@ impl MailTrees {
                 };
                 let results = writes
                     .iter()
-                    .map(|write| match write {
+                    .zip(&ids)
+                    .map(|(write, ids)| match write {
                         Write::Enqueue(enqueue) => {
-                            enqueue_in(trees, &mut changed, enqueue).map(Applied::Enqueued)
+                            enqueue_in(ids, trees, &mut changed, enqueue).map(Applied::Enqueued)
                         }
                         Write::Ack { user, ids } => {
                             ack_in(trees, &mut changed, user, ids).map(|n| Applied::Acked(Ok(n)))
@@ -705,7 +716,7 @@ pub enum Write {
     },
 }
 
-/// A message to store, with the ids taken for it.
+/// A message to store.
 #[derive(Debug)]
 pub struct Enqueue {
     sender: UserId,
@@ -714,8 +725,6 @@ pub struct Enqueue {
     payload: Vec<u8>,
     now: UnixTime,
     quota: Quota,
-    blob: u64,
-    seqs: Vec<u64>,
 }
 
 /// What a [`Write`] did.
@@ -758,6 +767,7 @@ impl Changed<'_> {
 /// Stores one message inside a transaction; a full mailbox refuses it before anything of it
 /// is written (the transaction goes on for the others).
 fn enqueue_in(
+    ids: &[u64],
     (dedup, blobs, refs, mailboxes, _): &Trees,
     changed: &mut Changed<'_>,
     enqueue: &Enqueue,
@@ -782,8 +792,11 @@ fn enqueue_in(
     for (recipient, after) in enqueue.recipients.iter().zip(updated) {
         changed.now.insert(recipient.clone(), after);
     }
+    let (&blob_id, seqs) = ids.split_first().ok_or_else(|| {
+        ConflictableTransactionError::Storage(sled::Error::ReportableBug("no ids".into()))
+    })?;
     dedup.insert(dedup_key.as_slice(), &enqueue.now.0.to_be_bytes())?;
-    let blob = enqueue.blob.to_be_bytes();
+    let blob = blob_id.to_be_bytes();
     blobs.insert(&blob, enqueue.payload.as_slice())?;
     if enqueue.recipients.len() > 1 {
         // A message for one recipient needs no count: no record means one reference.
@@ -792,12 +805,12 @@ fn enqueue_in(
     // Every recipient's entry is the same reference: encoded once, shared (an `IVec` clone is
     // a reference count).
     let entry = sled::IVec::from(codec::encode(&Entry {
-        blob: enqueue.blob,
+        blob: blob_id,
         sender: enqueue.sender.clone(),
         stored_at: enqueue.now,
         len,
     }));
-    for (recipient, seq) in enqueue.recipients.iter().zip(&enqueue.seqs) {
+    for (recipient, seq) in enqueue.recipients.iter().zip(seqs) {
         mailboxes.insert(key(recipient, &seq.to_be_bytes()), entry.clone())?;
     }
     changed.stored += 1;

@@ -184,9 +184,13 @@ fn relay_binary(given: Option<PathBuf>) -> Result<PathBuf, String> {
         let release = me.components().any(|c| c.as_os_str() == "release");
         eprintln!("loadgen: building vigil-relay");
         let mut build = Command::new(cargo);
+        // With this package selected too, features resolve as for this binary: the shared
+        // dependencies are not rebuilt with other features (and back again next time).
         build.args([
             "build",
             "--locked",
+            "-p",
+            "vigil-tests",
             "-p",
             "vigil-server",
             "--bin",
