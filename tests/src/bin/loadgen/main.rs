@@ -49,7 +49,9 @@ const LOGIN_CONCURRENCY: usize = 64;
 /// Time for a burst of logins to settle before memory is read.
 const SETTLE: Duration = Duration::from_secs(1);
 
-/// Measure Vigil's relay against raw QUIC (performance issue, docs/performance.md).
+/// Measure Vigil's relay against raw QUIC, in one run: R1 a raw QUIC forwarder (the baseline),
+/// R2 live forwarding, R3 store-and-forward, R4 fan-out, R5 idle connections. Prints a Markdown
+/// table with every figure's ratio to R1 (how to read it: docs/performance.md).
 #[derive(Debug, Parser)]
 #[command(name = "loadgen", version)]
 struct Args {
