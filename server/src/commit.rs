@@ -18,7 +18,7 @@
 //! needs a thread of it (a deadlock, seen with 30 bundle fetches at once).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError, mpsc};
+use std::sync::{Arc, mpsc};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
@@ -48,7 +48,8 @@ struct Counts {
 /// the data directory is released when the store is).
 #[derive(Debug)]
 pub(crate) struct GroupCommit {
-    jobs: Mutex<Option<mpsc::Sender<Job>>>,
+    /// `None` only while dropping (closing the queue ends the thread).
+    jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
     counts: Arc<Counts>,
 }
@@ -71,7 +72,7 @@ impl GroupCommit {
                 .spawn(move || run(&queue, &db, &trees, &counts))?
         };
         Ok(Self {
-            jobs: Mutex::new(Some(jobs)),
+            jobs: Some(jobs),
             thread: Some(thread),
             counts,
         })
@@ -92,8 +93,6 @@ impl GroupCommit {
         let (reply, answer) = oneshot::channel();
         let sent = self
             .jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
             .as_ref()
             .is_some_and(|jobs| jobs.send(Job { write, reply }).is_ok());
         if !sent {
@@ -147,10 +146,7 @@ fn run(queue: &mpsc::Receiver<Job>, db: &sled::Db, trees: &MailTrees, counts: &C
 impl Drop for GroupCommit {
     fn drop(&mut self) {
         // Closing the queue ends the thread once it has answered what is queued.
-        self.jobs
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        self.jobs.take();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
@@ -162,7 +158,7 @@ mod tests {
     use vigil_protocol::relay::ClientMessageId;
     use vigil_protocol::{UnixTime, UserId};
 
-    use crate::store::{Applied, Quota, Store, StoreError};
+    use crate::store::{Applied, Quota, Store, StoreError, Write};
 
     fn quota(messages: u64) -> Quota {
         Quota {
@@ -183,16 +179,14 @@ mod tests {
         for i in 0u8..200 {
             let (store, alice, bob) = (store.clone(), alice.clone(), bob.clone());
             tasks.push(tokio::spawn(async move {
-                let write = store
-                    .enqueue_write(
-                        &alice,
-                        ClientMessageId([i; 16]),
-                        &[bob],
-                        vec![i; 100],
-                        UnixTime(1),
-                        quota(1000),
-                    )
-                    .unwrap();
+                let write = Write::enqueue(
+                    &alice,
+                    ClientMessageId([i; 16]),
+                    &[bob],
+                    vec![i; 100],
+                    UnixTime(1),
+                    quota(1000),
+                );
                 store.write(write).await.unwrap()
             }));
         }
@@ -221,16 +215,14 @@ mod tests {
             "free@cert-at".parse().unwrap(),
         );
         let write = |n: u8, to, q| {
-            store
-                .enqueue_write(
-                    &alice,
-                    ClientMessageId([n; 16]),
-                    &[to],
-                    vec![n],
-                    UnixTime(1),
-                    q,
-                )
-                .unwrap()
+            Write::enqueue(
+                &alice,
+                ClientMessageId([n; 16]),
+                &[to],
+                vec![n],
+                UnixTime(1),
+                q,
+            )
         };
         // One transaction: the first fills `full`, the second is over its quota, the third goes
         // to someone else, the fourth is a resend of the first.
@@ -240,7 +232,7 @@ mod tests {
             write(3, free, quota(1)),
             write(1, full.clone(), quota(1)),
         ];
-        let results = store.mail_trees().apply(&writes).unwrap();
+        let results = store.apply(&writes).unwrap();
         assert!(matches!(results[0], Applied::Enqueued(Ok(false))));
         assert!(
             matches!(&results[1], Applied::Enqueued(Err(StoreError::QuotaExceeded(u))) if *u == full)
@@ -248,7 +240,7 @@ mod tests {
         assert!(matches!(results[2], Applied::Enqueued(Ok(false))));
         assert!(matches!(results[3], Applied::Enqueued(Ok(true))));
         assert_eq!(store.stored_count().unwrap(), 2);
-        assert_eq!(store.usage(&full).unwrap().messages, 1);
+        assert_eq!(store.usage(&full).messages, 1);
     }
 
     #[tokio::test]
@@ -262,16 +254,14 @@ mod tests {
             "bob@cert-at".parse().unwrap(),
         );
         let write = |n: u8| {
-            store
-                .enqueue_write(
-                    &alice,
-                    ClientMessageId([n; 16]),
-                    std::slice::from_ref(&bob),
-                    vec![n],
-                    UnixTime(1),
-                    quota(10),
-                )
-                .unwrap()
+            Write::enqueue(
+                &alice,
+                ClientMessageId([n; 16]),
+                std::slice::from_ref(&bob),
+                vec![n],
+                UnixTime(1),
+                quota(10),
+            )
         };
         let (first, second) = (write(1), write(2));
         store.write(second).await.unwrap();

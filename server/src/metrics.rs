@@ -81,7 +81,8 @@ impl Metrics {
             "counter",
             waits,
         );
-        if let Ok((mailboxes, usage)) = store.totals() {
+        {
+            let (mailboxes, usage) = store.totals();
             gauge(
                 "mailboxes_nonempty",
                 "Mailboxes holding messages.",

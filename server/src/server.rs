@@ -592,7 +592,7 @@ async fn login(
         return Err((close::LOGIN_REFUSED, "login refused"));
     }
     let user = certificate.body().user.clone();
-    let pending = shared.store.usage(&user).map(|u| u.messages).unwrap_or(0);
+    let pending = shared.store.usage(&user).messages;
     let closed = shared.make_room(&user, shared.limits.connections_per_identity as usize);
     if closed > 0 {
         info!(%user, closed, "oldest connections replaced by a new login");
@@ -743,11 +743,6 @@ async fn push_mail(
     }
 }
 
-/// A write answered with the other kind of result: a bug, refused as a storage failure.
-fn unexpected() -> sled::Error {
-    sled::Error::ReportableBug("a write was answered with another write's result".into())
-}
-
 fn storage_refusal(e: &StoreError) -> Response {
     match e {
         StoreError::QuotaExceeded(user) => refuse(
@@ -880,10 +875,9 @@ async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
                 user: user.clone(),
                 ids,
             };
-            match shared.store.write(write).await {
-                Ok(Applied::Acked(Ok(removed))) => Response::Acked { removed },
-                Ok(Applied::Acked(Err(e))) | Err(e) => storage_refusal(&e),
-                Ok(Applied::Enqueued(_)) => storage_refusal(&StoreError::Sled(unexpected())),
+            match shared.store.write(write).await.and_then(Applied::acked) {
+                Ok(removed) => Response::Acked { removed },
+                Err(e) => storage_refusal(&e),
             }
         }
     }
@@ -921,18 +915,11 @@ async fn send(
         messages: shared.limits.mailbox_max_messages,
         bytes: shared.limits.mailbox_max_bytes,
     };
-    let write = match shared
-        .store
-        .enqueue_write(sender, id, &recipients, payload, now(), quota)
-    {
-        Ok(write) => write,
-        Err(e) => return storage_refusal(&e),
-    };
+    let write = Write::enqueue(sender, id, &recipients, payload, now(), quota);
     // Stored and flushed together with every other request writing now (group commit).
-    let duplicate = match shared.store.write(write).await {
-        Ok(Applied::Enqueued(Ok(duplicate))) => duplicate,
-        Ok(Applied::Enqueued(Err(e))) | Err(e) => return storage_refusal(&e),
-        Ok(Applied::Acked(_)) => return storage_refusal(&StoreError::Sled(unexpected())),
+    let duplicate = match shared.store.write(write).await.and_then(Applied::enqueued) {
+        Ok(duplicate) => duplicate,
+        Err(e) => return storage_refusal(&e),
     };
     if !duplicate {
         shared

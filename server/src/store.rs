@@ -100,19 +100,12 @@ pub struct Quota {
 /// The relay's storage.
 #[derive(Clone, Debug)]
 pub struct Store {
-    db: sled::Db,
     certs: sled::Tree,
     signed_prekeys: sled::Tree,
     otks: sled::Tree,
-    blobs: sled::Tree,
-    refs: sled::Tree,
-    mailboxes: sled::Tree,
-    dedup: sled::Tree,
-    /// Messages and bytes each mailbox holds (see the module's documentation).
-    held: std::sync::Arc<std::sync::Mutex<HashMap<UserId, Usage>>>,
+    /// The mailboxes, their payloads and what they hold (written by the writer thread).
+    mail: MailTrees,
     revocations: sled::Tree,
-    /// Counters: how many messages were ever stored (see [`Store::stored_count`]).
-    meta: sled::Tree,
     /// Flushes for every request at once ([`crate::commit`]).
     commit: std::sync::Arc<crate::commit::GroupCommit>,
 }
@@ -179,17 +172,12 @@ impl Store {
             certs: db.open_tree("certs")?,
             signed_prekeys: db.open_tree("signed_prekeys")?,
             otks: db.open_tree("otks")?,
-            blobs: mail.blobs.clone(),
-            refs: mail.refs.clone(),
-            mailboxes: mail.mailboxes.clone(),
-            dedup: mail.dedup.clone(),
-            held: std::sync::Arc::clone(&mail.held),
             revocations: db.open_tree("revocations")?,
-            meta: mail.meta.clone(),
             commit: std::sync::Arc::new(
-                crate::commit::GroupCommit::start(db.clone(), mail).map_err(sled::Error::Io)?,
+                crate::commit::GroupCommit::start(db.clone(), mail.clone())
+                    .map_err(sled::Error::Io)?,
             ),
-            db,
+            mail,
         })
     }
 
@@ -269,12 +257,12 @@ impl Store {
             &self.certs,
             &self.signed_prekeys,
             &self.otks,
-            &self.blobs,
-            &self.refs,
-            &self.mailboxes,
-            &self.dedup,
+            &self.mail.blobs,
+            &self.mail.refs,
+            &self.mail.mailboxes,
+            &self.mail.dedup,
             &self.revocations,
-            &self.meta,
+            &self.mail.meta,
         ] {
             for item in tree.iter() {
                 match item {
@@ -298,12 +286,12 @@ impl Store {
             ("certs", &self.certs),
             ("signed_prekeys", &self.signed_prekeys),
             ("otks", &self.otks),
-            ("blobs", &self.blobs),
-            ("refs", &self.refs),
-            ("mailboxes", &self.mailboxes),
-            ("dedup", &self.dedup),
+            ("blobs", &self.mail.blobs),
+            ("refs", &self.mail.refs),
+            ("mailboxes", &self.mail.mailboxes),
+            ("dedup", &self.mail.dedup),
             ("revocations", &self.revocations),
-            ("meta", &self.meta),
+            ("meta", &self.mail.meta),
         ];
         trees
             .into_iter()
@@ -327,7 +315,7 @@ impl Store {
     ///
     /// [`StoreError`].
     pub fn stored_count(&self) -> Result<u64, StoreError> {
-        Ok(self.meta.get(STORED)?.map_or(0, |b| counter(&b)))
+        Ok(self.mail.meta.get(STORED)?.map_or(0, |b| counter(&b)))
     }
 
     /// A member's certificate.
@@ -434,55 +422,20 @@ impl Store {
         now: UnixTime,
         quota: Quota,
     ) -> Result<bool, StoreError> {
-        let write = self.enqueue_write(sender, id, recipients, payload.to_vec(), now, quota)?;
-        match self.apply(std::slice::from_ref(&write))?.pop() {
-            Some(Applied::Enqueued(result)) => result,
-            _ => Err(StoreError::Sled(sled::Error::ReportableBug(
-                "enqueue applied nothing".into(),
-            ))),
-        }
+        let write = Write::enqueue(sender, id, recipients, payload.to_vec(), now, quota);
+        self.apply_one(write)?.enqueued()
     }
 
-    /// The write that stores `payload` for `recipients`, for [`Self::write`]. Its ids are
-    /// taken when it is applied, so mailbox order is the order writes are committed in (a
-    /// pusher that has sent entry n never misses a later-committed entry below n).
-    ///
-    /// # Errors
-    ///
-    /// None today (kept for callers that treat storage as fallible).
-    pub fn enqueue_write(
-        &self,
-        sender: &UserId,
-        id: ClientMessageId,
-        recipients: &[UserId],
-        payload: Vec<u8>,
-        now: UnixTime,
-        quota: Quota,
-    ) -> Result<Write, StoreError> {
-        Ok(Write::Enqueue(Box::new(Enqueue {
-            sender: sender.clone(),
-            id,
-            recipients: recipients.to_vec(),
-            payload,
-            now,
-            quota,
-        })))
+    /// Applies `writes` in one transaction, without waiting for the writer thread or a flush
+    /// ([`MailTrees::apply`]).
+    pub(crate) fn apply(&self, writes: &[Write]) -> Result<Vec<Applied>, StoreError> {
+        self.mail.apply(writes)
     }
 
-    fn apply(&self, writes: &[Write]) -> Result<Vec<Applied>, StoreError> {
-        self.mail_trees().apply(writes)
-    }
-
-    pub(crate) fn mail_trees(&self) -> MailTrees {
-        MailTrees {
-            dedup: self.dedup.clone(),
-            blobs: self.blobs.clone(),
-            refs: self.refs.clone(),
-            mailboxes: self.mailboxes.clone(),
-            meta: self.meta.clone(),
-            db: self.db.clone(),
-            held: std::sync::Arc::clone(&self.held),
-        }
+    fn apply_one(&self, write: Write) -> Result<Applied, StoreError> {
+        self.apply(std::slice::from_ref(&write))?
+            .pop()
+            .ok_or_else(|| StoreError::Sled(sled::Error::ReportableBug("no result".into())))
     }
 
     /// Applies `write` together with whatever other requests are writing at the same time, in
@@ -505,11 +458,11 @@ impl Store {
     /// [`StoreError`].
     pub fn prune_dedup(&self, now: UnixTime) -> Result<usize, StoreError> {
         let mut removed = 0;
-        for item in &self.dedup {
+        for item in &self.mail.dedup {
             let (k, v) = item?;
             let stored = <[u8; 8]>::try_from(v.as_ref()).map_or(0, u64::from_be_bytes);
             if now.0.saturating_sub(stored) > DEDUP_RETENTION_SECS {
-                self.dedup.remove(k)?;
+                self.mail.dedup.remove(k)?;
                 removed += 1;
             }
         }
@@ -533,7 +486,7 @@ impl Store {
         };
         let end = key(user, &[0xFF; 9]);
         let mut out = Vec::new();
-        for item in self.mailboxes.range(start..end).take(limit) {
+        for item in self.mail.mailboxes.range(start..end).take(limit) {
             let (k, v) = item?;
             let seq_bytes: [u8; 8] = k
                 .get(k.len().saturating_sub(8)..)
@@ -541,6 +494,7 @@ impl Store {
                 .unwrap_or_default();
             let entry: Entry = decode(&v)?;
             let payload = self
+                .mail
                 .blobs
                 .get(entry.blob.to_be_bytes())?
                 .map(|b| b.to_vec())
@@ -551,27 +505,21 @@ impl Store {
     }
 
     /// How many messages `user`'s mailbox holds.
-    ///
-    /// # Errors
-    ///
-    /// None today (kept for callers that treat storage as fallible).
-    pub fn usage(&self, user: &UserId) -> Result<Usage, StoreError> {
-        Ok(lock(&self.held).get(user).copied().unwrap_or_default())
+    #[must_use]
+    pub fn usage(&self, user: &UserId) -> Usage {
+        lock(&self.mail.held).get(user).copied().unwrap_or_default()
     }
 
     /// Non-empty mailboxes and the messages and bytes they hold, over all members.
-    ///
-    /// # Errors
-    ///
-    /// None today (kept for callers that treat storage as fallible).
-    pub fn totals(&self) -> Result<(u64, Usage), StoreError> {
-        let held = lock(&self.held);
+    #[must_use]
+    pub fn totals(&self) -> (u64, Usage) {
+        let held = lock(&self.mail.held);
         let mut total = Usage::default();
         for usage in held.values() {
             total.messages += usage.messages;
             total.bytes += usage.bytes;
         }
-        Ok((held.len() as u64, total))
+        (held.len() as u64, total)
     }
 
     /// Removes acknowledged messages from `user`'s mailbox (a payload goes when its last
@@ -585,12 +533,7 @@ impl Store {
             user: user.clone(),
             ids: ids.to_vec(),
         };
-        match self.apply(std::slice::from_ref(&write))?.pop() {
-            Some(Applied::Acked(result)) => result,
-            _ => Err(StoreError::Sled(sled::Error::ReportableBug(
-                "ack applied nothing".into(),
-            ))),
-        }
+        self.apply_one(write)?.acked()
     }
 }
 
@@ -644,7 +587,7 @@ impl MailTrees {
     /// Not yet durable: flush before acknowledging.
     pub(crate) fn apply(&self, writes: &[Write]) -> Result<Vec<Applied>, StoreError> {
         // Ids for each message and its mailbox entries, taken here, in the order writes are
-        // applied (see `Store::enqueue_write`), and outside the transaction: sled persists its
+        // applied (see `Write::enqueue`), and outside the transaction: sled persists its
         // id counter with a flush now and then, which cannot complete inside a transaction.
         let ids = writes
             .iter()
@@ -705,7 +648,7 @@ impl MailTrees {
 /// A mailbox write ([`Store::write`]).
 #[derive(Debug)]
 pub enum Write {
-    /// Store a message for its recipients ([`Store::enqueue_write`]).
+    /// Store a message for its recipients ([`Write::enqueue`]).
     Enqueue(Box<Enqueue>),
     /// Remove delivered messages from a mailbox.
     Ack {
@@ -714,6 +657,30 @@ pub enum Write {
         /// The messages.
         ids: Vec<MessageId>,
     },
+}
+
+impl Write {
+    /// The write that stores `payload` for `recipients`. Its ids are taken when it is
+    /// applied, so mailbox order is the order writes are committed in (a pusher that has sent
+    /// entry n never misses a later-committed entry below n).
+    #[must_use]
+    pub fn enqueue(
+        sender: &UserId,
+        id: ClientMessageId,
+        recipients: &[UserId],
+        payload: Vec<u8>,
+        now: UnixTime,
+        quota: Quota,
+    ) -> Self {
+        Self::Enqueue(Box::new(Enqueue {
+            sender: sender.clone(),
+            id,
+            recipients: recipients.to_vec(),
+            payload,
+            now,
+            quota,
+        }))
+    }
 }
 
 /// A message to store.
@@ -734,6 +701,38 @@ pub enum Applied {
     Enqueued(Result<bool, StoreError>),
     /// How many messages were removed.
     Acked(Result<u32, StoreError>),
+}
+
+fn mismatched() -> StoreError {
+    StoreError::Sled(sled::Error::ReportableBug(
+        "a write was answered with another write's result".into(),
+    ))
+}
+
+impl Applied {
+    /// What [`Write::Enqueue`] did: whether the message was a duplicate.
+    ///
+    /// # Errors
+    ///
+    /// Its refusal (a full mailbox).
+    pub fn enqueued(self) -> Result<bool, StoreError> {
+        match self {
+            Self::Enqueued(result) => result,
+            Self::Acked(_) => Err(mismatched()),
+        }
+    }
+
+    /// What [`Write::Ack`] did: how many messages were removed.
+    ///
+    /// # Errors
+    ///
+    /// Its failure.
+    pub fn acked(self) -> Result<u32, StoreError> {
+        match self {
+            Self::Acked(result) => result,
+            Self::Enqueued(_) => Err(mismatched()),
+        }
+    }
 }
 
 /// The trees a mailbox write touches, inside a transaction.
@@ -895,17 +894,17 @@ mod tests {
                 )
                 .unwrap()
         );
-        assert_eq!(store.blobs.len(), 1);
+        assert_eq!(store.mail.blobs.len(), 1);
         let for_b = store.pending(&b, None, 10).unwrap();
         assert_eq!(for_b.len(), 1);
         assert_eq!(for_b[0].2, b"payload");
         assert_eq!(store.ack(&b, &[for_b[0].0]).unwrap(), 1);
         assert_eq!(store.ack(&b, &[for_b[0].0]).unwrap(), 0);
-        assert_eq!(store.blobs.len(), 1, "c still holds it");
+        assert_eq!(store.mail.blobs.len(), 1, "c still holds it");
         let for_c = store.pending(&c, None, 10).unwrap();
         store.ack(&c, &[for_c[0].0]).unwrap();
-        assert_eq!(store.blobs.len(), 0);
-        assert_eq!(store.usage(&c).unwrap(), Usage::default());
+        assert_eq!(store.mail.blobs.len(), 0);
+        assert_eq!(store.usage(&c), Usage::default());
     }
 
     #[test]
@@ -948,7 +947,7 @@ mod tests {
                 .unwrap(),
             1
         );
-        assert_eq!(store.dedup.len(), 0);
+        assert_eq!(store.mail.dedup.len(), 0);
     }
 
     #[test]
@@ -1043,8 +1042,8 @@ mod tests {
             )
             .unwrap_err();
         assert!(matches!(err, StoreError::QuotaExceeded(_)));
-        assert_eq!(store.usage(&b).unwrap().messages, 3);
-        assert_eq!(store.blobs.len(), 3);
+        assert_eq!(store.usage(&b).messages, 3);
+        assert_eq!(store.mail.blobs.len(), 3);
     }
 
     #[test]
@@ -1067,26 +1066,26 @@ mod tests {
             }
             let first = store.pending(&c, None, 10).unwrap()[0].0;
             store.ack(&c, &[first]).unwrap();
-            assert_eq!(store.totals().unwrap().1.messages, 5);
+            assert_eq!(store.totals().1.messages, 5);
         }
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(
-            store.usage(&b).unwrap(),
+            store.usage(&b),
             Usage {
                 messages: 3,
                 bytes: 30
             }
         );
         assert_eq!(
-            store.usage(&c).unwrap(),
+            store.usage(&c),
             Usage {
                 messages: 2,
                 bytes: 20
             }
         );
-        assert_eq!(store.usage(&a).unwrap(), Usage::default());
+        assert_eq!(store.usage(&a), Usage::default());
         assert_eq!(
-            store.totals().unwrap(),
+            store.totals(),
             (
                 2,
                 Usage {
