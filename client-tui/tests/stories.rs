@@ -325,22 +325,9 @@ fn a_revoked_member_is_removed_automatically() {
     )
     .try_into()
     .unwrap();
-    lead.run(
-        vigil(),
-        &[
-            "channel",
-            "create",
-            "ops",
-            "--tlp",
-            "TLP:AMBER",
-            "--level",
-            "EU RESTRICTED",
-        ],
-    )
-    .ok();
-    for user in ["other@cert-at", "lost@cert-at"] {
-        lead.run(vigil(), &["channel", "invite", "ops", user]).ok();
-    }
+    lead.open_ops_channel(vigil(), "other@cert-at");
+    lead.run(vigil(), &["channel", "invite", "ops", "lost@cert-at"])
+        .ok();
     assert!(read(&lost, "ops").is_empty());
     // Times have one-second resolution: revoke in a later second than the invite was signed
     // (a state signed in the second of the revocation counts as signed after it).

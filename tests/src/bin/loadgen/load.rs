@@ -16,6 +16,10 @@ use crate::forward;
 /// Deliveries a receiver acknowledges in one `Ack` at most (as the client does).
 const ACK_BATCH: usize = 64;
 
+/// How often a phase looks whether its last deliveries arrived (a drain's end is known to
+/// within this).
+const DELIVERY_POLL: Duration = Duration::from_millis(2);
+
 /// How long a phase waits for its last deliveries before reporting them missing.
 const DELIVERY_WAIT: Duration = Duration::from_secs(60);
 
@@ -159,7 +163,7 @@ impl Recorder {
             if Instant::now() > deadline {
                 return false;
             }
-            tokio::time::sleep(Duration::from_millis(2)).await;
+            tokio::time::sleep(DELIVERY_POLL).await;
         }
     }
 }

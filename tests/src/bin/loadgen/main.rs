@@ -46,6 +46,13 @@ use crate::report::{Report, Unit};
 /// Logins (or raw handshakes) in flight at once while connecting many clients.
 const LOGIN_CONCURRENCY: usize = 64;
 
+/// Fractions of R2's maximum at which latency is measured with paced load (100 % is the
+/// closed-loop maximum itself).
+const PACED_LOADS: [f64; 2] = [0.1, 0.5];
+
+/// Longest warm-up before a size's measured phases (half a phase when phases are shorter).
+const WARM_UP_MAX: Duration = Duration::from_millis(500);
+
 /// Time for a burst of logins to settle before memory is read.
 const SETTLE: Duration = Duration::from_secs(1);
 
@@ -235,6 +242,8 @@ struct Server {
     process: RelayProcess,
     /// Where the relay serves its metrics.
     metrics: Option<std::net::SocketAddr>,
+    /// The relay (true) or the R1 forwarder.
+    relay: bool,
 }
 
 impl Server {
@@ -354,6 +363,7 @@ impl Lab {
         Ok(Server {
             process: RelayProcess::spawn(command),
             metrics: Some(metrics),
+            relay: true,
         })
     }
 
@@ -367,6 +377,7 @@ impl Lab {
         Ok(Server {
             process: RelayProcess::spawn(command),
             metrics: None,
+            relay: false,
         })
     }
 
@@ -527,16 +538,17 @@ impl Lab {
         for &size in &self.args.sizes.clone() {
             let case = size_name(size);
             eprintln!("loadgen: R1/R2 at {case}");
+            // Every delivery is awaited; the relay's recipients acknowledge theirs as well.
             let phase = |senders, server: &Server, load, duration| Phase {
                 senders,
                 size,
                 load,
                 duration,
                 server: server.pid(),
-                deliveries: Some(false),
+                deliveries: Some(server.relay),
             };
             // Warm both paths up (connections, allocators, sled's cache); not reported.
-            let warm = Duration::from_secs_f64(self.args.seconds.min(1.0) / 2.0);
+            let warm = Duration::from_secs_f64(self.args.seconds / 2.0).min(WARM_UP_MAX);
             let closed = Load::Closed { window };
             self.measure(
                 "R1 warm-up",
@@ -544,9 +556,8 @@ impl Lab {
                 phase(&raw, &forwarder, closed, warm),
             )
             .await;
-            let mut warm_up = phase(&live, &relay, closed, warm);
-            warm_up.deliveries = Some(true);
-            self.measure("R2 warm-up", &relay, warm_up).await;
+            self.measure("R2 warm-up", &relay, phase(&live, &relay, closed, warm))
+                .await;
 
             let r1 = self
                 .measure(
@@ -555,9 +566,9 @@ impl Lab {
                     phase(&raw, &forwarder, closed, duration),
                 )
                 .await;
-            let mut r2_phase = phase(&live, &relay, closed, duration);
-            r2_phase.deliveries = Some(true);
-            let r2 = self.measure("R2 max", &relay, r2_phase).await;
+            let r2 = self
+                .measure("R2 max", &relay, phase(&live, &relay, closed, duration))
+                .await;
             let r1_cpu = r1.cpu_per_message_us();
             self.per_flush("R2", &case, &r2);
             self.report.add(
@@ -592,30 +603,27 @@ impl Lab {
                 Unit::Micros,
                 Some(r1_cpu),
             );
-            for (load, r1_at, r2_at) in [
-                (0.1, None, None),
-                (0.5, None, None),
-                (1.0, Some(&r1), Some(&r2)),
-            ] {
-                let (a, b);
-                let (r1_at, r2_at) = if let (Some(x), Some(y)) = (r1_at, r2_at) {
-                    (x, y)
-                } else {
-                    let rate = Load::Open {
-                        rate: r2.rate * load,
-                    };
-                    a = self
-                        .measure(
-                            "R1 paced",
-                            &forwarder,
-                            phase(&raw, &forwarder, rate, duration),
-                        )
-                        .await;
-                    let mut paced = phase(&live, &relay, rate, duration);
-                    paced.deliveries = Some(true);
-                    b = self.measure("R2 paced", &relay, paced).await;
-                    (&a, &b)
+            // Latency at fractions of R2's maximum, R1 paced at the same rate; at 100 %, the
+            // closed-loop runs above.
+            let mut loads = Vec::new();
+            for fraction in PACED_LOADS {
+                let rate = Load::Open {
+                    rate: r2.rate * fraction,
                 };
+                let r1_at = self
+                    .measure(
+                        "R1 paced",
+                        &forwarder,
+                        phase(&raw, &forwarder, rate, duration),
+                    )
+                    .await;
+                let r2_at = self
+                    .measure("R2 paced", &relay, phase(&live, &relay, rate, duration))
+                    .await;
+                loads.push((fraction, r1_at, r2_at));
+            }
+            loads.push((1.0, r1.clone(), r2.clone()));
+            for (load, r1_at, r2_at) in &loads {
                 let label = format!("{case}, {:.0} % load", load * 100.0);
                 for (name, q) in [("p50", 0.5), ("p99", 0.99), ("p99.9", 0.999)] {
                     self.report.add(
