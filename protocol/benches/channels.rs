@@ -80,9 +80,17 @@ fn channel(org: &mut Org, n: usize) -> (ChannelView, ChannelView, Vec<LocalIdent
         NOW,
     )
     .unwrap();
-    let mut reader = ChannelView::join(members[1].user(), &created, &org.trust, NOW).unwrap();
+    let mut reader = ChannelView::join(
+        members[1].user(),
+        std::slice::from_ref(&created),
+        &org.trust,
+        NOW,
+    )
+    .unwrap();
     let key = owner_view.own_sender_key(&mut org.rng).unwrap();
-    reader.add_sender_key(owner.user(), &key).unwrap();
+    reader
+        .add_sender_key(owner.user(), &owner.identity().public(), &key)
+        .unwrap();
     (owner_view, reader, members)
 }
 
@@ -167,14 +175,22 @@ fn seal_open(c: &mut Criterion) {
         for size in SIZES {
             // A reader whose copy of the owner's chain is at the owner's current position.
             let key = owner.own_sender_key(&mut org.rng).unwrap();
-            let mut reader = ChannelView::join(&reader_id, owner.head(), &org.trust, NOW).unwrap();
-            reader.add_sender_key(&key.sender, &key).unwrap();
+            let chain = std::slice::from_ref(owner.head());
+            let mut reader = ChannelView::join(&reader_id, chain, &org.trust, NOW).unwrap();
+            let identity = owner
+                .head()
+                .state()
+                .member(&key.sender)
+                .unwrap()
+                .body()
+                .identity_key;
+            reader.add_sender_key(&key.sender, &identity, &key).unwrap();
             let plaintext = vec![0x42; size];
             open.throughput(Throughput::Bytes(size as u64));
             open.bench_function(format!("{size}"), |b| {
                 b.iter_batched(
                     || owner.seal(&plaintext).unwrap(),
-                    |message| black_box(reader.open(&message).unwrap()),
+                    |message| black_box(reader.open(&message, NOW).unwrap()),
                     BatchSize::SmallInput,
                 );
             });
@@ -202,7 +218,7 @@ fn membership_changes(c: &mut Criterion) {
         .propose(
             owner,
             Proposal::Remove {
-                user: members[99].user().clone(),
+                users: vec![members[99].user().clone()],
                 reason: "bench".parse().unwrap(),
             },
             &org.trust,
@@ -210,7 +226,8 @@ fn membership_changes(c: &mut Criterion) {
         )
         .unwrap();
     let key_len = {
-        let mut v = ChannelView::join(members[1].user(), view.head(), &org.trust, NOW).unwrap();
+        let chain = std::slice::from_ref(view.head());
+        let mut v = ChannelView::join(members[1].user(), chain, &org.trust, NOW).unwrap();
         v.own_sender_key(&mut org.rng).unwrap().to_bytes().len()
     };
     let report = |what: &str, state: &SignedChannelState, keys: usize| {
@@ -247,7 +264,15 @@ fn membership_changes(c: &mut Criterion) {
         "group/apply removal at one member (100 members; verify + check 99 certificates)",
         |b| {
             b.iter_batched(
-                || ChannelView::join(members[1].user(), view.head(), &org.trust, NOW).unwrap(),
+                || {
+                    ChannelView::join(
+                        members[1].user(),
+                        std::slice::from_ref(view.head()),
+                        &org.trust,
+                        NOW,
+                    )
+                    .unwrap()
+                },
                 |mut member| black_box(member.apply(&removal, &org.trust, NOW).unwrap()),
                 BatchSize::LargeInput,
             );

@@ -81,7 +81,19 @@ pub enum ChannelError {
         /// The offered version.
         offered: u64,
     },
-    /// A state that does not follow ours: a fork, or states were withheld.
+    /// A state that claims to follow ours but names a different predecessor: the channel's
+    /// history has forked (two different states with our version exist).
+    #[error(
+        "channel state version {offered} was built on a different version {current} than ours: \
+         the channel's history has forked"
+    )]
+    Forked {
+        /// Our version.
+        current: u64,
+        /// The offered version.
+        offered: u64,
+    },
+    /// A state that does not follow ours: states were withheld or are still on their way.
     #[error(
         "channel state version {offered} does not follow our state version {current} (fork or missing states)"
     )]
@@ -90,6 +102,44 @@ pub enum ChannelError {
         current: u64,
         /// The offered version.
         offered: u64,
+    },
+    /// Nothing is wrong with the state, but this member may not rely on it yet: its author, or
+    /// a certificate it adds, is not valid now, or it is too old. Held until a later state
+    /// confirms it or newer revocation lists settle it.
+    #[error("channel state version {version} is held: {reason}")]
+    Unconfirmed {
+        /// The version held.
+        version: u64,
+        /// Why.
+        reason: Box<Self>,
+    },
+    /// The newest state of a step is older than the bound.
+    #[error("channel state version {version} is more than {max_days} days old")]
+    TooOld {
+        /// The version.
+        version: u64,
+        /// The bound, in days.
+        max_days: u64,
+    },
+    /// An admin tried to take over from an owner whose certificate is still valid.
+    #[error(
+        "the owner {owner} can still act: an admin takes over only from a revoked or expired owner"
+    )]
+    OwnerStillValid {
+        /// The owner.
+        owner: UserId,
+    },
+    /// A message of an epoch that ended longer ago than the grace period: its sender may have
+    /// been kept unaware of the change (a relay withholding it).
+    #[error(
+        "message of epoch {epoch}, which ended more than {grace_secs} s ago: its sender may not \
+         have received the channel's change"
+    )]
+    EpochSuperseded {
+        /// Its epoch.
+        epoch: u64,
+        /// The grace period.
+        grace_secs: u64,
     },
     /// The state's content does not match the change it declares, or breaks a structural rule.
     #[error("malformed channel state: {0}")]
@@ -176,4 +226,15 @@ pub enum ChannelError {
         /// The limit.
         max: usize,
     },
+}
+
+impl ChannelError {
+    /// The reason an [`Self::Unconfirmed`] state is held; any other error as it is.
+    #[must_use]
+    pub fn unwrap_unconfirmed(self) -> Self {
+        match self {
+            Self::Unconfirmed { reason, .. } => *reason,
+            other => other,
+        }
+    }
 }

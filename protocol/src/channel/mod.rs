@@ -2,16 +2,19 @@
 //! Sender Keys distributed over the 1:1 sessions, and messages whose associated data binds the
 //! channel, epoch, state, membership, label, sender and counter.
 
+pub mod change;
 mod error;
+mod judge;
 mod message;
+mod pickle;
 pub mod rules;
+mod sender;
 mod state;
 mod view;
 
 pub use error::{ChannelError, PolicyRefusal};
+pub use judge::MAX_STATE_AGE_SECS;
 pub use message::{GroupHeader, GroupMessage, GroupPlaintext, SenderKeyDistribution};
+pub use sender::{EPOCH_GRACE_SECS, MAX_GROUP_GAP, MAX_SKIPPED_PER_SENDER};
 pub use state::{Change, ChannelId, ChannelState, MAX_MEMBERS, SignedChannelState, StateHash};
-pub use view::{
-    Applied, ChannelView, MAX_GROUP_GAP, MAX_KEPT_STATES, MAX_PAST_EPOCHS, MAX_SKIPPED_PER_SENDER,
-    Proposal,
-};
+pub use view::{Applied, ChannelView, MAX_KEPT_STATES, MAX_PAST_EPOCHS, Proposal};

@@ -44,10 +44,11 @@ pub enum Change {
         /// The new member.
         user: UserId,
     },
-    /// A member was removed (new epoch).
+    /// Members were removed (new epoch). Removing the owner is an admin's takeover: the author
+    /// becomes the owner, and only when the owner's certificate is no longer valid.
     Remove {
-        /// The removed member.
-        user: UserId,
+        /// The removed members, sorted, each once.
+        users: Vec<UserId>,
         /// Why, e.g. "certificate revoked".
         reason: Text,
     },
@@ -60,6 +61,18 @@ pub enum Change {
         /// Why.
         reason: Text,
     },
+    /// The owner handed ownership (and the originator's right to lower the label) to another
+    /// member.
+    Transfer {
+        /// The new owner.
+        to: UserId,
+    },
+    /// A member's certificate was replaced by a newer one of the same member (a new epoch when
+    /// the identity key changed).
+    Renew {
+        /// The member.
+        user: UserId,
+    },
 }
 
 /// The content of a channel state.
@@ -71,13 +84,15 @@ pub struct ChannelState {
     pub name: Text,
     /// Its label: mandatory, in every message's associated data.
     pub label: Label,
-    /// The originating owner; never changes.
+    /// The owner: the creator, or whom ownership was transferred to (a signed change in the
+    /// history). Holds the originator's right to lower the label.
     pub owner: UserId,
     /// Members the owner allowed to change the channel.
     pub admins: Vec<UserId>,
     /// The members with their certificates, sorted by user id.
     pub members: Vec<MemberCertificate>,
-    /// Sender-key epoch: a new one starts on removal, relabel and rekey.
+    /// Sender-key epoch: a new one starts on removal, relabel, rekey and a renewal that
+    /// changes an identity key.
     pub epoch: u64,
     /// 0 at creation, one more per change.
     pub version: u64,

@@ -8,6 +8,7 @@
 )]
 
 mod certificates;
+mod channel_security;
 mod channels;
 mod codec_props;
 mod debug_leaks;

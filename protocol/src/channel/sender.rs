@@ -1,0 +1,360 @@
+//! The sender chains of a channel view: our own sender key per epoch, the other members' keys
+//! as they arrived over the 1:1 sessions, and sealing and opening channel messages with them.
+
+use std::collections::BTreeMap;
+
+use rand_core::CryptoRngCore;
+
+use super::error::ChannelError;
+use super::message::{GroupHeader, GroupMessage, GroupPlaintext, SenderKeyDistribution};
+use super::view::{ChannelView, KeptState, MAX_PAST_EPOCHS};
+use crate::crypto::{Secret32, aead, kdf};
+use crate::ids::UserId;
+use crate::keys::{IdentityKeyPair, IdentityPublicKey, SignatureContext};
+use crate::message::MAX_PLAINTEXT_LEN;
+use crate::time::UnixTime;
+
+/// Most keys derived ahead in a sender's chain for one message.
+pub const MAX_GROUP_GAP: u32 = 2000;
+
+/// Most skipped message keys stored per sender and epoch; past it the oldest are erased.
+pub const MAX_SKIPPED_PER_SENDER: usize = 500;
+
+/// How long after this member applied a new epoch messages of the epoch before it are still
+/// opened. Long enough for messages already on their way when the change was made; past it a
+/// message of the old epoch means its sender never received the change (a relay may be
+/// withholding it while a removed member still reads the old epoch): it is refused, visibly.
+pub const EPOCH_GRACE_SECS: u64 = 600;
+
+#[derive(Debug)]
+pub(super) struct SendingChain {
+    pub(super) epoch: u64,
+    pub(super) key: Secret32,
+    pub(super) index: u32,
+    pub(super) signing: IdentityKeyPair,
+}
+
+#[derive(Debug)]
+pub(super) struct ReceivingChain {
+    pub(super) signing_key: IdentityPublicKey,
+    pub(super) key: Secret32,
+    pub(super) next: u32,
+    pub(super) skipped: BTreeMap<u32, Secret32>,
+}
+
+impl ChannelView {
+    /// Our sender key for the current epoch (made on first use), at its current position: send
+    /// it to every other member over the 1:1 sessions, and to each member invited later.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError::NotMember`].
+    pub fn own_sender_key(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<SenderKeyDistribution, ChannelError> {
+        if !self.is_member() {
+            return Err(ChannelError::NotMember);
+        }
+        let epoch = self.head.state().epoch;
+        let own = match &mut self.own {
+            Some(own) if own.epoch == epoch => own,
+            slot => {
+                let mut key = [0u8; 32];
+                rng.fill_bytes(&mut key);
+                let chain = SendingChain {
+                    epoch,
+                    key: Secret32::new(key),
+                    index: 0,
+                    signing: IdentityKeyPair::generate(rng),
+                };
+                zeroize::Zeroize::zeroize(&mut key);
+                slot.insert(chain)
+            }
+        };
+        Ok(SenderKeyDistribution {
+            channel: self.head.state().channel,
+            epoch,
+            sender: self.me.clone(),
+            chain_key: *own.key.expose(),
+            index: own.index,
+            signing_key: own.signing.public(),
+        })
+    }
+
+    /// Stores a sender key that arrived over the 1:1 session with `from`, whose identity key
+    /// (as certified when the session started) is `from_identity`.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError`]: a key of someone else than `from`, over a session with another
+    /// identity key than the one in the channel state's certificate of `from`, of another
+    /// channel, of an epoch no longer kept, of a non-member, or a different key for a sender
+    /// and epoch we already have.
+    pub fn add_sender_key(
+        &mut self,
+        from: &UserId,
+        from_identity: &IdentityPublicKey,
+        key: &SenderKeyDistribution,
+    ) -> Result<(), ChannelError> {
+        let state = self.head.state();
+        if &key.sender != from {
+            return Err(ChannelError::BadSenderKey(
+                "it names another sender than the session it came over",
+            ));
+        }
+        if key.channel != state.channel {
+            return Err(ChannelError::OtherChannel);
+        }
+        if key.epoch > state.epoch {
+            return Err(ChannelError::EpochNotYet { epoch: key.epoch });
+        }
+        if key.epoch < state.epoch.saturating_sub(MAX_PAST_EPOCHS) {
+            return Err(ChannelError::EpochGone { epoch: key.epoch });
+        }
+        let Some(certificate) = state.member(from) else {
+            return Err(ChannelError::SenderNotMember {
+                sender: from.clone(),
+            });
+        };
+        if &certificate.body().identity_key != from_identity {
+            return Err(ChannelError::BadSenderKey(
+                "it came over a session with another identity key than the channel's certificate \
+                 of its sender",
+            ));
+        }
+        let slot = (key.epoch, from.clone());
+        if let Some(known) = self.receiving.get(&slot) {
+            return if known.signing_key == key.signing_key {
+                Ok(())
+            } else {
+                Err(ChannelError::BadSenderKey(
+                    "a different key for a sender and epoch we already have",
+                ))
+            };
+        }
+        self.receiving.insert(
+            slot,
+            ReceivingChain {
+                signing_key: key.signing_key,
+                key: Secret32::from_slice(&key.chain_key),
+                next: key.index,
+                skipped: BTreeMap::new(),
+            },
+        );
+        Ok(())
+    }
+
+    /// Encrypts and signs `plaintext` for every member of the current state. The cost does not
+    /// depend on the number of members.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError::NotMember`], [`ChannelError::NoOwnSenderKey`] (call
+    /// [`Self::own_sender_key`] after a new epoch), [`ChannelError::TooLong`].
+    pub fn seal(&mut self, plaintext: &[u8]) -> Result<GroupMessage, ChannelError> {
+        if plaintext.len() > MAX_PLAINTEXT_LEN {
+            return Err(ChannelError::TooLong {
+                len: plaintext.len(),
+                max: MAX_PLAINTEXT_LEN,
+            });
+        }
+        if !self.is_member() {
+            return Err(ChannelError::NotMember);
+        }
+        let kept = self.kept.back().ok_or(ChannelError::NotMember)?;
+        let own = self
+            .own
+            .as_mut()
+            .filter(|o| o.epoch == kept.epoch)
+            .ok_or(ChannelError::NoOwnSenderKey)?;
+        let next_index = own
+            .index
+            .checked_add(1)
+            .ok_or(ChannelError::Malformed("sending chain exhausted"))?;
+        let header = GroupHeader {
+            channel: self.head.state().channel,
+            epoch: kept.epoch,
+            state: kept.hash,
+            membership: kept.membership,
+            label: kept.label.clone(),
+            sender: self.me.clone(),
+            counter: own.index,
+        };
+        let ad = crate::codec::encode(&header);
+        let (message_key, next) = kdf::chain_step(&own.key);
+        let ciphertext = aead::seal(
+            message_key.expose(),
+            &aead::counter_nonce(own.index),
+            &ad,
+            plaintext,
+        );
+        let signature = own.signing.sign(
+            SignatureContext::GroupMessage,
+            &GroupMessage::signed_bytes(&ad, &ciphertext),
+        );
+        own.key = next;
+        own.index = next_index;
+        Ok(GroupMessage {
+            header,
+            ciphertext,
+            signature,
+        })
+    }
+
+    /// Verifies and decrypts a channel message received at `now`. On any error the view is
+    /// unchanged.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError`]: another channel, a state we do not hold (fork), a label that is not
+    /// the state's, a sender who is not a member now, an epoch that ended more than
+    /// [`EPOCH_GRACE_SECS`] ago, no sender key yet, a bad signature, a replay, a gap over the
+    /// limit, or a failed decryption.
+    pub fn open(
+        &mut self,
+        message: &GroupMessage,
+        now: UnixTime,
+    ) -> Result<GroupPlaintext, ChannelError> {
+        let header = &message.header;
+        self.check_header(header, now)?;
+        let slot = (header.epoch, header.sender.clone());
+        let chain =
+            self.receiving
+                .get_mut(&slot)
+                .ok_or_else(|| ChannelError::MissingSenderKey {
+                    sender: header.sender.clone(),
+                    epoch: header.epoch,
+                })?;
+        let ad = crate::codec::encode(header);
+        chain
+            .signing_key
+            .verify(
+                SignatureContext::GroupMessage,
+                &GroupMessage::signed_bytes(&ad, &message.ciphertext),
+                &message.signature,
+            )
+            .map_err(|_| ChannelError::BadMessageSignature {
+                sender: header.sender.clone(),
+            })?;
+        let (plaintext, missing) = chain.open(header, &ad, &message.ciphertext)?;
+        Ok(GroupPlaintext {
+            sender: header.sender.clone(),
+            epoch: header.epoch,
+            counter: header.counter,
+            plaintext,
+            missing,
+        })
+    }
+
+    /// Everything about a message's header that does not need its sender's key: this channel,
+    /// a state we hold with the label, epoch and membership it names, a sender who is a member
+    /// now, and an epoch still kept and within its grace.
+    fn check_header(&self, header: &GroupHeader, now: UnixTime) -> Result<(), ChannelError> {
+        let state = self.head.state();
+        if header.channel != state.channel {
+            return Err(ChannelError::OtherChannel);
+        }
+        if !self.is_member() {
+            return Err(ChannelError::NotMember);
+        }
+        if header.epoch < state.epoch.saturating_sub(MAX_PAST_EPOCHS) {
+            return Err(ChannelError::EpochGone {
+                epoch: header.epoch,
+            });
+        }
+        let kept = self
+            .kept
+            .iter()
+            .find(|k| k.hash == header.state)
+            .ok_or_else(|| ChannelError::UnknownState {
+                sender: header.sender.clone(),
+            })?;
+        if kept.label != header.label {
+            return Err(ChannelError::LabelMismatch);
+        }
+        if kept.epoch != header.epoch || kept.membership != header.membership {
+            return Err(ChannelError::Malformed(
+                "message epoch or membership differ from its state",
+            ));
+        }
+        if !state.is_member(&header.sender) {
+            return Err(ChannelError::SenderNotMember {
+                sender: header.sender.clone(),
+            });
+        }
+        if let Some(ended) = epoch_ended(&self.kept, header.epoch)
+            && now.secs_since(ended) > EPOCH_GRACE_SECS
+        {
+            return Err(ChannelError::EpochSuperseded {
+                epoch: header.epoch,
+                grace_secs: EPOCH_GRACE_SECS,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// When this member applied the first state after `epoch` (`None` while it is current).
+fn epoch_ended(kept: &std::collections::VecDeque<KeptState>, epoch: u64) -> Option<UnixTime> {
+    kept.iter().find(|k| k.epoch > epoch).map(|k| k.applied_at)
+}
+
+impl ReceivingChain {
+    /// Opens the message at `header.counter`: a skipped key when it is late, else derives
+    /// ahead (at most [`MAX_GROUP_GAP`]), keeping the skipped keys. Returns the plaintext and
+    /// the counters skipped. Unchanged on error.
+    fn open(
+        &mut self,
+        header: &GroupHeader,
+        ad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<(Vec<u8>, Option<std::ops::Range<u32>>), ChannelError> {
+        let counter = header.counter;
+        if counter < self.next {
+            let key = self
+                .skipped
+                .get(&counter)
+                .ok_or_else(|| ChannelError::Replayed {
+                    sender: header.sender.clone(),
+                    counter,
+                })?;
+            let plaintext =
+                aead::open(key.expose(), &aead::counter_nonce(counter), ad, ciphertext)?;
+            self.skipped.remove(&counter);
+            return Ok((plaintext, None));
+        }
+        let gap = counter - self.next;
+        let after = counter
+            .checked_add(1)
+            .ok_or(ChannelError::Malformed("sender chain exhausted"))?;
+        if gap > MAX_GROUP_GAP {
+            return Err(ChannelError::GapTooLarge {
+                gap: u64::from(gap),
+                max: MAX_GROUP_GAP,
+            });
+        }
+        let mut key = self.key.duplicate();
+        let mut skipped = Vec::with_capacity(gap as usize);
+        for index in self.next..counter {
+            let (message_key, next) = kdf::chain_step(&key);
+            skipped.push((index, message_key));
+            key = next;
+        }
+        let (message_key, next) = kdf::chain_step(&key);
+        let plaintext = aead::open(
+            message_key.expose(),
+            &aead::counter_nonce(counter),
+            ad,
+            ciphertext,
+        )?;
+        let missing = (gap > 0).then_some(self.next..counter);
+        self.key = next;
+        self.next = after;
+        self.skipped.extend(skipped);
+        while self.skipped.len() > MAX_SKIPPED_PER_SENDER {
+            self.skipped.pop_first();
+        }
+        Ok((plaintext, missing))
+    }
+}
