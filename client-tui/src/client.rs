@@ -11,10 +11,11 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::relay::{ErrorCode, MessageId, Push, RelayError, Request, Response};
-use vigil_protocol::{UnixTime, UserId};
+use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
-use crate::engine::{Connection, Engine, EngineError, Event, Outgoing, SendOutcome};
+use crate::engine::{Connection, Engine, EngineError, Event, Invitee, Outgoing, SendOutcome};
 use crate::transport::{RelayConnection, TransportError};
 
 /// How long a connection attempt (QUIC handshake and login) may take.
@@ -313,6 +314,18 @@ impl Client {
         }
     }
 
+    /// Alerts about what has waited too long for a channel change or key (see
+    /// [`crate::engine::STALL_WARNING_SECS`]), even when nothing else arrives.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError::Engine`] when the store fails.
+    pub fn check_waiting(&mut self) -> Result<(), ClientError> {
+        let events = self.engine.check_waiting_now(now())?;
+        self.emit(events);
+        Ok(())
+    }
+
     /// Handles one push: a delivery is processed and committed, then queued for
     /// acknowledgement.
     async fn handle_push(&mut self, push: Push) -> Result<(), ClientError> {
@@ -449,7 +462,7 @@ impl Client {
     async fn send_outbox(&mut self) -> Result<(), ClientError> {
         let mut retries = 0;
         loop {
-            match self.engine.next_outgoing()? {
+            match self.engine.next_outgoing(now())? {
                 Outgoing::Idle => return Ok(()),
                 Outgoing::NeedBundle(user) => self.fetch_session(&user).await?,
                 Outgoing::Send { key, request } => {
@@ -512,32 +525,69 @@ impl Client {
         Ok(())
     }
 
-    /// Invites `user` to `channel`: their certificate and prekey bundle come from the relay;
-    /// the channel's rules are checked before anything is signed.
+    /// Invites `user` to `channel`: their certificate and prekey bundle come from the relay
+    /// and are checked to be exactly that member's, under a trusted root, with the keys we
+    /// pinned for them; the channel's rules are checked before anything is signed. Returns who
+    /// was invited, to show the inviter.
     ///
     /// # Errors
     ///
     /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
-    pub async fn invite(&mut self, channel: [u8; 32], user: &UserId) -> Result<(), ClientError> {
-        let (certificate, bundle) = match self
+    pub async fn invite(
+        &mut self,
+        channel: [u8; 32],
+        user: &UserId,
+    ) -> Result<Invitee, ClientError> {
+        let (certificate, bundle) = self.fetch_bundle(user).await?;
+        let (invitee, events) = self
+            .engine
+            .invite(channel, user, &certificate, &bundle, now())?;
+        self.emit(events);
+        self.flush_outbox().await?;
+        Ok(invitee)
+    }
+
+    /// Replaces `user`'s certificate in `channel` by their current one at the relay (checked
+    /// like an invitee's).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
+    pub async fn renew(
+        &mut self,
+        channel: [u8; 32],
+        user: &UserId,
+    ) -> Result<Invitee, ClientError> {
+        let (certificate, bundle) = self.fetch_bundle(user).await?;
+        let (renewed, events) = self
+            .engine
+            .renew(channel, user, &certificate, &bundle, now())?;
+        self.emit(events);
+        self.flush_outbox().await?;
+        Ok(renewed)
+    }
+
+    /// `user`'s certificate and prekey bundle from the relay (not yet checked).
+    async fn fetch_bundle(
+        &mut self,
+        user: &UserId,
+    ) -> Result<(MemberCertificate, PrekeyBundle), ClientError> {
+        match self
             .request(&Request::FetchBundle { user: user.clone() })
             .await?
         {
             Response::Bundle {
                 certificate,
                 bundle,
-            } => (certificate, bundle),
+            } => Ok((*certificate, *bundle)),
             Response::Error(e) if e.code == ErrorCode::UnknownRecipient => {
-                return Err(EngineError::Usage(format!(
+                Err(EngineError::Usage(format!(
                     "{user} is not known to the relay: they must enroll (`vigil enroll`) first"
                 ))
-                .into());
+                .into())
             }
-            other => return Err(refused(other)),
-        };
-        let events = self.engine.invite(channel, &certificate, &bundle, now())?;
-        self.emit(events);
-        self.flush_outbox().await
+            other => Err(refused(other)),
+        }
     }
 
     /// Acknowledges what is pending and closes the connection.

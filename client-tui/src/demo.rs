@@ -330,7 +330,7 @@ impl Colleagues {
                     .invite(self.channel, &user("intern@cert-at")?)
                     .await
                 {
-                    Ok(()) => return Err("the intern's invitation was not refused".into()),
+                    Ok(_) => return Err("the intern's invitation was not refused".into()),
                     Err(e) => self
                         .log
                         .push(format!("lead@cert-at invited intern@cert-at: refused: {e}")),

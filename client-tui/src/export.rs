@@ -53,6 +53,7 @@ pub fn text_line(entry: &Entry, trust: &str) -> String {
             format!("{}  {who}{delivery}: {text}", entry.at)
         }
         Body::Notice(text) => format!("{}  * {text}", entry.at),
+        Body::Alert(text) => format!("{}  !! {text}", entry.at),
         Body::Undecryptable(why) => {
             format!("{}  {who}: [could not decrypt or verify: {why}]", entry.at)
         }
@@ -107,6 +108,9 @@ pub fn export(
                         out.push('\n');
                     }
                     Body::Notice(text) => out.push_str(&format!("*{} {text}*\n\n", entry.at)),
+                    Body::Alert(text) => {
+                        out.push_str(&format!("**{} ALERT: {text}**\n\n", entry.at));
+                    }
                     Body::Undecryptable(why) => out.push_str(&format!(
                         "**{}** {} <{}>: *could not decrypt or verify: {why}*\n\n",
                         entry.at, entry.sender_name, entry.sender
@@ -123,6 +127,7 @@ pub fn export(
                     let (kind, text) = match &entry.body {
                         Body::Text(t) => ("text", t),
                         Body::Notice(t) => ("notice", t),
+                        Body::Alert(t) => ("alert", t),
                         Body::Undecryptable(t) => ("undecryptable", t),
                     };
                     format!(

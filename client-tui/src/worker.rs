@@ -16,7 +16,7 @@ use vigil_protocol::UserId;
 use vigil_protocol::label::Label;
 
 use crate::client::{Client, ClientError, INITIAL_BACKOFF, MAX_BACKOFF, now};
-use crate::engine::{ChannelSummary, EngineError, Entry, Event};
+use crate::engine::{ChannelSummary, EngineError, Entry, Event, Invitee};
 use crate::trust::Contact;
 
 /// How often the revocation lists are fetched again while connected.
@@ -33,7 +33,7 @@ type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 enum Command {
     Send(([u8; 32], String), Reply<u64>),
     Create((String, Label), Reply<[u8; 32]>),
-    Invite(([u8; 32], UserId), Reply<()>),
+    Invite(([u8; 32], UserId), Reply<Invitee>),
     Remove(([u8; 32], UserId, String), Reply<()>),
     Channels(Reply<Vec<ChannelSummary>>),
     History(([u8; 32], Option<u64>, usize), Reply<Vec<(u64, Entry)>>),
@@ -82,7 +82,7 @@ impl Handle {
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn invite(&self, channel: [u8; 32], user: UserId) -> Result<(), ClientError> {
+    pub async fn invite(&self, channel: [u8; 32], user: UserId) -> Result<Invitee, ClientError> {
         self.ask(|r| Command::Invite((channel, user), r)).await
     }
 
@@ -177,8 +177,13 @@ struct Worker {
     backoff: Duration,
     next_attempt: tokio::time::Instant,
     next_revocations: tokio::time::Instant,
+    next_waiting_check: tokio::time::Instant,
     refused: bool,
 }
+
+/// How often the worker looks for items that have waited too long (alerts come within this
+/// of [`crate::engine::STALL_WARNING_SECS`]).
+const WAITING_CHECK: Duration = Duration::from_secs(60);
 
 async fn run(
     client: Client,
@@ -191,6 +196,7 @@ async fn run(
         backoff: INITIAL_BACKOFF,
         next_attempt: tokio::time::Instant::now(),
         next_revocations: tokio::time::Instant::now() + REVOCATION_REFRESH,
+        next_waiting_check: tokio::time::Instant::now() + WAITING_CHECK,
         refused: false,
     };
     loop {
@@ -235,6 +241,13 @@ impl Worker {
     /// Connects when offline and the backoff allows; refreshes revocation lists when due.
     async fn keep_connected(&mut self) {
         let now = tokio::time::Instant::now();
+        if now >= self.next_waiting_check {
+            self.next_waiting_check = now + WAITING_CHECK;
+            if let Err(e) = self.client.check_waiting() {
+                tracing::warn!(error = %e, "checking what waits");
+            }
+            self.forward();
+        }
         if !self.client.is_online() {
             if self.refused || now < self.next_attempt {
                 return;
@@ -290,7 +303,7 @@ impl Worker {
                 let _ = reply.send(self.keep(result));
             }
             Command::Remove((channel, user, reason), reply) => {
-                let result = engine.remove(channel, &user, &reason, now());
+                let result = engine.remove(channel, std::slice::from_ref(&user), &reason, now());
                 let _ = reply.send(self.keep(result.map(|events| ((), events))));
                 self.after(Ok(())).await;
             }

@@ -144,7 +144,7 @@ impl Net {
         let users: Vec<String> = self.engines.keys().cloned().collect();
         for user in users {
             loop {
-                let next = self.engine(&user).next_outgoing().unwrap();
+                let next = self.engine(&user).next_outgoing(now()).unwrap();
                 match next {
                     Outgoing::Idle => break,
                     Outgoing::NeedBundle(to) => {
@@ -247,9 +247,10 @@ fn two_members() -> (Net, Org) {
         .create_channel("ops", label("TLP:AMBER", "EU RESTRICTED"), now())
         .unwrap();
     let (certificate, bundle) = net.bundle("officer@cert-at");
-    let events = net
+    let officer = certificate.body().user.clone();
+    let (_, events) = net
         .engine("lead@cert-at")
-        .invite(id, &certificate, &bundle, now())
+        .invite(id, &officer, &certificate, &bundle, now())
         .unwrap();
     net.events.insert("lead@cert-at".to_owned(), events);
     net.settle();
@@ -355,8 +356,9 @@ fn deliveries_out_of_order_wait_for_what_they_need() {
         .unwrap();
     for user in ["a@cert-at", "b@cert-at"] {
         let (c, b) = net.bundle(user);
+        let invited = c.body().user.clone();
         net.engine("lead@cert-at")
-            .invite(id, &c, &b, now())
+            .invite(id, &invited, &c, &b, now())
             .unwrap();
     }
     net.engine("lead@cert-at")
@@ -393,14 +395,26 @@ fn certificates_from_an_untrusted_root_or_expired_are_refused_with_the_reason() 
     let impostor = rogue.member("impostor@cert-at", 4, now().plus_days(30));
     let err = net
         .engine("lead@cert-at")
-        .invite(id, impostor.certificate(), &fake_bundle(&impostor), now())
+        .invite(
+            id,
+            impostor.user(),
+            impostor.certificate(),
+            &fake_bundle(&impostor),
+            now(),
+        )
         .unwrap_err();
     assert!(matches!(err, EngineError::Refused(_)), "{err}");
     assert!(err.to_string().contains("signature"), "{err}");
     let expired = at.member("old@cert-at", 4, UnixTime(now().0 - 10));
     let err = net
         .engine("lead@cert-at")
-        .invite(id, expired.certificate(), &fake_bundle(&expired), now())
+        .invite(
+            id,
+            expired.user(),
+            expired.certificate(),
+            &fake_bundle(&expired),
+            now(),
+        )
         .unwrap_err();
     assert!(err.to_string().contains("expired"), "{err}");
     assert_eq!(err.exit_code(), 1);
@@ -427,13 +441,10 @@ fn a_contact_with_new_keys_is_a_loud_warning_until_verified() {
     let bundle = net_bundle(&mut net);
     let err = net
         .engine("lead@cert-at")
-        .invite(id, reissued.certificate(), &bundle, now())
+        .invite(id, reissued.user(), reissued.certificate(), &bundle, now())
         .unwrap_err();
-    // Still a member with the old certificate: the new one is not simply swapped in...
-    assert!(
-        err.to_string().contains("already") || err.to_string().contains("member"),
-        "{err}"
-    );
+    // Refused: keys that changed since they were pinned are refused until verified...
+    assert!(matches!(err, EngineError::Refused(_)), "{err}");
     // ...and the new keys were noticed and pinned as changed until verified again.
     let contact = net
         .engine("lead@cert-at")

@@ -124,7 +124,8 @@ fn a_damaged_store_is_a_clear_error_at_open_never_a_crash() {
                             vigil_client::engine::Body::Notice(t) => {
                                 t.contains("created this channel")
                             }
-                            vigil_client::engine::Body::Undecryptable(_) => false,
+                            vigil_client::engine::Body::Undecryptable(_)
+                            | vigil_client::engine::Body::Alert(_) => false,
                         };
                         assert!(genuine, "{how}: an altered record was accepted: {entry:?}");
                     }

@@ -33,6 +33,8 @@ fn channel(n: u8, name: &str, label: Label) -> ChannelSummary {
         name: name.into(),
         label,
         owner: user("lead@cert-at"),
+        admins: vec![],
+        alert: None,
         members: vec![
             (
                 user("lead@cert-at"),

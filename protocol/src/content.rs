@@ -46,6 +46,48 @@ pub enum DirectContent {
     ChannelState(Box<SignedChannelState>),
     /// The sender's key for one epoch of a channel.
     SenderKey(Box<SenderKeyDistribution>),
+    /// Part of a channel's chain of states, in order, sent to an invitee before the state that
+    /// invites them: the invitee verifies the whole chain from the creation before joining.
+    History(Box<History>),
+}
+
+/// Consecutive states of one channel's chain, at most [`MAX_HISTORY_BYTES`] encoded (but at
+/// least one state), sent over a 1:1 session.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct History {
+    /// The states, consecutive, oldest first.
+    pub states: Vec<SignedChannelState>,
+}
+
+/// Most bytes of states one [`History`] carries: well under
+/// [`crate::message::MAX_PLAINTEXT_LEN`], so a chain of any length travels in several 1:1
+/// messages.
+pub const MAX_HISTORY_BYTES: usize = 256 * 1024;
+
+impl History {
+    /// Splits a chain into messages of at most [`MAX_HISTORY_BYTES`] (a single larger state
+    /// travels alone).
+    #[must_use]
+    pub fn split(chain: &[SignedChannelState]) -> Vec<Self> {
+        let mut parts: Vec<Self> = Vec::new();
+        let mut size = 0;
+        for state in chain {
+            let len = state.to_bytes().len();
+            match parts.last_mut() {
+                Some(part) if size + len <= MAX_HISTORY_BYTES => {
+                    part.states.push(state.clone());
+                    size += len;
+                }
+                _ => {
+                    parts.push(Self {
+                        states: vec![state.clone()],
+                    });
+                    size = len;
+                }
+            }
+        }
+        parts
+    }
 }
 
 impl DirectContent {

@@ -312,7 +312,7 @@ pub fn channel_interaction(data: &[u8]) {
     };
     let mut views = vec![lead];
     for m in &members[1..] {
-        match ChannelView::join(m.local.user(), &created, &trust, NOW) {
+        match ChannelView::join(m.local.user(), std::slice::from_ref(&created), &trust, NOW) {
             Ok(v) => views.push(v),
             Err(_) => return,
         }
@@ -326,7 +326,8 @@ pub fn channel_interaction(data: &[u8]) {
     }
     for (i, v) in views.iter_mut().enumerate() {
         for (j, k) in keys.iter().enumerate() {
-            if i != j && v.add_sender_key(&k.sender, k).is_err() {
+            let identity = members[j].local.certificate().body().identity_key;
+            if i != j && v.add_sender_key(&k.sender, &identity, k).is_err() {
                 return;
             }
         }
@@ -362,7 +363,7 @@ pub fn channel_interaction(data: &[u8]) {
                 let Ok(message) = GroupMessage::from_bytes(&bytes) else {
                     continue;
                 };
-                if let Ok(opened) = views[to].open(&message) {
+                if let Ok(opened) = views[to].open(&message, NOW) {
                     assert_eq!(opened.plaintext, format!("{from}:{n}").as_bytes());
                     assert!(!delivered.contains(&(from, n, to)), "accepted twice");
                     delivered.push((from, n, to));
@@ -378,7 +379,7 @@ pub fn channel_interaction(data: &[u8]) {
                     let to = entry.2;
                     if let Ok(message) = GroupMessage::from_bytes(&entry.3) {
                         assert!(
-                            views[to].open(&message).is_err(),
+                            views[to].open(&message, NOW).is_err(),
                             "a tampered message opened"
                         );
                     }
@@ -443,7 +444,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         .propose(
             &alice.local,
             Proposal::Remove {
-                user: bob.local.user().clone(),
+                users: vec![bob.local.user().clone()],
                 reason: Text::new("seed").expect("reason"),
             },
             &trust,

@@ -1,37 +1,47 @@
-//! What the relay delivers: 1:1 envelopes (channel states, sender keys) and channel messages.
+//! What the relay delivers: 1:1 envelopes (channel states, histories, sender keys) and channel
+//! messages.
 //!
 //! Nothing is dropped silently: a payload that does not decrypt or verify becomes a visible
 //! placeholder; one that cannot be processed yet (its sender key or channel state has not
-//! arrived) is parked, sealed in the store, and processed when what it needs arrives.
-//! Duplicates (a redelivery after a crash before our acknowledgement) are recognised and
-//! ignored.
+//! arrived, or a state this member may not rely on yet) is parked, sealed in the store, and
+//! processed when what it needs arrives. Duplicates (a redelivery after a crash before our
+//! acknowledgement) are recognised and ignored. The sender's certificate is checked against
+//! the revocation lists in force for every delivery.
 
 use vigil_protocol::channel::{
-    Change, ChannelError, ChannelView, GroupMessage, SenderKeyDistribution, SignedChannelState,
+    ChannelError, ChannelView, GroupMessage, SenderKeyDistribution, SignedChannelState,
 };
 use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
-use vigil_protocol::{Envelope, HandshakeError, Session, SessionError, UnixTime, UserId};
+use vigil_protocol::keys::IdentityPublicKey;
+use vigil_protocol::{
+    Envelope, HandshakeError, MemberCertificate, Session, SessionError, UnixTime, UserId,
+};
 
+use super::chain::linked_run;
+use super::channels::describe_change;
 use super::records::{Body, Entry, Event, Parked, SYSTEM_CHANNEL};
-use super::{Engine, EngineError, MAX_PARKED, describe_change};
-use crate::store::{Batch, Kind, Store};
+use super::sessions::PeerSession;
+use super::{Engine, EngineError};
+use crate::store::{Batch, Kind};
 
 /// What handling one item did.
 #[derive(Debug, PartialEq, Eq)]
-enum Progress {
+pub(super) enum Progress {
     /// Handled (or recognised as a duplicate, or shown as undecryptable).
     Done,
     /// Handled, and it may unblock parked items (a new state or sender key).
     Unblocked,
     /// Cannot be handled yet.
     Wait,
+    /// Cannot be handled yet itself, but it let parked states be applied: keep it, and retry
+    /// what waits.
+    WaitUnblocked,
 }
 
 impl Engine {
     /// Processes one delivered payload and commits the result durably: only then may the
     /// worker acknowledge it to the relay. (Revoked and expired members are removed when the
-    /// revocation lists are refreshed, [`Engine::update_revocations`], not per delivery: that
-    /// check verifies every member's certificate.)
+    /// revocation lists are refreshed, [`Engine::update_revocations`], not per delivery.)
     ///
     /// # Errors
     ///
@@ -58,23 +68,75 @@ impl Engine {
                         from: from.clone(),
                         message,
                     };
-                    engine.handle_or_park(batch, events, parked, now)?
+                    engine.handle_or_park(batch, events, parked, payload.len(), now)?
                 }
             };
-            if progress == Progress::Unblocked {
+            if matches!(progress, Progress::Unblocked | Progress::WaitUnblocked) {
                 engine.retry_parked(batch, events, now)?;
             }
-            Ok(())
+            engine.check_waiting(batch, events, now)
         })
     }
 
-    /// How many received messages of `channel` wait for their sender's key or a state.
-    #[must_use]
-    pub fn waiting(&self, channel: [u8; 32]) -> usize {
-        self.parked
-            .iter()
-            .filter(|(_, p)| matches!(p, Parked::Message { .. }) && parked_channel(p) == channel)
-            .count()
+    /// Decrypts `envelope` with one of the sessions with `from` (or a new one it starts).
+    fn open_envelope(
+        &mut self,
+        batch: &mut Batch,
+        from: &UserId,
+        envelope: &Envelope,
+        now: UnixTime,
+    ) -> Result<Result<(MemberCertificate, Vec<u8>), String>, EngineError> {
+        let mut sessions = self.load_sessions(from)?;
+        let mut failure = String::from("no session with the sender");
+        for i in 0..sessions.len() {
+            match sessions.get_mut(i).map(|s| s.session.decrypt(envelope)) {
+                Some(Ok(plaintext)) => {
+                    let peer = sessions.remove(i);
+                    let certificate = peer.certificate.clone();
+                    sessions.insert(0, peer);
+                    self.stage_sessions(batch, from, &sessions);
+                    return Ok(Ok((certificate, plaintext)));
+                }
+                Some(Err(SessionError::Replayed { .. })) => return Ok(Err(String::new())),
+                Some(Err(e)) => failure = e.to_string(),
+                None => {}
+            }
+        }
+        let Envelope::Prekey(first) = envelope else {
+            return Ok(Err(failure));
+        };
+        if &first.sender.body().user != from {
+            return Ok(Err(format!(
+                "a first message from {} that the relay says {from} sent",
+                first.sender.body().user
+            )));
+        }
+        match Session::accept(&self.local, &mut self.prekeys, &self.trust, first, now) {
+            Ok((session, plaintext)) => {
+                if let Ok(verified) = self.trust.verify_certificate(&first.sender, now) {
+                    let mut events = Vec::new();
+                    self.observe(&mut events, &verified, now)?;
+                }
+                let certificate = first.sender.clone();
+                sessions.insert(
+                    0,
+                    PeerSession {
+                        certificate: certificate.clone(),
+                        session,
+                    },
+                );
+                self.stage_sessions(batch, from, &sessions);
+                self.store.stage_raw(
+                    batch,
+                    Kind::Prekeys,
+                    super::keys::PREKEYS,
+                    &self.prekeys.to_bytes(),
+                );
+                Ok(Ok((certificate, plaintext)))
+            }
+            Err(HandshakeError::ReplayedPrekeyMessage) => Ok(Err(String::new())),
+            Err(e) => Ok(Err(e.to_string())),
+        }
     }
 
     fn receive_direct(
@@ -85,73 +147,56 @@ impl Engine {
         envelope: &Envelope,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let mut sessions = self.load_sessions(from)?;
-        let mut plaintext = None;
-        let mut failure = String::from("no session with the sender");
-        for i in 0..sessions.len() {
-            match sessions.get_mut(i).map(|s| s.decrypt(envelope)) {
-                Some(Ok(p)) => {
-                    plaintext = Some(p);
-                    let session = sessions.remove(i);
-                    sessions.insert(0, session);
-                    break;
-                }
-                Some(Err(SessionError::Replayed { .. })) => return Ok(Progress::Done),
-                Some(Err(e)) => failure = e.to_string(),
-                None => {}
-            }
-        }
-        if plaintext.is_none()
-            && let Envelope::Prekey(first) = envelope
-        {
-            if &first.sender.body().user != from {
-                let why = format!(
-                    "a first message from {} that the relay says {from} sent",
-                    first.sender.body().user
-                );
+        let (certificate, plaintext) = match self.open_envelope(batch, from, envelope, now)? {
+            Ok(opened) => opened,
+            // A replay of something already processed: a redelivery.
+            Err(why) if why.is_empty() => return Ok(Progress::Done),
+            Err(why) => {
+                let why = format!("a direct message from {from} could not be decrypted: {why}");
                 self.undecryptable(batch, events, None, from, why, now)?;
                 return Ok(Progress::Done);
             }
-            match Session::accept(&self.local, &mut self.prekeys, &self.trust, first, now) {
-                Ok((session, p)) => {
-                    if let Ok(verified) = self.trust.verify_certificate(&first.sender, now) {
-                        self.observe(events, &verified, now)?;
-                    }
-                    sessions.insert(0, session);
-                    self.store.stage_raw(
-                        batch,
-                        Kind::Prekeys,
-                        super::keys::PREKEYS,
-                        &self.prekeys.to_bytes(),
-                    );
-                    plaintext = Some(p);
-                }
-                Err(HandshakeError::ReplayedPrekeyMessage) => return Ok(Progress::Done),
-                Err(e) => failure = e.to_string(),
-            }
-        }
-        let Some(plaintext) = plaintext.map(zeroize::Zeroizing::new) else {
-            let why = format!("a direct message from {from} could not be decrypted: {failure}");
+        };
+        let plaintext = zeroize::Zeroizing::new(plaintext);
+        if let Err(e) = self.check_certificate(&certificate, now) {
+            let why = format!("refused a direct message from {from}: {e}");
             self.undecryptable(batch, events, None, from, why, now)?;
             return Ok(Progress::Done);
-        };
-        self.stage_sessions(batch, from, &sessions);
-        let parked = match DirectContent::from_bytes(&plaintext) {
-            Ok(DirectContent::ChannelState(state)) => Parked::State {
+        }
+        let identity = certificate.body().identity_key;
+        let items = match DirectContent::from_bytes(&plaintext) {
+            Ok(DirectContent::ChannelState(state)) => vec![Parked::State {
                 from: from.clone(),
                 state,
-            },
-            Ok(DirectContent::SenderKey(key)) => Parked::SenderKey {
+            }],
+            Ok(DirectContent::History(history)) => history
+                .states
+                .into_iter()
+                .map(|state| Parked::State {
+                    from: from.clone(),
+                    state: Box::new(state),
+                })
+                .collect(),
+            Ok(DirectContent::SenderKey(key)) => vec![Parked::SenderKey {
                 from: from.clone(),
+                identity,
                 key,
-            },
+            }],
             Err(e) => {
                 let why = format!("a direct message from {from} is not understood: {e}");
                 self.undecryptable(batch, events, None, from, why, now)?;
                 return Ok(Progress::Done);
             }
         };
-        self.handle_or_park(batch, events, parked, now)
+        let mut progress = Progress::Done;
+        for item in items {
+            let size = vigil_protocol::codec::encode(&item).len();
+            let step = self.handle_or_park(batch, events, item, size, now)?;
+            if matches!(step, Progress::Unblocked | Progress::WaitUnblocked) {
+                progress = Progress::Unblocked;
+            }
+        }
+        Ok(progress)
     }
 
     fn handle_or_park(
@@ -159,16 +204,17 @@ impl Engine {
         batch: &mut Batch,
         events: &mut Vec<Event>,
         item: Parked,
+        size: usize,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
         let progress = self.handle(batch, events, &item, now)?;
-        if progress == Progress::Wait {
-            self.park(batch, events, item, now)?;
+        if matches!(progress, Progress::Wait | Progress::WaitUnblocked) {
+            self.park(batch, events, item, size, now)?;
         }
         Ok(progress)
     }
 
-    fn handle(
+    pub(super) fn handle(
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
@@ -177,9 +223,11 @@ impl Engine {
     ) -> Result<Progress, EngineError> {
         match item {
             Parked::State { from, state } => self.handle_state(batch, events, from, state, now),
-            Parked::SenderKey { from, key } => {
-                self.handle_sender_key(batch, events, from, key, now)
-            }
+            Parked::SenderKey {
+                from,
+                identity,
+                key,
+            } => self.handle_sender_key(batch, events, from, identity, key, now),
             Parked::Message { from, message } => {
                 self.handle_message(batch, events, from, message, now)
             }
@@ -194,68 +242,138 @@ impl Engine {
         signed: &SignedChannelState,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let state = signed.state();
-        let id = state.channel.0;
+        let id = signed.state().channel.0;
         let Some(view) = self.channels.get(&id) else {
-            let for_us = match &state.change {
-                Change::Create => true,
-                Change::Invite { user } => user == self.local.user(),
-                _ => false,
-            };
-            if !for_us {
-                return Ok(Progress::Wait);
-            }
-            return match ChannelView::join(self.local.user(), signed, &self.trust, now) {
-                Ok(view) => {
-                    let others = super::others(state, self.local.user());
-                    self.channels.insert(id, view);
-                    let notice = format!(
-                        "{} added you to {}, labelled {}",
-                        state.author, state.name, state.label
-                    );
-                    let at = state.timestamp.min(now);
-                    self.notice(batch, events, id, state.author.clone(), notice, at)?;
-                    if !state.label.history_for_joiners() {
-                        self.notice(
-                            batch,
-                            events,
-                            id,
-                            state.author.clone(),
-                            format!("{}: you see only what is sent from now on", state.label.tlp),
-                            now,
-                        )?;
-                    }
-                    self.distribute_sender_key(batch, id, &others)?;
-                    events.push(Event::ChannelChanged { channel: id });
-                    Ok(Progress::Unblocked)
-                }
-                Err(e) => {
-                    let why = format!("refused an invitation to {} from {from}: {e}", state.name);
-                    self.undecryptable(batch, events, None, from, why, now)?;
+            return self.try_join(batch, events, from, signed, now);
+        };
+        let head = view.head().clone();
+        let (ours, offered) = (head.state().version, signed.state().version);
+        if offered <= ours {
+            return match self.chain_state(id, offered)? {
+                Some(known) if known.hash() != signed.hash() => {
+                    self.fork_alert(batch, events, id, &known, signed, now)?;
                     Ok(Progress::Done)
                 }
+                // Already applied (a redelivery), or older than where our history starts.
+                _ => Ok(Progress::Done),
             };
-        };
-        let current = view.head().state().version;
-        if state.version <= current {
-            return Ok(Progress::Done); // already applied: a redelivery
         }
-        if state.version > current + 1 {
-            return Ok(Progress::Wait);
+        let mut candidates = self.parked_states(id);
+        candidates.push(signed.clone());
+        let run = linked_run(Some(&head), &candidates);
+        if run.is_empty() {
+            if Some(offered) == ours.checked_add(1) {
+                self.fork_alert(batch, events, id, &head, signed, now)?;
+                return Ok(Progress::Done);
+            }
+            return Ok(Progress::Wait); // states before it are still on their way
         }
-        match self.apply_state(batch, events, id, signed, from.clone(), now) {
-            Ok(()) => Ok(Progress::Unblocked),
-            Err(EngineError::Refused(e)) => {
+        match self.apply_states(batch, events, id, &run, from, now)? {
+            Ok(_) => {
+                let head = self.view(id)?.head().state().version;
+                Ok(if offered <= head {
+                    Progress::Unblocked
+                } else {
+                    Progress::WaitUnblocked
+                })
+            }
+            Err(ChannelError::Unconfirmed { .. }) => Ok(Progress::Wait),
+            Err(e) => {
+                let first = run
+                    .first()
+                    .map_or(signed.state(), SignedChannelState::state);
                 let why = format!(
                     "refused a change from {} ({}): {e}",
-                    state.author,
-                    describe_change(state, &state.change)
+                    first.author,
+                    describe_change(first, &first.change, &head.state().owner)
                 );
                 self.undecryptable(batch, events, Some(id), from, why, now)?;
                 Ok(Progress::Done)
             }
-            Err(other) => Err(other),
         }
+    }
+
+    /// A state of a channel we are not in: with the states parked for it, the chain from the
+    /// creation may now let us join (it must list us and be confirmed now).
+    fn try_join(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        from: &UserId,
+        signed: &SignedChannelState,
+        now: UnixTime,
+    ) -> Result<Progress, EngineError> {
+        /// Prefixes of a chain tried, longest first: the whole chain, then where we entered.
+        const ATTEMPTS: usize = 3;
+        let id = signed.state().channel.0;
+        let mut candidates = self.parked_states(id);
+        candidates.push(signed.clone());
+        let run = linked_run(None, &candidates);
+        let me = self.local.user().clone();
+        let mut refusal = None;
+        let ends = (1..=run.len()).rev().filter(|end| {
+            run.get(end - 1)
+                .is_some_and(|last| last.state().is_member(&me))
+        });
+        for end in ends.take(ATTEMPTS) {
+            let prefix = run.get(..end).unwrap_or_default();
+            match ChannelView::join(&me, prefix, &self.trust, now) {
+                Ok(view) => {
+                    self.joined(batch, events, view, prefix, now)?;
+                    return Ok(if signed.state().version < end as u64 {
+                        Progress::Unblocked
+                    } else {
+                        Progress::WaitUnblocked
+                    });
+                }
+                Err(e) => {
+                    refusal.get_or_insert(e);
+                }
+            }
+        }
+        let invites_us = signed.state().is_member(&me) && run.last() == Some(signed);
+        match refusal {
+            Some(e) if invites_us && !matches!(e, ChannelError::Unconfirmed { .. }) => {
+                let state = signed.state();
+                let why = format!("refused an invitation to {} from {from}: {e}", state.name);
+                self.undecryptable(batch, events, None, from, why, now)?;
+                Ok(Progress::Done)
+            }
+            _ => Ok(Progress::Wait),
+        }
+    }
+
+    /// We joined a channel from its verified `chain`.
+    fn joined(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        view: ChannelView,
+        chain: &[SignedChannelState],
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let state = view.head().state().clone();
+        let id = state.channel.0;
+        self.channels.insert(id, view);
+        for signed in chain {
+            self.stage_chain(batch, signed);
+        }
+        self.stage_channel(batch, id);
+        let author = state.author.clone();
+        let at = state.timestamp.min(now);
+        let notice = format!(
+            "{author} added you to {}, labelled {}",
+            state.name, state.label
+        );
+        self.notice(batch, events, id, author.clone(), Body::Notice(notice), at)?;
+        if !state.label.history_for_joiners() {
+            let notice = format!("{}: you see only what is sent from now on", state.label.tlp);
+            self.notice(batch, events, id, author, Body::Notice(notice), now)?;
+        }
+        let targets = self.valid_others(&state, now);
+        self.distribute_sender_key(batch, id, &targets)?;
+        events.push(Event::ChannelChanged { channel: id });
+        Ok(())
     }
 
     fn handle_sender_key(
@@ -263,6 +381,7 @@ impl Engine {
         batch: &mut Batch,
         events: &mut Vec<Event>,
         from: &UserId,
+        identity: &IdentityPublicKey,
         key: &SenderKeyDistribution,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
@@ -270,7 +389,7 @@ impl Engine {
         let Some(view) = self.channels.get_mut(&id) else {
             return Ok(Progress::Wait);
         };
-        match view.add_sender_key(from, key) {
+        match view.add_sender_key(from, identity, key) {
             Ok(()) => {
                 self.stage_channel(batch, id);
                 Ok(Progress::Unblocked)
@@ -306,10 +425,21 @@ impl Engine {
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
         let id = message.header.channel.0;
+        let Some(view) = self.channels.get(&id) else {
+            return Ok(Progress::Wait);
+        };
+        // The sender's certificate as the channel holds it, checked now.
+        if let Some(certificate) = view.head().state().member(&message.header.sender).cloned()
+            && let Err(e) = self.check_certificate(&certificate, now)
+        {
+            let why = format!("refused a message from {}: {e}", message.header.sender);
+            self.undecryptable(batch, events, Some(id), from, why, now)?;
+            return Ok(Progress::Done);
+        }
         let Some(view) = self.channels.get_mut(&id) else {
             return Ok(Progress::Wait);
         };
-        let opened = match view.open(message) {
+        let opened = match view.open(message, now) {
             Ok(opened) => opened,
             Err(
                 ChannelError::MissingSenderKey { .. }
@@ -335,7 +465,7 @@ impl Engine {
             let notice = format!(
                 "{count} message(s) from {sender} are missing (lost or withheld on the way)"
             );
-            self.notice(batch, events, id, sender.clone(), notice, now)?;
+            self.notice(batch, events, id, sender.clone(), Body::Notice(notice), now)?;
         }
         let sender_name = self.display_name(id, &sender);
         let (body, at) = match ChannelContent::from_bytes(&opened.plaintext) {
@@ -347,75 +477,15 @@ impl Engine {
                 now,
             ),
         };
-        self.append(
-            batch,
-            events,
-            id,
-            Entry {
-                sender,
-                sender_name,
-                at,
-                body,
-                delivery: None,
-            },
-        )?;
+        let entry = Entry {
+            sender,
+            sender_name,
+            at,
+            body,
+            delivery: None,
+        };
+        self.append(batch, events, id, entry)?;
         Ok(Progress::Done)
-    }
-
-    fn park(
-        &mut self,
-        batch: &mut Batch,
-        events: &mut Vec<Event>,
-        item: Parked,
-        now: UnixTime,
-    ) -> Result<(), EngineError> {
-        let key = self.store.next_id()?.to_be_bytes().to_vec();
-        self.store.stage(batch, Kind::Parked, &key, &item);
-        self.parked.push((key, item));
-        while self.parked.len() > MAX_PARKED {
-            let (key, oldest) = self.parked.remove(0);
-            Store::stage_remove(batch, Kind::Parked, &key);
-            let channel = parked_channel(&oldest);
-            let (from, what) = match &oldest {
-                Parked::Message { from, .. } => (from, "a message"),
-                Parked::SenderKey { from, .. } => (from, "a sender key"),
-                Parked::State { from, .. } => (from, "a channel state"),
-            };
-            let why = format!("{what} whose key or state never arrived");
-            let channel = (channel != SYSTEM_CHANNEL).then_some(channel);
-            self.undecryptable(batch, events, channel, &from.clone(), why, now)?;
-        }
-        Ok(())
-    }
-
-    /// Processes parked items until none makes progress.
-    fn retry_parked(
-        &mut self,
-        batch: &mut Batch,
-        events: &mut Vec<Event>,
-        now: UnixTime,
-    ) -> Result<(), EngineError> {
-        loop {
-            let mut progressed = false;
-            let mut i = 0;
-            while i < self.parked.len() {
-                let item = match self.parked.get(i) {
-                    Some((_, item)) => item.clone(),
-                    None => break,
-                };
-                match self.handle(batch, events, &item, now)? {
-                    Progress::Wait => i += 1,
-                    _ => {
-                        let (key, _) = self.parked.remove(i);
-                        Store::stage_remove(batch, Kind::Parked, &key);
-                        progressed = true;
-                    }
-                }
-            }
-            if !progressed {
-                return Ok(());
-            }
-        }
     }
 
     /// Records what could not be decrypted or verified, visibly.
@@ -436,26 +506,14 @@ impl Engine {
         });
         let channel = channel.unwrap_or(SYSTEM_CHANNEL);
         let sender_name = self.display_name(channel, from);
-        self.append(
-            batch,
-            events,
-            channel,
-            Entry {
-                sender: from.clone(),
-                sender_name,
-                at: now,
-                body: Body::Undecryptable(why),
-                delivery: None,
-            },
-        )?;
+        let entry = Entry {
+            sender: from.clone(),
+            sender_name,
+            at: now,
+            body: Body::Undecryptable(why),
+            delivery: None,
+        };
+        self.append(batch, events, channel, entry)?;
         Ok(())
-    }
-}
-
-fn parked_channel(item: &Parked) -> [u8; 32] {
-    match item {
-        Parked::Message { message, .. } => message.header.channel.0,
-        Parked::SenderKey { key, .. } => key.channel.0,
-        Parked::State { state, .. } => state.state().channel.0,
     }
 }

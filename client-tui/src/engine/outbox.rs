@@ -4,12 +4,19 @@
 //! when its turn comes, and the ciphertext replaces the entry in the same atomic commit that
 //! advances the session: from then on, whatever crashes, the same bytes go out with the same
 //! client message id, and the relay stores them once.
+//!
+//! A 1:1 entry is bound to the (user, identity key) of the certificate it is meant for, and
+//! goes out only over a session with exactly that key, to a certificate valid when it is sent.
+//! Channel messages still queued when their channel starts a new epoch are sealed again in it
+//! (a removed member reads nothing typed before the removal reached us but sent after).
 
-use vigil_protocol::UserId;
-use vigil_protocol::content::{DirectContent, Payload};
+use vigil_protocol::channel::ChannelError;
+use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
+use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::relay::{ClientMessageId, ErrorCode, Request, Response};
+use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
-use super::records::{Delivery, Event, Job, OutboxEntry};
+use super::records::{Body, Delivery, Entry, Event, Job, OutboxEntry};
 use super::{Engine, EngineError, rng};
 use crate::store::{Batch, Kind, Store, StoreError};
 
@@ -59,14 +66,37 @@ impl Engine {
         Ok(())
     }
 
+    /// Queues `content` for the member of `certificate`, over a session with its identity key.
     pub(super) fn enqueue_direct(
         &self,
         batch: &mut Batch,
-        to: UserId,
+        certificate: &MemberCertificate,
         content: DirectContent,
-        history: Option<([u8; 32], u64)>,
     ) -> Result<(), EngineError> {
-        self.enqueue(batch, Job::Direct { to, content }, history)
+        let body = certificate.body();
+        let job = Job::Direct {
+            to: body.user.clone(),
+            identity: body.identity_key,
+            content,
+        };
+        self.enqueue(batch, job, None)
+    }
+
+    /// The recipient of the first outbox entry when it is a 1:1 entry: who, and which identity
+    /// key it is bound to.
+    pub(super) fn first_direct_recipient(
+        &self,
+    ) -> Result<Option<(UserId, IdentityPublicKey)>, EngineError> {
+        Ok(match self.first()? {
+            Some((
+                _,
+                OutboxEntry {
+                    job: Job::Direct { to, identity, .. },
+                    ..
+                },
+            )) => Some((to, identity)),
+            _ => None,
+        })
     }
 
     fn first(&self) -> Result<Option<(Vec<u8>, OutboxEntry)>, EngineError> {
@@ -83,63 +113,82 @@ impl Engine {
     }
 
     /// The next thing to send. Encrypts the first entry if it is still plaintext (durably,
-    /// before it is sent).
+    /// before it is sent), over a session with the identity key it is bound to, whose
+    /// certificate must be valid now (else the entry fails, with the reason).
     ///
     /// # Errors
     ///
     /// [`EngineError::Store`].
-    pub fn next_outgoing(&mut self) -> Result<Outgoing, EngineError> {
-        let Some((key, mut entry)) = self.first()? else {
-            return Ok(Outgoing::Idle);
-        };
-        if let Job::Direct { to, content } = &entry.job {
-            let mut sessions = self.load_sessions(to)?;
-            let Some(session) = sessions.first_mut() else {
-                return Ok(Outgoing::NeedBundle(to.clone()));
+    pub fn next_outgoing(&mut self, now: UnixTime) -> Result<Outgoing, EngineError> {
+        loop {
+            let Some((key, mut entry)) = self.first()? else {
+                return Ok(Outgoing::Idle);
             };
-            let envelope = match session.encrypt(&mut rng(), &content.to_bytes()) {
-                Ok(envelope) => envelope,
-                Err(e) => {
-                    // The session cannot send (exhausted or broken): start a new one.
-                    let reason = e.to_string();
-                    sessions.remove(0);
-                    let mut batch = Batch::default();
-                    self.stage_sessions(&mut batch, to, &sessions);
-                    self.store.commit(batch)?;
-                    tracing::warn!(%reason, "session dropped");
+            if let Job::Direct {
+                to,
+                identity,
+                content,
+            } = &entry.job
+            {
+                let mut sessions = self.load_sessions(to)?;
+                let Some(index) = sessions
+                    .iter()
+                    .position(|s| s.session.remote_identity() == identity)
+                else {
                     return Ok(Outgoing::NeedBundle(to.clone()));
+                };
+                if let Err(e) = self.check_certificate(&sessions[index].certificate, now) {
+                    // A 1:1 entry belongs to no history entry: no event to report.
+                    let why = format!("not sent to {to}: {e}");
+                    self.finish(&key, Delivery::Failed(why))?;
+                    continue;
                 }
-            };
-            let to = to.clone();
-            entry.job = Job::Sealed {
-                recipients: vec![to.clone()],
-                level: None,
-                payload: Payload::Direct(envelope).to_bytes(),
-                channel: None,
-            };
-            let mut batch = Batch::default();
-            self.stage_sessions(&mut batch, &to, &sessions);
-            self.store.stage(&mut batch, Kind::Outbox, &key, &entry);
-            self.store.commit(batch)?;
-        }
-        let Job::Sealed {
-            recipients,
-            level,
-            payload,
-            ..
-        } = entry.job
-        else {
-            return Err(StoreError::Corrupt("outbox entry".into()).into());
-        };
-        Ok(Outgoing::Send {
-            key,
-            request: Request::Send {
-                id: ClientMessageId(entry.id),
+                let session = &mut sessions[index].session;
+                let envelope = match session.encrypt(&mut rng(), &content.to_bytes()) {
+                    Ok(envelope) => envelope,
+                    Err(e) => {
+                        // The session cannot send (exhausted or broken): start a new one.
+                        let reason = e.to_string();
+                        sessions.remove(index);
+                        let mut batch = Batch::default();
+                        self.stage_sessions(&mut batch, to, &sessions);
+                        let to = to.clone();
+                        self.commit(batch)?;
+                        tracing::warn!(%reason, "session dropped");
+                        return Ok(Outgoing::NeedBundle(to));
+                    }
+                };
+                let to = to.clone();
+                entry.job = Job::Sealed {
+                    recipients: vec![to.clone()],
+                    level: None,
+                    payload: Payload::Direct(envelope).to_bytes(),
+                    channel: None,
+                };
+                let mut batch = Batch::default();
+                self.stage_sessions(&mut batch, &to, &sessions);
+                self.store.stage(&mut batch, Kind::Outbox, &key, &entry);
+                self.commit(batch)?;
+            }
+            let Job::Sealed {
                 recipients,
                 level,
                 payload,
-            },
-        })
+                ..
+            } = entry.job
+            else {
+                return Err(StoreError::Corrupt("outbox entry".into()).into());
+            };
+            return Ok(Outgoing::Send {
+                key,
+                request: Request::Send {
+                    id: ClientMessageId(entry.id),
+                    recipients,
+                    level,
+                    payload,
+                },
+            });
+        }
     }
 
     /// Records the relay's answer to the send of outbox entry `key`.
@@ -200,7 +249,7 @@ impl Engine {
         &mut self,
         key: &[u8],
         reason: &str,
-        now: vigil_protocol::UnixTime,
+        now: UnixTime,
     ) -> Result<(bool, Vec<Event>), EngineError> {
         let Some(mut entry) = self.store.get::<OutboxEntry>(Kind::Outbox, key)? else {
             return Ok((false, Vec::new()));
@@ -235,7 +284,7 @@ impl Engine {
         }
         let mut batch = Batch::default();
         self.store.stage(&mut batch, Kind::Outbox, key, &entry);
-        self.store.commit(batch)?;
+        self.commit(batch)?;
         Ok((true, Vec::new()))
     }
 
@@ -247,7 +296,7 @@ impl Engine {
         Store::stage_remove(&mut batch, Kind::Outbox, key);
         if let Some((channel, seq)) = entry.and_then(|e| e.history) {
             let record = Store::history_key(&channel, seq);
-            if let Some(mut old) = self.store.get::<super::Entry>(Kind::History, &record)? {
+            if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {
                 old.delivery = Some(delivery.clone());
                 self.store.stage(&mut batch, Kind::History, &record, &old);
                 events.push(Event::Delivery {
@@ -257,9 +306,147 @@ impl Engine {
                 });
             }
         } else if let Delivery::Failed(reason) = delivery {
-            tracing::warn!(%reason, "outbox entry refused by the relay");
+            tracing::warn!(%reason, "outbox entry not sent");
         }
-        self.store.commit(batch)?;
+        self.commit(batch)?;
         Ok(events)
+    }
+
+    /// Encrypts `text` for the channel's current members whose certificates are valid and
+    /// queues it; it goes out in order with everything queued before it, and is in our history
+    /// at once (as queued).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] when we are not a member; [`EngineError::Usage`] for empty
+    /// or oversized text.
+    pub fn send_text(
+        &mut self,
+        channel: [u8; 32],
+        text: &str,
+        now: UnixTime,
+    ) -> Result<(u64, Vec<Event>), EngineError> {
+        if text.trim().is_empty() {
+            return Err(EngineError::Usage(
+                "nothing to send: the message is empty".into(),
+            ));
+        }
+        let view = self.view(channel)?;
+        if !view.is_member() {
+            return Err(EngineError::Refused(
+                "you are no longer a member of this channel".into(),
+            ));
+        }
+        let head = view.head().state().clone();
+        let content = ChannelContent::Text {
+            text: text.to_owned(),
+            sent_at: now,
+        };
+        let mut seq = 0;
+        let events = self.transact(|engine, batch, events| {
+            let recipients = engine.valid_others(&head, now);
+            let payload = engine.seal_for(batch, channel, &content, &recipients)?;
+            let entry = Entry {
+                sender: engine.local.user().clone(),
+                sender_name: engine.local.certificate().body().display_name.to_string(),
+                at: now,
+                body: Body::Text(text.to_owned()),
+                delivery: Some(if recipients.is_empty() {
+                    Delivery::Sent
+                } else {
+                    Delivery::Queued
+                }),
+            };
+            seq = engine.append(batch, events, channel, entry)?;
+            if !recipients.is_empty() {
+                let job = Job::Sealed {
+                    recipients,
+                    level: Some(head.label.level.clone()),
+                    payload,
+                    channel: Some(channel),
+                };
+                engine.enqueue(batch, job, Some((channel, seq)))?;
+            }
+            Ok(())
+        })?;
+        Ok((seq, events))
+    }
+
+    /// Seals `content` in the current epoch of `channel`; a sender key made now (the first
+    /// message of an epoch) is queued, in the same batch, before the message it opens.
+    fn seal_for(
+        &mut self,
+        batch: &mut Batch,
+        channel: [u8; 32],
+        content: &ChannelContent,
+        recipients: &[UserId],
+    ) -> Result<Vec<u8>, EngineError> {
+        let bytes = content.to_bytes();
+        let view = self
+            .channels
+            .get_mut(&channel)
+            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+        let message = match view.seal(&bytes) {
+            Err(ChannelError::NoOwnSenderKey) => {
+                self.distribute_sender_key(batch, channel, recipients)?;
+                self.channels
+                    .get_mut(&channel)
+                    .ok_or_else(|| EngineError::Usage("unknown channel".into()))?
+                    .seal(&bytes)?
+            }
+            other => other?,
+        };
+        self.stage_channel(batch, channel);
+        Ok(Payload::Channel(Box::new(message)).to_bytes())
+    }
+
+    /// Seals again, in the channel's new epoch and for its valid members now, our messages of
+    /// `channel` still queued from an earlier epoch.
+    pub(super) fn reseal_outbox(
+        &mut self,
+        batch: &mut Batch,
+        channel: [u8; 32],
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let epoch = self.view(channel)?.head().state().epoch;
+        let head = self.view(channel)?.head().state().clone();
+        for (key, mut entry) in self.store.scan::<OutboxEntry>(Kind::Outbox, &[])? {
+            let Job::Sealed {
+                recipients,
+                payload,
+                channel: Some(of),
+                ..
+            } = &mut entry.job
+            else {
+                continue;
+            };
+            let stale = matches!(
+                Payload::from_bytes(payload),
+                Ok(Payload::Channel(message)) if message.header.epoch < epoch
+            );
+            if *of != channel || !stale {
+                continue;
+            }
+            let text = match entry.history {
+                Some((c, seq)) => self
+                    .store
+                    .get::<Entry>(Kind::History, &Store::history_key(&c, seq))?
+                    .and_then(|e| match e.body {
+                        Body::Text(text) => Some((text, e.at)),
+                        _ => None,
+                    }),
+                None => None,
+            };
+            let Some((text, sent_at)) = text else {
+                continue;
+            };
+            let content = ChannelContent::Text { text, sent_at };
+            *recipients = self.valid_others(&head, now);
+            *payload = self.seal_for(batch, channel, &content, recipients)?;
+            // A new id: the old bytes may already be stored at the relay under the old one.
+            rand_core::RngCore::fill_bytes(&mut rng(), &mut entry.id);
+            self.store.stage(batch, Kind::Outbox, &key, &entry);
+        }
+        Ok(())
     }
 }

@@ -3,8 +3,9 @@
 use bincode::{Decode, Encode};
 use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
 use vigil_protocol::content::DirectContent;
+use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::label::Classification;
-use vigil_protocol::{UnixTime, UserId};
+use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
 /// The record keys of single records.
 pub(crate) mod keys {
@@ -52,6 +53,8 @@ pub enum Body {
     Notice(String),
     /// A message that could not be decrypted or verified: kept, shown, never dropped.
     Undecryptable(String),
+    /// Something the member must act on (a fork of the channel's history, a change withheld).
+    Alert(String),
 }
 
 /// One entry of a channel's history.
@@ -77,6 +80,9 @@ pub(crate) enum Job {
     Direct {
         /// The member.
         to: UserId,
+        /// Their identity key, from the certificate it is meant for (a channel state's): the
+        /// session used must be with exactly this key.
+        identity: IdentityPublicKey,
         /// What to tell them.
         content: DirectContent,
     },
@@ -105,6 +111,20 @@ pub(crate) struct OutboxEntry {
     pub history: Option<([u8; 32], u64)>,
 }
 
+/// A received item that cannot be processed yet, with when it arrived and its size (for the
+/// per-sender limits and the warnings of [`super::waiting`]).
+#[derive(Clone, Debug, Encode, Decode)]
+pub(crate) struct ParkedEntry {
+    /// When it was parked.
+    pub at: UnixTime,
+    /// Its encoded size.
+    pub bytes: u64,
+    /// Whether the member was warned that it waits too long.
+    pub warned: bool,
+    /// The item.
+    pub item: Parked,
+}
+
 /// A received item that cannot be processed yet.
 #[derive(Clone, Debug, Encode, Decode)]
 pub(crate) enum Parked {
@@ -119,6 +139,8 @@ pub(crate) enum Parked {
     SenderKey {
         /// The 1:1 peer it came from.
         from: UserId,
+        /// The identity key of the session it came over.
+        identity: IdentityPublicKey,
         /// The key.
         key: Box<SenderKeyDistribution>,
     },
@@ -131,17 +153,24 @@ pub(crate) enum Parked {
     },
 }
 
-/// The sessions with one contact: the current one first.
+/// One stored session and the certificate of its peer.
 #[derive(Encode, Decode)]
-pub(crate) struct Sessions(pub Vec<Vec<u8>>);
+pub(crate) struct StoredSession {
+    /// The peer's certificate when the session started.
+    pub certificate: MemberCertificate,
+    /// The pickled session (secret).
+    pub session: Vec<u8>,
+}
 
-impl Drop for Sessions {
+impl Drop for StoredSession {
     fn drop(&mut self) {
-        for s in &mut self.0 {
-            zeroize::Zeroize::zeroize(s);
-        }
+        zeroize::Zeroize::zeroize(&mut self.session);
     }
 }
+
+/// The sessions with one contact: the current one first.
+#[derive(Encode, Decode)]
+pub(crate) struct Sessions(pub Vec<StoredSession>);
 
 /// What the engine tells the UI.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -194,6 +223,14 @@ pub enum Event {
         sender: UserId,
         /// Why.
         reason: String,
+    },
+    /// A channel needs the member's attention: its history forked, or a change or key has
+    /// not arrived in time (the relay may be withholding it). The text says what to do.
+    Alert {
+        /// The channel.
+        channel: [u8; 32],
+        /// What happened and what to do.
+        text: String,
     },
     /// The connection to the relay changed.
     Connection(Connection),

@@ -72,11 +72,14 @@ pub enum Kind {
     /// Received payloads that cannot be processed yet (a sender key or channel state that has
     /// not arrived), kept until it does.
     Parked = 9,
+    /// Every channel's verified chain of states, by channel and version: its audit history,
+    /// what an invitee is sent, and what a fork is recognised against.
+    Chain = 10,
 }
 
 impl Kind {
     /// Every kind, in tree order.
-    pub const ALL: [Self; 10] = [
+    pub const ALL: [Self; 11] = [
         Self::Meta,
         Self::Identity,
         Self::Prekeys,
@@ -87,6 +90,7 @@ impl Kind {
         Self::Outbox,
         Self::Trust,
         Self::Parked,
+        Self::Chain,
     ];
 
     /// The tree's name.
@@ -103,6 +107,7 @@ impl Kind {
             Self::Outbox => "outbox",
             Self::Trust => "trust",
             Self::Parked => "parked",
+            Self::Chain => "chain",
         }
     }
 }
@@ -139,6 +144,8 @@ pub struct Store {
     engine: Box<dyn Backend>,
     /// Commits so far (sealed in the store, and mirrored in `store/commits` after each).
     commits: std::sync::atomic::AtomicU64,
+    /// Set by [`Self::fail_next_commit`]: tests of what the engine does when a commit fails.
+    fail_next_commit: std::sync::atomic::AtomicBool,
 }
 
 /// The record key of the commit counter, in [`Kind::Meta`].
@@ -189,6 +196,7 @@ impl Store {
             key,
             engine,
             commits: std::sync::atomic::AtomicU64::new(0),
+            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -232,6 +240,7 @@ impl Store {
             key,
             engine,
             commits: std::sync::atomic::AtomicU64::new(0),
+            fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         };
         // sled recovers a damaged end of its log like a torn write, silently: the counter
         // file (written after each flushed commit) says how many commits there must be.
@@ -384,6 +393,14 @@ impl Store {
         if batch.ops.is_empty() {
             return Ok(());
         }
+        if self
+            .fail_next_commit
+            .swap(false, std::sync::atomic::Ordering::SeqCst)
+        {
+            return Err(StoreError::Engine(
+                "injected failure (a test of failed commits)".into(),
+            ));
+        }
         let next = self.commits.load(std::sync::atomic::Ordering::SeqCst) + 1;
         self.stage(&mut batch, Kind::Meta, COMMITS, &next);
         self.engine.apply(&batch.ops)?;
@@ -397,6 +414,14 @@ impl Store {
         let _ = std::fs::write(&temporary, format!("{next}\n"))
             .and_then(|()| std::fs::rename(&temporary, &file));
         Ok(())
+    }
+
+    /// Makes the next non-empty commit fail as a full disk would, applying nothing: for tests
+    /// of what callers do after a failed commit.
+    #[doc(hidden)]
+    pub fn fail_next_commit(&self) {
+        self.fail_next_commit
+            .store(true, std::sync::atomic::Ordering::SeqCst);
     }
 
     /// Every record of `kind` whose key starts with `prefix`, in key order, opened.

@@ -946,6 +946,15 @@ impl App {
                 Vec::new()
             }
             Event::DecryptFailed { .. } => Vec::new(), // shown as a placeholder entry
+            Event::Alert { channel, text } => {
+                let name = self
+                    .channels
+                    .iter()
+                    .find(|c| c.summary.id == channel)
+                    .map_or_else(String::new, |c| c.summary.name.clone());
+                self.warnings.push(format!("{name}: {text}"));
+                vec![Action::RefreshChannels]
+            }
             Event::Connection(state) => {
                 self.connection = state;
                 Vec::new()

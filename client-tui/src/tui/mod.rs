@@ -110,7 +110,18 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
             Err(e) => refused(e),
         },
         Action::Invite(channel, user) => match handle.invite(channel, user.clone()).await {
-            Ok(()) => Some(Update::Done(format!("invited {user}"))),
+            Ok(who) => Some(Update::Done(format!(
+                "invited {user} ({}, {}, clearance {}, key {}){}",
+                who.display_name,
+                who.org,
+                who.clearance,
+                who.fingerprint,
+                if who.known {
+                    ""
+                } else {
+                    "; first contact: verify with /verify"
+                }
+            ))),
             Err(e) => refused(e),
         },
         Action::Remove(channel, user) => {

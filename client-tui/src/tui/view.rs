@@ -275,6 +275,14 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
                     style(app, Style::default().fg(Color::Gray)).add_modifier(Modifier::ITALIC),
                 ),
             ])),
+            Body::Alert(text) => lines.push(Line::from(vec![
+                time.clone(),
+                Span::styled(
+                    format!("!! {text}"),
+                    style(app, Style::default().fg(Color::Red))
+                        .add_modifier(Modifier::BOLD | Modifier::REVERSED),
+                ),
+            ])),
             Body::Undecryptable(why) => lines.push(Line::from(vec![
                 time,
                 Span::styled(

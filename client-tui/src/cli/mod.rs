@@ -4,6 +4,8 @@
 //! Exit codes: 0 ok, 1 refused by policy or verification, 2 usage or I/O error. Errors are one
 //! line on stderr naming what was wrong and what to do.
 
+mod governance;
+
 use std::io::{IsTerminal as _, Read as _, Write};
 use std::path::{Path, PathBuf};
 
@@ -167,17 +169,58 @@ pub enum ChannelCommand {
         /// The member, NAME@ORG.
         user: String,
     },
-    /// Remove a member: new keys for everyone else; they read nothing sent after.
+    /// Remove members (one change, new keys for everyone else; they read nothing sent
+    /// after). Members whose certificates are revoked or expired are removed with them.
+    /// Removing the owner is an admin's takeover, allowed once the owner's certificate is
+    /// revoked or expired.
     ///
     /// Example: vigil channel remove incident-42 officer2@cert-cz --reason "left the team"
     Remove {
         /// The channel.
         channel: String,
-        /// The member.
-        user: String,
+        /// The members.
+        #[arg(required = true)]
+        users: Vec<String>,
         /// Why (shown to every member).
         #[arg(long, default_value = "removed by the owner")]
         reason: String,
+    },
+    /// Name the channel's admins (owner only): they may invite, remove, raise the label, renew
+    /// certificates, and take the channel over if the owner's certificate is revoked. No
+    /// members: no admins.
+    ///
+    /// Example: vigil channel admins incident-42 deputy@cert-at officer1@cert-cz
+    Admins {
+        /// The channel.
+        channel: String,
+        /// The admins (members of the channel).
+        users: Vec<String>,
+    },
+    /// Hand ownership of a channel to another member (owner only; shown to every member).
+    ///
+    /// Example: vigil channel transfer incident-42 deputy@cert-at
+    Transfer {
+        /// The channel.
+        channel: String,
+        /// The new owner.
+        user: String,
+    },
+    /// Replace a member's certificate in the channel by their current one from the relay
+    /// (after their administrator renewed it), without them leaving. New keys for everyone
+    /// when their identity key changed.
+    ///
+    /// Example: vigil channel renew incident-42 officer2@cert-cz
+    Renew {
+        /// The channel.
+        channel: String,
+        /// The member.
+        user: String,
+    },
+    /// The channel's verified history of changes, from its creation: who changed what, when,
+    /// in which epoch (compare it with other members when the client reports a fork).
+    History {
+        /// The channel.
+        channel: String,
     },
     /// List your channels with their labels and members.
     List,
@@ -393,7 +436,9 @@ async fn go_online(client: &mut Client, notes: &mut dyn Notes) -> Result<bool, F
             return Ok(false);
         }
     }
-    match client.sync().await {
+    let synced = client.sync().await;
+    client.check_waiting()?;
+    match synced {
         Ok(()) => Ok(true),
         Err(ClientError::Transport(e)) => {
             notes.note(&format!("offline ({e})"));
@@ -514,39 +559,59 @@ async fn dispatch(
                      and keys come from it; try again when it is back",
                 ));
             }
-            client.invite(id, &user).await?;
-            writeln!(out, "Invited {user} to {channel}").map_err(io)?;
+            let who = client.invite(id, &user).await?;
+            governance::describe(out, &channel, "Invited", &who)?;
             Ok(())
         }
         Command::Channel(ChannelCommand::Remove {
             channel,
-            user,
+            users,
             reason,
         }) => {
             let id = client.engine().find_channel(&channel)?;
-            let user = parse_user(&user)?;
-            client.engine_mut().remove(id, &user, &reason, now())?;
+            let users = users
+                .iter()
+                .map(|u| parse_user(u))
+                .collect::<Result<Vec<_>, _>>()?;
+            client.engine_mut().remove(id, &users, &reason, now())?;
+            let names: Vec<&str> = users.iter().map(UserId::as_str).collect();
             writeln!(
                 out,
-                "Removed {user} from {channel}; new keys for everyone else"
+                "Removed {} from {channel}; new keys for everyone else",
+                names.join(", ")
             )
             .map_err(io)?;
             Ok(())
         }
+        Command::Channel(
+            command @ (ChannelCommand::Admins { .. }
+            | ChannelCommand::Transfer { .. }
+            | ChannelCommand::Renew { .. }
+            | ChannelCommand::History { .. }),
+        ) => governance::run(client, online, command, out).await,
         Command::Channel(ChannelCommand::List) => {
             for c in client.engine().channels() {
                 let members: Vec<&str> = c.members.iter().map(|(u, _, _)| u.as_str()).collect();
+                let admins: Vec<&str> = c.admins.iter().map(UserId::as_str).collect();
                 writeln!(
                     out,
-                    "{}  [{}]  {}  owner {}  members {}{}",
+                    "{}  [{}]  {}  owner {}{}  members {}{}",
                     c.name,
                     c.label,
                     hex::encode(&c.id[..6]),
                     c.owner,
+                    if admins.is_empty() {
+                        String::new()
+                    } else {
+                        format!("  admins {}", admins.join(","))
+                    },
                     members.join(","),
                     if c.member { "" } else { "  (you were removed)" }
                 )
                 .map_err(io)?;
+                if let Some(alert) = &c.alert {
+                    writeln!(out, "  !! {alert}").map_err(io)?;
+                }
             }
             Ok(())
         }
@@ -793,6 +858,7 @@ fn print_line(
         let (kind, text) = match &entry.body {
             Body::Text(t) => ("text", t.as_str()),
             Body::Notice(t) => ("notice", t.as_str()),
+            Body::Alert(t) => ("alert", t.as_str()),
             Body::Undecryptable(t) => ("undecryptable", t.as_str()),
         };
         let delivery = entry.delivery.as_ref().map_or_else(

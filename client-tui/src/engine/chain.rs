@@ -1,0 +1,122 @@
+//! Each channel's chain of states as this member verified it, from the creation: the audit
+//! history a member can display, what an invitee is sent to verify before joining, and what a
+//! fork is recognised against. Kept in the store by channel and version.
+
+use vigil_protocol::channel::SignedChannelState;
+
+use super::records::Parked;
+use super::{Engine, EngineError};
+use crate::store::{Batch, Kind};
+
+fn chain_key(channel: &[u8; 32], version: u64) -> Vec<u8> {
+    let mut key = channel.to_vec();
+    key.extend_from_slice(&version.to_be_bytes());
+    key
+}
+
+impl Engine {
+    /// Stages `signed` as the verified state of its channel at its version.
+    pub(super) fn stage_chain(&self, batch: &mut Batch, signed: &SignedChannelState) {
+        let state = signed.state();
+        self.store.stage(
+            batch,
+            Kind::Chain,
+            &chain_key(&state.channel.0, state.version),
+            signed,
+        );
+    }
+
+    /// The verified chain of states of `channel`, from the creation (or from where this
+    /// member's history starts) to the head.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn chain(&self, channel: [u8; 32]) -> Result<Vec<SignedChannelState>, EngineError> {
+        Ok(self
+            .store
+            .scan::<SignedChannelState>(Kind::Chain, &channel)?
+            .into_iter()
+            .map(|(_, state)| state)
+            .collect())
+    }
+
+    /// The channel's verified history, one line per state: version, date, epoch, the start of
+    /// the state's hash, and what changed.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`]; [`EngineError::Usage`] for an unknown channel.
+    pub fn audit_history(&self, channel: [u8; 32]) -> Result<Vec<String>, EngineError> {
+        self.view(channel)?;
+        let mut owner: Option<vigil_protocol::UserId> = None;
+        let mut lines = Vec::new();
+        for signed in self.chain(channel)? {
+            let state = signed.state();
+            let before = owner.take().unwrap_or_else(|| state.owner.clone());
+            let (y, m, d) = state.timestamp.date();
+            lines.push(format!(
+                "v{:<4} {y:04}-{m:02}-{d:02} epoch {:<3} {}  {}",
+                state.version,
+                state.epoch,
+                hex::encode(&signed.hash().0[..6]),
+                super::channels::describe_change(state, &state.change, &before)
+            ));
+            owner = Some(state.owner.clone());
+        }
+        Ok(lines)
+    }
+
+    /// The verified state of `channel` at `version`, if we hold it.
+    pub(super) fn chain_state(
+        &self,
+        channel: [u8; 32],
+        version: u64,
+    ) -> Result<Option<SignedChannelState>, EngineError> {
+        Ok(self.store.get(Kind::Chain, &chain_key(&channel, version))?)
+    }
+
+    /// The parked states of `channel`, sorted by version.
+    pub(super) fn parked_states(&self, channel: [u8; 32]) -> Vec<SignedChannelState> {
+        let mut states: Vec<SignedChannelState> = self
+            .parked
+            .iter()
+            .filter_map(|(_, entry)| match &entry.item {
+                Parked::State { state, .. } if state.state().channel.0 == channel => {
+                    Some((**state).clone())
+                }
+                _ => None,
+            })
+            .collect();
+        states.sort_by_key(|s| s.state().version);
+        states
+    }
+}
+
+/// The longest run of `candidates` that links on from `after` (a state's hash and version):
+/// each the next version, naming the one before it by hash. Of two candidates for one version
+/// (a fork offered by the relay) the one that links is taken.
+pub(super) fn linked_run(
+    after: Option<&SignedChannelState>,
+    candidates: &[SignedChannelState],
+) -> Vec<SignedChannelState> {
+    let mut run: Vec<SignedChannelState> = Vec::new();
+    let mut tip: Option<(u64, vigil_protocol::channel::StateHash)> =
+        after.map(|s| (s.state().version, s.hash()));
+    loop {
+        let next = candidates.iter().find(|c| {
+            let state = c.state();
+            match tip {
+                None => state.version == 0 && state.previous.is_none(),
+                Some((version, hash)) => {
+                    Some(state.version) == version.checked_add(1) && state.previous == Some(hash)
+                }
+            }
+        });
+        let Some(next) = next else {
+            return run;
+        };
+        tip = Some((next.state().version, next.hash()));
+        run.push(next.clone());
+    }
+}

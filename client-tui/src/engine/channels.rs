@@ -1,0 +1,560 @@
+//! Channels as the member works with them: listing, creating, changing (invite, remove,
+//! relabel, admins, transfer, renewal) and what an applied change asks of us (notices, sender
+//! keys for a new epoch or a new member, queued messages sealed again for a new epoch).
+
+use vigil_protocol::channel::{
+    Applied, Change, ChannelError, ChannelState, ChannelView, Proposal, SignedChannelState,
+};
+use vigil_protocol::content::{DirectContent, History};
+use vigil_protocol::label::Label;
+use vigil_protocol::prekey::PrekeyBundle;
+use vigil_protocol::{MemberCertificate, Text, UnixTime, UserId};
+
+use super::records::{Body, Event};
+use super::{Engine, EngineError, rng};
+use crate::store::Batch;
+use crate::trust::Verdict;
+
+/// A channel as the UI lists it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ChannelSummary {
+    /// Its id.
+    pub id: [u8; 32],
+    /// Its name.
+    pub name: String,
+    /// Its label.
+    pub label: Label,
+    /// The owner.
+    pub owner: UserId,
+    /// The admins.
+    pub admins: Vec<UserId>,
+    /// Members, with display name and organisation.
+    pub members: Vec<(UserId, String, String)>,
+    /// The epoch.
+    pub epoch: u64,
+    /// Whether we are still a member.
+    pub member: bool,
+    /// What needs the member's attention (a fork, a change or key that does not arrive).
+    pub alert: Option<String>,
+}
+
+/// Who was invited, as the inviter should see them before trusting the invitation went to
+/// the right person.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Invitee {
+    /// The member.
+    pub user: UserId,
+    /// Their display name.
+    pub display_name: String,
+    /// Their organisation.
+    pub org: String,
+    /// Their clearance, as a marking.
+    pub clearance: String,
+    /// The fingerprint of their identity key.
+    pub fingerprint: String,
+    /// Whether we had seen (and pinned) them before.
+    pub known: bool,
+}
+
+impl Engine {
+    /// Our channels.
+    #[must_use]
+    pub fn channels(&self) -> Vec<ChannelSummary> {
+        let mut out: Vec<ChannelSummary> = self
+            .channels
+            .keys()
+            .filter_map(|id| self.channel(*id).ok())
+            .collect();
+        out.sort_by(|a, b| a.name.cmp(&b.name).then(a.id.cmp(&b.id)));
+        out
+    }
+
+    /// The channel called `name` (or whose id starts with the hex `name`).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Usage`] when none or several match.
+    pub fn find_channel(&self, name: &str) -> Result<[u8; 32], EngineError> {
+        let matches: Vec<[u8; 32]> = self
+            .channels
+            .iter()
+            .filter(|(id, view)| {
+                view.head().state().name.as_str() == name
+                    || (name.len() >= 8 && hex::encode(id).starts_with(&name.to_lowercase()))
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        match matches.as_slice() {
+            [one] => Ok(*one),
+            [] => Err(EngineError::Usage(format!(
+                "no channel {name:?}: see `vigil channel list`"
+            ))),
+            several => Err(EngineError::Usage(format!(
+                "{} channels are called {name:?}; name one by its id: {}",
+                several.len(),
+                several
+                    .iter()
+                    .map(|id| hex::encode(&id[..6]))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))),
+        }
+    }
+
+    /// The channel's summary.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Usage`] for an unknown channel.
+    pub fn channel(&self, id: [u8; 32]) -> Result<ChannelSummary, EngineError> {
+        let view = self.view(id)?;
+        let state = view.head().state();
+        Ok(ChannelSummary {
+            id,
+            name: state.name.to_string(),
+            label: state.label.clone(),
+            owner: state.owner.clone(),
+            admins: state.admins.clone(),
+            members: state
+                .members
+                .iter()
+                .map(|m| {
+                    let b = m.body();
+                    (
+                        b.user.clone(),
+                        b.display_name.to_string(),
+                        b.org.to_string(),
+                    )
+                })
+                .collect(),
+            epoch: state.epoch,
+            member: state.is_member(self.local.user()),
+            alert: self.alert(id),
+        })
+    }
+
+    pub(super) fn view(&self, channel: [u8; 32]) -> Result<&ChannelView, EngineError> {
+        self.channels
+            .get(&channel)
+            .ok_or_else(|| EngineError::Usage("unknown channel".into()))
+    }
+
+    /// Creates a channel with us as owner and only member.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] when a rule forbids it (our clearance below the level).
+    pub fn create_channel(
+        &mut self,
+        name: &str,
+        label: Label,
+        now: UnixTime,
+    ) -> Result<([u8; 32], Vec<Event>), EngineError> {
+        let name = Text::new(name).map_err(|e| EngineError::Usage(format!("channel name: {e}")))?;
+        let (mut view, created) = ChannelView::create(
+            &mut rng(),
+            &self.local,
+            name,
+            label,
+            Vec::new(),
+            Vec::new(),
+            &self.trust,
+            now,
+        )?;
+        view.own_sender_key(&mut rng())?;
+        let id = view.id().0;
+        let notice = format!(
+            "{} created this channel, labelled {}",
+            self.local.user(),
+            view.label()
+        );
+        self.channels.insert(id, view);
+        let me = self.local.user().clone();
+        let events = self.transact(|engine, batch, events| {
+            engine.stage_chain(batch, &created);
+            engine.stage_channel(batch, id);
+            engine.notice(batch, events, id, me, Body::Notice(notice), now)?;
+            events.push(Event::ChannelChanged { channel: id });
+            Ok(())
+        })?;
+        Ok((id, events))
+    }
+
+    /// Invites `requested`, whose certificate and prekey bundle the relay gave us: the
+    /// certificate must be of exactly that member and chain to a trusted root, and a contact
+    /// whose keys changed since we last saw them is refused until verified. The channel's
+    /// rules are checked before anything is signed. The invitee is sent the channel's whole
+    /// chain of states, then the state that invites them.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] with the rule's reason.
+    pub fn invite(
+        &mut self,
+        channel: [u8; 32],
+        requested: &UserId,
+        certificate: &MemberCertificate,
+        bundle: &PrekeyBundle,
+        now: UnixTime,
+    ) -> Result<(Invitee, Vec<Event>), EngineError> {
+        let proposal = Proposal::Invite(Box::new(certificate.clone()));
+        self.admit(channel, requested, certificate, bundle, proposal, now)
+    }
+
+    /// Replaces `requested`'s certificate in the channel by the one the relay gave us (after
+    /// their administrator renewed it): the same checks as [`Self::invite`], except that new
+    /// keys are expected (the member is then shown as changed until verified).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] with the rule's reason.
+    pub fn renew(
+        &mut self,
+        channel: [u8; 32],
+        requested: &UserId,
+        certificate: &MemberCertificate,
+        bundle: &PrekeyBundle,
+        now: UnixTime,
+    ) -> Result<(Invitee, Vec<Event>), EngineError> {
+        let proposal = Proposal::Renew(Box::new(certificate.clone()));
+        self.admit(channel, requested, certificate, bundle, proposal, now)
+    }
+
+    /// Checks that `certificate` is `requested`'s and trusted, starts a session with it, and
+    /// makes the change that brings it into the channel.
+    fn admit(
+        &mut self,
+        channel: [u8; 32],
+        requested: &UserId,
+        certificate: &MemberCertificate,
+        bundle: &PrekeyBundle,
+        proposal: Proposal,
+        now: UnixTime,
+    ) -> Result<(Invitee, Vec<Event>), EngineError> {
+        let body = certificate.body();
+        if &body.user != requested {
+            return Err(EngineError::Refused(format!(
+                "the relay answered a request for {requested}'s certificate with one of {}: \
+                 nothing was signed",
+                body.user
+            )));
+        }
+        let inviting = matches!(proposal, Proposal::Invite(_));
+        let mut invitee = Invitee {
+            user: body.user.clone(),
+            display_name: body.display_name.to_string(),
+            org: body.org.to_string(),
+            clearance: body.clearance.marking(),
+            fingerprint: body.identity_key.fingerprint(),
+            known: false,
+        };
+        let events = self.transact(|engine, batch, events| {
+            let verdict = engine.start_session(batch, events, certificate, bundle, now)?;
+            if inviting && matches!(verdict, Verdict::KeyChanged { .. }) {
+                return Err(EngineError::Refused(format!(
+                    "{requested}'s keys changed since you last saw them: compare safety numbers \
+                     (`vigil verify {requested}`) before inviting them"
+                )));
+            }
+            invitee.known = matches!(verdict, Verdict::Known { .. });
+            engine.change_channel(batch, events, channel, proposal, now)
+        })?;
+        Ok((invitee, events))
+    }
+
+    /// Removes members (one new epoch: they read nothing sent after). Members whose
+    /// certificates are no longer valid are removed in the same change.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] when we may not, [`EngineError::Usage`] for a non-member.
+    pub fn remove(
+        &mut self,
+        channel: [u8; 32],
+        users: &[UserId],
+        reason: &str,
+        now: UnixTime,
+    ) -> Result<Vec<Event>, EngineError> {
+        let view = self.view(channel)?;
+        if let Some(stranger) = users.iter().find(|u| !view.head().state().is_member(u)) {
+            return Err(EngineError::Usage(format!("{stranger} is not a member")));
+        }
+        let mut users = users.to_vec();
+        users.extend(view.invalid_members(&self.trust, now));
+        let reason = Text::new(reason).map_err(|e| EngineError::Usage(format!("reason: {e}")))?;
+        self.transact(|engine, batch, events| {
+            engine.change_channel(
+                batch,
+                events,
+                channel,
+                Proposal::Remove { users, reason },
+                now,
+            )
+        })
+    }
+
+    /// Proposes, applies and distributes `proposal` (relabel, admins, transfer, renewal,
+    /// rekey) as one unit of work.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] with the rule's reason.
+    pub fn change(
+        &mut self,
+        channel: [u8; 32],
+        proposal: Proposal,
+        now: UnixTime,
+    ) -> Result<Vec<Event>, EngineError> {
+        self.transact(|engine, batch, events| {
+            engine.change_channel(batch, events, channel, proposal, now)
+        })
+    }
+
+    /// Changes the channel's label (a new epoch). Raising is for the owner and admins;
+    /// lowering only for the owner.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] with the rule's reason.
+    pub fn relabel(
+        &mut self,
+        channel: [u8; 32],
+        label: Label,
+        now: UnixTime,
+    ) -> Result<Vec<Event>, EngineError> {
+        self.change(channel, Proposal::Relabel(label), now)
+    }
+
+    /// Proposes, applies and distributes a change: the new state to every member of it (an
+    /// invitee first, after the chain before it) and to removed members.
+    pub(super) fn change_channel(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        channel: [u8; 32],
+        proposal: Proposal,
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let view = self.view(channel)?;
+        let previous = view.head().state().clone();
+        let signed = view.propose(&self.local, proposal, &self.trust, now)?;
+        let state = signed.state();
+        let content = || DirectContent::ChannelState(Box::new(signed.clone()));
+        let mut sent: Vec<UserId> = vec![self.local.user().clone()];
+        if let Change::Invite { user } = &state.change
+            && let Some(invitee) = state.member(user)
+        {
+            for part in History::split(&self.chain(channel)?) {
+                self.enqueue_direct(batch, invitee, DirectContent::History(Box::new(part)))?;
+            }
+            self.enqueue_direct(batch, invitee, content())?;
+            sent.push(user.clone());
+        }
+        for member in state.members.iter().chain(&previous.members) {
+            if !sent.contains(&member.body().user) {
+                sent.push(member.body().user.clone());
+                self.enqueue_direct(batch, member, content())?;
+            }
+        }
+        let me = self.local.user().clone();
+        match self.apply_states(
+            batch,
+            events,
+            channel,
+            std::slice::from_ref(&signed),
+            &me,
+            now,
+        )? {
+            Ok(_) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Applies `chain` (states following our head) to the view of `channel` as far as this
+    /// member may rely on it now, records each state and a notice, and does what the changes
+    /// ask of us. The outer error is the store's; the inner one the protocol's refusal of the
+    /// first state (nothing was applied).
+    pub(super) fn apply_states(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        channel: [u8; 32],
+        chain: &[SignedChannelState],
+        from: &UserId,
+        now: UnixTime,
+    ) -> Result<Result<usize, ChannelError>, EngineError> {
+        let view = self
+            .channels
+            .get_mut(&channel)
+            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+        let mut owner = view.head().state().owner.clone();
+        let applied = match view.catch_up(chain, &self.trust, now) {
+            Ok(applied) => applied,
+            Err(e) => return Ok(Err(e)),
+        };
+        for (signed, change) in chain.iter().zip(&applied) {
+            self.stage_chain(batch, signed);
+            let state = signed.state();
+            // Dated when the change was signed, not when it reached us.
+            let at = state.timestamp.min(now);
+            let notice = describe_change(state, &change.change, &owner);
+            owner = state.owner.clone();
+            self.notice(
+                batch,
+                events,
+                channel,
+                from.clone(),
+                Body::Notice(notice),
+                at,
+            )?;
+            if change.removed_us {
+                let text = "You were removed from this channel: nothing sent from now on \
+                            reaches you.";
+                let author = state.author.clone();
+                self.notice(
+                    batch,
+                    events,
+                    channel,
+                    author,
+                    Body::Notice(text.into()),
+                    at,
+                )?;
+            }
+        }
+        self.stage_channel(batch, channel);
+        self.after_changes(batch, channel, &applied, now)?;
+        self.clear_alert(batch, channel);
+        events.push(Event::ChannelChanged { channel });
+        Ok(Ok(applied.len()))
+    }
+
+    /// What applied changes ask of us while we are a member: a fresh sender key to every
+    /// other valid member after a new epoch (and our queued messages sealed again in it), or
+    /// our current sender key to members added in the same epoch.
+    fn after_changes(
+        &mut self,
+        batch: &mut Batch,
+        channel: [u8; 32],
+        applied: &[Applied],
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let view = self.view(channel)?;
+        if !view.is_member() {
+            return Ok(());
+        }
+        let head = view.head().state().clone();
+        if applied.iter().any(|a| a.new_epoch) {
+            let targets = self.valid_others(&head, now);
+            self.distribute_sender_key(batch, channel, &targets)?;
+            return self.reseal_outbox(batch, channel, now);
+        }
+        let added: Vec<UserId> = applied
+            .iter()
+            .flat_map(|a| a.added.iter().cloned())
+            .filter(|u| u != self.local.user() && head.is_member(u))
+            .collect();
+        if added.is_empty() {
+            return Ok(());
+        }
+        let targets: Vec<UserId> = self
+            .valid_others(&head, now)
+            .into_iter()
+            .filter(|u| added.contains(u))
+            .collect();
+        self.distribute_sender_key(batch, channel, &targets)
+    }
+
+    /// The members of `state` other than us whose certificates are valid now: the only ones
+    /// we send keys or messages to.
+    pub(super) fn valid_others(&mut self, state: &ChannelState, now: UnixTime) -> Vec<UserId> {
+        let mut out = Vec::new();
+        for member in &state.members {
+            let user = &member.body().user;
+            if user == self.local.user() {
+                continue;
+            }
+            match self.check_certificate(member, now) {
+                Ok(()) => out.push(user.clone()),
+                Err(e) => {
+                    tracing::debug!(%user, reason = %e, "not sent to a member no longer valid");
+                }
+            }
+        }
+        out
+    }
+
+    /// Sends our sender key for the current epoch of `channel` to `targets` (members of it).
+    pub(super) fn distribute_sender_key(
+        &mut self,
+        batch: &mut Batch,
+        channel: [u8; 32],
+        targets: &[UserId],
+    ) -> Result<(), EngineError> {
+        let view = self
+            .channels
+            .get_mut(&channel)
+            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+        let key = view.own_sender_key(&mut rng())?;
+        let state = view.head().state().clone();
+        self.stage_channel(batch, channel);
+        for to in targets {
+            if let Some(member) = state.member(to) {
+                let content = DirectContent::SenderKey(Box::new(key.clone()));
+                self.enqueue_direct(batch, member, content)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A page of a channel's history, newest first: up to `limit` entries older than
+    /// `before`.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn history(
+        &self,
+        channel: [u8; 32],
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, super::Entry)>, EngineError> {
+        Ok(self.store.history_page(&channel, before, limit)?)
+    }
+}
+
+/// One line on a change, for the channel's history.
+pub(super) fn describe_change(
+    state: &ChannelState,
+    change: &Change,
+    owner_before: &UserId,
+) -> String {
+    let author = &state.author;
+    let list = |users: &[UserId]| {
+        users
+            .iter()
+            .map(UserId::as_str)
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match change {
+        Change::Create => format!("{author} created this channel, labelled {}", state.label),
+        Change::Invite { user } => format!("{author} invited {user}"),
+        Change::Remove { users, reason } => {
+            let mut line = format!(
+                "{author} removed {} ({reason}); new sender keys for everyone else",
+                list(users)
+            );
+            if users.contains(owner_before) {
+                line.push_str(&format!(
+                    "; {author} took over as owner (the owner's certificate is no longer valid)"
+                ));
+            }
+            line
+        }
+        Change::Relabel => format!("{author} changed the label to {}", state.label),
+        Change::SetAdmins => format!("{author} named the admins: {}", list(&state.admins)),
+        Change::Rekey { reason } => format!("{author} renewed the channel keys ({reason})"),
+        Change::Transfer { to } => format!("{author} handed ownership of this channel to {to}"),
+        Change::Renew { user } => format!("{author} renewed {user}'s certificate in this channel"),
+    }
+}

@@ -1,0 +1,198 @@
+//! 1:1 sessions with other members, each kept with the certificate it was started with: what
+//! travels over a session is bound to that certificate's (user, identity key), and the
+//! certificate is checked against the revocation lists in force on every send and receive.
+
+use vigil_protocol::prekey::PrekeyBundle;
+use vigil_protocol::{MemberCertificate, Session, UnixTime, UserId, VerifiedCertificate};
+
+use super::records::{Event, Sessions, StoredSession, TrustWarning};
+use super::{Engine, EngineError, MAX_SESSIONS_PER_CONTACT, rng};
+use crate::store::{Batch, Kind, StoreError};
+use crate::trust::{TrustBook, Verdict};
+
+/// A session and the certificate of its peer.
+pub(crate) struct PeerSession {
+    /// The peer's certificate, verified when the session started.
+    pub(crate) certificate: MemberCertificate,
+    /// The session.
+    pub(crate) session: Session,
+}
+
+impl Engine {
+    pub(super) fn load_sessions(&self, user: &UserId) -> Result<Vec<PeerSession>, EngineError> {
+        let key = self.store.blind(Kind::Session, user.as_str());
+        let Some(bytes) = self.store.get_raw(Kind::Session, &key)? else {
+            return Ok(Vec::new());
+        };
+        let list: Sessions = vigil_protocol::codec::decode(&bytes)
+            .map_err(|e| StoreError::Corrupt(format!("sessions: {e}")))?;
+        list.0
+            .iter()
+            .map(|stored| {
+                let session = Session::from_bytes(&stored.session).map_err(|e| {
+                    EngineError::Store(StoreError::Corrupt(format!("session: {e}")))
+                })?;
+                Ok(PeerSession {
+                    certificate: stored.certificate.clone(),
+                    session,
+                })
+            })
+            .collect()
+    }
+
+    pub(super) fn stage_sessions(
+        &self,
+        batch: &mut Batch,
+        user: &UserId,
+        sessions: &[PeerSession],
+    ) {
+        let key = self.store.blind(Kind::Session, user.as_str());
+        let list = Sessions(
+            sessions
+                .iter()
+                .take(MAX_SESSIONS_PER_CONTACT)
+                .map(|s| StoredSession {
+                    certificate: s.certificate.clone(),
+                    session: s.session.to_bytes().to_vec(),
+                })
+                .collect(),
+        );
+        let bytes = zeroize::Zeroizing::new(vigil_protocol::codec::encode(&list));
+        self.store.stage_raw(batch, Kind::Session, &key, &bytes);
+    }
+
+    /// Whether we have a session with `user`.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn has_session(&self, user: &UserId) -> Result<bool, EngineError> {
+        Ok(!self.load_sessions(user)?.is_empty())
+    }
+
+    /// Checks `certificate` now, against the revocation lists in force: its signature once per
+    /// certificate (remembered), then only what can change (validity window, revocation,
+    /// trust in its root).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] with the reason.
+    pub(super) fn check_certificate(
+        &mut self,
+        certificate: &MemberCertificate,
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let body = certificate.body();
+        let slot = (body.user.clone(), body.serial);
+        match self.verified.get(&slot) {
+            Some(known) if known.certificate() == certificate => self
+                .trust
+                .recheck(known, now)
+                .map_err(|e| EngineError::Refused(e.to_string())),
+            _ => {
+                let verified = self
+                    .trust
+                    .verify_certificate(certificate, now)
+                    .map_err(|e| EngineError::Refused(e.to_string()))?;
+                self.verified.insert(slot, verified);
+                Ok(())
+            }
+        }
+    }
+
+    /// Starts a session with the owner of `certificate` from their `bundle`, after verifying
+    /// both; pins their keys (a change is reported loudly). A session with that identity key
+    /// already there is kept.
+    pub(super) fn start_session(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        certificate: &MemberCertificate,
+        bundle: &PrekeyBundle,
+        now: UnixTime,
+    ) -> Result<Verdict, EngineError> {
+        let user = certificate.body().user.clone();
+        let verified = self
+            .trust
+            .verify_certificate(certificate, now)
+            .map_err(|e| EngineError::Refused(e.to_string()))?;
+        let verdict = self.observe(events, &verified, now)?;
+        let mut sessions = self.load_sessions(&user)?;
+        let identity = &certificate.body().identity_key;
+        if sessions
+            .iter()
+            .any(|s| s.session.remote_identity() == identity)
+        {
+            return Ok(verdict);
+        }
+        let session = Session::initiate(&mut rng(), &self.local, &verified, bundle, now)
+            .map_err(|e| EngineError::Refused(format!("{user}'s prekeys: {e}")))?;
+        sessions.insert(
+            0,
+            PeerSession {
+                certificate: certificate.clone(),
+                session,
+            },
+        );
+        self.stage_sessions(batch, &user, &sessions);
+        Ok(verdict)
+    }
+
+    /// Starts the session the first outbox entry needs (see [`Self::next_outgoing`]) from the
+    /// certificate and bundle the relay gave for its recipient.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Refused`] for a certificate or bundle that does not verify, a certificate
+    /// of another member than the entry's recipient, or one with another identity key than the
+    /// one the entry is bound to (the certificate in the channel's state).
+    pub fn add_bundle(
+        &mut self,
+        certificate: &MemberCertificate,
+        bundle: &PrekeyBundle,
+        now: UnixTime,
+    ) -> Result<Vec<Event>, EngineError> {
+        if let Some((to, identity)) = self.first_direct_recipient()? {
+            let body = certificate.body();
+            if body.user != to {
+                return Err(EngineError::Refused(format!(
+                    "the relay answered a request for {to}'s keys with a certificate of {}",
+                    body.user
+                )));
+            }
+            if body.identity_key != identity {
+                return Err(EngineError::Refused(format!(
+                    "{to}'s certificate at the relay has another identity key than the one this \
+                     channel holds for them: an owner must renew them in the channel first \
+                     (`vigil channel renew`), or the relay is lying"
+                )));
+            }
+        }
+        self.transact(|engine, batch, events| {
+            engine
+                .start_session(batch, events, certificate, bundle, now)
+                .map(|_| ())
+        })
+    }
+
+    pub(super) fn observe(
+        &self,
+        events: &mut Vec<Event>,
+        verified: &VerifiedCertificate,
+        now: UnixTime,
+    ) -> Result<Verdict, EngineError> {
+        let verdict = TrustBook::new(&self.store).observe(verified, now)?;
+        let warning = match verdict {
+            Verdict::New => Some(TrustWarning::New),
+            Verdict::KeyChanged { .. } => Some(TrustWarning::KeyChanged),
+            Verdict::Known { .. } => None,
+        };
+        if let Some(warning) = warning {
+            events.push(Event::Trust {
+                user: verified.body().user.clone(),
+                warning,
+            });
+        }
+        Ok(verdict)
+    }
+}
