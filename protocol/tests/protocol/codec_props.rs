@@ -22,16 +22,20 @@ fn ratchet_message() -> impl Strategy<Value = RatchetMessage> {
         any::<[u8; 32]>(),
         any::<u32>(),
         any::<u32>(),
+        any::<[u8; 24]>(),
         proptest::collection::vec(any::<u8>(), 0..512),
     )
-        .prop_map(|(key, previous, counter, ciphertext)| RatchetMessage {
-            header: RatchetHeader {
-                ratchet_key: AgreementPublicKey(key),
-                previous_chain_length: previous,
-                counter,
+        .prop_map(
+            |(key, previous, counter, nonce, ciphertext)| RatchetMessage {
+                header: RatchetHeader {
+                    ratchet_key: AgreementPublicKey(key),
+                    previous_chain_length: previous,
+                    counter,
+                },
+                nonce,
+                ciphertext,
             },
-            ciphertext,
-        })
+        )
 }
 
 /// A label's wire layout with caveats that are any string, to encode what `Label` cannot hold.
