@@ -97,7 +97,7 @@ fn caveat(text: &str) -> Result<Text, LabelError> {
     Text::new(trimmed).map_err(|_| LabelError::Caveat(text.to_owned()))
 }
 
-/// Whether `level` is one a policy could have produced: below [`MAX_LEVELS`] in any policy,
+/// Checks that `level` is one a policy could have produced: below [`MAX_LEVELS`] in any policy,
 /// and a defined level of the built-in EU policy when it names that one. (Other policies are
 /// tables we may not hold; their markings show as `POLICY level N`.)
 fn check_level(level: &Classification) -> Result<(), LabelError> {
