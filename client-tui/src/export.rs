@@ -1,11 +1,14 @@
 //! Exporting a channel's history to a labelled file: the label banner on top and at the
 //! bottom, each message with its sender, time and verification state. `TLP:RED` channels are
-//! never exported.
+//! never exported. What members wrote is escaped ([`crate::sanitize`]): in Markdown as `\u{…}`,
+//! in JSON as `\uXXXX`, so neither the file nor a terminal showing it carries a raw control or
+//! bidirectional character.
 
 use vigil_protocol::UnixTime;
 
 use crate::cli::{Marks, all_history};
 use crate::engine::{Body, Engine, EngineError, Entry};
+use crate::sanitize::{self, line, multiline};
 
 /// The export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -16,7 +19,9 @@ pub enum Format {
     Json,
 }
 
-/// A JSON string literal for `s`.
+/// A JSON string literal for `s`. Control characters (C0, DEL, C1), bidirectional controls
+/// and U+2028/U+2029 are written as `\uXXXX`: the JSON decodes to `s` exactly, and a terminal
+/// showing the JSON itself receives none of them raw.
 #[must_use]
 pub fn json_string(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
@@ -28,8 +33,8 @@ pub fn json_string(s: &str) -> String {
             '\n' => out.push_str("\\n"),
             '\r' => out.push_str("\\r"),
             '\t' => out.push_str("\\t"),
-            c if (c as u32) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", c as u32));
+            c if sanitize::must_escape(c) || c == '\u{2028}' || c == '\u{2029}' => {
+                out.push_str(&format!("\\u{:04x}", u32::from(c)));
             }
             c => out.push(c),
         }
@@ -38,25 +43,28 @@ pub fn json_string(s: &str) -> String {
     out
 }
 
-/// One line of text for a history entry (`read` without `--json`).
+/// One line of text for a history entry (`read` without `--json`): a message's further lines
+/// indented, every control and bidirectional character escaped.
 #[must_use]
 pub fn text_line(entry: &Entry, trust: &str) -> String {
-    let who = format!("{} <{}> ({trust})", entry.sender_name, entry.sender);
+    let who = format!("{} <{}> ({trust})", line(&entry.sender_name), entry.sender);
     let delivery = entry
         .delivery
         .as_ref()
-        .map(|d| format!(" [{d}]"))
+        .map(|d| format!(" [{}]", line(&d.to_string())))
         .unwrap_or_default();
     match &entry.body {
         Body::Text(text) => {
-            let text = text.trim_end().replace('\n', "\n    ");
+            let text = multiline(text.trim_end()).replace('\n', "\n    ");
             format!("{}  {who}{delivery}: {text}", entry.at)
         }
-        Body::Notice(text) => format!("{}  * {text}", entry.at),
-        Body::Alert(text) => format!("{}  !! {text}", entry.at),
-        Body::Undecryptable(why) => {
-            format!("{}  {who}: [could not decrypt or verify: {why}]", entry.at)
-        }
+        Body::Notice(text) => format!("{}  * {}", entry.at, line(text)),
+        Body::Alert(text) => format!("{}  !! {}", entry.at, line(text)),
+        Body::Undecryptable(why) => format!(
+            "{}  {who}: [could not decrypt or verify: {}]",
+            entry.at,
+            line(why)
+        ),
     }
 }
 
@@ -80,14 +88,15 @@ pub fn export(
     }
     let entries = all_history(engine, channel, None).map_err(|f| EngineError::Usage(f.message))?;
     let label = summary.label.to_string();
+    let name = line(&summary.name);
     let me = engine.user();
     let mut marks = Marks::new(engine);
     Ok(match format {
         Format::Markdown => {
+            let label = line(&label);
             let mut out = format!(
-                "> **{label}**\n\n# {}\n\nExported by {me} at {now}. Channel {}, owner {}, {} \
+                "> **{label}**\n\n# {name}\n\nExported by {me} at {now}. Channel {}, owner {}, {} \
                  members. Every message below is under the label above.\n\n",
-                summary.name,
                 hex::encode(channel),
                 summary.owner,
                 summary.members.len()
@@ -98,22 +107,29 @@ pub fn export(
                     Body::Text(text) => {
                         out.push_str(&format!(
                             "**{}** {} <{}> ({trust})\n\n",
-                            entry.at, entry.sender_name, entry.sender
+                            entry.at,
+                            line(&entry.sender_name),
+                            entry.sender
                         ));
-                        for line in text.lines() {
+                        for text_line in multiline(text).lines() {
                             out.push_str("    ");
-                            out.push_str(line);
+                            out.push_str(text_line);
                             out.push('\n');
                         }
                         out.push('\n');
                     }
-                    Body::Notice(text) => out.push_str(&format!("*{} {text}*\n\n", entry.at)),
+                    Body::Notice(text) => {
+                        out.push_str(&format!("*{} {}*\n\n", entry.at, line(text)));
+                    }
                     Body::Alert(text) => {
-                        out.push_str(&format!("**{} ALERT: {text}**\n\n", entry.at));
+                        out.push_str(&format!("**{} ALERT: {}**\n\n", entry.at, line(text)));
                     }
                     Body::Undecryptable(why) => out.push_str(&format!(
-                        "**{}** {} <{}>: *could not decrypt or verify: {why}*\n\n",
-                        entry.at, entry.sender_name, entry.sender
+                        "**{}** {} <{}>: *could not decrypt or verify: {}*\n\n",
+                        entry.at,
+                        line(&entry.sender_name),
+                        entry.sender,
+                        line(why)
                     )),
                 }
             }
@@ -155,4 +171,57 @@ pub fn export(
             )
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use vigil_protocol::{UnixTime, UserId};
+
+    use super::*;
+    use crate::engine::Delivery;
+
+    const HOSTILE: &str = "ok\u{1b}]0;pwned\u{7}\r\u{202e}fdp.exe\u{9b}";
+
+    fn entry(body: Body) -> Entry {
+        Entry {
+            sender: UserId::new("mallory@cert-at").unwrap(),
+            sender_name: format!("Mallory{HOSTILE}"),
+            at: UnixTime(1_795_798_504),
+            body,
+            delivery: Some(Delivery::Failed(HOSTILE.into())),
+        }
+    }
+
+    fn raw_control_or_bidi(text: &str) -> Option<char> {
+        text.chars()
+            .find(|&c| c != '\n' && sanitize::must_escape(c))
+    }
+
+    #[test]
+    fn json_strings_escape_controls_and_bidi_as_unicode_escapes() {
+        assert_eq!(
+            json_string(HOSTILE),
+            r#""ok\u001b]0;pwned\u0007\r\u202efdp.exe\u009b""#
+        );
+        assert_eq!(json_string("a\"b\\c\u{2028}"), r#""a\"b\\c\u2028""#);
+        assert_eq!(json_string("Jana Nováková"), "\"Jana Nováková\"");
+    }
+
+    #[test]
+    fn text_lines_show_hostile_text_escaped_and_keep_message_lines() {
+        for body in [
+            Body::Text(format!("first {HOSTILE}\nsecond {HOSTILE}")),
+            Body::Notice(HOSTILE.into()),
+            Body::Undecryptable(HOSTILE.into()),
+        ] {
+            let shown = text_line(&entry(body), "unverified");
+            assert_eq!(raw_control_or_bidi(&shown), None, "{shown:?}");
+            assert!(
+                shown.contains(r"\u{1b}]0;pwned\u{7}\u{d}\u{202e}"),
+                "{shown}"
+            );
+        }
+        let two = text_line(&entry(Body::Text("one\ntwo".into())), "you");
+        assert!(two.ends_with(": one\n    two"), "{two}");
+    }
 }

@@ -13,7 +13,8 @@ fn main() -> ExitCode {
     match run(cli, &mut stdout, &mut Stderr) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
-            eprintln!("vigil: {}", failure.message);
+            // An error can quote a name or a reason another member chose.
+            eprintln!("vigil: {}", vigil_client::sanitize::line(&failure.message));
             ExitCode::from(failure.code)
         }
     }

@@ -1,5 +1,5 @@
-//! The `vigil` binary: `vigil demo` without a terminal, `--help`, and `vigil request` end to
-//! end with `vigil-keytool sign-request`.
+//! The `vigil` binary: `vigil demo` without a terminal, `--help`, `vigil request` end to end
+//! with `vigil-keytool sign-request`, and `vigil read` facing a hostile member's text.
 
 #![allow(
     clippy::unwrap_used,
@@ -7,9 +7,11 @@
 )]
 
 use std::os::unix::fs::PermissionsExt as _;
+use std::path::Path;
 use std::process::Command;
 
 use vigil_protocol::provisioning::{FileKind, dearmor};
+use vigil_tests::federation::Federation;
 
 #[test]
 fn demo_without_a_terminal_runs_headless_and_prints_the_transcript() {
@@ -150,4 +152,47 @@ fn request_keeps_keys_sealed_here_and_is_signed_by_the_keytool() {
     ])
     .unwrap();
     assert!(signed.contains(fingerprint), "{signed}");
+}
+
+/// Finding 11: a member sends an OSC title change, BEL, a carriage return and a right-to-left
+/// override; `vigil read` shows them escaped, as text and as JSON, never raw.
+#[test]
+fn read_escapes_control_and_bidi_characters_in_text_and_json() {
+    let vigil = Path::new(env!("CARGO_BIN_EXE_vigil"));
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let [lead, officer]: [_; 2] = fed
+        .enroll_all(
+            vigil,
+            relay.addr,
+            &[
+                ("lead@cert-at", "EU SECRET"),
+                ("officer@cert-at", "EU SECRET"),
+            ],
+        )
+        .try_into()
+        .unwrap();
+    lead.open_ops_channel(vigil, "officer@cert-at");
+    let hostile = "pwn\u{1b}]0;pwned\u{7}\r\u{202e}gpj.exe";
+    officer.run(vigil, &["send", "ops", hostile]).ok();
+    let plain = lead.run(vigil, &["read", "ops"]).ok();
+    let json = lead.run(vigil, &["read", "ops", "--json"]).ok();
+    for out in [&plain.stdout, &plain.stderr, &json.stdout, &json.stderr] {
+        for c in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
+            assert!(!out.contains(c), "raw {c:?} in {out:?}");
+        }
+    }
+    assert!(
+        plain
+            .stdout
+            .contains(r"pwn\u{1b}]0;pwned\u{7}\u{d}\u{202e}gpj.exe"),
+        "{}",
+        plain.stdout
+    );
+    assert!(
+        json.stdout
+            .contains(r#""text":"pwn\u001b]0;pwned\u0007\r\u202egpj.exe""#),
+        "{}",
+        json.stdout
+    );
 }

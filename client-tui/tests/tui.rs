@@ -204,6 +204,50 @@ fn unread_counts_mentions_placeholders_and_warnings_are_drawn() {
     assert!(!render(&app).0.contains("(2)"));
 }
 
+/// What a hostile member puts in a message, a display name, a notice or a reason: an OSC title
+/// change ended by BEL, a carriage return (to overwrite the line) and a right-to-left override.
+const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\r\u{202e}";
+
+fn assert_nothing_raw(text: &str) {
+    for c in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
+        assert!(!text.contains(c), "raw {c:?} on screen:\n{text}");
+    }
+}
+
+#[test]
+fn hostile_text_reaches_the_screen_escaped_never_raw() {
+    let mut app = app(true);
+    let mut message = entry(
+        "petra@cert-cz",
+        Body::Text(format!("see{HOSTILE}x\nsecond line")),
+    );
+    message.sender_name = format!("P{HOSTILE}");
+    let notice = entry("lead@cert-at", Body::Notice(format!("renamed{HOSTILE}")));
+    let failed = entry(
+        "petra@cert-cz",
+        Body::Undecryptable(format!("bad{HOSTILE}")),
+    );
+    for (seq, entry) in [(1, message), (2, notice), (3, failed)] {
+        let _ = app.on_update(Update::Event(Event::Message {
+            channel: [1; 32],
+            seq,
+            entry,
+        }));
+    }
+    let (text, _) = render(&app);
+    assert_nothing_raw(&text);
+    assert!(text.contains(r"\u{1b}]0;pwned\u{7}\u{d}\u{202e}"), "{text}");
+    assert!(text.contains("second line"), "{text}");
+    // Overlays (members, whois, label) show member-chosen names too.
+    let _ = app.on_update(Update::Info(
+        format!("Members{HOSTILE}"),
+        vec![format!("Petra{HOSTILE} <petra@cert-cz>  CERT-CZ")],
+    ));
+    let (text, _) = render(&app);
+    assert_nothing_raw(&text);
+    assert!(text.contains(r"Petra\u{1b}]0;pwned"), "{text}");
+}
+
 fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
         let _ = app.on_key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE));

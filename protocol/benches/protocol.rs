@@ -12,10 +12,10 @@
 use std::hint::black_box;
 
 use chacha20poly1305::aead::{Aead as _, KeyInit as _, Payload};
-use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce};
+use chacha20poly1305::{ChaCha20Poly1305, Key, Nonce, XChaCha20Poly1305, XNonce};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng as _;
+use rand_core::{RngCore as _, SeedableRng as _};
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair, SignatureContext};
 use vigil_protocol::message::Envelope;
 use vigil_protocol::prekey::PrekeyStore;
@@ -157,6 +157,37 @@ fn raw_aead(c: &mut Criterion) {
     group.finish();
 }
 
+/// The AEAD ratchet messages use (XChaCha20-Poly1305, a random 24-byte nonce per message, drawn
+/// here too): the floor under a ratchet message of the stream benchmark.
+fn raw_xaead(c: &mut Criterion) {
+    let mut group = c.benchmark_group("raw/xchacha20poly1305 random nonce, seal+open");
+    let cipher = XChaCha20Poly1305::new(Key::from_slice(&[7; 32]));
+    let mut rng = ChaCha20Rng::seed_from_u64(14);
+    let ad = [1u8; 200];
+    for size in SIZES {
+        let plaintext = vec![0x42; size];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(format!("{size}"), |b| {
+            b.iter(|| {
+                let mut nonce = [0u8; 24];
+                rng.fill_bytes(&mut nonce);
+                let nonce = XNonce::from_slice(&nonce);
+                let payload = Payload {
+                    msg: &plaintext,
+                    aad: &ad,
+                };
+                let ct = cipher.encrypt(nonce, payload).unwrap();
+                black_box(
+                    cipher
+                        .decrypt(nonce, Payload { msg: &ct, aad: &ad })
+                        .unwrap(),
+                )
+            });
+        });
+    }
+    group.finish();
+}
+
 /// The primitives alone, one direction at a time: seal at 64 B to 16 KiB, and an Ed25519
 /// signature and verification over 1 KiB (through our key types, as every signature is made).
 fn primitives(c: &mut Criterion) {
@@ -251,13 +282,13 @@ fn ratchet_ping_pong(c: &mut Criterion) {
     group.finish();
 }
 
-/// The floor under a ping-pong message: seal+open plus the key generation and the two
-/// Diffie-Hellman operations a ratchet step needs.
+/// The floor under a ping-pong message: seal+open (XChaCha20-Poly1305, as ratchet messages use)
+/// plus the key generation and the two Diffie-Hellman operations a ratchet step needs.
 fn raw_ping_pong_floor(c: &mut Criterion) {
     let mut rng = ChaCha20Rng::seed_from_u64(11);
     let theirs = AgreementKeyPair::generate(&mut rng);
-    let cipher = ChaCha20Poly1305::new(Key::from_slice(&[7; 32]));
-    let nonce = Nonce::from_slice(&[0; 12]);
+    let cipher = XChaCha20Poly1305::new(Key::from_slice(&[7; 32]));
+    let nonce = XNonce::from_slice(&[0; 24]);
     let ad = [1u8; 200];
     let mut group = c.benchmark_group("raw/ping-pong floor (keygen + 2 DH + seal + open)");
     for size in SIZES {
@@ -292,6 +323,7 @@ criterion_group!(
     benches,
     primitives,
     raw_aead,
+    raw_xaead,
     raw_dh,
     raw_ping_pong_floor,
     ratchet_stream,

@@ -41,6 +41,30 @@ pub enum IdError {
     /// A user id that is not `local@org`.
     #[error("user id {0:?} must have the form local@org, e.g. officer1@cert-at")]
     UserIdShape(String),
+    /// A bidirectional-text control (override, embedding, isolate or mark), which can make
+    /// text display in another order than it is stored (Trojan Source, CVE-2021-42574).
+    #[error(
+        "{what} contains the bidirectional control U+{:04X}; write the text without it",
+        u32::from(*found)
+    )]
+    BidiControl {
+        /// What kind of name.
+        what: &'static str,
+        /// The first refused character.
+        found: char,
+    },
+}
+
+/// Whether `c` is a bidirectional-text control: an embedding or override (U+202A–U+202E), an
+/// isolate (U+2066–U+2069), or a mark (U+200E LRM, U+200F RLM, U+061C ALM). Invisible, they can
+/// reorder what a reader sees ("Trojan Source", CVE-2021-42574): [`Text`] refuses them, and
+/// clients escape them wherever they show text that came from someone else.
+#[must_use]
+pub fn is_bidi_control(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}'
+    )
 }
 
 fn check_len(what: &'static str, value: &str, max: usize) -> Result<(), IdError> {
@@ -167,7 +191,8 @@ impl Role {
     }
 }
 
-/// Free text a human reads: a display name, a revocation reason. Bounded, no control characters.
+/// Free text a human reads: a display name, a revocation reason, a caveat. Bounded, with no
+/// control characters and no bidirectional controls ([`is_bidi_control`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Text(String);
 
@@ -176,10 +201,17 @@ impl Text {
     ///
     /// # Errors
     ///
-    /// [`IdError`] when empty, longer than [`MAX_TEXT_LEN`] bytes, or with control characters.
+    /// [`IdError`] when empty, longer than [`MAX_TEXT_LEN`] bytes, with control characters, or
+    /// ([`IdError::BidiControl`]) with bidirectional controls.
     pub fn new(value: &str) -> Result<Self, IdError> {
         check_len("text", value, MAX_TEXT_LEN)?;
         check_chars("text", value, "printable characters", |c| !c.is_control())?;
+        if let Some(found) = value.chars().find(|&c| is_bidi_control(c)) {
+            return Err(IdError::BidiControl {
+                what: "text",
+                found,
+            });
+        }
         Ok(Self(value.to_owned()))
     }
 
@@ -263,5 +295,30 @@ mod tests {
             "officer@cert-at"
         );
         assert!(Text::new("line\nbreak").is_err());
+    }
+
+    #[test]
+    fn text_refuses_every_bidi_control_and_decoding_does_too() {
+        let controls = [
+            '\u{202A}', '\u{202B}', '\u{202C}', '\u{202D}', '\u{202E}', '\u{2066}', '\u{2067}',
+            '\u{2068}', '\u{2069}', '\u{200E}', '\u{200F}', '\u{061C}',
+        ];
+        for found in controls {
+            assert!(is_bidi_control(found));
+            let text = format!("invoice{found}fdp.exe");
+            assert_eq!(
+                Text::new(&text),
+                Err(IdError::BidiControl {
+                    what: "text",
+                    found
+                })
+            );
+            assert!(codec::decode::<Text>(&codec::encode(&text)).is_err());
+        }
+        // Scripts written right to left need no control character.
+        for ok in ["Jana Nováková", "مركز الاستجابة", "צוות תגובה"] {
+            assert_eq!(Text::new(ok).unwrap().as_str(), ok);
+        }
+        assert!(!is_bidi_control('\u{200B}') && !is_bidi_control('a'));
     }
 }

@@ -1,7 +1,7 @@
 //! The 1:1 envelopes: what a session puts on the wire.
 //!
 //! The header is authenticated (it is part of the associated data) but not encrypted; the relay
-//! sees ratchet public keys and counters, never content.
+//! sees ratchet public keys, counters and random nonces, never content.
 
 use bincode::{Decode, Encode};
 
@@ -13,6 +13,9 @@ use crate::prekey::PrekeyId;
 /// Largest plaintext a session encrypts: 512 KiB, half of [`crate::codec::MAX_ENCODED_LEN`],
 /// which leaves ample room for headers and the sender's certificate.
 pub const MAX_PLAINTEXT_LEN: usize = 512 * 1024;
+
+/// Length of a ratchet message's nonce: XChaCha20-Poly1305's 192 bits, enough to draw at random.
+pub const RATCHET_NONCE_LEN: usize = crate::crypto::aead::XNONCE_LEN;
 
 /// The ratchet header of every message.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -30,7 +33,12 @@ pub struct RatchetHeader {
 pub struct RatchetMessage {
     /// The header, authenticated as associated data.
     pub header: RatchetHeader,
-    /// ChaCha20-Poly1305 ciphertext with its 16-byte tag.
+    /// The XChaCha20-Poly1305 nonce, drawn at random for this message (authenticated as the
+    /// AEAD's nonce). Random rather than the counter, so a session restored from an older copy
+    /// of the store, which derives the same message key again, never repeats a (key, nonce)
+    /// pair.
+    pub nonce: [u8; RATCHET_NONCE_LEN],
+    /// XChaCha20-Poly1305 ciphertext with its 16-byte tag.
     pub ciphertext: Vec<u8>,
 }
 

@@ -18,6 +18,7 @@ use vigil_protocol::policy::ClassificationPolicy;
 use crate::client::{Client, ClientError, now};
 use crate::engine::{Body, Engine, EngineError, Entry, Event, SYSTEM_CHANNEL};
 use crate::export::{self, Format};
+use crate::sanitize::line;
 
 /// Vigil: end-to-end encrypted messaging for CSIRTs.
 ///
@@ -285,8 +286,9 @@ pub struct Stderr;
 
 impl Notes for Stderr {
     #[expect(clippy::print_stderr, reason = "notes for the human at the terminal")]
-    fn note(&mut self, line: &str) {
-        eprintln!("vigil: {line}");
+    fn note(&mut self, note: &str) {
+        // Notes quote reasons and names that came from other members or the relay.
+        eprintln!("vigil: {}", line(note));
     }
 }
 
@@ -543,8 +545,8 @@ async fn dispatch(
             writeln!(
                 out,
                 "Created {} [{}] ({})",
-                summary.name,
-                summary.label,
+                line(&summary.name),
+                line(&summary.label.to_string()),
                 hex::encode(&id[..6])
             )
             .map_err(io)?;
@@ -596,8 +598,8 @@ async fn dispatch(
                 writeln!(
                     out,
                     "{}  [{}]  {}  owner {}{}  members {}{}",
-                    c.name,
-                    c.label,
+                    line(&c.name),
+                    line(&c.label.to_string()),
                     hex::encode(&c.id[..6]),
                     c.owner,
                     if admins.is_empty() {
@@ -610,7 +612,7 @@ async fn dispatch(
                 )
                 .map_err(io)?;
                 if let Some(alert) = &c.alert {
-                    writeln!(out, "  !! {alert}").map_err(io)?;
+                    writeln!(out, "  !! {}", line(alert)).map_err(io)?;
                 }
             }
             Ok(())
@@ -695,10 +697,16 @@ async fn read(
     let id = client.engine().find_channel(channel)?;
     let summary = client.engine().channel(id)?;
     let entries = all_history(client.engine(), id, last)?;
-    let banner = format!("==== {} ====", summary.label);
+    let banner = format!("==== {} ====", line(&summary.label.to_string()));
     if !json {
         writeln!(out, "{banner}").map_err(io)?;
-        writeln!(out, "{} ({} members)", summary.name, summary.members.len()).map_err(io)?;
+        writeln!(
+            out,
+            "{} ({} members)",
+            line(&summary.name),
+            summary.members.len()
+        )
+        .map_err(io)?;
     }
     let mut marks = Marks::new(client.engine());
     for (seq, entry) in &entries {
@@ -736,7 +744,7 @@ async fn follow(
     let banner = client
         .engine()
         .channel(id)
-        .map(|c| format!("==== {} ====", c.label))
+        .map(|c| format!("==== {} ====", line(&c.label.to_string())))
         .unwrap_or_default();
     let (handle, mut events, task) = crate::worker::spawn(client);
     let stop = tokio::signal::ctrl_c();

@@ -1,6 +1,8 @@
 //! Drawing the screen from the [`App`]: channel list, classification banners above and below
 //! the open channel, messages, warnings, compose box and status line. Colours are the FIRST
-//! TLP colours on black; without colour every label is still there as text.
+//! TLP colours on black; without colour every label is still there as text. Every string that
+//! came from someone else (names, messages, notices, reasons, warnings) is drawn through
+//! [`crate::sanitize`], so no control or bidirectional character reaches the terminal raw.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -11,6 +13,7 @@ use vigil_protocol::label::Label;
 
 use super::app::{App, COMMANDS, Focus, Mode, TrustMark};
 use crate::engine::{Body, Connection, Delivery};
+use crate::sanitize::{line, multiline};
 
 /// Width of the channel list.
 const LIST_WIDTH: u16 = 28;
@@ -47,7 +50,7 @@ fn style(app: &App, style: Style) -> Style {
 /// The banner line shown above and below the open channel.
 #[must_use]
 pub fn banner_text(label: &Label) -> String {
-    format!("==== {label} ====")
+    format!("==== {} ====", line(&label.to_string()))
 }
 
 /// Draws everything.
@@ -107,7 +110,7 @@ fn draw_channels(frame: &mut Frame<'_>, app: &App, area: Rect) {
                     ),
                 ),
                 Span::raw(" "),
-                Span::raw(item.summary.name.clone()),
+                Span::raw(line(&item.summary.name).into_owned()),
             ];
             if item.unread > 0 {
                 spans.push(Span::styled(
@@ -171,13 +174,13 @@ fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .iter()
         .rev()
         .take(MAX_WARNINGS_SHOWN)
-        .map(|w| (w.clone(), false))
+        .map(|w| (line(w).into_owned(), false))
         .collect();
     if let Some(w) = app.unverified_in_sensitive_channel() {
-        warnings.push((w, false));
+        warnings.push((line(&w).into_owned(), false));
     }
     if let Some((text, true)) = &app.status {
-        warnings.push((format!("REFUSED: {text}"), true));
+        warnings.push((format!("REFUSED: {}", line(text)), true));
     }
     let width = usize::from(area.width).max(10);
     let warning_rows: usize = warnings
@@ -271,14 +274,14 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
             Body::Notice(text) => lines.push(Line::from(vec![
                 time,
                 Span::styled(
-                    format!("* {text}"),
+                    format!("* {}", line(text)),
                     style(app, Style::default().fg(Color::Gray)).add_modifier(Modifier::ITALIC),
                 ),
             ])),
             Body::Alert(text) => lines.push(Line::from(vec![
-                time.clone(),
+                time,
                 Span::styled(
-                    format!("!! {text}"),
+                    format!("!! {}", line(text)),
                     style(app, Style::default().fg(Color::Red))
                         .add_modifier(Modifier::BOLD | Modifier::REVERSED),
                 ),
@@ -287,8 +290,10 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
                 time,
                 Span::styled(
                     format!(
-                        "{} <{}>: [could not decrypt or verify: {why}]",
-                        entry.sender_name, entry.sender
+                        "{} <{}>: [could not decrypt or verify: {}]",
+                        line(&entry.sender_name),
+                        entry.sender,
+                        line(why)
                     ),
                     style(app, Style::default().fg(Color::Red)).add_modifier(Modifier::BOLD),
                 ),
@@ -311,7 +316,7 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
                 let mut head = vec![
                     time,
                     Span::styled(
-                        entry.sender_name.clone(),
+                        line(&entry.sender_name).into_owned(),
                         Style::default().add_modifier(Modifier::BOLD),
                     ),
                     Span::raw(format!(" ({org}) ")),
@@ -321,7 +326,7 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
                     let (text, colour) = match delivery {
                         Delivery::Queued => ("queued".to_owned(), Color::Yellow),
                         Delivery::Sent => ("sent".to_owned(), Color::DarkGray),
-                        Delivery::Failed(why) => (format!("NOT SENT: {why}"), Color::Red),
+                        Delivery::Failed(why) => (format!("NOT SENT: {}", line(why)), Color::Red),
                     };
                     head.push(Span::styled(
                         format!(" ({text})"),
@@ -329,6 +334,7 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
                     ));
                 }
                 head.push(Span::raw(": "));
+                let text = multiline(text);
                 let mut body = text.lines();
                 head.push(Span::raw(body.next().unwrap_or_default().to_owned()));
                 lines.push(Line::from(head));
@@ -338,6 +344,7 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
             }
         }
     }
+    let name = line(name);
     let title = if app.scroll > 0 {
         format!(" {name} (scrolled: {} newer below) ", app.scroll)
     } else {
@@ -403,8 +410,8 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let (connection, colour) = match &app.connection {
         Connection::Online => ("online".to_owned(), Color::Green),
         Connection::Connecting => ("connecting".to_owned(), Color::Yellow),
-        Connection::Offline(why) => (format!("OFFLINE ({why})"), Color::Red),
-        Connection::Refused(why) => (format!("REFUSED BY THE RELAY ({why})"), Color::Red),
+        Connection::Offline(why) => (format!("OFFLINE ({})", line(why)), Color::Red),
+        Connection::Refused(why) => (format!("REFUSED BY THE RELAY ({})", line(why)), Color::Red),
     };
     let mut spans = vec![
         Span::styled(
@@ -413,12 +420,14 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
         ),
         Span::raw(format!(
             " outbox {} | {} <{}> | ? help ",
-            app.outbox, app.my_name, app.me
+            app.outbox,
+            line(&app.my_name),
+            app.me
         )),
     ];
     if let Some((text, false)) = &app.status {
         spans.push(Span::styled(
-            format!(" {text} "),
+            format!(" {} ", line(text)),
             Style::default().add_modifier(Modifier::BOLD),
         ));
     }
@@ -467,10 +476,14 @@ fn draw_overlay(frame: &mut Frame<'_>, app: &App, title: &str, lines: &[String])
         height,
     };
     frame.render_widget(Clear, rect);
-    let text: Vec<Line<'_>> = lines.iter().map(|l| Line::from(l.clone())).collect();
+    // Overlays list members, caveats and answers: each line drawn through the sanitiser.
+    let text: Vec<Line<'_>> = lines
+        .iter()
+        .map(|l| Line::from(line(l).into_owned()))
+        .collect();
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(" {title} "))
+        .title(format!(" {} ", line(title)))
         .border_style(style(app, Style::default().fg(Color::Cyan)));
     frame.render_widget(
         Paragraph::new(text).block(block).wrap(Wrap { trim: false }),

@@ -1,4 +1,5 @@
-//! The primitives as Vigil wires them: ChaCha20-Poly1305, HKDF-SHA256 and HMAC-SHA256.
+//! The primitives as Vigil wires them: ChaCha20-Poly1305, XChaCha20-Poly1305, HKDF-SHA256 and
+//! HMAC-SHA256.
 
 pub(crate) mod aead;
 #[cfg(test)]

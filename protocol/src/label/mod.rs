@@ -3,12 +3,14 @@
 
 mod tlp;
 
+use bincode::de::Decoder;
+use bincode::error::DecodeError as BincodeDecodeError;
 use bincode::{Decode, Encode};
 
 pub use tlp::{Rgb, Tlp};
 
 use crate::ids::Text;
-use crate::policy::{ClassificationPolicy, PolicyError};
+use crate::policy::{ClassificationPolicy, MAX_LEVELS, PolicyError};
 
 /// Most caveats one label carries.
 pub const MAX_CAVEATS: usize = 8;
@@ -62,10 +64,22 @@ pub enum LabelError {
     /// The text form is not `TLP | LEVEL [| CAVEAT; ...]`.
     #[error("a label reads `TLP:AMBER | EU SECRET | REL TO AT,CZ`; got {0:?}")]
     Shape(String),
+    /// A decoded level that no policy of ours could have produced: past [`MAX_LEVELS`], or not
+    /// a level of the built-in policy it names.
+    #[error("policy {policy} has no level {level}")]
+    NoSuchLevel {
+        /// The policy's name.
+        policy: String,
+        /// The level.
+        level: u8,
+    },
 }
 
 /// A channel's label. There is no default: every channel is created with one.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, Encode, Decode)]
+///
+/// Decoding applies the checks of [`Label::new`] (caveat count, caveat text, level), so a label
+/// that could not have been built cannot be decoded either.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Encode)]
 pub struct Label {
     /// The sharing rule.
     pub tlp: Tlp,
@@ -81,6 +95,26 @@ fn caveat(text: &str) -> Result<Text, LabelError> {
         return Err(LabelError::Caveat(text.to_owned()));
     }
     Text::new(trimmed).map_err(|_| LabelError::Caveat(text.to_owned()))
+}
+
+/// Checks that `level` is one a policy could have produced: below [`MAX_LEVELS`] in any policy,
+/// and a defined level of the built-in EU policy when it names that one. (Other policies are
+/// tables we may not hold; their markings show as `POLICY level N`.)
+fn check_level(level: &Classification) -> Result<(), LabelError> {
+    let eu = ClassificationPolicy::eu();
+    let known = if level.policy.as_str() == eu.name() {
+        eu.level(level.level).is_some()
+    } else {
+        usize::from(level.level) < MAX_LEVELS
+    };
+    if known {
+        Ok(())
+    } else {
+        Err(LabelError::NoSuchLevel {
+            policy: level.policy.to_string(),
+            level: level.level,
+        })
+    }
 }
 
 impl Label {
@@ -132,6 +166,21 @@ impl Label {
         }
     }
 
+    /// Checks a label that was not built by [`Label::new`] (a decoded one) by the same rules:
+    /// at most [`MAX_CAVEATS`] caveats, each a [`Text`] that is its own trimmed form without
+    /// `|` or `;`, and a level a policy could have produced.
+    fn validate(&self) -> Result<(), LabelError> {
+        if self.caveats.len() > MAX_CAVEATS {
+            return Err(LabelError::TooManyCaveats);
+        }
+        for text in &self.caveats {
+            if caveat(text.as_str())?.as_str() != text.as_str() {
+                return Err(LabelError::Caveat(text.to_string()));
+            }
+        }
+        check_level(&self.level)
+    }
+
     /// The canonical text form, e.g. `TLP:AMBER | EU SECRET | REL TO AT,CZ`.
     #[must_use]
     pub fn canonical(&self) -> String {
@@ -173,6 +222,22 @@ impl Label {
     }
 }
 
+impl<C> Decode<C> for Label {
+    fn decode<D: Decoder<Context = C>>(decoder: &mut D) -> Result<Self, BincodeDecodeError> {
+        let label = Self {
+            tlp: Tlp::decode(decoder)?,
+            level: Classification::decode(decoder)?,
+            caveats: Vec::<Text>::decode(decoder)?,
+        };
+        label
+            .validate()
+            .map_err(|e| BincodeDecodeError::OtherString(e.to_string()))?;
+        Ok(label)
+    }
+}
+
+bincode::impl_borrow_decode!(Label);
+
 impl std::fmt::Display for Label {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.canonical())
@@ -182,6 +247,26 @@ impl std::fmt::Display for Label {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codec;
+
+    /// A label's layout with caveats that are any string, to encode what `Label` cannot hold.
+    #[derive(Encode)]
+    struct RawLabel {
+        tlp: Tlp,
+        level: Classification,
+        caveats: Vec<String>,
+    }
+
+    fn raw(level: u8, caveats: &[&str]) -> Vec<u8> {
+        codec::encode(&RawLabel {
+            tlp: Tlp::Amber,
+            level: Classification {
+                policy: "EU".parse().unwrap(),
+                level,
+            },
+            caveats: caveats.iter().map(|c| (*c).to_owned()).collect(),
+        })
+    }
 
     fn eu() -> &'static ClassificationPolicy {
         ClassificationPolicy::eu()
@@ -228,6 +313,54 @@ mod tests {
             Label::new("TLP:RED", "EU SECRET", &many, eu()),
             Err(LabelError::TooManyCaveats)
         );
+    }
+
+    #[test]
+    fn decoding_accepts_what_new_builds() {
+        let label = Label::new("TLP:AMBER", "EU SECRET", &["REL TO AT,CZ", "x"], eu()).unwrap();
+        assert_eq!(codec::decode::<Label>(&codec::encode(&label)), Ok(label));
+        assert!(codec::decode::<Label>(&raw(3, &["REL TO AT,CZ"])).is_ok());
+    }
+
+    #[test]
+    fn decoding_refuses_what_new_refuses() {
+        let malformed = |bytes: &[u8]| {
+            matches!(
+                codec::decode::<Label>(bytes),
+                Err(codec::DecodeError::Malformed(_))
+            )
+        };
+        assert!(malformed(&raw(0, &["x"; MAX_CAVEATS + 1])), "nine caveats");
+        assert!(malformed(&raw(0, &["REL TO AT; CZ"])), "a caveat with `;`");
+        assert!(malformed(&raw(0, &["REL TO AT | CZ"])), "a caveat with `|`");
+        assert!(
+            malformed(&raw(0, &["REL TO \u{202E}ZC,TA"])),
+            "a bidi override"
+        );
+        assert!(malformed(&raw(0, &["line\nbreak"])), "a control character");
+        assert!(malformed(&raw(0, &[" padded "])), "an untrimmed caveat");
+        assert!(malformed(&raw(0, &[""])), "an empty caveat");
+        assert!(malformed(&raw(5, &[])), "EU has no level 5");
+        // The same refusals from the constructor.
+        assert!(Label::new("TLP:AMBER", "UNCLASSIFIED", &["a\u{202E}b"], eu()).is_err());
+        assert!(Label::new("TLP:AMBER", "UNCLASSIFIED", &["a;b"], eu()).is_err());
+    }
+
+    #[test]
+    fn levels_of_other_policies_decode_up_to_the_table_limit() {
+        let other = |level| {
+            codec::encode(&RawLabel {
+                tlp: Tlp::Red,
+                level: Classification {
+                    policy: "NATO".parse().unwrap(),
+                    level,
+                },
+                caveats: Vec::new(),
+            })
+        };
+        let highest = u8::try_from(MAX_LEVELS - 1).unwrap();
+        assert!(codec::decode::<Label>(&other(highest)).is_ok());
+        assert!(codec::decode::<Label>(&other(highest + 1)).is_err());
     }
 
     #[test]

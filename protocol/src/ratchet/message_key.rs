@@ -1,6 +1,14 @@
-//! Message keys: each encrypts exactly one message.
+//! Message keys: each encrypts one message, under a random nonce.
+//!
+//! A message key is derived from the chain key in the stored session, so a store rolled back to
+//! an earlier copy derives the same key again for the next message. The nonce is therefore not
+//! derived from the counter but drawn at random and sent with the message (XChaCha20-Poly1305,
+//! [`aead::seal_random`]): the (key, nonce) pair still never repeats.
 
-use crate::crypto::{DecryptError, Secret32, aead};
+use rand_core::CryptoRngCore;
+
+use crate::crypto::aead::{self, XNONCE_LEN};
+use crate::crypto::{DecryptError, Secret32};
 
 /// The key of one message, with its counter.
 #[derive(Debug)]
@@ -22,15 +30,22 @@ impl MessageKey {
         self.key.expose()
     }
 
-    fn nonce(&self) -> [u8; 12] {
-        aead::counter_nonce(self.index)
+    /// Encrypts under a fresh random nonce; returns (nonce, ciphertext with tag).
+    pub(super) fn seal(
+        &self,
+        rng: &mut impl CryptoRngCore,
+        ad: &[u8],
+        plaintext: &[u8],
+    ) -> ([u8; XNONCE_LEN], Vec<u8>) {
+        aead::seal_random(self.key.expose(), rng, ad, plaintext)
     }
 
-    pub(super) fn seal(&self, ad: &[u8], plaintext: &[u8]) -> Vec<u8> {
-        aead::seal(self.key.expose(), &self.nonce(), ad, plaintext)
-    }
-
-    pub(super) fn open(&self, ad: &[u8], ciphertext: &[u8]) -> Result<Vec<u8>, DecryptError> {
-        aead::open(self.key.expose(), &self.nonce(), ad, ciphertext)
+    pub(super) fn open(
+        &self,
+        nonce: &[u8; XNONCE_LEN],
+        ad: &[u8],
+        ciphertext: &[u8],
+    ) -> Result<Vec<u8>, DecryptError> {
+        aead::open_x(self.key.expose(), nonce, ad, ciphertext)
     }
 }

@@ -1,8 +1,10 @@
 //! The Double Ratchet for 1:1 sessions.
 //!
 //! Root key and chain keys as in the Signal specification, with HKDF-SHA256 for the root step,
-//! HMAC-SHA256 for the chain step and ChaCha20-Poly1305 per message. State changes only after a
-//! message authenticates, so a forged or replayed message never disturbs a session.
+//! HMAC-SHA256 for the chain step and XChaCha20-Poly1305 per message under a random nonce (so a
+//! session restored from an older copy of the store never repeats a key/nonce pair). State
+//! changes only after a message authenticates, so a forged or replayed message never disturbs a
+//! session.
 
 mod chain_key;
 mod message_key;

@@ -220,8 +220,13 @@ impl Session {
             counter: chain.index(),
         };
         let key = chain.step().ok_or(SessionError::ChainExhausted)?;
-        let ciphertext = key.seal(&message_ad(&self.ad, &header), plaintext);
-        let message = RatchetMessage { header, ciphertext };
+        // A random nonce: a rolled-back session derives this key again, never this pair.
+        let (nonce, ciphertext) = key.seal(rng, &message_ad(&self.ad, &header), plaintext);
+        let message = RatchetMessage {
+            header,
+            nonce,
+            ciphertext,
+        };
         Ok(match &self.pending_prekey {
             None => Envelope::Ratchet(message),
             Some(p) => Envelope::Prekey(Box::new(PrekeyMessage {
@@ -263,12 +268,12 @@ impl Session {
                     .receiving
                     .skipped_key(chain, counter)
                     .ok_or(SessionError::Replayed { counter })?;
-                let plaintext = key.open(&ad, &message.ciphertext)?;
+                let plaintext = key.open(&message.nonce, &ad, &message.ciphertext)?;
                 self.receiving.remove_skipped(chain, counter);
                 plaintext
             }
             Lookup::Ahead { chain, derived } => {
-                let plaintext = derived.key.open(&ad, &message.ciphertext)?;
+                let plaintext = derived.key.open(&message.nonce, &ad, &message.ciphertext)?;
                 self.receiving.commit_ahead(chain, derived);
                 plaintext
             }
@@ -277,7 +282,7 @@ impl Session {
                     .root_key
                     .advance(&self.our_ratchet, &header.ratchet_key)?;
                 let derived = Derived::new(&chain, header.counter)?;
-                let plaintext = derived.key.open(&ad, &message.ciphertext)?;
+                let plaintext = derived.key.open(&message.nonce, &ad, &message.ciphertext)?;
                 self.receiving
                     .push(header.ratchet_key, derived, header.previous_chain_length);
                 self.root_key = root;

@@ -5,7 +5,9 @@ use vigil_protocol::channel::{
     ChannelView, GroupMessage, SenderKeyDistribution, SignedChannelState,
 };
 use vigil_protocol::keys::AgreementPublicKey;
+use vigil_protocol::label::{Classification, Label, Tlp};
 use vigil_protocol::message::{Envelope, RatchetHeader, RatchetMessage};
+use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::prekey::{PrekeyBundle, PrekeyStore};
 use vigil_protocol::provisioning::{
     BundleContents, BundleHeader, CertificateRequest, SealedFile, dearmor,
@@ -20,16 +22,37 @@ fn ratchet_message() -> impl Strategy<Value = RatchetMessage> {
         any::<[u8; 32]>(),
         any::<u32>(),
         any::<u32>(),
+        any::<[u8; 24]>(),
         proptest::collection::vec(any::<u8>(), 0..512),
     )
-        .prop_map(|(key, previous, counter, ciphertext)| RatchetMessage {
-            header: RatchetHeader {
-                ratchet_key: AgreementPublicKey(key),
-                previous_chain_length: previous,
-                counter,
+        .prop_map(
+            |(key, previous, counter, nonce, ciphertext)| RatchetMessage {
+                header: RatchetHeader {
+                    ratchet_key: AgreementPublicKey(key),
+                    previous_chain_length: previous,
+                    counter,
+                },
+                nonce,
+                ciphertext,
             },
-            ciphertext,
-        })
+        )
+}
+
+/// A label's wire layout with caveats that are any string, to encode what `Label` cannot hold.
+#[derive(bincode::Encode)]
+struct RawLabel {
+    tlp: Tlp,
+    level: Classification,
+    caveats: Vec<String>,
+}
+
+/// (TLP index, EU level, caveats) with the characters a caveat must not hold mixed in.
+fn label_parts() -> impl Strategy<Value = (usize, u8, Vec<String>)> {
+    let chars = prop::sample::select(vec![
+        'a', 'Z', '0', ' ', ',', ';', '|', '\u{202E}', '\u{2066}', '\u{200F}', '\u{7}', '\u{1b}',
+    ]);
+    let caveat = proptest::collection::vec(chars, 0..6).prop_map(String::from_iter);
+    (0..5usize, 0..7u8, proptest::collection::vec(caveat, 0..11))
 }
 
 /// Every decoder we expose, fed the same bytes; none may panic.
@@ -66,6 +89,28 @@ proptest! {
         let bytes = envelope.to_bytes();
         prop_assert_eq!(bytes[0], codec::WIRE_VERSION);
         prop_assert_eq!(Envelope::from_bytes(&bytes).unwrap(), envelope);
+    }
+
+    #[test]
+    fn labels_decode_exactly_when_they_could_be_built((tlp, level, caveats) in label_parts()) {
+        let eu = ClassificationPolicy::eu();
+        let bytes = codec::encode(&RawLabel {
+            tlp: Tlp::ALL[tlp],
+            level: Classification { policy: eu.name().parse().unwrap(), level },
+            caveats: caveats.clone(),
+        });
+        let decoded = codec::decode::<Label>(&bytes);
+        let refs: Vec<&str> = caveats.iter().map(String::as_str).collect();
+        let built = eu
+            .level(level)
+            .and_then(|l| Label::new(Tlp::ALL[tlp].as_str(), &l.marking, &refs, eu).ok());
+        match (decoded, built) {
+            (Ok(decoded), Some(built)) => prop_assert_eq!(decoded, built),
+            (Err(_), None) => {}
+            // The constructor trims what it is given; only the trimmed form is an encoding.
+            (Err(_), Some(_)) => prop_assert!(caveats.iter().any(|c| c.trim() != c)),
+            (Ok(decoded), None) => prop_assert!(false, "decoded {decoded:?}, which new refuses"),
+        }
     }
 
     #[test]

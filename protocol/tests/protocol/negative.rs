@@ -495,10 +495,17 @@ fn tampered_associated_data() {
     ));
     let truncated = RatchetMessage {
         header: m.header.clone(),
+        nonce: m.nonce,
         ciphertext: m.ciphertext[..4].to_vec(),
     };
     assert!(matches!(
         bob.decrypt(&Envelope::Ratchet(truncated)),
+        Err(SessionError::Decrypt(_))
+    ));
+    let mut other_nonce = m.clone();
+    other_nonce.nonce[23] ^= 1;
+    assert!(matches!(
+        bob.decrypt(&Envelope::Ratchet(other_nonce)),
         Err(SessionError::Decrypt(_))
     ));
     assert_eq!(bob.decrypt(&Envelope::Ratchet(m)).unwrap(), b"1");

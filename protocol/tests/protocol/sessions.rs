@@ -2,7 +2,7 @@
 
 use vigil_protocol::message::Envelope;
 use vigil_protocol::prekey::PrekeyStore;
-use vigil_protocol::{SafetyNumber, Session};
+use vigil_protocol::{SafetyNumber, Session, SessionError};
 
 use crate::fixtures::{NOW, World};
 
@@ -107,6 +107,61 @@ fn sessions_survive_a_save_and_restore() {
     ));
 }
 
+fn xor(a: &[u8], b: &[u8]) -> Vec<u8> {
+    a.iter().zip(b).map(|(x, y)| x ^ y).collect()
+}
+
+/// A thief without the passphrase writes an older copy of the store back (finding 12): the
+/// restored session derives the same message key again, but draws another nonce.
+#[test]
+fn a_store_rollback_never_repeats_a_key_nonce_pair() {
+    let mut w = World::new(108);
+    let (mut alice, mut bob) = w.established();
+    let opens = alice.encrypt(&mut w.rng, b"opens a sending chain").unwrap();
+    bob.decrypt(&opens).unwrap();
+    let saved = alice.to_bytes();
+    let (p1, p2) = (
+        b"isolate host 10.0.0.5 now".as_slice(),
+        b"release host 10.0.0.9 now".as_slice(),
+    );
+    let e1 = alice.encrypt(&mut w.rng, p1).unwrap();
+    let mut rolled_back = Session::from_bytes(&saved).unwrap();
+    let e2 = rolled_back.encrypt(&mut w.rng, p2).unwrap();
+    let (m1, m2) = (e1.ratchet_message(), e2.ratchet_message());
+    // The same ratchet key and counter: the same message key.
+    assert_eq!(m1.header, m2.header);
+    assert_ne!(m1.nonce, m2.nonce);
+    // Under one (key, nonce) pair the ciphertexts would XOR to the plaintexts' XOR.
+    assert_ne!(
+        xor(&m1.ciphertext[..p1.len()], &m2.ciphertext[..p2.len()]),
+        xor(p1, p2)
+    );
+    // The receiver reads the first and refuses the second as a replay: visible, not silent.
+    assert_eq!(bob.decrypt(&e1).unwrap(), p1);
+    assert!(matches!(
+        bob.decrypt(&e2),
+        Err(SessionError::Replayed { .. })
+    ));
+}
+
+/// A rollback to a copy taken before a ratchet step: the restored session steps from an old
+/// root key with a new ratchet key, and the receiver, already past it, cannot decrypt.
+#[test]
+fn a_store_rollback_across_a_ratchet_step_fails_to_decrypt_visibly() {
+    let mut w = World::new(109);
+    let (mut alice, mut bob) = w.established();
+    let saved = alice.to_bytes();
+    let e1 = alice.encrypt(&mut w.rng, b"sent").unwrap();
+    let mut rolled_back = Session::from_bytes(&saved).unwrap();
+    let e2 = rolled_back.encrypt(&mut w.rng, b"sent again").unwrap();
+    assert_ne!(
+        e1.ratchet_message().header.ratchet_key,
+        e2.ratchet_message().header.ratchet_key
+    );
+    assert_eq!(bob.decrypt(&e1).unwrap(), b"sent");
+    assert!(matches!(bob.decrypt(&e2), Err(SessionError::Decrypt(_))));
+}
+
 #[test]
 fn prekey_store_survives_a_save_and_restore() {
     let mut w = World::new(104);
@@ -143,7 +198,7 @@ fn oversized_plaintext_is_refused() {
     let big = vec![0u8; vigil_protocol::message::MAX_PLAINTEXT_LEN + 1];
     assert!(matches!(
         alice.encrypt(&mut w.rng, &big),
-        Err(vigil_protocol::SessionError::TooLong { .. })
+        Err(SessionError::TooLong { .. })
     ));
     let max = vec![7u8; vigil_protocol::message::MAX_PLAINTEXT_LEN];
     let envelope = alice.encrypt(&mut w.rng, &max).unwrap();
