@@ -167,7 +167,7 @@ fn seal_open(c: &mut Criterion) {
             let plaintext = vec![0x42; size];
             seal.throughput(Throughput::Bytes(size as u64));
             seal.bench_function(format!("{size}"), |b| {
-                b.iter(|| black_box(owner.seal(&plaintext).unwrap()));
+                b.iter(|| black_box(owner.seal(&mut org.rng, &plaintext).unwrap()));
             });
         }
         seal.finish();
@@ -189,7 +189,7 @@ fn seal_open(c: &mut Criterion) {
             open.throughput(Throughput::Bytes(size as u64));
             open.bench_function(format!("{size}"), |b| {
                 b.iter_batched(
-                    || owner.seal(&plaintext).unwrap(),
+                    || owner.seal(&mut org.rng, &plaintext).unwrap(),
                     |message| black_box(reader.open(&message, NOW).unwrap()),
                     BatchSize::SmallInput,
                 );

@@ -343,7 +343,7 @@ pub fn channel_interaction(data: &[u8]) {
         match op % 4 {
             0 => {
                 let text = format!("{who}:{}", sent[who]);
-                if let Ok(message) = views[who].seal(text.as_bytes()) {
+                if let Ok(message) = views[who].seal(&mut rng, text.as_bytes()) {
                     for to in (0..3).filter(|t| *t != who) {
                         wire.push((who, sent[who], to, message.to_bytes()));
                     }
@@ -439,7 +439,7 @@ pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     )
     .expect("channel");
     let key = view.own_sender_key(&mut rng).expect("key");
-    let message = view.seal(b"channel seed").expect("seal");
+    let message = view.seal(&mut rng, b"channel seed").expect("seal");
     let removal = view
         .propose(
             &alice.local,

@@ -386,13 +386,13 @@ impl Engine {
             .channels
             .get_mut(&channel)
             .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
-        let message = match view.seal(&bytes) {
+        let message = match view.seal(&mut rng(), &bytes) {
             Err(ChannelError::NoOwnSenderKey) => {
                 self.distribute_sender_key(batch, channel, recipients)?;
                 self.channels
                     .get_mut(&channel)
                     .ok_or_else(|| EngineError::Usage("unknown channel".into()))?
-                    .seal(&bytes)?
+                    .seal(&mut rng(), &bytes)?
             }
             other => other?,
         };

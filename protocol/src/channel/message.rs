@@ -88,14 +88,18 @@ pub struct GroupHeader {
     pub counter: u32,
 }
 
-/// A channel message: header, ciphertext, and the sender's per-epoch signature over both.
+/// A channel message: header, nonce, ciphertext, and the sender's per-epoch signature over
+/// them.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct GroupMessage {
     /// The header (associated data).
     pub header: GroupHeader,
-    /// ChaCha20-Poly1305 ciphertext with tag.
+    /// The XChaCha20-Poly1305 nonce, random: a sender chain restored from a rolled-back store
+    /// never repeats a (key, nonce) pair.
+    pub nonce: [u8; 24],
+    /// XChaCha20-Poly1305 ciphertext with tag.
     pub ciphertext: Vec<u8>,
-    /// Ed25519 signature over the encoded header and the ciphertext.
+    /// Ed25519 signature over the encoded header, the nonce and the ciphertext.
     pub signature: Signature,
 }
 
@@ -115,10 +119,11 @@ impl GroupMessage {
         crate::codec::decode(bytes)
     }
 
-    /// The bytes the signature covers: the header's encoding, then the ciphertext.
-    pub(crate) fn signed_bytes(ad: &[u8], ciphertext: &[u8]) -> Vec<u8> {
-        let mut bytes = Vec::with_capacity(ad.len() + ciphertext.len());
+    /// The bytes the signature covers: the header's encoding, the nonce, then the ciphertext.
+    pub(crate) fn signed_bytes(ad: &[u8], nonce: &[u8; 24], ciphertext: &[u8]) -> Vec<u8> {
+        let mut bytes = Vec::with_capacity(ad.len() + nonce.len() + ciphertext.len());
         bytes.extend_from_slice(ad);
+        bytes.extend_from_slice(nonce);
         bytes.extend_from_slice(ciphertext);
         bytes
     }

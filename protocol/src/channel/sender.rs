@@ -152,7 +152,11 @@ impl ChannelView {
     ///
     /// [`ChannelError::NotMember`], [`ChannelError::NoOwnSenderKey`] (call
     /// [`Self::own_sender_key`] after a new epoch), [`ChannelError::TooLong`].
-    pub fn seal(&mut self, plaintext: &[u8]) -> Result<GroupMessage, ChannelError> {
+    pub fn seal(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+        plaintext: &[u8],
+    ) -> Result<GroupMessage, ChannelError> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(ChannelError::TooLong {
                 len: plaintext.len(),
@@ -183,20 +187,16 @@ impl ChannelView {
         };
         let ad = crate::codec::encode(&header);
         let (message_key, next) = kdf::chain_step(&own.key);
-        let ciphertext = aead::seal(
-            message_key.expose(),
-            &aead::counter_nonce(own.index),
-            &ad,
-            plaintext,
-        );
+        let (nonce, ciphertext) = aead::seal_random(message_key.expose(), rng, &ad, plaintext);
         let signature = own.signing.sign(
             SignatureContext::GroupMessage,
-            &GroupMessage::signed_bytes(&ad, &ciphertext),
+            &GroupMessage::signed_bytes(&ad, &nonce, &ciphertext),
         );
         own.key = next;
         own.index = next_index;
         Ok(GroupMessage {
             header,
+            nonce,
             ciphertext,
             signature,
         })
@@ -231,13 +231,13 @@ impl ChannelView {
             .signing_key
             .verify(
                 SignatureContext::GroupMessage,
-                &GroupMessage::signed_bytes(&ad, &message.ciphertext),
+                &GroupMessage::signed_bytes(&ad, &message.nonce, &message.ciphertext),
                 &message.signature,
             )
             .map_err(|_| ChannelError::BadMessageSignature {
                 sender: header.sender.clone(),
             })?;
-        let (plaintext, missing) = chain.open(header, &ad, &message.ciphertext)?;
+        let (plaintext, missing) = chain.open(header, &ad, &message.nonce, &message.ciphertext)?;
         Ok(GroupPlaintext {
             sender: header.sender.clone(),
             epoch: header.epoch,
@@ -308,6 +308,7 @@ impl ReceivingChain {
         &mut self,
         header: &GroupHeader,
         ad: &[u8],
+        nonce: &[u8; 24],
         ciphertext: &[u8],
     ) -> Result<(Vec<u8>, Option<std::ops::Range<u32>>), ChannelError> {
         let counter = header.counter;
@@ -319,8 +320,7 @@ impl ReceivingChain {
                     sender: header.sender.clone(),
                     counter,
                 })?;
-            let plaintext =
-                aead::open(key.expose(), &aead::counter_nonce(counter), ad, ciphertext)?;
+            let plaintext = aead::open_x(key.expose(), nonce, ad, ciphertext)?;
             self.skipped.remove(&counter);
             return Ok((plaintext, None));
         }
@@ -342,12 +342,7 @@ impl ReceivingChain {
             key = next;
         }
         let (message_key, next) = kdf::chain_step(&key);
-        let plaintext = aead::open(
-            message_key.expose(),
-            &aead::counter_nonce(counter),
-            ad,
-            ciphertext,
-        )?;
+        let plaintext = aead::open_x(message_key.expose(), nonce, ad, ciphertext)?;
         let missing = (gap > 0).then_some(self.next..counter);
         self.key = next;
         self.next = after;

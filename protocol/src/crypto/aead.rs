@@ -16,14 +16,6 @@ use super::DecryptError;
 /// Length of an XChaCha20-Poly1305 nonce: 192 bits, large enough to draw at random.
 pub(crate) const XNONCE_LEN: usize = 24;
 
-/// The nonce of a message key used exactly once: its counter, big-endian, in the last four
-/// bytes. The key alone already makes it unique; the counter documents which message it was.
-pub(crate) fn counter_nonce(counter: u32) -> [u8; 12] {
-    let mut nonce = [0u8; 12];
-    nonce[8..].copy_from_slice(&counter.to_be_bytes());
-    nonce
-}
-
 /// Encrypts `plaintext` and appends the tag.
 ///
 /// # Security

@@ -722,8 +722,12 @@ fn old_epoch_messages_are_refused_after_the_grace_period() {
         .apply(&removal, &trust, NOW)
         .unwrap();
     let sender_view = crew.views.get_mut(sender).unwrap();
-    let within = sender_view.seal(b"within the grace").unwrap();
-    let after = sender_view.seal(b"long after the change").unwrap();
+    let within = sender_view
+        .seal(&mut crew.rng, b"within the grace")
+        .unwrap();
+    let after = sender_view
+        .seal(&mut crew.rng, b"long after the change")
+        .unwrap();
     let reader_view = crew.views.get_mut(reader).unwrap();
     reader_view.open(&within, UnixTime(NOW.0 + 60)).unwrap();
     let err = reader_view

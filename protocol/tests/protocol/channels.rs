@@ -157,7 +157,7 @@ impl Team {
         self.views
             .get_mut(from)
             .unwrap()
-            .seal(text.as_bytes())
+            .seal(&mut self.rng, text.as_bytes())
             .unwrap()
     }
 
@@ -455,7 +455,7 @@ fn a_removed_member_reads_nothing_sent_after_removal() {
         ChannelError::NotMember
     );
     assert_eq!(
-        removed.seal(b"still here?").unwrap_err(),
+        removed.seal(&mut team.rng, b"still here?").unwrap_err(),
         ChannelError::NotMember
     );
 }
@@ -865,7 +865,7 @@ fn late_messages_of_the_previous_epoch_still_open() {
         team.views
             .get_mut("admin@cert-at")
             .unwrap()
-            .seal(b"old key"),
+            .seal(&mut team.rng, b"old key"),
         Err(ChannelError::NoOwnSenderKey)
     ));
 }
