@@ -23,6 +23,14 @@ impl Rate {
             per_second: f64::from(per_second),
         }
     }
+
+    /// A burst of `burst`, then `per_hour` sustained.
+    pub(crate) fn per_hour(burst: u32, per_hour: u32) -> Self {
+        Self {
+            burst: f64::from(burst),
+            per_second: f64::from(per_hour) / 3600.0,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -107,6 +115,36 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn a_burst_then_the_hourly_rate_per_member_and_full_buckets_are_forgotten() {
+        let limiter = Limiter::new(Rate::per_hour(3, 60));
+        let (mallory, alice): (UserId, UserId) = (
+            "mallory@cert-at".parse().unwrap(),
+            "alice@cert-at".parse().unwrap(),
+        );
+        let start = Instant::now();
+        let allowed = (0..10)
+            .filter(|_| limiter.allow_at(&mallory, start))
+            .count();
+        assert_eq!(allowed, 3, "the burst");
+        assert!(
+            limiter.allow_at(&alice, start),
+            "another member is unaffected"
+        );
+        // 60 per hour: one more a minute.
+        assert!(!limiter.allow_at(&mallory, start + Duration::from_secs(59)));
+        assert!(limiter.allow_at(&mallory, start + Duration::from_secs(61)));
+        assert!(!limiter.allow_at(&mallory, start + Duration::from_secs(62)));
+        limiter.prune_at(start + Duration::from_secs(62));
+        assert_eq!(
+            limiter.len(),
+            1,
+            "alice refilled her one token; mallory did not"
+        );
+        limiter.prune_at(start + Duration::from_secs(3600));
+        assert_eq!(limiter.len(), 0, "both are full again");
+    }
 
     #[test]
     fn per_second_is_its_own_burst() {

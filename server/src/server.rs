@@ -19,6 +19,8 @@ use crate::limiter::{Limiter, Rate};
 use crate::live::{Live, Notice, Registry};
 use crate::store::{Applied, Quota, Store, StoreError, Write};
 
+mod bundles;
+
 /// Most recipients one send may name (a national channel, with room).
 pub const MAX_RECIPIENTS: usize = 2000;
 
@@ -80,6 +82,10 @@ pub struct Shared {
     live: Registry,
     /// Sends per identity: `messages_per_second` sustained, the same as burst.
     sends: Limiter,
+    /// Bundle fetches per requester.
+    bundle_fetches: Limiter,
+    /// One-time prekeys handed out per target.
+    one_time_handouts: Limiter,
     /// Certificates whose signatures were checked, by member: a send re-checks only what can
     /// change (root, validity, revocation), not every recipient's signature again.
     verified: Mutex<HashMap<UserId, VerifiedCertificate>>,
@@ -239,6 +245,14 @@ impl Relay {
             limits: config.limits.clone(),
             live: Registry::default(),
             sends: Limiter::new(Rate::per_second(config.limits.messages_per_second)),
+            bundle_fetches: Limiter::new(Rate::per_hour(
+                config.limits.bundle_fetch_burst,
+                config.limits.bundle_fetches_per_hour,
+            )),
+            one_time_handouts: Limiter::new(Rate::per_hour(
+                config.limits.one_time_prekeys_per_target_per_hour,
+                config.limits.one_time_prekeys_per_target_per_hour,
+            )),
             verified: Mutex::new(HashMap::new()),
             metrics: crate::metrics::Metrics::default(),
         });
@@ -382,6 +396,8 @@ async fn housekeeping(
                 warn!(error = %e, "cannot prune client message ids");
             }
             shared.sends.prune();
+            shared.bundle_fetches.prune();
+            shared.one_time_handouts.prune();
         }
         let stamp = std::fs::read_dir(&dir).ok().map(|entries| {
             entries
@@ -747,51 +763,7 @@ async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
                 Err(e) => storage_refusal(&e),
             }
         }
-        Request::FetchBundle { user: wanted } => {
-            let certificate = match shared.store.certificate(&wanted) {
-                Ok(Some(c)) => c,
-                Ok(None) => {
-                    return refuse(
-                        ErrorCode::UnknownRecipient,
-                        format!("{wanted} is not known to this relay"),
-                    );
-                }
-                Err(e) => return storage_refusal(&e),
-            };
-            let signed_prekey = match shared.store.signed_prekey(&wanted) {
-                Ok(Some(s)) => s,
-                Ok(None) => {
-                    return refuse(
-                        ErrorCode::NoPrekeys,
-                        format!("{wanted} has published no prekeys"),
-                    );
-                }
-                Err(e) => return storage_refusal(&e),
-            };
-            let (one_time_prekey, remaining) = match shared.store.take_one_time_prekey(&wanted) {
-                Ok(taken) => taken,
-                Err(e) => return storage_refusal(&e),
-            };
-            if let Err(e) = shared.store.flush().await {
-                return storage_refusal(&e);
-            }
-            if remaining < PREKEYS_LOW {
-                shared.live.notify(
-                    &wanted,
-                    &Notice::PrekeysLow(u32::try_from(remaining).unwrap_or(0)),
-                );
-            }
-            let bundle = PrekeyBundle {
-                user: wanted,
-                identity_key: certificate.body().identity_key,
-                signed_prekey,
-                one_time_prekey,
-            };
-            Response::Bundle {
-                certificate: Box::new(certificate),
-                bundle: Box::new(bundle),
-            }
-        }
+        Request::FetchBundle { user: wanted } => bundles::fetch_bundle(shared, user, wanted).await,
         Request::Send {
             id,
             recipients,

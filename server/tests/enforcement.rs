@@ -15,6 +15,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use vigil_client::transport::client_config;
+use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::relay::{
     ClientMessageId, ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, Push, RelayError,
     Request, Response, decode_frame, encode_frame, login_proof,
@@ -176,5 +177,120 @@ async fn live_clients_are_pushed_the_new_lists_when_a_revocation_is_published() 
     assert_eq!(list.body().version, 2);
     assert!(list.find(bob_serial).is_some(), "{list:?}");
     assert_eq!(close_code(&bob).await, Some(close::CERTIFICATE_REFUSED));
+    relay.shutdown().await;
+}
+
+/// Publishes `count` one-time prekeys for `who` (and a signed prekey); returns the store.
+async fn publish_prekeys(
+    addr: SocketAddr,
+    d: &Deployment,
+    who: &str,
+    count: usize,
+) -> (quinn::Connection, PrekeyStore) {
+    let identity = &d.members[who];
+    let mut store = PrekeyStore::new(&mut rand_core::OsRng, identity, now());
+    let one_time =
+        store.generate_one_time_prekeys(&mut rand_core::OsRng, identity.identity(), count);
+    let connection = raw_login(addr, d.pin, identity).await;
+    let request = Request::PublishPrekeys {
+        signed_prekey: store.signed_prekey().unwrap().clone(),
+        one_time_prekeys: one_time,
+    };
+    let expected = u32::try_from(count).unwrap();
+    assert_eq!(
+        exchange(&connection, &request).await,
+        Some(Response::Published {
+            one_time_prekeys: expected
+        })
+    );
+    (connection, store)
+}
+
+/// How many one-time prekeys the relay holds for the owner of `connection` (publishing none).
+async fn stock(connection: &quinn::Connection, store: &PrekeyStore) -> u32 {
+    let request = Request::PublishPrekeys {
+        signed_prekey: store.signed_prekey().unwrap().clone(),
+        one_time_prekeys: Vec::new(),
+    };
+    match exchange(connection, &request).await {
+        Some(Response::Published { one_time_prekeys }) => one_time_prekeys,
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Fetches bob's bundle: `Some(true)` with a one-time prekey, `Some(false)` without, `None`
+/// when refused with `RateLimited`.
+async fn fetch_bob(connection: &quinn::Connection) -> Option<bool> {
+    let response = exchange(
+        connection,
+        &Request::FetchBundle {
+            user: user("bob@cert-at"),
+        },
+    )
+    .await;
+    match response {
+        Some(Response::Bundle { bundle, .. }) => Some(bundle.one_time_prekey.is_some()),
+        ref refused if refused_with(refused, ErrorCode::RateLimited) => None,
+        other => panic!("{other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_member_fetching_bundles_in_a_loop_is_rate_limited_and_drains_nothing_more() {
+    let d = Deployment::new(&[
+        ("alice@cert-at", 3),
+        ("bob@cert-at", 3),
+        ("mallory@cert-at", 3),
+    ]);
+    d.set_limit("bundle_fetch_burst", 5);
+    d.set_limit("bundle_fetches_per_hour", 1);
+    let (relay, addr) = d.start().await;
+    let (bob, bob_store) = publish_prekeys(addr, &d, "bob@cert-at", 50).await;
+    let mallory = raw_login(addr, d.pin, &d.members["mallory@cert-at"]).await;
+    let mut served = 0;
+    let mut limited = 0;
+    for _ in 0..40 {
+        match fetch_bob(&mallory).await {
+            Some(with_one_time_prekey) => {
+                assert!(with_one_time_prekey);
+                assert_eq!(limited, 0, "served again after a refusal");
+                served += 1;
+            }
+            None => limited += 1,
+        }
+    }
+    assert_eq!((served, limited), (5, 35), "the burst, then refusals");
+    // Another member is unaffected and still gets a one-time prekey.
+    let alice = raw_login(addr, d.pin, &d.members["alice@cert-at"]).await;
+    assert_eq!(fetch_bob(&alice).await, Some(true));
+    // Bob lost exactly the prekeys handed out, not one more.
+    assert_eq!(stock(&bob, &bob_store).await, 50 - 5 - 1);
+    relay.shutdown().await;
+}
+
+#[tokio::test]
+async fn many_requesters_get_at_most_the_per_target_one_time_prekeys_then_the_signed_prekey() {
+    let names = ["alice", "carol", "dave", "erin"].map(|n| format!("{n}@cert-at"));
+    let mut members: Vec<(&str, u8)> = names.iter().map(|n| (n.as_str(), 3)).collect();
+    members.push(("bob@cert-at", 3));
+    let d = Deployment::new(&members);
+    d.set_limit("one_time_prekeys_per_target_per_hour", 3);
+    let (relay, addr) = d.start().await;
+    let (bob, bob_store) = publish_prekeys(addr, &d, "bob@cert-at", 50).await;
+    let mut with = 0;
+    let mut without = 0;
+    for name in &names {
+        let requester = raw_login(addr, d.pin, &d.members[name]).await;
+        for _ in 0..2 {
+            match fetch_bob(&requester).await {
+                Some(true) => with += 1,
+                Some(false) => without += 1,
+                None => panic!("{name} was refused within its own limit"),
+            }
+        }
+    }
+    // Nobody is refused a bundle: past the cap it carries the signed prekey only.
+    assert_eq!((with, without), (3, 5));
+    assert_eq!(stock(&bob, &bob_store).await, 50 - 3);
     relay.shutdown().await;
 }
