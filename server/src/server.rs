@@ -569,6 +569,9 @@ async fn serve_connection(
     };
     shared.live.add(user.clone(), live);
     let _ = notices.send(Notice::Mail);
+    if let Some(remaining) = bundles::low_at_login(&shared, &user) {
+        let _ = notices.send(Notice::PrekeysLow(remaining));
+    }
     let pusher = spawn_pusher(connection.clone(), Arc::clone(&shared), user.clone(), inbox);
     loop {
         tokio::select! {

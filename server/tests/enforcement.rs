@@ -294,3 +294,26 @@ async fn many_requesters_get_at_most_the_per_target_one_time_prekeys_then_the_si
     assert_eq!(stock(&bob, &bob_store).await, 50 - 3);
     relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_owner_whose_one_time_prekeys_ran_low_while_offline_is_told_at_login() {
+    let d = Deployment::new(&[("alice@cert-at", 3), ("bob@cert-at", 3)]);
+    let (relay, addr) = d.start().await;
+    let (bob, _) = publish_prekeys(addr, &d, "bob@cert-at", 12).await;
+    bob.close(0u32.into(), b"bye");
+    let alice = raw_login(addr, d.pin, &d.members["alice@cert-at"]).await;
+    for _ in 0..3 {
+        assert_eq!(fetch_bob(&alice).await, Some(true));
+    }
+    // Bob was offline when his stock fell below the threshold: he hears it when he returns.
+    let (mut bob, _) = connect(addr, d.pin, &d.members["bob@cert-at"]).await;
+    let remaining = loop {
+        match tokio::time::timeout(Duration::from_secs(10), bob.next_push()).await {
+            Ok(Ok(Some(Push::PrekeysLow { remaining }))) => break remaining,
+            Ok(Ok(Some(_))) => {}
+            other => panic!("no PrekeysLow push: {other:?}"),
+        }
+    };
+    assert_eq!(remaining, 9);
+    relay.shutdown().await;
+}

@@ -74,3 +74,14 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
         bundle: Box::new(bundle),
     }
 }
+
+/// A member logging in whose one-time prekeys ran low while they were offline (the
+/// `PrekeysLow` push reaches only live connections): how many remain, so they are told now.
+/// `None` when the stock is fine, or when they have published no prekeys at all.
+pub(super) fn low_at_login(shared: &Shared, user: &UserId) -> Option<u32> {
+    if !matches!(shared.store.signed_prekey(user), Ok(Some(_))) {
+        return None;
+    }
+    let held = shared.store.one_time_prekeys_held(user);
+    (held < PREKEYS_LOW).then(|| u32::try_from(held).unwrap_or(0))
+}
