@@ -360,6 +360,10 @@ impl Client {
                     other => tracing::warn!(answer = ?other, "prekeys not published"),
                 }
             }
+            Push::Revocations { lists } => {
+                let events = self.engine.update_revocations(lists, now())?;
+                self.emit(events);
+            }
         }
         Ok(())
     }

@@ -250,6 +250,14 @@ pub enum Push {
         /// How many remain.
         remaining: u32,
     },
+    /// The revocation lists the relay enforces changed: every list now in force, one per
+    /// organisation that has one, as [`Response::Revocations`] carries them. Pushed to every
+    /// live connection when the relay puts a newer list in force. Each list is signed by its
+    /// organisation's root: verify it against your own trust store, and apply only newer ones.
+    Revocations {
+        /// The lists.
+        lists: Vec<crate::cert::RevocationList>,
+    },
 }
 
 #[cfg(test)]
@@ -274,6 +282,20 @@ mod tests {
             })
         );
         assert!(decode_frame::<Request>(&frame[4..frame.len() - 1]).is_err());
+    }
+
+    #[test]
+    fn push_variants_keep_their_wire_indices() {
+        // A variant appended at the end leaves the ones clients already decode where they were.
+        let version = crate::codec::WIRE_VERSION;
+        assert_eq!(
+            crate::codec::encode(&Push::PrekeysLow { remaining: 3 }),
+            [version, 1, 3]
+        );
+        let lists = Push::Revocations { lists: Vec::new() };
+        assert_eq!(crate::codec::encode(&lists), [version, 2, 0]);
+        let frame = encode_frame(&lists);
+        assert_eq!(decode_frame::<Push>(&frame[4..]).unwrap(), lists);
     }
 
     #[test]

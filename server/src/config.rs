@@ -36,6 +36,37 @@ fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
     }
 }
 
+/// Defaults of the limits added after the first `relay.toml`s were written: a file without
+/// them still loads, with these values.
+pub mod defaults {
+    /// Prekey bundles one member may fetch at once. Joining a channel means a session with
+    /// every member not met before, so this covers the sessions of an incident channel of
+    /// about 50 members at once; past it [`BUNDLE_FETCHES_PER_HOUR`] applies.
+    pub const BUNDLE_FETCH_BURST: u32 = 50;
+    /// Prekey bundles one member may fetch per hour, sustained: one new contact a minute is
+    /// far above what a person does, and holds one member draining another's one-time
+    /// prekeys (200 at most, refilled when fewer than 10 remain) to 60 an hour.
+    pub const BUNDLE_FETCHES_PER_HOUR: u32 = 60;
+    /// One-time prekeys of one member the relay hands out per hour, whoever asks (also the
+    /// burst). Per-requester limits count identities, and whoever holds an org root can mint
+    /// identities; this bounds how fast any number of requesters can use up a member's
+    /// stock. Past it a bundle carries the signed prekey only (never a refusal), so nobody
+    /// can stop others from reaching a member.
+    pub const ONE_TIME_PREKEYS_PER_TARGET_PER_HOUR: u32 = 100;
+
+    pub(crate) const fn bundle_fetch_burst() -> u32 {
+        BUNDLE_FETCH_BURST
+    }
+
+    pub(crate) const fn bundle_fetches_per_hour() -> u32 {
+        BUNDLE_FETCHES_PER_HOUR
+    }
+
+    pub(crate) const fn one_time_prekeys_per_target_per_hour() -> u32 {
+        ONE_TIME_PREKEYS_PER_TARGET_PER_HOUR
+    }
+}
+
 /// Limits, each named in `relay.toml` (defaults as `vigil-keytool relay init` writes them).
 #[derive(Clone, Debug, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields)]
@@ -58,6 +89,17 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Seconds between keep-alives.
     pub keep_alive_secs: u64,
+    /// Prekey bundles one member may fetch at once (then `bundle_fetches_per_hour`); over it,
+    /// `RateLimited`.
+    #[serde(default = "defaults::bundle_fetch_burst")]
+    pub bundle_fetch_burst: u32,
+    /// Prekey bundles one member may fetch per hour, sustained.
+    #[serde(default = "defaults::bundle_fetches_per_hour")]
+    pub bundle_fetches_per_hour: u32,
+    /// One-time prekeys of one member handed out per hour, whoever asks (also the burst);
+    /// past it, bundles carry the signed prekey only.
+    #[serde(default = "defaults::one_time_prekeys_per_target_per_hour")]
+    pub one_time_prekeys_per_target_per_hour: u32,
 }
 
 #[derive(Debug, Deserialize)]
@@ -161,6 +203,9 @@ impl Config {
         if limits.max_concurrent_streams == 0
             || limits.connections_per_identity == 0
             || limits.messages_per_second == 0
+            || limits.bundle_fetch_burst == 0
+            || limits.bundle_fetches_per_hour == 0
+            || limits.one_time_prekeys_per_target_per_hour == 0
         {
             return Err(invalid(path, "limits must be at least 1"));
         }
@@ -250,4 +295,59 @@ fn armored_files(dir: &Path, kind: FileKind) -> Result<Vec<(PathBuf, Vec<u8>)>, 
         out.push((path, bytes));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    const BEFORE_BUNDLE_LIMITS: &str = "[relay]\nlisten = \"127.0.0.1:0\"\nhost = \"localhost\"\n\
+        pin = \"00\"\ncertificate = \"relay.crt\"\nprivate_key = \"relay.key\"\ndata_dir = \"data\"\n\
+        [trust]\nroots_dir = \"roots\"\nrevocations_dir = \"revocations\"\n\
+        [limits]\nmax_frame_bytes = 1048576\nmailbox_max_messages = 10000\n\
+        mailbox_max_bytes = 268435456\nmessages_per_second = 50\nconnections_per_identity = 4\n\
+        max_concurrent_streams = 64\nlogin_timeout_secs = 10\nidle_timeout_secs = 60\n\
+        keep_alive_secs = 15\n";
+
+    fn load(text: &str) -> Result<Config, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("relay.toml");
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path)
+    }
+
+    #[test]
+    fn a_file_written_before_the_bundle_limits_loads_with_their_defaults() {
+        let limits = load(BEFORE_BUNDLE_LIMITS).unwrap().limits;
+        assert_eq!(limits.bundle_fetch_burst, defaults::BUNDLE_FETCH_BURST);
+        assert_eq!(
+            limits.bundle_fetches_per_hour,
+            defaults::BUNDLE_FETCHES_PER_HOUR
+        );
+        assert_eq!(
+            limits.one_time_prekeys_per_target_per_hour,
+            defaults::ONE_TIME_PREKEYS_PER_TARGET_PER_HOUR
+        );
+    }
+
+    #[test]
+    fn bundle_limits_are_read_and_zero_is_refused() {
+        let text = format!(
+            "{BEFORE_BUNDLE_LIMITS}bundle_fetch_burst = 5\nbundle_fetches_per_hour = 7\n\
+             one_time_prekeys_per_target_per_hour = 9\n"
+        );
+        let limits = load(&text).unwrap().limits;
+        assert_eq!(
+            (
+                limits.bundle_fetch_burst,
+                limits.bundle_fetches_per_hour,
+                limits.one_time_prekeys_per_target_per_hour
+            ),
+            (5, 7, 9)
+        );
+        let zero = format!("{BEFORE_BUNDLE_LIMITS}bundle_fetches_per_hour = 0\n");
+        assert!(matches!(load(&zero), Err(ConfigError::Invalid { .. })));
+    }
 }

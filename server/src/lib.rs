@@ -3,7 +3,10 @@
 
 mod commit;
 pub mod config;
+mod limiter;
+mod live;
 pub mod metrics;
+mod revocation;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -116,7 +116,7 @@ async fn wait_for_signal(relay: &vigil_server::Relay, revocations: &std::path::P
             _ = tokio::signal::ctrl_c() => return,
             _ = terminate.recv() => return,
             _ = hangup.recv() => match relay.reload_revocations(revocations) {
-                Ok(()) => info!("revocation lists reloaded (SIGHUP)"),
+                Ok(changed) => info!(changed, "revocation lists reloaded (SIGHUP)"),
                 Err(e) => tracing::warn!(error = %e, "revocation lists not reloaded"),
             },
         }

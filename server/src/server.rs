@@ -12,10 +12,14 @@ use vigil_protocol::relay::{
     ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, MessageId, Push, RelayError, Request,
     Response, decode_frame, encode_frame, frame_len, login_proof_valid,
 };
-use vigil_protocol::{MemberCertificate, TrustStore, UnixTime, UserId, VerifiedCertificate};
+use vigil_protocol::{TrustStore, UnixTime, UserId, VerifiedCertificate};
 
-use crate::config::{Config, Limits};
+use crate::config::{Config, ConfigError, Limits};
+use crate::limiter::{Limiter, Rate};
+use crate::live::{Live, Notice, Registry};
 use crate::store::{Applied, Quota, Store, StoreError, Write};
+
+mod bundles;
 
 /// Most recipients one send may name (a national channel, with room).
 pub const MAX_RECIPIENTS: usize = 2000;
@@ -23,8 +27,9 @@ pub const MAX_RECIPIENTS: usize = 2000;
 /// Below this many one-time prekeys the owner is told to publish more.
 pub const PREKEYS_LOW: usize = 10;
 
-/// How often the revocations directory is checked for changed lists.
-const REVOCATION_POLL: Duration = Duration::from_secs(2);
+/// How often housekeeping runs: the revocations directory is checked for changed lists, and
+/// connections whose certificates expired are closed, within this long.
+const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(2);
 
 /// How often old client message ids are forgotten.
 const DEDUP_PRUNE_EVERY: Duration = Duration::from_secs(3600);
@@ -48,6 +53,9 @@ pub mod close {
     // 4 was "too many connections": a login over the limit now replaces the oldest (5).
     /// Replaced by a newer login of the same member (over the per-identity limit).
     pub const REPLACED: u32 = 5;
+    /// The member's certificate was revoked, or expired, while connected. The reason names
+    /// which; the client should not log in again with that certificate.
+    pub const CERTIFICATE_REFUSED: u32 = 6;
 }
 
 fn now() -> UnixTime {
@@ -65,36 +73,19 @@ fn refuse(code: ErrorCode, message: impl Into<String>) -> Response {
     })
 }
 
-/// A logged-in connection: where to send its notices, and the connection itself (to close the
-/// oldest when the same member logs in once too often).
-#[derive(Debug)]
-struct Live {
-    notices: mpsc::UnboundedSender<Notice>,
-    connection: quinn::Connection,
-}
-
-/// Something for a live connection to push.
-#[derive(Clone, Copy, Debug)]
-enum Notice {
-    Mail,
-    PrekeysLow(u32),
-}
-
-/// Token bucket per identity: `messages_per_second` sustained, the same as burst.
-#[derive(Debug)]
-struct Bucket {
-    tokens: f64,
-    at: Instant,
-}
-
 /// State shared by every connection.
 #[derive(Debug)]
 pub struct Shared {
     store: Store,
     trust: RwLock<TrustStore>,
     limits: Limits,
-    live: Mutex<HashMap<UserId, Vec<Live>>>,
-    buckets: Mutex<HashMap<UserId, Bucket>>,
+    live: Registry,
+    /// Sends per identity: `messages_per_second` sustained, the same as burst.
+    sends: Limiter,
+    /// Bundle fetches per requester.
+    bundle_fetches: Limiter,
+    /// One-time prekeys handed out per target.
+    one_time_handouts: Limiter,
     /// Certificates whose signatures were checked, by member: a send re-checks only what can
     /// change (root, validity, revocation), not every recipient's signature again.
     verified: Mutex<HashMap<UserId, VerifiedCertificate>>,
@@ -114,13 +105,12 @@ impl Shared {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    fn notify(&self, user: &UserId, notice: Notice) {
-        let mut live = self
-            .live
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(senders) = live.get_mut(user) {
-            senders.retain(|s| s.notices.send(notice).is_ok());
+    fn revocation_parts(&self) -> crate::revocation::Parts<'_> {
+        crate::revocation::Parts {
+            trust: &self.trust,
+            store: &self.store,
+            live: &self.live,
+            metrics: &self.metrics,
         }
     }
 
@@ -194,67 +184,6 @@ impl Shared {
         }
         Ok(())
     }
-
-    /// Drops the push channels of `user`'s closed connections (and the entry when none is left),
-    /// so the registry holds only live connections.
-    fn forget_closed(&self, user: &UserId) {
-        let mut live = self
-            .live
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if let Some(senders) = live.get_mut(user) {
-            senders.retain(|s| !s.notices.is_closed());
-            if senders.is_empty() {
-                live.remove(user);
-            }
-        }
-    }
-
-    /// Makes room for one more connection of `user`: when they have `limit` already, the
-    /// oldest is closed. A client killed without closing its connection (a crash, kill -9, a
-    /// laptop losing power) would otherwise lock its member out until the idle timeout.
-    /// Returns how many connections were closed.
-    fn make_room(&self, user: &UserId, limit: usize) -> usize {
-        let mut live = self
-            .live
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let Some(connections) = live.get_mut(user) else {
-            return 0;
-        };
-        connections.retain(|s| !s.notices.is_closed());
-        let mut closed = 0;
-        while connections.len() >= limit.max(1) {
-            let oldest = connections.remove(0);
-            oldest.connection.close(
-                close::REPLACED.into(),
-                b"replaced by a newer login of the same member",
-            );
-            closed += 1;
-        }
-        closed
-    }
-
-    fn allow_send(&self, user: &UserId) -> bool {
-        let rate = f64::from(self.limits.messages_per_second);
-        let mut buckets = self
-            .buckets
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let bucket = buckets.entry(user.clone()).or_insert(Bucket {
-            tokens: rate,
-            at: Instant::now(),
-        });
-        let elapsed = bucket.at.elapsed().as_secs_f64();
-        bucket.tokens = (bucket.tokens + elapsed * rate).min(rate);
-        bucket.at = Instant::now();
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
-            true
-        } else {
-            false
-        }
-    }
 }
 
 /// A running relay.
@@ -301,7 +230,7 @@ impl Relay {
                 debug!(reason = %e, "remembered revocation list not applied");
             }
         }
-        remember_revocations(&store, &trust);
+        crate::revocation::remember(&store, &trust);
         match store.prune_dedup(now()) {
             Ok(0) => {}
             Ok(n) => info!(forgotten = n, "old client message ids forgotten"),
@@ -314,8 +243,16 @@ impl Relay {
             store,
             trust: RwLock::new(trust),
             limits: config.limits.clone(),
-            live: Mutex::new(HashMap::new()),
-            buckets: Mutex::new(HashMap::new()),
+            live: Registry::default(),
+            sends: Limiter::new(Rate::per_second(config.limits.messages_per_second)),
+            bundle_fetches: Limiter::new(Rate::per_hour(
+                config.limits.bundle_fetch_burst,
+                config.limits.bundle_fetches_per_hour,
+            )),
+            one_time_handouts: Limiter::new(Rate::per_hour(
+                config.limits.one_time_prekeys_per_target_per_hour,
+                config.limits.one_time_prekeys_per_target_per_hour,
+            )),
             verified: Mutex::new(HashMap::new()),
             metrics: crate::metrics::Metrics::default(),
         });
@@ -336,7 +273,7 @@ impl Relay {
             Arc::clone(&shared),
             stop.clone(),
         ));
-        tokio::spawn(reload_revocations(
+        tokio::spawn(housekeeping(
             config.revocations_dir.clone(),
             Arc::clone(&shared),
             stop,
@@ -360,20 +297,16 @@ impl Relay {
     }
 
     /// Re-reads the revocation lists now (as on SIGHUP); a list older than the one in force is
-    /// never applied.
+    /// never applied. When a newer list is put in force, every live connection whose
+    /// certificate it revokes is closed (close code [`close::CERTIFICATE_REFUSED`]) and every
+    /// other live connection is pushed the lists. Returns whether the lists changed.
     ///
     /// # Errors
     ///
-    /// The reason a list could not be read.
-    pub fn reload_revocations(&self, dir: &std::path::Path) -> Result<(), String> {
-        let mut trust = self
-            .shared
-            .trust
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        crate::config::update_revocations(&mut trust, dir).map_err(|e| e.to_string())?;
-        remember_revocations(&self.shared.store, &trust);
-        Ok(())
+    /// [`ConfigError`] for an unreadable or invalid file; the lists read before it are applied
+    /// and enforced.
+    pub fn reload_revocations(&self, dir: &std::path::Path) -> Result<bool, ConfigError> {
+        crate::revocation::reload(self.shared.revocation_parts(), dir, now())
     }
 
     /// Where metrics are served, if configured.
@@ -392,17 +325,6 @@ impl Relay {
         if let Err(e) = self.shared.store.flush().await {
             warn!(error = %e, "flush at shutdown failed");
         }
-    }
-}
-
-/// Persists every list in force (flushed with the next write).
-fn remember_revocations(store: &Store, trust: &TrustStore) {
-    let lists: Vec<_> = trust
-        .roots()
-        .filter_map(|r| trust.revocations(r.org()).cloned())
-        .collect();
-    if let Err(e) = store.put_revocations(&lists) {
-        warn!(error = %e, "cannot remember revocation lists");
     }
 }
 
@@ -445,9 +367,11 @@ impl Watermark {
     }
 }
 
-/// Housekeeping every 2 s: reload revocation lists when their directory changed; once an hour,
-/// forget old client message ids.
-async fn reload_revocations(
+/// Housekeeping every 2 s: record the stored count; reload the revocation lists when their
+/// directory changed (closing revoked members' connections and pushing the lists to the
+/// others); close the connections whose certificates expired since the last round; once an
+/// hour, forget old client message ids and rate buckets that are full again.
+async fn housekeeping(
     dir: std::path::PathBuf,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
@@ -471,6 +395,9 @@ async fn reload_revocations(
             if let Err(e) = shared.store.prune_dedup(now()) {
                 warn!(error = %e, "cannot prune client message ids");
             }
+            shared.sends.prune();
+            shared.bundle_fetches.prune();
+            shared.one_time_handouts.prune();
         }
         let stamp = std::fs::read_dir(&dir).ok().map(|entries| {
             entries
@@ -479,20 +406,15 @@ async fn reload_revocations(
         });
         if stamp != last {
             last = stamp;
-            let mut trust = shared
-                .trust
-                .write()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
-            match crate::config::update_revocations(&mut trust, &dir) {
-                Ok(()) => {
-                    remember_revocations(&shared.store, &trust);
-                    debug!("revocation lists checked");
-                }
+            match crate::revocation::reload(shared.revocation_parts(), &dir, now()) {
+                Ok(changed) => debug!(changed, "revocation lists checked"),
                 Err(e) => warn!(error = %e, "revocation lists not reloaded"),
             }
         }
+        // Certificates that expired since the last round.
+        crate::revocation::enforce(shared.revocation_parts(), now());
         tokio::select! {
-            () = tokio::time::sleep(REVOCATION_POLL) => {}
+            () = tokio::time::sleep(HOUSEKEEPING_EVERY) => {}
             _ = stop.changed() => return,
         }
     }
@@ -547,7 +469,7 @@ async fn write_last_response(send: &mut quinn::SendStream, response: &Response) 
 async fn login(
     connection: &quinn::Connection,
     shared: &Shared,
-) -> Result<MemberCertificate, (u32, &'static str)> {
+) -> Result<VerifiedCertificate, (u32, &'static str)> {
     let timeout = Duration::from_secs(shared.limits.login_timeout_secs);
     let (mut send, mut recv) = tokio::time::timeout(timeout, connection.accept_bi())
         .await
@@ -585,15 +507,19 @@ async fn login(
         }
         Ok(verified) => Ok(verified),
     };
-    if let Err(reason) = verified {
-        info!(user = %certificate.body().user, %reason, "login refused");
-        shared.metrics.refused("LoginRefused");
-        write_last_response(&mut send, &refuse(ErrorCode::LoginRefused, reason)).await;
-        return Err((close::LOGIN_REFUSED, "login refused"));
-    }
+    let verified = match verified {
+        Ok(verified) => verified,
+        Err(reason) => {
+            info!(user = %certificate.body().user, %reason, "login refused");
+            shared.metrics.refused("LoginRefused");
+            write_last_response(&mut send, &refuse(ErrorCode::LoginRefused, reason)).await;
+            return Err((close::LOGIN_REFUSED, "login refused"));
+        }
+    };
     let user = certificate.body().user.clone();
     let pending = shared.store.usage(&user).messages;
-    let closed = shared.make_room(&user, shared.limits.connections_per_identity as usize);
+    let limit = shared.limits.connections_per_identity as usize;
+    let closed = shared.live.make_room(&user, limit, close::REPLACED);
     if closed > 0 {
         info!(%user, closed, "oldest connections replaced by a new login");
     }
@@ -607,11 +533,9 @@ async fn login(
         Ok(false) => {}
         Err(e) => warn!(error = %e, "cannot record certificate"),
     }
-    if let Ok(verified) = verified {
-        shared.remember_verified(verified);
-    }
+    shared.remember_verified(verified.clone());
     write_response(&mut send, &Response::LoggedIn { user, pending }).await;
-    Ok(*certificate)
+    Ok(verified)
 }
 
 async fn serve_connection(
@@ -620,7 +544,7 @@ async fn serve_connection(
     mut stop: watch::Receiver<bool>,
 ) {
     let certificate = match login(&connection, &shared).await {
-        Ok(certificate) => certificate,
+        Ok(certificate) => Arc::new(certificate),
         Err((code, reason)) => {
             connection.close(code.into(), reason.as_bytes());
             return;
@@ -637,57 +561,27 @@ async fn serve_connection(
         .metrics
         .connections
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let (notices, mut inbox) = mpsc::unbounded_channel();
-    shared
-        .live
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner)
-        .entry(user.clone())
-        .or_default()
-        .push(Live {
-            notices: notices.clone(),
-            connection: connection.clone(),
-        });
-    let _ = notices.send(Notice::Mail);
-    let pusher = {
-        let (connection, shared, user) = (connection.clone(), Arc::clone(&shared), user.clone());
-        tokio::spawn(
-            async move {
-                let Ok(mut stream) = connection.open_uni().await else {
-                    return;
-                };
-                let mut last: Option<MessageId> = None;
-                while let Some(notice) = inbox.recv().await {
-                    let pushed = match notice {
-                        Notice::PrekeysLow(remaining) => {
-                            push(&mut stream, &Push::PrekeysLow { remaining }).await
-                        }
-                        Notice::Mail => push_mail(&mut stream, &shared, &user, &mut last).await,
-                    };
-                    if !pushed {
-                        return;
-                    }
-                }
-            }
-            .in_current_span(),
-        )
+    let (notices, inbox) = mpsc::unbounded_channel();
+    let live = Live {
+        notices: notices.clone(),
+        connection: connection.clone(),
+        certificate: Arc::clone(&certificate),
     };
+    shared.live.add(user.clone(), live);
+    let _ = notices.send(Notice::Mail);
+    if let Some(remaining) = bundles::low_at_login(&shared, &user) {
+        let _ = notices.send(Notice::PrekeysLow(remaining));
+    }
+    let pusher = spawn_pusher(connection.clone(), Arc::clone(&shared), user.clone(), inbox);
     loop {
         tokio::select! {
             stream = connection.accept_bi() => {
-                let Ok((mut send, mut recv)) = stream else { break };
-                let (shared, user) = (Arc::clone(&shared), user.clone());
-                tokio::spawn(async move {
-                    let response = match read_frame::<Request>(&mut recv, shared.limits.max_frame_bytes).await {
-                        Ok(request) => handle(&shared, &user, request).await,
-                        Err(response) => response,
-                    };
-                    if let Response::Error(e) = &response {
-                        info!(code = ?e.code, message = %e.message, "request refused");
-                        shared.metrics.refused(&format!("{:?}", e.code));
-                    }
-                    write_response(&mut send, &response).await;
-                }.in_current_span());
+                let Ok((send, recv)) = stream else { break };
+                let (shared, certificate) = (Arc::clone(&shared), Arc::clone(&certificate));
+                let connection = connection.clone();
+                tokio::spawn(
+                    serve_request(shared, certificate, connection, send, recv).in_current_span(),
+                );
             }
             _ = stop.changed() => break,
         }
@@ -695,12 +589,73 @@ async fn serve_connection(
     pusher.abort();
     let _ = pusher.await; // the push channel's receiver is gone once the task is
     drop(notices);
-    shared.forget_closed(&user);
+    shared.live.forget_closed(&user);
     shared
         .metrics
         .connections
         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     info!("connection closed");
+}
+
+/// The task that writes a connection's pushes, in order, on one stream it opens.
+fn spawn_pusher(
+    connection: quinn::Connection,
+    shared: Arc<Shared>,
+    user: UserId,
+    mut inbox: mpsc::UnboundedReceiver<Notice>,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(
+        async move {
+            let Ok(mut stream) = connection.open_uni().await else {
+                return;
+            };
+            let mut last: Option<MessageId> = None;
+            while let Some(notice) = inbox.recv().await {
+                let pushed = match notice {
+                    Notice::PrekeysLow(remaining) => {
+                        push(&mut stream, &Push::PrekeysLow { remaining }).await
+                    }
+                    Notice::Frame(frame) => stream.write_all(&frame).await.is_ok(),
+                    Notice::Mail => push_mail(&mut stream, &shared, &user, &mut last).await,
+                };
+                if !pushed {
+                    return;
+                }
+            }
+        }
+        .in_current_span(),
+    )
+}
+
+/// Answers one request stream. The requester's certificate is re-checked first (cheaply:
+/// root, validity, the lists in force): a member revoked or expired since login is refused
+/// and the connection closed, even before housekeeping gets to it.
+async fn serve_request(
+    shared: Arc<Shared>,
+    requester: Arc<VerifiedCertificate>,
+    connection: quinn::Connection,
+    mut send: quinn::SendStream,
+    mut recv: quinn::RecvStream,
+) {
+    let request = read_frame::<Request>(&mut recv, shared.limits.max_frame_bytes).await;
+    let valid = crate::revocation::still_valid(&shared.trust(), &requester, now());
+    let response = match (request, valid) {
+        (Err(response), _) => response,
+        (Ok(request), Ok(())) => handle(&shared, &requester.body().user, request).await,
+        (Ok(_), Err(refusal)) => {
+            info!(message = %refusal.message, "request refused: certificate no longer valid");
+            shared.metrics.refused(&format!("{:?}", refusal.code));
+            write_last_response(&mut send, &Response::Error(refusal.clone())).await;
+            let reason = crate::live::close_reason(&refusal.message);
+            connection.close(close::CERTIFICATE_REFUSED.into(), reason);
+            return;
+        }
+    };
+    if let Response::Error(e) = &response {
+        info!(code = ?e.code, message = %e.message, "request refused");
+        shared.metrics.refused(&format!("{:?}", e.code));
+    }
+    write_response(&mut send, &response).await;
 }
 
 async fn push(stream: &mut quinn::SendStream, frame: &Push) -> bool {
@@ -811,65 +766,16 @@ async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
                 Err(e) => storage_refusal(&e),
             }
         }
-        Request::FetchBundle { user: wanted } => {
-            let certificate = match shared.store.certificate(&wanted) {
-                Ok(Some(c)) => c,
-                Ok(None) => {
-                    return refuse(
-                        ErrorCode::UnknownRecipient,
-                        format!("{wanted} is not known to this relay"),
-                    );
-                }
-                Err(e) => return storage_refusal(&e),
-            };
-            let signed_prekey = match shared.store.signed_prekey(&wanted) {
-                Ok(Some(s)) => s,
-                Ok(None) => {
-                    return refuse(
-                        ErrorCode::NoPrekeys,
-                        format!("{wanted} has published no prekeys"),
-                    );
-                }
-                Err(e) => return storage_refusal(&e),
-            };
-            let (one_time_prekey, remaining) = match shared.store.take_one_time_prekey(&wanted) {
-                Ok(taken) => taken,
-                Err(e) => return storage_refusal(&e),
-            };
-            if let Err(e) = shared.store.flush().await {
-                return storage_refusal(&e);
-            }
-            if remaining < PREKEYS_LOW {
-                shared.notify(
-                    &wanted,
-                    Notice::PrekeysLow(u32::try_from(remaining).unwrap_or(0)),
-                );
-            }
-            let bundle = PrekeyBundle {
-                user: wanted,
-                identity_key: certificate.body().identity_key,
-                signed_prekey,
-                one_time_prekey,
-            };
-            Response::Bundle {
-                certificate: Box::new(certificate),
-                bundle: Box::new(bundle),
-            }
-        }
+        Request::FetchBundle { user: wanted } => bundles::fetch_bundle(shared, user, wanted).await,
         Request::Send {
             id,
             recipients,
             level,
             payload,
         } => send(shared, user, id, recipients, level, payload).await,
-        Request::Revocations => {
-            let trust = shared.trust();
-            let lists = trust
-                .roots()
-                .filter_map(|root| trust.revocations(root.org()).cloned())
-                .collect();
-            Response::Revocations { lists }
-        }
+        Request::Revocations => Response::Revocations {
+            lists: crate::revocation::lists_in_force(&shared.trust()),
+        },
         Request::Ack { ids } => {
             let write = Write::Ack {
                 user: user.clone(),
@@ -899,7 +805,7 @@ async fn send(
             format!("a message names 1 to {MAX_RECIPIENTS} recipients"),
         );
     }
-    if !shared.allow_send(sender) {
+    if !shared.sends.allow(sender) {
         return refuse(
             ErrorCode::RateLimited,
             format!(
@@ -927,7 +833,7 @@ async fn send(
             .messages_in
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         for recipient in &recipients {
-            shared.notify(recipient, Notice::Mail);
+            shared.live.notify(recipient, &Notice::Mail);
         }
     }
     Response::Sent { duplicate }

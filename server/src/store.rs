@@ -380,6 +380,12 @@ impl Store {
             .transpose()
     }
 
+    /// How many one-time prekeys a member has at the relay (at most
+    /// [`vigil_protocol::prekey::MAX_ONE_TIME_PREKEYS`] to count).
+    pub fn one_time_prekeys_held(&self, user: &UserId) -> usize {
+        self.otks.scan_prefix(prefix(user)).count()
+    }
+
     /// Takes one of a member's one-time prekeys, atomically: concurrent callers never get the
     /// same one. Returns it and how many remain.
     ///

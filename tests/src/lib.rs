@@ -115,6 +115,22 @@ impl Deployment {
     ///
     /// On an invalid user id.
     pub fn issue(&mut self, user: &str, level: u8, days: u64) -> LocalIdentity {
+        let now = now();
+        let not_after = if days == 0 {
+            UnixTime(now.0 - 60)
+        } else {
+            now.plus_days(days)
+        };
+        self.issue_until(user, level, not_after)
+    }
+
+    /// Issues a member certificate valid from an hour ago until `not_after` (seconds may do:
+    /// a member whose certificate expires while connected).
+    ///
+    /// # Panics
+    ///
+    /// On an invalid user id.
+    pub fn issue_until(&mut self, user: &str, level: u8, not_after: UnixTime) -> LocalIdentity {
         let mut rng = rand_core::OsRng;
         self.serial += 1;
         let identity = IdentityKeyPair::generate(&mut rng);
@@ -133,11 +149,7 @@ impl Deployment {
             identity_key: identity.public(),
             agreement_key: agreement.public(),
             not_before: UnixTime(now.0 - 3600),
-            not_after: if days == 0 {
-                UnixTime(now.0 - 60)
-            } else {
-                now.plus_days(days)
-            },
+            not_after,
         };
         let certificate = MemberCertificate::issue(&self.root, body).expect("certificate");
         LocalIdentity::new(certificate, identity, agreement).expect("identity")

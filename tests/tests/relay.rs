@@ -32,7 +32,7 @@ async fn delivery_within(
     loop {
         match tokio::time::timeout(wait, connection.next_push()).await {
             Ok(Ok(Some(Push::Deliver { id, payload, .. }))) => return Some((id, payload)),
-            Ok(Ok(Some(Push::PrekeysLow { .. }))) => {}
+            Ok(Ok(Some(Push::PrekeysLow { .. } | Push::Revocations { .. }))) => {}
             _ => return None,
         }
     }

@@ -34,6 +34,15 @@ pub mod limits {
     pub const IDLE_TIMEOUT_SECS: u64 = 60;
     /// Seconds between keep-alives, so idle laptops stay reachable.
     pub const KEEP_ALIVE_SECS: u64 = 15;
+    /// Prekey bundles one member may fetch at once: the sessions of joining an incident
+    /// channel of about 50 members.
+    pub const BUNDLE_FETCH_BURST: u64 = 50;
+    /// Prekey bundles one member may fetch per hour after that burst: one new contact a
+    /// minute, so nobody drains another member's one-time prekeys quickly.
+    pub const BUNDLE_FETCHES_PER_HOUR: u64 = 60;
+    /// One-time prekeys of one member handed out per hour, whoever asks; past it bundles
+    /// carry the signed prekey only.
+    pub const ONE_TIME_PREKEYS_PER_TARGET_PER_HOUR: u64 = 100;
 }
 
 fn toml_string(value: &str) -> String {
@@ -84,7 +93,13 @@ fn relay_toml(org: &str, host: &str, listen: &SocketAddr, pin: &str) -> String {
          # Seconds without traffic before a connection is dropped.\n\
          idle_timeout_secs = {IDLE_TIMEOUT_SECS}\n\
          # Seconds between keep-alives.\n\
-         keep_alive_secs = {KEEP_ALIVE_SECS}\n",
+         keep_alive_secs = {KEEP_ALIVE_SECS}\n\
+         # Prekey bundles one member may fetch at once, then per hour; over it: RateLimited.\n\
+         bundle_fetch_burst = {BUNDLE_FETCH_BURST}\n\
+         bundle_fetches_per_hour = {BUNDLE_FETCHES_PER_HOUR}\n\
+         # One-time prekeys of one member handed out per hour, whoever asks; past it,\n\
+         # bundles carry the signed prekey only.\n\
+         one_time_prekeys_per_target_per_hour = {ONE_TIME_PREKEYS_PER_TARGET_PER_HOUR}\n",
         date = now(),
         listen = toml_string(&listen.to_string()),
         host = toml_string(host),
