@@ -10,6 +10,7 @@
 
 pub mod federation;
 pub mod fuzz;
+pub mod partner;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -64,7 +65,16 @@ impl Deployment {
         let relay = dir.path().join("relay");
         let path = |p: &Path| p.to_string_lossy().into_owned();
         keytool(
-            &["org", "init", "--org", "CERT-AT", "--dir", &path(&org)],
+            &[
+                "org",
+                "init",
+                "--org",
+                "CERT-AT",
+                "--country",
+                "AT",
+                "--dir",
+                &path(&org),
+            ],
             &pass,
         )
         .expect("org init");
@@ -115,32 +125,8 @@ impl Deployment {
     ///
     /// On an invalid user id.
     pub fn issue(&mut self, user: &str, level: u8, days: u64) -> LocalIdentity {
-        let mut rng = rand_core::OsRng;
         self.serial += 1;
-        let identity = IdentityKeyPair::generate(&mut rng);
-        let agreement = AgreementKeyPair::generate(&mut rng);
-        let now = now();
-        let body = CertificateBody {
-            serial: self.serial,
-            org: "CERT-AT".parse().expect("org"),
-            user: user.parse().expect("user id"),
-            display_name: user.parse().expect("name"),
-            roles: vec!["duty-officer".parse().expect("role")],
-            clearance: Clearance {
-                policy: "EU".parse().expect("policy"),
-                level,
-            },
-            identity_key: identity.public(),
-            agreement_key: agreement.public(),
-            not_before: UnixTime(now.0 - 3600),
-            not_after: if days == 0 {
-                UnixTime(now.0 - 60)
-            } else {
-                now.plus_days(days)
-            },
-        };
-        let certificate = MemberCertificate::issue(&self.root, body).expect("certificate");
-        LocalIdentity::new(certificate, identity, agreement).expect("identity")
+        certify(&self.root, "CERT-AT", self.serial, user, level, days)
     }
 
     /// Rewrites a limit in `relay.toml` (before the relay starts).
@@ -221,6 +207,48 @@ impl Deployment {
         let addr = relay.local_addr().expect("address");
         (relay, addr)
     }
+}
+
+/// A certificate of `org` for `user` (a duty officer with EU clearance `level`, valid for
+/// `days`, 0 for an already expired one), signed directly with `root`.
+///
+/// # Panics
+///
+/// On an invalid organisation or user id.
+#[must_use]
+pub fn certify(
+    root: &OrgRootKeyPair,
+    org: &str,
+    serial: u64,
+    user: &str,
+    level: u8,
+    days: u64,
+) -> LocalIdentity {
+    let mut rng = rand_core::OsRng;
+    let identity = IdentityKeyPair::generate(&mut rng);
+    let agreement = AgreementKeyPair::generate(&mut rng);
+    let now = now();
+    let body = CertificateBody {
+        serial,
+        org: org.parse().expect("org"),
+        user: user.parse().expect("user id"),
+        display_name: user.parse().expect("name"),
+        roles: vec!["duty-officer".parse().expect("role")],
+        clearance: Clearance {
+            policy: "EU".parse().expect("policy"),
+            level,
+        },
+        identity_key: identity.public(),
+        agreement_key: agreement.public(),
+        not_before: UnixTime(now.0 - 3600),
+        not_after: if days == 0 {
+            UnixTime(now.0 - 60)
+        } else {
+            now.plus_days(days)
+        },
+    };
+    let certificate = MemberCertificate::issue(root, body).expect("certificate");
+    LocalIdentity::new(certificate, identity, agreement).expect("identity")
 }
 
 /// A client endpoint on 127.0.0.1.
