@@ -131,8 +131,20 @@ async fn provision() -> Result<World, String> {
     let bundle_pass = dir.path().join("bundle-pass");
     std::fs::write(&admin, ADMIN_PASSPHRASE).map_err(|e| e.to_string())?;
     std::fs::write(&bundle_pass, BUNDLE_PASSPHRASE).map_err(|e| e.to_string())?;
-    for (org, d) in [("CERT-AT", "at"), ("CERT-CZ", "cz")] {
-        keytool(&["org", "init", "--org", org, "--dir", &path(d)], &admin)?;
+    for (org, country, d) in [("CERT-AT", "AT", "at"), ("CERT-CZ", "CZ", "cz")] {
+        keytool(
+            &[
+                "org",
+                "init",
+                "--org",
+                org,
+                "--country",
+                country,
+                "--dir",
+                &path(d),
+            ],
+            &admin,
+        )?;
     }
     keytool(
         &[
@@ -161,6 +173,8 @@ async fn provision() -> Result<World, String> {
         ],
         &admin,
     )?;
+    // Each team accepts from the other what the incident needs: CERT-AT (which runs the relay)
+    // CERT-CZ's officers up to EU RESTRICTED, CERT-CZ the Austrian lead's EU SECRET.
     keytool(
         &[
             "trust",
@@ -169,6 +183,8 @@ async fn provision() -> Result<World, String> {
             &path("at"),
             "--partner",
             &path("cz"),
+            "--max-clearance",
+            "EU RESTRICTED",
         ],
         &admin,
     )?;
@@ -180,6 +196,8 @@ async fn provision() -> Result<World, String> {
             &path("cz"),
             "--partner",
             &path("at"),
+            "--max-clearance",
+            "EU SECRET",
         ],
         &admin,
     )?;

@@ -184,7 +184,12 @@ mod tests {
             let key = OrgRootKeyPair::generate(&mut rand_core::OsRng);
             let mut trust = TrustStore::new();
             trust
-                .add_root(OrgRoot::create(&key, "CERT-AT".parse().unwrap(), NOW))
+                .add_root(OrgRoot::create(
+                    &key,
+                    "CERT-AT".parse().unwrap(),
+                    "AT".parse().unwrap(),
+                    NOW,
+                ))
                 .unwrap();
             Self {
                 key,

@@ -137,7 +137,17 @@ fn request_keeps_keys_sealed_here_and_is_signed_by_the_keytool() {
         let mut out = Vec::new();
         vigil_keytool::run(cli, &mut out).map(|()| String::from_utf8(out).unwrap())
     };
-    keytool(&["org", "init", "--org", "CERT-AT", "--dir", &path("at")]).unwrap();
+    keytool(&[
+        "org",
+        "init",
+        "--org",
+        "CERT-AT",
+        "--country",
+        "AT",
+        "--dir",
+        &path("at"),
+    ])
+    .unwrap();
     let signed = keytool(&[
         "sign-request",
         &path("o2.request"),

@@ -13,15 +13,16 @@ use std::collections::{BTreeMap, VecDeque};
 
 use rand_core::{OsRng, RngCore as _};
 use vigil_client::engine::{Body, Engine, EngineError, Event, Outgoing, TrustWarning};
+use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::prekey::{OneTimePrekey, PrekeyBundle, SignedPrekey};
-use vigil_protocol::provisioning::{BundleContents, RelayInfo};
+use vigil_protocol::provisioning::{BundleContents, RelayInfo, TrustedRoot};
 use vigil_protocol::relay::{Request, Response};
 use vigil_protocol::{
-    CertificateBody, Clearance, LocalIdentity, MemberCertificate, OrgId, OrgRoot, Text, UnixTime,
-    UserId,
+    CertError, CertificateBody, Clearance, CountryCode, LocalIdentity, MemberCertificate, OrgId,
+    OrgRoot, Text, UnixTime, UserId,
 };
 
 const PASSPHRASE: &str = "engine test passphrase";
@@ -37,9 +38,11 @@ struct Org {
 }
 
 impl Org {
+    /// Organisation `name`, in the country its id ends with (`CERT-CZ`: `CZ`).
     fn new(name: &str) -> Self {
         let key = OrgRootKeyPair::generate(&mut OsRng);
-        let root = OrgRoot::create(&key, OrgId::new(name).unwrap(), now());
+        let country = CountryCode::new(name.rsplit('-').next().unwrap()).unwrap();
+        let root = OrgRoot::create(&key, OrgId::new(name).unwrap(), country, now());
         Self {
             key,
             root,
@@ -82,6 +85,9 @@ struct Directory {
 struct Net {
     dir: tempfile::TempDir,
     roots: Vec<OrgRoot>,
+    /// What bundles enrolled from now on accept from each partner (absent: up to EU TOP
+    /// SECRET, any role).
+    limits: BTreeMap<OrgId, PartnerLimits>,
     engines: BTreeMap<String, Engine>,
     directory: BTreeMap<String, Directory>,
     /// Per recipient: (sender, payload) in the order the relay stored them.
@@ -94,6 +100,7 @@ impl Net {
         Self {
             dir: tempfile::tempdir().unwrap(),
             roots: orgs.iter().map(|o| o.root.clone()).collect(),
+            limits: BTreeMap::new(),
             engines: BTreeMap::new(),
             directory: BTreeMap::new(),
             mail: BTreeMap::new(),
@@ -108,7 +115,19 @@ impl Net {
             server_name: Text::new("localhost").unwrap(),
             pin: [7; 32],
         };
-        let bundle = BundleContents::new(identity, relay, self.roots.clone(), vec![]);
+        let roots = self
+            .roots
+            .iter()
+            .map(|root| {
+                if root.org() == &identity.certificate().body().org {
+                    TrustedRoot::own(root.clone())
+                } else {
+                    let limits = self.limits.get(root.org()).cloned();
+                    TrustedRoot::partner(root.clone(), limits.unwrap_or_else(|| up_to(4)))
+                }
+            })
+            .collect();
+        let bundle = BundleContents::new(identity, relay, roots, vec![]);
         let home = self.dir.path().join(format!("{user}-{}", OsRng.next_u32()));
         let mut engine = Engine::enroll(&home, bundle, PASSPHRASE, now()).unwrap();
         let (signed, one_time) = engine.prekeys_for_login(now()).unwrap().unwrap();
@@ -227,6 +246,14 @@ impl Net {
             .filter(|e| matches!(e, Event::DecryptFailed { .. }))
             .count()
     }
+}
+
+/// Partner limits up to EU level `level`, any role.
+fn up_to(level: u8) -> PartnerLimits {
+    PartnerLimits::up_to(Clearance {
+        policy: Text::new("EU").unwrap(),
+        level,
+    })
 }
 
 fn label(tlp: &str, level: &str) -> Label {
@@ -421,6 +448,49 @@ fn certificates_from_an_untrusted_root_or_expired_are_refused_with_the_reason() 
     // Nothing changed: the channel still has its two members.
     let summary = net.engine("lead@cert-at").channel(id).unwrap();
     assert_eq!(summary.members.len(), 2);
+}
+
+#[test]
+fn a_device_refuses_a_partner_member_beyond_the_limits_its_bundle_carries() {
+    let mut at = Org::new("CERT-AT");
+    let mut cz = Org::new("CERT-CZ");
+    let far = now().plus_days(30);
+    let lead = at.member("lead@cert-at", 3, far);
+    let deputy = at.member("deputy@cert-at", 3, far);
+    let petra = cz.member("petra@cert-cz", 3, far);
+    let mut net = Net::new(&[&at, &cz]);
+    // The lead's bundle accepts CERT-CZ up to EU RESTRICTED; the deputy's up to EU SECRET.
+    net.limits.insert(cz.root.org().clone(), up_to(1));
+    net.enroll(&lead);
+    net.limits.insert(cz.root.org().clone(), up_to(3));
+    net.enroll(&deputy);
+    net.enroll(&petra);
+    let lead_trust = net.engine("lead@cert-at").trust_store().clone();
+    assert_eq!(lead_trust.limits(cz.root.org()), Some(&up_to(1)));
+    assert!(matches!(
+        lead_trust.verify_certificate(petra.certificate(), now()),
+        Err(CertError::ClearanceAboveLimit { .. })
+    ));
+    for (who, accepted) in [("lead@cert-at", false), ("deputy@cert-at", true)] {
+        let (id, _) = net
+            .engine(who)
+            .create_channel("ops", label("TLP:AMBER", "EU RESTRICTED"), now())
+            .unwrap();
+        let (certificate, bundle) = net.bundle("petra@cert-cz");
+        let invited = net
+            .engine(who)
+            .invite(id, petra.user(), &certificate, &bundle, now());
+        match invited {
+            Ok(_) => assert!(accepted, "{who} invited petra beyond its limit"),
+            Err(e) => {
+                assert!(
+                    !accepted && matches!(e, EngineError::Refused(_)),
+                    "{who}: {e}"
+                );
+                assert_eq!(net.engine(who).channel(id).unwrap().members.len(), 1);
+            }
+        }
+    }
 }
 
 fn fake_bundle(member: &LocalIdentity) -> PrekeyBundle {

@@ -13,7 +13,7 @@ use vigil_client::engine::Engine;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
-use vigil_protocol::provisioning::{BundleContents, RelayInfo};
+use vigil_protocol::provisioning::{BundleContents, RelayInfo, TrustedRoot};
 use vigil_protocol::{
     CertificateBody, Clearance, LocalIdentity, MemberCertificate, OrgId, OrgRoot, Text, UnixTime,
     UserId,
@@ -28,7 +28,12 @@ fn now() -> UnixTime {
 /// A store with an identity, a channel and a thousand messages of history.
 fn populated(home: &std::path::Path) {
     let root_key = OrgRootKeyPair::generate(&mut OsRng);
-    let root = OrgRoot::create(&root_key, OrgId::new("CERT-AT").unwrap(), now());
+    let root = OrgRoot::create(
+        &root_key,
+        OrgId::new("CERT-AT").unwrap(),
+        "AT".parse().unwrap(),
+        now(),
+    );
     let identity = IdentityKeyPair::generate(&mut OsRng);
     let agreement = AgreementKeyPair::generate(&mut OsRng);
     let body = CertificateBody {
@@ -53,7 +58,7 @@ fn populated(home: &std::path::Path) {
         server_name: Text::new("localhost").unwrap(),
         pin: [1; 32],
     };
-    let bundle = BundleContents::new(&local, relay, vec![root], vec![]);
+    let bundle = BundleContents::new(&local, relay, vec![TrustedRoot::own(root)], vec![]);
     let mut engine = Engine::enroll(home, bundle, PASSPHRASE, now()).unwrap();
     let label = Label::new(
         "TLP:AMBER",

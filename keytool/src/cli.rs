@@ -48,11 +48,15 @@ pub enum Command {
 pub enum OrgCommand {
     /// Create a new organisation directory.
     ///
-    /// Example: vigil-keytool org init --org CERT-AT --dir /srv/vigil/cert-at
+    /// Example: vigil-keytool org init --org CERT-AT --country AT --dir /srv/vigil/cert-at
     Init {
         /// The organisation id, e.g. CERT-AT (letters, digits, . _ -).
         #[arg(long)]
         org: String,
+        /// Required: the organisation's country, an ISO 3166-1 alpha-2 code (AT, CZ, DE, ...).
+        /// It is signed into the root; REL TO caveats are checked against it.
+        #[arg(long, value_name = "CC")]
+        country: Option<String>,
         /// The directory to create (must not hold an organisation already).
         #[arg(long, value_name = "ORGDIR")]
         dir: PathBuf,
@@ -186,10 +190,11 @@ pub struct RevokeArgs {
 /// `trust` subcommands.
 #[derive(Debug, Subcommand)]
 pub enum TrustCommand {
-    /// Trust a partner organisation's root. Compare its fingerprint with the partner first.
+    /// Trust a partner organisation's root, up to a maximum clearance. Compare its fingerprint
+    /// with the partner first. Run it again with other limits to change them.
     ///
     /// Example: vigil-keytool trust add --org-dir /srv/vigil/cert-at --partner cert-cz.root.vigil
-    ///   --fingerprint "1a2b 3c4d ..."
+    ///   --fingerprint "1a2b 3c4d ..." --max-clearance "EU SECRET" --role duty-officer
     Add {
         /// The organisation directory.
         #[arg(long, value_name = "ORGDIR")]
@@ -200,8 +205,16 @@ pub enum TrustCommand {
         /// The fingerprint the partner read to you; refused if it differs.
         #[arg(long)]
         fingerprint: Option<String>,
+        /// The highest clearance the partner's certificates may assert (as for `issue`); higher
+        /// ones are refused everywhere. Default: UNCLASSIFIED.
+        #[arg(long, value_name = "LEVEL")]
+        max_clearance: Option<String>,
+        /// A role the partner's certificates may carry (repeat for several); certificates with
+        /// another role are refused. Default: any role.
+        #[arg(long = "role", value_name = "ROLE")]
+        roles: Vec<String>,
     },
-    /// List the own and the trusted partner roots with their fingerprints.
+    /// List the own and the trusted partner roots with their countries, fingerprints and limits.
     ///
     /// Example: vigil-keytool trust list --org-dir /srv/vigil/cert-at
     List {

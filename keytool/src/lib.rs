@@ -57,7 +57,9 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
         file: cli.passphrase_file,
     };
     match cli.command {
-        Command::Org(OrgCommand::Init { org, dir }) => commands::org::init(&org, &dir, &pass, out),
+        Command::Org(OrgCommand::Init { org, country, dir }) => {
+            commands::org::init(&org, country.as_deref(), &dir, &pass, out)
+        }
         Command::Relay(RelayCommand::Init {
             org_dir,
             host,
@@ -80,7 +82,15 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
             org_dir,
             partner,
             fingerprint,
-        }) => commands::trust::add(&org_dir, &partner, fingerprint.as_deref(), out),
+            max_clearance,
+            roles,
+        }) => {
+            let limits = commands::trust::LimitArgs {
+                max_clearance,
+                roles,
+            };
+            commands::trust::add(&org_dir, &partner, fingerprint.as_deref(), &limits, out)
+        }
         Command::Trust(TrustCommand::List { org_dir }) => commands::trust::list(&org_dir, out),
         Command::Inspect(args) => commands::inspect::inspect(&args, out),
     }

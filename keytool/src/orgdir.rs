@@ -8,8 +8,11 @@
 //!   root-key.vigil             the root key, sealed under the administrator's passphrase
 //!   revocations.vigil          the signed revocation list in force
 //!   partners/ORG.root.vigil    trusted partner roots
+//!   partners/ORG.limits.vigil  what we accept from each partner (see [`partners`])
 //!   certificates/N-USER.vigil  every certificate issued, by serial
 //! ```
+
+pub mod partners;
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -18,7 +21,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use vigil_protocol::keys::OrgRootKeyPair;
 use vigil_protocol::provisioning::{FileKind, SealError, SealedFile, armor, dearmor};
-use vigil_protocol::{MemberCertificate, OrgId, OrgRoot, RevocationList, TrustStore, UserId};
+use vigil_protocol::{MemberCertificate, OrgId, OrgRoot, RevocationList, UserId};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
@@ -35,6 +38,11 @@ pub struct RelayRecord {
     pub server_name: String,
     /// SHA-256 of the relay certificate's public key, hex.
     pub pin: String,
+    /// Whether another organisation runs the relay (`relay use`) rather than this one
+    /// (`relay init`). Only the operator's partner limits are published to it: a partner
+    /// using a shared relay must not limit the operator's own members there.
+    #[serde(default)]
+    pub shared: bool,
 }
 
 impl RelayRecord {
@@ -242,47 +250,6 @@ impl OrgDir {
         list.verify(&self.root)
             .map_err(|e| Error::corrupt(&path, e))?;
         Ok(list)
-    }
-
-    /// The partner roots, verified.
-    pub fn partners(&self) -> Result<Vec<OrgRoot>> {
-        let dir = self.partners_dir();
-        let mut roots = Vec::new();
-        let entries = match std::fs::read_dir(&dir) {
-            Ok(entries) => entries,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(roots),
-            Err(e) => return Err(Error::io(&dir, e)),
-        };
-        let mut paths: Vec<PathBuf> = entries
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.to_string_lossy().ends_with(".root.vigil"))
-            .collect();
-        paths.sort();
-        for path in paths {
-            roots.push(read_root(&path)?);
-        }
-        Ok(roots)
-    }
-
-    /// Own root first, then partners'.
-    pub fn all_roots(&self) -> Result<Vec<OrgRoot>> {
-        let mut roots = vec![self.root.clone()];
-        roots.extend(self.partners()?);
-        Ok(roots)
-    }
-
-    /// A trust store of the own and partner roots and the own revocation list.
-    pub fn trust_store(&self) -> Result<TrustStore> {
-        let mut trust = TrustStore::new();
-        for root in self.all_roots()? {
-            trust
-                .add_root(root)
-                .map_err(|e| Error::corrupt(self.partners_dir(), e))?;
-        }
-        trust
-            .update_revocations(self.revocations()?)
-            .map_err(|e| Error::corrupt(self.revocations_path(), e))?;
-        Ok(trust)
     }
 
     /// Reserves the next serial (written to the ledger before it is used, so a crash can burn a

@@ -44,6 +44,7 @@ impl Org {
             .add_root(OrgRoot::create(
                 &root,
                 "CERT-AT".parse().unwrap(),
+                "AT".parse().unwrap(),
                 UnixTime(0),
             ))
             .unwrap();

@@ -52,6 +52,7 @@ fn fixture() -> Fixture {
         .add_root(OrgRoot::create(
             &root,
             "CERT-AT".parse().unwrap(),
+            "AT".parse().unwrap(),
             UnixTime(0),
         ))
         .unwrap();

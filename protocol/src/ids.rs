@@ -1,5 +1,5 @@
-//! Names: organisation ids, user ids, roles and other bounded text, validated when built and
-//! when decoded, so no code past the codec ever sees an ill-formed one.
+//! Names: organisation ids, user ids, country codes, roles and other bounded text, validated
+//! when built and when decoded, so no code past the codec ever sees an ill-formed one.
 
 use bincode::de::Decoder;
 use bincode::enc::Encoder;
@@ -53,6 +53,11 @@ pub enum IdError {
         /// The first refused character.
         found: char,
     },
+    /// Not an assigned ISO 3166-1 alpha-2 country code.
+    #[error(
+        "{0:?} is not an assigned ISO 3166-1 alpha-2 country code (two letters, e.g. AT, CZ, DE)"
+    )]
+    Country(String),
 }
 
 /// Whether `c` is a bidirectional-text control: an embedding or override (U+202A–U+202E), an
@@ -191,6 +196,46 @@ impl Role {
     }
 }
 
+/// The officially assigned ISO 3166-1 alpha-2 codes, one per line (`#` starts a comment).
+const COUNTRY_CODES: &str = include_str!("../data/iso3166-1-alpha2.txt");
+
+fn is_assigned_country(code: &str) -> bool {
+    COUNTRY_CODES
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty() && !line.starts_with('#'))
+        .any(|line| line == code)
+}
+
+/// An organisation's country: an assigned ISO 3166-1 alpha-2 code, e.g. `AT`, `CZ`. Canonical
+/// form is upper case; `cz` parses to `CZ`. `REL TO` caveats name countries by these codes.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct CountryCode(String);
+
+impl CountryCode {
+    /// Parses and canonicalises (upper case) a country code.
+    ///
+    /// # Errors
+    ///
+    /// [`IdError::Country`] unless it is two ASCII letters forming an officially assigned
+    /// ISO 3166-1 alpha-2 code (reserved and user-assigned codes such as `EU`, `UK` or `XK`
+    /// are refused).
+    pub fn new(value: &str) -> Result<Self, IdError> {
+        let upper = value.to_ascii_uppercase();
+        let two_letters = upper.len() == 2 && upper.bytes().all(|b| b.is_ascii_uppercase());
+        if !two_letters || !is_assigned_country(&upper) {
+            return Err(IdError::Country(value.to_owned()));
+        }
+        Ok(Self(upper))
+    }
+
+    /// The canonical text, e.g. `AT`.
+    #[must_use]
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// Free text a human reads: a display name, a revocation reason, a caveat. Bounded, with no
 /// control characters and no bidirectional controls ([`is_bidi_control`]).
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -259,7 +304,7 @@ macro_rules! validated_string {
     )*};
 }
 
-validated_string!(OrgId, UserId, Role, Text);
+validated_string!(OrgId, UserId, CountryCode, Role, Text);
 
 #[cfg(test)]
 mod tests {
@@ -320,5 +365,46 @@ mod tests {
             assert_eq!(Text::new(ok).unwrap().as_str(), ok);
         }
         assert!(!is_bidi_control('\u{200B}') && !is_bidi_control('a'));
+    }
+
+    #[test]
+    fn country_codes_are_assigned_iso_codes_in_upper_case() {
+        assert_eq!(CountryCode::new("cz").unwrap().as_str(), "CZ");
+        assert_eq!(CountryCode::new("AT").unwrap().to_string(), "AT");
+        for refused in [
+            "XK", "UK", "EU", "EL", "ZZ", "A", "AUT", "", "A1", "Ä", "a t",
+        ] {
+            assert_eq!(
+                CountryCode::new(refused),
+                Err(IdError::Country(refused.to_owned())),
+                "{refused:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn the_country_list_is_the_249_assigned_codes_sorted() {
+        let codes: Vec<&str> = COUNTRY_CODES
+            .lines()
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .collect();
+        assert_eq!(codes.len(), 249);
+        assert!(
+            codes.windows(2).all(|w| w[0] < w[1]),
+            "sorted, no duplicates"
+        );
+        for code in codes {
+            assert_eq!(CountryCode::new(code).unwrap().as_str(), code);
+        }
+    }
+
+    #[test]
+    fn decoding_refuses_unassigned_and_non_canonical_country_codes() {
+        for bad in ["XK", "cz", "C", "CZE"] {
+            let bytes = codec::encode(&bad.to_owned());
+            assert!(codec::decode::<CountryCode>(&bytes).is_err(), "{bad:?}");
+        }
+        let good = codec::encode(&CountryCode::new("CZ").unwrap());
+        assert_eq!(codec::decode::<CountryCode>(&good).unwrap().as_str(), "CZ");
     }
 }

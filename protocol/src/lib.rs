@@ -35,7 +35,9 @@ pub use cert::{
 pub use codec::{DecodeError, WIRE_VERSION};
 pub use crypto::DecryptError;
 pub use handshake::HandshakeError;
-pub use ids::{IdError, MAX_ID_LEN, MAX_TEXT_LEN, OrgId, Role, Text, UserId, is_bidi_control};
+pub use ids::{
+    CountryCode, IdError, MAX_ID_LEN, MAX_TEXT_LEN, OrgId, Role, Text, UserId, is_bidi_control,
+};
 pub use message::Envelope;
 pub use ratchet::{Session, SessionError};
 pub use safety::SafetyNumber;

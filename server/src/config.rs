@@ -1,12 +1,15 @@
 //! `relay.toml`, as `vigil-keytool relay init` writes it: parsed, paths resolved against the
-//! file's directory, and the trust store loaded from the roots and revocation directories.
+//! file's directory, and the trust store loaded from the roots (with partner limits) and
+//! revocation directories.
 
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
+use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::provisioning::{FileKind, dearmor};
-use vigil_protocol::{OrgRoot, RevocationList, TrustStore};
+use vigil_protocol::{OrgId, OrgRoot, RevocationList, TrustStore};
 
 /// The configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -224,26 +227,75 @@ impl Config {
         })
     }
 
-    /// Loads every root in the roots directory and every revocation list in the revocations
-    /// directory into a trust store. A list that is older than one already loaded for its
-    /// organisation is refused, never applied.
+    /// Loads every root and partner limits file in the roots directory and every revocation
+    /// list in the revocations directory into a trust store. A root with a limits file
+    /// (`ORG.limits.vigil`, written by `vigil-keytool trust add`) is trusted within those
+    /// limits; a root without one is trusted without limit, as the operator placed it (the
+    /// relay's own organisation, or one sharing the relay). A list that is older than one
+    /// already loaded for its organisation is refused, never applied.
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] for an unreadable directory or file, or a file that is not what it
-    /// should be.
+    /// [`ConfigError`] for an unreadable directory or file, a file that is not what it should
+    /// be, or two limits files for one organisation.
     pub fn trust_store(&self) -> Result<TrustStore, ConfigError> {
         let mut trust = TrustStore::new();
-        for (path, bytes) in armored_files(&self.roots_dir, FileKind::OrgRoot)? {
-            let root = OrgRoot::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
-            trust.add_root(root).map_err(|e| invalid(&path, e))?;
+        let mut limits: BTreeMap<OrgId, (PathBuf, PartnerLimits)> = BTreeMap::new();
+        for (path, kind, bytes) in armored_files(&self.roots_dir)? {
+            match kind {
+                FileKind::OrgRoot => {
+                    let root = OrgRoot::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
+                    trust.add_root(root).map_err(|e| invalid(&path, e))?;
+                }
+                FileKind::PartnerLimits => {
+                    let (org, bound) =
+                        PartnerLimits::from_record(&bytes).map_err(|e| invalid(&path, e))?;
+                    if let Some((first, _)) = limits.insert(org.clone(), (path.clone(), bound)) {
+                        return Err(invalid(
+                            &path,
+                            format!(
+                                "a second limits file for {org}, besides {}",
+                                first.display()
+                            ),
+                        ));
+                    }
+                }
+                other => {
+                    return Err(invalid(
+                        &path,
+                        format!(
+                            "expected an org root or partner limits file, found a {other} file"
+                        ),
+                    ));
+                }
+            }
         }
         if trust.roots().next().is_none() {
             return Err(invalid(&self.roots_dir, "no trusted roots (*.root.vigil)"));
         }
+        apply_limits(&mut trust, limits)?;
         update_revocations(&mut trust, &self.revocations_dir)?;
         Ok(trust)
     }
+}
+
+/// Bounds each partner root by its limits file; a limits file without its root is ignored
+/// with a warning (there is nothing to trust).
+fn apply_limits(
+    trust: &mut TrustStore,
+    limits: BTreeMap<OrgId, (PathBuf, PartnerLimits)>,
+) -> Result<(), ConfigError> {
+    for (org, (path, bound)) in limits {
+        match trust.root(&org).cloned() {
+            Some(root) => trust
+                .add_partner(root, bound)
+                .map_err(|e| invalid(&path, e))?,
+            None => {
+                tracing::warn!(path = %path.display(), %org, "partner limits without a root of that organisation; ignored");
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Applies every revocation list in `dir` to `trust`; stale lists are skipped with a warning.
@@ -252,7 +304,13 @@ impl Config {
 ///
 /// [`ConfigError`] for unreadable or invalid files.
 pub fn update_revocations(trust: &mut TrustStore, dir: &Path) -> Result<(), ConfigError> {
-    for (path, bytes) in armored_files(dir, FileKind::RevocationList)? {
+    for (path, kind, bytes) in armored_files(dir)? {
+        if kind != FileKind::RevocationList {
+            return Err(invalid(
+                &path,
+                format!("expected a revocation list file, found a {kind} file"),
+            ));
+        }
         let list = RevocationList::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
         match trust.update_revocations(list) {
             Ok(_) => {}
@@ -269,7 +327,8 @@ pub fn update_revocations(trust: &mut TrustStore, dir: &Path) -> Result<(), Conf
     Ok(())
 }
 
-fn armored_files(dir: &Path, kind: FileKind) -> Result<Vec<(PathBuf, Vec<u8>)>, ConfigError> {
+/// Every `*.vigil` file in `dir`, sorted by name: its path, kind and bytes.
+fn armored_files(dir: &Path) -> Result<Vec<(PathBuf, FileKind, Vec<u8>)>, ConfigError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Io {
         path: dir.to_owned(),
         source,
@@ -285,14 +344,8 @@ fn armored_files(dir: &Path, kind: FileKind) -> Result<Vec<(PathBuf, Vec<u8>)>, 
             path: path.clone(),
             source,
         })?;
-        let (found, bytes) = dearmor(&text).map_err(|e| invalid(&path, e))?;
-        if found != kind {
-            return Err(invalid(
-                &path,
-                format!("expected a {kind} file, found a {found} file"),
-            ));
-        }
-        out.push((path, bytes));
+        let (kind, bytes) = dearmor(&text).map_err(|e| invalid(&path, e))?;
+        out.push((path, kind, bytes));
     }
     Ok(out)
 }
@@ -300,6 +353,10 @@ fn armored_files(dir: &Path, kind: FileKind) -> Result<Vec<(PathBuf, Vec<u8>)>, 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use vigil_protocol::keys::OrgRootKeyPair;
+    use vigil_protocol::provisioning::armor;
+    use vigil_protocol::{Clearance, UnixTime};
 
     use super::*;
 
@@ -349,5 +406,114 @@ mod tests {
         );
         let zero = format!("{BEFORE_BUNDLE_LIMITS}bundle_fetches_per_hour = 0\n");
         assert!(matches!(load(&zero), Err(ConfigError::Invalid { .. })));
+    }
+
+    fn config(dir: &Path) -> Config {
+        Config {
+            path: dir.join("relay.toml"),
+            listen: "127.0.0.1:0".parse().unwrap(),
+            host: "localhost".into(),
+            pin: String::new(),
+            certificate: dir.join("relay.crt"),
+            private_key: dir.join("relay.key"),
+            data_dir: dir.join("data"),
+            roots_dir: dir.join("roots"),
+            revocations_dir: dir.join("revocations"),
+            metrics: None,
+            limits: Limits {
+                max_frame_bytes: 1024,
+                mailbox_max_messages: 1,
+                mailbox_max_bytes: 1,
+                messages_per_second: 1,
+                connections_per_identity: 1,
+                max_concurrent_streams: 1,
+                login_timeout_secs: 1,
+                idle_timeout_secs: 1,
+                keep_alive_secs: 1,
+                bundle_fetch_burst: 1,
+                bundle_fetches_per_hour: 1,
+                one_time_prekeys_per_target_per_hour: 1,
+            },
+        }
+    }
+
+    fn write_root(dir: &Path, org: &str, country: &str) {
+        let key = OrgRootKeyPair::generate(&mut rand_core::OsRng);
+        let root = OrgRoot::create(
+            &key,
+            org.parse().unwrap(),
+            country.parse().unwrap(),
+            UnixTime(1),
+        );
+        let text = armor(FileKind::OrgRoot, &root.to_bytes());
+        std::fs::write(dir.join(format!("{org}.root.vigil")), text).unwrap();
+    }
+
+    fn write_limits(dir: &Path, name: &str, org: &str, level: u8) {
+        let limits = PartnerLimits::up_to(Clearance {
+            policy: "EU".parse().unwrap(),
+            level,
+        });
+        let record = limits.to_record(&org.parse().unwrap());
+        std::fs::write(dir.join(name), armor(FileKind::PartnerLimits, &record)).unwrap();
+    }
+
+    fn relay_dir() -> (tempfile::TempDir, Config) {
+        let dir = tempfile::tempdir().unwrap();
+        for sub in ["roots", "revocations"] {
+            std::fs::create_dir(dir.path().join(sub)).unwrap();
+        }
+        let config = config(dir.path());
+        write_root(&config.roots_dir, "CERT-AT", "AT");
+        write_root(&config.roots_dir, "CERT-CZ", "CZ");
+        (dir, config)
+    }
+
+    #[test]
+    fn partner_limits_beside_a_root_bound_it_and_a_root_without_is_unlimited() {
+        let (_dir, config) = relay_dir();
+        write_limits(&config.roots_dir, "CERT-CZ.limits.vigil", "CERT-CZ", 1);
+        // Limits of an organisation whose root is not here trust nothing and are ignored.
+        write_limits(&config.roots_dir, "CERT-SK.limits.vigil", "CERT-SK", 4);
+        let trust = config.trust_store().unwrap();
+        let cz: OrgId = "CERT-CZ".parse().unwrap();
+        let at: OrgId = "CERT-AT".parse().unwrap();
+        assert_eq!(trust.limits(&cz).map(|l| l.max_clearance.level), Some(1));
+        assert_eq!(
+            trust.limits(&at),
+            None,
+            "shared-relay mode: no file, no limit"
+        );
+        assert_eq!(trust.limits(&"CERT-SK".parse().unwrap()), None);
+        assert!(trust.root(&"CERT-SK".parse().unwrap()).is_none());
+        assert_eq!(trust.country(&cz).map(|c| c.as_str()), Some("CZ"));
+    }
+
+    #[test]
+    fn two_limits_files_for_one_partner_or_a_stray_file_are_refused() {
+        let (_dir, config) = relay_dir();
+        write_limits(&config.roots_dir, "CERT-CZ.limits.vigil", "CERT-CZ", 1);
+        write_limits(&config.roots_dir, "cz-copy.limits.vigil", "CERT-CZ", 4);
+        assert!(matches!(
+            config.trust_store(),
+            Err(ConfigError::Invalid { .. })
+        ));
+        let (_dir, config) = relay_dir();
+        let key = OrgRootKeyPair::generate(&mut rand_core::OsRng);
+        let list = RevocationList::sign(
+            &key,
+            vigil_protocol::cert::RevocationListBody {
+                org: "CERT-AT".parse().unwrap(),
+                version: 1,
+                issued_at: UnixTime(1),
+                entries: vec![],
+            },
+        );
+        let stray = config.roots_dir.join("CERT-AT.vigil");
+        std::fs::write(&stray, armor(FileKind::RevocationList, &list.to_bytes())).unwrap();
+        assert!(matches!(
+            config.trust_store(),
+            Err(ConfigError::Invalid { path, .. }) if path == stray
+        ));
     }
 }

@@ -56,7 +56,13 @@ fn main() -> ExitCode {
             });
         return match checked {
             Ok(trust) => {
-                let roots: Vec<String> = trust.roots().map(|r| r.org().to_string()).collect();
+                let roots: Vec<String> = trust
+                    .roots()
+                    .map(|r| match trust.limits(r.org()) {
+                        Some(limits) => format!("{} ({limits})", r.org()),
+                        None => r.org().to_string(),
+                    })
+                    .collect();
                 println!(
                     "{}: ok (listen {}, host {}, pin {}, roots {})",
                     cli.config.display(),

@@ -156,7 +156,12 @@ mod tests {
         let root = OrgRootKeyPair::generate(&mut OsRng);
         let mut trust = TrustStore::new();
         trust
-            .add_root(OrgRoot::create(&root, "CERT-AT".parse().unwrap(), NOW))
+            .add_root(OrgRoot::create(
+                &root,
+                "CERT-AT".parse().unwrap(),
+                "AT".parse().unwrap(),
+                NOW,
+            ))
             .unwrap();
         let revoked = certificate(&root, 1, UnixTime(NOW.0 + 86_400));
         let brief = certificate(&root, 2, UnixTime(NOW.0 + 10));

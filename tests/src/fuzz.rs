@@ -8,6 +8,7 @@
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng as _;
+use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::channel::{ChannelView, GroupMessage, SignedChannelState};
 use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
@@ -18,8 +19,8 @@ use vigil_protocol::provisioning::{BundleContents, SealedFile};
 use vigil_protocol::relay::{Push, Request, Response, decode_frame};
 use vigil_protocol::storage::StoreKey;
 use vigil_protocol::{
-    CertificateBody, Clearance, Envelope, LocalIdentity, MemberCertificate, OrgId, OrgRoot,
-    RevocationList, Session, Text, TrustStore, UnixTime, UserId,
+    CertificateBody, Clearance, CountryCode, Envelope, LocalIdentity, MemberCertificate, OrgId,
+    OrgRoot, RevocationList, Session, Text, TrustStore, UnixTime, UserId,
 };
 
 /// A target: its name (of `fuzz/fuzz_targets/*.rs` and `fuzz/corpus/*`) and its body.
@@ -66,9 +67,17 @@ pub fn relay_frames(data: &[u8]) {
     let _ = decode_frame::<Push>(data);
 }
 
-/// Member certificates.
+/// Member certificates, org roots and partner limits records.
 pub fn certificate(data: &[u8]) {
     round_trip!(MemberCertificate, data);
+    round_trip!(OrgRoot, data);
+    if let Ok((org, limits)) = PartnerLimits::from_record(data) {
+        assert_eq!(
+            limits.to_record(&org).as_slice(),
+            data,
+            "non-canonical partner limits"
+        );
+    }
 }
 
 /// Revocation lists.
@@ -151,6 +160,7 @@ fn org(rng: &mut ChaCha20Rng) -> (OrgRootKeyPair, TrustStore) {
     let _ = trust.add_root(OrgRoot::create(
         &root,
         OrgId::new("CERT-AT").expect("valid"),
+        CountryCode::new("AT").expect("valid"),
         NOW,
     ));
     (root, trust)
@@ -395,7 +405,7 @@ pub fn channel_interaction(data: &[u8]) {
 #[must_use]
 pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
     use vigil_protocol::channel::Proposal;
-    use vigil_protocol::provisioning::{KdfParams, RelayInfo};
+    use vigil_protocol::provisioning::{KdfParams, RelayInfo, TrustedRoot};
     use vigil_protocol::relay::{ClientMessageId, MessageId, encode_frame};
 
     let mut rng = ChaCha20Rng::seed_from_u64(11);
@@ -471,7 +481,27 @@ pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
         server_name: Text::new("localhost").expect("name"),
         pin: [3; 32],
     };
-    let contents = BundleContents::new(&alice.local, relay, vec![], vec![revocations.clone()]);
+    let own = trust.root(&OrgId::new("CERT-AT").expect("org")).cloned();
+    let partner_key = OrgRootKeyPair::generate(&mut ChaCha20Rng::seed_from_u64(12));
+    let partner = OrgRoot::create(
+        &partner_key,
+        OrgId::new("CERT-CZ").expect("org"),
+        CountryCode::new("CZ").expect("country"),
+        NOW,
+    );
+    let limits = PartnerLimits {
+        max_clearance: Clearance {
+            policy: Text::new("EU").expect("policy"),
+            level: 1,
+        },
+        roles: Some(vec!["duty-officer".parse().expect("role")]),
+    };
+    let roots = own
+        .into_iter()
+        .map(TrustedRoot::own)
+        .chain([TrustedRoot::partner(partner.clone(), limits.clone())])
+        .collect();
+    let contents = BundleContents::new(&alice.local, relay, roots, vec![revocations.clone()]);
     let small = KdfParams {
         memory_kib: KdfParams::MIN_MEMORY_KIB,
         iterations: 1,
@@ -506,7 +536,14 @@ pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
                 frame(encode_frame(&Push::PrekeysLow { remaining: 3 })),
             ],
         ),
-        ("certificate", vec![alice.local.certificate().to_bytes()]),
+        (
+            "certificate",
+            vec![
+                alice.local.certificate().to_bytes(),
+                partner.to_bytes(),
+                limits.to_record(partner.org()),
+            ],
+        ),
         ("revocation_list", vec![revocations.to_bytes()]),
         ("bundle", vec![sealed.to_bytes()]),
         (

@@ -10,6 +10,7 @@
 
 pub mod federation;
 pub mod fuzz;
+pub mod partner;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -64,7 +65,16 @@ impl Deployment {
         let relay = dir.path().join("relay");
         let path = |p: &Path| p.to_string_lossy().into_owned();
         keytool(
-            &["org", "init", "--org", "CERT-AT", "--dir", &path(&org)],
+            &[
+                "org",
+                "init",
+                "--org",
+                "CERT-AT",
+                "--country",
+                "AT",
+                "--dir",
+                &path(&org),
+            ],
             &pass,
         )
         .expect("org init");
@@ -115,13 +125,8 @@ impl Deployment {
     ///
     /// On an invalid user id.
     pub fn issue(&mut self, user: &str, level: u8, days: u64) -> LocalIdentity {
-        let now = now();
-        let not_after = if days == 0 {
-            UnixTime(now.0 - 60)
-        } else {
-            now.plus_days(days)
-        };
-        self.issue_until(user, level, not_after)
+        self.serial += 1;
+        certify(&self.root, "CERT-AT", self.serial, user, level, days)
     }
 
     /// Issues a member certificate valid from an hour ago until `not_after` (seconds may do:
@@ -131,28 +136,8 @@ impl Deployment {
     ///
     /// On an invalid user id.
     pub fn issue_until(&mut self, user: &str, level: u8, not_after: UnixTime) -> LocalIdentity {
-        let mut rng = rand_core::OsRng;
         self.serial += 1;
-        let identity = IdentityKeyPair::generate(&mut rng);
-        let agreement = AgreementKeyPair::generate(&mut rng);
-        let now = now();
-        let body = CertificateBody {
-            serial: self.serial,
-            org: "CERT-AT".parse().expect("org"),
-            user: user.parse().expect("user id"),
-            display_name: user.parse().expect("name"),
-            roles: vec!["duty-officer".parse().expect("role")],
-            clearance: Clearance {
-                policy: "EU".parse().expect("policy"),
-                level,
-            },
-            identity_key: identity.public(),
-            agreement_key: agreement.public(),
-            not_before: UnixTime(now.0 - 3600),
-            not_after,
-        };
-        let certificate = MemberCertificate::issue(&self.root, body).expect("certificate");
-        LocalIdentity::new(certificate, identity, agreement).expect("identity")
+        certify_until(&self.root, "CERT-AT", self.serial, user, level, not_after)
     }
 
     /// Rewrites a limit in `relay.toml` (before the relay starts).
@@ -233,6 +218,67 @@ impl Deployment {
         let addr = relay.local_addr().expect("address");
         (relay, addr)
     }
+}
+
+/// A certificate of `org` for `user` (a duty officer with EU clearance `level`, valid for
+/// `days`, 0 for an already expired one), signed directly with `root`.
+///
+/// # Panics
+///
+/// On an invalid organisation or user id.
+#[must_use]
+pub fn certify(
+    root: &OrgRootKeyPair,
+    org: &str,
+    serial: u64,
+    user: &str,
+    level: u8,
+    days: u64,
+) -> LocalIdentity {
+    let now = now();
+    let not_after = if days == 0 {
+        UnixTime(now.0 - 60)
+    } else {
+        now.plus_days(days)
+    };
+    certify_until(root, org, serial, user, level, not_after)
+}
+
+/// Issues a certificate of `org` valid from an hour ago until `not_after`.
+///
+/// # Panics
+///
+/// On an invalid org or user id.
+#[must_use]
+pub fn certify_until(
+    root: &OrgRootKeyPair,
+    org: &str,
+    serial: u64,
+    user: &str,
+    level: u8,
+    not_after: UnixTime,
+) -> LocalIdentity {
+    let mut rng = rand_core::OsRng;
+    let identity = IdentityKeyPair::generate(&mut rng);
+    let agreement = AgreementKeyPair::generate(&mut rng);
+    let now = now();
+    let body = CertificateBody {
+        serial,
+        org: org.parse().expect("org"),
+        user: user.parse().expect("user id"),
+        display_name: user.parse().expect("name"),
+        roles: vec!["duty-officer".parse().expect("role")],
+        clearance: Clearance {
+            policy: "EU".parse().expect("policy"),
+            level,
+        },
+        identity_key: identity.public(),
+        agreement_key: agreement.public(),
+        not_before: UnixTime(now.0 - 3600),
+        not_after,
+    };
+    let certificate = MemberCertificate::issue(root, body).expect("certificate");
+    LocalIdentity::new(certificate, identity, agreement).expect("identity")
 }
 
 /// A client endpoint on 127.0.0.1.

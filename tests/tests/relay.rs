@@ -732,3 +732,60 @@ async fn a_roaming_client_keeps_its_connection_and_a_dropped_request_is_resent_o
     );
     relay.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_partner_beyond_its_limits_is_refused_at_login_and_as_a_recipient() {
+    use vigil_protocol::cert::PartnerLimits;
+    let up_to = |level| {
+        PartnerLimits::up_to(vigil_protocol::Clearance {
+            policy: "EU".parse().unwrap(),
+            level,
+        })
+    };
+    let d = Deployment::new(&[("alice@cert-at", 3)]);
+    let mut cz = d.partner("CERT-CZ", "CZ", Some(&up_to(3)));
+    let petra = cz.issue("petra@cert-cz", 3);
+    let intern = cz.issue("intern@cert-cz", 1);
+    // Within the limits, both log in (and so enter the relay's directory).
+    let (relay, addr) = d.start().await;
+    for member in [&petra, &intern] {
+        login(&d, addr, member).await.close();
+    }
+    relay.shutdown().await;
+
+    // The operator lowers CERT-CZ to EU RESTRICTED (as `trust add --max-clearance` publishes
+    // it) and restarts the relay: EU SECRET is now beyond it, at login and as a recipient.
+    d.set_partner_limits(&cz, Some(&up_to(1)));
+    let (relay, addr) = d.start().await;
+    let (_, response) = connect(addr, d.pin, &petra).await;
+    assert_eq!(
+        code(&response),
+        Some(ErrorCode::LoginRefused),
+        "{response:?}"
+    );
+    login(&d, addr, &intern).await.close();
+    let alice = login(&d, addr, &d.members["alice@cert-at"]).await;
+    let response = alice
+        .request(&send(&["petra@cert-cz"], 1, b"x"))
+        .await
+        .unwrap();
+    assert_eq!(
+        code(&response),
+        Some(ErrorCode::RevokedRecipient),
+        "{response:?}"
+    );
+    let response = alice
+        .request(&send(&["intern@cert-cz"], 2, b"y"))
+        .await
+        .unwrap();
+    assert_eq!(response, Response::Sent { duplicate: false });
+    alice.close();
+    relay.shutdown().await;
+
+    // A root without a limits file is the operator's own decision (shared-relay mode): it is
+    // trusted without limit.
+    d.set_partner_limits(&cz, None);
+    let (relay, addr) = d.start().await;
+    login(&d, addr, &petra).await.close();
+    relay.shutdown().await;
+}

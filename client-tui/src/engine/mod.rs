@@ -409,12 +409,11 @@ fn trust_store(
     bundle: &BundleContents,
     revocations: &[RevocationList],
 ) -> Result<TrustStore, EngineError> {
-    let mut trust = TrustStore::new();
-    for root in bundle.roots() {
-        trust
-            .add_root(root.clone())
-            .map_err(|e| EngineError::Refused(format!("a trusted root in the bundle: {e}")))?;
-    }
+    // The own organisation's root without limit, each partner's within the limits the bundle
+    // carries for it.
+    let mut trust = bundle
+        .trust_store()
+        .map_err(|e| EngineError::Refused(format!("a trusted root in the bundle: {e}")))?;
     for list in revocations {
         // A list that no longer verifies (its org no longer trusted) is simply not in force.
         let _ = trust.update_revocations(list.clone());

@@ -4,11 +4,14 @@
 use std::io::Write;
 use std::path::Path;
 
+use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::provisioning::{
     BundleContents, CertificateRequest, FileKind, SealedFile, dearmor,
 };
-use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, UnixTime, codec};
+use vigil_protocol::{
+    CertificateBody, MemberCertificate, OrgRoot, RevocationList, UnixTime, codec,
+};
 
 use crate::cli::InspectArgs;
 use crate::error::{Error, Result};
@@ -30,6 +33,7 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
             let root: OrgRoot = codec::decode(&bytes).map_err(corrupt)?;
             say(out, "Vigil org root");
             say(out, format!("  organisation:  {}", root.org()));
+            say(out, format!("  country:       {}", root.country()));
             say(out, format!("  created:       {}", root.created()));
             say(out, format!("  fingerprint:   {}", root.fingerprint()));
             match root.verify() {
@@ -127,6 +131,13 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
                 Err(e) => say(out, format!("  header:        unreadable ({e})")),
             }
             kdf_lines(&sealed, out);
+            Ok(())
+        }
+        FileKind::PartnerLimits => {
+            let (org, limits) = PartnerLimits::from_record(&bytes).map_err(corrupt)?;
+            say(out, "Vigil partner limits (what this organisation accepts)");
+            say(out, format!("  partner:       {org}"));
+            say(out, format!("  accepting:     {limits}"));
             Ok(())
         }
         FileKind::CertificateRequest => {
@@ -263,28 +274,65 @@ fn certificate(
             root.fingerprint()
         ),
     );
-    if let Some(dir) = org_dir {
-        let org = OrgDir::open(dir)?;
-        if org.org == body.org {
-            match org.revocations()?.find(body.serial) {
-                Some(entry) => say(
-                    out,
-                    format!(
-                        "  revocation:    REVOKED at {}: {}",
-                        entry.revoked_at, entry.reason
-                    ),
+    match org_dir {
+        Some(dir) => org_checks(&OrgDir::open(dir)?, body, out),
+        None => Ok(()),
+    }
+}
+
+/// What the organisation in `--org-dir` says of a certificate whose signature verified: for its
+/// own members the revocation status, for a partner's whether it is within the partner's limits
+/// (exit code 1 when it is not).
+fn org_checks(org: &OrgDir, body: &CertificateBody, out: &mut dyn Write) -> Result<()> {
+    if org.org == body.org {
+        let revocations = org.revocations()?;
+        match revocations.find(body.serial) {
+            Some(entry) => say(
+                out,
+                format!(
+                    "  revocation:    REVOKED at {}: {}",
+                    entry.revoked_at, entry.reason
                 ),
-                None => say(
-                    out,
-                    format!(
-                        "  revocation:    not revoked (list version {})",
-                        org.revocations()?.body().version
-                    ),
+            ),
+            None => say(
+                out,
+                format!(
+                    "  revocation:    not revoked (list version {})",
+                    revocations.body().version
                 ),
-            }
+            ),
+        }
+        return Ok(());
+    }
+    let Some(partner) = org
+        .partners()?
+        .into_iter()
+        .find(|p| p.root.org() == &body.org)
+    else {
+        return Ok(());
+    };
+    match partner.limits.check(body) {
+        Ok(()) => {
+            say(
+                out,
+                format!(
+                    "  limits:        within what {} accepts from {} ({})",
+                    org.org, body.org, partner.limits
+                ),
+            );
+            Ok(())
+        }
+        Err(e) => {
+            say(
+                out,
+                format!(
+                    "  limits:        BEYOND what {} accepts from {} ({})",
+                    org.org, body.org, partner.limits
+                ),
+            );
+            Err(Error::Refused(e.to_string()))
         }
     }
-    Ok(())
 }
 
 fn inspect_toml(path: &Path, text: &str, out: &mut dyn Write) -> Result<()> {

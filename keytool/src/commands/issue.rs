@@ -43,8 +43,7 @@ fn terms(roles: &[String], clearance: &str, days: u64) -> Result<Terms> {
             vigil_protocol::cert::MAX_ROLES
         )));
     }
-    let policy = ClassificationPolicy::eu();
-    let level = policy.parse_level(clearance)?;
+    let clearance = parse_clearance(clearance)?;
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(Error::Usage(format!(
             "--days must be between 1 and {MAX_DAYS}"
@@ -53,14 +52,25 @@ fn terms(roles: &[String], clearance: &str, days: u64) -> Result<Terms> {
     let now = now();
     Ok(Terms {
         roles,
-        clearance: Clearance {
-            policy: Text::new(policy.name()).map_err(|e| Error::Usage(e.to_string()))?,
-            level,
-        },
-        clearance_text: policy.describe(level),
+        clearance_text: ClassificationPolicy::eu().describe(clearance.level),
+        clearance,
         // A few minutes of grace for devices whose clocks run slightly behind.
         not_before: UnixTime(now.0.saturating_sub(300)),
         not_after: now.plus_days(days),
+    })
+}
+
+/// Parses a clearance as an administrator types it: an EU marking or a national one.
+///
+/// # Errors
+///
+/// [`Error::Clearance`] for a level the EU policy does not know.
+pub(crate) fn parse_clearance(text: &str) -> Result<Clearance> {
+    let policy = ClassificationPolicy::eu();
+    let level = policy.parse_level(text)?;
+    Ok(Clearance {
+        policy: Text::new(policy.name()).map_err(|e| Error::Usage(e.to_string()))?,
+        level,
     })
 }
 
@@ -149,7 +159,7 @@ pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()>
     let (bundle_passphrase, generated) =
         passphrase::bundle_passphrase(args.bundle_passphrase_file.as_deref())?;
     let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
-    let roots = org.all_roots()?;
+    let roots = org.trusted_roots()?;
     let revocations = org.revocations()?;
 
     let rng = &mut rand_core::OsRng;

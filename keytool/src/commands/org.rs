@@ -6,16 +6,25 @@ use std::path::Path;
 use vigil_protocol::cert::RevocationListBody;
 use vigil_protocol::keys::OrgRootKeyPair;
 use vigil_protocol::provisioning::{FileKind, KdfParams, SealedFile, armor};
-use vigil_protocol::{OrgId, OrgRoot, RevocationList, codec};
+use vigil_protocol::{CountryCode, OrgId, OrgRoot, RevocationList, codec};
 
 use crate::error::{Error, Result};
 use crate::orgdir::{Ledger, OrgDir, write_ledger};
 use crate::passphrase::Source;
 use crate::{fsutil, now, say};
 
-/// Creates the organisation `org` in `dir`.
-pub fn init(org: &str, dir: &Path, pass: &Source, out: &mut dyn Write) -> Result<()> {
+/// Parses the organisation id and its country, and refuses a directory that is not new.
+fn check_new(org: &str, country: Option<&str>, dir: &Path) -> Result<(OrgId, CountryCode)> {
     let org = OrgId::new(org).map_err(|e| Error::Usage(e.to_string()))?;
+    let country = country.ok_or_else(|| {
+        Error::Usage(
+            "org init needs --country CC: the organisation's ISO 3166-1 alpha-2 country code \
+             (e.g. --country AT); it is signed into the root and REL TO caveats are checked \
+             against it"
+                .into(),
+        )
+    })?;
+    let country = CountryCode::new(country).map_err(|e| Error::Usage(format!("--country: {e}")))?;
     if OrgDir::ledger_path(dir).exists() {
         return Err(Error::Exists(dir.to_owned()));
     }
@@ -25,13 +34,25 @@ pub fn init(org: &str, dir: &Path, pass: &Source, out: &mut dyn Write) -> Result
             dir.display()
         )));
     }
+    Ok((org, country))
+}
+
+/// Creates the organisation `org` of `country` in `dir`.
+pub fn init(
+    org: &str,
+    country: Option<&str>,
+    dir: &Path,
+    pass: &Source,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let (org, country) = check_new(org, country, dir)?;
     let passphrase = pass.new_passphrase(&format!("the root key of {org}"))?;
     fsutil::create_private_dir(dir)?;
     let _lock = OrgDir::lock_new(dir)?;
     let rng = &mut rand_core::OsRng;
     let created = now();
     let key = OrgRootKeyPair::generate(rng);
-    let root = OrgRoot::create(&key, org.clone(), created);
+    let root = OrgRoot::create(&key, org.clone(), country.clone(), created);
     let sealed = SealedFile::seal(
         rng,
         passphrase.as_bytes(),
@@ -73,7 +94,10 @@ pub fn init(org: &str, dir: &Path, pass: &Source, out: &mut dyn Write) -> Result
     )?;
     say(
         out,
-        format!("Created organisation {org} in {}", dir.display()),
+        format!(
+            "Created organisation {org} ({country}) in {}",
+            dir.display()
+        ),
     );
     say(out, format!("Root fingerprint: {}", root.fingerprint()));
     say(

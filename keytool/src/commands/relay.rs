@@ -4,9 +4,11 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use vigil_protocol::OrgRoot;
 use vigil_protocol::provisioning::{FileKind, RelayInfo, armor};
 
 use crate::error::{Error, Result};
+use crate::orgdir::partners::{limits_file, limits_name, root_name};
 use crate::orgdir::{OrgDir, RelayRecord};
 use crate::{fsutil, now, say};
 
@@ -71,7 +73,9 @@ fn relay_toml(org: &str, host: &str, listen: &SocketAddr, pin: &str) -> String {
          # metrics = \"127.0.0.1:9464\"\n\
          \n\
          [trust]\n\
-         # Every *.root.vigil here is a trusted org root (yours and your partners').\n\
+         # Every *.root.vigil here is a trusted org root (yours and your partners'). Beside a\n\
+         # partner's root, ORG.limits.vigil (vigil-keytool trust add) bounds the clearance and\n\
+         # roles its certificates may assert; a root without one is trusted without limit.\n\
          roots_dir = \"roots\"\n\
          # Every *.vigil here is a signed revocation list; reloaded when it changes.\n\
          revocations_dir = \"revocations\"\n\
@@ -180,18 +184,7 @@ pub fn init(
     }
     fsutil::write_new(&dir.join("relay.key"), key_pair.serialize_pem().as_bytes())?;
     fsutil::write_new(&dir.join("relay.crt"), cert.pem().as_bytes())?;
-    for root in org.all_roots()? {
-        let name = format!("{}.root.vigil", root.org());
-        fsutil::write_atomic(
-            &dir.join("roots").join(name),
-            armor(FileKind::OrgRoot, &root.to_bytes()).as_bytes(),
-        )?;
-    }
-    let revocations = org.revocations()?;
-    fsutil::write_atomic(
-        &dir.join("revocations").join(format!("{}.vigil", org.org)),
-        armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
-    )?;
+    fill_trust(&org, &dir)?;
     fsutil::write_new(
         &dir.join("relay.toml"),
         relay_toml(org.org.as_str(), host, &listen, &pin_hex).as_bytes(),
@@ -205,6 +198,7 @@ pub fn init(
         address: address.clone(),
         server_name: host.to_owned(),
         pin: pin_hex.clone(),
+        shared: false,
     });
     org.save_ledger()?;
     say(out, format!("Created relay directory {}", dir.display()));
@@ -220,6 +214,32 @@ pub fn init(
         ),
     );
     Ok(())
+}
+
+/// Writes the relay's `roots/` (own root; partner roots, each after its limits) and
+/// `revocations/` (own list).
+fn fill_trust(org: &OrgDir, dir: &Path) -> Result<()> {
+    let roots = dir.join("roots");
+    let write_root = |root: &OrgRoot| {
+        fsutil::write_atomic(
+            &roots.join(root_name(root.org())),
+            armor(FileKind::OrgRoot, &root.to_bytes()).as_bytes(),
+        )
+    };
+    write_root(&org.root)?;
+    for partner in org.partners()? {
+        let org_id = partner.root.org();
+        fsutil::write_atomic(
+            &roots.join(limits_name(org_id)),
+            limits_file(org_id, &partner.limits).as_bytes(),
+        )?;
+        write_root(&partner.root)?;
+    }
+    let revocations = org.revocations()?;
+    fsutil::write_atomic(
+        &dir.join("revocations").join(format!("{}.vigil", org.org)),
+        armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
+    )
 }
 
 /// `relay use`: records a relay run by another organisation in this organisation's ledger.
@@ -280,6 +300,7 @@ pub fn use_relay(
         address: address.clone(),
         server_name: host,
         pin: pin.to_lowercase(),
+        shared: true,
     };
     if record.pin_bytes().is_none() {
         return Err(Error::Usage("--pin must be 64 hex digits".into()));

@@ -1,13 +1,56 @@
-//! `trust add` and `trust list`: partner organisations' roots.
+//! `trust add` and `trust list`: partner organisations' roots and what we accept from them.
 
 use std::io::Write;
 use std::path::Path;
 
+use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::provisioning::{FileKind, armor};
+use vigil_protocol::{OrgRoot, Role};
 
+use super::issue::parse_clearance;
 use crate::error::{Error, Result};
+use crate::orgdir::partners::{Partner, default_limits, root_name};
 use crate::orgdir::{OrgDir, read_root};
 use crate::{fsutil, say};
+
+/// The limits as typed on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct LimitArgs {
+    /// `--max-clearance`, if given.
+    pub max_clearance: Option<String>,
+    /// Every `--role`.
+    pub roles: Vec<String>,
+}
+
+impl LimitArgs {
+    /// Whether any limit was given (a re-run without any keeps the recorded limits).
+    fn given(&self) -> bool {
+        self.max_clearance.is_some() || !self.roles.is_empty()
+    }
+
+    /// The limits they set: the default clearance when `--max-clearance` is absent, any role
+    /// when no `--role` is given.
+    fn parse(&self) -> Result<PartnerLimits> {
+        let max_clearance = match &self.max_clearance {
+            Some(text) => parse_clearance(text)?,
+            None => default_limits()?.max_clearance,
+        };
+        let roles = if self.roles.is_empty() {
+            None
+        } else {
+            let roles = self
+                .roles
+                .iter()
+                .map(|r| Role::new(r).map_err(|e| Error::Usage(format!("--role: {e}"))))
+                .collect::<Result<Vec<_>>>()?;
+            Some(roles)
+        };
+        Ok(PartnerLimits {
+            max_clearance,
+            roles,
+        })
+    }
+}
 
 fn normalise_fingerprint(text: &str) -> String {
     text.chars()
@@ -16,14 +59,8 @@ fn normalise_fingerprint(text: &str) -> String {
         .collect()
 }
 
-/// Trusts the root in `partner` (an org directory or a root file).
-pub fn add(
-    org_dir: &Path,
-    partner: &Path,
-    fingerprint: Option<&str>,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let org = OrgDir::open(org_dir)?;
+/// Reads the partner's root and refuses the own root and a fingerprint that differs.
+fn partner_root(org: &OrgDir, partner: &Path, fingerprint: Option<&str>) -> Result<OrgRoot> {
     let file = if partner.is_dir() {
         partner.join("root.vigil")
     } else {
@@ -46,66 +83,182 @@ pub fn add(
             root.fingerprint()
         )));
     }
-    if let Some(known) = org.partners()?.into_iter().find(|p| p.org() == root.org()) {
-        if known.key() == root.key() {
-            say(
-                out,
-                format!(
-                    "{} is already trusted (fingerprint {})",
-                    root.org(),
-                    root.fingerprint()
-                ),
-            );
-            return Ok(());
-        }
-        return Err(Error::Refused(format!(
+    Ok(root)
+}
+
+/// Trusts the root in `partner` (an org directory or a root file) within `limits`, or changes
+/// the limits of a partner already trusted.
+pub fn add(
+    org_dir: &Path,
+    partner: &Path,
+    fingerprint: Option<&str>,
+    limits: &LimitArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let org = OrgDir::open(org_dir)?;
+    let root = partner_root(&org, partner, fingerprint)?;
+    let known = org
+        .partners()?
+        .into_iter()
+        .find(|p| p.root.org() == root.org());
+    match known {
+        Some(known) if known.root.key() != root.key() => Err(Error::Refused(format!(
             "a different root of {} is already trusted (fingerprint {}); if {} really changed its \
              root, remove {} first",
             root.org(),
-            known.fingerprint(),
+            known.root.fingerprint(),
             root.org(),
-            org.partners_dir()
-                .join(format!("{}.root.vigil", root.org()))
-                .display()
-        )));
+            org.partners_dir().join(root_name(root.org())).display()
+        ))),
+        Some(known) => update(&org, &known, limits, out),
+        None => trust_new(&org, &root, fingerprint.is_none(), limits, out),
     }
-    fsutil::create_private_dir(&org.partners_dir())?;
-    let name = format!("{}.root.vigil", root.org());
-    let text = armor(FileKind::OrgRoot, &root.to_bytes());
-    fsutil::write_new(&org.partners_dir().join(&name), text.as_bytes())?;
-    let published = org.publish_to_relay("roots", &name, text.as_bytes())?;
+}
+
+/// A partner trusted already: records new limits when given (or when none were recorded yet).
+fn update(org: &OrgDir, known: &Partner, limits: &LimitArgs, out: &mut dyn Write) -> Result<()> {
+    let root = &known.root;
     say(
         out,
         format!(
-            "Now trusting {} (fingerprint {})",
+            "{} is already trusted (fingerprint {})",
             root.org(),
             root.fingerprint()
         ),
     );
-    if fingerprint.is_none() {
+    if known.recorded && !limits.given() {
+        say(
+            out,
+            format!(
+                "Accepting from {}: {} (unchanged; give --max-clearance or --role to change it)",
+                root.org(),
+                known.limits
+            ),
+        );
+        return Ok(());
+    }
+    let new = limits.parse()?;
+    if known.recorded && new == known.limits {
+        say(out, format!("Limits unchanged: {new}"));
+        return Ok(());
+    }
+    org.write_limits(root.org(), &new)?;
+    say(
+        out,
+        format!(
+            "Limits of {} updated: {} (was {}{})",
+            root.org(),
+            new,
+            known.limits,
+            if known.recorded { "" } else { ", by default" }
+        ),
+    );
+    default_note(org, root, limits, out);
+    published(org.publish_limits(root.org(), &new)?, out);
+    say(
+        out,
+        "Bundles issued from now on carry these limits; reissue bundles of devices that \
+         should learn them now, and restart the relay to apply them there.",
+    );
+    Ok(())
+}
+
+/// A partner trusted for the first time: its limits, then its root (so that no reader ever
+/// sees the root without its limits), here and at the relay.
+fn trust_new(
+    org: &OrgDir,
+    root: &OrgRoot,
+    unverified: bool,
+    limits: &LimitArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let new = limits.parse()?;
+    let name = root_name(root.org());
+    let text = armor(FileKind::OrgRoot, &root.to_bytes());
+    org.write_limits(root.org(), &new)?;
+    fsutil::write_new(&org.partners_dir().join(&name), text.as_bytes())?;
+    let limits_published = org.publish_limits(root.org(), &new)?;
+    let root_published = org.publish_to_relay("roots", &name, text.as_bytes())?;
+    say(
+        out,
+        format!(
+            "Now trusting {} ({}, fingerprint {})",
+            root.org(),
+            root.country(),
+            root.fingerprint()
+        ),
+    );
+    if unverified {
         say(
             out,
             "Compare this fingerprint with the partner over a channel you trust (phone, in person).",
         );
     }
-    if let Some(path) = published {
-        say(out, format!("Published to the relay: {}", path.display()));
-    }
-    say(out, "Bundles issued from now on carry this root.");
+    say(out, format!("Accepting from {}: {new}", root.org()));
+    default_note(org, root, limits, out);
+    published(limits_published, out);
+    published(root_published, out);
+    say(
+        out,
+        "Bundles issued from now on carry this root and its limits.",
+    );
     Ok(())
 }
 
-/// Lists the own root and the partner roots.
+/// Says how to raise the default clearance when `--max-clearance` was not given.
+fn default_note(org: &OrgDir, root: &OrgRoot, limits: &LimitArgs, out: &mut dyn Write) {
+    if limits.max_clearance.is_none() {
+        let lowest = default_limits().map_or_else(
+            |_| "the lowest level".to_owned(),
+            |l| l.max_clearance.marking(),
+        );
+        say(
+            out,
+            format!(
+                "No --max-clearance given: only {lowest} certificates of {partner} are \
+                 accepted. To accept more: vigil-keytool trust add --org-dir {dir} --partner \
+                 PARTNER_FILE --max-clearance LEVEL",
+                partner = root.org(),
+                dir = org.path().display()
+            ),
+        );
+    }
+}
+
+fn published(path: Option<std::path::PathBuf>, out: &mut dyn Write) {
+    if let Some(path) = path {
+        say(out, format!("Published to the relay: {}", path.display()));
+    }
+}
+
+/// Lists the own root and the partner roots with their limits.
 pub fn list(org_dir: &Path, out: &mut dyn Write) -> Result<()> {
     let org = OrgDir::open(org_dir)?;
     say(
         out,
-        format!("{:<16} {}  (own)", org.org.as_str(), org.root.fingerprint()),
+        format!(
+            "{:<16} {}  {}  (own; no limit)",
+            org.org.as_str(),
+            org.root.country(),
+            org.root.fingerprint()
+        ),
     );
-    for root in org.partners()? {
+    for partner in org.partners()? {
+        let root = &partner.root;
+        let default = if partner.recorded {
+            ""
+        } else {
+            " (by default: none recorded; set them with trust add --max-clearance)"
+        };
         say(
             out,
-            format!("{:<16} {}", root.org().as_str(), root.fingerprint()),
+            format!(
+                "{:<16} {}  {}  {}{default}",
+                root.org().as_str(),
+                root.country(),
+                root.fingerprint(),
+                partner.limits
+            ),
         );
     }
     Ok(())

@@ -1,6 +1,6 @@
 //! Why a certificate, root or revocation list was refused.
 
-use crate::ids::{OrgId, UserId};
+use crate::ids::{OrgId, Role, UserId};
 use crate::time::UnixTime;
 
 /// A certificate or org root was refused. Each variant names the member and says what to do.
@@ -82,6 +82,36 @@ pub enum CertError {
     RootConflict {
         /// The organisation.
         org: OrgId,
+    },
+    /// A partner's certificate asserts a clearance beyond what its organisation is trusted for
+    /// here (higher, or of another policy).
+    #[error(
+        "certificate of {user} asserts clearance {has}, beyond the {max} that {org} is trusted \
+         for here (an administrator can change this with `vigil-keytool trust add \
+         --max-clearance`)"
+    )]
+    ClearanceAboveLimit {
+        /// The member.
+        user: UserId,
+        /// The partner organisation that issued it.
+        org: OrgId,
+        /// The clearance it asserts, as marked.
+        has: String,
+        /// The highest clearance accepted from `org`, as marked.
+        max: String,
+    },
+    /// A partner's certificate carries a role its organisation is not trusted to assign here.
+    #[error(
+        "certificate of {user} carries role {role}, which {org} is not trusted to assign here \
+         (an administrator can allow it with `vigil-keytool trust add --role`)"
+    )]
+    RoleNotAllowed {
+        /// The member.
+        user: UserId,
+        /// The partner organisation that issued it.
+        org: OrgId,
+        /// The first role outside the allowed ones.
+        role: Role,
     },
     /// Key pairs do not match the public keys in the certificate.
     #[error("the keys do not match the certificate of {user}")]

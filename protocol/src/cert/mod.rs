@@ -4,6 +4,7 @@
 //! codec encoding of the body (version byte included) behind a [`SignatureContext`] label.
 
 mod error;
+mod limits;
 mod local;
 mod member;
 mod revocation;
@@ -11,6 +12,7 @@ mod root;
 mod trust;
 
 pub use error::{CertError, RevocationError};
+pub use limits::PartnerLimits;
 pub use local::LocalIdentity;
 pub use member::{CertificateBody, Clearance, MAX_ROLES, MemberCertificate};
 pub use revocation::{RevocationList, RevocationListBody, RevokedCertificate};

@@ -3,19 +3,21 @@
 use bincode::{Decode, Encode};
 
 use super::CertError;
-use crate::ids::OrgId;
+use crate::ids::{CountryCode, OrgId};
 use crate::keys::{OrgRootKeyPair, OrgRootPublicKey, Signature, SignatureContext};
 use crate::time::UnixTime;
 
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 struct RootBody {
     org: OrgId,
+    country: CountryCode,
     key: OrgRootPublicKey,
     created: UnixTime,
 }
 
-/// An organisation's root public key, self-signed. The self-signature proves possession of the
-/// key; trust in it comes from comparing its [`fingerprint`](Self::fingerprint) out of band.
+/// An organisation's root public key and its country, self-signed. The self-signature proves
+/// possession of the key and binds the country to it; trust in it comes from comparing its
+/// [`fingerprint`](Self::fingerprint) out of band.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct OrgRoot {
     body: RootBody,
@@ -23,11 +25,17 @@ pub struct OrgRoot {
 }
 
 impl OrgRoot {
-    /// Creates the self-signed root of `org`.
+    /// Creates the self-signed root of `org`, an organisation of `country`.
     #[must_use]
-    pub fn create(key: &OrgRootKeyPair, org: OrgId, created: UnixTime) -> Self {
+    pub fn create(
+        key: &OrgRootKeyPair,
+        org: OrgId,
+        country: CountryCode,
+        created: UnixTime,
+    ) -> Self {
         let body = RootBody {
             org,
+            country,
             key: key.public(),
             created,
         };
@@ -56,6 +64,13 @@ impl OrgRoot {
     #[must_use]
     pub fn org(&self) -> &OrgId {
         &self.body.org
+    }
+
+    /// The organisation's country (ISO 3166-1 alpha-2), against which `REL TO` caveats are
+    /// checked.
+    #[must_use]
+    pub fn country(&self) -> &CountryCode {
+        &self.body.country
     }
 
     /// The root public key.
@@ -105,4 +120,36 @@ pub enum RootDecodeError {
     /// Decoded, but the self-signature does not verify.
     #[error(transparent)]
     Cert(#[from] CertError),
+}
+
+#[cfg(test)]
+mod tests {
+    use rand_core::SeedableRng as _;
+
+    use super::*;
+
+    fn root() -> OrgRoot {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+        let key = OrgRootKeyPair::generate(&mut rng);
+        let org = OrgId::new("CERT-AT").unwrap();
+        OrgRoot::create(&key, org, CountryCode::new("AT").unwrap(), UnixTime(1))
+    }
+
+    #[test]
+    fn the_country_is_bound_by_the_self_signature() {
+        let root = root();
+        assert_eq!(root.country().as_str(), "AT");
+        assert_eq!(OrgRoot::from_bytes(&root.to_bytes()).unwrap(), root);
+        let mut moved = root.clone();
+        moved.body.country = CountryCode::new("CZ").unwrap();
+        let org = root.org().clone();
+        assert_eq!(
+            moved.verify(),
+            Err(CertError::BadRootSignature { org: org.clone() })
+        );
+        assert_eq!(
+            OrgRoot::from_bytes(&moved.to_bytes()),
+            Err(RootDecodeError::Cert(CertError::BadRootSignature { org }))
+        );
+    }
 }

@@ -3,9 +3,10 @@
 use std::collections::BTreeMap;
 
 use super::{
-    CertError, CertificateBody, MemberCertificate, OrgRoot, RevocationError, RevocationList,
+    CertError, CertificateBody, MemberCertificate, OrgRoot, PartnerLimits, RevocationError,
+    RevocationList,
 };
-use crate::ids::OrgId;
+use crate::ids::{CountryCode, OrgId};
 use crate::time::UnixTime;
 
 /// A certificate that chained to a trusted root, was within its validity window and was not
@@ -40,14 +41,17 @@ pub enum RevocationUpdate {
     Unchanged,
 }
 
-/// The roots a member or relay trusts (its own organisation's and its partners'), and the
-/// newest verified revocation list of each.
+/// The roots a member or relay trusts (its own organisation's and its partners'), the limits
+/// of each partner, and the newest verified revocation list of each organisation.
 ///
 /// An organisation without a list has no revoked certificates as far as this store knows;
-/// `vigil-keytool org init` issues an empty list so every deployment starts with one.
+/// `vigil-keytool org init` issues an empty list so every deployment starts with one. A root
+/// added with [`Self::add_root`] has no limit; one added with [`Self::add_partner`] has its
+/// [`PartnerLimits`], checked by every verification.
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
     roots: BTreeMap<OrgId, OrgRoot>,
+    limits: BTreeMap<OrgId, PartnerLimits>,
     revocations: BTreeMap<OrgId, RevocationList>,
 }
 
@@ -58,22 +62,41 @@ impl TrustStore {
         Self::default()
     }
 
-    /// Trusts `root`. Adding the same root twice is a no-op.
+    /// Trusts `root` without limit: for the own organisation. Adding the same root twice is a
+    /// no-op, and so is adding a partner's root again with this function: it never lifts the
+    /// limits [`Self::add_partner`] set.
     ///
     /// # Errors
     ///
     /// [`CertError::BadRootSignature`]; [`CertError::RootConflict`] when a different key is
     /// already trusted for the organisation.
     pub fn add_root(&mut self, root: OrgRoot) -> Result<(), CertError> {
+        self.insert_root(root).map(drop)
+    }
+
+    /// Trusts a partner's `root` for certificates within `limits`. Adding the same root again
+    /// replaces its limits.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::add_root`]: [`CertError::BadRootSignature`]; [`CertError::RootConflict`]
+    /// when a different key is already trusted for the organisation.
+    pub fn add_partner(&mut self, root: OrgRoot, limits: PartnerLimits) -> Result<(), CertError> {
+        let org = self.insert_root(root)?;
+        self.limits.insert(org, limits);
+        Ok(())
+    }
+
+    /// Verifies `root` and trusts it unless a different key is trusted for its organisation.
+    fn insert_root(&mut self, root: OrgRoot) -> Result<OrgId, CertError> {
         root.verify()?;
-        match self.roots.get(root.org()) {
-            Some(known) if known.key() == root.key() => Ok(()),
-            Some(_) => Err(CertError::RootConflict {
-                org: root.org().clone(),
-            }),
+        let org = root.org().clone();
+        match self.roots.get(&org) {
+            Some(known) if known.key() == root.key() => Ok(org),
+            Some(_) => Err(CertError::RootConflict { org }),
             None => {
-                self.roots.insert(root.org().clone(), root);
-                Ok(())
+                self.roots.insert(org.clone(), root);
+                Ok(org)
             }
         }
     }
@@ -82,6 +105,19 @@ impl TrustStore {
     #[must_use]
     pub fn root(&self, org: &OrgId) -> Option<&OrgRoot> {
         self.roots.get(org)
+    }
+
+    /// The limits of partner `org`; `None` for an organisation trusted without limit (the own
+    /// one) and for one not trusted at all.
+    #[must_use]
+    pub fn limits(&self, org: &OrgId) -> Option<&PartnerLimits> {
+        self.limits.get(org)
+    }
+
+    /// The country of trusted organisation `org`, from its root.
+    #[must_use]
+    pub fn country(&self, org: &OrgId) -> Option<&CountryCode> {
+        self.roots.get(org).map(OrgRoot::country)
     }
 
     /// Every trusted root.
@@ -134,7 +170,8 @@ impl TrustStore {
     }
 
     /// Checks `certificate` at time `now`: chain to a trusted root, the root's signature, the
-    /// certificate rules, the validity window, and the revocation list.
+    /// certificate rules, its organisation's partner limits, the validity window, and the
+    /// revocation list.
     ///
     /// # Errors
     ///
@@ -186,9 +223,10 @@ impl TrustStore {
     }
 
     /// Re-checks a certificate verified earlier for what can change since, without checking its
-    /// signature again: its organisation's root is still trusted with the same key, `now` is
-    /// within its validity window, and it is not on the revocation list in force. For hot paths
-    /// (a relay checking every recipient of every message).
+    /// signature again: its organisation's root is still trusted with the same key and its
+    /// limits admit the certificate, `now` is within its validity window, and it is not on the
+    /// revocation list in force. For hot paths (a relay checking every recipient of every
+    /// message).
     ///
     /// # Errors
     ///
@@ -204,14 +242,18 @@ impl TrustStore {
         }
     }
 
-    /// The validity window at `now` and the revocation list in force (every entry when
-    /// `any_revocation`, else only those revoked at or before `now`).
+    /// The partner limits of the certificate's organisation, the validity window at `now` and
+    /// the revocation list in force (every entry when `any_revocation`, else only those revoked
+    /// at or before `now`).
     fn check_status(
         &self,
         body: &CertificateBody,
         now: UnixTime,
         any_revocation: bool,
     ) -> Result<(), CertError> {
+        if let Some(limits) = self.limits.get(&body.org) {
+            limits.check(body)?;
+        }
         if now < body.not_before {
             return Err(CertError::NotYetValid {
                 user: body.user.clone(),

@@ -25,10 +25,13 @@ pub enum FileKind {
     PendingIdentity,
     /// A client's store key, sealed under the member's passphrase.
     SealedStoreKey,
+    /// What an organisation accepts from one partner (`ORG.limits.vigil`, beside the partner's
+    /// root): see [`crate::cert::PartnerLimits::to_record`].
+    PartnerLimits,
 }
 
 impl FileKind {
-    const ALL: [Self; 8] = [
+    const ALL: [Self; 9] = [
         Self::OrgRoot,
         Self::Certificate,
         Self::RevocationList,
@@ -37,6 +40,7 @@ impl FileKind {
         Self::CertificateRequest,
         Self::PendingIdentity,
         Self::SealedStoreKey,
+        Self::PartnerLimits,
     ];
 
     /// The label in the armour lines, e.g. `ORG ROOT`.
@@ -51,6 +55,7 @@ impl FileKind {
             Self::CertificateRequest => "CERTIFICATE REQUEST",
             Self::PendingIdentity => "SEALED PENDING IDENTITY",
             Self::SealedStoreKey => "SEALED STORE KEY",
+            Self::PartnerLimits => "PARTNER LIMITS",
         }
     }
 }

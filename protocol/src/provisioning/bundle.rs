@@ -6,7 +6,9 @@ use rand_core::CryptoRngCore;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::sealed::{KdfParams, SealError, SealedFile};
-use crate::cert::{CertError, LocalIdentity, MemberCertificate, OrgRoot, RevocationList};
+use crate::cert::{
+    CertError, LocalIdentity, MemberCertificate, OrgRoot, PartnerLimits, RevocationList, TrustStore,
+};
 use crate::ids::{OrgId, Text, UserId};
 use crate::keys::{AgreementKeyPair, IdentityKeyPair};
 use crate::time::UnixTime;
@@ -28,6 +30,33 @@ impl RelayInfo {
     pub fn pin_of(spki_der: &[u8]) -> [u8; 32] {
         use sha2::Digest as _;
         sha2::Sha256::digest(spki_der).into()
+    }
+}
+
+/// A root a bundle tells the device to trust, with the limits its organisation accepts from it.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct TrustedRoot {
+    /// The organisation's root.
+    pub root: OrgRoot,
+    /// `None`: trusted without limit (the member's own organisation). `Some`: a partner, whose
+    /// certificates are accepted only within these limits.
+    pub limits: Option<PartnerLimits>,
+}
+
+impl TrustedRoot {
+    /// The own organisation's root: no limit.
+    #[must_use]
+    pub fn own(root: OrgRoot) -> Self {
+        Self { root, limits: None }
+    }
+
+    /// A partner's root, trusted within `limits`.
+    #[must_use]
+    pub fn partner(root: OrgRoot, limits: PartnerLimits) -> Self {
+        Self {
+            root,
+            limits: Some(limits),
+        }
     }
 }
 
@@ -59,7 +88,7 @@ pub struct BundleContents {
     #[zeroize(skip)]
     relay: RelayInfo,
     #[zeroize(skip)]
-    roots: Vec<OrgRoot>,
+    roots: Vec<TrustedRoot>,
     #[zeroize(skip)]
     revocations: Vec<RevocationList>,
 }
@@ -85,12 +114,13 @@ impl std::fmt::Debug for BundleContents {
 }
 
 impl BundleContents {
-    /// Assembles a bundle for `member` (whose keys match its certificate by construction).
+    /// Assembles a bundle for `member` (whose keys match its certificate by construction):
+    /// `roots` are its own organisation's root and its partners' with their limits.
     #[must_use]
     pub fn new(
         member: &LocalIdentity,
         relay: RelayInfo,
-        roots: Vec<OrgRoot>,
+        roots: Vec<TrustedRoot>,
         revocations: Vec<RevocationList>,
     ) -> Self {
         Self {
@@ -178,10 +208,27 @@ impl BundleContents {
         &self.relay
     }
 
-    /// The trusted org roots: the member's own and its partners'.
+    /// The trusted org roots: the member's own and its partners', with their limits.
     #[must_use]
-    pub fn roots(&self) -> &[OrgRoot] {
+    pub fn roots(&self) -> &[TrustedRoot] {
         &self.roots
+    }
+
+    /// A trust store of the bundle's roots (own without limit, partners within theirs),
+    /// without revocation lists.
+    ///
+    /// # Errors
+    ///
+    /// [`CertError::BadRootSignature`] or [`CertError::RootConflict`] for a damaged bundle.
+    pub fn trust_store(&self) -> Result<TrustStore, CertError> {
+        let mut trust = TrustStore::new();
+        for TrustedRoot { root, limits } in &self.roots {
+            match limits {
+                None => trust.add_root(root.clone())?,
+                Some(limits) => trust.add_partner(root.clone(), limits.clone())?,
+            }
+        }
+        Ok(trust)
     }
 
     /// The revocation lists known when the bundle was made.

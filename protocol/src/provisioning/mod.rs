@@ -7,6 +7,6 @@ mod request;
 mod sealed;
 
 pub use armor::{ArmorError, FileKind, armor, dearmor};
-pub use bundle::{BundleContents, BundleHeader, RelayInfo};
+pub use bundle::{BundleContents, BundleHeader, RelayInfo, TrustedRoot};
 pub use request::{CertificateRequest, RequestBody, RequestError};
 pub use sealed::{KdfParams, SealError, SealedFile};

@@ -5,8 +5,8 @@ use rand_core::SeedableRng as _;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::{
-    CertificateBody, Clearance, Envelope, LocalIdentity, MemberCertificate, OrgId, OrgRoot, Role,
-    Session, Text, TrustStore, UnixTime, UserId, VerifiedCertificate,
+    CertificateBody, Clearance, CountryCode, Envelope, LocalIdentity, MemberCertificate, OrgId,
+    OrgRoot, Role, Session, Text, TrustStore, UnixTime, UserId, VerifiedCertificate,
 };
 
 /// 2026-11-27T16:55:04Z: "now" in every test.
@@ -22,10 +22,24 @@ pub(crate) struct Org {
     next_serial: u64,
 }
 
+/// The country an organisation of the tests is in: its id's suffix (`CERT-CZ` is in `CZ`), or
+/// `AT` when that is not an assigned code (`CERT-XX`).
+pub(crate) fn country_of(name: &str) -> CountryCode {
+    name.rsplit('-')
+        .next()
+        .and_then(|suffix| CountryCode::new(suffix).ok())
+        .unwrap_or_else(|| CountryCode::new("AT").unwrap())
+}
+
 impl Org {
     pub(crate) fn new(rng: &mut ChaCha20Rng, name: &str) -> Self {
         let key = OrgRootKeyPair::generate(rng);
-        let root = OrgRoot::create(&key, OrgId::new(name).unwrap(), NOW.plus_days(0));
+        let root = OrgRoot::create(
+            &key,
+            OrgId::new(name).unwrap(),
+            country_of(name),
+            NOW.plus_days(0),
+        );
         Self {
             key,
             root,

@@ -6,15 +6,16 @@
 
 use std::path::PathBuf;
 
+use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::message::Envelope;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::provisioning::{
-    BundleContents, CertificateRequest, KdfParams, RelayInfo, SealedFile,
+    BundleContents, CertificateRequest, KdfParams, RelayInfo, SealedFile, TrustedRoot,
 };
 use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, Session, codec};
 
-use crate::fixtures::{NOW, World};
+use crate::fixtures::{NOW, Org, World, rng};
 
 const SEED: u64 = 0x5EED;
 
@@ -106,10 +107,26 @@ fn samples() -> Samples {
         server_name: "relay.cert-at.example".parse().unwrap(),
         pin: [7; 32],
     };
+    // A partner trusted up to EU RESTRICTED for two roles, from its own RNG so that the other
+    // samples do not move.
+    let partner = Org::new(&mut rng(SEED + 1), "CERT-CZ");
+    let limits = PartnerLimits {
+        max_clearance: vigil_protocol::Clearance {
+            policy: "EU".parse().unwrap(),
+            level: 1,
+        },
+        roles: Some(vec![
+            "duty-officer".parse().unwrap(),
+            "incident-lead".parse().unwrap(),
+        ]),
+    };
     let contents = BundleContents::new(
         &world.bob.local,
         relay,
-        vec![world.org.root.clone()],
+        vec![
+            TrustedRoot::own(world.org.root.clone()),
+            TrustedRoot::partner(partner.root, limits),
+        ],
         vec![revocations.clone()],
     );
     let bundle_file = contents
@@ -188,4 +205,11 @@ fn golden_files_still_decode_and_verify() {
         BundleContents::peek_header(&sealed).unwrap().user.as_str(),
         "bob@cert-at"
     );
+    let partner = &bundle.roots()[1];
+    assert_eq!(partner.root.country().as_str(), "CZ");
+    assert_eq!(
+        partner.limits.as_ref().map(ToString::to_string).as_deref(),
+        Some("up to EU RESTRICTED, roles duty-officer, incident-lead")
+    );
+    assert_eq!(root.country().as_str(), "AT");
 }

@@ -16,4 +16,5 @@ mod fixtures;
 mod golden;
 mod harness;
 mod negative;
+mod partners;
 mod sessions;

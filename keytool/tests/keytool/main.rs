@@ -1,5 +1,5 @@
 //! `vigil-keytool` end to end: the real binary, in temporary directories, from org init to
-//! inspect, and every bad input the issue names.
+//! inspect, and every bad input the issue names. Partner trust and its limits: [`partners`].
 
 #![allow(
     clippy::unwrap_used,
@@ -7,6 +7,8 @@
     clippy::panic,
     reason = "test code: a failed unwrap is a failed test"
 )]
+
+mod partners;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;
@@ -79,8 +81,19 @@ impl Env {
         stderr
     }
 
+    /// `org init` of `org` (e.g. `CERT-CZ`) in the country its id ends with (`CZ`).
     fn org(&self, org: &str, dir: &str) {
-        self.ok(&["org", "init", "--org", org, "--dir", dir]);
+        let country = org.rsplit('-').next().unwrap();
+        self.ok(&[
+            "org",
+            "init",
+            "--org",
+            org,
+            "--country",
+            country,
+            "--dir",
+            dir,
+        ]);
     }
 
     fn relay(&self, org_dir: &str) {
@@ -188,8 +201,17 @@ fn now() -> UnixTime {
 #[test]
 fn org_init_relay_init_issue_revoke_trust_inspect() {
     let env = Env::new();
-    let out = env.ok(&["org", "init", "--org", "cert-at", "--dir", "at"]);
-    assert!(out.contains("Created organisation CERT-AT"), "{out}");
+    let out = env.ok(&[
+        "org",
+        "init",
+        "--org",
+        "cert-at",
+        "--country",
+        "at",
+        "--dir",
+        "at",
+    ]);
+    assert!(out.contains("Created organisation CERT-AT (AT)"), "{out}");
     assert!(out.contains("Root fingerprint:"), "{out}");
     env.relay("at");
     let relay_toml = std::fs::read_to_string(env.path("relay/relay.toml")).unwrap();
@@ -564,7 +586,16 @@ fn missing_directory_unknown_clearance_duplicate_user_and_overwrite_are_refused(
         "already exists",
     );
     env.fails(
-        &["org", "init", "--org", "CERT-AT", "--dir", "at"],
+        &[
+            "org",
+            "init",
+            "--org",
+            "CERT-AT",
+            "--country",
+            "AT",
+            "--dir",
+            "at",
+        ],
         2,
         "already exists",
     );
@@ -602,7 +633,16 @@ fn issue_needs_a_relay_and_passphrases_need_a_source() {
     let out = Command::new(env!("CARGO_BIN_EXE_vigil-keytool"))
         .current_dir(env.dir.path())
         .env_remove("VIGIL_PASSPHRASE")
-        .args(["org", "init", "--org", "CERT-CZ", "--dir", "cz"])
+        .args([
+            "org",
+            "init",
+            "--org",
+            "CERT-CZ",
+            "--country",
+            "CZ",
+            "--dir",
+            "cz",
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -611,14 +651,32 @@ fn issue_needs_a_relay_and_passphrases_need_a_source() {
     assert!(!env.path("cz").exists());
     std::fs::write(env.path("pass"), "short\n").unwrap();
     env.fails(
-        &["org", "init", "--org", "CERT-CZ", "--dir", "cz"],
+        &[
+            "org",
+            "init",
+            "--org",
+            "CERT-CZ",
+            "--country",
+            "CZ",
+            "--dir",
+            "cz",
+        ],
         2,
         "at least 12 characters",
     );
     let out = Command::new(env!("CARGO_BIN_EXE_vigil-keytool"))
         .current_dir(env.dir.path())
         .env("VIGIL_PASSPHRASE", PASSPHRASE)
-        .args(["org", "init", "--org", "CERT-CZ", "--dir", "cz"])
+        .args([
+            "org",
+            "init",
+            "--org",
+            "CERT-CZ",
+            "--country",
+            "CZ",
+            "--dir",
+            "cz",
+        ])
         .output()
         .unwrap();
     assert!(
