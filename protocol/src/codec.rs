@@ -10,7 +10,7 @@ use bincode::config::{Configuration, Limit, LittleEndian, Varint};
 use bincode::{Decode, Encode};
 
 /// The version byte that starts every encoding and every associated data.
-pub const WIRE_VERSION: u8 = 1;
+pub const WIRE_VERSION: u8 = 2;
 
 /// Largest encoding we produce or accept: 1 MiB. Large enough for a message carrying
 /// [`crate::message::MAX_PLAINTEXT_LEN`] plus its headers and certificate, small enough that a
@@ -139,13 +139,17 @@ mod tests {
             Err(DecodeError::TrailingBytes { extra: 1 })
         );
         assert_eq!(decode::<u32>(&[]), Err(DecodeError::Empty));
-        assert_eq!(
-            decode::<u32>(&[2, 7]),
-            Err(DecodeError::UnknownVersion {
-                expected: 1,
-                got: 2
-            })
-        );
+        // Version 1 (before channel states carried their chain, multi-member removals,
+        // transfers and renewals, organisations their country) is refused, not read.
+        for old_or_new in [1, 3] {
+            assert_eq!(
+                decode::<u32>(&[old_or_new, 7]),
+                Err(DecodeError::UnknownVersion {
+                    expected: 2,
+                    got: old_or_new
+                })
+            );
+        }
     }
 
     #[test]

@@ -49,6 +49,16 @@ pub enum PolicyRefusal {
         /// The proposed label.
         to: String,
     },
+    /// A `REL TO` caveat does not name the member's organisation's country.
+    #[error("{user} is of {country}; this channel is releasable to {allowed} only")]
+    NotReleasable {
+        /// The member.
+        user: UserId,
+        /// Their organisation's country.
+        country: String,
+        /// The countries the label names.
+        allowed: String,
+    },
     /// `TLP:RED` content may not be exported or forwarded.
     #[error("TLP:RED messages may not be exported or forwarded")]
     RedNoExport,

@@ -3,8 +3,8 @@
 
 use super::error::PolicyRefusal;
 use super::state::{Change, ChannelState};
-use crate::cert::CertificateBody;
-use crate::ids::UserId;
+use crate::cert::{CertificateBody, TrustStore};
+use crate::ids::{CountryCode, UserId};
 use crate::label::{Label, Tlp};
 
 /// Rule 2: a member's clearance dominates the channel's level (the owner's too).
@@ -39,6 +39,32 @@ pub fn check_owner_org(
     Err(PolicyRefusal::OutsideOwnerOrg {
         user: member.user.clone(),
         owner_org: owner.org.to_string(),
+    })
+}
+
+/// `REL TO` caveats: a member's organisation must be of a country the label is releasable to
+/// (`country` is the organisation's, from the trust store; an organisation of unknown country
+/// is refused whenever the label names countries).
+///
+/// # Errors
+///
+/// [`PolicyRefusal::NotReleasable`].
+pub fn check_releasable(
+    member: &CertificateBody,
+    label: &Label,
+    country: Option<&CountryCode>,
+) -> Result<(), PolicyRefusal> {
+    let Some(allowed) = label.releasable_to() else {
+        return Ok(());
+    };
+    if country.is_some_and(|c| allowed.contains(c)) {
+        return Ok(());
+    }
+    let allowed: Vec<&str> = allowed.iter().map(CountryCode::as_str).collect();
+    Err(PolicyRefusal::NotReleasable {
+        user: member.user.clone(),
+        country: country.map_or_else(|| "an unknown country".to_owned(), ToString::to_string),
+        allowed: allowed.join(","),
     })
 }
 
@@ -116,14 +142,16 @@ pub fn check_authority(
     }
 }
 
-/// Rules 2 and 3 for every member of `state`: clearance dominates the level, and
-/// `TLP:AMBER+STRICT` admits only the owner's organisation. They depend only on the label and
-/// what the certificates say, so they hold for every state whenever it is checked.
+/// Rules 2 and 3 and `REL TO` for every member of `state`: clearance dominates the level,
+/// `TLP:AMBER+STRICT` admits only the owner's organisation, and a `REL TO` caveat only
+/// organisations of the countries it names (each organisation's country from `trust`). They
+/// depend only on the label and what the certificates and roots say, so they hold for every
+/// state whenever it is checked.
 ///
 /// # Errors
 ///
 /// The first [`PolicyRefusal`].
-pub fn check_members(state: &ChannelState) -> Result<(), PolicyRefusal> {
+pub fn check_members(state: &ChannelState, trust: &TrustStore) -> Result<(), PolicyRefusal> {
     let owner = state
         .member(&state.owner)
         .ok_or_else(|| PolicyRefusal::NotAuthorized {
@@ -134,6 +162,8 @@ pub fn check_members(state: &ChannelState) -> Result<(), PolicyRefusal> {
     for member in &state.members {
         check_clearance(member.body(), &state.label)?;
         check_owner_org(member.body(), owner.body(), &state.label)?;
+        let country = trust.country(&member.body().org);
+        check_releasable(member.body(), &state.label, country)?;
     }
     Ok(())
 }

@@ -128,7 +128,7 @@ impl ChannelView {
             timestamp: now,
         };
         change::check_structure(&state)?;
-        rules::check_members(&state)?;
+        rules::check_members(&state, trust)?;
         judge::check_proposal(None, &state, trust, now)?;
         let signed = SignedChannelState::sign(owner, state);
         let view = Self::join(owner.user(), std::slice::from_ref(&signed), trust, now)?;
@@ -265,7 +265,7 @@ impl ChannelView {
         rules::check_authority(author.user(), previous, &next.change)?;
         change::check_structure(&next)?;
         change::check_change(previous, &next)?;
-        rules::check_members(&next)?;
+        rules::check_members(&next, trust)?;
         judge::check_proposal(Some(previous), &next, trust, now)?;
         Ok(SignedChannelState::sign(author, next))
     }
@@ -466,7 +466,7 @@ fn check_creation(
     }
     change::check_structure(state)?;
     check_signature(state, signed)?;
-    rules::check_members(state)?;
+    rules::check_members(state, trust)?;
     judge::check_as_signed(None, state, trust, now)
 }
 
@@ -504,7 +504,7 @@ fn check_link(
     check_signature(p, next)?;
     change::check_structure(n)?;
     change::check_change(p, n)?;
-    rules::check_members(n)?;
+    rules::check_members(n, trust)?;
     judge::check_as_signed(Some(p), n, trust, now)
 }
 

@@ -1,6 +1,7 @@
 //! Labels: a TLP 2.0 sharing rule, a classification level from a policy, and free-text caveats.
 //! Two separate axes plus text, bound into every channel message.
 
+mod release;
 mod tlp;
 
 use bincode::de::Decoder;
@@ -58,6 +59,12 @@ pub enum LabelError {
     /// A caveat that is empty, too long, or contains `|` or `;`.
     #[error("caveat {0:?} must be 1 to 256 printable characters without `|` or `;`")]
     Caveat(String),
+    /// A `REL TO` caveat without countries, or naming something that is not an assigned
+    /// ISO 3166-1 alpha-2 code.
+    #[error(
+        "caveat {0:?}: REL TO names countries by their ISO 3166-1 alpha-2 codes, e.g. `REL TO AT,CZ`"
+    )]
+    Releasability(String),
     /// More caveats than [`MAX_CAVEATS`].
     #[error("at most {MAX_CAVEATS} caveats")]
     TooManyCaveats,
@@ -94,7 +101,8 @@ fn caveat(text: &str) -> Result<Text, LabelError> {
     if trimmed.contains(['|', ';']) {
         return Err(LabelError::Caveat(text.to_owned()));
     }
-    Text::new(trimmed).map_err(|_| LabelError::Caveat(text.to_owned()))
+    let canonical = release::canonical(trimmed)?;
+    Text::new(&canonical).map_err(|_| LabelError::Caveat(text.to_owned()))
 }
 
 /// Checks that `level` is one a policy could have produced: below [`MAX_LEVELS`] in any policy,
@@ -179,6 +187,16 @@ impl Label {
             }
         }
         check_level(&self.level)
+    }
+
+    /// The countries this label is releasable to: `None` without a `REL TO` caveat; with
+    /// several, only the countries every one of them names.
+    #[must_use]
+    pub fn releasable_to(&self) -> Option<std::collections::BTreeSet<crate::CountryCode>> {
+        self.caveats
+            .iter()
+            .filter_map(|c| release::countries(c.as_str()).and_then(Result::ok))
+            .reduce(|a, b| a.intersection(&b).cloned().collect())
     }
 
     /// The canonical text form, e.g. `TLP:AMBER | EU SECRET | REL TO AT,CZ`.

@@ -835,3 +835,90 @@ fn a_member_who_knows_more_revocations_than_the_owner_is_not_wedged() {
     let err = knows.apply(&invite, &later, NOW).unwrap_err();
     assert!(is_revoked(&err), "{err}");
 }
+
+// ----- finding 11: REL TO enforced against each member's organisation's country -----
+
+#[test]
+fn rel_to_admits_only_organisations_of_the_named_countries() {
+    let mut crew = Crew::new(19);
+    let rel_to = |text: &str| {
+        Label::parse(
+            &format!("TLP:AMBER | EU SECRET | {text}"),
+            ClassificationPolicy::eu(),
+        )
+        .unwrap()
+    };
+    // CERT-PL's members are in the channel: a relabel to REL TO AT,CZ is refused, naming one.
+    let err = crew
+        .propose(
+            OWNER,
+            Proposal::Relabel(rel_to("rel to cz, at")),
+            &crew.trust,
+            NOW,
+        )
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            ChannelError::Policy(vigil_protocol::channel::PolicyRefusal::NotReleasable { user, .. })
+                if user.as_str().ends_with("@cert-pl")
+        ),
+        "{err}"
+    );
+    // Without them it passes, and then a CERT-PL invitee is refused whoever signs.
+    let trust = crew.trust.clone();
+    let removal = crew
+        .propose(
+            OWNER,
+            remove(&["analyst@cert-pl", "duty@cert-pl"], "need to know"),
+            &trust,
+            NOW,
+        )
+        .unwrap();
+    crew.apply_all(&removal, &trust, NOW);
+    let relabel = crew
+        .propose(
+            OWNER,
+            Proposal::Relabel(rel_to("REL TO AT,CZ")),
+            &trust,
+            NOW,
+        )
+        .unwrap();
+    assert_eq!(
+        relabel.state().label.caveats[0].as_str(),
+        "REL TO AT,CZ",
+        "one canonical form"
+    );
+    crew.apply_all(&relabel, &trust, NOW);
+    let err = crew
+        .propose(
+            ADMIN,
+            Proposal::Invite(Box::new(crew.cert("accomplice@cert-pl"))),
+            &trust,
+            NOW,
+        )
+        .unwrap_err();
+    assert!(matches!(err, ChannelError::Policy(_)), "{err}");
+    let mut state = crew.head().clone();
+    state.members.push(crew.cert("accomplice@cert-pl"));
+    state
+        .members
+        .sort_by(|a, b| a.body().user.cmp(&b.body().user));
+    state.change = Change::Invite {
+        user: user("accomplice@cert-pl"),
+    };
+    let forged = crew.forge(OWNER, state);
+    let mut view = ChannelView::from_bytes(&crew.views["duty@cert-cz"].to_bytes()).unwrap();
+    assert!(matches!(
+        view.apply(&forged, &trust, NOW),
+        Err(ChannelError::Policy(_))
+    ));
+    // A REL TO naming no assigned country is not a label at all.
+    assert!(
+        Label::parse(
+            "TLP:AMBER | EU SECRET | REL TO UK",
+            ClassificationPolicy::eu()
+        )
+        .is_err()
+    );
+}

@@ -985,7 +985,7 @@ fn each_rule_function_decides_alone() {
     );
     assert!(rules::check_authority(&admin, &state, &Change::SetAdmins).is_err());
     assert!(rules::check_authority(&user("officer1@cert-at"), &state, &Change::Relabel).is_err());
-    assert!(rules::check_members(&state).is_ok());
+    assert!(rules::check_members(&state, &team.trust).is_ok());
     assert!(vigil_protocol::channel::change::check_structure(&state).is_ok());
     // A label is mandatory: there is no label without a TLP and a level.
     assert!(Label::parse("", ClassificationPolicy::eu()).is_err());
