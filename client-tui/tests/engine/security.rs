@@ -1,0 +1,443 @@
+//! The channel security review's attacks against the client engine (issue 14): what a member's
+//! client does with a lying relay, revoked colleagues, withheld changes and forks, a flood of
+//! items for channels that do not exist, and a commit that fails.
+
+use vigil_client::engine::{
+    Body, EngineError, Event, MAX_PARKED_BYTES_PER_SENDER, STALL_WARNING_SECS,
+};
+use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
+use vigil_protocol::channel::{GroupHeader, GroupMessage, Proposal, StateHash};
+use vigil_protocol::content::Payload;
+use vigil_protocol::keys::Signature;
+use vigil_protocol::{LocalIdentity, RevocationList, Text, UnixTime, UserId};
+
+use crate::net::{Net, Org, label, now};
+
+fn user(name: &str) -> UserId {
+    UserId::new(name).unwrap()
+}
+
+/// CERT-AT's lead (owner), CERT-CZ's admin, and members of CERT-AT, CERT-CZ and CERT-PL, in
+/// one `TLP:AMBER | EU SECRET` channel, all settled.
+struct Crossborder {
+    net: Net,
+    at: Org,
+    cz: Org,
+    pl: Org,
+    id: [u8; 32],
+    members: Vec<LocalIdentity>,
+}
+
+const LEAD: &str = "lead@cert-at";
+const ADMIN: &str = "admin@cert-cz";
+const NAMES: [&str; 6] = [
+    LEAD,
+    ADMIN,
+    "duty@cert-at",
+    "duty@cert-cz",
+    "duty@cert-pl",
+    "analyst@cert-pl",
+];
+
+impl Crossborder {
+    fn new() -> Self {
+        let (mut at, mut cz, mut pl) = (
+            Org::new("CERT-AT"),
+            Org::new("CERT-CZ"),
+            Org::new("CERT-PL"),
+        );
+        let far = now().plus_days(30);
+        let members: Vec<LocalIdentity> = NAMES
+            .iter()
+            .map(|name| match name.rsplit('@').next() {
+                Some("cert-at") => at.member(name, 3, far),
+                Some("cert-cz") => cz.member(name, 3, far),
+                _ => pl.member(name, 3, far),
+            })
+            .collect();
+        let mut net = Net::new(&[&at, &cz, &pl]);
+        for m in &members {
+            net.enroll(m);
+        }
+        let (id, _) = net
+            .engine(LEAD)
+            .create_channel("incident", label("TLP:AMBER", "EU SECRET"), now())
+            .unwrap();
+        for name in &NAMES[1..] {
+            let (certificate, bundle) = net.bundle(name);
+            net.engine(LEAD)
+                .invite(id, &user(name), &certificate, &bundle, now())
+                .unwrap();
+        }
+        net.engine(LEAD)
+            .change(id, Proposal::SetAdmins(vec![user(ADMIN)]), now())
+            .unwrap();
+        net.settle();
+        Self {
+            net,
+            at,
+            cz,
+            pl,
+            id,
+            members,
+        }
+    }
+
+    /// The revocation lists that revoke `names` (each organisation's list, version 2).
+    fn revoke(&self, names: &[&str]) -> Vec<RevocationList> {
+        let mut lists = Vec::new();
+        for org in [&self.at, &self.cz, &self.pl] {
+            let entries: Vec<RevokedCertificate> = self
+                .members
+                .iter()
+                .filter(|m| names.contains(&m.user().as_str()))
+                .filter(|m| &m.certificate().body().org == org.root.org())
+                .map(|m| RevokedCertificate {
+                    serial: m.certificate().body().serial,
+                    user: m.user().clone(),
+                    revoked_at: now(),
+                    reason: Text::new("laptop stolen").unwrap(),
+                })
+                .collect();
+            lists.push(RevocationList::sign(
+                &org.key,
+                RevocationListBody {
+                    org: org.root.org().clone(),
+                    version: 2,
+                    issued_at: now(),
+                    entries,
+                },
+            ));
+        }
+        lists
+    }
+
+    /// Every engine learns of `lists` (as the relay's push does), then the net settles.
+    fn publish(&mut self, lists: &[RevocationList]) {
+        for name in NAMES {
+            let events = self
+                .net
+                .engine(name)
+                .update_revocations(lists.to_vec(), now())
+                .unwrap();
+            self.net
+                .events
+                .entry(name.to_owned())
+                .or_default()
+                .extend(events);
+        }
+        self.net.settle();
+    }
+
+    fn say(&mut self, who: &str, text: &str) {
+        self.net
+            .engine(who)
+            .send_text(self.id, text, now())
+            .unwrap();
+        self.net.settle();
+    }
+}
+
+#[test]
+fn revoking_two_members_and_the_owner_leaves_a_working_channel_run_by_the_admin() {
+    let mut crew = Crossborder::new();
+    crew.say("duty@cert-pl", "before the revocation");
+    let lists = crew.revoke(&[LEAD, "duty@cert-at", "analyst@cert-pl"]);
+    crew.publish(&lists);
+    // The admin removed all three in one change and took over; everyone left applied it.
+    for name in [ADMIN, "duty@cert-cz", "duty@cert-pl"] {
+        let summary = crew.net.engine(name).channel(crew.id).unwrap();
+        assert_eq!(summary.owner, user(ADMIN), "{name}");
+        assert_eq!(summary.members.len(), 3, "{name}");
+        assert!(summary.alert.is_none(), "{name}: {:?}", summary.alert);
+    }
+    let history = crew.net.engine(ADMIN).audit_history(crew.id).unwrap();
+    assert!(
+        history.last().unwrap().contains("took over as owner"),
+        "{history:?}"
+    );
+    // The channel works, and the revoked read nothing sent after.
+    crew.say("duty@cert-cz", "after the revocation");
+    for name in [ADMIN, "duty@cert-pl"] {
+        let texts = crew.net.texts(name, "incident");
+        assert_eq!(
+            texts.last().map(String::as_str),
+            Some("after the revocation"),
+            "{name}"
+        );
+    }
+    for name in [LEAD, "duty@cert-at", "analyst@cert-pl"] {
+        assert!(
+            !crew
+                .net
+                .texts(name, "incident")
+                .contains(&"after the revocation".to_owned()),
+            "{name} read a message sent after their revocation"
+        );
+    }
+}
+
+#[test]
+fn an_invitation_answered_with_someone_elses_certificate_is_refused() {
+    let mut crew = Crossborder::new();
+    // The relay answers a request for the newcomer's keys with a colluder's (a cleared CERT-CZ
+    // member who is already enrolled).
+    let (colluder, bundle) = crew.net.bundle("duty@cert-cz");
+    let before = crew.net.engine(LEAD).channel(crew.id).unwrap();
+    let err = crew
+        .net
+        .engine(LEAD)
+        .invite(
+            crew.id,
+            &user("newcomer@cert-at"),
+            &colluder,
+            &bundle,
+            now(),
+        )
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Refused(_)), "{err}");
+    assert_eq!(crew.net.engine(LEAD).channel(crew.id).unwrap(), before);
+}
+
+#[test]
+fn an_invitee_joins_from_the_whole_verified_chain() {
+    let mut crew = Crossborder::new();
+    let newcomer = crew.cz.member("newcomer@cert-cz", 3, now().plus_days(30));
+    crew.net.enroll(&newcomer);
+    crew.net
+        .engine(LEAD)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("routine").unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    crew.net.settle();
+    let (certificate, bundle) = crew.net.bundle("newcomer@cert-cz");
+    crew.net
+        .engine(ADMIN)
+        .invite(crew.id, newcomer.user(), &certificate, &bundle, now())
+        .unwrap();
+    crew.net.settle();
+    let theirs = crew
+        .net
+        .engine("newcomer@cert-cz")
+        .audit_history(crew.id)
+        .unwrap();
+    let ours = crew.net.engine(LEAD).audit_history(crew.id).unwrap();
+    assert_eq!(theirs, ours, "the joiner holds the same verified history");
+    crew.say("newcomer@cert-cz", "hello from the newcomer");
+    assert!(
+        crew.net
+            .texts("duty@cert-pl", "incident")
+            .contains(&"hello from the newcomer".to_owned())
+    );
+}
+
+#[test]
+fn a_message_from_a_member_revoked_since_is_refused_and_shown() {
+    let mut crew = Crossborder::new();
+    crew.net
+        .engine("duty@cert-pl")
+        .send_text(crew.id, "sent by a stolen laptop", now())
+        .unwrap();
+    crew.net.send_all();
+    // The reader learns of the revocation before the message reaches them.
+    let lists = crew.revoke(&["duty@cert-pl"]);
+    crew.net
+        .engine("duty@cert-cz")
+        .update_revocations(lists, now())
+        .unwrap();
+    let mail: Vec<(UserId, Vec<u8>)> = crew.net.mail.remove("duty@cert-cz").unwrap().into();
+    for (from, payload) in mail {
+        crew.net.deliver("duty@cert-cz", &from, &payload);
+    }
+    assert!(
+        !crew
+            .net
+            .texts("duty@cert-cz", "incident")
+            .contains(&"sent by a stolen laptop".to_owned())
+    );
+    assert!(crew.net.placeholders("duty@cert-cz") >= 1);
+}
+
+/// A channel message of a channel that does not exist, of about `size` bytes.
+fn bogus_message(sender: &UserId, n: u32, size: usize) -> Vec<u8> {
+    let message = GroupMessage {
+        header: GroupHeader {
+            channel: vigil_protocol::channel::ChannelId([0xEE; 32]),
+            epoch: 0,
+            state: StateHash([n as u8; 32]),
+            membership: [0; 32],
+            label: label("TLP:CLEAR", "UNCLASSIFIED"),
+            sender: sender.clone(),
+            counter: n,
+        },
+        nonce: [0; 24],
+        ciphertext: vec![0; size],
+        signature: Signature([0; 64]),
+    };
+    Payload::Channel(Box::new(message)).to_bytes()
+}
+
+#[test]
+fn a_flood_for_channels_that_do_not_exist_is_capped_per_sender() {
+    let mut crew = Crossborder::new();
+    let flooder = user("duty@cert-pl");
+    let size = 900 * 1024;
+    let fits = (MAX_PARKED_BYTES_PER_SENDER / size as u64) as u32;
+    for n in 0..fits + 3 {
+        let payload = bogus_message(&flooder, n, size);
+        crew.net.deliver("duty@cert-cz", &flooder, &payload);
+    }
+    // The oldest of the flood became placeholders; nobody else's items were touched.
+    assert_eq!(crew.net.placeholders("duty@cert-cz"), 3);
+    let legit = user(ADMIN);
+    crew.net
+        .deliver("duty@cert-cz", &legit, &bogus_message(&legit, 0, 1024));
+    assert_eq!(crew.net.placeholders("duty@cert-cz"), 3);
+}
+
+#[test]
+fn a_withheld_change_raises_an_alert_in_its_channel() {
+    let mut crew = Crossborder::new();
+    // A message naming a state the reader never received (the relay withholds the rekey).
+    crew.net
+        .engine(LEAD)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("x").unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    crew.net.send_all();
+    crew.net.mail.remove("duty@cert-cz");
+    crew.net.settle();
+    crew.say(LEAD, "in the new epoch");
+    assert!(crew.net.engine("duty@cert-cz").waiting(crew.id) >= 1);
+    let later = UnixTime(now().0 + STALL_WARNING_SECS + 60);
+    let events = crew
+        .net
+        .engine("duty@cert-cz")
+        .check_waiting_now(later)
+        .unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::Alert { channel, .. } if *channel == crew.id)),
+        "{events:?}"
+    );
+    let summary = crew.net.engine("duty@cert-cz").channel(crew.id).unwrap();
+    assert!(summary.alert.is_some());
+    // Once: a second check says nothing new.
+    let again = crew
+        .net
+        .engine("duty@cert-cz")
+        .check_waiting_now(later)
+        .unwrap();
+    assert!(!again.iter().any(|e| matches!(e, Event::Alert { .. })));
+}
+
+#[test]
+fn a_forked_history_raises_an_alert() {
+    let mut crew = Crossborder::new();
+    // The owner and the admin change the channel at the same time: two different versions.
+    crew.net
+        .engine(LEAD)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("a").unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    crew.net
+        .engine(ADMIN)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("b").unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    crew.net.settle();
+    let alerted = crew.net.events["duty@cert-pl"]
+        .iter()
+        .any(|e| matches!(e, Event::Alert { .. }));
+    let summary = crew.net.engine("duty@cert-pl").channel(crew.id).unwrap();
+    assert!(alerted && summary.alert.is_some(), "{summary:?}");
+    let alerts = crew
+        .net
+        .engine("duty@cert-pl")
+        .history(crew.id, None, 100)
+        .unwrap()
+        .into_iter()
+        .filter(|(_, e)| matches!(e.body, Body::Alert(_)))
+        .count();
+    assert_eq!(alerts, 1);
+}
+
+#[test]
+fn a_failed_commit_loses_nothing_and_the_redelivery_is_processed() {
+    let mut crew = Crossborder::new();
+    crew.net
+        .engine("duty@cert-pl")
+        .send_text(crew.id, "do not lose me", now())
+        .unwrap();
+    crew.net.send_all();
+    let mail: Vec<(UserId, Vec<u8>)> = crew.net.mail.remove("duty@cert-cz").unwrap().into();
+    let (from, payload) = mail.last().unwrap().clone();
+    // The disk fills as the message is processed: refused, not acknowledged...
+    crew.net.engine("duty@cert-cz").store().fail_next_commit();
+    let err = crew
+        .net
+        .engine("duty@cert-cz")
+        .receive(&from, &payload, now())
+        .unwrap_err();
+    assert!(matches!(err, EngineError::Store(_)), "{err}");
+    // ...and when the relay delivers it again, it is read (not taken for a replay).
+    crew.net.deliver("duty@cert-cz", &from, &payload);
+    assert_eq!(
+        crew.net
+            .texts("duty@cert-cz", "incident")
+            .last()
+            .map(String::as_str),
+        Some("do not lose me")
+    );
+}
+
+#[test]
+fn messages_queued_before_a_removal_are_sealed_again_for_those_who_remain() {
+    let mut crew = Crossborder::new();
+    // duty@cert-at types while its outbox is not flushed; meanwhile the owner removes the
+    // analyst, and the typist applies that before its outbox goes out.
+    crew.net
+        .engine("duty@cert-at")
+        .send_text(crew.id, "typed before the removal reached me", now())
+        .unwrap();
+    crew.net
+        .engine(LEAD)
+        .remove(crew.id, &[user("analyst@cert-pl")], "need to know", now())
+        .unwrap();
+    // The owner's removal reaches the typist before the typist's outbox goes out.
+    crew.net.send_from(LEAD);
+    let mail: Vec<(UserId, Vec<u8>)> = crew.net.mail.remove("duty@cert-at").unwrap().into();
+    for (from, payload) in mail {
+        crew.net.deliver("duty@cert-at", &from, &payload);
+    }
+    crew.net.settle();
+    let remaining = crew.net.texts("duty@cert-pl", "incident");
+    assert!(remaining.contains(&"typed before the removal reached me".to_owned()));
+    assert!(
+        !crew
+            .net
+            .texts("analyst@cert-pl", "incident")
+            .contains(&"typed before the removal reached me".to_owned())
+    );
+}
