@@ -269,7 +269,7 @@ fn bogus_message(sender: &UserId, n: u32, size: usize) -> Vec<u8> {
         header: GroupHeader {
             channel: vigil_protocol::channel::ChannelId([0xEE; 32]),
             epoch: 0,
-            state: StateHash([n as u8; 32]),
+            state: StateHash([n.to_le_bytes()[0]; 32]),
             membership: [0; 32],
             label: label("TLP:CLEAR", "UNCLASSIFIED"),
             sender: sender.clone(),
@@ -287,7 +287,7 @@ fn a_flood_for_channels_that_do_not_exist_is_capped_per_sender() {
     let mut crew = Crossborder::new();
     let flooder = user("duty@cert-pl");
     let size = 900 * 1024;
-    let fits = (MAX_PARKED_BYTES_PER_SENDER / size as u64) as u32;
+    let fits = u32::try_from(MAX_PARKED_BYTES_PER_SENDER / size as u64).unwrap();
     for n in 0..fits + 3 {
         let payload = bogus_message(&flooder, n, size);
         crew.net.deliver("duty@cert-cz", &flooder, &payload);
