@@ -361,6 +361,96 @@ fn a_revoked_member_is_removed_automatically() {
     );
 }
 
+/// The channel security review's end-to-end story: three organisations in one channel; the
+/// owner and two members (of two other organisations) are revoked; within one revocation
+/// refresh of the admin's client, the admin has removed all three in one change and taken
+/// over, the others applied it, and the channel works on without them.
+#[test]
+fn revoking_two_members_and_the_owner_of_a_three_organisation_channel_leaves_it_working() {
+    let fed = Federation::new(&["CERT-AT", "CERT-CZ", "CERT-PL"]);
+    let relay = fed.start_relay();
+    let members = enroll(
+        &fed,
+        &relay,
+        &[
+            ("lead@cert-at", "EU RESTRICTED"),
+            ("deputy@cert-cz", "EU RESTRICTED"),
+            ("anna@cert-at", "EU RESTRICTED"),
+            ("jana@cert-cz", "EU RESTRICTED"),
+            ("piotr@cert-pl", "EU RESTRICTED"),
+            ("ewa@cert-pl", "EU RESTRICTED"),
+        ],
+    );
+    let [lead, deputy, anna, jana, piotr, ewa] = members.try_into().unwrap();
+    lead.open_ops_channel(vigil(), "deputy@cert-cz");
+    for invitee in [
+        "anna@cert-at",
+        "jana@cert-cz",
+        "piotr@cert-pl",
+        "ewa@cert-pl",
+    ] {
+        lead.run(vigil(), &["channel", "invite", "ops", invitee])
+            .ok();
+    }
+    lead.run(vigil(), &["channel", "admins", "ops", "deputy@cert-cz"])
+        .ok();
+    for member in [&deputy, &anna, &jana, &piotr, &ewa] {
+        member.run(vigil(), &["channel", "list"]).ok();
+    }
+    lead.run(vigil(), &["send", "ops", "before the revocations"])
+        .ok();
+    assert_eq!(read(&ewa, "ops"), ["before the revocations"]);
+    // Revoked in a later second than the last state was signed (one-second resolution).
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    for (user, reason) in [
+        ("lead@cert-at", "laptop stolen"),
+        ("anna@cert-at", "left the team"),
+        ("piotr@cert-pl", "key compromised"),
+    ] {
+        fed.revoke(user, reason);
+    }
+    // The relay re-reads its revocation directory every 2 s; each connection of the admin's
+    // client fetches the lists (one refresh), removes the three and takes over.
+    let mut listed = String::new();
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        listed = deputy.run(vigil(), &["channel", "list"]).ok().stdout;
+        if listed.contains("owner deputy@cert-cz") {
+            break;
+        }
+    }
+    assert!(listed.contains("owner deputy@cert-cz"), "{listed}");
+    for gone in ["lead@cert-at", "anna@cert-at", "piotr@cert-pl"] {
+        assert!(!listed.contains(gone), "{gone} still listed: {listed}");
+    }
+    let history = deputy
+        .run(vigil(), &["channel", "history", "ops"])
+        .ok()
+        .stdout;
+    assert!(history.contains("took over as owner"), "{history}");
+    // The others follow at their next connection; the channel works without the three.
+    deputy
+        .run(vigil(), &["send", "ops", "after the revocations"])
+        .ok();
+    for member in [&jana, &ewa] {
+        assert_eq!(
+            read(member, "ops").last().map(String::as_str),
+            Some("after the revocations")
+        );
+        let list = member.run(vigil(), &["channel", "list"]).ok().stdout;
+        assert!(list.contains("owner deputy@cert-cz"), "{list}");
+    }
+    jana.run(vigil(), &["send", "ops", "jana is still here"])
+        .ok();
+    assert_eq!(
+        read(&ewa, "ops").last().map(String::as_str),
+        Some("jana is still here")
+    );
+    for revoked in [&lead, &anna, &piotr] {
+        revoked.run(vigil(), &["read", "ops"]).expect_code(1);
+    }
+}
+
 #[test]
 fn amber_strict_refuses_a_partner_member_and_red_gives_no_history_and_no_export() {
     let fed = Federation::new(&["CERT-AT", "CERT-CZ"]);
