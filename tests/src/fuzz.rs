@@ -39,6 +39,7 @@ pub const TARGETS: &[Target] = &[
     ("store_record", store_record),
     ("session_interaction", session_interaction),
     ("channel_interaction", channel_interaction),
+    ("channel_governance", crate::governance::channel_governance),
 ];
 
 /// Asserts the canonical round trip of whatever decodes.
@@ -583,5 +584,6 @@ pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
                 vec![0, 0, 0, 0, 1, 3, 1, 0, 2, 1, 3, 0, 1, 1],
             ],
         ),
+        ("channel_governance", crate::governance::seeds()),
     ]
 }

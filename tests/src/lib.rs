@@ -10,6 +10,7 @@
 
 pub mod federation;
 pub mod fuzz;
+pub mod governance;
 pub mod partner;
 
 use std::collections::BTreeMap;

@@ -253,6 +253,15 @@ impl ChannelView {
         now: UnixTime,
     ) -> Result<SignedChannelState, ChannelError> {
         let previous = self.head.state();
+        let held = previous
+            .member(author.user())
+            .map(|c| c.body().identity_key);
+        if held.is_some_and(|key| key != author.identity().public()) {
+            return Err(ChannelError::Malformed(
+                "the channel holds another certificate of yours (other keys): an owner or admin \
+                 must renew it in the channel first",
+            ));
+        }
         let mut next = previous.clone();
         next.version = previous
             .version
