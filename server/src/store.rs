@@ -42,6 +42,21 @@ pub enum StoreError {
          (docs/operations.md, Backups)"
     )]
     Damaged(std::path::PathBuf),
+    /// The data directory was written by a relay of another wire version (section 16 of
+    /// docs/protocol.md): its records cannot be read, and are not migrated.
+    #[error(
+        "the data directory {dir} was written by a relay of {found}; this relay speaks wire \
+         version {expected}: move it aside and start with an empty one (docs/operations.md, \
+         upgrading)"
+    )]
+    OtherVersion {
+        /// The data directory.
+        dir: std::path::PathBuf,
+        /// What wrote it.
+        found: String,
+        /// [`vigil_protocol::WIRE_VERSION`].
+        expected: u8,
+    },
     /// A recipient's mailbox is full.
     #[error("mailbox of {0} is full")]
     QuotaExceeded(UserId),
@@ -132,6 +147,37 @@ fn counter(bytes: &[u8]) -> u64 {
     <[u8; 8]>::try_from(bytes).map_or(0, u64::from_be_bytes)
 }
 
+/// The key of the wire version the data directory was written with, in the `meta` tree.
+const WIRE: &[u8] = b"wire-version";
+
+/// Refuses a data directory written with another wire version (records and no marker: version
+/// 1); marks a new one with ours.
+fn check_version(db: &sled::Db, meta: &sled::Tree, dir: &Path) -> Result<(), StoreError> {
+    let other = |found: String| StoreError::OtherVersion {
+        dir: dir.to_owned(),
+        found,
+        expected: codec::WIRE_VERSION,
+    };
+    match meta.get(WIRE)?.as_deref() {
+        Some([v]) if *v == codec::WIRE_VERSION => Ok(()),
+        Some([v]) => Err(other(format!("wire version {v}"))),
+        Some(_) => Err(other("an unknown version".into())),
+        None => {
+            let written = db
+                .tree_names()
+                .iter()
+                .filter_map(|name| db.open_tree(name).ok())
+                .any(|tree| !tree.is_empty());
+            if written {
+                return Err(other("wire version 1".into()));
+            }
+            meta.insert(WIRE, &[codec::WIRE_VERSION])?;
+            db.flush()?;
+            Ok(())
+        }
+    }
+}
+
 fn decode<T: bincode::Decode<()> + bincode::Encode>(bytes: &[u8]) -> Result<T, StoreError> {
     Ok(codec::decode(bytes)?)
 }
@@ -165,6 +211,7 @@ impl Store {
             db: db.clone(),
             held: std::sync::Arc::default(),
         };
+        check_version(&db, &mail.meta, dir)?;
         // Earlier versions stored what each mailbox holds; it is counted at open now.
         db.drop_tree("usage")?;
         mail.count_held()?;
@@ -863,6 +910,41 @@ mod tests {
 
     fn user(name: &str) -> UserId {
         name.parse().unwrap()
+    }
+
+    #[test]
+    fn a_data_directory_of_another_wire_version_is_refused_clearly() {
+        let dir = tempfile::tempdir().unwrap();
+        // Written by version 1: records, and no version marker.
+        {
+            let db = sled::open(dir.path()).unwrap();
+            db.open_tree("mailboxes")
+                .unwrap()
+                .insert(b"k", b"v")
+                .unwrap();
+            db.flush().unwrap();
+        }
+        // sled's flusher may hold the directory's lock for a moment after the drop.
+        let mut opened = Store::open(dir.path());
+        for _ in 0..50 {
+            if !matches!(opened, Err(StoreError::Sled(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            opened = Store::open(dir.path());
+        }
+        assert!(
+            matches!(
+                &opened,
+                Err(StoreError::OtherVersion { expected, .. }) if *expected == codec::WIRE_VERSION
+            ),
+            "{:?}",
+            opened.err()
+        );
+        // A new directory is marked, and opens again.
+        let fresh = tempfile::tempdir().unwrap();
+        drop(Store::open(fresh.path()).unwrap());
+        assert!(Store::open(fresh.path()).is_ok());
     }
 
     const QUOTA: Quota = Quota {

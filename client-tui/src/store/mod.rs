@@ -125,6 +125,20 @@ pub enum StoreError {
     /// Wrong passphrase (nothing was read or changed).
     #[error("wrong passphrase for the Vigil store in {0}")]
     WrongPassphrase(PathBuf),
+    /// The store was written by a client of another wire version: not read, not migrated.
+    #[error(
+        "the Vigil store in {home} was written by a client of wire version {found}; this client \
+         speaks version {expected}: enroll again with a new bundle in a new home directory (see \
+         the user guide, upgrading)"
+    )]
+    OtherVersion {
+        /// The home directory.
+        home: PathBuf,
+        /// The version found.
+        found: u8,
+        /// The version spoken.
+        expected: u8,
+    },
     /// A record or the key file is damaged or was moved.
     #[error("the store is damaged: {0}")]
     Corrupt(String),
@@ -221,7 +235,16 @@ impl Store {
         if kind != FileKind::SealedStoreKey {
             return Err(corrupt(&"not a store key file"));
         }
-        let sealed = SealedFile::from_bytes(&bytes).map_err(|e| corrupt(&e))?;
+        let sealed = SealedFile::from_bytes(&bytes).map_err(|e| match e {
+            vigil_protocol::DecodeError::UnknownVersion { expected, got } => {
+                StoreError::OtherVersion {
+                    home: home.to_owned(),
+                    found: got,
+                    expected,
+                }
+            }
+            other => corrupt(&other),
+        })?;
         let bytes = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
             SealError::WrongPassphraseOrCorrupt => StoreError::WrongPassphrase(home.to_owned()),
             other => corrupt(&other),
@@ -582,6 +605,21 @@ mod tests {
     use super::*;
 
     use vigil_tests::files_under as files;
+
+    #[test]
+    fn a_store_of_another_wire_version_is_refused_clearly() {
+        let home = tempfile::tempdir().unwrap();
+        drop(Store::create(home.path(), "correct horse battery").unwrap());
+        let path = key_file(home.path());
+        let (kind, mut bytes) = dearmor(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        bytes[0] = 1; // as a client of wire version 1 wrote it
+        std::fs::write(&path, armor(kind, &bytes)).unwrap();
+        let err = Store::open(home.path(), "correct horse battery").unwrap_err();
+        assert!(
+            matches!(err, StoreError::OtherVersion { found: 1, .. }),
+            "{err}"
+        );
+    }
 
     #[test]
     fn wrong_passphrase_is_one_error_and_changes_nothing() {
