@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use rand_core::{OsRng, RngCore as _};
-use vigil_client::engine::{Body, Engine, Event, Outgoing};
+use vigil_client::engine::{Body, Engine, EngineError, Event, Outgoing};
 use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
 use vigil_protocol::label::Label;
@@ -84,6 +84,8 @@ pub(crate) struct Net {
     /// Per recipient: (sender, payload) in the order the relay stored them.
     pub(crate) mail: BTreeMap<String, VecDeque<(UserId, Vec<u8>)>>,
     pub(crate) events: BTreeMap<String, Vec<Event>>,
+    /// (member, recipient) of each bundle the member's engine refused.
+    pub(crate) refusals: Vec<(String, String)>,
 }
 
 impl Net {
@@ -96,6 +98,7 @@ impl Net {
             directory: BTreeMap::new(),
             mail: BTreeMap::new(),
             events: BTreeMap::new(),
+            refusals: Vec::new(),
         }
     }
 
@@ -167,10 +170,16 @@ impl Net {
                     Outgoing::Idle => break,
                     Outgoing::NeedBundle(to) => {
                         let (certificate, bundle) = self.bundle(to.as_str());
-                        let events = self
-                            .engine(&user)
-                            .add_bundle(&certificate, &bundle, now())
-                            .unwrap();
+                        // As the client does: a refused certificate fails the entry.
+                        let events =
+                            match self.engine(&user).add_bundle(&certificate, &bundle, now()) {
+                                Ok(events) => events,
+                                Err(EngineError::Refused(why)) => {
+                                    self.refusals.push((user.clone(), to.to_string()));
+                                    self.engine(&user).drop_first(&why).unwrap()
+                                }
+                                Err(e) => panic!("{e}"),
+                            };
                         self.events.entry(user.clone()).or_default().extend(events);
                     }
                     Outgoing::Send { key, request } => {

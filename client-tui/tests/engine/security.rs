@@ -441,3 +441,44 @@ fn messages_queued_before_a_removal_are_sealed_again_for_those_who_remain() {
             .contains(&"typed before the removal reached me".to_owned())
     );
 }
+
+#[test]
+fn keys_go_only_over_a_session_with_the_identity_key_the_channel_holds() {
+    let mut crew = Crossborder::new();
+    let newcomer = crew.cz.member("newcomer@cert-cz", 3, now().plus_days(30));
+    crew.net.enroll(&newcomer);
+    // The relay answers requests for duty@cert-pl's keys with another of their certificates
+    // (an older laptop's, say): valid, but not the one the channel holds.
+    let other_laptop = crew.pl.member("duty@cert-pl", 3, now().plus_days(30));
+    crew.net
+        .directory
+        .get_mut("duty@cert-pl")
+        .unwrap()
+        .certificate = other_laptop.certificate().clone();
+    let (certificate, bundle) = crew.net.bundle("newcomer@cert-cz");
+    crew.net
+        .engine(LEAD)
+        .invite(crew.id, newcomer.user(), &certificate, &bundle, now())
+        .unwrap();
+    crew.net.settle();
+    // The newcomer refused to send its sender key over a session with the other key.
+    assert!(
+        crew.net
+            .refusals
+            .contains(&("newcomer@cert-cz".to_owned(), "duty@cert-pl".to_owned())),
+        "{:?}",
+        crew.net.refusals
+    );
+    crew.say("newcomer@cert-cz", "for the channel's duty@cert-pl only");
+    assert!(
+        !crew
+            .net
+            .texts("duty@cert-pl", "incident")
+            .contains(&"for the channel's duty@cert-pl only".to_owned())
+    );
+    assert!(
+        crew.net
+            .texts("duty@cert-cz", "incident")
+            .contains(&"for the channel's duty@cert-pl only".to_owned())
+    );
+}

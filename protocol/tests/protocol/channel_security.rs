@@ -922,3 +922,27 @@ fn rel_to_admits_only_organisations_of_the_named_countries() {
         .is_err()
     );
 }
+
+// ----- finding 12: a rolled-back store never repeats a (key, nonce) pair -----
+
+#[test]
+fn a_sender_chain_restored_from_a_rolled_back_store_never_repeats_a_nonce() {
+    let mut crew = Crew::new(20);
+    let sender = "duty@cert-cz";
+    let view = crew.views.get_mut(sender).unwrap();
+    view.own_sender_key(&mut crew.rng).unwrap();
+    // The thief copies the store, lets the member write, then puts the copy back.
+    let copy = view.to_bytes();
+    let first = view.seal(&mut crew.rng, b"the first text").unwrap();
+    let mut restored = ChannelView::from_bytes(&copy).unwrap();
+    let second = restored.seal(&mut crew.rng, b"another text!!").unwrap();
+    // Same chain position, so the same message key, but never the same nonce: the two
+    // ciphertexts do not XOR to the XOR of the plaintexts.
+    assert_eq!(first.header.counter, second.header.counter);
+    assert_ne!(first.nonce, second.nonce);
+    let xor = |a: &[u8], b: &[u8]| a.iter().zip(b).map(|(x, y)| x ^ y).collect::<Vec<u8>>();
+    assert_ne!(
+        xor(&first.ciphertext, &second.ciphertext),
+        xor(b"the first text", b"another text!!")
+    );
+}
