@@ -208,6 +208,31 @@ fn unread_counts_mentions_placeholders_and_warnings_are_drawn() {
 /// change ended by BEL, a carriage return (to overwrite the line) and a right-to-left override.
 const HOSTILE: &str = "\u{1b}]0;pwned\u{7}\r\u{202e}";
 
+#[test]
+fn a_channel_alert_stays_on_screen_in_red_until_it_is_resolved() {
+    let mut app = app(true);
+    let mut alerted = channel(1, "incident-42", label("TLP:AMBER", "EU RESTRICTED"));
+    alerted.alert = Some("The history of this channel has forked: tell the owner".into());
+    let _ = app.on_update(Update::Channels(vec![alerted]));
+    let (text, buffer) = render(&app);
+    assert!(
+        text.contains("ALERT: The history of this channel has forked"),
+        "{text}"
+    );
+    let line = text.lines().position(|l| l.contains("ALERT:")).unwrap();
+    let x = text.lines().nth(line).unwrap().find("! ALERT").unwrap();
+    assert_eq!(
+        buffer[(u16::try_from(x).unwrap(), u16::try_from(line).unwrap())].bg,
+        Color::Red
+    );
+    let _ = app.on_update(Update::Channels(vec![channel(
+        1,
+        "incident-42",
+        label("TLP:AMBER", "EU RESTRICTED"),
+    )]));
+    assert!(!render(&app).0.contains("ALERT:"));
+}
+
 fn assert_nothing_raw(text: &str) {
     for c in ['\u{1b}', '\r', '\u{7}', '\u{202e}'] {
         assert!(!text.contains(c), "raw {c:?} on screen:\n{text}");

@@ -9,6 +9,7 @@ use vigil_protocol::channel::Proposal;
 use super::{ChannelCommand, Failure, io, parse_user, usage};
 use crate::client::{Client, now};
 use crate::engine::Invitee;
+use crate::sanitize::line;
 
 /// Runs one of the governance commands.
 pub(super) async fn run(
@@ -69,8 +70,13 @@ pub(super) fn describe(
 ) -> Result<(), Failure> {
     writeln!(
         out,
-        "{what} {} in {channel}: {}, {}, clearance {}, identity key {}",
-        who.user, who.display_name, who.org, who.clearance, who.fingerprint
+        "{what} {} in {}: {}, {}, clearance {}, identity key {}",
+        who.user,
+        line(channel),
+        line(&who.display_name),
+        who.org,
+        who.clearance,
+        who.fingerprint
     )
     .map_err(io)?;
     if !who.known {
@@ -84,11 +90,39 @@ pub(super) fn describe(
     Ok(())
 }
 
+/// `vigil channel list`: each channel with its label, owner, admins and members, and its alert.
+pub(super) fn list(client: &Client, out: &mut dyn Write) -> Result<(), Failure> {
+    for c in client.engine().channels() {
+        let members: Vec<&str> = c.members.iter().map(|(u, _, _)| u.as_str()).collect();
+        let admins: Vec<&str> = c.admins.iter().map(UserId::as_str).collect();
+        let admins = if admins.is_empty() {
+            String::new()
+        } else {
+            format!("  admins {}", admins.join(","))
+        };
+        writeln!(
+            out,
+            "{}  [{}]  {}  owner {}{admins}  members {}{}",
+            line(&c.name),
+            line(&c.label.to_string()),
+            hex::encode(&c.id[..6]),
+            c.owner,
+            members.join(","),
+            if c.member { "" } else { "  (you were removed)" }
+        )
+        .map_err(io)?;
+        if let Some(alert) = &c.alert {
+            writeln!(out, "  !! {}", line(alert)).map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
 /// Prints the channel's verified chain of states, one line per change.
 fn history(client: &Client, channel: &str, out: &mut dyn Write) -> Result<(), Failure> {
     let id = client.engine().find_channel(channel)?;
-    for line in client.engine().audit_history(id)? {
-        writeln!(out, "{line}").map_err(io)?;
+    for entry in client.engine().audit_history(id)? {
+        writeln!(out, "{}", line(&entry)).map_err(io)?;
     }
     Ok(())
 }

@@ -591,32 +591,7 @@ async fn dispatch(
             | ChannelCommand::Renew { .. }
             | ChannelCommand::History { .. }),
         ) => governance::run(client, online, command, out).await,
-        Command::Channel(ChannelCommand::List) => {
-            for c in client.engine().channels() {
-                let members: Vec<&str> = c.members.iter().map(|(u, _, _)| u.as_str()).collect();
-                let admins: Vec<&str> = c.admins.iter().map(UserId::as_str).collect();
-                writeln!(
-                    out,
-                    "{}  [{}]  {}  owner {}{}  members {}{}",
-                    line(&c.name),
-                    line(&c.label.to_string()),
-                    hex::encode(&c.id[..6]),
-                    c.owner,
-                    if admins.is_empty() {
-                        String::new()
-                    } else {
-                        format!("  admins {}", admins.join(","))
-                    },
-                    members.join(","),
-                    if c.member { "" } else { "  (you were removed)" }
-                )
-                .map_err(io)?;
-                if let Some(alert) = &c.alert {
-                    writeln!(out, "  !! {}", line(alert)).map_err(io)?;
-                }
-            }
-            Ok(())
-        }
+        Command::Channel(ChannelCommand::List) => governance::list(client, out),
         Command::Send { channel, text } => {
             let id = client.engine().find_channel(&channel)?;
             let text = match text {

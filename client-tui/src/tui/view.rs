@@ -182,6 +182,9 @@ fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
     if let Some((text, true)) = &app.status {
         warnings.push((format!("REFUSED: {}", line(text)), true));
     }
+    if let Some(alert) = app.current().and_then(|c| c.summary.alert.as_ref()) {
+        warnings.push((format!("ALERT: {}", line(alert)), true));
+    }
     let width = usize::from(area.width).max(10);
     let warning_rows: usize = warnings
         .iter()
