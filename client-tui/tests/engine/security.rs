@@ -2,14 +2,18 @@
 //! client does with a lying relay, revoked colleagues, withheld changes and forks, a flood of
 //! items for channels that do not exist, and a commit that fails.
 
+use rand_core::OsRng;
 use vigil_client::engine::{
     Body, EngineError, Event, MAX_PARKED_BYTES_PER_SENDER, STALL_WARNING_SECS,
 };
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
-use vigil_protocol::channel::{GroupHeader, GroupMessage, Proposal, StateHash};
-use vigil_protocol::content::Payload;
+use vigil_protocol::channel::{
+    Change, ChannelId, ChannelState, GroupHeader, GroupMessage, Proposal, SignedChannelState,
+    StateHash,
+};
+use vigil_protocol::content::{DirectContent, Payload};
 use vigil_protocol::keys::Signature;
-use vigil_protocol::{LocalIdentity, RevocationList, Text, UnixTime, UserId};
+use vigil_protocol::{LocalIdentity, RevocationList, Session, Text, UnixTime, UserId};
 
 use crate::net::{Net, Org, label, now};
 
@@ -267,7 +271,7 @@ fn a_message_from_a_member_revoked_since_is_refused_and_shown() {
 fn bogus_message(sender: &UserId, n: u32, size: usize) -> Vec<u8> {
     let message = GroupMessage {
         header: GroupHeader {
-            channel: vigil_protocol::channel::ChannelId([0xEE; 32]),
+            channel: ChannelId([0xEE; 32]),
             epoch: 0,
             state: StateHash([n.to_le_bytes()[0]; 32]),
             membership: [0; 32],
@@ -439,5 +443,117 @@ fn messages_queued_before_a_removal_are_sealed_again_for_those_who_remain() {
             .net
             .texts("analyst@cert-pl", "incident")
             .contains(&"typed before the removal reached me".to_owned())
+    );
+}
+
+// ----- review of the fix (issue 14): what any 1:1 peer can make a member's engine do -----
+
+/// `content` sent to `to` over a new 1:1 session started by `from` (any member of a trusted
+/// organisation can do this: the relay hands out everyone's bundle).
+fn direct(net: &mut Net, from: &LocalIdentity, to: &str, content: &DirectContent) -> Vec<u8> {
+    let (certificate, bundle) = net.bundle(to);
+    let verified = net
+        .engine(to)
+        .trust_store()
+        .verify_certificate(&certificate, now())
+        .unwrap();
+    let mut session = Session::initiate(&mut OsRng, from, &verified, &bundle, now()).unwrap();
+    let envelope = session.encrypt(&mut OsRng, &content.to_bytes()).unwrap();
+    Payload::Direct(envelope).to_bytes()
+}
+
+/// A state for channel `id` that nobody checked: signed by `signer` whatever it claims.
+fn junk_state(
+    signer: &LocalIdentity,
+    id: [u8; 32],
+    version: u64,
+    previous: Option<StateHash>,
+    author: &str,
+) -> DirectContent {
+    let state = ChannelState {
+        channel: ChannelId(id),
+        name: Text::new("incident").unwrap(),
+        label: label("TLP:AMBER", "EU SECRET"),
+        owner: user(author),
+        admins: vec![],
+        members: vec![signer.certificate().clone()],
+        epoch: 0,
+        version,
+        previous,
+        change: if version == 0 {
+            Change::Create
+        } else {
+            Change::Rekey {
+                reason: Text::new("x").unwrap(),
+            }
+        },
+        author: user(author),
+        timestamp: now(),
+    };
+    DirectContent::ChannelState(Box::new(SignedChannelState::sign(signer, state)))
+}
+
+#[test]
+fn a_junk_creation_sent_before_an_invitation_does_not_keep_the_invitee_out() {
+    let mut crew = Crossborder::new();
+    let newcomer = crew.cz.member("newcomer@cert-cz", 3, now().plus_days(30));
+    crew.net.enroll(&newcomer);
+    // A member of the channel (a partner's duty officer) knows its id, and that the newcomer
+    // will be invited: it sends them a "creation" of that channel, unsigned by anyone who
+    // matters and not listing them. Nothing checks it: it is parked.
+    let mallory = &crew.members[3];
+    assert_eq!(mallory.user().as_str(), "duty@cert-cz");
+    let junk = junk_state(mallory, crew.id, 0, None, "duty@cert-cz");
+    let payload = direct(&mut crew.net, mallory, "newcomer@cert-cz", &junk);
+    let from = mallory.user().clone();
+    crew.net.deliver("newcomer@cert-cz", &from, &payload);
+    // The admin invites the newcomer with the whole verified chain.
+    let (certificate, bundle) = crew.net.bundle("newcomer@cert-cz");
+    crew.net
+        .engine(ADMIN)
+        .invite(crew.id, newcomer.user(), &certificate, &bundle, now())
+        .unwrap();
+    crew.net.settle();
+    let joined = crew.net.engine("newcomer@cert-cz").channel(crew.id);
+    assert!(
+        joined.is_ok(),
+        "the junk creation parked first kept the genuine chain from being assembled"
+    );
+    crew.say(LEAD, "welcome");
+    assert!(
+        crew.net
+            .texts("newcomer@cert-cz", "incident")
+            .contains(&"welcome".to_owned())
+    );
+}
+
+#[test]
+fn a_state_nobody_with_authority_signed_raises_no_fork_alert() {
+    let mut crew = Crossborder::new();
+    // Someone outside the channel (any cleared member of a trusted organisation) learns its
+    // id from the relay's headers and sends a member "the owner's" next change, on another
+    // branch, and one at an old version: neither is signed by anyone who may change the channel.
+    let outsider = crew.cz.member("outsider@cert-cz", 3, now().plus_days(30));
+    crew.net.enroll(&outsider);
+    let head = crew.net.engine("duty@cert-pl").channel(crew.id).unwrap();
+    let chain = crew.net.engine("duty@cert-pl").chain(crew.id).unwrap();
+    let ours = chain.last().unwrap().state().version;
+    assert_eq!(head.owner, user(LEAD));
+    for (version, previous) in [
+        (ours + 1, Some(StateHash([9; 32]))),
+        (1, Some(chain[0].hash())),
+    ] {
+        let junk = junk_state(&outsider, crew.id, version, previous, LEAD);
+        let payload = direct(&mut crew.net, &outsider, "duty@cert-pl", &junk);
+        crew.net.deliver("duty@cert-pl", outsider.user(), &payload);
+    }
+    let alerted = crew.net.events["duty@cert-pl"]
+        .iter()
+        .any(|e| matches!(e, Event::Alert { .. }));
+    let summary = crew.net.engine("duty@cert-pl").channel(crew.id).unwrap();
+    assert!(
+        !alerted && summary.alert.is_none(),
+        "an outsider's junk was shown as a fork signed by the owner: {:?}",
+        summary.alert
     );
 }
