@@ -95,7 +95,9 @@ impl Engine {
 
 /// The longest run of `candidates` that links on from `after` (a state's hash and version):
 /// each the next version, naming the one before it by hash. Of two candidates for one version
-/// (a fork offered by the relay) the one that links is taken.
+/// (a fork, or junk from anyone) the first is taken: use it only to extend a run whose states
+/// up to the one that matters were found by [`chain_back`], since what it adds is verified
+/// link by link and a bad link only ends what is applied.
 pub(super) fn linked_run(
     after: Option<&SignedChannelState>,
     candidates: &[SignedChannelState],
@@ -118,5 +120,50 @@ pub(super) fn linked_run(
         };
         tip = Some((next.state().version, next.hash()));
         run.push(next.clone());
+    }
+}
+
+/// The chain that ends at `tip`, found backwards through `candidates` by the hash each state
+/// names its predecessor by: from the state after `after` (or from a creation, when `after` is
+/// `None`) to `tip`. `None` when a link is missing.
+///
+/// Going backwards from the state that matters is unambiguous: anyone can send states that
+/// claim a place in a channel's chain (they are verified only when applied), and going forwards
+/// the first of two candidates for a version may be junk that hides the genuine one.
+pub(super) fn chain_back(
+    after: Option<&SignedChannelState>,
+    tip: &SignedChannelState,
+    candidates: &[SignedChannelState],
+) -> Option<Vec<SignedChannelState>> {
+    let stop = after.map(|s| (s.state().version, s.hash()));
+    let mut run = vec![tip.clone()];
+    let mut current = tip.clone();
+    loop {
+        let state = current.state();
+        match stop {
+            None if state.version == 0 => {
+                return state.previous.is_none().then(|| {
+                    run.reverse();
+                    run
+                });
+            }
+            Some((version, hash)) if Some(state.version) == version.checked_add(1) => {
+                return (state.previous == Some(hash)).then(|| {
+                    run.reverse();
+                    run
+                });
+            }
+            Some((version, _)) if state.version <= version => return None,
+            _ => {}
+        }
+        let wanted = state.previous?;
+        let before = state.version.checked_sub(1)?;
+        let previous = candidates
+            .iter()
+            .filter(|c| c.state().version == before)
+            .find(|c| c.hash() == wanted)?
+            .clone();
+        run.push(previous.clone());
+        current = previous;
     }
 }

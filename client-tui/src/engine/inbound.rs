@@ -17,7 +17,7 @@ use vigil_protocol::{
     Envelope, HandshakeError, MemberCertificate, Session, SessionError, UnixTime, UserId,
 };
 
-use super::chain::linked_run;
+use super::chain::{chain_back, linked_run};
 use super::channels::describe_change;
 use super::records::{Body, Entry, Event, Parked, SYSTEM_CHANNEL};
 use super::sessions::PeerSession;
@@ -259,14 +259,19 @@ impl Engine {
             };
         }
         let mut candidates = self.parked_states(id);
-        candidates.push(signed.clone());
-        let run = linked_run(Some(&head), &candidates);
-        if run.is_empty() {
+        if !candidates.contains(signed) {
+            candidates.push(signed.clone());
+        }
+        let Some(mut run) = chain_back(Some(&head), signed, &candidates) else {
             if Some(offered) == ours.checked_add(1) {
                 self.fork_alert(batch, events, id, &head, signed, now)?;
                 return Ok(Progress::Done);
             }
             return Ok(Progress::Wait); // states before it are still on their way
+        };
+        // States already here after it may confirm it (a valid author building on it).
+        if let Some(last) = run.last().cloned() {
+            run.extend(linked_run(Some(&last), &candidates));
         }
         match self.apply_states(batch, events, id, &run, from, now)? {
             Ok(_) => {
@@ -293,8 +298,10 @@ impl Engine {
         }
     }
 
-    /// A state of a channel we are not in: with the states parked for it, the chain from the
-    /// creation may now let us join (it must list us and be confirmed now).
+    /// A state of a channel we are not in: with the states parked for it, a chain from the
+    /// creation through it to a state that lists us may now let us join (it must be confirmed
+    /// now). Chains are found backwards from the states that list us, so states anyone sent
+    /// for this channel cannot hide the genuine chain.
     fn try_join(
         &mut self,
         batch: &mut Batch,
@@ -303,37 +310,46 @@ impl Engine {
         signed: &SignedChannelState,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        /// Prefixes of a chain tried, longest first: the whole chain, then where we entered.
+        /// Chains tried per state received: the one that ends at it, then the longest.
         const ATTEMPTS: usize = 3;
         let id = signed.state().channel.0;
         let mut candidates = self.parked_states(id);
-        candidates.push(signed.clone());
-        let run = linked_run(None, &candidates);
+        if !candidates.contains(signed) {
+            candidates.push(signed.clone());
+        }
         let me = self.local.user().clone();
+        let mut tips: Vec<&SignedChannelState> = candidates
+            .iter()
+            .filter(|c| c.state().is_member(&me) && *c != signed)
+            .collect();
+        tips.sort_by_key(|t| std::cmp::Reverse(t.state().version));
+        if signed.state().is_member(&me) {
+            tips.insert(0, signed);
+        }
         let mut refusal = None;
-        let ends = (1..=run.len()).rev().filter(|end| {
-            run.get(end - 1)
-                .is_some_and(|last| last.state().is_member(&me))
-        });
-        for end in ends.take(ATTEMPTS) {
-            let prefix = run.get(..end).unwrap_or_default();
-            match ChannelView::join(&me, prefix, &self.trust, now) {
+        let mut attempts = 0;
+        for tip in tips {
+            let Some(chain) = chain_back(None, tip, &candidates) else {
+                continue;
+            };
+            if !chain.contains(signed) {
+                continue;
+            }
+            attempts += 1;
+            if attempts > ATTEMPTS {
+                break;
+            }
+            match ChannelView::join(&me, &chain, &self.trust, now) {
                 Ok(view) => {
-                    self.joined(batch, events, view, prefix, now)?;
-                    return Ok(if signed.state().version < end as u64 {
-                        Progress::Unblocked
-                    } else {
-                        Progress::WaitUnblocked
-                    });
+                    self.joined(batch, events, view, &chain, now)?;
+                    return Ok(Progress::Unblocked);
                 }
-                Err(e) => {
-                    refusal.get_or_insert(e);
-                }
+                Err(e) if tip == signed => refusal = Some(e),
+                Err(_) => {}
             }
         }
-        let invites_us = signed.state().is_member(&me) && run.last() == Some(signed);
         match refusal {
-            Some(e) if invites_us && !matches!(e, ChannelError::Unconfirmed { .. }) => {
+            Some(e) if !matches!(e, ChannelError::Unconfirmed { .. }) => {
                 let state = signed.state();
                 let why = format!("refused an invitation to {} from {from}: {e}", state.name);
                 self.undecryptable(batch, events, None, from, why, now)?;
