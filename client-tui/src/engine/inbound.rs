@@ -249,14 +249,21 @@ impl Engine {
         let head = view.head().clone();
         let (ours, offered) = (head.state().version, signed.state().version);
         if offered <= ours {
-            return match self.chain_state(id, offered)? {
-                Some(known) if known.hash() != signed.hash() => {
-                    self.fork_alert(batch, events, id, &known, signed, now)?;
-                    Ok(Progress::Done)
-                }
-                // Already applied (a redelivery), or older than where our history starts.
-                _ => Ok(Progress::Done),
+            let Some(known) = self.chain_state(id, offered)? else {
+                return Ok(Progress::Done); // older than where our history starts
             };
+            if known.hash() == signed.hash() {
+                return Ok(Progress::Done); // already applied: a redelivery
+            }
+            // Another state for a place we hold: a fork only when someone who could sign the
+            // state before it did.
+            let before = match offered.checked_sub(1) {
+                Some(version) => self.chain_state(id, version)?,
+                None => None,
+            };
+            let authority = before.as_ref().unwrap_or(&known);
+            self.fork_or_junk(batch, events, id, (&known, authority), (from, signed), now)?;
+            return Ok(Progress::Done);
         }
         let mut candidates = self.parked_states(id);
         if !candidates.contains(signed) {
@@ -264,7 +271,7 @@ impl Engine {
         }
         let Some(mut run) = chain_back(Some(&head), signed, &candidates) else {
             if Some(offered) == ours.checked_add(1) {
-                self.fork_alert(batch, events, id, &head, signed, now)?;
+                self.fork_or_junk(batch, events, id, (&head, &head), (from, signed), now)?;
                 return Ok(Progress::Done);
             }
             return Ok(Progress::Wait); // states before it are still on their way
@@ -296,6 +303,29 @@ impl Engine {
                 Ok(Progress::Done)
             }
         }
+    }
+
+    /// `theirs` (from `from`) claims the place of `ours`: a fork, alerted, when it is signed
+    /// by the owner or an admin of `authority` (the state before it that we hold, or ours);
+    /// otherwise junk that anyone could have sent, refused without an alert.
+    fn fork_or_junk(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        id: [u8; 32],
+        (ours, authority): (&SignedChannelState, &SignedChannelState),
+        (from, theirs): (&UserId, &SignedChannelState),
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        if theirs.signed_by_authority_of(authority.state()) {
+            return self.fork_alert(batch, events, id, ours, theirs, now);
+        }
+        let why = format!(
+            "refused a change of this channel from {from}: it claims to be signed by {}, who \
+             may not change the channel or did not sign it",
+            theirs.state().author
+        );
+        self.undecryptable(batch, events, Some(id), from, why, now)
     }
 
     /// A state of a channel we are not in: with the states parked for it, a chain from the
