@@ -557,3 +557,37 @@ fn a_state_nobody_with_authority_signed_raises_no_fork_alert() {
         summary.alert
     );
 }
+
+#[test]
+fn a_relay_flooding_in_many_senders_names_cannot_fill_a_device_or_push_out_others() {
+    let mut crew = Crossborder::new();
+    // A member's item that waits (a message of a channel whose state is on its way).
+    let legit = user(ADMIN);
+    crew.net
+        .deliver("duty@cert-cz", &legit, &bogus_message(&legit, 0, 1024));
+    // The relay says who sent what: it floods a member with items for a channel that does not
+    // exist, each in another sender's name, so no per-sender cap applies. Before a cap on all
+    // items, a device kept up to 10,000 of up to 1 MiB (10 GiB, in memory as on disk); this
+    // floods 72 MiB.
+    let size = 900 * 1024;
+    for n in 0..80u32 {
+        let ghost = user(&format!("ghost{n}@cert-pl"));
+        crew.net
+            .deliver("duty@cert-cz", &ghost, &bogus_message(&ghost, n, size));
+    }
+    let dropped: Vec<&UserId> = crew.net.events["duty@cert-cz"]
+        .iter()
+        .filter_map(|e| match e {
+            Event::DecryptFailed { sender, .. } => Some(sender),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        !dropped.is_empty(),
+        "72 MiB from one relay kept waiting on the device"
+    );
+    assert!(
+        !dropped.contains(&&legit),
+        "the flood pushed out a member's waiting item"
+    );
+}
