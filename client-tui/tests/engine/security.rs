@@ -4,7 +4,7 @@
 
 use rand_core::OsRng;
 use vigil_client::engine::{
-    Body, EngineError, Event, MAX_PARKED_BYTES_PER_SENDER, STALL_WARNING_SECS,
+    Body, EngineError, Event, MAX_PARKED_BYTES_PER_SENDER, STALL_WARNING_SECS, SYSTEM_CHANNEL,
 };
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::channel::{
@@ -589,5 +589,49 @@ fn a_relay_flooding_in_many_senders_names_cannot_fill_a_device_or_push_out_other
     assert!(
         !dropped.contains(&&legit),
         "the flood pushed out a member's waiting item"
+    );
+}
+
+#[test]
+fn a_channel_cannot_take_the_id_of_the_system_history() {
+    let mut crew = Crossborder::new();
+    // Anyone may create a channel with a member in it; its creator picks its id. One with the
+    // id of the pseudo-channel where refusals and placeholders are kept would mix the two:
+    // `read --json` would print its messages as not of any channel, and the member's system
+    // notices would sit in a channel others are in.
+    let outsider = crew.cz.member("outsider@cert-cz", 3, now().plus_days(30));
+    crew.net.enroll(&outsider);
+    let victim = crew.members[4].certificate().clone();
+    let mut members = vec![outsider.certificate().clone(), victim.clone()];
+    members.sort_by(|a, b| a.body().user.cmp(&b.body().user));
+    let state = ChannelState {
+        channel: ChannelId(SYSTEM_CHANNEL),
+        name: Text::new("system").unwrap(),
+        label: label("TLP:AMBER", "EU SECRET"),
+        owner: outsider.user().clone(),
+        admins: vec![],
+        members,
+        epoch: 0,
+        version: 0,
+        previous: None,
+        change: Change::Create,
+        author: outsider.user().clone(),
+        timestamp: now(),
+    };
+    let created = DirectContent::ChannelState(Box::new(SignedChannelState::sign(&outsider, state)));
+    let payload = direct(
+        &mut crew.net,
+        &outsider,
+        victim.body().user.as_str(),
+        &created,
+    );
+    crew.net
+        .deliver(victim.body().user.as_str(), outsider.user(), &payload);
+    assert!(
+        crew.net
+            .engine(victim.body().user.as_str())
+            .channel(SYSTEM_CHANNEL)
+            .is_err(),
+        "a channel was joined under the system history's id"
     );
 }
