@@ -243,6 +243,14 @@ impl Engine {
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
         let id = signed.state().channel.0;
+        if id == SYSTEM_CHANNEL {
+            let why = format!(
+                "refused a channel from {from}: its id is the one this client keeps its own \
+                 notices under"
+            );
+            self.undecryptable(batch, events, None, from, why, now)?;
+            return Ok(Progress::Done);
+        }
         let Some(view) = self.channels.get(&id) else {
             return self.try_join(batch, events, from, signed, now);
         };
