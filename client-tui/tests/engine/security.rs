@@ -4,7 +4,8 @@
 
 use rand_core::OsRng;
 use vigil_client::engine::{
-    Body, EngineError, Event, MAX_PARKED_BYTES_PER_SENDER, STALL_WARNING_SECS, SYSTEM_CHANNEL,
+    Body, Delivery, EngineError, Event, MAX_PARKED_BYTES_PER_SENDER, STALL_WARNING_SECS,
+    SYSTEM_CHANNEL,
 };
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::channel::{
@@ -633,5 +634,61 @@ fn a_channel_cannot_take_the_id_of_the_system_history() {
             .channel(SYSTEM_CHANNEL)
             .is_err(),
         "a channel was joined under the system history's id"
+    );
+}
+
+#[test]
+fn a_message_written_under_a_label_is_never_sealed_again_under_a_lower_one() {
+    let mut crew = Crossborder::new();
+    let newcomer = crew.cz.member("newcomer@cert-cz", 1, now().plus_days(30));
+    crew.net.enroll(&newcomer);
+    // Written in the EU SECRET channel while the writer's outbox waits (offline, or slow).
+    let (_, seq) = {
+        let engine = crew.net.engine("duty@cert-at");
+        let (seq, _) = engine
+            .send_text(crew.id, "the SECRET indicator", now())
+            .unwrap();
+        ((), seq)
+    };
+    // Meanwhile the owner lowers the label to EU RESTRICTED and invites someone cleared for
+    // no more than that.
+    crew.net
+        .engine(LEAD)
+        .relabel(crew.id, label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    crew.net.send_from(LEAD);
+    let (certificate, bundle) = crew.net.bundle("newcomer@cert-cz");
+    crew.net
+        .engine(LEAD)
+        .invite(crew.id, newcomer.user(), &certificate, &bundle, now())
+        .unwrap();
+    crew.net.send_from(LEAD);
+    // Both changes reach the writer before its outbox goes out (the relay hands over the
+    // invite first: it waits for the relabel, and both apply in one step).
+    let mut mail: Vec<(UserId, Vec<u8>)> = crew.net.mail.remove("duty@cert-at").unwrap().into();
+    mail.reverse();
+    for (from, payload) in mail {
+        crew.net.deliver("duty@cert-at", &from, &payload);
+    }
+    crew.net.settle();
+    assert!(
+        !crew
+            .net
+            .texts("newcomer@cert-cz", "incident")
+            .contains(&"the SECRET indicator".to_owned()),
+        "text written under EU SECRET was sealed again under EU RESTRICTED for a member \
+         cleared only for that"
+    );
+    let (_, entry) = crew
+        .net
+        .engine("duty@cert-at")
+        .history(crew.id, Some(seq + 1), 1)
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(
+        matches!(entry.delivery, Some(Delivery::Failed(_))),
+        "the writer is told it was not sent: {:?}",
+        entry.delivery
     );
 }
