@@ -643,13 +643,11 @@ fn a_message_written_under_a_label_is_never_sealed_again_under_a_lower_one() {
     let newcomer = crew.cz.member("newcomer@cert-cz", 1, now().plus_days(30));
     crew.net.enroll(&newcomer);
     // Written in the EU SECRET channel while the writer's outbox waits (offline, or slow).
-    let (_, seq) = {
-        let engine = crew.net.engine("duty@cert-at");
-        let (seq, _) = engine
-            .send_text(crew.id, "the SECRET indicator", now())
-            .unwrap();
-        ((), seq)
-    };
+    let (seq, _) = crew
+        .net
+        .engine("duty@cert-at")
+        .send_text(crew.id, "the SECRET indicator", now())
+        .unwrap();
     // Meanwhile the owner lowers the label to EU RESTRICTED and invites someone cleared for
     // no more than that.
     crew.net
