@@ -93,68 +93,59 @@ impl Engine {
     }
 }
 
-/// The longest run of `candidates` that links on from `after` (a state's hash and version):
-/// each the next version, naming the one before it by hash. Of two candidates for one version
-/// (a fork, or junk from anyone) the first is taken: use it only to extend a run whose states
-/// up to the one that matters were found by [`chain_back`], since what it adds is verified
-/// link by link and a bad link only ends what is applied.
+/// The longest run of `candidates` that links on from `after`: each the next version, naming
+/// the one before it by hash, and signed by an owner or admin of the one before it. Anyone can
+/// send states that claim a place in a channel's chain (they are verified only when applied):
+/// junk that nobody with authority signed is passed over, so it cannot hide the genuine state;
+/// of two candidates signed with authority (a fork) the first is taken.
 pub(super) fn linked_run(
-    after: Option<&SignedChannelState>,
+    after: &SignedChannelState,
     candidates: &[SignedChannelState],
 ) -> Vec<SignedChannelState> {
     let mut run: Vec<SignedChannelState> = Vec::new();
-    let mut tip: Option<(u64, vigil_protocol::channel::StateHash)> =
-        after.map(|s| (s.state().version, s.hash()));
+    let mut tip = after.clone();
     loop {
+        let (version, hash) = (tip.state().version, tip.hash());
         let next = candidates.iter().find(|c| {
             let state = c.state();
-            match tip {
-                None => state.version == 0 && state.previous.is_none(),
-                Some((version, hash)) => {
-                    Some(state.version) == version.checked_add(1) && state.previous == Some(hash)
-                }
-            }
+            Some(state.version) == version.checked_add(1)
+                && state.previous == Some(hash)
+                && c.signed_by_authority_of(tip.state())
         });
         let Some(next) = next else {
             return run;
         };
-        tip = Some((next.state().version, next.hash()));
+        tip = next.clone();
         run.push(next.clone());
     }
 }
 
-/// The chain that ends at `tip`, found backwards through `candidates` by the hash each state
-/// names its predecessor by: from the state after `after` (or from a creation, when `after` is
-/// `None`) to `tip`. `None` when a link is missing.
+/// The chain from a creation to `tip`, found backwards through `candidates` by the hash each
+/// state names its predecessor by. `None` when a link is missing.
 ///
-/// Going backwards from the state that matters is unambiguous: anyone can send states that
-/// claim a place in a channel's chain (they are verified only when applied), and going forwards
-/// the first of two candidates for a version may be junk that hides the genuine one.
+/// A joiner has no state of its own to start from, and anyone can send it a "creation" of the
+/// channel it is invited to: going backwards from the state that lists it is unambiguous,
+/// whatever else was sent.
 pub(super) fn chain_back(
-    after: Option<&SignedChannelState>,
     tip: &SignedChannelState,
     candidates: &[SignedChannelState],
 ) -> Option<Vec<SignedChannelState>> {
-    let stop = after.map(|s| (s.state().version, s.hash()));
+    // Every version below the tip must be there before any state is hashed: a chain whose
+    // start is still on its way costs a scan, not a hash of every state it has.
+    let versions: std::collections::BTreeSet<u64> =
+        candidates.iter().map(|c| c.state().version).collect();
+    if versions.range(..tip.state().version).count() < usize::try_from(tip.state().version).ok()? {
+        return None;
+    }
     let mut run = vec![tip.clone()];
     let mut current = tip.clone();
     loop {
         let state = current.state();
-        match stop {
-            None if state.version == 0 => {
-                return state.previous.is_none().then(|| {
-                    run.reverse();
-                    run
-                });
-            }
-            Some((version, hash)) if Some(state.version) == version.checked_add(1) => {
-                return (state.previous == Some(hash)).then(|| {
-                    run.reverse();
-                    run
-                });
-            }
-            Some((version, _)) if state.version <= version => return None,
-            _ => {}
+        if state.version == 0 {
+            return state.previous.is_none().then(|| {
+                run.reverse();
+                run
+            });
         }
         let wanted = state.previous?;
         let before = state.version.checked_sub(1)?;

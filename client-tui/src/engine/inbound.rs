@@ -277,16 +277,15 @@ impl Engine {
         if !candidates.contains(signed) {
             candidates.push(signed.clone());
         }
-        let Some(mut run) = chain_back(Some(&head), signed, &candidates) else {
+        let run = linked_run(&head, &candidates);
+        if !run.contains(signed) {
             if Some(offered) == ours.checked_add(1) {
                 self.fork_or_junk(batch, events, id, (&head, &head), (from, signed), now)?;
                 return Ok(Progress::Done);
             }
-            return Ok(Progress::Wait); // states before it are still on their way
-        };
-        // States already here after it may confirm it (a valid author building on it).
-        if let Some(last) = run.last().cloned() {
-            run.extend(linked_run(Some(&last), &candidates));
+            if run.is_empty() {
+                return Ok(Progress::Wait); // states before it are still on their way
+            }
         }
         match self.apply_states(batch, events, id, &run, from, now)? {
             Ok(_) => {
@@ -298,6 +297,9 @@ impl Engine {
                 })
             }
             Err(ChannelError::Unconfirmed { .. }) => Ok(Progress::Wait),
+            // The run refused is of other states that came before it: they are refused when
+            // their own turn comes, and this one waits.
+            Err(_) if !run.contains(signed) => Ok(Progress::Wait),
             Err(e) => {
                 let first = run
                     .first()
@@ -367,7 +369,7 @@ impl Engine {
         let mut refusal = None;
         let mut attempts = 0;
         for tip in tips {
-            let Some(chain) = chain_back(None, tip, &candidates) else {
+            let Some(chain) = chain_back(tip, &candidates) else {
                 continue;
             };
             if !chain.contains(signed) {
