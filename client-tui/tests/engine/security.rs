@@ -690,3 +690,42 @@ fn a_message_written_under_a_label_is_never_sealed_again_under_a_lower_one() {
         entry.delivery
     );
 }
+
+#[test]
+#[ignore = "design (review finding): until an owner or admin removes a revoked member, every \
+            member keeps sealing in the epoch whose keys the revoked key holds; see the review \
+            report"]
+fn a_member_who_knows_of_a_revocation_seals_nothing_the_revoked_key_can_read() {
+    let mut crew = Crossborder::new();
+    // duty@cert-pl's laptop is stolen and revoked. The owner and the admin are offline (a
+    // weekend): nobody can remove them yet. duty@cert-cz's client has the new lists.
+    let lists = crew.revoke(&["duty@cert-pl"]);
+    crew.net
+        .engine("duty@cert-cz")
+        .update_revocations(lists, now())
+        .unwrap();
+    crew.net
+        .engine("duty@cert-cz")
+        .send_text(crew.id, "written after the revocation was known", now())
+        .unwrap();
+    crew.net.send_from("duty@cert-cz");
+    // The relay (whose operator helps the thief) hands the ciphertext to the stolen laptop,
+    // which still holds the current epoch's keys.
+    let sent: Vec<(UserId, Vec<u8>)> = crew
+        .net
+        .mail
+        .values()
+        .flat_map(|q| q.iter().cloned())
+        .filter(|(from, _)| from.as_str() == "duty@cert-cz")
+        .collect();
+    for (from, payload) in sent {
+        crew.net.deliver("duty@cert-pl", &from, &payload);
+    }
+    assert!(
+        !crew
+            .net
+            .texts("duty@cert-pl", "incident")
+            .contains(&"written after the revocation was known".to_owned()),
+        "the revoked key read a message sealed after its revocation was known to the sender"
+    );
+}
