@@ -729,3 +729,30 @@ fn a_member_who_knows_of_a_revocation_seals_nothing_the_revoked_key_can_read() {
         "the revoked key read a message sealed after its revocation was known to the sender"
     );
 }
+
+#[test]
+fn a_change_from_a_clock_a_few_minutes_fast_is_applied_when_its_time_comes() {
+    let mut crew = Crossborder::new();
+    // The owner's clock is six minutes fast: the state it signs is dated ahead of everyone's.
+    let fast = UnixTime(now().0 + 360);
+    crew.net
+        .engine(LEAD)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("routine").unwrap(),
+            },
+            fast,
+        )
+        .unwrap();
+    crew.net.settle();
+    // A few minutes later the member's clock has caught up: the change applies, and the
+    // channel goes on (before, it was refused and every later change waited behind it).
+    let later = UnixTime(now().0 + 400);
+    crew.net
+        .engine("duty@cert-pl")
+        .check_waiting_now(later)
+        .unwrap();
+    let summary = crew.net.engine("duty@cert-pl").channel(crew.id).unwrap();
+    assert_eq!(summary.epoch, 1, "{summary:?}");
+}

@@ -975,3 +975,31 @@ fn a_revoked_owner_cannot_promote_an_accomplice_who_then_confirms_it() {
          {applied:?}"
     );
 }
+
+// ----- review of the fix: a state from a clock a few minutes fast -----
+
+#[test]
+fn a_state_from_a_fast_clock_is_held_until_its_time_not_refused() {
+    let crew = Crew::new(21);
+    // The owner's laptop clock is six minutes fast (it slept all weekend and has not synced).
+    let fast = UnixTime(NOW.0 + 360);
+    let rekey = crew
+        .propose(
+            OWNER,
+            Proposal::Rekey {
+                reason: text("routine"),
+            },
+            &crew.trust,
+            fast,
+        )
+        .unwrap();
+    let mut view = ChannelView::from_bytes(&crew.views["duty@cert-cz"].to_bytes()).unwrap();
+    // Nothing is wrong with it but its time: held (a client keeps it and tries again), not
+    // refused (a client drops it, and every later state of the channel with it).
+    let err = view.apply(&rekey, &crew.trust, NOW).unwrap_err();
+    assert!(
+        matches!(err, ChannelError::Unconfirmed { version: 1, .. }),
+        "{err}"
+    );
+    view.apply(&rekey, &crew.trust, UnixTime(NOW.0 + 60)).unwrap();
+}
