@@ -326,14 +326,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Checks what waits (see [`Self::check_waiting`]) and commits: for the worker to call
-    /// now and then, so an alert comes even when nothing else arrives.
+    /// Tries parked channel states again and checks what waits (see [`Self::check_waiting`]),
+    /// and commits: for the worker to call now and then, so a state held until its time is
+    /// applied, and an alert comes, even when nothing else arrives.
     ///
     /// # Errors
     ///
     /// [`EngineError::Store`].
     pub fn check_waiting_now(&mut self, now: UnixTime) -> Result<Vec<Event>, EngineError> {
-        self.transact(|engine, batch, events| engine.check_waiting(batch, events, now))
+        self.transact(|engine, batch, events| {
+            // A state held until its time (signed by a clock ahead of ours) applies when that
+            // time comes, though nothing else arrives: parked states are tried again.
+            if engine
+                .parked
+                .iter()
+                .any(|(_, p)| matches!(p.item, Parked::State { .. }))
+            {
+                engine.retry_parked(batch, events, now)?;
+            }
+            engine.check_waiting(batch, events, now)
+        })
     }
 }
 

@@ -29,7 +29,9 @@ pub const MAX_STATE_AGE_SECS: u64 = 30 * 86_400;
 ///
 /// # Errors
 ///
-/// [`ChannelError::Malformed`] for a timestamp out of bounds; [`ChannelError::Certificate`].
+/// [`ChannelError::Malformed`] for a timestamp before the previous state's;
+/// [`ChannelError::Unconfirmed`] (held, [`ChannelError::Early`]) for one too far ahead of
+/// `now`; [`ChannelError::Certificate`].
 pub(super) fn check_as_signed(
     previous: Option<&ChannelState>,
     next: &ChannelState,
@@ -41,8 +43,16 @@ pub(super) fn check_as_signed(
             "timestamp before the previous state",
         ));
     }
-    if next.timestamp.secs_since(now) > MAX_CLOCK_SKEW_SECS {
-        return Err(ChannelError::Malformed("timestamp in the future"));
+    let ahead = next.timestamp.secs_since(now);
+    if ahead > MAX_CLOCK_SKEW_SECS {
+        return Err(ChannelError::Unconfirmed {
+            version: next.version,
+            reason: Box::new(ChannelError::Early {
+                version: next.version,
+                secs_ahead: ahead,
+                max_skew_secs: MAX_CLOCK_SKEW_SECS,
+            }),
+        });
     }
     let authority = previous.unwrap_or(next);
     let author = authority
