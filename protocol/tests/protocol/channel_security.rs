@@ -1011,3 +1011,127 @@ fn a_state_from_a_fast_clock_is_held_until_its_time_not_refused() {
     view.apply(&rekey, &crew.trust, UnixTime(NOW.0 + 60))
         .unwrap();
 }
+
+// ----- review of the fix: hostile fields in removals, admins, transfers and renewals -----
+
+#[test]
+fn changes_with_hostile_fields_are_refused_by_members() {
+    let mut crew = Crew::new(22);
+    let head = crew.head().clone();
+    let without = |state: &ChannelState, gone: &[&str]| -> Vec<MemberCertificate> {
+        state
+            .members
+            .iter()
+            .filter(|m| !gone.contains(&m.body().user.as_str()))
+            .cloned()
+            .collect()
+    };
+    let mut forged: Vec<(&str, &str, ChannelState)> = Vec::new();
+    // A removal listing a member twice, or a stranger, or nobody.
+    for users in [
+        vec!["duty@cert-cz", "duty@cert-cz"],
+        vec!["duty@cert-cz", "outsider@cert-cz"],
+        vec![],
+    ] {
+        let mut s = head.clone();
+        s.members = without(&head, &users);
+        s.epoch += 1;
+        s.change = Change::Remove {
+            users: users.iter().map(|u| user(u)).collect(),
+            reason: text("x"),
+        };
+        forged.push(("removal with a bad list", OWNER, s));
+    }
+    // A removal that removes someone it does not name.
+    let mut s = head.clone();
+    s.members = without(&head, &["duty@cert-cz", "duty@cert-pl"]);
+    s.epoch += 1;
+    s.change = Change::Remove {
+        users: vec![user("duty@cert-cz")],
+        reason: text("x"),
+    };
+    forged.push(("removal of more than it names", OWNER, s));
+    // A takeover that hands the channel to someone other than its author.
+    let mut s = head.clone();
+    s.members = without(&head, &[OWNER]);
+    s.owner = user("duty@cert-pl");
+    s.admins = vec![];
+    s.epoch += 1;
+    s.change = Change::Remove {
+        users: vec![user(OWNER)],
+        reason: text("x"),
+    };
+    forged.push(("takeover for a third member", ADMIN, s));
+    // Admins who are not members.
+    let mut s = head.clone();
+    s.admins = vec![user(ADMIN), user("outsider@cert-cz")];
+    s.change = Change::SetAdmins;
+    forged.push(("admins who are not members", OWNER, s));
+    // Admins named by an admin.
+    let mut s = head.clone();
+    s.admins = vec![user(ADMIN), user("duty@cert-pl")];
+    s.change = Change::SetAdmins;
+    forged.push(("admins named by an admin", ADMIN, s));
+    // Transfers: to a stranger, to the owner, by an admin, with other changes.
+    for (to, author, extra) in [
+        ("outsider@cert-cz", OWNER, false),
+        (OWNER, OWNER, false),
+        (ADMIN, ADMIN, false),
+        ("duty@cert-pl", OWNER, true),
+    ] {
+        let mut s = head.clone();
+        s.owner = user(to);
+        s.admins.retain(|a| a != &user(to));
+        if extra {
+            s.admins.push(user("duty@cert-cz"));
+            s.admins.sort();
+        }
+        s.change = Change::Transfer { to: user(to) };
+        forged.push(("bad transfer", author, s));
+    }
+    // Renewals: a member's certificate swapped for another user's, or for an older one of theirs.
+    let mut s = head.clone();
+    s.members = without(&head, &["duty@cert-pl"]);
+    s.members.push(crew.cert("accomplice@cert-pl"));
+    s.members.sort_by(|a, b| a.body().user.cmp(&b.body().user));
+    s.change = Change::Renew {
+        user: user("duty@cert-pl"),
+    };
+    forged.push(("renewal with another user's certificate", OWNER, s));
+    let newer = crew.renewed("duty@cert-pl", true);
+    let renew = crew
+        .propose(
+            OWNER,
+            Proposal::Renew(Box::new(newer.certificate().clone())),
+            &crew.trust,
+            NOW,
+        )
+        .unwrap();
+    let trust = crew.trust.clone();
+    crew.apply_all(&renew, &trust, NOW);
+    crew.members.insert("duty@cert-pl".to_owned(), newer);
+    let head = crew.head().clone();
+    let mut s = head.clone();
+    let older = crew.chain[0]
+        .state()
+        .member(&user("duty@cert-pl"))
+        .unwrap()
+        .clone();
+    s.members = without(&head, &["duty@cert-pl"]);
+    s.members.push(older);
+    s.members.sort_by(|a, b| a.body().user.cmp(&b.body().user));
+    s.epoch += 1;
+    s.change = Change::Renew {
+        user: user("duty@cert-pl"),
+    };
+    forged.push(("renewal back to an older certificate", OWNER, s));
+    for (what, author, state) in forged {
+        let signed = crew.forge(author, state);
+        let mut view = ChannelView::from_bytes(&crew.views["duty@cert-at"].to_bytes()).unwrap();
+        let err = view.apply(&signed, &crew.trust, NOW).unwrap_err();
+        assert!(
+            matches!(err, ChannelError::Malformed(_) | ChannelError::Policy(_)),
+            "{what}: {err}"
+        );
+    }
+}
