@@ -756,3 +756,63 @@ fn a_change_from_a_clock_a_few_minutes_fast_is_applied_when_its_time_comes() {
     let summary = crew.net.engine("duty@cert-pl").channel(crew.id).unwrap();
     assert_eq!(summary.epoch, 1, "{summary:?}");
 }
+
+#[test]
+fn a_takeover_held_for_a_valid_owner_does_not_wedge_a_member() {
+    let mut crew = Crossborder::new();
+    // A rogue admin signs a takeover although the owner is valid (its client would refuse to)
+    // and sends it to one member only. The member holds it: the owner can still act.
+    let head = crew
+        .net
+        .engine(ADMIN)
+        .chain(crew.id)
+        .unwrap()
+        .pop()
+        .unwrap();
+    let mut state = head.state().clone();
+    state.members.retain(|m| m.body().user.as_str() != LEAD);
+    state.owner = user(ADMIN);
+    state.admins.clear();
+    state.epoch += 1;
+    state.version += 1;
+    state.previous = Some(head.hash());
+    state.author = user(ADMIN);
+    state.timestamp = now();
+    state.change = Change::Remove {
+        users: vec![user(LEAD)],
+        reason: Text::new("coup").unwrap(),
+    };
+    let admin = &crew.members[1];
+    assert_eq!(admin.user().as_str(), ADMIN);
+    let coup = DirectContent::ChannelState(Box::new(SignedChannelState::sign(admin, state)));
+    let payload = direct(&mut crew.net, admin, "duty@cert-pl", &coup);
+    let from = admin.user().clone();
+    crew.net.deliver("duty@cert-pl", &from, &payload);
+    assert_eq!(
+        crew.net
+            .engine("duty@cert-pl")
+            .channel(crew.id)
+            .unwrap()
+            .owner,
+        user(LEAD)
+    );
+    // The owner goes on with the channel: the member follows the owner, not the held coup.
+    crew.net
+        .engine(LEAD)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("routine").unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    crew.net.settle();
+    crew.say(LEAD, "after the rekey");
+    assert!(
+        crew.net
+            .texts("duty@cert-pl", "incident")
+            .contains(&"after the rekey".to_owned()),
+        "the member dropped the owner's change for the admin's held takeover and is cut off"
+    );
+}
