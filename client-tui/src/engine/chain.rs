@@ -96,22 +96,26 @@ impl Engine {
 /// The longest run of `candidates` that links on from `after`: each the next version, naming
 /// the one before it by hash, and signed by an owner or admin of the one before it. Anyone can
 /// send states that claim a place in a channel's chain (they are verified only when applied):
-/// junk that nobody with authority signed is passed over, so it cannot hide the genuine state;
-/// of two candidates signed with authority (a fork) the first is taken.
+/// junk that nobody with authority signed is passed over, so it cannot hide the genuine state.
+/// Of two candidates signed with authority (a fork) `preferred` (the state that just arrived)
+/// is taken where it fits, else the first: a state held for ever (an admin's takeover of an
+/// owner who can still act) cannot make the next genuine one be taken for the fork.
 pub(super) fn linked_run(
     after: &SignedChannelState,
     candidates: &[SignedChannelState],
+    preferred: &SignedChannelState,
 ) -> Vec<SignedChannelState> {
     let mut run: Vec<SignedChannelState> = Vec::new();
     let mut tip = after.clone();
     loop {
         let (version, hash) = (tip.state().version, tip.hash());
-        let next = candidates.iter().find(|c| {
+        let fits = |c: &&SignedChannelState| {
             let state = c.state();
             Some(state.version) == version.checked_add(1)
                 && state.previous == Some(hash)
                 && c.signed_by_authority_of(tip.state())
-        });
+        };
+        let next = std::iter::once(preferred).chain(candidates).find(fits);
         let Some(next) = next else {
             return run;
         };

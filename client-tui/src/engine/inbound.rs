@@ -277,7 +277,7 @@ impl Engine {
         if !candidates.contains(signed) {
             candidates.push(signed.clone());
         }
-        let run = linked_run(&head, &candidates);
+        let run = linked_run(&head, &candidates, signed);
         if !run.contains(signed) {
             if Some(offered) == ours.checked_add(1) {
                 self.fork_or_junk(batch, events, id, (&head, &head), (from, signed), now)?;
