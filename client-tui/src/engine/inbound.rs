@@ -288,6 +288,11 @@ impl Engine {
             }
         }
         match self.apply_states(batch, events, id, &run, from, now)? {
+            // Nothing applied: no progress to report (retrying would loop).
+            Ok(0) => Ok(Progress::Wait),
+            // Other states moved us on: this one is looked at again (it may follow them, or
+            // be a fork of them).
+            Ok(_) if !run.contains(signed) => Ok(Progress::WaitUnblocked),
             Ok(_) => {
                 let head = self.view(id)?.head().state().version;
                 Ok(if offered <= head {
