@@ -93,30 +93,72 @@ impl Engine {
     }
 }
 
-/// The longest run of `candidates` that links on from `after` (a state's hash and version):
-/// each the next version, naming the one before it by hash. Of two candidates for one version
-/// (a fork offered by the relay) the one that links is taken.
+/// The longest run of `candidates` that links on from `after`: each the next version, naming
+/// the one before it by hash, and signed by an owner or admin of the one before it. Anyone can
+/// send states that claim a place in a channel's chain (they are verified only when applied):
+/// junk that nobody with authority signed is passed over, so it cannot hide the genuine state.
+/// Of two candidates signed with authority (a fork) `preferred` (the state that just arrived)
+/// is taken where it fits, else the first: a state held for ever (an admin's takeover of an
+/// owner who can still act) cannot make the next genuine one be taken for the fork.
 pub(super) fn linked_run(
-    after: Option<&SignedChannelState>,
+    after: &SignedChannelState,
     candidates: &[SignedChannelState],
+    preferred: &SignedChannelState,
 ) -> Vec<SignedChannelState> {
     let mut run: Vec<SignedChannelState> = Vec::new();
-    let mut tip: Option<(u64, vigil_protocol::channel::StateHash)> =
-        after.map(|s| (s.state().version, s.hash()));
+    let mut tip = after.clone();
     loop {
-        let next = candidates.iter().find(|c| {
+        let (version, hash) = (tip.state().version, tip.hash());
+        let fits = |c: &&SignedChannelState| {
             let state = c.state();
-            match tip {
-                None => state.version == 0 && state.previous.is_none(),
-                Some((version, hash)) => {
-                    Some(state.version) == version.checked_add(1) && state.previous == Some(hash)
-                }
-            }
-        });
+            Some(state.version) == version.checked_add(1)
+                && state.previous == Some(hash)
+                && c.signed_by_authority_of(tip.state())
+        };
+        let next = std::iter::once(preferred).chain(candidates).find(fits);
         let Some(next) = next else {
             return run;
         };
-        tip = Some((next.state().version, next.hash()));
+        tip = next.clone();
         run.push(next.clone());
+    }
+}
+
+/// The chain from a creation to `tip`, found backwards through `candidates` by the hash each
+/// state names its predecessor by. `None` when a link is missing.
+///
+/// A joiner has no state of its own to start from, and anyone can send it a "creation" of the
+/// channel it is invited to: going backwards from the state that lists it is unambiguous,
+/// whatever else was sent.
+pub(super) fn chain_back(
+    tip: &SignedChannelState,
+    candidates: &[SignedChannelState],
+) -> Option<Vec<SignedChannelState>> {
+    // Every version below the tip must be there before any state is hashed: a chain whose
+    // start is still on its way costs a scan, not a hash of every state it has.
+    let versions: std::collections::BTreeSet<u64> =
+        candidates.iter().map(|c| c.state().version).collect();
+    if versions.range(..tip.state().version).count() < usize::try_from(tip.state().version).ok()? {
+        return None;
+    }
+    let mut run = vec![tip.clone()];
+    let mut current = tip.clone();
+    loop {
+        let state = current.state();
+        if state.version == 0 {
+            return state.previous.is_none().then(|| {
+                run.reverse();
+                run
+            });
+        }
+        let wanted = state.previous?;
+        let before = state.version.checked_sub(1)?;
+        let previous = candidates
+            .iter()
+            .filter(|c| c.state().version == before)
+            .find(|c| c.hash() == wanted)?
+            .clone();
+        run.push(previous.clone());
+        current = previous;
     }
 }

@@ -422,18 +422,20 @@ impl Engine {
             }
         }
         self.stage_channel(batch, channel);
-        self.after_changes(batch, channel, &applied, now)?;
+        self.after_changes(batch, events, channel, &applied, now)?;
         self.clear_alert(batch, channel);
         events.push(Event::ChannelChanged { channel });
         Ok(Ok(applied.len()))
     }
 
     /// What applied changes ask of us while we are a member: a fresh sender key to every
-    /// other valid member after a new epoch (and our queued messages sealed again in it), or
+    /// other valid member after a new epoch (and our queued messages sealed again in it, unless
+    /// its label no longer dominates theirs), or
     /// our current sender key to members added in the same epoch.
     fn after_changes(
         &mut self,
         batch: &mut Batch,
+        events: &mut Vec<Event>,
         channel: [u8; 32],
         applied: &[Applied],
         now: UnixTime,
@@ -446,7 +448,7 @@ impl Engine {
         if applied.iter().any(|a| a.new_epoch) {
             let targets = self.valid_others(&head, now);
             self.distribute_sender_key(batch, channel, &targets)?;
-            return self.reseal_outbox(batch, channel, now);
+            return self.reseal_outbox(batch, events, channel, now);
         }
         let added: Vec<UserId> = applied
             .iter()

@@ -17,7 +17,7 @@ use vigil_protocol::{
     Envelope, HandshakeError, MemberCertificate, Session, SessionError, UnixTime, UserId,
 };
 
-use super::chain::linked_run;
+use super::chain::{chain_back, linked_run};
 use super::channels::describe_change;
 use super::records::{Body, Entry, Event, Parked, SYSTEM_CHANNEL};
 use super::sessions::PeerSession;
@@ -243,32 +243,56 @@ impl Engine {
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
         let id = signed.state().channel.0;
+        if id == SYSTEM_CHANNEL {
+            let why = format!(
+                "refused a channel from {from}: its id is the one this client keeps its own \
+                 notices under"
+            );
+            self.undecryptable(batch, events, None, from, why, now)?;
+            return Ok(Progress::Done);
+        }
         let Some(view) = self.channels.get(&id) else {
             return self.try_join(batch, events, from, signed, now);
         };
         let head = view.head().clone();
         let (ours, offered) = (head.state().version, signed.state().version);
         if offered <= ours {
-            return match self.chain_state(id, offered)? {
-                Some(known) if known.hash() != signed.hash() => {
-                    self.fork_alert(batch, events, id, &known, signed, now)?;
-                    Ok(Progress::Done)
-                }
-                // Already applied (a redelivery), or older than where our history starts.
-                _ => Ok(Progress::Done),
+            let Some(known) = self.chain_state(id, offered)? else {
+                return Ok(Progress::Done); // older than where our history starts
             };
+            if known.hash() == signed.hash() {
+                return Ok(Progress::Done); // already applied: a redelivery
+            }
+            // Another state for a place we hold: a fork only when someone who could sign the
+            // state before it did.
+            let before = match offered.checked_sub(1) {
+                Some(version) => self.chain_state(id, version)?,
+                None => None,
+            };
+            let authority = before.as_ref().unwrap_or(&known);
+            self.fork_or_junk(batch, events, id, (&known, authority), (from, signed), now)?;
+            return Ok(Progress::Done);
         }
         let mut candidates = self.parked_states(id);
-        candidates.push(signed.clone());
-        let run = linked_run(Some(&head), &candidates);
-        if run.is_empty() {
+        if !candidates.contains(signed) {
+            candidates.push(signed.clone());
+        }
+        let run = linked_run(&head, &candidates, signed);
+        if !run.contains(signed) {
             if Some(offered) == ours.checked_add(1) {
-                self.fork_alert(batch, events, id, &head, signed, now)?;
+                self.fork_or_junk(batch, events, id, (&head, &head), (from, signed), now)?;
                 return Ok(Progress::Done);
             }
-            return Ok(Progress::Wait); // states before it are still on their way
+            if run.is_empty() {
+                return Ok(Progress::Wait); // states before it are still on their way
+            }
         }
         match self.apply_states(batch, events, id, &run, from, now)? {
+            // Nothing applied: no progress to report (retrying would loop).
+            Ok(0) => Ok(Progress::Wait),
+            // Other states moved us on: this one is looked at again (it may follow them, or
+            // be a fork of them).
+            Ok(_) if !run.contains(signed) => Ok(Progress::WaitUnblocked),
             Ok(_) => {
                 let head = self.view(id)?.head().state().version;
                 Ok(if offered <= head {
@@ -278,6 +302,9 @@ impl Engine {
                 })
             }
             Err(ChannelError::Unconfirmed { .. }) => Ok(Progress::Wait),
+            // The run refused is of other states that came before it: they are refused when
+            // their own turn comes, and this one waits.
+            Err(_) if !run.contains(signed) => Ok(Progress::Wait),
             Err(e) => {
                 let first = run
                     .first()
@@ -293,8 +320,33 @@ impl Engine {
         }
     }
 
-    /// A state of a channel we are not in: with the states parked for it, the chain from the
-    /// creation may now let us join (it must list us and be confirmed now).
+    /// `theirs` (from `from`) claims the place of `ours`: a fork, alerted, when it is signed
+    /// by the owner or an admin of `authority` (the state before it that we hold, or ours);
+    /// otherwise junk that anyone could have sent, refused without an alert.
+    fn fork_or_junk(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        id: [u8; 32],
+        (ours, authority): (&SignedChannelState, &SignedChannelState),
+        (from, theirs): (&UserId, &SignedChannelState),
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        if theirs.signed_by_authority_of(authority.state()) {
+            return self.fork_alert(batch, events, id, ours, theirs, now);
+        }
+        let why = format!(
+            "refused a change of this channel from {from}: it claims to be signed by {}, who \
+             may not change the channel or did not sign it",
+            theirs.state().author
+        );
+        self.undecryptable(batch, events, Some(id), from, why, now)
+    }
+
+    /// A state of a channel we are not in: with the states parked for it, a chain from the
+    /// creation through it to a state that lists us may now let us join (it must be confirmed
+    /// now). Chains are found backwards from the states that list us, so states anyone sent
+    /// for this channel cannot hide the genuine chain.
     fn try_join(
         &mut self,
         batch: &mut Batch,
@@ -303,37 +355,46 @@ impl Engine {
         signed: &SignedChannelState,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        /// Prefixes of a chain tried, longest first: the whole chain, then where we entered.
+        /// Chains tried per state received: the one that ends at it, then the longest.
         const ATTEMPTS: usize = 3;
         let id = signed.state().channel.0;
         let mut candidates = self.parked_states(id);
-        candidates.push(signed.clone());
-        let run = linked_run(None, &candidates);
+        if !candidates.contains(signed) {
+            candidates.push(signed.clone());
+        }
         let me = self.local.user().clone();
+        let mut tips: Vec<&SignedChannelState> = candidates
+            .iter()
+            .filter(|c| c.state().is_member(&me) && *c != signed)
+            .collect();
+        tips.sort_by_key(|t| std::cmp::Reverse(t.state().version));
+        if signed.state().is_member(&me) {
+            tips.insert(0, signed);
+        }
         let mut refusal = None;
-        let ends = (1..=run.len()).rev().filter(|end| {
-            run.get(end - 1)
-                .is_some_and(|last| last.state().is_member(&me))
-        });
-        for end in ends.take(ATTEMPTS) {
-            let prefix = run.get(..end).unwrap_or_default();
-            match ChannelView::join(&me, prefix, &self.trust, now) {
+        let mut attempts = 0;
+        for tip in tips {
+            let Some(chain) = chain_back(tip, &candidates) else {
+                continue;
+            };
+            if !chain.contains(signed) {
+                continue;
+            }
+            attempts += 1;
+            if attempts > ATTEMPTS {
+                break;
+            }
+            match ChannelView::join(&me, &chain, &self.trust, now) {
                 Ok(view) => {
-                    self.joined(batch, events, view, prefix, now)?;
-                    return Ok(if signed.state().version < end as u64 {
-                        Progress::Unblocked
-                    } else {
-                        Progress::WaitUnblocked
-                    });
+                    self.joined(batch, events, view, &chain, now)?;
+                    return Ok(Progress::Unblocked);
                 }
-                Err(e) => {
-                    refusal.get_or_insert(e);
-                }
+                Err(e) if tip == signed => refusal = Some(e),
+                Err(_) => {}
             }
         }
-        let invites_us = signed.state().is_member(&me) && run.last() == Some(signed);
         match refusal {
-            Some(e) if invites_us && !matches!(e, ChannelError::Unconfirmed { .. }) => {
+            Some(e) if !matches!(e, ChannelError::Unconfirmed { .. }) => {
                 let state = signed.state();
                 let why = format!("refused an invitation to {} from {from}: {e}", state.name);
                 self.undecryptable(batch, events, None, from, why, now)?;

@@ -38,8 +38,8 @@ pub use outbox::{Outgoing, SendOutcome};
 pub use records::{Body, Connection, Delivery, Entry, Event, SYSTEM_CHANNEL, TrustWarning};
 use records::{ParkedEntry, keys};
 pub use waiting::{
-    MAX_PARKED, MAX_PARKED_BYTES_PER_SENDER, MAX_PARKED_PER_SENDER, PARKED_EXPIRY_SECS,
-    STALL_WARNING_SECS,
+    MAX_PARKED, MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER, MAX_PARKED_PER_SENDER,
+    PARKED_EXPIRY_SECS, STALL_WARNING_SECS,
 };
 
 /// One-time prekeys a client keeps published at the relay.

@@ -401,30 +401,43 @@ impl Engine {
     }
 
     /// Seals again, in the channel's new epoch and for its valid members now, our messages of
-    /// `channel` still queued from an earlier epoch.
+    /// `channel` still queued from an earlier epoch. A message is sealed again only under a
+    /// label that dominates the one it was written under: after the label was lowered it is
+    /// not sent (marked failed, with the reason), since its writer wrote it for the higher one.
     pub(super) fn reseal_outbox(
         &mut self,
         batch: &mut Batch,
+        events: &mut Vec<Event>,
         channel: [u8; 32],
         now: UnixTime,
     ) -> Result<(), EngineError> {
-        let epoch = self.view(channel)?.head().state().epoch;
         let head = self.view(channel)?.head().state().clone();
         for (key, mut entry) in self.store.scan::<OutboxEntry>(Kind::Outbox, &[])? {
             let Job::Sealed {
                 recipients,
+                level,
                 payload,
                 channel: Some(of),
-                ..
             } = &mut entry.job
             else {
                 continue;
             };
-            let stale = matches!(
-                Payload::from_bytes(payload),
-                Ok(Payload::Channel(message)) if message.header.epoch < epoch
-            );
-            if *of != channel || !stale {
+            let written_under = match Payload::from_bytes(payload) {
+                Ok(Payload::Channel(message)) if message.header.epoch < head.epoch => {
+                    message.header.label
+                }
+                _ => continue,
+            };
+            if *of != channel {
+                continue;
+            }
+            if !head.label.dominates(&written_under) {
+                let why = format!(
+                    "not sent: the channel's label was lowered from {written_under} to {} before \
+                     it went out; send it again if it may go under the new label",
+                    head.label
+                );
+                self.stage_finish(batch, events, &key, entry.history, Delivery::Failed(why))?;
                 continue;
             }
             let text = match entry.history {
@@ -442,10 +455,37 @@ impl Engine {
             };
             let content = ChannelContent::Text { text, sent_at };
             *recipients = self.valid_others(&head, now);
+            *level = Some(head.label.level.clone());
             *payload = self.seal_for(batch, channel, &content, recipients)?;
             // A new id: the old bytes may already be stored at the relay under the old one.
             rand_core::RngCore::fill_bytes(&mut rng(), &mut entry.id);
             self.store.stage(batch, Kind::Outbox, &key, &entry);
+        }
+        Ok(())
+    }
+
+    /// Stages the removal of outbox entry `key` and how its message ended, in `batch`.
+    fn stage_finish(
+        &self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        key: &[u8],
+        history: Option<([u8; 32], u64)>,
+        delivery: Delivery,
+    ) -> Result<(), EngineError> {
+        Store::stage_remove(batch, Kind::Outbox, key);
+        let Some((channel, seq)) = history else {
+            return Ok(());
+        };
+        let record = Store::history_key(&channel, seq);
+        if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {
+            old.delivery = Some(delivery.clone());
+            self.store.stage(batch, Kind::History, &record, &old);
+            events.push(Event::Delivery {
+                channel,
+                seq,
+                state: delivery,
+            });
         }
         Ok(())
     }

@@ -27,6 +27,12 @@ pub const MAX_PARKED_PER_SENDER: usize = 1_000;
 /// Bytes kept waiting from one sender (a channel message may be up to 1 MiB).
 pub const MAX_PARKED_BYTES_PER_SENDER: u64 = 16 * 1024 * 1024;
 
+/// Bytes kept waiting in all: the relay names the sender of every channel message, so the
+/// per-sender limits alone do not bound what a lying relay (or many colluding members) can
+/// make a device hold, in memory as on disk. Past it, the oldest item of whoever holds the
+/// most bytes becomes a placeholder.
+pub const MAX_PARKED_BYTES: u64 = 64 * 1024 * 1024;
+
 /// How long an item may wait before it becomes a placeholder: a key or change that has not
 /// come in a week is not coming.
 pub const PARKED_EXPIRY_SECS: u64 = 7 * 86_400;
@@ -164,24 +170,41 @@ impl Engine {
         self.store.stage(batch, Kind::Parked, &key, &entry);
         self.parked.push((key, entry));
         loop {
-            let (count, bytes) = self
+            let (count, bytes) = self.parked_by(&sender);
+            let over_sender = count > MAX_PARKED_PER_SENDER || bytes > MAX_PARKED_BYTES_PER_SENDER;
+            let total: u64 = self
                 .parked
                 .iter()
-                .filter(|(_, p)| parked_sender(&p.item) == &sender)
-                .fold((0usize, 0u64), |(n, b), (_, p)| {
-                    (n + 1, b.saturating_add(p.bytes))
-                });
-            let over_sender = count > MAX_PARKED_PER_SENDER || bytes > MAX_PARKED_BYTES_PER_SENDER;
+                .fold(0, |b, (_, p)| b.saturating_add(p.bytes));
+            let over_count = self.parked.len() > MAX_PARKED;
+            let over_bytes = total > MAX_PARKED_BYTES;
+            // Over a limit for all: whoever holds the largest share gives way, so a flood in
+            // many names does not push out the few items of members who are not flooding.
+            let largest = || -> Option<UserId> {
+                let mut shares: std::collections::HashMap<&UserId, (u64, u64)> =
+                    std::collections::HashMap::new();
+                for (_, p) in &self.parked {
+                    let (n, b) = shares.entry(parked_sender(&p.item)).or_default();
+                    *n = n.saturating_add(1);
+                    *b = b.saturating_add(p.bytes);
+                }
+                shares
+                    .into_iter()
+                    .max_by_key(|&(_, (n, b))| if over_bytes { (b, n) } else { (n, b) })
+                    .map(|(user, _)| user.clone())
+            };
             let victim = if over_sender {
-                self.parked
-                    .iter()
-                    .position(|(_, p)| parked_sender(&p.item) == &sender)
-            } else if self.parked.len() > MAX_PARKED {
-                Some(0)
+                Some(sender.clone())
+            } else if over_count || over_bytes {
+                largest()
             } else {
                 None
             };
-            let Some(victim) = victim else {
+            let Some(index) = victim.and_then(|v| {
+                self.parked
+                    .iter()
+                    .position(|(_, p)| parked_sender(&p.item) == &v)
+            }) else {
                 return Ok(());
             };
             let why = if over_sender {
@@ -189,8 +212,18 @@ impl Engine {
             } else {
                 "dropped: too many items waiting"
             };
-            self.drop_parked(batch, events, victim, why, now)?;
+            self.drop_parked(batch, events, index, why, now)?;
         }
+    }
+
+    /// How many items, and bytes, `sender` has waiting.
+    fn parked_by(&self, sender: &UserId) -> (usize, u64) {
+        self.parked
+            .iter()
+            .filter(|(_, p)| parked_sender(&p.item) == sender)
+            .fold((0usize, 0u64), |(n, b), (_, p)| {
+                (n + 1, b.saturating_add(p.bytes))
+            })
     }
 
     /// Removes the parked item at `index`, recording it as a placeholder with `why`.
@@ -293,14 +326,26 @@ impl Engine {
         Ok(())
     }
 
-    /// Checks what waits (see [`Self::check_waiting`]) and commits: for the worker to call
-    /// now and then, so an alert comes even when nothing else arrives.
+    /// Tries parked channel states again and checks what waits (see [`Self::check_waiting`]),
+    /// and commits: for the worker to call now and then, so a state held until its time is
+    /// applied, and an alert comes, even when nothing else arrives.
     ///
     /// # Errors
     ///
     /// [`EngineError::Store`].
     pub fn check_waiting_now(&mut self, now: UnixTime) -> Result<Vec<Event>, EngineError> {
-        self.transact(|engine, batch, events| engine.check_waiting(batch, events, now))
+        self.transact(|engine, batch, events| {
+            // A state held until its time (signed by a clock ahead of ours) applies when that
+            // time comes, though nothing else arrives: parked states are tried again.
+            if engine
+                .parked
+                .iter()
+                .any(|(_, p)| matches!(p.item, Parked::State { .. }))
+            {
+                engine.retry_parked(batch, events, now)?;
+            }
+            engine.check_waiting(batch, events, now)
+        })
     }
 }
 

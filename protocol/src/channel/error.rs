@@ -114,8 +114,9 @@ pub enum ChannelError {
         offered: u64,
     },
     /// Nothing is wrong with the state, but this member may not rely on it yet: its author, or
-    /// a certificate it adds, is not valid now, or it is too old. Held until a later state
-    /// confirms it or newer revocation lists settle it.
+    /// a certificate it adds, is not valid now, it is too old, or dated ahead of our clock.
+    /// Held until a later state confirms it, newer revocation lists settle it, or its time
+    /// comes.
     #[error("channel state version {version} is held: {reason}")]
     Unconfirmed {
         /// The version held.
@@ -130,6 +131,21 @@ pub enum ChannelError {
         version: u64,
         /// The bound, in days.
         max_days: u64,
+    },
+    /// A state dated further ahead of this member's clock than the skew allowed: one of the
+    /// two clocks is wrong. Held (it applies when its time comes), never refused: refusing it
+    /// would leave every later state of the channel waiting behind it.
+    #[error(
+        "channel state version {version} is dated {secs_ahead} s ahead of this device's clock \
+         (more than {max_skew_secs} s): check both clocks"
+    )]
+    Early {
+        /// The version.
+        version: u64,
+        /// How far ahead.
+        secs_ahead: u64,
+        /// The skew allowed.
+        max_skew_secs: u64,
     },
     /// An admin tried to take over from an owner whose certificate is still valid.
     #[error(

@@ -11,7 +11,7 @@
 //! before the revocation is applied only when a later state, by an author valid now, builds on
 //! it (that author vouches for it) and leaves nothing invalid behind.
 
-use super::change::added_certificates;
+use super::change::{added_certificates, holds};
 use super::error::ChannelError;
 use super::state::{Change, ChannelState};
 use crate::cert::TrustStore;
@@ -29,7 +29,9 @@ pub const MAX_STATE_AGE_SECS: u64 = 30 * 86_400;
 ///
 /// # Errors
 ///
-/// [`ChannelError::Malformed`] for a timestamp out of bounds; [`ChannelError::Certificate`].
+/// [`ChannelError::Malformed`] for a timestamp before the previous state's;
+/// [`ChannelError::Unconfirmed`] (held, [`ChannelError::Early`]) for one too far ahead of
+/// `now`; [`ChannelError::Certificate`].
 pub(super) fn check_as_signed(
     previous: Option<&ChannelState>,
     next: &ChannelState,
@@ -41,8 +43,16 @@ pub(super) fn check_as_signed(
             "timestamp before the previous state",
         ));
     }
-    if next.timestamp.secs_since(now) > MAX_CLOCK_SKEW_SECS {
-        return Err(ChannelError::Malformed("timestamp in the future"));
+    let ahead = next.timestamp.secs_since(now);
+    if ahead > MAX_CLOCK_SKEW_SECS {
+        return Err(ChannelError::Unconfirmed {
+            version: next.version,
+            reason: Box::new(ChannelError::Early {
+                version: next.version,
+                secs_ahead: ahead,
+                max_skew_secs: MAX_CLOCK_SKEW_SECS,
+            }),
+        });
     }
     let authority = previous.unwrap_or(next);
     let author = authority
@@ -96,7 +106,7 @@ pub(super) fn check_at_receipt(
             check_takeover(p, next, trust, now).map_err(|e| hold(next.version, e))?;
         }
         for added in added_certificates(previous, next) {
-            if last.members.contains(added) {
+            if holds(last, added) {
                 trust
                     .verify_certificate(added, now)
                     .map_err(|e| hold(next.version, e.into()))?;
@@ -117,6 +127,51 @@ pub(super) fn check_at_receipt(
         .verify_certificate(author, now)
         .map_err(|e| hold(last.version, e.into()))?;
     Ok(())
+}
+
+/// How many states of `chain` (each already checked as a link, in order after `base`) this
+/// member may apply now: the longest prefix that passes [`check_at_receipt`], found in one
+/// pass rather than by checking every prefix again (a member catching up on hundreds of
+/// states of a channel of thousands would otherwise wait minutes).
+///
+/// # Errors
+///
+/// What [`check_at_receipt`] says of the first state alone, when no prefix passes.
+pub(super) fn confirmed_prefix(
+    base: &ChannelState,
+    chain: &[&ChannelState],
+    trust: &TrustStore,
+    now: UnixTime,
+) -> Result<usize, ChannelError> {
+    let mut confirmed = 0;
+    // Certificates added on the way that are not valid now: a prefix whose last state still
+    // holds one of them is held.
+    let mut invalid = Vec::new();
+    let mut previous = base;
+    for (i, next) in chain.iter().enumerate() {
+        // A takeover from an owner still valid holds every prefix that contains it.
+        if check_takeover(previous, next, trust, now).is_err() {
+            break;
+        }
+        invalid.extend(
+            added_certificates(Some(previous), next)
+                .into_iter()
+                .filter(|c| trust.verify_certificate(c, now).is_err()),
+        );
+        let fresh = now.secs_since(next.timestamp) <= MAX_STATE_AGE_SECS;
+        let kept_valid = !invalid.iter().any(|c| holds(next, c));
+        let author_valid = previous
+            .member(&next.author)
+            .is_some_and(|c| trust.verify_certificate(c, now).is_ok());
+        if fresh && kept_valid && author_valid {
+            confirmed = i + 1;
+        }
+        previous = next;
+    }
+    if confirmed == 0 {
+        check_at_receipt(Some(base), chain.get(..1).unwrap_or_default(), trust, now)?;
+    }
+    Ok(confirmed)
 }
 
 /// A removal of the owner (an admin's takeover) needs the owner's certificate to be no longer

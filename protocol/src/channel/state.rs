@@ -177,6 +177,19 @@ impl SignedChannelState {
         .is_ok()
     }
 
+    /// Whether this state's author is the owner or an admin of `authority` and the signature
+    /// verifies with the author's identity key there. Evidence that someone who may change
+    /// the channel signed it (a state on another branch is a fork to show the members; junk
+    /// from anyone else is not), never a reason to apply it.
+    #[must_use]
+    pub fn signed_by_authority_of(&self, authority: &ChannelState) -> bool {
+        let author = &self.state.author;
+        authority.may_change(author)
+            && authority
+                .member(author)
+                .is_some_and(|c| self.signature_valid(&c.body().identity_key))
+    }
+
     /// The state's hash.
     #[must_use]
     pub fn hash(&self) -> StateHash {

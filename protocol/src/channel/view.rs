@@ -12,6 +12,7 @@ use super::state::{Change, ChannelId, ChannelState, SignedChannelState, StateHas
 use super::{change, judge, rules};
 use crate::cert::{LocalIdentity, MemberCertificate, TrustStore};
 use crate::ids::{Text, UserId};
+use crate::keys::IdentityPublicKey;
 use crate::label::Label;
 use crate::time::UnixTime;
 
@@ -328,28 +329,30 @@ impl ChannelView {
     fn advance(&mut self, signed: &SignedChannelState, now: UnixTime) -> Applied {
         let previous = self.head.state();
         let next = signed.state();
-        let users = |s: &ChannelState| -> Vec<UserId> {
-            s.members.iter().map(|m| m.body().user.clone()).collect()
+        // Keyed by user: states of 2000 members are compared member by member.
+        let keys = |s: &ChannelState| -> BTreeMap<UserId, IdentityPublicKey> {
+            s.members
+                .iter()
+                .map(|m| (m.body().user.clone(), m.body().identity_key))
+                .collect()
         };
-        let removed: Vec<UserId> = users(previous)
-            .into_iter()
-            .filter(|u| !next.is_member(u))
+        let (before, after) = (keys(previous), keys(next));
+        let removed: Vec<UserId> = before
+            .keys()
+            .filter(|u| !after.contains_key(*u))
+            .cloned()
             .collect();
-        let added: Vec<UserId> = users(next)
-            .into_iter()
-            .filter(|u| !previous.is_member(u))
+        let added: Vec<UserId> = after
+            .keys()
+            .filter(|u| !before.contains_key(*u))
+            .cloned()
             .collect();
         // A renewal with a new identity key: the old key's chains are dropped like a removed
         // member's (that key may be why the certificate was replaced).
-        let rekeyed: Vec<UserId> = next
-            .members
+        let rekeyed: Vec<UserId> = after
             .iter()
-            .filter(|m| {
-                previous
-                    .member(&m.body().user)
-                    .is_some_and(|old| old.body().identity_key != m.body().identity_key)
-            })
-            .map(|m| m.body().user.clone())
+            .filter(|(user, key)| before.get(*user).is_some_and(|old| old != *key))
+            .map(|(user, _)| user.clone())
             .collect();
         let new_epoch = next.epoch != previous.epoch;
         let applied = Applied {
@@ -517,7 +520,8 @@ fn check_link(
     judge::check_as_signed(Some(p), n, trust, now)
 }
 
-/// How many states of `chain`, in order after `head`, may be applied now.
+/// How many states of `chain`, in order after `head`, may be applied now: those that link, up
+/// to the first that does not, then the longest prefix of them confirmed at receipt.
 fn confirmed_prefix(
     head: &SignedChannelState,
     chain: &[SignedChannelState],
@@ -526,8 +530,6 @@ fn confirmed_prefix(
 ) -> Result<usize, ChannelError> {
     let mut previous = head;
     let mut states = Vec::with_capacity(chain.len());
-    let mut confirmed = 0;
-    let mut held = None;
     for (i, next) in chain.iter().enumerate() {
         if let Err(e) = check_link(previous, next, trust, now) {
             if i == 0 {
@@ -536,16 +538,7 @@ fn confirmed_prefix(
             break;
         }
         states.push(next.state());
-        match judge::check_at_receipt(Some(head.state()), &states, trust, now) {
-            Ok(()) => confirmed = i + 1,
-            Err(e) => {
-                held.get_or_insert(e);
-            }
-        }
         previous = next;
     }
-    match (confirmed, held) {
-        (0, Some(e)) => Err(e),
-        (n, _) => Ok(n),
-    }
+    judge::confirmed_prefix(head.state(), &states, trust, now)
 }
