@@ -8,8 +8,10 @@
 //! one step, and every certificate added in that step that is still in the channel, must be
 //! valid now, and that last state may not be older than [`MAX_STATE_AGE_SECS`]. A revoked key
 //! therefore signs nothing a member applies after learning of the revocation; a state signed
-//! before the revocation is applied only when a later state, by an author valid now, builds on
-//! it (that author vouches for it) and leaves nothing invalid behind.
+//! before the revocation is applied only when a later state, by an author valid now who was the
+//! owner or an admin in the state the member already relied on, builds on it (that author
+//! vouches for it) and leaves nothing invalid behind. A joiner, who relied on no state before,
+//! accepts a history whose last state is signed by an author valid now.
 
 use super::change::{added_certificates, holds};
 use super::error::ChannelError;
@@ -147,6 +149,11 @@ pub(super) fn confirmed_prefix(
     // Certificates added on the way that are not valid now: a prefix whose last state still
     // holds one of them is held.
     let mut invalid = Vec::new();
+    // A state whose author is not valid now is vouched for only by a later author valid now
+    // who was the owner or an admin in `base`, the state this member already relied on: not
+    // by one whose authority the unconfirmed states themselves granted (a revoked owner's
+    // backdated invite and nomination of an accomplice, whom the accomplice then "confirms").
+    let mut unvouched = false;
     let mut previous = base;
     for (i, next) in chain.iter().enumerate() {
         // A takeover from an owner still valid holds every prefix that contains it.
@@ -163,7 +170,12 @@ pub(super) fn confirmed_prefix(
         let author_valid = previous
             .member(&next.author)
             .is_some_and(|c| trust.verify_certificate(c, now).is_ok());
-        if fresh && kept_valid && author_valid {
+        if !author_valid {
+            unvouched = true;
+        } else if base.may_change(&next.author) {
+            unvouched = false;
+        }
+        if fresh && kept_valid && author_valid && !unvouched {
             confirmed = i + 1;
         }
         previous = next;
