@@ -400,8 +400,8 @@ impl Engine {
         Ok(Payload::Channel(Box::new(message)).to_bytes())
     }
 
-    /// Seals again, in the channel's new epoch and for its valid members now, our messages of
-    /// `channel` still queued from an earlier epoch. A message is sealed again only under a
+    /// Seals again, in the channel's new epoch (or our key's new generation) and for its valid
+    /// members now, our messages of `channel` still queued from before. A message is sealed again only under a
     /// label that dominates the one it was written under: after the label was lowered it is
     /// not sent (marked failed, with the reason), since its writer wrote it for the higher one.
     pub(super) fn reseal_outbox(
@@ -411,7 +411,10 @@ impl Engine {
         channel: [u8; 32],
         now: UnixTime,
     ) -> Result<(), EngineError> {
-        let head = self.view(channel)?.head().state().clone();
+        let view = self.view(channel)?;
+        let head = view.head().state().clone();
+        // Sealed before the current epoch, or with a generation of our key we replaced.
+        let current = (head.epoch, view.sending_generation().unwrap_or(0));
         for (key, mut entry) in self.store.scan::<OutboxEntry>(Kind::Outbox, &[])? {
             let Job::Sealed {
                 recipients,
@@ -423,7 +426,9 @@ impl Engine {
                 continue;
             };
             let written_under = match Payload::from_bytes(payload) {
-                Ok(Payload::Channel(message)) if message.header.epoch < head.epoch => {
+                Ok(Payload::Channel(message))
+                    if (message.header.epoch, message.header.generation) < current =>
+                {
                     message.header.label
                 }
                 _ => continue,

@@ -10,6 +10,8 @@ use vigil_protocol::cert::RevocationUpdate;
 use vigil_protocol::channel::{ChannelState, Proposal};
 use vigil_protocol::{RevocationList, Text, UnixTime, UserId};
 
+use vigil_protocol::content::DirectContent;
+
 use super::records::{Body, Event, keys};
 use super::{Engine, EngineError, truncate};
 use crate::store::{Batch, Kind};
@@ -85,28 +87,87 @@ impl Engine {
             }
             let state = view.head().state().clone();
             let invalid = view.invalid_members(&self.trust, now);
-            if invalid.is_empty() || self.acts_for(&state, now).as_ref() != Some(self.local.user())
+            if invalid.is_empty() {
+                continue;
+            }
+            if self.acts_for(&state, now).as_ref() == Some(self.local.user())
+                && self.remove_all(batch, events, id, &state, invalid.clone(), now)?
             {
                 continue;
             }
-            let Ok(reason) = self.removal_reason(&state, &invalid, now) else {
-                continue;
-            };
-            let proposal = Proposal::Remove {
-                users: invalid,
-                reason,
-            };
-            if let Err(e) = self.change_channel(batch, events, id, proposal, now) {
-                let text = format!(
-                    "The automatic removal of members no longer valid failed: {e}. Remove them \
-                     with `vigil channel remove`."
-                );
-                let me = self.local.user().clone();
-                self.notice(batch, events, id, me, Body::Alert(text.clone()), now)?;
-                events.push(Event::Alert { channel: id, text });
-            }
+            // Until someone who may removes them: what we seal from now on, they cannot read.
+            self.rotate_against(batch, events, id, &state, &invalid, now)?;
         }
         Ok(())
+    }
+
+    /// Removes `invalid` from `channel` in one change; `false` (with an alert) when that fails.
+    fn remove_all(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        id: [u8; 32],
+        state: &ChannelState,
+        invalid: Vec<UserId>,
+        now: UnixTime,
+    ) -> Result<bool, EngineError> {
+        let Ok(reason) = self.removal_reason(state, &invalid, now) else {
+            return Ok(false);
+        };
+        let proposal = Proposal::Remove {
+            users: invalid,
+            reason,
+        };
+        let Err(e) = self.change_channel(batch, events, id, proposal, now) else {
+            return Ok(true);
+        };
+        let text = format!(
+            "The automatic removal of members no longer valid failed: {e}. Remove them with \
+             `vigil channel remove`."
+        );
+        let me = self.local.user().clone();
+        self.notice(batch, events, id, me, Body::Alert(text.clone()), now)?;
+        events.push(Event::Alert { channel: id, text });
+        Ok(false)
+    }
+
+    /// Starts a new generation of our sender key in `channel` and gives it to its valid
+    /// members only, once per set of members known to be invalid in the epoch; our queued
+    /// messages are sealed again with it.
+    fn rotate_against(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        id: [u8; 32],
+        state: &ChannelState,
+        invalid: &[UserId],
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let record = rotated_key(&id);
+        let done: Option<(u64, Vec<(UserId, u64)>)> = self.store.get(Kind::Meta, &record)?;
+        let against: Vec<(UserId, u64)> = invalid
+            .iter()
+            .filter_map(|u| state.member(u).map(|c| (u.clone(), c.body().serial)))
+            .collect();
+        let known = done.filter(|(epoch, _)| *epoch == state.epoch);
+        if known.is_some_and(|(_, seen)| against.iter().all(|a| seen.contains(a))) {
+            return Ok(());
+        }
+        let view = self
+            .channels
+            .get_mut(&id)
+            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+        let key = view.rotate_own_sender_key(&mut super::rng())?;
+        self.stage_channel(batch, id);
+        for to in self.valid_others(state, now) {
+            if let Some(member) = state.member(&to) {
+                let content = DirectContent::SenderKey(Box::new(key.clone()));
+                self.enqueue_direct(batch, member, content)?;
+            }
+        }
+        self.store
+            .stage(batch, Kind::Meta, &record, &(state.epoch, against));
+        self.reseal_outbox(batch, events, id, now)
     }
 
     /// Why `users` are removed: each one's certificate refusal, shortened to fit.
@@ -130,4 +191,12 @@ impl Engine {
         Text::new(truncate(&cleaned, vigil_protocol::MAX_TEXT_LEN))
             .or_else(|_| Text::new("certificates no longer valid"))
     }
+}
+
+/// The record of the members a channel's sender key was last rotated against, in
+/// [`Kind::Meta`].
+fn rotated_key(channel: &[u8; 32]) -> Vec<u8> {
+    let mut key = b"rotated/".to_vec();
+    key.extend_from_slice(channel);
+    key
 }

@@ -278,6 +278,7 @@ fn bogus_message(sender: &UserId, n: u32, size: usize) -> Vec<u8> {
             membership: [0; 32],
             label: label("TLP:CLEAR", "UNCLASSIFIED"),
             sender: sender.clone(),
+            generation: 0,
             counter: n,
         },
         nonce: [0; 24],
@@ -692,9 +693,6 @@ fn a_message_written_under_a_label_is_never_sealed_again_under_a_lower_one() {
 }
 
 #[test]
-#[ignore = "design (review finding): until an owner or admin removes a revoked member, every \
-            member keeps sealing in the epoch whose keys the revoked key holds; see the review \
-            report"]
 fn a_member_who_knows_of_a_revocation_seals_nothing_the_revoked_key_can_read() {
     let mut crew = Crossborder::new();
     // duty@cert-pl's laptop is stolen and revoked. The owner and the admin are offline (a

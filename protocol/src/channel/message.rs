@@ -18,6 +18,9 @@ pub struct SenderKeyDistribution {
     pub channel: ChannelId,
     /// The epoch the key is for.
     pub epoch: u64,
+    /// Which of the sender's keys for the epoch (0 first; the next after the sender rotated
+    /// it, having learned that a member is no longer valid).
+    pub generation: u32,
     /// Whose key it is (must be the 1:1 peer it came from).
     #[zeroize(skip)]
     pub sender: UserId,
@@ -35,6 +38,7 @@ impl std::fmt::Debug for SenderKeyDistribution {
         let Self {
             channel,
             epoch,
+            generation,
             sender,
             chain_key: _,
             index,
@@ -43,6 +47,7 @@ impl std::fmt::Debug for SenderKeyDistribution {
         f.debug_struct("SenderKeyDistribution")
             .field("channel", channel)
             .field("epoch", epoch)
+            .field("generation", generation)
             .field("sender", sender)
             .field("index", index)
             .field("signing_key", signing_key)
@@ -84,6 +89,8 @@ pub struct GroupHeader {
     pub label: Label,
     /// The sender.
     pub sender: UserId,
+    /// The generation of the sender's key for this epoch.
+    pub generation: u32,
     /// The message's counter in the sender's chain for this epoch.
     pub counter: u32,
 }

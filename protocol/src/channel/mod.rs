@@ -15,6 +15,6 @@ mod view;
 pub use error::{ChannelError, PolicyRefusal};
 pub use judge::MAX_STATE_AGE_SECS;
 pub use message::{GroupHeader, GroupMessage, GroupPlaintext, SenderKeyDistribution};
-pub use sender::{EPOCH_GRACE_SECS, MAX_GROUP_GAP, MAX_SKIPPED_PER_SENDER};
+pub use sender::{EPOCH_GRACE_SECS, MAX_GENERATIONS_KEPT, MAX_GROUP_GAP, MAX_SKIPPED_PER_SENDER};
 pub use state::{Change, ChannelId, ChannelState, MAX_MEMBERS, SignedChannelState, StateHash};
 pub use view::{Applied, ChannelView, MAX_KEPT_STATES, MAX_PAST_EPOCHS, Proposal};

@@ -1,6 +1,6 @@
 //! The stored form of a channel view, sealed by the client into its store.
 
-use super::sender::{MAX_SKIPPED_PER_SENDER, ReceivingChain, SendingChain};
+use super::sender::{MAX_GENERATIONS_KEPT, MAX_SKIPPED_PER_SENDER, ReceivingChain, SendingChain};
 use super::state::SignedChannelState;
 use super::view::{ChannelView, KeptState, MAX_KEPT_STATES, MAX_PAST_EPOCHS};
 use crate::crypto::Secret32;
@@ -10,6 +10,7 @@ use crate::keys::{IdentityKeyPair, IdentityPublicKey};
 #[derive(bincode::Encode, bincode::Decode, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 struct SendingPickle {
     epoch: u64,
+    generation: u32,
     key: [u8; 32],
     index: u32,
     signing_seed: [u8; 32],
@@ -18,6 +19,7 @@ struct SendingPickle {
 #[derive(bincode::Encode, bincode::Decode, zeroize::Zeroize, zeroize::ZeroizeOnDrop)]
 struct ReceivingPickle {
     epoch: u64,
+    generation: u32,
     #[zeroize(skip)]
     sender: UserId,
     #[zeroize(skip)]
@@ -63,6 +65,7 @@ impl ChannelView {
                 .collect(),
             own: self.own.as_ref().map(|o| SendingPickle {
                 epoch: o.epoch,
+                generation: o.generation,
                 key: *o.key.expose(),
                 index: o.index,
                 signing_seed: *o.signing.to_seed(),
@@ -70,8 +73,9 @@ impl ChannelView {
             receiving: self
                 .receiving
                 .iter()
-                .map(|((epoch, sender), chain)| ReceivingPickle {
+                .map(|((epoch, sender, generation), chain)| ReceivingPickle {
                     epoch: *epoch,
+                    generation: *generation,
                     sender: sender.clone(),
                     signing_key: chain.signing_key,
                     key: *chain.key.expose(),
@@ -98,7 +102,10 @@ impl ChannelView {
         let epochs = usize::try_from(MAX_PAST_EPOCHS)
             .unwrap_or(usize::MAX)
             .saturating_add(1);
-        let max_chains = super::state::MAX_MEMBERS.saturating_mul(epochs);
+        let generations = usize::try_from(MAX_GENERATIONS_KEPT).unwrap_or(usize::MAX);
+        let max_chains = super::state::MAX_MEMBERS
+            .saturating_mul(epochs)
+            .saturating_mul(generations);
         if pickle.kept.is_empty()
             || pickle.kept.len() > MAX_KEPT_STATES
             || pickle.receiving.len() > max_chains
@@ -113,6 +120,7 @@ impl ChannelView {
         }
         let own = pickle.own.as_ref().map(|o| SendingChain {
             epoch: o.epoch,
+            generation: o.generation,
             key: Secret32::from_slice(&o.key),
             index: o.index,
             signing: IdentityKeyPair::from_seed(&o.signing_seed),
@@ -131,7 +139,7 @@ impl ChannelView {
                         .map(|(i, k)| (*i, Secret32::from_slice(k)))
                         .collect(),
                 };
-                ((r.epoch, r.sender.clone()), chain)
+                ((r.epoch, r.sender.clone(), r.generation), chain)
             })
             .collect();
         Ok(Self {

@@ -26,9 +26,18 @@ pub const MAX_SKIPPED_PER_SENDER: usize = 500;
 /// withholding it while a removed member still reads the old epoch): it is refused, visibly.
 pub const EPOCH_GRACE_SECS: u64 = 600;
 
+/// Generations of one sender's key kept per epoch: a member rotates its key within an epoch
+/// when it learns that another member is no longer valid (before an owner or admin removes
+/// them); late messages of the generation before still open, older ones are dropped.
+pub const MAX_GENERATIONS_KEPT: u32 = 2;
+
+/// Where a receiving chain is kept: epoch, sender, generation.
+pub(super) type Slot = (u64, UserId, u32);
+
 #[derive(Debug)]
 pub(super) struct SendingChain {
     pub(super) epoch: u64,
+    pub(super) generation: u32,
     pub(super) key: Secret32,
     pub(super) index: u32,
     pub(super) signing: IdentityKeyPair,
@@ -40,6 +49,23 @@ pub(super) struct ReceivingChain {
     pub(super) key: Secret32,
     pub(super) next: u32,
     pub(super) skipped: BTreeMap<u32, Secret32>,
+}
+
+impl SendingChain {
+    /// A new random chain key and signing key for `epoch` and `generation`.
+    fn fresh(rng: &mut impl CryptoRngCore, epoch: u64, generation: u32) -> Self {
+        let mut key = [0u8; 32];
+        rng.fill_bytes(&mut key);
+        let chain = Self {
+            epoch,
+            generation,
+            key: Secret32::new(key),
+            index: 0,
+            signing: IdentityKeyPair::generate(rng),
+        };
+        zeroize::Zeroize::zeroize(&mut key);
+        chain
+    }
 }
 
 impl ChannelView {
@@ -57,24 +83,56 @@ impl ChannelView {
             return Err(ChannelError::NotMember);
         }
         let epoch = self.head.state().epoch;
-        let own = match &mut self.own {
-            Some(own) if own.epoch == epoch => own,
-            slot => {
-                let mut key = [0u8; 32];
-                rng.fill_bytes(&mut key);
-                let chain = SendingChain {
-                    epoch,
-                    key: Secret32::new(key),
-                    index: 0,
-                    signing: IdentityKeyPair::generate(rng),
-                };
-                zeroize::Zeroize::zeroize(&mut key);
-                slot.insert(chain)
-            }
+        if self.own.as_ref().is_none_or(|own| own.epoch != epoch) {
+            self.own = Some(SendingChain::fresh(rng, epoch, 0));
+        }
+        self.own_distribution()
+    }
+
+    /// Replaces our sender key for the current epoch by a fresh one (the next generation),
+    /// for a member who learned that another member is no longer valid: sent only to the
+    /// valid members, it is what everything we seal from now on needs, so the invalid member
+    /// reads nothing more of ours even before an owner or admin removes them.
+    ///
+    /// # Errors
+    ///
+    /// [`ChannelError::NotMember`]; [`ChannelError::Malformed`] when the generations of the
+    /// epoch are exhausted.
+    pub fn rotate_own_sender_key(
+        &mut self,
+        rng: &mut impl CryptoRngCore,
+    ) -> Result<SenderKeyDistribution, ChannelError> {
+        if !self.is_member() {
+            return Err(ChannelError::NotMember);
+        }
+        let epoch = self.head.state().epoch;
+        let generation = match &self.own {
+            Some(own) if own.epoch == epoch => own
+                .generation
+                .checked_add(1)
+                .ok_or(ChannelError::Malformed("sender key generations exhausted"))?,
+            _ => 0,
         };
+        self.own = Some(SendingChain::fresh(rng, epoch, generation));
+        self.own_distribution()
+    }
+
+    /// The generation of our sender key for the current epoch, once we made one.
+    #[must_use]
+    pub fn sending_generation(&self) -> Option<u32> {
+        let epoch = self.head.state().epoch;
+        self.own
+            .as_ref()
+            .filter(|own| own.epoch == epoch)
+            .map(|own| own.generation)
+    }
+
+    fn own_distribution(&self) -> Result<SenderKeyDistribution, ChannelError> {
+        let own = self.own.as_ref().ok_or(ChannelError::NoOwnSenderKey)?;
         Ok(SenderKeyDistribution {
             channel: self.head.state().channel,
-            epoch,
+            epoch: own.epoch,
+            generation: own.generation,
             sender: self.me.clone(),
             chain_key: *own.key.expose(),
             index: own.index,
@@ -123,15 +181,26 @@ impl ChannelView {
                  of its sender",
             ));
         }
-        let slot = (key.epoch, from.clone());
+        let slot = (key.epoch, from.clone(), key.generation);
         if let Some(known) = self.receiving.get(&slot) {
             return if known.signing_key == key.signing_key {
                 Ok(())
             } else {
                 Err(ChannelError::BadSenderKey(
-                    "a different key for a sender and epoch we already have",
+                    "a different key for a sender, epoch and generation we already have",
                 ))
             };
+        }
+        let newest = self
+            .receiving
+            .keys()
+            .filter(|(e, s, _)| *e == key.epoch && s == from)
+            .map(|(_, _, g)| *g)
+            .max();
+        if newest.is_some_and(|g| key.generation.saturating_add(MAX_GENERATIONS_KEPT) <= g) {
+            return Err(ChannelError::BadSenderKey(
+                "a generation of this sender's key older than those kept",
+            ));
         }
         self.receiving.insert(
             slot,
@@ -142,6 +211,20 @@ impl ChannelView {
                 skipped: BTreeMap::new(),
             },
         );
+        // Keep the newest generations of this sender and epoch only.
+        let mut generations: Vec<u32> = self
+            .receiving
+            .keys()
+            .filter(|(e, s, _)| *e == key.epoch && s == from)
+            .map(|(_, _, g)| *g)
+            .collect();
+        generations.sort_unstable();
+        let excess = generations
+            .len()
+            .saturating_sub(MAX_GENERATIONS_KEPT as usize);
+        for old in generations.into_iter().take(excess) {
+            self.receiving.remove(&(key.epoch, from.clone(), old));
+        }
         Ok(())
     }
 
@@ -183,6 +266,7 @@ impl ChannelView {
             membership: kept.membership,
             label: kept.label.clone(),
             sender: self.me.clone(),
+            generation: own.generation,
             counter: own.index,
         };
         let ad = crate::codec::encode(&header);
@@ -218,7 +302,7 @@ impl ChannelView {
     ) -> Result<GroupPlaintext, ChannelError> {
         let header = &message.header;
         self.check_header(header, now)?;
-        let slot = (header.epoch, header.sender.clone());
+        let slot = (header.epoch, header.sender.clone(), header.generation);
         let chain =
             self.receiving
                 .get_mut(&slot)

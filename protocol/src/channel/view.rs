@@ -86,7 +86,7 @@ pub struct ChannelView {
     pub(super) head: SignedChannelState,
     pub(super) kept: VecDeque<KeptState>,
     pub(super) own: Option<SendingChain>,
-    pub(super) receiving: BTreeMap<(u64, UserId), ReceivingChain>,
+    pub(super) receiving: BTreeMap<super::sender::Slot, ReceivingChain>,
 }
 
 impl ChannelView {
@@ -366,7 +366,7 @@ impl ChannelView {
         self.head = signed.clone();
         self.keep(signed, now);
         let oldest_kept = next.epoch.saturating_sub(MAX_PAST_EPOCHS);
-        self.receiving.retain(|(epoch, sender), _| {
+        self.receiving.retain(|(epoch, sender, _), _| {
             *epoch >= oldest_kept && !applied.removed.contains(sender) && !rekeyed.contains(sender)
         });
         if new_epoch || applied.removed_us || rekeyed.contains(&self.me) {

@@ -933,9 +933,6 @@ fn rel_to_admits_only_organisations_of_the_named_countries() {
 // ----- review of the fix: held states confirmed by an author they empowered -----
 
 #[test]
-#[ignore = "design trade-off (review finding): a held state is confirmed by any later author \
-            valid now, even one whose authority the held states themselves granted; see the \
-            review report for the options"]
 fn a_revoked_owner_cannot_promote_an_accomplice_who_then_confirms_it() {
     let mut crew = Crew::new(20);
     let revoked_at = NOW.plus_days(1);
@@ -1158,4 +1155,75 @@ fn a_sender_chain_restored_from_a_rolled_back_store_never_repeats_a_nonce() {
         xor(&first.ciphertext, &second.ciphertext),
         xor(b"the first text", b"another text!!")
     );
+}
+
+// ----- review of the fix: members keep sealing in the epoch a revoked key holds -----
+
+#[test]
+fn a_rotated_sender_key_closes_the_epoch_to_a_member_who_did_not_get_it() {
+    let mut crew = Crew::new(22);
+    let sender = "duty@cert-cz";
+    let identity = crew.cert(sender).body().identity_key;
+    let first = crew
+        .views
+        .get_mut(sender)
+        .unwrap()
+        .own_sender_key(&mut crew.rng)
+        .unwrap();
+    for reader in ["duty@cert-at", "duty@cert-pl"] {
+        crew.views
+            .get_mut(reader)
+            .unwrap()
+            .add_sender_key(&user(sender), &identity, &first)
+            .unwrap();
+    }
+    // The sender learns duty@cert-pl is revoked: a new generation, for duty@cert-at only.
+    let second = crew
+        .views
+        .get_mut(sender)
+        .unwrap()
+        .rotate_own_sender_key(&mut crew.rng)
+        .unwrap();
+    assert_eq!((second.epoch, second.generation), (first.epoch, 1));
+    crew.views
+        .get_mut("duty@cert-at")
+        .unwrap()
+        .add_sender_key(&user(sender), &identity, &second)
+        .unwrap();
+    let message = crew
+        .views
+        .get_mut(sender)
+        .unwrap()
+        .seal(&mut crew.rng, b"after the rotation")
+        .unwrap();
+    assert_eq!(message.header.generation, 1);
+    let reader = crew.views.get_mut("duty@cert-at").unwrap();
+    assert_eq!(
+        reader.open(&message, NOW).unwrap().plaintext,
+        b"after the rotation"
+    );
+    let revoked = crew.views.get_mut("duty@cert-pl").unwrap();
+    assert!(matches!(
+        revoked.open(&message, NOW),
+        Err(ChannelError::MissingSenderKey { .. })
+    ));
+    // A second key for a generation already held is refused; generations older than those
+    // kept are refused too.
+    let mut forged = second.clone();
+    forged.signing_key = crew.cert("duty@cert-at").body().identity_key;
+    let reader = crew.views.get_mut("duty@cert-at").unwrap();
+    assert!(matches!(
+        reader.add_sender_key(&user(sender), &identity, &forged),
+        Err(ChannelError::BadSenderKey(_))
+    ));
+    let view = crew.views.get_mut(sender).unwrap();
+    let third = view.rotate_own_sender_key(&mut crew.rng).unwrap();
+    let reader = crew.views.get_mut("duty@cert-at").unwrap();
+    reader
+        .add_sender_key(&user(sender), &identity, &third)
+        .unwrap();
+    assert!(matches!(
+        reader.add_sender_key(&user(sender), &identity, &first),
+        Err(ChannelError::BadSenderKey(_))
+    ));
 }
