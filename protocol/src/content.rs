@@ -9,7 +9,7 @@
 use bincode::{Decode, Encode};
 use zeroize::Zeroizing;
 
-use crate::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
+use crate::channel::{CompactState, GroupMessage, SenderKeyDistribution, SignedChannelState};
 use crate::message::Envelope;
 
 /// One relay payload.
@@ -51,12 +51,12 @@ pub enum DirectContent {
     History(Box<History>),
 }
 
-/// Consecutive states of one channel's chain, at most [`MAX_HISTORY_BYTES`] encoded (but at
-/// least one state), sent over a 1:1 session.
+/// Consecutive states of one channel's chain in compact form (see [`CompactState`]), at most
+/// [`MAX_HISTORY_BYTES`] encoded (but at least one state), sent over a 1:1 session.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct History {
     /// The states, consecutive, oldest first.
-    pub states: Vec<SignedChannelState>,
+    pub states: Vec<CompactState>,
 }
 
 /// Most bytes of states one [`History`] carries: well under
@@ -65,22 +65,22 @@ pub struct History {
 pub const MAX_HISTORY_BYTES: usize = 256 * 1024;
 
 impl History {
-    /// Splits a chain into messages of at most [`MAX_HISTORY_BYTES`] (a single larger state
-    /// travels alone).
+    /// Splits a chain, from its creation, into messages of at most [`MAX_HISTORY_BYTES`] (a
+    /// single larger state travels alone).
     #[must_use]
     pub fn split(chain: &[SignedChannelState]) -> Vec<Self> {
         let mut parts: Vec<Self> = Vec::new();
         let mut size = 0;
-        for state in chain {
-            let len = state.to_bytes().len();
+        for state in crate::channel::compact_chain(None, chain) {
+            let len = crate::codec::encode(&state).len();
             match parts.last_mut() {
                 Some(part) if size + len <= MAX_HISTORY_BYTES => {
-                    part.states.push(state.clone());
+                    part.states.push(state);
                     size += len;
                 }
                 _ => {
                     parts.push(Self {
-                        states: vec![state.clone()],
+                        states: vec![state],
                     });
                     size = len;
                 }

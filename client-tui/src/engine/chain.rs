@@ -2,7 +2,7 @@
 //! history a member can display, what an invitee is sent to verify before joining, and what a
 //! fork is recognised against. Kept in the store by channel and version.
 
-use vigil_protocol::channel::SignedChannelState;
+use vigil_protocol::channel::{CompactState, SignedChannelState, expand_chain};
 
 use super::records::Parked;
 use super::{Engine, EngineError};
@@ -74,6 +74,63 @@ impl Engine {
         version: u64,
     ) -> Result<Option<SignedChannelState>, EngineError> {
         Ok(self.store.get(Kind::Chain, &chain_key(&channel, version))?)
+    }
+
+    /// The full states of the histories parked for `channel` (sent before an invitation),
+    /// rebuilt from their compact form: each history from the creation, or continuing one
+    /// already rebuilt (by version and the hash it names). Nothing here is verified; a joiner
+    /// verifies the chain it takes from them.
+    pub(super) fn history_states(&self, channel: [u8; 32]) -> Vec<SignedChannelState> {
+        let mut parts: Vec<&vigil_protocol::content::History> = self
+            .parked
+            .iter()
+            .filter_map(|(_, entry)| match &entry.item {
+                Parked::History { history, .. }
+                    if history
+                        .states
+                        .first()
+                        .is_some_and(|s| s.channel().0 == channel) =>
+                {
+                    Some(history.as_ref())
+                }
+                _ => None,
+            })
+            .collect();
+        parts.sort_by_key(|h| h.states.first().map_or(0, CompactState::version));
+        // Each sequence of rebuilt states, from a creation.
+        let mut sequences: Vec<Vec<SignedChannelState>> = Vec::new();
+        for part in parts {
+            let Some(first) = part.states.first() else {
+                continue;
+            };
+            let before = if first.version() == 0 {
+                None
+            } else {
+                let follows = |s: &&mut Vec<SignedChannelState>| {
+                    s.last().is_some_and(|last| {
+                        last.state().version.checked_add(1) == Some(first.version())
+                            && Some(last.hash()) == first.previous()
+                    })
+                };
+                match sequences.iter_mut().find(follows) {
+                    Some(sequence) => Some(sequence),
+                    None => continue,
+                }
+            };
+            match before {
+                None => {
+                    if let Ok(states) = expand_chain(None, &part.states) {
+                        sequences.push(states);
+                    }
+                }
+                Some(sequence) => {
+                    if let Ok(states) = expand_chain(sequence.last(), &part.states) {
+                        sequence.extend(states);
+                    }
+                }
+            }
+        }
+        sequences.into_iter().flatten().collect()
     }
 
     /// The parked states of `channel`, sorted by version.

@@ -169,14 +169,10 @@ impl Engine {
                 from: from.clone(),
                 state,
             }],
-            Ok(DirectContent::History(history)) => history
-                .states
-                .into_iter()
-                .map(|state| Parked::State {
-                    from: from.clone(),
-                    state: Box::new(state),
-                })
-                .collect(),
+            Ok(DirectContent::History(history)) => vec![Parked::History {
+                from: from.clone(),
+                history,
+            }],
             Ok(DirectContent::SenderKey(key)) => vec![Parked::SenderKey {
                 from: from.clone(),
                 identity,
@@ -190,9 +186,14 @@ impl Engine {
         };
         let mut progress = Progress::Done;
         for item in items {
+            // A history kept for a channel we are not in may complete the chain of an
+            // invitation that arrived before it: what waits is tried again.
+            let history = matches!(item, Parked::History { .. });
             let size = vigil_protocol::codec::encode(&item).len();
             let step = self.handle_or_park(batch, events, item, size, now)?;
-            if matches!(step, Progress::Unblocked | Progress::WaitUnblocked) {
+            if history && step == Progress::Wait
+                || matches!(step, Progress::Unblocked | Progress::WaitUnblocked)
+            {
                 progress = Progress::Unblocked;
             }
         }
@@ -223,6 +224,11 @@ impl Engine {
     ) -> Result<Progress, EngineError> {
         match item {
             Parked::State { from, state } => self.handle_state(batch, events, from, state, now),
+            // A chain before an invitation: used when the invitation comes, until we join.
+            Parked::History { history, .. } => Ok(match history.states.first() {
+                Some(first) if !self.channels.contains_key(&first.channel().0) => Progress::Wait,
+                _ => Progress::Done,
+            }),
             Parked::SenderKey {
                 from,
                 identity,
@@ -359,6 +365,7 @@ impl Engine {
         const ATTEMPTS: usize = 3;
         let id = signed.state().channel.0;
         let mut candidates = self.parked_states(id);
+        candidates.extend(self.history_states(id));
         if !candidates.contains(signed) {
             candidates.push(signed.clone());
         }

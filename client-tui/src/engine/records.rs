@@ -144,6 +144,13 @@ pub(crate) enum Parked {
         /// The key.
         key: Box<SenderKeyDistribution>,
     },
+    /// Part of a channel's chain, sent to us before an invitation (compact form).
+    History {
+        /// The 1:1 peer it came from.
+        from: UserId,
+        /// The states.
+        history: Box<vigil_protocol::content::History>,
+    },
     /// A channel state that does not follow our head yet.
     State {
         /// The 1:1 peer it came from.

@@ -59,6 +59,10 @@ fn parked_channel(item: &Parked) -> [u8; 32] {
         Parked::Message { message, .. } => message.header.channel.0,
         Parked::SenderKey { key, .. } => key.channel.0,
         Parked::State { state, .. } => state.state().channel.0,
+        Parked::History { history, .. } => history
+            .states
+            .first()
+            .map_or(SYSTEM_CHANNEL, |s| s.channel().0),
     }
 }
 
@@ -66,7 +70,8 @@ fn parked_sender(item: &Parked) -> &UserId {
     match item {
         Parked::Message { from, .. }
         | Parked::SenderKey { from, .. }
-        | Parked::State { from, .. } => from,
+        | Parked::State { from, .. }
+        | Parked::History { from, .. } => from,
     }
 }
 
@@ -75,6 +80,7 @@ fn describe(item: &Parked) -> &'static str {
         Parked::Message { .. } => "a message",
         Parked::SenderKey { .. } => "a sender key",
         Parked::State { .. } => "a channel change",
+        Parked::History { .. } => "a channel's history",
     }
 }
 

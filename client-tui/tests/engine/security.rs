@@ -816,10 +816,6 @@ fn a_takeover_held_for_a_valid_owner_does_not_wedge_a_member() {
 }
 
 #[test]
-#[ignore = "design (review finding): an invitee parks the whole chain of states under its \
-            inviter's per-sender limits, so a channel with more than 1000 changes (or about 16 \
-            MiB of states: some 375 members invited one by one) cannot be joined; needs a \
-            streaming verification of the chain, see the review report"]
 fn a_channel_with_a_long_history_can_still_be_joined() {
     let mut at = Org::new("CERT-AT");
     let far = now().plus_days(30);
@@ -834,9 +830,9 @@ fn a_channel_with_a_long_history_can_still_be_joined() {
         .unwrap();
     // A channel a year old: a thousand changes (here rekeys; in a national channel, the
     // invitations of a thousand members, each state carrying every certificate). The invitee
-    // is sent the whole chain by the inviter, and parks it, state by state, until the state
-    // that invites it arrives: one sender's items are capped, so the start of the chain was
-    // dropped and the invitee could never join.
+    // is sent the whole chain by the inviter in compact form (each state without its member
+    // list, with only the certificates it adds) in a few messages, and parks those, within
+    // one sender's limits, until the state that invites it arrives.
     for round in 0..MAX_PARKED_PER_SENDER {
         net.engine("lead@cert-at")
             .change(

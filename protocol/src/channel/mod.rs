@@ -3,6 +3,7 @@
 //! channel, epoch, state, membership, label, sender and counter.
 
 pub mod change;
+mod compact;
 mod error;
 mod judge;
 mod message;
@@ -12,6 +13,7 @@ mod sender;
 mod state;
 mod view;
 
+pub use compact::{CompactState, compact_chain, expand_chain};
 pub use error::{ChannelError, PolicyRefusal};
 pub use judge::MAX_STATE_AGE_SECS;
 pub use message::{GroupHeader, GroupMessage, GroupPlaintext, SenderKeyDistribution};

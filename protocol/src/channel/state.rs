@@ -167,6 +167,17 @@ impl SignedChannelState {
         &self.state
     }
 
+    /// The author's signature.
+    #[must_use]
+    pub fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    /// A state and a signature, not checked (for rebuilding a state from its compact form).
+    pub(crate) fn from_parts(state: ChannelState, signature: Signature) -> Self {
+        Self { state, signature }
+    }
+
     /// Checks the signature with `key`.
     pub(crate) fn signature_valid(&self, key: &IdentityPublicKey) -> bool {
         key.verify(

@@ -1227,3 +1227,59 @@ fn a_rotated_sender_key_closes_the_epoch_to_a_member_who_did_not_get_it() {
         Err(ChannelError::BadSenderKey(_))
     ));
 }
+
+// ----- the chain in compact form: what an invitee is sent -----
+
+#[test]
+fn a_compact_chain_rebuilds_exactly_the_signed_states_and_nothing_else() {
+    let mut crew = Crew::new(23);
+    let trust = crew.trust.clone();
+    let renewed = crew.renewed("duty@cert-pl", true);
+    let steps = [
+        remove(&["analyst@cert-pl"], "need to know"),
+        Proposal::Renew(Box::new(renewed.certificate().clone())),
+        Proposal::Invite(Box::new(crew.cert("outsider@cert-cz"))),
+        Proposal::Transfer(user(ADMIN)),
+    ];
+    for (i, proposal) in steps.into_iter().enumerate() {
+        let author = if i == 3 { OWNER } else { ADMIN };
+        let state = crew.propose(author, proposal, &trust, NOW).unwrap();
+        crew.apply_all(&state, &trust, NOW);
+    }
+    let compact = vigil_protocol::channel::compact_chain(None, &crew.chain);
+    let full: usize = crew.chain.iter().map(|s| s.to_bytes().len()).sum();
+    let small: usize = compact
+        .iter()
+        .map(|c| vigil_protocol::codec::encode(c).len())
+        .sum();
+    assert!(small < full, "compact {small} bytes, full {full}");
+    let rebuilt = vigil_protocol::channel::expand_chain(None, &compact).unwrap();
+    assert_eq!(rebuilt, crew.chain);
+    // A compact state whose added certificate was swapped rebuilds a state nobody signed.
+    let mut tampered = compact.clone();
+    let invite = tampered.iter().position(|c| c.version() == 3).unwrap();
+    let bytes = vigil_protocol::codec::encode(&tampered[invite]);
+    let swapped = {
+        let original = crew.cert("outsider@cert-cz").to_bytes();
+        let other = crew.cert("accomplice@cert-pl").to_bytes();
+        let hex_bytes = hex::encode(&bytes);
+        let (o, t) = (hex::encode(&original[1..]), hex::encode(&other[1..]));
+        assert!(
+            hex_bytes.contains(&o),
+            "the invitee's certificate is in its compact state"
+        );
+        hex::decode(hex_bytes.replace(&o, &t)).unwrap()
+    };
+    tampered[invite] = vigil_protocol::codec::decode(&swapped).unwrap();
+    let forged = vigil_protocol::channel::expand_chain(None, &tampered).unwrap();
+    assert!(
+        forged[invite]
+            .state()
+            .is_member(&user("accomplice@cert-pl"))
+    );
+    let err = ChannelView::join(&user("duty@cert-cz"), &forged, &trust, NOW).unwrap_err();
+    assert!(
+        matches!(err, ChannelError::BadStateSignature { .. }),
+        "{err}"
+    );
+}
