@@ -92,11 +92,11 @@ pub struct Limits {
     pub idle_timeout_secs: u64,
     /// Seconds between keep-alives.
     pub keep_alive_secs: u64,
-    /// Prekey bundles one member may fetch at once (then `bundle_fetches_per_hour`); over it,
-    /// `RateLimited`.
+    /// Bundles with a one-time prekey one member may fetch at once (then
+    /// `bundle_fetches_per_hour`); over it, bundles carry the signed prekey only.
     #[serde(default = "defaults::bundle_fetch_burst")]
     pub bundle_fetch_burst: u32,
-    /// Prekey bundles one member may fetch per hour, sustained.
+    /// Bundles with a one-time prekey one member may fetch per hour, sustained.
     #[serde(default = "defaults::bundle_fetches_per_hour")]
     pub bundle_fetches_per_hour: u32,
     /// One-time prekeys of one member handed out per hour, whoever asks (also the burst);

@@ -1,8 +1,10 @@
 //! `FetchBundle`: a member's certificate and prekey bundle, with one one-time prekey handed
-//! out once. Fetching uses up the target's one-time prekeys, so it is limited twice: per
-//! requester (`bundle_fetch_burst`, `bundle_fetches_per_hour`; over it `RateLimited`), and per
-//! target (`one_time_prekeys_per_target_per_hour`; over it the bundle carries the signed
-//! prekey only, X3DH without a one-time prekey, as when the target's stock has run out).
+//! out once. Fetching uses up the target's one-time prekeys, so how many are handed out is
+//! limited twice: per requester (`bundle_fetch_burst`, then `bundle_fetches_per_hour`) and per
+//! target (`one_time_prekeys_per_target_per_hour`). Over either, the bundle carries the signed
+//! prekey only (X3DH without a one-time prekey, as when the target's stock has run out):
+//! nobody is refused a bundle, so a member joining a large channel, who needs one per member,
+//! is never held up, and nobody can drain another's one-time prekeys.
 
 use tracing::info;
 use vigil_protocol::UserId;
@@ -14,15 +16,6 @@ use crate::live::Notice;
 
 /// Answers `requester`'s `FetchBundle` for `wanted`.
 pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: UserId) -> Response {
-    if !shared.bundle_fetches.allow(requester) {
-        return refuse(
-            ErrorCode::RateLimited,
-            format!(
-                "more than {} prekey bundles at once or {} per hour; try again later",
-                shared.limits.bundle_fetch_burst, shared.limits.bundle_fetches_per_hour
-            ),
-        );
-    }
     let certificate = match shared.store.certificate(&wanted) {
         Ok(Some(c)) => c,
         Ok(None) => {
@@ -43,7 +36,9 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
         }
         Err(e) => return storage_refusal(&e),
     };
-    let one_time_prekey = if shared.one_time_handouts.allow(&wanted) {
+    // The requester's budget first: a requester over it takes nothing from the target's.
+    let allowed = shared.bundle_fetches.allow(requester) && shared.one_time_handouts.allow(&wanted);
+    let one_time_prekey = if allowed {
         let (one_time_prekey, remaining) = match shared.store.take_one_time_prekey(&wanted) {
             Ok(taken) => taken,
             Err(e) => return storage_refusal(&e),
@@ -58,8 +53,9 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
         one_time_prekey
     } else {
         info!(
+            %requester,
             target_user = %wanted,
-            "one-time prekeys held back: the per-target rate is used up; signed prekey only"
+            "one-time prekey held back (requester's or target's rate used up): signed prekey only"
         );
         None
     };
