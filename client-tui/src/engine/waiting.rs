@@ -299,11 +299,15 @@ impl Engine {
         events: &mut Vec<Event>,
         now: UnixTime,
     ) -> Result<(), EngineError> {
-        while let Some(index) = self
-            .parked
-            .iter()
-            .position(|(_, p)| now.secs_since(p.at) > PARKED_EXPIRY_SECS)
-        {
+        // A state of a channel we are in does not expire: the chain needs it (a state held
+        // as too old waits for a fresh change, however long); the limits per sender bound
+        // what is kept.
+        let expired = |engine: &Self, p: &ParkedEntry| {
+            now.secs_since(p.at) > PARKED_EXPIRY_SECS
+                && !(matches!(p.item, Parked::State { .. })
+                    && engine.channels.contains_key(&parked_channel(&p.item)))
+        };
+        while let Some(index) = self.parked.iter().position(|(_, p)| expired(self, p)) {
             self.drop_parked(batch, events, index, "it waited more than a week", now)?;
         }
         let mut alerted: Vec<[u8; 32]> = Vec::new();

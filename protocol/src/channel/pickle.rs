@@ -61,6 +61,7 @@ impl ChannelView {
                     label: k.label.clone(),
                     membership: k.membership,
                     applied_at: k.applied_at,
+                    newcomers: k.newcomers.clone(),
                 })
                 .collect(),
             own: self.own.as_ref().map(|o| SendingPickle {

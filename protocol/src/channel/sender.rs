@@ -181,6 +181,17 @@ impl ChannelView {
                  of its sender",
             ));
         }
+        let joined = self
+            .kept
+            .iter()
+            .filter(|k| k.newcomers.contains(from))
+            .map(|k| k.epoch)
+            .max();
+        if joined.is_some_and(|epoch| key.epoch < epoch) {
+            return Err(ChannelError::BadSenderKey(
+                "it is for an epoch before its sender was invited",
+            ));
+        }
         let slot = (key.epoch, from.clone(), key.generation);
         if let Some(known) = self.receiving.get(&slot) {
             return if known.signing_key == key.signing_key {
@@ -367,6 +378,18 @@ impl ChannelView {
                 sender: header.sender.clone(),
             });
         }
+        // Invited after the state the message names: not a member of it.
+        let invited_since = self
+            .kept
+            .iter()
+            .skip_while(|k| k.hash != header.state)
+            .skip(1)
+            .any(|k| k.newcomers.contains(&header.sender));
+        if invited_since {
+            return Err(ChannelError::SenderNotMember {
+                sender: header.sender.clone(),
+            });
+        }
         if let Some(ended) = epoch_ended(&self.kept, header.epoch)
             && now.secs_since(ended) > EPOCH_GRACE_SECS
         {
@@ -435,5 +458,128 @@ impl ReceivingChain {
             self.skipped.pop_first();
         }
         Ok((plaintext, missing))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, reason = "test code")]
+
+    use rand_core::SeedableRng as _;
+
+    use super::*;
+    use crate::cert::{CertificateBody, LocalIdentity, MemberCertificate, OrgRoot, TrustStore};
+    use crate::channel::{ChannelError, Proposal};
+    use crate::keys::{AgreementKeyPair, OrgRootKeyPair};
+    use crate::label::Label;
+    use crate::policy::ClassificationPolicy;
+
+    const NOW: UnixTime = UnixTime(1_795_798_504);
+
+    fn member(rng: &mut rand_chacha::ChaCha20Rng, root: &OrgRootKeyPair, n: u64) -> LocalIdentity {
+        let identity = IdentityKeyPair::generate(rng);
+        let agreement = AgreementKeyPair::generate(rng);
+        let body = CertificateBody {
+            serial: n,
+            org: "CERT-AT".parse().unwrap(),
+            user: format!("m{n}@cert-at").parse().unwrap(),
+            display_name: format!("member {n}").parse().unwrap(),
+            roles: vec![],
+            clearance: crate::cert::Clearance {
+                policy: "EU".parse().unwrap(),
+                level: 3,
+            },
+            identity_key: identity.public(),
+            agreement_key: agreement.public(),
+            not_before: UnixTime(NOW.0 - 60),
+            not_after: NOW.plus_days(30),
+        };
+        let certificate = MemberCertificate::issue(root, body).unwrap();
+        LocalIdentity::new(certificate, identity, agreement).unwrap()
+    }
+
+    /// A member invited since a state cannot send a message naming that state (or a key for
+    /// an epoch before they were invited), even with a client that builds one.
+    #[test]
+    fn a_member_invited_since_cannot_post_into_the_time_before() {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+        let root = OrgRootKeyPair::generate(&mut rng);
+        let mut trust = TrustStore::new();
+        let org_root = OrgRoot::create(
+            &root,
+            "CERT-AT".parse().unwrap(),
+            "AT".parse().unwrap(),
+            NOW,
+        );
+        trust.add_root(org_root).unwrap();
+        let (owner, old, newcomer) = (
+            member(&mut rng, &root, 1),
+            member(&mut rng, &root, 2),
+            member(&mut rng, &root, 3),
+        );
+        let label = Label::parse("TLP:AMBER | EU RESTRICTED", ClassificationPolicy::eu()).unwrap();
+        let name = "c".parse().unwrap();
+        let members = vec![old.certificate().clone()];
+        let (mut owner_view, created) =
+            ChannelView::create(&mut rng, &owner, name, label, members, vec![], &trust, NOW)
+                .unwrap();
+        let mut old_view =
+            ChannelView::join(old.user(), std::slice::from_ref(&created), &trust, NOW).unwrap();
+        let invite = owner_view
+            .propose(
+                &owner,
+                Proposal::Invite(Box::new(newcomer.certificate().clone())),
+                &trust,
+                NOW,
+            )
+            .unwrap();
+        owner_view.apply(&invite, &trust, NOW).unwrap();
+        old_view.apply(&invite, &trust, NOW).unwrap();
+        let mut new_view =
+            ChannelView::join(newcomer.user(), &[created, invite], &trust, NOW).unwrap();
+        let identity = newcomer.certificate().body().identity_key;
+        let key = new_view.own_sender_key(&mut rng).unwrap();
+        old_view
+            .add_sender_key(newcomer.user(), &identity, &key)
+            .unwrap();
+        // The newcomer's client names the state before its invitation (it has the chain).
+        let before = ChannelView::from_bytes(&old_view.to_bytes()).unwrap().kept[0].clone_kept();
+        new_view.kept.push_back(before);
+        let forged = new_view.seal(&mut rng, b"written into the past").unwrap();
+        assert!(matches!(
+            old_view.open(&forged, NOW),
+            Err(ChannelError::SenderNotMember { .. })
+        ));
+        // Nor is a key for an epoch before the invitation accepted.
+        let rekey = owner_view
+            .propose(
+                &owner,
+                Proposal::Rekey {
+                    reason: "r".parse().unwrap(),
+                },
+                &trust,
+                NOW,
+            )
+            .unwrap();
+        old_view.apply(&rekey, &trust, NOW).unwrap();
+        let second = member(&mut rng, &root, 4);
+        owner_view.apply(&rekey, &trust, NOW).unwrap();
+        let invite = owner_view
+            .propose(
+                &owner,
+                Proposal::Invite(Box::new(second.certificate().clone())),
+                &trust,
+                NOW,
+            )
+            .unwrap();
+        old_view.apply(&invite, &trust, NOW).unwrap();
+        let mut past = key;
+        past.sender = second.user().clone();
+        past.epoch = 0;
+        let identity = second.certificate().body().identity_key;
+        assert!(matches!(
+            old_view.add_sender_key(second.user(), &identity, &past),
+            Err(ChannelError::BadSenderKey(_))
+        ));
     }
 }

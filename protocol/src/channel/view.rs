@@ -77,6 +77,24 @@ pub(super) struct KeptState {
     /// When this member applied it (its own clock): the grace of the epoch before it runs from
     /// here.
     pub(super) applied_at: UnixTime,
+    /// Who this state invited: they were not members of the states kept before it, so they
+    /// may not send in those states or their epochs.
+    pub(super) newcomers: Vec<UserId>,
+}
+
+#[cfg(test)]
+impl KeptState {
+    /// A copy, for tests that build what a hostile client would.
+    pub(super) fn clone_kept(&self) -> Self {
+        Self {
+            hash: self.hash,
+            epoch: self.epoch,
+            label: self.label.clone(),
+            membership: self.membership,
+            applied_at: self.applied_at,
+            newcomers: self.newcomers.clone(),
+        }
+    }
 }
 
 /// A member's view of one channel.
@@ -190,12 +208,17 @@ impl ChannelView {
 
     pub(super) fn keep(&mut self, signed: &SignedChannelState, now: UnixTime) {
         let state = signed.state();
+        let newcomers = match &state.change {
+            Change::Invite { user } => vec![user.clone()],
+            _ => Vec::new(),
+        };
         self.kept.push_back(KeptState {
             hash: signed.hash(),
             epoch: state.epoch,
             label: state.label.clone(),
             membership: state.membership_hash(),
             applied_at: now,
+            newcomers,
         });
         while self.kept.len() > MAX_KEPT_STATES {
             self.kept.pop_front();
