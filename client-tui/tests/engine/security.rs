@@ -9,10 +9,10 @@ use vigil_client::engine::{
 };
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::channel::{
-    Change, ChannelId, ChannelState, GroupHeader, GroupMessage, Proposal, SignedChannelState,
-    StateHash,
+    Change, ChannelId, ChannelState, CompactState, GroupHeader, GroupMessage, Proposal,
+    SignedChannelState, StateHash,
 };
-use vigil_protocol::content::{DirectContent, Payload};
+use vigil_protocol::content::{DirectContent, History, Payload};
 use vigil_protocol::keys::Signature;
 use vigil_protocol::{LocalIdentity, RevocationList, Session, Text, UnixTime, UserId};
 
@@ -893,5 +893,84 @@ fn keys_go_only_over_a_session_with_the_identity_key_the_channel_holds() {
         crew.net
             .texts("duty@cert-cz", "incident")
             .contains(&"for the channel's duty@cert-pl only".to_owned())
+    );
+}
+
+// ----- second review: what the changes after the first review let in -----
+
+/// A channel of `lead@cert-at` with `mallory@cert-at` in it and a history long enough to be
+/// sent to an invitee in more than one part; `newcomer@cert-at` enrolled, not invited.
+fn long_channel_with_mallory() -> (Net, [u8; 32], LocalIdentity) {
+    let mut at = Org::new("CERT-AT");
+    let far = now().plus_days(30);
+    let lead = at.member("lead@cert-at", 3, far);
+    let mallory = at.member("mallory@cert-at", 3, far);
+    let newcomer = at.member("newcomer@cert-at", 3, far);
+    let mut net = Net::new(&[&at]);
+    for m in [&lead, &mallory, &newcomer] {
+        net.enroll(m);
+    }
+    let (id, _) = net
+        .engine("lead@cert-at")
+        .create_channel("long-lived", label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    let reason = "r".repeat(250);
+    for round in 0..600 {
+        net.engine("lead@cert-at")
+            .change(
+                id,
+                Proposal::Rekey {
+                    reason: Text::new(&format!("{round} {reason}")[..250]).unwrap(),
+                },
+                now(),
+            )
+            .unwrap();
+    }
+    let (certificate, bundle) = net.bundle("mallory@cert-at");
+    net.engine("lead@cert-at")
+        .invite(id, mallory.user(), &certificate, &bundle, now())
+        .unwrap();
+    net.settle();
+    assert!(net.engine("mallory@cert-at").channel(id).is_ok());
+    (net, id, mallory)
+}
+
+#[test]
+fn a_junk_history_part_cannot_hide_the_genuine_continuation_of_the_chain() {
+    let (mut net, id, mallory) = long_channel_with_mallory();
+    // Mallory, a plain member, holds the chain and can tell where the inviter will split it:
+    // the second part starts at version `k`, naming state `k - 1`.
+    let chain = net.engine("mallory@cert-at").chain(id).unwrap();
+    let parts = History::split(&chain);
+    assert!(parts.len() >= 2, "the chain fits in one part");
+    let k = usize::try_from(parts[1].states[0].version()).unwrap();
+    // Before the newcomer is invited, Mallory sends them "the continuation" from `k - 1`: one
+    // state nobody with authority signed. Nothing checks it before the chain is rebuilt.
+    let mut junk = chain[k].state().clone();
+    junk.change = Change::Rekey {
+        reason: Text::new("junk").unwrap(),
+    };
+    junk.author = mallory.user().clone();
+    let junk = SignedChannelState::sign(&mallory, junk);
+    let history = History {
+        states: vec![CompactState::of(&junk, Some(chain[k - 1].state()))],
+    };
+    let payload = direct(
+        &mut net,
+        &mallory,
+        "newcomer@cert-at",
+        &DirectContent::History(Box::new(history)),
+    );
+    net.deliver("newcomer@cert-at", mallory.user(), &payload);
+    // The owner invites the newcomer with the genuine chain, in its parts.
+    let (certificate, bundle) = net.bundle("newcomer@cert-at");
+    let newcomer = certificate.body().user.clone();
+    net.engine("lead@cert-at")
+        .invite(id, &newcomer, &certificate, &bundle, now())
+        .unwrap();
+    net.settle();
+    assert!(
+        net.engine("newcomer@cert-at").channel(id).is_ok(),
+        "a member's junk part, parked first, took the place of the genuine second part"
     );
 }
