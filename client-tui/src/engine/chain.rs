@@ -77,9 +77,11 @@ impl Engine {
     }
 
     /// The full states of the histories parked for `channel` (sent before an invitation),
-    /// rebuilt from their compact form: each history from the creation, or continuing one
-    /// already rebuilt (by version and the hash it names). Nothing here is verified; a joiner
-    /// verifies the chain it takes from them.
+    /// rebuilt from their compact form: each history from the creation, or from a state
+    /// already rebuilt that it names by version and hash. Nothing here is verified; a joiner
+    /// verifies the chain it takes from them. Every part is rebuilt from whichever state it
+    /// names, so a part anyone sent that claims the same place as a genuine one (junk that
+    /// names a genuine state) is rebuilt beside it and cannot hide it.
     pub(super) fn history_states(&self, channel: [u8; 32]) -> Vec<SignedChannelState> {
         let mut parts: Vec<&vigil_protocol::content::History> = self
             .parked
@@ -97,40 +99,29 @@ impl Engine {
             })
             .collect();
         parts.sort_by_key(|h| h.states.first().map_or(0, CompactState::version));
-        // Each sequence of rebuilt states, from a creation.
-        let mut sequences: Vec<Vec<SignedChannelState>> = Vec::new();
+        parts.dedup();
+        let mut rebuilt: Vec<SignedChannelState> = Vec::new();
         for part in parts {
             let Some(first) = part.states.first() else {
                 continue;
             };
-            let before = if first.version() == 0 {
-                None
-            } else {
-                let follows = |s: &&mut Vec<SignedChannelState>| {
-                    s.last().is_some_and(|last| {
-                        last.state().version.checked_add(1) == Some(first.version())
-                            && Some(last.hash()) == first.previous()
-                    })
-                };
-                match sequences.iter_mut().find(follows) {
-                    Some(sequence) => Some(sequence),
-                    None => continue,
+            let before = match first.version().checked_sub(1) {
+                None => None,
+                Some(version) => {
+                    let named = rebuilt.iter().find(|s| {
+                        s.state().version == version && Some(s.hash()) == first.previous()
+                    });
+                    match named {
+                        Some(state) => Some(state.clone()),
+                        None => continue,
+                    }
                 }
             };
-            match before {
-                None => {
-                    if let Ok(states) = expand_chain(None, &part.states) {
-                        sequences.push(states);
-                    }
-                }
-                Some(sequence) => {
-                    if let Ok(states) = expand_chain(sequence.last(), &part.states) {
-                        sequence.extend(states);
-                    }
-                }
+            if let Ok(states) = expand_chain(before.as_ref(), &part.states) {
+                rebuilt.extend(states);
             }
         }
-        sequences.into_iter().flatten().collect()
+        rebuilt
     }
 
     /// The parked states of `channel`, sorted by version.
