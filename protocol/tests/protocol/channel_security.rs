@@ -1283,3 +1283,46 @@ fn a_compact_chain_rebuilds_exactly_the_signed_states_and_nothing_else() {
         "{err}"
     );
 }
+
+// ----- second review: a compact history is small to send, its rebuilt states are not -----
+
+/// A "history" anyone can send an invitee in one message: a creation listing 400 members (copies
+/// of one certificate: nothing is checked before the chain is rebuilt) and 600 changes that add
+/// nobody. Each change is a few hundred bytes in compact form and 400 certificates rebuilt.
+fn amplifying_history(crew: &Crew) -> Vec<vigil_protocol::channel::CompactState> {
+    let mut creation = crew.chain[0].state().clone();
+    creation.members = vec![crew.cert("duty@cert-pl"); 400];
+    let mut chain = vec![SignedChannelState::sign(crew.local(OWNER), creation)];
+    for version in 1..=600u64 {
+        let before = chain.last().unwrap();
+        let mut next = before.state().clone();
+        next.version = version;
+        next.epoch = version;
+        next.previous = Some(before.hash());
+        next.change = Change::Rekey { reason: text("r") };
+        chain.push(SignedChannelState::sign(crew.local(OWNER), next));
+    }
+    vigil_protocol::channel::compact_chain(None, &chain)
+}
+
+#[test]
+fn a_compact_history_of_one_message_cannot_rebuild_into_tens_of_megabytes() {
+    let crew = Crew::new(24);
+    let compact = amplifying_history(&crew);
+    let sent = vigil_protocol::codec::encode(&vigil_protocol::content::History {
+        states: compact.clone(),
+    })
+    .len();
+    assert!(sent <= vigil_protocol::content::MAX_HISTORY_BYTES);
+    // Rebuilt before anything is verified, on every try to join: the receiver would hold the
+    // product of changes and members (here some 50 MB for 200 KB; with a message's 512 KiB and
+    // a few hundred of them parked, gigabytes), so it must be refused past a bound.
+    let rebuilt = vigil_protocol::channel::expand_chain(None, &compact);
+    let bytes: usize = rebuilt
+        .as_ref()
+        .map_or(0, |states| states.iter().map(|s| s.to_bytes().len()).sum());
+    assert!(
+        bytes <= 16 * 1024 * 1024,
+        "{sent} bytes sent rebuilt into {bytes} bytes"
+    );
+}
