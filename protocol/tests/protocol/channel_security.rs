@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 use rand_chacha::ChaCha20Rng;
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::channel::{
-    Change, ChannelError, ChannelState, ChannelView, EPOCH_GRACE_SECS, MAX_STATE_AGE_SECS,
-    Proposal, SignedChannelState,
+    Change, ChannelError, ChannelState, ChannelView, EPOCH_GRACE_SECS, MAX_REBUILT_BYTES,
+    MAX_STATE_AGE_SECS, Proposal, SignedChannelState,
 };
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair};
 use vigil_protocol::label::Label;
@@ -1325,4 +1325,20 @@ fn a_compact_history_of_one_message_cannot_rebuild_into_tens_of_megabytes() {
         bytes <= 16 * 1024 * 1024,
         "{sent} bytes sent rebuilt into {bytes} bytes"
     );
+    assert!(matches!(
+        rebuilt,
+        Err(ChannelError::HistoryTooLarge { max_bytes }) if max_bytes == MAX_REBUILT_BYTES
+    ));
+    // A caller bounding several histories together gives what is left of its budget.
+    let (states, used) =
+        vigil_protocol::channel::expand_chain_within(None, &compact[..10], MAX_REBUILT_BYTES)
+            .unwrap();
+    assert_eq!(
+        used,
+        states.iter().map(|s| s.to_bytes().len()).sum::<usize>()
+    );
+    assert!(matches!(
+        vigil_protocol::channel::expand_chain_within(None, &compact[..10], used - 1),
+        Err(ChannelError::HistoryTooLarge { .. })
+    ));
 }
