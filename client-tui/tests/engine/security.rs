@@ -974,3 +974,47 @@ fn a_junk_history_part_cannot_hide_the_genuine_continuation_of_the_chain() {
         "a member's junk part, parked first, took the place of the genuine second part"
     );
 }
+
+#[test]
+fn junk_for_a_channel_we_are_in_does_not_wait_for_ever() {
+    let mut crew = Crossborder::new();
+    // Anyone with a session to a member (any cleared member of a trusted organisation, who
+    // learnt the channel's id from the relay's headers) sends it a "change" two versions
+    // ahead, that nobody who may change the channel signed. It waits for the one before it.
+    let outsider = crew.cz.member("outsider@cert-cz", 3, now().plus_days(30));
+    crew.net.enroll(&outsider);
+    let ours = crew
+        .net
+        .engine("duty@cert-pl")
+        .chain(crew.id)
+        .unwrap()
+        .last()
+        .unwrap()
+        .state()
+        .version;
+    let junk = junk_state(&outsider, crew.id, ours + 2, Some(StateHash([7; 32])), LEAD);
+    let payload = direct(&mut crew.net, &outsider, "duty@cert-pl", &junk);
+    crew.net.deliver("duty@cert-pl", outsider.user(), &payload);
+    // The owner's change two versions ahead (its predecessor withheld) waits too, for ever:
+    // the chain needs it.
+    let lead = &crew.members[0];
+    let held = junk_state(lead, crew.id, ours + 3, Some(StateHash([8; 32])), LEAD);
+    let payload = direct(&mut crew.net, lead, "duty@cert-pl", &held);
+    crew.net.deliver("duty@cert-pl", &user(LEAD), &payload);
+    // A week and a day later the outsider's junk is dropped, visibly, and so is the alert it
+    // raised in the channel ("the relay may be withholding a change"); the owner's stays.
+    let later = now().plus_days(8);
+    let engine = crew.net.engine("duty@cert-pl");
+    let events = engine.check_waiting_now(later).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::DecryptFailed { sender, .. } if sender == outsider.user())),
+        "junk nobody with authority signed waits in a channel we are in for ever"
+    );
+    let alert = engine.channel(crew.id).unwrap().alert.unwrap_or_default();
+    assert!(
+        alert.contains(LEAD) && !alert.contains("outsider@cert-cz"),
+        "{alert}"
+    );
+}
