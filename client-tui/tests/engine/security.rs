@@ -1018,3 +1018,53 @@ fn junk_for_a_channel_we_are_in_does_not_wait_for_ever() {
         "{alert}"
     );
 }
+
+#[test]
+fn a_removed_member_invited_again_after_other_changes_rejoins() {
+    let mut crew = Crossborder::new();
+    let analyst = user("analyst@cert-pl");
+    crew.net
+        .engine(LEAD)
+        .remove(crew.id, std::slice::from_ref(&analyst), "rotation", now())
+        .unwrap();
+    crew.net.settle();
+    assert!(
+        !crew
+            .net
+            .engine("analyst@cert-pl")
+            .channel(crew.id)
+            .unwrap()
+            .member
+    );
+    // The channel moves on while they are out (changes a non-member is not sent).
+    crew.net
+        .engine(LEAD)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("routine").unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    crew.net.settle();
+    // Back on the incident: invited again, with the chain sent as to any invitee.
+    let (certificate, bundle) = crew.net.bundle("analyst@cert-pl");
+    crew.net
+        .engine(LEAD)
+        .invite(crew.id, &analyst, &certificate, &bundle, now())
+        .unwrap();
+    crew.net.settle();
+    let summary = crew.net.engine("analyst@cert-pl").channel(crew.id).unwrap();
+    assert!(
+        summary.member,
+        "the invitee dropped the history sent with the invitation (its channel is known) and \
+         waits for ever for the changes made while it was out"
+    );
+    crew.say(LEAD, "welcome back");
+    assert!(
+        crew.net
+            .texts("analyst@cert-pl", "incident")
+            .contains(&"welcome back".to_owned())
+    );
+}
