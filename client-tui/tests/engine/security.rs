@@ -1068,3 +1068,46 @@ fn a_removed_member_invited_again_after_other_changes_rejoins() {
             .contains(&"welcome back".to_owned())
     );
 }
+
+#[test]
+fn a_member_renewed_after_others_rotated_against_them_reads_them_again() {
+    let mut crew = Crossborder::new();
+    // duty@cert-pl's organisation revokes their certificate (their role changed) and issues
+    // a new one for the same keys. The owner is offline (nobody removes them); the others
+    // learn of the revocation and rotate their sender keys against them.
+    let lists = crew.revoke(&["duty@cert-pl"]);
+    for name in [ADMIN, "duty@cert-at", "duty@cert-cz", "analyst@cert-pl"] {
+        crew.net
+            .engine(name)
+            .update_revocations(lists.clone(), now())
+            .unwrap();
+    }
+    crew.net.settle();
+    let old = crew.members[4].certificate().body().clone();
+    assert_eq!(old.user.as_str(), "duty@cert-pl");
+    crew.pl.serial += 1;
+    let mut body = old;
+    body.serial = crew.pl.serial;
+    let renewed = vigil_protocol::MemberCertificate::issue(&crew.pl.key, body).unwrap();
+    crew.net
+        .directory
+        .get_mut("duty@cert-pl")
+        .unwrap()
+        .certificate = renewed.clone();
+    // The admin renews them in the channel: the same keys, so the same epoch.
+    let (certificate, bundle) = crew.net.bundle("duty@cert-pl");
+    assert_eq!(certificate, renewed);
+    crew.net
+        .engine(ADMIN)
+        .renew(crew.id, &user("duty@cert-pl"), &certificate, &bundle, now())
+        .unwrap();
+    crew.net.settle();
+    crew.say("duty@cert-cz", "after the renewal");
+    assert!(
+        crew.net
+            .texts("duty@cert-pl", "incident")
+            .contains(&"after the renewal".to_owned()),
+        "a member renewed in the channel lacks the sender keys the others rotated while they \
+         were not valid, for the rest of the epoch"
+    );
+}
