@@ -445,6 +445,14 @@ impl Engine {
             return Ok(());
         }
         let head = view.head().state().clone();
+        // A member renewed with the same keys: our sessions with them carry the new certificate.
+        for applied in applied {
+            if let Change::Renew { user } = &applied.change
+                && let Some(certificate) = head.member(user)
+            {
+                self.refresh_session_certificate(batch, certificate)?;
+            }
+        }
         if applied.iter().any(|a| a.new_epoch) {
             let targets = self.valid_others(&head, now);
             self.distribute_sender_key(batch, channel, &targets)?;
