@@ -1342,3 +1342,43 @@ fn a_compact_history_of_one_message_cannot_rebuild_into_tens_of_megabytes() {
         Err(ChannelError::HistoryTooLarge { .. })
     ));
 }
+
+// ----- second review: vouching by a base admin's user id, not their certificate -----
+
+#[test]
+#[ignore = "design trade-off (second review, low): a base admin vouches by user id, so a \
+            held state that swaps in another valid certificate of that admin lets its holder \
+            vouch; binding the voucher to the base's identity key would hold a legitimate key \
+            renewal of that admin signed by an owner revoked since"]
+fn a_revoked_owner_cannot_swap_in_another_certificate_of_an_admin_to_vouch_for_it() {
+    let mut crew = Crew::new(25);
+    let revoked_at = NOW.plus_days(1);
+    let revoked = crew.revoke(&[OWNER], revoked_at);
+    // The thief holds the owner's revoked key and the key of another valid certificate of the
+    // admin (a second laptop's not yet revoked, or one minted with their organisation's
+    // stolen root): neither alone changes anything a member who knows applies.
+    let second = crew.renewed(ADMIN, true);
+    let backdated = UnixTime(revoked_at.0 - 60);
+    let mut thief = ChannelView::from_bytes(&crew.views[OWNER].to_bytes()).unwrap();
+    let swap = thief
+        .propose(
+            crew.local(OWNER),
+            Proposal::Renew(Box::new(second.certificate().clone())),
+            &crew.trust,
+            backdated,
+        )
+        .unwrap();
+    thief.apply(&swap, &crew.trust, backdated).unwrap();
+    let later = NOW.plus_days(2);
+    let takeover = thief
+        .propose(&second.local, remove(&[OWNER], "revoked"), &revoked, later)
+        .unwrap();
+    let mut victim = ChannelView::from_bytes(&crew.views["duty@cert-pl"].to_bytes()).unwrap();
+    let applied = victim.catch_up(&[swap, takeover], &revoked, later);
+    assert_eq!(
+        victim.head().state().member(&user(ADMIN)),
+        Some(&crew.cert(ADMIN)),
+        "the revoked owner's backdated swap was vouched for by the certificate it swapped in: \
+         {applied:?}"
+    );
+}
