@@ -92,6 +92,20 @@ pub(crate) fn encode_into<T: Encode>(value: &T, out: &mut Vec<u8>) {
     }
 }
 
+/// The length of [`encode`]'s output for `value`, without writing it anywhere: what a value
+/// would weigh on the wire or on disk, for bounding what is built from smaller input.
+#[must_use]
+pub fn encoded_len<T: Encode>(value: &T) -> usize {
+    let mut encoder =
+        bincode::enc::EncoderImpl::new(bincode::enc::write::SizeWriter::default(), config());
+    // As in `encode_into`: none of our Encode impls fail, and a size counter cannot.
+    let body = match value.encode(&mut encoder) {
+        Ok(()) => encoder.into_writer().bytes_written,
+        Err(_) => 0,
+    };
+    body.saturating_add(1)
+}
+
 /// Decodes a value written by [`encode`]: checks the version byte, the length limit, that
 /// nothing follows the value, and that the bytes are the value's one canonical encoding.
 ///
@@ -128,6 +142,13 @@ pub fn decode<T: Decode<()> + Encode>(bytes: &[u8]) -> Result<T, DecodeError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn encoded_len_is_the_length_of_the_encoding() {
+        for value in [vec![], vec![7u64; 3], vec![u64::MAX; 1000]] {
+            assert_eq!(encoded_len(&value), encode(&value).len());
+        }
+    }
 
     #[test]
     fn refuses_unknown_version_empty_and_trailing_bytes() {

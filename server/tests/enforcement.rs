@@ -324,3 +324,55 @@ async fn an_owner_whose_one_time_prekeys_ran_low_while_offline_is_told_at_login(
     assert_eq!(remaining, 9);
     relay.shutdown().await;
 }
+
+/// What the relay logs, captured for one test (the relay runs on the test's own thread).
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl CapturedLog {
+    fn lines_with(&self, needle: &str) -> usize {
+        String::from_utf8_lossy(&self.0.lock().unwrap())
+            .lines()
+            .filter(|l| l.contains(needle))
+            .count()
+    }
+}
+
+#[tokio::test]
+async fn a_member_fetching_bundles_in_a_loop_cannot_fill_the_relays_log() {
+    let log = CapturedLog::default();
+    let writer = log.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    let d = Deployment::new(&[("bob@cert-at", 3), ("mallory@cert-at", 3)]);
+    d.set_limit("bundle_fetch_burst", 5);
+    d.set_limit("bundle_fetches_per_hour", 1);
+    let (relay, addr) = d.start().await;
+    let _bob = publish_prekeys(addr, &d, "bob@cert-at", 50).await;
+    let mallory = raw_login(addr, d.pin, &d.members["mallory@cert-at"]).await;
+    // Nothing refuses a bundle any more: a member asks as fast as the connection carries, and
+    // every request past their budget wrote a line at INFO (the default), for ever.
+    for _ in 0..200 {
+        assert_eq!(fetch_bob(&mallory).await.map(|_| ()), Some(()));
+    }
+    let lines = log.lines_with("held back");
+    assert!(
+        lines <= 10,
+        "{lines} log lines for 200 bundle fetches by one member"
+    );
+    relay.shutdown().await;
+}

@@ -2,9 +2,14 @@
 //! history a member can display, what an invitee is sent to verify before joining, and what a
 //! fork is recognised against. Kept in the store by channel and version.
 
-use vigil_protocol::channel::{CompactState, SignedChannelState, expand_chain};
+use std::collections::BTreeMap;
+
+use vigil_protocol::UserId;
+use vigil_protocol::channel::{CompactState, SignedChannelState, expand_chain_within};
+use vigil_protocol::content::History;
 
 use super::records::Parked;
+use super::waiting::{MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER};
 use super::{Engine, EngineError};
 use crate::store::{Batch, Kind};
 
@@ -49,7 +54,7 @@ impl Engine {
     /// [`EngineError::Store`]; [`EngineError::Usage`] for an unknown channel.
     pub fn audit_history(&self, channel: [u8; 32]) -> Result<Vec<String>, EngineError> {
         self.view(channel)?;
-        let mut owner: Option<vigil_protocol::UserId> = None;
+        let mut owner: Option<UserId> = None;
         let mut lines = Vec::new();
         for signed in self.chain(channel)? {
             let state = signed.state();
@@ -77,60 +82,48 @@ impl Engine {
     }
 
     /// The full states of the histories parked for `channel` (sent before an invitation),
-    /// rebuilt from their compact form: each history from the creation, or continuing one
-    /// already rebuilt (by version and the hash it names). Nothing here is verified; a joiner
-    /// verifies the chain it takes from them.
+    /// rebuilt from their compact form: each history from the creation, or from a state
+    /// already rebuilt that it names by version and hash. Nothing here is verified; a joiner
+    /// verifies the chain it takes from them. Every part is rebuilt from whichever state it
+    /// names, so a part anyone sent that claims the same place as a genuine one (junk that
+    /// names a genuine state) is rebuilt beside it and cannot hide it.
+    ///
+    /// What a sender's parts rebuild into is bounded like what it may make us park
+    /// ([`MAX_PARKED_BYTES_PER_SENDER`] of full states, [`MAX_PARKED_BYTES`] in all): a compact
+    /// state of a few hundred bytes rebuilds into one with every member's certificate, on every
+    /// try to join.
     pub(super) fn history_states(&self, channel: [u8; 32]) -> Vec<SignedChannelState> {
-        let mut parts: Vec<&vigil_protocol::content::History> = self
+        let mut parts: Vec<(&UserId, &History)> = self
             .parked
             .iter()
             .filter_map(|(_, entry)| match &entry.item {
-                Parked::History { history, .. }
+                Parked::History { from, history }
                     if history
                         .states
                         .first()
                         .is_some_and(|s| s.channel().0 == channel) =>
                 {
-                    Some(history.as_ref())
+                    Some((from, history.as_ref()))
                 }
                 _ => None,
             })
             .collect();
-        parts.sort_by_key(|h| h.states.first().map_or(0, CompactState::version));
-        // Each sequence of rebuilt states, from a creation.
-        let mut sequences: Vec<Vec<SignedChannelState>> = Vec::new();
-        for part in parts {
-            let Some(first) = part.states.first() else {
-                continue;
-            };
-            let before = if first.version() == 0 {
-                None
-            } else {
-                let follows = |s: &&mut Vec<SignedChannelState>| {
-                    s.last().is_some_and(|last| {
-                        last.state().version.checked_add(1) == Some(first.version())
-                            && Some(last.hash()) == first.previous()
-                    })
-                };
-                match sequences.iter_mut().find(follows) {
-                    Some(sequence) => Some(sequence),
-                    None => continue,
-                }
-            };
-            match before {
-                None => {
-                    if let Ok(states) = expand_chain(None, &part.states) {
-                        sequences.push(states);
-                    }
-                }
-                Some(sequence) => {
-                    if let Ok(states) = expand_chain(sequence.last(), &part.states) {
-                        sequence.extend(states);
-                    }
-                }
+        parts.sort_by_key(|(_, h)| h.states.first().map_or(0, CompactState::version));
+        parts.dedup_by(|a, b| a.1 == b.1);
+        let mut spent: BTreeMap<&UserId, u64> = BTreeMap::new();
+        let mut total: u64 = 0;
+        let mut rebuilt: Vec<SignedChannelState> = Vec::new();
+        for (from, part) in parts {
+            let used = spent.entry(from).or_default();
+            let left = MAX_PARKED_BYTES_PER_SENDER
+                .saturating_sub(*used)
+                .min(MAX_PARKED_BYTES.saturating_sub(total));
+            if let Some(bytes) = rebuild_part(&mut rebuilt, part, left) {
+                *used = used.saturating_add(bytes);
+                total = total.saturating_add(bytes);
             }
         }
-        sequences.into_iter().flatten().collect()
+        rebuilt
     }
 
     /// The parked states of `channel`, sorted by version.
@@ -148,6 +141,30 @@ impl Engine {
         states.sort_by_key(|s| s.state().version);
         states
     }
+}
+
+/// Rebuilds `part` after the state of `rebuilt` it names (or from the creation) within
+/// `max_bytes` of full states, and adds its states to `rebuilt`; the bytes they came to, or
+/// `None` when it names no state we rebuilt or would come to more.
+fn rebuild_part(
+    rebuilt: &mut Vec<SignedChannelState>,
+    part: &History,
+    max_bytes: u64,
+) -> Option<u64> {
+    let first = part.states.first()?;
+    let before = match first.version().checked_sub(1) {
+        None => None,
+        Some(version) => Some(
+            rebuilt
+                .iter()
+                .find(|s| s.state().version == version && Some(s.hash()) == first.previous())?
+                .clone(),
+        ),
+    };
+    let max_bytes = usize::try_from(max_bytes).unwrap_or(usize::MAX);
+    let (states, bytes) = expand_chain_within(before.as_ref(), &part.states, max_bytes).ok()?;
+    rebuilt.extend(states);
+    Some(u64::try_from(bytes).unwrap_or(u64::MAX))
 }
 
 /// The longest run of `candidates` that links on from `after`: each the next version, naming

@@ -430,8 +430,8 @@ impl Engine {
 
     /// What applied changes ask of us while we are a member: a fresh sender key to every
     /// other valid member after a new epoch (and our queued messages sealed again in it, unless
-    /// its label no longer dominates theirs), or
-    /// our current sender key to members added in the same epoch.
+    /// its label no longer dominates theirs), or our current sender key to members added or
+    /// renewed in the same epoch.
     fn after_changes(
         &mut self,
         batch: &mut Batch,
@@ -445,14 +445,30 @@ impl Engine {
             return Ok(());
         }
         let head = view.head().state().clone();
+        // A member renewed with the same keys: our sessions with them carry the new certificate.
+        for applied in applied {
+            if let Change::Renew { user } = &applied.change
+                && let Some(certificate) = head.member(user)
+            {
+                self.refresh_session_certificate(batch, certificate)?;
+            }
+        }
         if applied.iter().any(|a| a.new_epoch) {
             let targets = self.valid_others(&head, now);
             self.distribute_sender_key(batch, channel, &targets)?;
             return self.reseal_outbox(batch, events, channel, now);
         }
+        // Invitees, and members renewed with the same keys (we may have rotated our key
+        // against their old certificate while it was not valid): our current key.
         let added: Vec<UserId> = applied
             .iter()
-            .flat_map(|a| a.added.iter().cloned())
+            .flat_map(|a| {
+                let renewed = match &a.change {
+                    Change::Renew { user } => Some(user.clone()),
+                    _ => None,
+                };
+                a.added.iter().cloned().chain(renewed)
+            })
             .filter(|u| u != self.local.user() && head.is_member(u))
             .collect();
         if added.is_empty() {

@@ -11,7 +11,7 @@
 use vigil_protocol::channel::{
     ChannelError, ChannelView, GroupMessage, SenderKeyDistribution, SignedChannelState,
 };
-use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
+use vigil_protocol::content::{ChannelContent, DirectContent, History, Payload};
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::{
     Envelope, HandshakeError, MemberCertificate, Session, SessionError, UnixTime, UserId,
@@ -224,11 +224,7 @@ impl Engine {
     ) -> Result<Progress, EngineError> {
         match item {
             Parked::State { from, state } => self.handle_state(batch, events, from, state, now),
-            // A chain before an invitation: used when the invitation comes, until we join.
-            Parked::History { history, .. } => Ok(match history.states.first() {
-                Some(first) if !self.channels.contains_key(&first.channel().0) => Progress::Wait,
-                _ => Progress::Done,
-            }),
+            Parked::History { history, .. } => Ok(self.history_progress(history)),
             Parked::SenderKey {
                 from,
                 identity,
@@ -237,6 +233,32 @@ impl Engine {
             Parked::Message { from, message } => {
                 self.handle_message(batch, events, from, message, now)
             }
+        }
+    }
+
+    /// The states of channel `id` we may build a chain from: those parked, those of the
+    /// histories parked (rebuilt), and `signed`.
+    fn candidates(&self, id: [u8; 32], signed: &SignedChannelState) -> Vec<SignedChannelState> {
+        let mut candidates = self.parked_states(id);
+        candidates.extend(self.history_states(id));
+        if !candidates.contains(signed) {
+            candidates.push(signed.clone());
+        }
+        candidates
+    }
+
+    /// A history (a chain sent with an invitation) is kept while it may still be needed: for a
+    /// channel we are not in, until the invitation comes; for one we are in, while it goes
+    /// past the state we hold (a member removed and invited again, after changes it was not
+    /// sent, catches up through it).
+    fn history_progress(&self, history: &History) -> Progress {
+        let (Some(first), Some(last)) = (history.states.first(), history.states.last()) else {
+            return Progress::Done;
+        };
+        match self.channels.get(&first.channel().0) {
+            None => Progress::Wait,
+            Some(view) if last.version() > view.head().state().version => Progress::Wait,
+            Some(_) => Progress::Done,
         }
     }
 
@@ -279,10 +301,7 @@ impl Engine {
             self.fork_or_junk(batch, events, id, (&known, authority), (from, signed), now)?;
             return Ok(Progress::Done);
         }
-        let mut candidates = self.parked_states(id);
-        if !candidates.contains(signed) {
-            candidates.push(signed.clone());
-        }
+        let candidates = self.candidates(id, signed);
         let run = linked_run(&head, &candidates, signed);
         if !run.contains(signed) {
             if Some(offered) == ours.checked_add(1) {
@@ -364,11 +383,7 @@ impl Engine {
         /// Chains tried per state received: the one that ends at it, then the longest.
         const ATTEMPTS: usize = 3;
         let id = signed.state().channel.0;
-        let mut candidates = self.parked_states(id);
-        candidates.extend(self.history_states(id));
-        if !candidates.contains(signed) {
-            candidates.push(signed.clone());
-        }
+        let candidates = self.candidates(id, signed);
         let me = self.local.user().clone();
         let mut tips: Vec<&SignedChannelState> = candidates
             .iter()

@@ -61,6 +61,36 @@ impl Engine {
         self.store.stage_raw(batch, Kind::Session, &key, &bytes);
     }
 
+    /// Binds the sessions with `certificate`'s identity key to `certificate` when they hold an
+    /// older certificate of the same member (a renewal that kept the keys). A session bound to
+    /// the old one would be refused on every send and receive once it expired or was revoked,
+    /// cutting the renewed member off. `certificate` must have been verified.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub(super) fn refresh_session_certificate(
+        &self,
+        batch: &mut Batch,
+        certificate: &MemberCertificate,
+    ) -> Result<(), EngineError> {
+        let body = certificate.body();
+        let mut sessions = self.load_sessions(&body.user)?;
+        let mut changed = false;
+        for peer in &mut sessions {
+            if peer.session.remote_identity() == &body.identity_key
+                && peer.certificate.body().serial < body.serial
+            {
+                peer.certificate = certificate.clone();
+                changed = true;
+            }
+        }
+        if changed {
+            self.stage_sessions(batch, &body.user, &sessions);
+        }
+        Ok(())
+    }
+
     /// Whether we have a session with `user`.
     ///
     /// # Errors
@@ -123,6 +153,7 @@ impl Engine {
             .iter()
             .any(|s| s.session.remote_identity() == identity)
         {
+            self.refresh_session_certificate(batch, certificate)?;
             return Ok(verdict);
         }
         let session = Session::initiate(&mut rng(), &self.local, &verified, bundle, now)

@@ -299,16 +299,21 @@ impl Engine {
         events: &mut Vec<Event>,
         now: UnixTime,
     ) -> Result<(), EngineError> {
-        // A state of a channel we are in does not expire: the chain needs it (a state held
-        // as too old waits for a fresh change, however long); the limits per sender bound
-        // what is kept.
-        let expired = |engine: &Self, p: &ParkedEntry| {
-            now.secs_since(p.at) > PARKED_EXPIRY_SECS
-                && !(matches!(p.item, Parked::State { .. })
-                    && engine.channels.contains_key(&parked_channel(&p.item)))
-        };
-        while let Some(index) = self.parked.iter().position(|(_, p)| expired(self, p)) {
-            self.drop_parked(batch, events, index, "it waited more than a week", now)?;
+        // A state of a channel we are in, signed by an owner or admin, does not expire: the
+        // chain needs it (a state held as too old waits for a fresh change, however long);
+        // the limits per sender bound what is kept. Anyone's junk expires like the rest.
+        let expired: Vec<Vec<u8>> = self
+            .parked
+            .iter()
+            .filter(|(_, p)| {
+                now.secs_since(p.at) > PARKED_EXPIRY_SECS && !self.needed_by_chain(&p.item)
+            })
+            .map(|(key, _)| key.clone())
+            .collect();
+        for key in expired {
+            if let Some(index) = self.parked.iter().position(|(k, _)| *k == key) {
+                self.drop_parked(batch, events, index, "it waited more than a week", now)?;
+            }
         }
         let mut alerted: Vec<[u8; 32]> = Vec::new();
         for i in 0..self.parked.len() {
@@ -334,6 +339,18 @@ impl Engine {
             }
         }
         Ok(())
+    }
+
+    /// Whether `item` is a state of a channel we are in, signed by an owner or admin of the
+    /// state we hold: one the chain may need however long it waits (held until a fresh change
+    /// confirms it, or after a gap). A state nobody with authority signed is anyone's junk.
+    fn needed_by_chain(&self, item: &Parked) -> bool {
+        let Parked::State { state, .. } = item else {
+            return false;
+        };
+        self.channels
+            .get(&state.state().channel.0)
+            .is_some_and(|view| state.signed_by_authority_of(view.head().state()))
     }
 
     /// Tries parked channel states again and checks what waits (see [`Self::check_waiting`]),

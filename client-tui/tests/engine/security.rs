@@ -9,10 +9,10 @@ use vigil_client::engine::{
 };
 use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::channel::{
-    Change, ChannelId, ChannelState, GroupHeader, GroupMessage, Proposal, SignedChannelState,
-    StateHash,
+    Change, ChannelId, ChannelState, CompactState, GroupHeader, GroupMessage, Proposal,
+    SignedChannelState, StateHash,
 };
-use vigil_protocol::content::{DirectContent, Payload};
+use vigil_protocol::content::{DirectContent, History, Payload};
 use vigil_protocol::keys::Signature;
 use vigil_protocol::{LocalIdentity, RevocationList, Session, Text, UnixTime, UserId};
 
@@ -893,5 +893,221 @@ fn keys_go_only_over_a_session_with_the_identity_key_the_channel_holds() {
         crew.net
             .texts("duty@cert-cz", "incident")
             .contains(&"for the channel's duty@cert-pl only".to_owned())
+    );
+}
+
+// ----- second review: what the changes after the first review let in -----
+
+/// A channel of `lead@cert-at` with `mallory@cert-at` in it and a history long enough to be
+/// sent to an invitee in more than one part; `newcomer@cert-at` enrolled, not invited.
+fn long_channel_with_mallory() -> (Net, [u8; 32], LocalIdentity) {
+    let mut at = Org::new("CERT-AT");
+    let far = now().plus_days(30);
+    let lead = at.member("lead@cert-at", 3, far);
+    let mallory = at.member("mallory@cert-at", 3, far);
+    let newcomer = at.member("newcomer@cert-at", 3, far);
+    let mut net = Net::new(&[&at]);
+    for m in [&lead, &mallory, &newcomer] {
+        net.enroll(m);
+    }
+    let (id, _) = net
+        .engine("lead@cert-at")
+        .create_channel("long-lived", label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    let reason = "r".repeat(250);
+    for round in 0..600 {
+        net.engine("lead@cert-at")
+            .change(
+                id,
+                Proposal::Rekey {
+                    reason: Text::new(&format!("{round} {reason}")[..250]).unwrap(),
+                },
+                now(),
+            )
+            .unwrap();
+    }
+    let (certificate, bundle) = net.bundle("mallory@cert-at");
+    net.engine("lead@cert-at")
+        .invite(id, mallory.user(), &certificate, &bundle, now())
+        .unwrap();
+    net.settle();
+    assert!(net.engine("mallory@cert-at").channel(id).is_ok());
+    (net, id, mallory)
+}
+
+#[test]
+fn a_junk_history_part_cannot_hide_the_genuine_continuation_of_the_chain() {
+    let (mut net, id, mallory) = long_channel_with_mallory();
+    // Mallory, a plain member, holds the chain and can tell where the inviter will split it:
+    // the second part starts at version `k`, naming state `k - 1`.
+    let chain = net.engine("mallory@cert-at").chain(id).unwrap();
+    let parts = History::split(&chain);
+    assert!(parts.len() >= 2, "the chain fits in one part");
+    let k = usize::try_from(parts[1].states[0].version()).unwrap();
+    // Before the newcomer is invited, Mallory sends them "the continuation" from `k - 1`: one
+    // state nobody with authority signed. Nothing checks it before the chain is rebuilt.
+    let mut junk = chain[k].state().clone();
+    junk.change = Change::Rekey {
+        reason: Text::new("junk").unwrap(),
+    };
+    junk.author = mallory.user().clone();
+    let junk = SignedChannelState::sign(&mallory, junk);
+    let history = History {
+        states: vec![CompactState::of(&junk, Some(chain[k - 1].state()))],
+    };
+    let payload = direct(
+        &mut net,
+        &mallory,
+        "newcomer@cert-at",
+        &DirectContent::History(Box::new(history)),
+    );
+    net.deliver("newcomer@cert-at", mallory.user(), &payload);
+    // The owner invites the newcomer with the genuine chain, in its parts.
+    let (certificate, bundle) = net.bundle("newcomer@cert-at");
+    let newcomer = certificate.body().user.clone();
+    net.engine("lead@cert-at")
+        .invite(id, &newcomer, &certificate, &bundle, now())
+        .unwrap();
+    net.settle();
+    assert!(
+        net.engine("newcomer@cert-at").channel(id).is_ok(),
+        "a member's junk part, parked first, took the place of the genuine second part"
+    );
+}
+
+#[test]
+fn junk_for_a_channel_we_are_in_does_not_wait_for_ever() {
+    let mut crew = Crossborder::new();
+    // Anyone with a session to a member (any cleared member of a trusted organisation, who
+    // learnt the channel's id from the relay's headers) sends it a "change" two versions
+    // ahead, that nobody who may change the channel signed. It waits for the one before it.
+    let outsider = crew.cz.member("outsider@cert-cz", 3, now().plus_days(30));
+    crew.net.enroll(&outsider);
+    let ours = crew
+        .net
+        .engine("duty@cert-pl")
+        .chain(crew.id)
+        .unwrap()
+        .last()
+        .unwrap()
+        .state()
+        .version;
+    let junk = junk_state(&outsider, crew.id, ours + 2, Some(StateHash([7; 32])), LEAD);
+    let payload = direct(&mut crew.net, &outsider, "duty@cert-pl", &junk);
+    crew.net.deliver("duty@cert-pl", outsider.user(), &payload);
+    // The owner's change two versions ahead (its predecessor withheld) waits too, for ever:
+    // the chain needs it.
+    let lead = &crew.members[0];
+    let held = junk_state(lead, crew.id, ours + 3, Some(StateHash([8; 32])), LEAD);
+    let payload = direct(&mut crew.net, lead, "duty@cert-pl", &held);
+    crew.net.deliver("duty@cert-pl", &user(LEAD), &payload);
+    // A week and a day later the outsider's junk is dropped, visibly, and so is the alert it
+    // raised in the channel ("the relay may be withholding a change"); the owner's stays.
+    let later = now().plus_days(8);
+    let engine = crew.net.engine("duty@cert-pl");
+    let events = engine.check_waiting_now(later).unwrap();
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, Event::DecryptFailed { sender, .. } if sender == outsider.user())),
+        "junk nobody with authority signed waits in a channel we are in for ever"
+    );
+    let alert = engine.channel(crew.id).unwrap().alert.unwrap_or_default();
+    assert!(
+        alert.contains(LEAD) && !alert.contains("outsider@cert-cz"),
+        "{alert}"
+    );
+}
+
+#[test]
+fn a_removed_member_invited_again_after_other_changes_rejoins() {
+    let mut crew = Crossborder::new();
+    let analyst = user("analyst@cert-pl");
+    crew.net
+        .engine(LEAD)
+        .remove(crew.id, std::slice::from_ref(&analyst), "rotation", now())
+        .unwrap();
+    crew.net.settle();
+    assert!(
+        !crew
+            .net
+            .engine("analyst@cert-pl")
+            .channel(crew.id)
+            .unwrap()
+            .member
+    );
+    // The channel moves on while they are out (changes a non-member is not sent).
+    crew.net
+        .engine(LEAD)
+        .change(
+            crew.id,
+            Proposal::Rekey {
+                reason: Text::new("routine").unwrap(),
+            },
+            now(),
+        )
+        .unwrap();
+    crew.net.settle();
+    // Back on the incident: invited again, with the chain sent as to any invitee.
+    let (certificate, bundle) = crew.net.bundle("analyst@cert-pl");
+    crew.net
+        .engine(LEAD)
+        .invite(crew.id, &analyst, &certificate, &bundle, now())
+        .unwrap();
+    crew.net.settle();
+    let summary = crew.net.engine("analyst@cert-pl").channel(crew.id).unwrap();
+    assert!(
+        summary.member,
+        "the invitee dropped the history sent with the invitation (its channel is known) and \
+         waits for ever for the changes made while it was out"
+    );
+    crew.say(LEAD, "welcome back");
+    assert!(
+        crew.net
+            .texts("analyst@cert-pl", "incident")
+            .contains(&"welcome back".to_owned())
+    );
+}
+
+#[test]
+fn a_member_renewed_after_others_rotated_against_them_reads_them_again() {
+    let mut crew = Crossborder::new();
+    // duty@cert-pl's organisation revokes their certificate (their role changed) and issues
+    // a new one for the same keys. The owner is offline (nobody removes them); the others
+    // learn of the revocation and rotate their sender keys against them.
+    let lists = crew.revoke(&["duty@cert-pl"]);
+    for name in [ADMIN, "duty@cert-at", "duty@cert-cz", "analyst@cert-pl"] {
+        crew.net
+            .engine(name)
+            .update_revocations(lists.clone(), now())
+            .unwrap();
+    }
+    crew.net.settle();
+    let old = crew.members[4].certificate().body().clone();
+    assert_eq!(old.user.as_str(), "duty@cert-pl");
+    crew.pl.serial += 1;
+    let mut body = old;
+    body.serial = crew.pl.serial;
+    let renewed = vigil_protocol::MemberCertificate::issue(&crew.pl.key, body).unwrap();
+    crew.net
+        .directory
+        .get_mut("duty@cert-pl")
+        .unwrap()
+        .certificate = renewed.clone();
+    // The admin renews them in the channel: the same keys, so the same epoch.
+    let (certificate, bundle) = crew.net.bundle("duty@cert-pl");
+    assert_eq!(certificate, renewed);
+    crew.net
+        .engine(ADMIN)
+        .renew(crew.id, &user("duty@cert-pl"), &certificate, &bundle, now())
+        .unwrap();
+    crew.net.settle();
+    crew.say("duty@cert-cz", "after the renewal");
+    assert!(
+        crew.net
+            .texts("duty@cert-pl", "incident")
+            .contains(&"after the renewal".to_owned()),
+        "a member renewed in the channel lacks the sender keys the others rotated while they \
+         were not valid, for the rest of the epoch"
     );
 }

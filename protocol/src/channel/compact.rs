@@ -116,19 +116,50 @@ pub fn compact_chain(
     out
 }
 
-/// Rebuilds the full states of `compact`, in order after `before` (`None`: from the creation).
+/// Most bytes of full states (encoded) [`expand_chain`] rebuilds from one chain in compact form:
+/// what one sender could have made a member hold by sending the full states themselves. A
+/// compact state costs a few hundred bytes whatever the channel's size, and rebuilds into one
+/// with every member's certificate, so without a bound a message of 512 KiB would rebuild into
+/// hundreds of megabytes, before anything is verified.
+pub const MAX_REBUILT_BYTES: usize = 16 * 1024 * 1024;
+
+/// Rebuilds the full states of `compact`, in order after `before` (`None`: from the creation),
+/// within [`MAX_REBUILT_BYTES`].
 ///
 /// # Errors
 ///
-/// [`ChannelError::Malformed`] as [`CompactState::expand`].
+/// [`ChannelError::Malformed`] as [`CompactState::expand`];
+/// [`ChannelError::HistoryTooLarge`].
 pub fn expand_chain(
     before: Option<&SignedChannelState>,
     compact: &[CompactState],
 ) -> Result<Vec<SignedChannelState>, ChannelError> {
-    let mut out: Vec<SignedChannelState> = Vec::with_capacity(compact.len());
+    expand_chain_within(before, compact, MAX_REBUILT_BYTES).map(|(states, _)| states)
+}
+
+/// Rebuilds the full states of `compact` as [`expand_chain`], within `max_bytes` of full states
+/// (encoded): for a caller that bounds what several chains rebuild into together. Returns the
+/// states and the bytes they come to.
+///
+/// # Errors
+///
+/// [`ChannelError::Malformed`] as [`CompactState::expand`]; [`ChannelError::HistoryTooLarge`]
+/// as soon as the states rebuilt so far come to more than `max_bytes`.
+pub fn expand_chain_within(
+    before: Option<&SignedChannelState>,
+    compact: &[CompactState],
+    max_bytes: usize,
+) -> Result<(Vec<SignedChannelState>, usize), ChannelError> {
+    let mut out: Vec<SignedChannelState> = Vec::new();
+    let mut bytes: usize = 0;
     for state in compact {
         let previous = out.last().or(before).map(SignedChannelState::state);
-        out.push(state.expand(previous)?);
+        let next = state.expand(previous)?;
+        bytes = bytes.saturating_add(crate::codec::encoded_len(&next));
+        if bytes > max_bytes {
+            return Err(ChannelError::HistoryTooLarge { max_bytes });
+        }
+        out.push(next);
     }
-    Ok(out)
+    Ok((out, bytes))
 }

@@ -252,6 +252,14 @@ pub enum ChannelError {
         /// The limit.
         max: usize,
     },
+    /// A chain in compact form would rebuild into more bytes of full states than allowed:
+    /// refused before it is rebuilt any further (a few hundred bytes of compact state can
+    /// stand for a full state of 2000 certificates).
+    #[error("a channel history would rebuild into more than {max_bytes} bytes of states")]
+    HistoryTooLarge {
+        /// The limit.
+        max_bytes: usize,
+    },
 }
 
 impl ChannelError {

@@ -13,7 +13,9 @@ mod sender;
 mod state;
 mod view;
 
-pub use compact::{CompactState, compact_chain, expand_chain};
+pub use compact::{
+    CompactState, MAX_REBUILT_BYTES, compact_chain, expand_chain, expand_chain_within,
+};
 pub use error::{ChannelError, PolicyRefusal};
 pub use judge::MAX_STATE_AGE_SECS;
 pub use message::{GroupHeader, GroupMessage, GroupPlaintext, SenderKeyDistribution};

@@ -6,7 +6,7 @@
 //! nobody is refused a bundle, so a member joining a large channel, who needs one per member,
 //! is never held up, and nobody can drain another's one-time prekeys.
 
-use tracing::info;
+use tracing::{debug, info};
 use vigil_protocol::UserId;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::relay::{ErrorCode, Response};
@@ -37,7 +37,8 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
         Err(e) => return storage_refusal(&e),
     };
     // The requester's budget first: a requester over it takes nothing from the target's.
-    let allowed = shared.bundle_fetches.allow(requester) && shared.one_time_handouts.allow(&wanted);
+    let within_budget = shared.bundle_fetches.allow(requester);
+    let allowed = within_budget && shared.one_time_handouts.allow(&wanted);
     let one_time_prekey = if allowed {
         let (one_time_prekey, remaining) = match shared.store.take_one_time_prekey(&wanted) {
             Ok(taken) => taken,
@@ -51,11 +52,22 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
             shared.live.notify(&wanted, &Notice::PrekeysLow(remaining));
         }
         one_time_prekey
-    } else {
+    } else if within_budget {
+        // At most the requesters' budgets together: worth the operator's attention (many
+        // members, or minted identities, fetching one member's bundle).
         info!(
             %requester,
             target_user = %wanted,
-            "one-time prekey held back (requester's or target's rate used up): signed prekey only"
+            "one-time prekey held back (the target's rate is used up): signed prekey only"
+        );
+        None
+    } else {
+        // Past their own budget nothing refuses a member's fetches: a line each at INFO would
+        // let one member fill the relay's log.
+        debug!(
+            %requester,
+            target_user = %wanted,
+            "one-time prekey held back (the requester's rate is used up): signed prekey only"
         );
         None
     };
