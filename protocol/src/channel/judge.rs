@@ -170,9 +170,16 @@ pub(super) fn confirmed_prefix(
         let author_valid = previous
             .member(&next.author)
             .is_some_and(|c| trust.verify_certificate(c, now).is_ok());
+        // The voucher is the owner or an admin of `base` with the very key `base` holds for
+        // them: not another certificate of theirs that the unconfirmed states swapped in.
+        let same_key =
+            |state: &ChannelState| state.member(&next.author).map(|c| c.body().identity_key);
+        let known_voucher = base.may_change(&next.author)
+            && same_key(base).is_some()
+            && same_key(base) == same_key(previous);
         if !author_valid {
             unvouched = true;
-        } else if base.may_change(&next.author) {
+        } else if known_voucher {
             unvouched = false;
         }
         if fresh && kept_valid && author_valid && !unvouched {

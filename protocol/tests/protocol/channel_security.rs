@@ -1346,10 +1346,6 @@ fn a_compact_history_of_one_message_cannot_rebuild_into_tens_of_megabytes() {
 // ----- second review: vouching by a base admin's user id, not their certificate -----
 
 #[test]
-#[ignore = "design trade-off (second review, low): a base admin vouches by user id, so a \
-            held state that swaps in another valid certificate of that admin lets its holder \
-            vouch; binding the voucher to the base's identity key would hold a legitimate key \
-            renewal of that admin signed by an owner revoked since"]
 fn a_revoked_owner_cannot_swap_in_another_certificate_of_an_admin_to_vouch_for_it() {
     let mut crew = Crew::new(25);
     let revoked_at = NOW.plus_days(1);
