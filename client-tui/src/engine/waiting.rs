@@ -266,14 +266,31 @@ impl Engine {
     ) -> Result<(), EngineError> {
         loop {
             let mut progressed = false;
+            // A channel we are in whose states made no progress in this pass is not tried again
+            // for its other states (each try looks at all of them from our head, so junk cannot
+            // make a pass quadratic). Not for a channel we are not in: each of its states tries
+            // the chains that contain it, so junk must not hide the invitation.
+            let mut stalled: std::collections::BTreeSet<[u8; 32]> =
+                std::collections::BTreeSet::new();
             let mut i = 0;
             while i < self.parked.len() {
                 let item = match self.parked.get(i) {
                     Some((_, entry)) => entry.item.clone(),
                     None => break,
                 };
+                let state = matches!(item, Parked::State { .. })
+                    && self.channels.contains_key(&parked_channel(&item));
+                if state && stalled.contains(&parked_channel(&item)) {
+                    i += 1;
+                    continue;
+                }
                 match self.handle(batch, events, &item, now)? {
-                    Progress::Wait => i += 1,
+                    Progress::Wait => {
+                        if state {
+                            stalled.insert(parked_channel(&item));
+                        }
+                        i += 1;
+                    }
                     Progress::WaitUnblocked => {
                         progressed = true;
                         i += 1;
