@@ -155,6 +155,68 @@ impl ChannelView {
         from_identity: &IdentityPublicKey,
         key: &SenderKeyDistribution,
     ) -> Result<(), ChannelError> {
+        self.check_sender_key(from, from_identity, key)?;
+        let slot = (key.epoch, from.clone(), key.generation);
+        if let Some(known) = self.receiving.get(&slot) {
+            return if known.signing_key == key.signing_key {
+                Ok(())
+            } else {
+                Err(ChannelError::BadSenderKey(
+                    "a different key for a sender, epoch and generation we already have",
+                ))
+            };
+        }
+        let mut generations = self.generations(key.epoch, from);
+        if generations
+            .last()
+            .is_some_and(|g| key.generation.saturating_add(MAX_GENERATIONS_KEPT) <= *g)
+        {
+            return Err(ChannelError::BadSenderKey(
+                "a generation of this sender's key older than those kept",
+            ));
+        }
+        self.receiving.insert(
+            slot,
+            ReceivingChain {
+                signing_key: key.signing_key,
+                key: Secret32::from_slice(&key.chain_key),
+                next: key.index,
+                skipped: BTreeMap::new(),
+            },
+        );
+        // Keep the newest generations of this sender and epoch only.
+        generations.push(key.generation);
+        generations.sort_unstable();
+        let excess = generations
+            .len()
+            .saturating_sub(MAX_GENERATIONS_KEPT as usize);
+        for old in generations.into_iter().take(excess) {
+            self.receiving.remove(&(key.epoch, from.clone(), old));
+        }
+        Ok(())
+    }
+
+    /// The generations of `from`'s key we hold for `epoch`, sorted.
+    fn generations(&self, epoch: u64, from: &UserId) -> Vec<u32> {
+        let mut generations: Vec<u32> = self
+            .receiving
+            .keys()
+            .filter(|(e, s, _)| *e == epoch && s == from)
+            .map(|(_, _, g)| *g)
+            .collect();
+        generations.sort_unstable();
+        generations
+    }
+
+    /// Everything about a sender key but what we already hold: from its sender, of this
+    /// channel, of a kept epoch not before the sender was invited, over a session with the
+    /// identity key the state holds for them.
+    fn check_sender_key(
+        &self,
+        from: &UserId,
+        from_identity: &IdentityPublicKey,
+        key: &SenderKeyDistribution,
+    ) -> Result<(), ChannelError> {
         let state = self.head.state();
         if &key.sender != from {
             return Err(ChannelError::BadSenderKey(
@@ -191,50 +253,6 @@ impl ChannelView {
             return Err(ChannelError::BadSenderKey(
                 "it is for an epoch before its sender was invited",
             ));
-        }
-        let slot = (key.epoch, from.clone(), key.generation);
-        if let Some(known) = self.receiving.get(&slot) {
-            return if known.signing_key == key.signing_key {
-                Ok(())
-            } else {
-                Err(ChannelError::BadSenderKey(
-                    "a different key for a sender, epoch and generation we already have",
-                ))
-            };
-        }
-        let newest = self
-            .receiving
-            .keys()
-            .filter(|(e, s, _)| *e == key.epoch && s == from)
-            .map(|(_, _, g)| *g)
-            .max();
-        if newest.is_some_and(|g| key.generation.saturating_add(MAX_GENERATIONS_KEPT) <= g) {
-            return Err(ChannelError::BadSenderKey(
-                "a generation of this sender's key older than those kept",
-            ));
-        }
-        self.receiving.insert(
-            slot,
-            ReceivingChain {
-                signing_key: key.signing_key,
-                key: Secret32::from_slice(&key.chain_key),
-                next: key.index,
-                skipped: BTreeMap::new(),
-            },
-        );
-        // Keep the newest generations of this sender and epoch only.
-        let mut generations: Vec<u32> = self
-            .receiving
-            .keys()
-            .filter(|(e, s, _)| *e == key.epoch && s == from)
-            .map(|(_, _, g)| *g)
-            .collect();
-        generations.sort_unstable();
-        let excess = generations
-            .len()
-            .saturating_sub(MAX_GENERATIONS_KEPT as usize);
-        for old in generations.into_iter().take(excess) {
-            self.receiving.remove(&(key.epoch, from.clone(), old));
         }
         Ok(())
     }
