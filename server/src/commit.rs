@@ -196,8 +196,18 @@ mod tests {
         let (flushes, served) = store.flush_counts();
         assert_eq!(served, 200);
         assert!((1..=200).contains(&flushes), "{flushes} flushes");
-        drop(store); // joins the writer: the directory is free again
-        let reopened = Store::open(dir.path()).unwrap();
+        drop(store); // joins the writer once the tasks' clones are gone too
+        // sled releases the directory's lock when the last handle goes (a spawned task's
+        // clone may outlive its join for a moment): try again briefly.
+        let mut reopened = Store::open(dir.path());
+        for _ in 0..100 {
+            if !matches!(reopened, Err(crate::store::StoreError::Sled(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            reopened = Store::open(dir.path());
+        }
+        let reopened = reopened.unwrap();
         assert_eq!(reopened.stored_count().unwrap(), 200);
         let pending = reopened
             .pending(&"bob@cert-at".parse().unwrap(), None, 1000)
