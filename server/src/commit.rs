@@ -201,7 +201,7 @@ mod tests {
         // clone may outlive its join for a moment): try again briefly.
         let mut reopened = Store::open(dir.path());
         for _ in 0..100 {
-            if !matches!(reopened, Err(crate::store::StoreError::Sled(_))) {
+            if !matches!(reopened, Err(StoreError::Sled(_))) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
