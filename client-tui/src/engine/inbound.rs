@@ -285,21 +285,7 @@ impl Engine {
         let head = view.head().clone();
         let (ours, offered) = (head.state().version, signed.state().version);
         if offered <= ours {
-            let Some(known) = self.chain_state(id, offered)? else {
-                return Ok(Progress::Done); // older than where our history starts
-            };
-            if known.hash() == signed.hash() {
-                return Ok(Progress::Done); // already applied: a redelivery
-            }
-            // Another state for a place we hold: a fork only when someone who could sign the
-            // state before it did.
-            let before = match offered.checked_sub(1) {
-                Some(version) => self.chain_state(id, version)?,
-                None => None,
-            };
-            let authority = before.as_ref().unwrap_or(&known);
-            self.fork_or_junk(batch, events, id, (&known, authority), (from, signed), now)?;
-            return Ok(Progress::Done);
+            return self.held_place(batch, events, id, from, signed, now);
         }
         let candidates = self.candidates(id, signed);
         let run = linked_run(&head, &candidates, signed);
@@ -343,6 +329,33 @@ impl Engine {
                 Ok(Progress::Done)
             }
         }
+    }
+
+    /// A state at a version we already hold: a redelivery, older than our history, or another
+    /// state for that place (a fork only when someone who could sign the state before it did).
+    fn held_place(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        id: [u8; 32],
+        from: &UserId,
+        signed: &SignedChannelState,
+        now: UnixTime,
+    ) -> Result<Progress, EngineError> {
+        let offered = signed.state().version;
+        let Some(known) = self.chain_state(id, offered)? else {
+            return Ok(Progress::Done); // older than where our history starts
+        };
+        if known.hash() == signed.hash() {
+            return Ok(Progress::Done); // already applied: a redelivery
+        }
+        let before = match offered.checked_sub(1) {
+            Some(version) => self.chain_state(id, version)?,
+            None => None,
+        };
+        let authority = before.as_ref().unwrap_or(&known);
+        self.fork_or_junk(batch, events, id, (&known, authority), (from, signed), now)?;
+        Ok(Progress::Done)
     }
 
     /// `theirs` (from `from`) claims the place of `ours`: a fork, alerted, when it is signed
