@@ -68,6 +68,37 @@ pub fn text_line(entry: &Entry, trust: &str) -> String {
     }
 }
 
+/// One history entry in the Markdown export (escaped).
+fn markdown_entry(out: &mut String, entry: &Entry, trust: &str) {
+    match &entry.body {
+        Body::Text(text) => {
+            out.push_str(&format!(
+                "**{}** {} <{}> ({trust})\n\n",
+                entry.at,
+                line(&entry.sender_name),
+                entry.sender
+            ));
+            for text_line in multiline(text).lines() {
+                out.push_str("    ");
+                out.push_str(text_line);
+                out.push('\n');
+            }
+            out.push('\n');
+        }
+        Body::Notice(text) => out.push_str(&format!("*{} {}*\n\n", entry.at, line(text))),
+        Body::Alert(text) => {
+            out.push_str(&format!("**{} ALERT: {}**\n\n", entry.at, line(text)));
+        }
+        Body::Undecryptable(why) => out.push_str(&format!(
+            "**{}** {} <{}>: *could not decrypt or verify: {}*\n\n",
+            entry.at,
+            line(&entry.sender_name),
+            entry.sender,
+            line(why)
+        )),
+    }
+}
+
 /// The export of `channel` in `format`.
 ///
 /// # Errors
@@ -102,36 +133,7 @@ pub fn export(
                 summary.members.len()
             );
             for (_, entry) in &entries {
-                let trust = marks.of(&entry.sender);
-                match &entry.body {
-                    Body::Text(text) => {
-                        out.push_str(&format!(
-                            "**{}** {} <{}> ({trust})\n\n",
-                            entry.at,
-                            line(&entry.sender_name),
-                            entry.sender
-                        ));
-                        for text_line in multiline(text).lines() {
-                            out.push_str("    ");
-                            out.push_str(text_line);
-                            out.push('\n');
-                        }
-                        out.push('\n');
-                    }
-                    Body::Notice(text) => {
-                        out.push_str(&format!("*{} {}*\n\n", entry.at, line(text)));
-                    }
-                    Body::Alert(text) => {
-                        out.push_str(&format!("**{} ALERT: {}**\n\n", entry.at, line(text)));
-                    }
-                    Body::Undecryptable(why) => out.push_str(&format!(
-                        "**{}** {} <{}>: *could not decrypt or verify: {}*\n\n",
-                        entry.at,
-                        line(&entry.sender_name),
-                        entry.sender,
-                        line(why)
-                    )),
-                }
+                markdown_entry(&mut out, entry, marks.of(&entry.sender));
             }
             out.push_str(&format!("> **{label}**\n"));
             out
@@ -140,12 +142,7 @@ pub fn export(
             let messages: Vec<String> = entries
                 .iter()
                 .map(|(seq, entry)| {
-                    let (kind, text) = match &entry.body {
-                        Body::Text(t) => ("text", t),
-                        Body::Notice(t) => ("notice", t),
-                        Body::Alert(t) => ("alert", t),
-                        Body::Undecryptable(t) => ("undecryptable", t),
-                    };
+                    let (kind, text) = entry.body.kind_and_text();
                     format!(
                         "{{\"seq\":{seq},\"at\":{},\"sender\":{},\"name\":{},\"trust\":{},\
                          \"kind\":{},\"text\":{}}}",

@@ -16,7 +16,7 @@ use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
 use crate::client::{Client, ClientError, now};
-use crate::engine::{Body, Engine, EngineError, Entry, Event, SYSTEM_CHANNEL};
+use crate::engine::{Engine, EngineError, Entry, Event, SYSTEM_CHANNEL};
 use crate::export::{self, Format};
 use crate::sanitize::line;
 
@@ -838,12 +838,7 @@ fn print_line(
     out: &mut dyn Write,
 ) -> Result<(), Failure> {
     if json {
-        let (kind, text) = match &entry.body {
-            Body::Text(t) => ("text", t.as_str()),
-            Body::Notice(t) => ("notice", t.as_str()),
-            Body::Alert(t) => ("alert", t.as_str()),
-            Body::Undecryptable(t) => ("undecryptable", t.as_str()),
-        };
+        let (kind, text) = entry.body.kind_and_text();
         let delivery = entry.delivery.as_ref().map_or_else(
             || "null".to_owned(),
             |d| export::json_string(&d.to_string()),

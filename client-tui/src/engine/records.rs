@@ -57,6 +57,20 @@ pub enum Body {
     Alert(String),
 }
 
+impl Body {
+    /// The kind of entry (`text`, `notice`, `alert`, `undecryptable`) and its text, as
+    /// `read --json` and the JSON export write them.
+    #[must_use]
+    pub fn kind_and_text(&self) -> (&'static str, &str) {
+        match self {
+            Self::Text(t) => ("text", t),
+            Self::Notice(t) => ("notice", t),
+            Self::Alert(t) => ("alert", t),
+            Self::Undecryptable(t) => ("undecryptable", t),
+        }
+    }
+}
+
 /// One entry of a channel's history.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Entry {

@@ -861,6 +861,14 @@ impl App {
         actions
     }
 
+    /// The name of channel `id` as listed (empty when unknown).
+    fn channel_name(&self, id: [u8; 32]) -> String {
+        self.channels
+            .iter()
+            .find(|c| c.summary.id == id)
+            .map_or_else(String::new, |c| c.summary.name.clone())
+    }
+
     fn on_event(&mut self, event: Event) -> Vec<Action> {
         match event {
             Event::Message {
@@ -935,11 +943,7 @@ impl App {
                 sender,
                 missing,
             } => {
-                let name = self
-                    .channels
-                    .iter()
-                    .find(|c| c.summary.id == channel)
-                    .map_or_else(String::new, |c| c.summary.name.clone());
+                let name = self.channel_name(channel);
                 self.warnings.push(format!(
                     "{missing} message(s) from {sender} in {name} are missing (lost or withheld)"
                 ));
@@ -947,11 +951,7 @@ impl App {
             }
             Event::DecryptFailed { .. } => Vec::new(), // shown as a placeholder entry
             Event::Alert { channel, text } => {
-                let name = self
-                    .channels
-                    .iter()
-                    .find(|c| c.summary.id == channel)
-                    .map_or_else(String::new, |c| c.summary.name.clone());
+                let name = self.channel_name(channel);
                 self.warnings.push(format!("{name}: {text}"));
                 vec![Action::RefreshChannels]
             }

@@ -102,6 +102,23 @@ fn refused(e: impl std::fmt::Display) -> Option<Update> {
     Some(Update::Refused(e.to_string()))
 }
 
+/// What the inviter is shown: who was invited, so they can check it is the right person.
+fn invited(who: &crate::engine::Invitee) -> String {
+    format!(
+        "invited {} ({}, {}, clearance {}, key {}){}",
+        who.user,
+        who.display_name,
+        who.org,
+        who.clearance,
+        who.fingerprint,
+        if who.known {
+            ""
+        } else {
+            "; first contact: verify with /verify"
+        }
+    )
+}
+
 async fn perform(handle: &Handle, action: Action) -> Option<Update> {
     match action {
         Action::Send(channel, text) => handle.send(channel, text).await.err().and_then(refused),
@@ -110,18 +127,7 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
             Err(e) => refused(e),
         },
         Action::Invite(channel, user) => match handle.invite(channel, user.clone()).await {
-            Ok(who) => Some(Update::Done(format!(
-                "invited {user} ({}, {}, clearance {}, key {}){}",
-                who.display_name,
-                who.org,
-                who.clearance,
-                who.fingerprint,
-                if who.known {
-                    ""
-                } else {
-                    "; first contact: verify with /verify"
-                }
-            ))),
+            Ok(who) => Some(Update::Done(invited(&who))),
             Err(e) => refused(e),
         },
         Action::Remove(channel, user) => {

@@ -12,7 +12,7 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 use vigil_protocol::label::Label;
 
 use super::app::{App, COMMANDS, Focus, Mode, TrustMark};
-use crate::engine::{Body, Connection, Delivery};
+use crate::engine::{Body, Connection, Delivery, Entry};
 use crate::sanitize::{line, multiline};
 
 /// Width of the channel list.
@@ -260,6 +260,33 @@ fn time_of(at: vigil_protocol::UnixTime) -> String {
     text.get(11..19).unwrap_or(&text).to_owned()
 }
 
+/// A notice, an alert or an undecryptable entry, as one styled line (escaped).
+fn one_line_entry(app: &App, entry: &Entry) -> Span<'static> {
+    let (text, colour, modifier) = match &entry.body {
+        Body::Notice(text) => (format!("* {}", line(text)), Color::Gray, Modifier::ITALIC),
+        Body::Alert(text) => (
+            format!("!! {}", line(text)),
+            Color::Red,
+            Modifier::BOLD | Modifier::REVERSED,
+        ),
+        Body::Undecryptable(why) => (
+            format!(
+                "{} <{}>: [could not decrypt or verify: {}]",
+                line(&entry.sender_name),
+                entry.sender,
+                line(why)
+            ),
+            Color::Red,
+            Modifier::BOLD,
+        ),
+        Body::Text(text) => (line(text).into_owned(), Color::Reset, Modifier::empty()),
+    };
+    Span::styled(
+        text,
+        style(app, Style::default().fg(colour)).add_modifier(modifier),
+    )
+}
+
 fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
     let id = app.current().map(|c| c.summary.id).unwrap_or_default();
     let empty = Vec::new();
@@ -274,33 +301,9 @@ fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
             style(app, Style::default().fg(Color::DarkGray)),
         );
         match &entry.body {
-            Body::Notice(text) => lines.push(Line::from(vec![
-                time,
-                Span::styled(
-                    format!("* {}", line(text)),
-                    style(app, Style::default().fg(Color::Gray)).add_modifier(Modifier::ITALIC),
-                ),
-            ])),
-            Body::Alert(text) => lines.push(Line::from(vec![
-                time,
-                Span::styled(
-                    format!("!! {}", line(text)),
-                    style(app, Style::default().fg(Color::Red))
-                        .add_modifier(Modifier::BOLD | Modifier::REVERSED),
-                ),
-            ])),
-            Body::Undecryptable(why) => lines.push(Line::from(vec![
-                time,
-                Span::styled(
-                    format!(
-                        "{} <{}>: [could not decrypt or verify: {}]",
-                        line(&entry.sender_name),
-                        entry.sender,
-                        line(why)
-                    ),
-                    style(app, Style::default().fg(Color::Red)).add_modifier(Modifier::BOLD),
-                ),
-            ])),
+            Body::Notice(_) | Body::Alert(_) | Body::Undecryptable(_) => {
+                lines.push(Line::from(vec![time, one_line_entry(app, entry)]));
+            }
             Body::Text(text) => {
                 let mark = app.mark(&entry.sender);
                 let mark_style = match mark {
