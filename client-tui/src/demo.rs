@@ -132,19 +132,18 @@ async fn provision() -> Result<World, String> {
     std::fs::write(&admin, ADMIN_PASSPHRASE).map_err(|e| e.to_string())?;
     std::fs::write(&bundle_pass, BUNDLE_PASSPHRASE).map_err(|e| e.to_string())?;
     for (org, country, d) in [("CERT-AT", "AT", "at"), ("CERT-CZ", "CZ", "cz")] {
-        keytool(
-            &[
-                "org",
-                "init",
-                "--org",
-                org,
-                "--country",
-                country,
-                "--dir",
-                &path(d),
-            ],
-            &admin,
-        )?;
+        let dir = path(d);
+        let args = [
+            "org",
+            "init",
+            "--org",
+            org,
+            "--country",
+            country,
+            "--dir",
+            &dir,
+        ];
+        keytool(&args, &admin)?;
     }
     keytool(
         &[
@@ -175,32 +174,11 @@ async fn provision() -> Result<World, String> {
     )?;
     // Each team accepts from the other what the incident needs: CERT-AT (which runs the relay)
     // CERT-CZ's officers up to EU RESTRICTED, CERT-CZ the Austrian lead's EU SECRET.
-    keytool(
-        &[
-            "trust",
-            "add",
-            "--org-dir",
-            &path("at"),
-            "--partner",
-            &path("cz"),
-            "--max-clearance",
-            "EU RESTRICTED",
-        ],
-        &admin,
-    )?;
-    keytool(
-        &[
-            "trust",
-            "add",
-            "--org-dir",
-            &path("cz"),
-            "--partner",
-            &path("at"),
-            "--max-clearance",
-            "EU SECRET",
-        ],
-        &admin,
-    )?;
+    for (org, partner, max) in [("at", "cz", "EU RESTRICTED"), ("cz", "at", "EU SECRET")] {
+        let (org, partner) = (path(org), path(partner));
+        let args = ["trust", "add", "--org-dir", &org, "--partner", &partner];
+        keytool(&[&args[..], &["--max-clearance", max]].concat(), &admin)?;
+    }
     for (user, name, role, clearance) in PEOPLE {
         let org = if user.ends_with("cert-cz") {
             "cz"

@@ -18,6 +18,22 @@ use crate::error::{Error, Result};
 use crate::orgdir::{OrgDir, read_root};
 use crate::{fsutil, now, say};
 
+/// An org root: organisation, country, creation, fingerprint and its self-signature.
+fn org_root(root: &OrgRoot, out: &mut dyn Write) -> Result<()> {
+    say(out, "Vigil org root");
+    say(out, format!("  organisation:  {}", root.org()));
+    say(out, format!("  country:       {}", root.country()));
+    say(out, format!("  created:       {}", root.created()));
+    say(out, format!("  fingerprint:   {}", root.fingerprint()));
+    match root.verify() {
+        Ok(()) => {
+            say(out, "  self-signature: valid");
+            Ok(())
+        }
+        Err(_) => refuse(out, "  self-signature: DOES NOT VERIFY"),
+    }
+}
+
 /// Prints `args.file`.
 pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
     let path = &args.file;
@@ -29,19 +45,7 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
     let roots = known_roots(args)?;
     let corrupt = |e: vigil_protocol::DecodeError| Error::corrupt(path, e);
     match kind {
-        FileKind::OrgRoot => {
-            let root: OrgRoot = codec::decode(&bytes).map_err(corrupt)?;
-            say(out, "Vigil org root");
-            say(out, format!("  organisation:  {}", root.org()));
-            say(out, format!("  country:       {}", root.country()));
-            say(out, format!("  created:       {}", root.created()));
-            say(out, format!("  fingerprint:   {}", root.fingerprint()));
-            match root.verify() {
-                Ok(()) => say(out, "  self-signature: valid"),
-                Err(_) => return refuse(out, "  self-signature: DOES NOT VERIFY"),
-            }
-            Ok(())
-        }
+        FileKind::OrgRoot => org_root(&codec::decode(&bytes).map_err(corrupt)?, out),
         FileKind::Certificate => {
             let cert = MemberCertificate::from_bytes(&bytes).map_err(corrupt)?;
             certificate(&cert, &roots, args.org_dir.as_deref(), out)
@@ -136,8 +140,10 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
         FileKind::PartnerLimits => {
             let (org, limits) = PartnerLimits::from_record(&bytes).map_err(corrupt)?;
             say(out, "Vigil partner limits (what this organisation accepts)");
-            say(out, format!("  partner:       {org}"));
-            say(out, format!("  accepting:     {limits}"));
+            say(
+                out,
+                format!("  partner:       {org}\n  accepting:     {limits}"),
+            );
             Ok(())
         }
         FileKind::CertificateRequest => {
