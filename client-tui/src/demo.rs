@@ -17,8 +17,9 @@ use vigil_protocol::UserId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
-use crate::client::{Client, now};
-use crate::engine::{Body, Engine, Event};
+use vigil_client::client::Client;
+use vigil_client::engine::{Body, Engine, Event};
+use vigil_common::now;
 
 const ADMIN_PASSPHRASE: &str = "demo administrator passphrase";
 const BUNDLE_PASSPHRASE: &str = "demo one-time bundle passphrase";
@@ -211,7 +212,7 @@ async fn provision() -> Result<World, String> {
     let addr = relay.local_addr().map_err(|e| e.to_string())?;
     let mut clients = Vec::new();
     for (user, ..) in PEOPLE {
-        let bundle = crate::engine::open_bundle(
+        let bundle = vigil_client::engine::open_bundle(
             &dir.path().join(format!("{user}.bundle")),
             BUNDLE_PASSPHRASE,
         )
@@ -431,8 +432,9 @@ fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<Stri
         summary.name,
         summary.label
     );
-    let entries = crate::cli::all_history(engine, channel, None).map_err(|f| f.message)?;
-    let mut marks = crate::cli::Marks::new(engine);
+    let entries =
+        vigil_client::history::all_history(engine, channel, None).map_err(|e| e.to_string())?;
+    let mut marks = vigil_client::history::Marks::new(engine);
     for (_, entry) in &entries {
         text.push_str(&crate::export::text_line(entry, marks.of(&entry.sender)));
         text.push('\n');

@@ -1,14 +1,14 @@
 //! Exporting a channel's history to a labelled file: the label banner on top and at the
 //! bottom, each message with its sender, time and verification state. `TLP:RED` channels are
-//! never exported. What members wrote is escaped ([`crate::sanitize`]): in Markdown as `\u{…}`,
+//! never exported. What members wrote is escaped ([`vigil_client::sanitize`]): in Markdown as `\u{…}`,
 //! in JSON as `\uXXXX`, so neither the file nor a terminal showing it carries a raw control or
 //! bidirectional character.
 
 use vigil_protocol::UnixTime;
 
-use crate::cli::{Marks, all_history};
-use crate::engine::{Body, Engine, EngineError, Entry};
-use crate::sanitize::{self, line, multiline};
+use vigil_client::engine::{Body, Engine, EngineError, Entry};
+use vigil_client::history::{Marks, all_history};
+use vigil_client::sanitize::{self, line, multiline};
 
 /// The export formats.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -117,7 +117,7 @@ pub fn export(
             summary.name, summary.label.tlp
         )));
     }
-    let entries = all_history(engine, channel, None).map_err(|f| EngineError::Usage(f.message))?;
+    let entries = all_history(engine, channel, None)?;
     let label = summary.label.to_string();
     let name = line(&summary.name);
     let me = engine.user();
@@ -175,7 +175,7 @@ mod tests {
     use vigil_protocol::{UnixTime, UserId};
 
     use super::*;
-    use crate::engine::Delivery;
+    use vigil_client::engine::Delivery;
 
     const HOSTILE: &str = "ok\u{1b}]0;pwned\u{7}\r\u{202e}fdp.exe\u{9b}";
 

@@ -1,20 +1,9 @@
-//! `vigil-client`: the client side of Vigil: the engine (sealed store, sessions, channels,
-//! outbox; [`engine`]), its connection to the relay ([`client`], [`transport`]), the network
-//! worker the UI talks to ([`worker`]), the terminal UI ([`tui`]), the headless commands
-//! ([`cli`]) and `vigil demo` ([`demo`]). Whatever shows text from other members passes it
-//! through [`sanitize`].
+//! `vigil`: the duty officer's client over the [`vigil_client`] engine: the terminal UI
+//! ([`tui`]) with its settings ([`config`]), the headless commands ([`cli`]), history export
+//! formats ([`export`]) and `vigil demo` ([`demo`]).
 
 pub mod cli;
-pub mod client;
 pub mod config;
 pub mod demo;
-pub mod engine;
 pub mod export;
-pub mod home;
-pub mod request;
-pub mod sanitize;
-pub mod store;
-pub mod transport;
-pub mod trust;
 pub mod tui;
-pub mod worker;

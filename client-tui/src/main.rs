@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use vigil_client::cli::{Cli, Stderr, run};
+use vigil_tui::cli::{Cli, Stderr, run};
 
 #[expect(clippy::print_stderr, reason = "a command-line front end")]
 fn main() -> ExitCode {

@@ -11,13 +11,13 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
-use vigil_client::config::{Colours, Config};
 use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, TrustWarning};
-use vigil_client::tui::app::{Action, App, Focus, Mode, Update};
-use vigil_client::tui::view;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::{UnixTime, UserId};
+use vigil_tui::config::{Colours, Config};
+use vigil_tui::tui::app::{Action, App, Focus, Mode, Update};
+use vigil_tui::tui::view;
 
 fn user(id: &str) -> UserId {
     UserId::new(id).unwrap()

@@ -88,3 +88,17 @@ impl Error {
 
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<vigil_common::Error> for Error {
+    fn from(e: vigil_common::Error) -> Self {
+        use vigil_common::Error as Common;
+        match e {
+            Common::Io { path, source } => Self::Io { path, source },
+            Common::Exists(path) => Self::Exists(path),
+            Common::NotText(path) => Self::corrupt(path, "not a text file"),
+            Common::NoPassphrase => Self::NoPassphrase,
+            Common::WeakPassphrase { min } => Self::WeakPassphrase { min },
+            Common::PassphraseMismatch => Self::PassphraseMismatch,
+        }
+    }
+}

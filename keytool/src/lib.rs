@@ -4,24 +4,11 @@
 pub mod cli;
 pub mod commands;
 pub mod error;
-pub mod fsutil;
 pub mod orgdir;
-pub mod passphrase;
 
 use std::io::Write;
 
-use vigil_protocol::UnixTime;
-
 pub use error::{Error, Result};
-
-/// The current time, from the system clock.
-#[must_use]
-pub fn now() -> UnixTime {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    UnixTime(secs)
-}
 
 /// Runs `vigil-keytool ARGS` in this process with the org root passphrase read from
 /// `passphrase_file`, as a program embedding the tool would (the demo, the test fixtures).
@@ -53,7 +40,7 @@ pub fn run_args(
 /// [`Error`], whose [`Error::exit_code`] the binary exits with.
 pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
     use cli::{Command, OrgCommand, RelayCommand, TrustCommand};
-    let pass = passphrase::Source {
+    let pass = vigil_common::passphrase::Source {
         file: cli.passphrase_file,
     };
     match cli.command {

@@ -25,7 +25,7 @@ use vigil_protocol::{MemberCertificate, OrgId, OrgRoot, RevocationList, UserId};
 use zeroize::Zeroizing;
 
 use crate::error::{Error, Result};
-use crate::fsutil;
+use vigil_common::fs as fsutil;
 
 /// The relay an organisation runs, as recorded by `relay init`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -344,5 +344,6 @@ pub fn write_ledger(dir: &Path, ledger: &Ledger) -> Result<()> {
     fsutil::write_atomic(
         &OrgDir::ledger_path(dir),
         format!("{header}{text}").as_bytes(),
-    )
+    )?;
+    Ok(())
 }

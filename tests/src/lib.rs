@@ -28,7 +28,7 @@ const PASSPHRASE: &str = "end-to-end test passphrase";
 /// The current time.
 #[must_use]
 pub fn now() -> UnixTime {
-    vigil_keytool::now()
+    vigil_common::now()
 }
 
 fn keytool(args: &[&str], passphrase_file: &Path) -> Result<String, String> {

@@ -7,9 +7,10 @@ use vigil_protocol::UserId;
 use vigil_protocol::channel::Proposal;
 
 use super::{ChannelCommand, Failure, io, parse_user, usage};
-use crate::client::{Client, now};
-use crate::engine::Invitee;
-use crate::sanitize::line;
+use vigil_client::client::Client;
+use vigil_client::engine::Invitee;
+use vigil_client::sanitize::line;
+use vigil_common::now;
 
 /// Runs one of the governance commands.
 pub(super) async fn run(

@@ -10,15 +10,17 @@ use std::io::{IsTerminal as _, Read as _, Write};
 use std::path::{Path, PathBuf};
 
 use clap::{Parser, Subcommand};
-use vigil_keytool::passphrase::Source;
+use vigil_common::passphrase::Source;
 use vigil_protocol::UserId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
-use crate::client::{Client, ClientError, now};
-use crate::engine::{Engine, EngineError, Entry, Event, SYSTEM_CHANNEL};
 use crate::export::{self, Format};
-use crate::sanitize::line;
+use vigil_client::client::{Client, ClientError};
+use vigil_client::engine::{Engine, EngineError, Entry, Event, SYSTEM_CHANNEL};
+use vigil_client::history::{Marks, all_history, mark};
+use vigil_client::sanitize::line;
+use vigil_common::now;
 
 /// Vigil: end-to-end encrypted messaging for CSIRTs.
 ///
@@ -254,8 +256,14 @@ impl From<EngineError> for Failure {
     }
 }
 
-impl From<vigil_keytool::Error> for Failure {
-    fn from(e: vigil_keytool::Error) -> Self {
+impl From<vigil_common::Error> for Failure {
+    fn from(e: vigil_common::Error) -> Self {
+        usage(e.to_string())
+    }
+}
+
+impl From<vigil_client::request::RequestError> for Failure {
+    fn from(e: vigil_client::request::RequestError) -> Self {
         Self {
             code: e.exit_code(),
             message: e.to_string(),
@@ -298,7 +306,8 @@ impl Notes for Stderr {
 ///
 /// [`Failure`] with its exit code.
 pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), Failure> {
-    let home = crate::home::resolve(cli.home.as_deref()).map_err(usage)?;
+    let home =
+        vigil_client::home::resolve(cli.home.as_deref()).map_err(|e| usage(e.to_string()))?;
     let pass = Source {
         file: cli.passphrase_file,
     };
@@ -338,7 +347,10 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), F
             name,
             out: file,
         } => {
-            let done = crate::request::request(&home, &user, &name, &file, &pass, now())?;
+            let user = UserId::new(&user).map_err(|e| usage(format!("--user: {e}")))?;
+            let name =
+                vigil_protocol::Text::new(&name).map_err(|e| usage(format!("--name: {e}")))?;
+            let done = vigil_client::request::request(&home, user, name, &file, &pass, now())?;
             writeln!(out, "Wrote certificate request {}", file.display()).map_err(io)?;
             writeln!(out, "Your identity key fingerprint: {}", done.fingerprint).map_err(io)?;
             writeln!(
@@ -375,7 +387,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), F
 
 fn bundle_passphrase(file: Option<&Path>) -> Result<zeroize::Zeroizing<String>, Failure> {
     if let Some(path) = file {
-        let text = zeroize::Zeroizing::new(vigil_keytool::fsutil::read_text(path)?);
+        let text = zeroize::Zeroizing::new(vigil_common::fs::read_text(path)?);
         return Ok(zeroize::Zeroizing::new(
             text.lines().next().unwrap_or_default().to_owned(),
         ));
@@ -400,7 +412,7 @@ async fn enroll(
     out: &mut dyn Write,
     notes: &mut dyn Notes,
 ) -> Result<(), Failure> {
-    let contents = crate::engine::open_bundle(bundle, &bundle_passphrase(bundle_pass)?)?;
+    let contents = vigil_client::engine::open_bundle(bundle, &bundle_passphrase(bundle_pass)?)?;
     if home.join("store-key.vigil").exists() {
         return Err(usage(format!(
             "{} already holds an enrolled Vigil store; use another --home for another member",
@@ -510,7 +522,7 @@ fn report_warning(event: &Event, notes: &mut dyn Notes) {
     match event {
         Event::Trust {
             user,
-            warning: crate::engine::TrustWarning::KeyChanged,
+            warning: vigil_client::engine::TrustWarning::KeyChanged,
         } => notes.note(&format!(
             "WARNING: the keys of {user} changed. Compare safety numbers (`vigil verify \
              {user}`) before trusting them."
@@ -651,7 +663,7 @@ async fn dispatch(
         } => {
             let id = client.engine().find_channel(&channel)?;
             let written = export::export(client.engine(), id, format, now())?;
-            vigil_keytool::fsutil::write_new(&file, written.as_bytes())?;
+            vigil_common::fs::write_new(&file, written.as_bytes())?;
             writeln!(out, "Exported {channel} to {}", file.display()).map_err(io)?;
             Ok(())
         }
@@ -721,7 +733,7 @@ async fn follow(
         .channel(id)
         .map(|c| format!("==== {} ====", line(&c.label.to_string())))
         .unwrap_or_default();
-    let (handle, mut events, task) = crate::worker::spawn(client);
+    let (handle, mut events, task) = vigil_client::worker::spawn(client);
     let stop = tokio::signal::ctrl_c();
     tokio::pin!(stop);
     let mut result = Ok(());
@@ -744,10 +756,10 @@ async fn follow(
                     break;
                 }
             }
-            Event::Connection(crate::engine::Connection::Offline(why)) => {
+            Event::Connection(vigil_client::engine::Connection::Offline(why)) => {
                 notes.note(&format!("offline ({why}); reconnecting"));
             }
-            Event::Connection(crate::engine::Connection::Refused(why)) => {
+            Event::Connection(vigil_client::engine::Connection::Refused(why)) => {
                 result = Err(ClientError::LoginRefused(why).into());
                 break;
             }
@@ -763,70 +775,6 @@ async fn follow(
         result = writeln!(out, "{banner}").map_err(io);
     }
     (Some(client), result)
-}
-
-/// The history of `channel`, oldest first (the newest `last` only, if given), paged from the
-/// store.
-pub(crate) fn all_history(
-    engine: &Engine,
-    channel: [u8; 32],
-    last: Option<usize>,
-) -> Result<Vec<(u64, Entry)>, Failure> {
-    const PAGE: usize = 500;
-    let mut entries = Vec::new();
-    let mut before = None;
-    loop {
-        let want = last.map_or(PAGE, |l| l.saturating_sub(entries.len()).min(PAGE));
-        if want == 0 {
-            break;
-        }
-        let page = engine.history(channel, before, want)?;
-        let done = page.len() < want;
-        before = page.last().map(|(seq, _)| *seq);
-        entries.extend(page);
-        if done {
-            break;
-        }
-    }
-    entries.reverse();
-    Ok(entries)
-}
-
-/// How much we trust senders, as words; each contact is read from the store once (a history
-/// of a million messages has a handful of senders).
-pub(crate) struct Marks<'a> {
-    engine: &'a Engine,
-    known: std::collections::BTreeMap<UserId, &'static str>,
-}
-
-impl<'a> Marks<'a> {
-    pub(crate) fn new(engine: &'a Engine) -> Self {
-        Self {
-            engine,
-            known: std::collections::BTreeMap::new(),
-        }
-    }
-
-    /// The word for `user`.
-    pub(crate) fn of(&mut self, user: &UserId) -> &'static str {
-        let engine = self.engine;
-        self.known.entry(user.clone()).or_insert_with(|| {
-            let contact = engine.contact(user).ok().flatten();
-            mark(engine.user(), user, contact.as_ref())
-        })
-    }
-}
-
-/// How much we trust `user`, knowing what we pinned of them.
-fn mark(me: &UserId, user: &UserId, contact: Option<&crate::trust::Contact>) -> &'static str {
-    if user == me {
-        return "you";
-    }
-    match contact {
-        Some(c) if c.changed.is_some() => "KEY CHANGED",
-        Some(c) if c.verified => "verified",
-        _ => "unverified",
-    }
 }
 
 fn print_line(

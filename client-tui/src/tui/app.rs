@@ -11,7 +11,9 @@ use vigil_protocol::policy::ClassificationPolicy;
 
 use super::keys::{Binding, parse};
 use crate::config::Config;
-use crate::engine::{Body, ChannelSummary, Connection, Delivery, Entry, Event, TrustWarning};
+use vigil_client::engine::{
+    Body, ChannelSummary, Connection, Delivery, Entry, Event, TrustWarning,
+};
 
 /// Entries loaded per history page.
 pub const PAGE: usize = 200;

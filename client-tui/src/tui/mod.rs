@@ -1,5 +1,5 @@
 //! The terminal UI: ratatui on crossterm. The UI only draws and dispatches: the network worker
-//! ([`crate::worker`]) owns the engine and the connection, and every request to it runs in a
+//! ([`vigil_client::worker`]) owns the engine and the connection, and every request to it runs in a
 //! task of its own whose answer comes back as an [`app::Update`], so neither the network nor
 //! the disk ever blocks a keystroke. The screen is redrawn only when something changed: idle,
 //! the UI sleeps.
@@ -15,10 +15,11 @@ use ratatui::crossterm::execute;
 use tokio::sync::mpsc;
 use vigil_protocol::UserId;
 
-use crate::client::{Client, now};
 use crate::config::Config;
-use crate::worker::Handle;
 use app::{Action, App, PAGE, TrustMark, Update};
+use vigil_client::client::Client;
+use vigil_client::worker::Handle;
+use vigil_common::now;
 
 /// Runs the TUI for `client` until the user quits. Restores the terminal on every exit path,
 /// panics included.
@@ -35,7 +36,7 @@ pub async fn run(client: Client, config: &Config) -> Result<(), String> {
         .display_name
         .to_string();
     let mut app = App::new(me, name, config);
-    let (handle, mut events, task) = crate::worker::spawn(client);
+    let (handle, mut events, task) = vigil_client::worker::spawn(client);
     let mut terminal =
         ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
     let _ = execute!(std::io::stdout(), term::EnableBracketedPaste);
@@ -103,7 +104,7 @@ fn refused(e: impl std::fmt::Display) -> Option<Update> {
 }
 
 /// What the inviter is shown: who was invited, so they can check it is the right person.
-fn invited(who: &crate::engine::Invitee) -> String {
+fn invited(who: &vigil_client::engine::Invitee) -> String {
     format!(
         "invited {} ({}, {}, clearance {}, key {}){}",
         who.user,
@@ -268,7 +269,7 @@ fn export(client: &Client, channel: [u8; 32], path: &str) -> Result<String, Stri
     };
     let text = crate::export::export(client.engine(), channel, format, now())
         .map_err(|e| e.to_string())?;
-    vigil_keytool::fsutil::write_new(std::path::Path::new(path), text.as_bytes())
+    vigil_common::fs::write_new(std::path::Path::new(path), text.as_bytes())
         .map_err(|e| e.to_string())?;
     Ok(format!("exported to {path}"))
 }
@@ -291,7 +292,7 @@ fn search(client: &Client, channel: [u8; 32], text: &str) -> Result<(String, Vec
         let done = page.len() < SEARCH_PAGE;
         before = page.last().map(|(seq, _)| *seq);
         for (_, entry) in page {
-            if let crate::engine::Body::Text(t) = &entry.body
+            if let vigil_client::engine::Body::Text(t) = &entry.body
                 && t.to_lowercase().contains(&needle)
             {
                 lines.push(format!(

@@ -2,7 +2,7 @@
 //! the open channel, messages, warnings, compose box and status line. Colours are the FIRST
 //! TLP colours on black; without colour every label is still there as text. Every string that
 //! came from someone else (names, messages, notices, reasons, warnings) is drawn through
-//! [`crate::sanitize`], so no control or bidirectional character reaches the terminal raw.
+//! [`vigil_client::sanitize`], so no control or bidirectional character reaches the terminal raw.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -12,8 +12,8 @@ use ratatui::widgets::{Block, Borders, Clear, List, ListItem, ListState, Paragra
 use vigil_protocol::label::Label;
 
 use super::app::{App, COMMANDS, Focus, Mode, TrustMark};
-use crate::engine::{Body, Connection, Delivery, Entry};
-use crate::sanitize::{line, multiline};
+use vigil_client::engine::{Body, Connection, Delivery, Entry};
+use vigil_client::sanitize::{line, multiline};
 
 /// Width of the channel list.
 const LIST_WIDTH: u16 = 28;

@@ -16,7 +16,8 @@ use vigil_protocol::{
 use crate::cli::InspectArgs;
 use crate::error::{Error, Result};
 use crate::orgdir::{OrgDir, read_root};
-use crate::{fsutil, now, say};
+use crate::say;
+use vigil_common::{fs as fsutil, now};
 
 /// An org root: organisation, country, creation, fingerprint and its self-signature.
 fn org_root(root: &OrgRoot, out: &mut dyn Write) -> Result<()> {

@@ -17,8 +17,9 @@ use vigil_protocol::{
 use crate::cli::{IssueArgs, SignRequestArgs};
 use crate::error::{Error, Result};
 use crate::orgdir::{OrgDir, read_armored};
-use crate::passphrase::{self, Source};
-use crate::{fsutil, now, say};
+use crate::say;
+use vigil_common::passphrase::{self, Source};
+use vigil_common::{fs as fsutil, now};
 
 /// Longest validity `--days` accepts: ten years.
 pub const MAX_DAYS: u64 = 3650;

@@ -10,8 +10,9 @@ use vigil_protocol::{CountryCode, OrgId, OrgRoot, RevocationList, codec};
 
 use crate::error::{Error, Result};
 use crate::orgdir::{Ledger, OrgDir, write_ledger};
-use crate::passphrase::Source;
-use crate::{fsutil, now, say};
+use crate::say;
+use vigil_common::passphrase::Source;
+use vigil_common::{fs as fsutil, now};
 
 /// Parses the organisation id and its country, and refuses a directory that is not new.
 fn check_new(org: &str, country: Option<&str>, dir: &Path) -> Result<(OrgId, CountryCode)> {

@@ -10,7 +10,8 @@ use vigil_protocol::provisioning::{FileKind, RelayInfo, armor};
 use crate::error::{Error, Result};
 use crate::orgdir::partners::{limits_file, limits_name, root_name};
 use crate::orgdir::{OrgDir, RelayRecord};
-use crate::{fsutil, now, say};
+use crate::say;
+use vigil_common::{fs as fsutil, now};
 
 /// Years the relay's TLS certificate is valid. Clients pin its key, not a CA, so rotation is a
 /// new `relay init` and new bundles; five years keeps that rare without being forever.
@@ -239,7 +240,8 @@ fn fill_trust(org: &OrgDir, dir: &Path) -> Result<()> {
     fsutil::write_atomic(
         &dir.join("revocations").join(format!("{}.vigil", org.org)),
         armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
-    )
+    )?;
+    Ok(())
 }
 
 /// `relay use`: records a relay run by another organisation in this organisation's ledger.

@@ -9,8 +9,9 @@ use vigil_protocol::{RevocationList, Text, UserId};
 use crate::cli::RevokeArgs;
 use crate::error::{Error, Result};
 use crate::orgdir::OrgDir;
-use crate::passphrase::Source;
-use crate::{fsutil, now, say};
+use crate::say;
+use vigil_common::passphrase::Source;
+use vigil_common::{fs as fsutil, now};
 
 /// Revokes every certificate of `args.user` not yet revoked.
 pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {

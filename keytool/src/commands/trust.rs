@@ -11,7 +11,8 @@ use super::issue::parse_clearance;
 use crate::error::{Error, Result};
 use crate::orgdir::partners::{Partner, default_limits, root_name};
 use crate::orgdir::{OrgDir, read_root};
-use crate::{fsutil, say};
+use crate::say;
+use vigil_common::fs as fsutil;
 
 /// The limits as typed on the command line.
 #[derive(Debug, Clone, Default)]

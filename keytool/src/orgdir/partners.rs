@@ -18,7 +18,7 @@ use vigil_protocol::{Clearance, OrgId, OrgRoot, Text, TrustStore};
 
 use super::{OrgDir, read_armored, read_root};
 use crate::error::{Error, Result};
-use crate::fsutil;
+use vigil_common::fs as fsutil;
 
 /// A trusted partner organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -119,7 +119,8 @@ impl OrgDir {
         fsutil::write_atomic(
             &self.partners_dir().join(limits_name(org)),
             limits_file(org, limits).as_bytes(),
-        )
+        )?;
+        Ok(())
     }
 
     /// Own root first, then partners', without their limits (for checking signatures).

@@ -22,7 +22,7 @@ use vigil_protocol::{
 const PASSPHRASE: &str = "integrity test passphrase";
 
 fn now() -> UnixTime {
-    vigil_keytool::now()
+    vigil_common::now()
 }
 
 /// A store with an identity, a channel and a thousand messages of history.

@@ -5,13 +5,18 @@ use std::path::{Path, PathBuf};
 /// Environment variable naming the home directory.
 pub const HOME_ENV: &str = "VIGIL_HOME";
 
+/// None of `--home`, `VIGIL_HOME`, `XDG_DATA_HOME` or `HOME` is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("no home directory: use --home DIR or set VIGIL_HOME")]
+pub struct NoHome;
+
 /// The home directory: `explicit`, else `VIGIL_HOME`, else `$XDG_DATA_HOME/vigil`, else
 /// `$HOME/.local/share/vigil`.
 ///
 /// # Errors
 ///
-/// When none of those is set.
-pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, String> {
+/// [`NoHome`] when none of those is set.
+pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, NoHome> {
     if let Some(dir) = explicit {
         return Ok(dir.to_owned());
     }
@@ -29,7 +34,7 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, String> {
     if let Some(home) = from_env("HOME") {
         return Ok(home.join(".local/share/vigil"));
     }
-    Err("no home directory: use --home DIR or set VIGIL_HOME".to_owned())
+    Err(NoHome)
 }
 
 /// Where the keys of a pending certificate request are kept.

@@ -19,7 +19,7 @@ use vigil_protocol::{
 pub(crate) const PASSPHRASE: &str = "engine test passphrase";
 
 pub(crate) fn now() -> UnixTime {
-    vigil_keytool::now()
+    vigil_common::now()
 }
 
 pub(crate) struct Org {

@@ -193,9 +193,9 @@ impl Drop for StoredSession {
 #[derive(Encode, Decode)]
 pub(crate) struct Sessions(pub Vec<StoredSession>);
 
-/// What the engine tells the UI.
+/// What the engine tells the UI. Exhaustive on purpose: a user interface must decide how to
+/// show every kind of event, so a new one is a compile error there, not a silent drop.
 #[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
 pub enum Event {
     /// A new history entry in a channel.
     Message {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use rand_core::RngCore as _;
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::Error;
 
 /// Shortest passphrase accepted for an org root key or a bundle.
 pub const MIN_PASSPHRASE_LEN: usize = 12;
@@ -22,14 +22,14 @@ pub struct Source {
     pub file: Option<PathBuf>,
 }
 
-fn from_file(path: &Path) -> Result<Zeroizing<String>> {
-    let text = Zeroizing::new(crate::fsutil::read_text(path)?);
+fn from_file(path: &Path) -> Result<Zeroizing<String>, Error> {
+    let text = Zeroizing::new(crate::fs::read_text(path)?);
     let line = text.lines().next().unwrap_or_default();
     Ok(Zeroizing::new(line.to_owned()))
 }
 
 impl Source {
-    fn read(&self, prompt: &str) -> Result<Zeroizing<String>> {
+    fn read(&self, prompt: &str) -> Result<Zeroizing<String>, Error> {
         if let Some(path) = &self.file {
             return from_file(path);
         }
@@ -45,12 +45,12 @@ impl Source {
     }
 
     /// The passphrase of an existing sealed file.
-    pub fn existing(&self, what: &str) -> Result<Zeroizing<String>> {
+    pub fn existing(&self, what: &str) -> Result<Zeroizing<String>, Error> {
         self.read(&format!("Passphrase for {what}: "))
     }
 
     /// A new passphrase: asked twice when prompted, and at least [`MIN_PASSPHRASE_LEN`] long.
-    pub fn new_passphrase(&self, what: &str) -> Result<Zeroizing<String>> {
+    pub fn new_passphrase(&self, what: &str) -> Result<Zeroizing<String>, Error> {
         let first = self.read(&format!("New passphrase for {what}: "))?;
         if first.chars().count() < MIN_PASSPHRASE_LEN {
             return Err(Error::WeakPassphrase {
@@ -69,7 +69,7 @@ impl Source {
 
 /// The one-time passphrase of a bundle: read from `file`, or generated (100 bits, Crockford
 /// base32 in five groups of four, easy to read out over the phone).
-pub fn bundle_passphrase(file: Option<&Path>) -> Result<(Zeroizing<String>, bool)> {
+pub fn bundle_passphrase(file: Option<&Path>) -> Result<(Zeroizing<String>, bool), Error> {
     if let Some(path) = file {
         let value = from_file(path)?;
         if value.chars().count() < MIN_PASSPHRASE_LEN {

@@ -4,12 +4,40 @@
 
 use std::path::Path;
 
-use vigil_keytool::passphrase::Source;
-use vigil_keytool::{Error, Result, fsutil};
+use vigil_common::fs as fsutil;
+use vigil_common::passphrase::Source;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair};
-use vigil_protocol::provisioning::{CertificateRequest, FileKind, KdfParams, SealedFile, armor};
+use vigil_protocol::provisioning::{
+    CertificateRequest, FileKind, KdfParams, SealError, SealedFile, armor,
+};
 use vigil_protocol::{Text, UnixTime, UserId, codec};
 use zeroize::Zeroizing;
+
+/// Why no request was written; nothing is left behind on any of them.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    /// Keys from an earlier request wait for their certificate at this path.
+    #[error(
+        "a certificate request is already pending on this device ({}); finish enrolling with \
+         it, or remove that file to start over",
+        .0.display()
+    )]
+    AlreadyPending(std::path::PathBuf),
+    /// A file could not be written, or no usable passphrase was given.
+    #[error(transparent)]
+    Files(#[from] vigil_common::Error),
+    /// Sealing the new keys under the passphrase failed.
+    #[error("cannot seal the new keys: {0}")]
+    Seal(#[from] SealError),
+}
+
+impl RequestError {
+    /// The process exit code: 2 (usage or I/O) for every one of them.
+    #[must_use]
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+}
 
 /// What `request` made.
 #[derive(Debug)]
@@ -24,28 +52,22 @@ pub struct Requested {
 ///
 /// # Errors
 ///
-/// [`Error`]: a bad user id or name, a request already pending, an existing `out`, a weak or
-/// missing passphrase, or an I/O error.
+/// [`RequestError`]: a request already pending, an existing `out`, a weak or missing
+/// passphrase, or an I/O error.
 pub fn request(
     home: &Path,
-    user: &str,
-    name: &str,
+    user: UserId,
+    name: Text,
     out: &Path,
     pass: &Source,
     now: UnixTime,
-) -> Result<Requested> {
-    let user = UserId::new(user).map_err(|e| Error::Usage(format!("--user: {e}")))?;
-    let name = Text::new(name).map_err(|e| Error::Usage(format!("--name: {e}")))?;
+) -> Result<Requested, RequestError> {
     let pending = crate::home::pending_identity(home);
     if pending.exists() {
-        return Err(Error::Usage(format!(
-            "a certificate request is already pending on this device ({}); finish enrolling \
-             with it, or remove that file to start over",
-            pending.display()
-        )));
+        return Err(RequestError::AlreadyPending(pending));
     }
     if out.exists() {
-        return Err(Error::Exists(out.to_owned()));
+        return Err(vigil_common::Error::Exists(out.to_owned()).into());
     }
     let passphrase = pass.new_passphrase("your Vigil keys on this device")?;
     fsutil::create_private_dir(home)?;
@@ -61,8 +83,7 @@ pub fn request(
         KdfParams::DEFAULT,
         codec::encode(&user),
         &secrets,
-    )
-    .map_err(|e| Error::Usage(e.to_string()))?;
+    )?;
     fsutil::write_new(
         &pending,
         armor(FileKind::PendingIdentity, &sealed.to_bytes()).as_bytes(),
@@ -73,7 +94,7 @@ pub fn request(
         armor(FileKind::CertificateRequest, &request.to_bytes()).as_bytes(),
     ) {
         let _ = std::fs::remove_file(&pending);
-        return Err(e);
+        return Err(e.into());
     }
     Ok(Requested {
         fingerprint: identity.public().fingerprint(),

@@ -15,7 +15,7 @@ pub mod backend;
 
 use std::path::{Path, PathBuf};
 
-use vigil_keytool::fsutil;
+use vigil_common::fs as fsutil;
 use vigil_protocol::codec;
 use vigil_protocol::provisioning::{FileKind, KdfParams, SealError, SealedFile, armor, dearmor};
 use vigil_protocol::storage::StoreKey;
@@ -147,7 +147,7 @@ pub enum StoreError {
     Engine(String),
     /// Files around the store could not be read or written.
     #[error(transparent)]
-    Files(#[from] vigil_keytool::Error),
+    Files(#[from] vigil_common::Error),
 }
 
 /// The sealed store.
@@ -227,7 +227,7 @@ impl Store {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Err(StoreError::NotEnrolled(home.to_owned()));
             }
-            Err(e) => return Err(vigil_keytool::Error::io(&path, e).into()),
+            Err(e) => return Err(vigil_common::Error::io(&path, e).into()),
         };
         let corrupt =
             |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{}: {e}", path.display()));

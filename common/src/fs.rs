@@ -7,7 +7,7 @@ use std::io::Write as _;
 use std::os::unix::fs::{DirBuilderExt as _, OpenOptionsExt as _, PermissionsExt as _};
 use std::path::{Path, PathBuf};
 
-use crate::error::{Error, Result};
+use crate::Error;
 
 /// Permissions of every file we write.
 pub const FILE_MODE: u32 = 0o600;
@@ -16,7 +16,7 @@ pub const FILE_MODE: u32 = 0o600;
 pub const DIR_MODE: u32 = 0o700;
 
 /// Creates `dir` (and missing parents) with [`DIR_MODE`]; an existing directory is fine.
-pub fn create_private_dir(dir: &Path) -> Result<()> {
+pub fn create_private_dir(dir: &Path) -> Result<(), Error> {
     fs::DirBuilder::new()
         .recursive(true)
         .mode(DIR_MODE)
@@ -34,7 +34,7 @@ fn temp_path(path: &Path) -> PathBuf {
 }
 
 /// Writes `contents` to `path` atomically with [`FILE_MODE`], replacing any file there.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), Error> {
     let temp = temp_path(path);
     let result = (|| {
         let mut file = OpenOptions::new()
@@ -57,7 +57,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 /// Writes a new file; refuses if `path` exists.
-pub fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
+pub fn write_new(path: &Path, contents: &[u8]) -> Result<(), Error> {
     if path.exists() {
         return Err(Error::Exists(path.to_owned()));
     }
@@ -65,9 +65,9 @@ pub fn write_new(path: &Path, contents: &[u8]) -> Result<()> {
 }
 
 /// Reads a text file with an error naming it.
-pub fn read_text(path: &Path) -> Result<String> {
+pub fn read_text(path: &Path) -> Result<String, Error> {
     fs::read_to_string(path).map_err(|e| match e.kind() {
-        std::io::ErrorKind::InvalidData => Error::corrupt(path, "not a text file"),
+        std::io::ErrorKind::InvalidData => Error::NotText(path.to_owned()),
         _ => Error::io(path, e),
     })
 }

@@ -15,7 +15,9 @@ use tokio::task::JoinHandle;
 use vigil_protocol::UserId;
 use vigil_protocol::label::Label;
 
-use crate::client::{Client, ClientError, INITIAL_BACKOFF, MAX_BACKOFF, now};
+use vigil_common::now;
+
+use crate::client::{Client, ClientError, INITIAL_BACKOFF, MAX_BACKOFF};
 use crate::engine::{ChannelSummary, EngineError, Entry, Event, Invitee};
 use crate::trust::Contact;
 

@@ -13,7 +13,9 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::relay::{ErrorCode, MessageId, Push, RelayError, Request, Response};
-use vigil_protocol::{MemberCertificate, UnixTime, UserId};
+use vigil_protocol::{MemberCertificate, UserId};
+
+use vigil_common::now;
 
 use crate::engine::{Connection, Engine, EngineError, Event, Invitee, Outgoing, SendOutcome};
 use crate::transport::{RelayConnection, TransportError};
@@ -81,12 +83,6 @@ impl ClientError {
             Self::Transport(_) | Self::Relay(_) => 2,
         }
     }
-}
-
-/// The current time.
-#[must_use]
-pub fn now() -> UnixTime {
-    vigil_keytool::now()
 }
 
 struct Link {

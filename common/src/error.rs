@@ -1,0 +1,47 @@
+//! Errors of files and passphrases, each naming the file or what to do.
+
+use std::path::PathBuf;
+
+/// A file could not be read or written, or no usable passphrase was given.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The operating system refused a read or write of `path`.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// [`fs::write_new`](crate::fs::write_new) refuses to replace a file.
+    #[error("{0} already exists; refusing to overwrite it")]
+    Exists(PathBuf),
+    /// A file read as text holds bytes that are not UTF-8.
+    #[error("{0}: not a text file")]
+    NotText(PathBuf),
+    /// Standard input is not a terminal and no file or environment variable gave one.
+    #[error(
+        "no passphrase: standard input is not a terminal; use --passphrase-file FILE or set \
+         VIGIL_PASSPHRASE"
+    )]
+    NoPassphrase,
+    /// A new passphrase shorter than [`MIN_PASSPHRASE_LEN`](crate::passphrase::MIN_PASSPHRASE_LEN).
+    #[error("the passphrase must be at least {min} characters long")]
+    WeakPassphrase {
+        /// The minimum length in characters.
+        min: usize,
+    },
+    /// The two prompts for a new passphrase disagreed.
+    #[error("the passphrases did not match")]
+    PassphraseMismatch,
+}
+
+impl Error {
+    /// An I/O error on `path`.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Self::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
