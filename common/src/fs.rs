@@ -71,3 +71,48 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
         _ => Error::io(path, e),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    fn mode(path: &Path) -> u32 {
+        fs::metadata(path).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn files_and_directories_are_private_and_replaced_whole() {
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("a/b");
+        create_private_dir(&dir).unwrap();
+        assert_eq!(mode(&dir), DIR_MODE);
+        let file = dir.join("secret");
+        write_atomic(&file, b"first").unwrap();
+        write_atomic(&file, b"second").unwrap();
+        assert_eq!(mode(&file), FILE_MODE);
+        assert_eq!(read_text(&file).unwrap(), "second");
+        // No temporary file is left beside it.
+        assert_eq!(fs::read_dir(&dir).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn write_new_refuses_an_existing_file_and_keeps_it() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("bundle");
+        write_new(&file, b"kept").unwrap();
+        assert!(matches!(write_new(&file, b"lost"), Err(Error::Exists(p)) if p == file));
+        assert_eq!(read_text(&file).unwrap(), "kept");
+    }
+
+    #[test]
+    fn a_binary_file_is_not_read_as_text() {
+        let root = tempfile::tempdir().unwrap();
+        let file = root.path().join("binary");
+        write_atomic(&file, &[0xff, 0xfe, 0x00]).unwrap();
+        assert!(matches!(read_text(&file), Err(Error::NotText(_))));
+        let missing = root.path().join("missing");
+        assert!(matches!(read_text(&missing), Err(Error::Io { .. })));
+    }
+}

@@ -53,89 +53,14 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
         }
         FileKind::RevocationList => {
             let list = RevocationList::from_bytes(&bytes).map_err(corrupt)?;
-            let body = list.body();
-            say(out, "Vigil revocation list");
-            say(out, format!("  organisation:  {}", body.org));
-            say(out, format!("  version:       {}", body.version));
-            say(out, format!("  issued:        {}", body.issued_at));
-            say(out, format!("  revoked:       {}", body.entries.len()));
-            for entry in &body.entries {
-                say(
-                    out,
-                    format!(
-                        "    serial {} {} at {}: {}",
-                        entry.serial, entry.user, entry.revoked_at, entry.reason
-                    ),
-                );
-            }
-            match roots.iter().find(|r| r.org() == &body.org) {
-                None => say(
-                    out,
-                    format!(
-                        "  signature:     not checked: no root of {} given (use --org-dir or --root)",
-                        body.org
-                    ),
-                ),
-                Some(root) => match list.verify(root) {
-                    Ok(()) => say(
-                        out,
-                        format!(
-                            "  signature:     valid ({} root {})",
-                            root.org(),
-                            root.fingerprint()
-                        ),
-                    ),
-                    Err(_) => {
-                        return refuse(
-                            out,
-                            format!(
-                                "  signature:     DOES NOT VERIFY against the {} root",
-                                root.org()
-                            ),
-                        );
-                    }
-                },
-            }
-            Ok(())
+            revocation_list(&list, &roots, out)
         }
         FileKind::SealedOrgRootKey => {
-            let sealed = SealedFile::from_bytes(&bytes).map_err(corrupt)?;
-            let org = codec::decode::<vigil_protocol::OrgId>(&sealed.header)
-                .map_or_else(|_| "(unreadable header)".to_owned(), |o| o.to_string());
-            say(out, "Vigil org root key (sealed; contents are never shown)");
-            say(out, format!("  organisation:  {org}"));
-            kdf_lines(&sealed, out);
+            sealed_root_key(&SealedFile::from_bytes(&bytes).map_err(corrupt)?, out);
             Ok(())
         }
         FileKind::EnrollmentBundle => {
-            let sealed = SealedFile::from_bytes(&bytes).map_err(corrupt)?;
-            say(
-                out,
-                "Vigil enrollment bundle (sealed; keys are never shown)",
-            );
-            match BundleContents::peek_header(&sealed) {
-                Ok(h) => {
-                    say(
-                        out,
-                        format!("  member:        {} ({})", h.user, h.display_name),
-                    );
-                    say(out, format!("  organisation:  {}", h.org));
-                    say(
-                        out,
-                        format!(
-                            "  certificate:   serial {}, valid until {}",
-                            h.serial, h.not_after
-                        ),
-                    );
-                    say(out, format!("  created:       {}", h.created));
-                    say(
-                        out,
-                        "  header:        authenticated only when the bundle is opened with its passphrase",
-                    );
-                }
-                Err(e) => say(out, format!("  header:        unreadable ({e})")),
-            }
-            kdf_lines(&sealed, out);
+            bundle(&SealedFile::from_bytes(&bytes).map_err(corrupt)?, out);
             Ok(())
         }
         FileKind::PartnerLimits => {
@@ -147,30 +72,126 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
             );
             Ok(())
         }
-        FileKind::CertificateRequest => {
-            let request = CertificateRequest::from_bytes(&bytes).map_err(corrupt)?;
-            let body = request.body();
-            say(out, "Vigil certificate request");
-            say(out, format!("  user:          {}", body.user));
-            say(out, format!("  name:          {}", body.display_name));
-            say(out, format!("  created:       {}", body.created));
-            say(
-                out,
-                format!("  identity key:  {}", body.identity_key.fingerprint()),
-            );
-            match request.verify() {
-                Ok(_) => say(
-                    out,
-                    "  proof of possession: valid (signed by the identity key it names)",
-                ),
-                Err(_) => return refuse(out, "  proof of possession: DOES NOT VERIFY"),
-            }
-            Ok(())
-        }
+        FileKind::CertificateRequest => request(
+            &CertificateRequest::from_bytes(&bytes).map_err(corrupt)?,
+            out,
+        ),
         _ => Err(Error::corrupt(
             path,
             format!("cannot inspect a {kind} file"),
         )),
+    }
+}
+
+/// A revocation list, its signature checked against the root of its organisation if known.
+fn revocation_list(list: &RevocationList, roots: &[OrgRoot], out: &mut dyn Write) -> Result<()> {
+    let body = list.body();
+    say(out, "Vigil revocation list");
+    say(out, format!("  organisation:  {}", body.org));
+    say(out, format!("  version:       {}", body.version));
+    say(out, format!("  issued:        {}", body.issued_at));
+    say(out, format!("  revoked:       {}", body.entries.len()));
+    for entry in &body.entries {
+        say(
+            out,
+            format!(
+                "    serial {} {} at {}: {}",
+                entry.serial, entry.user, entry.revoked_at, entry.reason
+            ),
+        );
+    }
+    let Some(root) = roots.iter().find(|r| r.org() == &body.org) else {
+        say(
+            out,
+            format!(
+                "  signature:     not checked: no root of {} given (use --org-dir or --root)",
+                body.org
+            ),
+        );
+        return Ok(());
+    };
+    match list.verify(root) {
+        Ok(()) => {
+            say(
+                out,
+                format!(
+                    "  signature:     valid ({} root {})",
+                    root.org(),
+                    root.fingerprint()
+                ),
+            );
+            Ok(())
+        }
+        Err(_) => refuse(
+            out,
+            format!(
+                "  signature:     DOES NOT VERIFY against the {} root",
+                root.org()
+            ),
+        ),
+    }
+}
+
+/// A sealed org root key: only its organisation and KDF parameters, never its contents.
+fn sealed_root_key(sealed: &SealedFile, out: &mut dyn Write) {
+    let org = codec::decode::<vigil_protocol::OrgId>(&sealed.header)
+        .map_or_else(|_| "(unreadable header)".to_owned(), |o| o.to_string());
+    say(out, "Vigil org root key (sealed; contents are never shown)");
+    say(out, format!("  organisation:  {org}"));
+    kdf_lines(sealed, out);
+}
+
+/// An enrolment bundle: its unauthenticated header (said so) and KDF parameters.
+fn bundle(sealed: &SealedFile, out: &mut dyn Write) {
+    say(
+        out,
+        "Vigil enrollment bundle (sealed; keys are never shown)",
+    );
+    match BundleContents::peek_header(sealed) {
+        Ok(h) => {
+            say(
+                out,
+                format!("  member:        {} ({})", h.user, h.display_name),
+            );
+            say(out, format!("  organisation:  {}", h.org));
+            say(
+                out,
+                format!(
+                    "  certificate:   serial {}, valid until {}",
+                    h.serial, h.not_after
+                ),
+            );
+            say(out, format!("  created:       {}", h.created));
+            say(
+                out,
+                "  header:        authenticated only when the bundle is opened with its passphrase",
+            );
+        }
+        Err(e) => say(out, format!("  header:        unreadable ({e})")),
+    }
+    kdf_lines(sealed, out);
+}
+
+/// A certificate request and whether its proof of possession verifies.
+fn request(request: &CertificateRequest, out: &mut dyn Write) -> Result<()> {
+    let body = request.body();
+    say(out, "Vigil certificate request");
+    say(out, format!("  user:          {}", body.user));
+    say(out, format!("  name:          {}", body.display_name));
+    say(out, format!("  created:       {}", body.created));
+    say(
+        out,
+        format!("  identity key:  {}", body.identity_key.fingerprint()),
+    );
+    match request.verify() {
+        Ok(_) => {
+            say(
+                out,
+                "  proof of possession: valid (signed by the identity key it names)",
+            );
+            Ok(())
+        }
+        Err(_) => refuse(out, "  proof of possession: DOES NOT VERIFY"),
     }
 }
 

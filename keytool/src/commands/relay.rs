@@ -154,27 +154,7 @@ pub fn init(
             dir.display()
         )));
     }
-    let tls_error =
-        |e: rcgen::Error| Error::Usage(format!("cannot create the relay certificate: {e}"));
-    let mut params = rcgen::CertificateParams::new(vec![host.to_owned()]).map_err(tls_error)?;
-    let (year, month, day) = now().date();
-    let ymd = |y: u64| {
-        rcgen::date_time_ymd(
-            i32::try_from(y).unwrap_or(9999),
-            u8::try_from(month).unwrap_or(1),
-            u8::try_from(day.min(28)).unwrap_or(1),
-        )
-    };
-    params.not_before = ymd(year.saturating_sub(1));
-    params.not_after = ymd(year + RELAY_CERT_YEARS);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::CommonName, host);
-    params
-        .distinguished_name
-        .push(rcgen::DnType::OrganizationName, org.org.as_str());
-    let key_pair = rcgen::KeyPair::generate().map_err(tls_error)?;
-    let cert = params.self_signed(&key_pair).map_err(tls_error)?;
+    let (key_pair, cert) = tls_certificate(host, org.org.as_str())?;
     let pin = RelayInfo::pin_of(&key_pair.public_key_der());
     let pin_hex: String = pin.iter().map(|b| format!("{b:02x}")).collect();
 
@@ -215,6 +195,33 @@ pub fn init(
         ),
     );
     Ok(())
+}
+
+/// A self-signed TLS certificate for `host`, valid from a year ago for [`RELAY_CERT_YEARS`]
+/// (clients pin its key, not the certificate's chain or dates).
+fn tls_certificate(host: &str, org: &str) -> Result<(rcgen::KeyPair, rcgen::Certificate)> {
+    let tls_error =
+        |e: rcgen::Error| Error::Usage(format!("cannot create the relay certificate: {e}"));
+    let mut params = rcgen::CertificateParams::new(vec![host.to_owned()]).map_err(tls_error)?;
+    let (year, month, day) = now().date();
+    let ymd = |y: u64| {
+        rcgen::date_time_ymd(
+            i32::try_from(y).unwrap_or(9999),
+            u8::try_from(month).unwrap_or(1),
+            u8::try_from(day.min(28)).unwrap_or(1),
+        )
+    };
+    params.not_before = ymd(year.saturating_sub(1));
+    params.not_after = ymd(year + RELAY_CERT_YEARS);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, host);
+    params
+        .distinguished_name
+        .push(rcgen::DnType::OrganizationName, org);
+    let key_pair = rcgen::KeyPair::generate().map_err(tls_error)?;
+    let cert = params.self_signed(&key_pair).map_err(tls_error)?;
+    Ok((key_pair, cert))
 }
 
 /// Writes the relay's `roots/` (own root; partner roots, each after its limits) and
