@@ -18,7 +18,6 @@ pub const PASSPHRASE_ENV: &str = "VIGIL_PASSPHRASE";
 /// A passphrase source chosen on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct Source {
-    /// `--passphrase-file`.
     pub file: Option<PathBuf>,
 }
 

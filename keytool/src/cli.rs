@@ -21,7 +21,6 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Create an organisation: its sealed root key, public root, empty revocation list.

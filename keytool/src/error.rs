@@ -11,7 +11,6 @@ pub enum Error {
     /// A file or directory could not be read or written.
     #[error("{path}: {source}")]
     Io {
-        /// The path.
         path: PathBuf,
         /// The OS error.
         source: std::io::Error,
@@ -25,7 +24,6 @@ pub enum Error {
     /// A file is damaged.
     #[error("{path}: {why}")]
     Corrupt {
-        /// The file.
         path: PathBuf,
         /// What is wrong with it.
         why: String,
@@ -38,10 +36,7 @@ pub enum Error {
     NoPassphrase,
     /// A passphrase too weak for what it protects.
     #[error("the passphrase must be at least {min} characters long")]
-    WeakPassphrase {
-        /// The minimum.
-        min: usize,
-    },
+    WeakPassphrase { min: usize },
     /// Two prompts disagreed.
     #[error("the passphrases did not match")]
     PassphraseMismatch,

@@ -64,9 +64,7 @@ impl RelayRecord {
 /// One issued certificate.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct IssuedRecord {
-    /// Its serial.
     pub serial: u64,
-    /// Its member.
     pub user: String,
     /// Display name.
     pub name: String,
@@ -81,7 +79,6 @@ pub struct IssuedRecord {
 /// `org.toml`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Ledger {
-    /// The organisation.
     pub org: String,
     /// The next serial to issue; serials are reserved (written here) before they are used.
     pub next_serial: u64,
@@ -99,7 +96,6 @@ pub struct OrgDir {
     _lock: File,
     /// The ledger as read.
     pub ledger: Ledger,
-    /// The organisation.
     pub org: OrgId,
     /// The public root.
     pub root: OrgRoot,
@@ -148,7 +144,6 @@ impl OrgDir {
         dir.join("org.toml")
     }
 
-    /// The directory.
     pub fn path(&self) -> &Path {
         &self.path
     }

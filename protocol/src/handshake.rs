@@ -40,16 +40,12 @@ pub enum HandshakeError {
     },
     /// A prekey's signature by its owner's identity key does not verify.
     #[error("a prekey of {user} does not carry a valid signature of their identity key")]
-    BadPrekeySignature {
-        /// The owner.
-        user: UserId,
-    },
+    BadPrekeySignature { user: UserId },
     /// The signed prekey is too old (or from the future): a stale or replayed bundle.
     #[error(
         "signed prekey of {user} was created at {created}, outside the accepted window (now {now})"
     )]
     StaleSignedPrekey {
-        /// The owner.
         user: UserId,
         /// Its creation time.
         created: UnixTime,

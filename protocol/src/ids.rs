@@ -21,9 +21,7 @@ pub enum IdError {
     Length {
         /// What kind of name.
         what: &'static str,
-        /// Its length.
         len: usize,
-        /// The limit.
         max: usize,
     },
     /// A character outside the allowed set.
@@ -260,7 +258,6 @@ impl Text {
         Ok(Self(value.to_owned()))
     }
 
-    /// The text.
     #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0

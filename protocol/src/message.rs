@@ -48,7 +48,6 @@ pub struct RatchetMessage {
 pub struct PrekeyMessage {
     /// The initiator's certificate, verified by the responder against its trust store.
     pub sender: MemberCertificate,
-    /// The addressee.
     pub recipient: UserId,
     /// The addressee's identity key the initiator found in their certificate.
     pub recipient_identity: IdentityPublicKey,

@@ -57,7 +57,6 @@ struct OneTimePrekeyTbs<'a> {
 /// A medium-term X25519 key, signed by its owner's identity key.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct SignedPrekey {
-    /// Its id.
     pub id: PrekeyId,
     /// The public key.
     pub key: AgreementPublicKey,
@@ -70,7 +69,6 @@ pub struct SignedPrekey {
 /// A single-use X25519 key, signed by its owner's identity key.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct OneTimePrekey {
-    /// Its id.
     pub id: PrekeyId,
     /// The public key.
     pub key: AgreementPublicKey,
@@ -81,7 +79,6 @@ pub struct OneTimePrekey {
 /// What an initiator fetches from the directory to start a session with `user`.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct PrekeyBundle {
-    /// The owner.
     pub user: UserId,
     /// The owner's identity key (must match their certificate).
     pub identity_key: IdentityPublicKey,

@@ -36,7 +36,6 @@ pub enum FrameError {
     TooLarge {
         /// The announced length.
         len: usize,
-        /// The limit.
         max: usize,
     },
     /// The body is not a valid encoding.
@@ -125,15 +124,11 @@ pub enum Request {
         one_time_prekeys: Vec<OneTimePrekey>,
     },
     /// A member's certificate and prekey bundle (with one one-time prekey, handed out once).
-    FetchBundle {
-        /// The member.
-        user: UserId,
-    },
+    FetchBundle { user: UserId },
     /// Store `payload` for every recipient; stored once, referenced by each mailbox.
     Send {
         /// The sender's id for this message; a resend with the same id is a no-op.
         id: ClientMessageId,
-        /// The recipients.
         recipients: Vec<UserId>,
         /// Routing metadata: the channel's level, when the payload is a channel message. The
         /// relay refuses recipients whose clearance does not dominate it.
@@ -142,10 +137,7 @@ pub enum Request {
         payload: Vec<u8>,
     },
     /// Remove delivered messages from our mailbox (only after they are durable on our side).
-    Ack {
-        /// The messages.
-        ids: Vec<MessageId>,
-    },
+    Ack { ids: Vec<MessageId> },
     /// The revocation lists the relay enforces (signed by each org root: a client verifies
     /// them against its own trust store; a relay can withhold a list, never forge one).
     Revocations,
@@ -222,11 +214,9 @@ pub enum Response {
         /// How many were removed.
         removed: u32,
     },
-    /// Refused.
     Error(RelayError),
     /// The revocation lists in force at the relay, one per organisation that has one.
     Revocations {
-        /// The lists.
         lists: Vec<crate::cert::RevocationList>,
     },
 }
@@ -242,7 +232,6 @@ pub enum Push {
         sender: UserId,
         /// When the relay stored it.
         stored_at: UnixTime,
-        /// The ciphertext.
         payload: Vec<u8>,
     },
     /// Our one-time prekeys are running low: publish more.
@@ -255,7 +244,6 @@ pub enum Push {
     /// live connection when the relay puts a newer list in force. Each list is signed by its
     /// organisation's root: verify it against your own trust store, and apply only newer ones.
     Revocations {
-        /// The lists.
         lists: Vec<crate::cert::RevocationList>,
     },
 }

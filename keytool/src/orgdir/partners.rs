@@ -23,7 +23,6 @@ use vigil_common::fs as fsutil;
 /// A trusted partner organisation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Partner {
-    /// Its root.
     pub root: OrgRoot,
     /// What this organisation accepts from it.
     pub limits: PartnerLimits,

@@ -13,7 +13,6 @@ pub enum CertError {
          (an administrator can trust it with `vigil-keytool trust add`)"
     )]
     UntrustedRoot {
-        /// The member.
         user: UserId,
         /// The unknown organisation.
         org: OrgId,
@@ -21,7 +20,6 @@ pub enum CertError {
     /// The org root's signature on the certificate does not verify.
     #[error("certificate of {user} does not carry a valid signature of {org}'s root")]
     BadSignature {
-        /// The member.
         user: UserId,
         /// The organisation whose root should have signed it.
         org: OrgId,
@@ -29,7 +27,6 @@ pub enum CertError {
     /// The certificate is not valid yet.
     #[error("certificate of {user} is not valid before {not_before} (now {now})")]
     NotYetValid {
-        /// The member.
         user: UserId,
         /// Start of the validity window.
         not_before: UnixTime,
@@ -41,7 +38,6 @@ pub enum CertError {
         "certificate of {user} expired at {not_after} (now {now}); ask your administrator for a new one"
     )]
     Expired {
-        /// The member.
         user: UserId,
         /// End of the validity window.
         not_after: UnixTime,
@@ -51,7 +47,6 @@ pub enum CertError {
     /// The certificate is on its organisation's revocation list.
     #[error("certificate {serial} of {user} was revoked at {revoked_at}: {reason}")]
     Revoked {
-        /// The member.
         user: UserId,
         /// The certificate's serial number.
         serial: u64,
@@ -63,26 +58,19 @@ pub enum CertError {
     /// The certificate is signed but its content breaks a rule (e.g. a user id outside its org).
     #[error("certificate of {user} is malformed: {why}")]
     Malformed {
-        /// The member.
         user: UserId,
         /// The broken rule.
         why: &'static str,
     },
     /// An org root's self-signature does not verify.
     #[error("root of {org} does not carry a valid self-signature")]
-    BadRootSignature {
-        /// The organisation.
-        org: OrgId,
-    },
+    BadRootSignature { org: OrgId },
     /// A different root for an organisation that is already trusted.
     #[error(
         "a different root key is already trusted for {org}; refusing to replace it \
          (remove the old one explicitly if the organisation really changed its root)"
     )]
-    RootConflict {
-        /// The organisation.
-        org: OrgId,
-    },
+    RootConflict { org: OrgId },
     /// A partner's certificate asserts a clearance beyond what its organisation is trusted for
     /// here (higher, or of another policy).
     #[error(
@@ -91,7 +79,6 @@ pub enum CertError {
          --max-clearance`)"
     )]
     ClearanceAboveLimit {
-        /// The member.
         user: UserId,
         /// The partner organisation that issued it.
         org: OrgId,
@@ -106,7 +93,6 @@ pub enum CertError {
          (an administrator can allow it with `vigil-keytool trust add --role`)"
     )]
     RoleNotAllowed {
-        /// The member.
         user: UserId,
         /// The partner organisation that issued it.
         org: OrgId,
@@ -115,10 +101,7 @@ pub enum CertError {
     },
     /// Key pairs do not match the public keys in the certificate.
     #[error("the keys do not match the certificate of {user}")]
-    KeyMismatch {
-        /// The member.
-        user: UserId,
-    },
+    KeyMismatch { user: UserId },
 }
 
 /// A revocation list was refused.
@@ -133,16 +116,12 @@ pub enum RevocationError {
     },
     /// The org root's signature on the list does not verify.
     #[error("revocation list of {org} does not carry a valid signature of its root")]
-    BadSignature {
-        /// The organisation.
-        org: OrgId,
-    },
+    BadSignature { org: OrgId },
     /// An older list than the one we have: never replaces a newer one.
     #[error(
         "revocation list version {offered} of {org} is older than the version {current} already in force"
     )]
     Stale {
-        /// The organisation.
         org: OrgId,
         /// The version we hold.
         current: u64,
@@ -152,7 +131,6 @@ pub enum RevocationError {
     /// Two different lists signed with the same version: the root key is misused or stolen.
     #[error("two different revocation lists of {org} carry version {version}; keeping the first")]
     Equivocation {
-        /// The organisation.
         org: OrgId,
         /// The version both carry.
         version: u64,

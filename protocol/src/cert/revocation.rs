@@ -16,7 +16,6 @@ pub struct RevokedCertificate {
     pub user: UserId,
     /// When it was revoked.
     pub revoked_at: UnixTime,
-    /// Why.
     pub reason: Text,
 }
 

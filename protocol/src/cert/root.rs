@@ -60,7 +60,6 @@ impl OrgRoot {
         })
     }
 
-    /// The organisation.
     #[must_use]
     pub fn org(&self) -> &OrgId {
         &self.body.org

@@ -43,7 +43,6 @@ impl CompactState {
         }
     }
 
-    /// The channel.
     #[must_use]
     pub fn channel(&self) -> ChannelId {
         self.state.channel

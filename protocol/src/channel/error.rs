@@ -12,9 +12,7 @@ pub enum PolicyRefusal {
     /// A member's clearance does not dominate the channel's level.
     #[error("{user} has clearance {has}; channel requires {needs}")]
     InsufficientClearance {
-        /// The member.
         user: UserId,
-        /// Their clearance.
         has: String,
         /// The channel's level.
         needs: String,
@@ -24,7 +22,6 @@ pub enum PolicyRefusal {
         "{user} is not in {owner_org}; TLP:AMBER+STRICT channels admit only the owner's organisation"
     )]
     OutsideOwnerOrg {
-        /// The member.
         user: UserId,
         /// The owner's organisation.
         owner_org: String,
@@ -52,7 +49,6 @@ pub enum PolicyRefusal {
     /// A `REL TO` caveat does not name the member's organisation's country.
     #[error("{user} is of {country}; this channel is releasable to {allowed} only")]
     NotReleasable {
-        /// The member.
         user: UserId,
         /// Their organisation's country.
         country: String,
@@ -86,7 +82,6 @@ pub enum ChannelError {
     /// An old state (version not after ours): a replay.
     #[error("replayed channel state: version {offered} is not newer than version {current}")]
     StaleState {
-        /// Our version.
         current: u64,
         /// The offered version.
         offered: u64,
@@ -98,7 +93,6 @@ pub enum ChannelError {
          the channel's history has forked"
     )]
     Forked {
-        /// Our version.
         current: u64,
         /// The offered version.
         offered: u64,
@@ -108,7 +102,6 @@ pub enum ChannelError {
         "channel state version {offered} does not follow our state version {current} (fork or missing states)"
     )]
     NotNext {
-        /// Our version.
         current: u64,
         /// The offered version.
         offered: u64,
@@ -121,13 +114,11 @@ pub enum ChannelError {
     Unconfirmed {
         /// The version held.
         version: u64,
-        /// Why.
         reason: Box<Self>,
     },
     /// The newest state of a step is older than the bound.
     #[error("channel state version {version} is more than {max_days} days old")]
     TooOld {
-        /// The version.
         version: u64,
         /// The bound, in days.
         max_days: u64,
@@ -140,7 +131,6 @@ pub enum ChannelError {
          (more than {max_skew_secs} s): check both clocks"
     )]
     Early {
-        /// The version.
         version: u64,
         /// How far ahead.
         secs_ahead: u64,
@@ -151,10 +141,7 @@ pub enum ChannelError {
     #[error(
         "the owner {owner} can still act: an admin takes over only from a revoked or expired owner"
     )]
-    OwnerStillValid {
-        /// The owner.
-        owner: UserId,
-    },
+    OwnerStillValid { owner: UserId },
     /// A message of an epoch that ended longer ago than the grace period: its sender may have
     /// been kept unaware of the change (a relay withholding it).
     #[error(
@@ -162,7 +149,6 @@ pub enum ChannelError {
          have received the channel's change"
     )]
     EpochSuperseded {
-        /// Its epoch.
         epoch: u64,
         /// The grace period.
         grace_secs: u64,
@@ -174,38 +160,24 @@ pub enum ChannelError {
     #[error(
         "message from {sender} refers to a channel state we do not hold (forked view or missing update)"
     )]
-    UnknownState {
-        /// The sender.
-        sender: UserId,
-    },
+    UnknownState { sender: UserId },
     /// The message's label is not the channel's: tampered in transit.
     #[error("message label does not match the channel state: tampered")]
     LabelMismatch,
     /// The sender is not (or no longer) a member.
     #[error("{sender} is not a member of this channel")]
-    SenderNotMember {
-        /// The sender.
-        sender: UserId,
-    },
+    SenderNotMember { sender: UserId },
     /// We are not a member (removed, or never invited).
     #[error("we are not a member of this channel")]
     NotMember,
     /// No sender key of this sender for this epoch yet: keep the message and retry when it
     /// arrives.
     #[error("no sender key of {sender} for epoch {epoch} yet")]
-    MissingSenderKey {
-        /// The sender.
-        sender: UserId,
-        /// The epoch.
-        epoch: u64,
-    },
+    MissingSenderKey { sender: UserId, epoch: u64 },
     /// A sender key (or message) of an epoch whose state we have not applied yet: keep it and
     /// retry once the state arrives.
     #[error("epoch {epoch} has not begun for us yet; apply the channel state that starts it first")]
-    EpochNotYet {
-        /// The epoch.
-        epoch: u64,
-    },
+    EpochNotYet { epoch: u64 },
     /// We have not made our own sender key for this epoch: call `own_sender_key` first.
     #[error("no own sender key for the current epoch")]
     NoOwnSenderKey,
@@ -221,45 +193,28 @@ pub enum ChannelError {
     },
     /// Already decrypted (or so old its key was erased).
     #[error("duplicate or replayed channel message (counter {counter} of {sender})")]
-    Replayed {
-        /// The sender.
-        sender: UserId,
-        /// The counter.
-        counter: u32,
-    },
+    Replayed { sender: UserId, counter: u32 },
     /// The message skips too far ahead.
     #[error("message jumps {gap} messages ahead; at most {max} are accepted")]
     GapTooLarge {
         /// How many it would skip.
         gap: u64,
-        /// The limit.
         max: u32,
     },
     /// The message is of an epoch we no longer keep.
     #[error("message of epoch {epoch}, which is no longer kept")]
-    EpochGone {
-        /// Its epoch.
-        epoch: u64,
-    },
+    EpochGone { epoch: u64 },
     /// Authentication failed (opaque).
     #[error(transparent)]
     Decrypt(#[from] DecryptError),
     /// Plaintext too long.
     #[error("message of {len} bytes exceeds the limit of {max} bytes")]
-    TooLong {
-        /// Its length.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
+    TooLong { len: usize, max: usize },
     /// A chain in compact form would rebuild into more bytes of full states than allowed:
     /// refused before it is rebuilt any further (a few hundred bytes of compact state can
     /// stand for a full state of 2000 certificates).
     #[error("a channel history would rebuild into more than {max_bytes} bytes of states")]
-    HistoryTooLarge {
-        /// The limit.
-        max_bytes: usize,
-    },
+    HistoryTooLarge { max_bytes: usize },
 }
 
 impl ChannelError {

@@ -13,7 +13,6 @@ use crate::label::Label;
 /// half of their per-epoch signing key. Secret: it travels only inside 1:1 sessions.
 #[derive(Clone, PartialEq, Eq, Encode, Decode, Zeroize, ZeroizeOnDrop)]
 pub struct SenderKeyDistribution {
-    /// The channel.
     #[zeroize(skip)]
     pub channel: ChannelId,
     /// The epoch the key is for.
@@ -77,7 +76,6 @@ impl SenderKeyDistribution {
 /// level as a second line) and, whole, the message's associated data.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct GroupHeader {
-    /// The channel.
     pub channel: ChannelId,
     /// The sender-key epoch.
     pub epoch: u64,
@@ -87,7 +85,6 @@ pub struct GroupHeader {
     pub membership: [u8; 32],
     /// That state's label.
     pub label: Label,
-    /// The sender.
     pub sender: UserId,
     /// The generation of the sender's key for this epoch.
     pub generation: u32,
@@ -141,11 +138,8 @@ impl GroupMessage {
 pub struct GroupPlaintext {
     /// Who sent it (authenticated by their per-epoch signing key).
     pub sender: UserId,
-    /// Its epoch.
     pub epoch: u64,
-    /// Its counter.
     pub counter: u32,
-    /// The text.
     pub plaintext: Vec<u8>,
     /// Counters of this sender skipped over by this message and not yet received: a gap the
     /// client shows. Late arrivals fill it.

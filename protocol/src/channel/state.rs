@@ -57,10 +57,7 @@ pub enum Change {
     /// The owner named the admins.
     SetAdmins,
     /// New sender keys for everyone without a membership change (new epoch).
-    Rekey {
-        /// Why.
-        reason: Text,
-    },
+    Rekey { reason: Text },
     /// The owner handed ownership (and the originator's right to lower the label) to another
     /// member.
     Transfer {
@@ -69,18 +66,13 @@ pub enum Change {
     },
     /// A member's certificate was replaced by a newer one of the same member (a new epoch when
     /// the identity key changed).
-    Renew {
-        /// The member.
-        user: UserId,
-    },
+    Renew { user: UserId },
 }
 
 /// The content of a channel state.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct ChannelState {
-    /// The channel.
     pub channel: ChannelId,
-    /// Its name.
     pub name: Text,
     /// Its label: mandatory, in every message's associated data.
     pub label: Label,

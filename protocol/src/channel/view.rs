@@ -30,21 +30,13 @@ pub enum Proposal {
     Invite(Box<MemberCertificate>),
     /// Remove members (new epoch). Listing the owner is an admin's takeover, allowed once the
     /// owner's certificate is no longer valid.
-    Remove {
-        /// The members.
-        users: Vec<UserId>,
-        /// Why.
-        reason: Text,
-    },
+    Remove { users: Vec<UserId>, reason: Text },
     /// Change the label (new epoch).
     Relabel(Label),
     /// Name the admins (owner only).
     SetAdmins(Vec<UserId>),
     /// New sender keys for everyone (new epoch).
-    Rekey {
-        /// Why.
-        reason: Text,
-    },
+    Rekey { reason: Text },
     /// Hand ownership to another member (owner only).
     Transfer(UserId),
     /// Replace a member's certificate by their newer one (new epoch when the key changed).
@@ -54,7 +46,6 @@ pub enum Proposal {
 /// What applying a state did.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Applied {
-    /// The change.
     pub change: Change,
     /// The state's version.
     pub version: u64,
@@ -225,7 +216,6 @@ impl ChannelView {
         }
     }
 
-    /// The channel.
     #[must_use]
     pub fn id(&self) -> ChannelId {
         self.head.state().channel

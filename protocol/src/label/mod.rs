@@ -77,7 +77,6 @@ pub enum LabelError {
     NoSuchLevel {
         /// The policy's name.
         policy: String,
-        /// The level.
         level: u8,
     },
 }

@@ -66,7 +66,6 @@ impl TrustedRoot {
 pub struct BundleHeader {
     /// The member's organisation.
     pub org: OrgId,
-    /// The member.
     pub user: UserId,
     /// Their display name.
     pub display_name: Text,

@@ -17,7 +17,6 @@ pub struct KdfParams {
     pub memory_kib: u32,
     /// Passes over memory.
     pub iterations: u32,
-    /// Lanes.
     pub parallelism: u32,
 }
 

@@ -61,12 +61,7 @@ pub enum SessionError {
     OtherHandshake,
     /// The plaintext is longer than [`crate::message::MAX_PLAINTEXT_LEN`].
     #[error("message of {len} bytes exceeds the limit of {max} bytes")]
-    TooLong {
-        /// Its length.
-        len: usize,
-        /// The limit.
-        max: usize,
-    },
+    TooLong { len: usize, max: usize },
     /// The sending chain has used every counter (after 2^32 messages without a reply).
     #[error("sending chain exhausted; the session must be restarted")]
     ChainExhausted,

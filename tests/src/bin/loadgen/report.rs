@@ -11,9 +11,7 @@ pub(crate) enum Unit {
     Latency,
     /// CPU time per item, held in microseconds.
     Micros,
-    /// Bytes.
     Bytes,
-    /// KiB.
     KiB,
     /// Percent of one core.
     Percent,
