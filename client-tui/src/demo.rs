@@ -114,7 +114,9 @@ const SCRIPT: &[Step] = &[
 ];
 
 fn keytool(args: &[&str], pass: &Path) -> Result<(), String> {
-    vigil_keytool::run_args(pass, args).map(drop)
+    vigil_keytool::run_args(pass, args)
+        .map(drop)
+        .map_err(|e| e.to_string())
 }
 
 /// The provisioned demo: the relay and a client per person.

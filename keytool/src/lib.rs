@@ -16,20 +16,18 @@ pub use error::{Error, Result};
 ///
 /// # Errors
 ///
-/// One line: the usage error or the command's error.
-pub fn run_args(
-    passphrase_file: &std::path::Path,
-    args: &[&str],
-) -> std::result::Result<String, String> {
+/// [`Error::Usage`] for arguments the command line refuses, else the command's [`Error`].
+pub fn run_args(passphrase_file: &std::path::Path, args: &[&str]) -> Result<String> {
     let mut argv = vec![
         "vigil-keytool".to_owned(),
         "--passphrase-file".to_owned(),
         passphrase_file.to_string_lossy().into_owned(),
     ];
     argv.extend(args.iter().map(|a| (*a).to_owned()));
-    let cli = <cli::Cli as clap::Parser>::try_parse_from(argv).map_err(|e| e.to_string())?;
+    let cli = <cli::Cli as clap::Parser>::try_parse_from(argv)
+        .map_err(|e| Error::Usage(e.to_string()))?;
     let mut out = Vec::new();
-    run(cli, &mut out).map_err(|e| e.to_string())?;
+    run(cli, &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())
 }
 

@@ -31,7 +31,7 @@ pub fn now() -> UnixTime {
     vigil_common::now()
 }
 
-fn keytool(args: &[&str], passphrase_file: &Path) -> Result<String, String> {
+fn keytool(args: &[&str], passphrase_file: &Path) -> vigil_keytool::Result<String> {
     vigil_keytool::run_args(passphrase_file, args)
 }
 

@@ -8,7 +8,7 @@ use bincode::de::Decoder;
 use bincode::error::DecodeError as BincodeDecodeError;
 use bincode::{Decode, Encode};
 
-pub use tlp::{Rgb, Tlp};
+pub use tlp::{Rgb, Tlp, UnknownTlp};
 
 use crate::ids::Text;
 use crate::policy::{ClassificationPolicy, MAX_LEVELS, PolicyError};
@@ -136,7 +136,7 @@ impl Label {
         caveats: &[&str],
         policy: &ClassificationPolicy,
     ) -> Result<Self, LabelError> {
-        let tlp = Tlp::parse(tlp).map_err(LabelError::Tlp)?;
+        let tlp = Tlp::parse(tlp).map_err(|UnknownTlp(text)| LabelError::Tlp(text))?;
         let level = Classification {
             policy: Text::new(policy.name())
                 .map_err(|_| LabelError::Shape(policy.name().to_owned()))?,

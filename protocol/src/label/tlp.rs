@@ -60,8 +60,9 @@ impl Tlp {
     ///
     /// # Errors
     ///
-    /// The refused text, when it is not a TLP 2.0 (or legacy WHITE) label.
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// [`UnknownTlp`] holding the refused text, when it is not a TLP 2.0 (or legacy WHITE)
+    /// label.
+    pub fn parse(text: &str) -> Result<Self, UnknownTlp> {
         let upper = text.trim().to_ascii_uppercase();
         let bare = upper.strip_prefix("TLP:").unwrap_or(&upper);
         match bare {
@@ -70,10 +71,15 @@ impl Tlp {
             "AMBER" => Ok(Self::Amber),
             "AMBER+STRICT" => Ok(Self::AmberStrict),
             "RED" => Ok(Self::Red),
-            _ => Err(text.to_owned()),
+            _ => Err(UnknownTlp(text.to_owned())),
         }
     }
 }
+
+/// Text that is not a TLP 2.0 label (nor legacy `TLP:WHITE`), as it was given.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0:?} is not a TLP 2.0 label")]
+pub struct UnknownTlp(pub String);
 
 impl std::fmt::Display for Tlp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
