@@ -3,13 +3,19 @@
 
 mod commit;
 pub mod config;
+mod connection;
+mod handlers;
+mod housekeeping;
 mod limiter;
+mod limits;
 mod live;
+mod login;
 pub mod metrics;
 mod revocation;
 pub mod server;
 pub mod store;
 pub mod tls;
+mod watermark;
 
 pub use config::{Config, ConfigError, Limits};
 pub use server::Relay;

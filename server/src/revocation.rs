@@ -9,9 +9,14 @@
 //!   is closed), with [`CERTIFICATE_REFUSED`];
 //! - pushes the new lists to every live connection when they change, so clients learn of a
 //!   revocation without asking.
+//!
+//! The lists in force are remembered in the store ([`remember`]) and put back at start
+//! ([`restore`]), so an older file left in the revocations directory never replaces a newer
+//! list, even across a restart.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use tracing::{debug, info, warn};
 use vigil_protocol::relay::{ErrorCode, Push, RelayError, encode_frame};
@@ -21,7 +26,7 @@ use crate::config::ConfigError;
 use crate::live::{Notice, Registry};
 use crate::metrics::Metrics;
 use crate::server::close::CERTIFICATE_REFUSED;
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// The relay's state that revocation touches.
 #[derive(Clone, Copy, Debug)]
@@ -45,6 +50,48 @@ pub(crate) fn lists_in_force(trust: &TrustStore) -> Vec<RevocationList> {
 pub(crate) fn remember(store: &Store, trust: &TrustStore) {
     if let Err(e) = store.put_revocations(&lists_in_force(trust)) {
         warn!(error = %e, "cannot remember revocation lists");
+    }
+}
+
+/// Puts the lists remembered before a restart back in force (a list older than the one read
+/// from the revocations directory is not applied), then remembers what is in force now.
+///
+/// # Errors
+///
+/// [`StoreError`] when the remembered lists cannot be read.
+pub(crate) fn restore(store: &Store, trust: &mut TrustStore) -> Result<(), StoreError> {
+    for list in store.revocations()? {
+        if let Err(e) = trust.update_revocations(list) {
+            debug!(reason = %e, "remembered revocation list not applied");
+        }
+    }
+    remember(store, trust);
+    Ok(())
+}
+
+/// Notices changes to the revocations directory between housekeeping rounds, by the newest
+/// modification time of its files.
+#[derive(Debug, Default)]
+pub(crate) struct DirectoryWatch {
+    /// The newest modification time the last round saw (`None`: the directory could not be
+    /// read, as before the first round).
+    last: Option<Option<SystemTime>>,
+}
+
+impl DirectoryWatch {
+    /// Whether `dir` changed since the last call (the first call that can read it says yes;
+    /// so does one that can no longer read it).
+    pub(crate) fn changed(&mut self, dir: &Path) -> bool {
+        let stamp = std::fs::read_dir(dir).ok().map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+                .max()
+        });
+        if stamp == self.last {
+            return false;
+        }
+        self.last = stamp;
+        true
     }
 }
 

@@ -11,8 +11,10 @@ use vigil_protocol::UserId;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::relay::{ErrorCode, Response};
 
-use super::{PREKEYS_LOW, Shared, refuse, storage_refusal};
+use super::{refuse, storage_refusal};
+use crate::limits::PREKEYS_LOW;
 use crate::live::Notice;
+use crate::server::Shared;
 
 /// Answers `requester`'s `FetchBundle` for `wanted`.
 pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: UserId) -> Response {
@@ -37,8 +39,8 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
         Err(e) => return storage_refusal(&e),
     };
     // The requester's budget first: a requester over it takes nothing from the target's.
-    let within_budget = shared.bundle_fetches.allow(requester);
-    let allowed = within_budget && shared.one_time_handouts.allow(&wanted);
+    let within_budget = shared.rates.allow_bundle_fetch(requester);
+    let allowed = within_budget && shared.rates.allow_one_time_handout(&wanted);
     let one_time_prekey = if allowed {
         let (one_time_prekey, remaining) = match shared.store.take_one_time_prekey(&wanted) {
             Ok(taken) => taken,
@@ -86,7 +88,7 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
 /// A member logging in whose one-time prekeys ran low while they were offline (the
 /// `PrekeysLow` push reaches only live connections): how many remain, so they are told now.
 /// `None` when the stock is fine, or when they have published no prekeys at all.
-pub(super) fn low_at_login(shared: &Shared, user: &UserId) -> Option<u32> {
+pub(crate) fn low_at_login(shared: &Shared, user: &UserId) -> Option<u32> {
     if !matches!(shared.store.signed_prekey(user), Ok(Some(_))) {
         return None;
     }
