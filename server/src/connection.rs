@@ -98,7 +98,7 @@ async fn serve_connection(
     };
     shared.live.add(user.clone(), live);
     let _ = notices.send(Notice::Mail);
-    if let Some(remaining) = crate::handlers::low_at_login(&shared, &user) {
+    if let Some(remaining) = crate::handlers::low_at_login(&shared, &user).await {
         let _ = notices.send(Notice::PrekeysLow(remaining));
     }
     let pusher = spawn_pusher(connection.clone(), Arc::clone(&shared), user.clone(), inbox);
@@ -199,7 +199,7 @@ async fn push_mail(
     last: &mut Option<MessageId>,
 ) -> bool {
     loop {
-        let batch = match shared.store.pending(user, *last, PUSH_BATCH) {
+        let batch = match shared.mailboxes.pending(user, *last, PUSH_BATCH).await {
             Ok(batch) => batch,
             Err(e) => {
                 warn!(error = %e, "cannot read mailbox");
@@ -209,12 +209,13 @@ async fn push_mail(
         if batch.is_empty() {
             return true;
         }
-        for (id, entry, payload) in batch {
+        for pending in batch {
+            let id = pending.id;
             let frame = Push::Deliver {
                 id,
-                sender: entry.sender,
-                stored_at: entry.stored_at,
-                payload,
+                sender: pending.sender,
+                stored_at: pending.stored_at,
+                payload: pending.payload,
             };
             if !push(stream, &frame).await {
                 return false;

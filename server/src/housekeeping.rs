@@ -36,7 +36,7 @@ pub(crate) async fn run(
         record_stored(&shared, &watermark, &mut counted).await;
         if pruned.elapsed() > DEDUP_PRUNE_EVERY {
             pruned = Instant::now();
-            if let Err(e) = shared.store.prune_dedup(now()) {
+            if let Err(e) = shared.mailboxes.prune_dedup(now()).await {
                 warn!(error = %e, "cannot prune client message ids");
             }
             shared.rates.prune();
@@ -60,9 +60,9 @@ pub(crate) async fn run(
 /// `counted`: what a later start must find at least. Read, then flush (so what was read is
 /// on disk), then record.
 async fn record_stored(shared: &Shared, watermark: &Watermark, counted: &mut Option<u64>) {
-    if let Ok(stored) = shared.store.stored_count()
+    if let Ok(stored) = shared.mailboxes.stored_count().await
         && *counted != Some(stored)
-        && shared.store.flush().await.is_ok()
+        && shared.mailboxes.flush().await.is_ok()
     {
         watermark.write(stored);
         *counted = Some(stored);

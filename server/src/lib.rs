@@ -1,7 +1,6 @@
 //! `vigil-server`: the relay. It authenticates members by their certificates, keeps the
 //! directory of certificates and prekeys, and stores and forwards only ciphertext, durably.
 
-mod commit;
 pub mod config;
 mod connection;
 mod handlers;

@@ -95,21 +95,15 @@ async fn admit(
     send: &mut quinn::SendStream,
 ) {
     let user = certificate.body().user.clone();
-    let pending = shared.store.usage(&user).messages;
+    let pending = shared.mailboxes.usage(&user).messages;
     let limit = shared.limits.connections_per_identity as usize;
     let closed = shared.live.make_room(&user, limit, close::REPLACED);
     if closed > 0 {
         info!(%user, closed, "oldest connections replaced by a new login");
     }
     // The directory entry must survive a crash: other members' sends name this member.
-    match shared.store.put_certificate(certificate) {
-        Ok(true) => {
-            if let Err(e) = shared.store.flush().await {
-                warn!(error = %e, "cannot record certificate");
-            }
-        }
-        Ok(false) => {}
-        Err(e) => warn!(error = %e, "cannot record certificate"),
+    if let Err(e) = shared.directory.put_certificate(certificate).await {
+        warn!(error = %e, "cannot record certificate");
     }
     shared.remember_verified(verified.clone());
     write_response(send, &Response::LoggedIn { user, pending }).await;

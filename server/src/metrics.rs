@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
-use crate::store::Store;
+use crate::store::MailboxStore;
 
 /// The relay's counters.
 #[derive(Debug, Default)]
@@ -36,7 +36,7 @@ impl Metrics {
 
     /// The Prometheus text exposition.
     #[must_use]
-    pub fn render(&self, store: &Store) -> String {
+    pub fn render(&self, store: &dyn MailboxStore) -> String {
         let mut out = String::new();
         let mut gauge = |name: &str, help: &str, kind: &str, value: u64| {
             let _ = writeln!(

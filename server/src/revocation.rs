@@ -26,13 +26,13 @@ use crate::config::ConfigError;
 use crate::live::{Notice, Registry};
 use crate::metrics::Metrics;
 use crate::server::close::CERTIFICATE_REFUSED;
-use crate::store::{Store, StoreError};
+use crate::store::{Directory, StoreError};
 
 /// The relay's state that revocation touches.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Parts<'a> {
     pub(crate) trust: &'a RwLock<TrustStore>,
-    pub(crate) store: &'a Store,
+    pub(crate) directory: &'a dyn Directory,
     pub(crate) live: &'a Registry,
     pub(crate) metrics: &'a Metrics,
 }
@@ -47,8 +47,8 @@ pub(crate) fn lists_in_force(trust: &TrustStore) -> Vec<RevocationList> {
 
 /// Persists every list in force (flushed with the next write), so that an older file never
 /// replaces a newer list, even across a restart.
-pub(crate) fn remember(store: &Store, trust: &TrustStore) {
-    if let Err(e) = store.put_revocations(&lists_in_force(trust)) {
+pub(crate) fn remember(directory: &dyn Directory, trust: &TrustStore) {
+    if let Err(e) = directory.remember_revocations(&lists_in_force(trust)) {
         warn!(error = %e, "cannot remember revocation lists");
     }
 }
@@ -59,13 +59,16 @@ pub(crate) fn remember(store: &Store, trust: &TrustStore) {
 /// # Errors
 ///
 /// [`StoreError`] when the remembered lists cannot be read.
-pub(crate) fn restore(store: &Store, trust: &mut TrustStore) -> Result<(), StoreError> {
-    for list in store.revocations()? {
+pub(crate) async fn restore(
+    directory: &dyn Directory,
+    trust: &mut TrustStore,
+) -> Result<(), StoreError> {
+    for list in directory.revocations().await? {
         if let Err(e) = trust.update_revocations(list) {
             debug!(reason = %e, "remembered revocation list not applied");
         }
     }
-    remember(store, trust);
+    remember(directory, trust);
     Ok(())
 }
 
@@ -128,7 +131,7 @@ pub(crate) fn reload(parts: Parts<'_>, dir: &Path, now: UnixTime) -> Result<bool
         if lists == before {
             return read.map(|()| false);
         }
-        remember(parts.store, &trust);
+        remember(parts.directory, &trust);
         (read, lists)
     };
     enforce(parts, now);

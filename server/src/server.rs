@@ -1,5 +1,5 @@
 //! The relay: opens its store, binds its endpoint, and runs the tasks that accept connections
-//! ([`crate::connection`]) and keep house ([`crate::housekeeping`]) until it is shut down.
+//! (`connection.rs`) and keep house (`housekeeping.rs`) until it is shut down.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,7 +14,7 @@ use crate::config::{Config, ConfigError, Limits};
 use crate::limits::Rates;
 use crate::live::Registry;
 use crate::metrics::Metrics;
-use crate::store::Store;
+use crate::store::{Directory, MailboxStore, SledStore};
 use crate::watermark::Watermark;
 
 pub use crate::limits::{MAX_RECIPIENTS, PREKEYS_LOW};
@@ -52,7 +52,8 @@ pub(crate) fn now() -> UnixTime {
 /// State shared by every connection.
 #[derive(Debug)]
 pub struct Shared {
-    pub(crate) store: Store,
+    pub(crate) mailboxes: Arc<dyn MailboxStore>,
+    pub(crate) directory: Arc<dyn Directory>,
     trust: RwLock<TrustStore>,
     pub(crate) limits: Limits,
     pub(crate) live: Registry,
@@ -64,9 +65,10 @@ pub struct Shared {
 }
 
 impl Shared {
-    fn new(store: Store, trust: TrustStore, limits: &Limits) -> Self {
+    fn new(store: &Arc<SledStore>, trust: TrustStore, limits: &Limits) -> Self {
         Self {
-            store,
+            mailboxes: Arc::clone(store) as Arc<dyn MailboxStore>,
+            directory: Arc::clone(store) as Arc<dyn Directory>,
             trust: RwLock::new(trust),
             limits: limits.clone(),
             live: Registry::default(),
@@ -79,7 +81,7 @@ impl Shared {
     /// The metrics text.
     #[must_use]
     pub fn render_metrics(&self) -> String {
-        self.metrics.render(&self.store)
+        self.metrics.render(self.mailboxes.as_ref())
     }
 
     /// The trust store, for reading (a reload holds the write lock only while it swaps lists).
@@ -95,7 +97,7 @@ impl Shared {
     pub(crate) fn revocation_parts(&self) -> crate::revocation::Parts<'_> {
         crate::revocation::Parts {
             trust: &self.trust,
-            store: &self.store,
+            directory: self.directory.as_ref(),
             live: &self.live,
             metrics: &self.metrics,
         }
@@ -125,9 +127,11 @@ impl Relay {
     /// A configuration, storage or socket error, as one line.
     pub async fn start(config: &Config) -> Result<Self, String> {
         let mut trust = config.trust_store().map_err(|e| e.to_string())?;
-        let (store, watermark) = open_store(&config.data_dir)?;
-        crate::revocation::restore(&store, &mut trust).map_err(|e| e.to_string())?;
-        match store.prune_dedup(now()) {
+        let (store, watermark) = open_store(&config.data_dir).await?;
+        crate::revocation::restore(store.as_ref(), &mut trust)
+            .await
+            .map_err(|e| e.to_string())?;
+        match store.prune_dedup(now()).await {
             Ok(0) => {}
             Ok(n) => info!(forgotten = n, "old client message ids forgotten"),
             Err(e) => warn!(error = %e, "cannot prune client message ids"),
@@ -135,7 +139,7 @@ impl Relay {
         let server = crate::tls::server_config(config).map_err(|e| e.to_string())?;
         let endpoint = quinn::Endpoint::server(server, config.listen)
             .map_err(|e| format!("listen on {}: {e}", config.listen))?;
-        let shared = Arc::new(Shared::new(store, trust, &config.limits));
+        let shared = Arc::new(Shared::new(&store, trust, &config.limits));
         let metrics = match config.metrics {
             None => None,
             Some(address) => Some(serve_metrics(address, Arc::clone(&shared)).await?),
@@ -195,7 +199,7 @@ impl Relay {
         self.endpoint
             .close(close::SHUTDOWN.into(), b"relay shutting down");
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.endpoint.wait_idle()).await;
-        if let Err(e) = self.shared.store.flush().await {
+        if let Err(e) = self.shared.mailboxes.flush().await {
             warn!(error = %e, "flush at shutdown failed");
         }
     }
@@ -204,14 +208,14 @@ impl Relay {
 /// Opens the store in `data_dir`, reads every record once (a damaged file is found now, not
 /// when a mailbox touches it), and refuses a directory that holds fewer stored messages than
 /// its [`Watermark`] counted before; then records the count found.
-fn open_store(data_dir: &std::path::Path) -> Result<(Store, Watermark), String> {
-    let store = Store::open(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+async fn open_store(data_dir: &std::path::Path) -> Result<(Arc<SledStore>, Watermark), String> {
+    let store = SledStore::open(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let records = store
         .verify(data_dir)
         .map_err(|e| format!("{}: {e}", data_dir.display()))?;
     debug!(records, "data directory verified");
     let watermark = Watermark::new(data_dir);
-    let stored = store.stored_count().map_err(|e| e.to_string())?;
+    let stored = store.stored_count().await.map_err(|e| e.to_string())?;
     if let Some(seen) = watermark.read()
         && seen > stored
     {
@@ -225,7 +229,7 @@ fn open_store(data_dir: &std::path::Path) -> Result<(Store, Watermark), String> 
         ));
     }
     watermark.write(stored);
-    Ok((store, watermark))
+    Ok((Arc::new(store), watermark))
 }
 
 /// Serves the metrics on `address` (a localhost port); returns where it listens.

@@ -8,7 +8,7 @@ use vigil_protocol::{TrustStore, UserId, VerifiedCertificate};
 use super::{refuse, storage_refusal};
 use crate::live::Notice;
 use crate::server::{Shared, now};
-use crate::store::{Applied, Write};
+use crate::store::NewMessage;
 
 /// Answers `sender`'s `Send`: checks the recipients (count, rate, certificates, clearance for
 /// a channel message at `level`), stores the message with the others being written now, and
@@ -24,15 +24,24 @@ pub(super) async fn send(
     recipients.sort();
     recipients.dedup();
     let checked = crate::limits::check_recipient_count(&recipients)
-        .and_then(|()| shared.rates.allow_send(sender))
-        .and_then(|()| check_recipients(shared, &recipients, level.as_ref()));
+        .and_then(|()| shared.rates.allow_send(sender));
     if let Err(refusal) = checked {
         return refusal;
     }
-    let quota = crate::limits::mailbox_quota(&shared.limits);
-    let write = Write::enqueue(sender, id, &recipients, payload, now(), quota);
+    if let Err(refusal) = check_recipients(shared, &recipients, level.as_ref()).await {
+        return refusal;
+    }
+    let message = NewMessage {
+        sender: sender.clone(),
+        id,
+        recipients,
+        payload,
+        stored_at: now(),
+        quota: crate::limits::mailbox_quota(&shared.limits),
+    };
     // Stored and flushed together with every other request writing now (group commit).
-    let duplicate = match shared.store.write(write).await.and_then(Applied::enqueued) {
+    let recipients = message.recipients.clone();
+    let duplicate = match shared.mailboxes.enqueue(message).await {
         Ok(duplicate) => duplicate,
         Err(e) => return storage_refusal(&e),
     };
@@ -50,11 +59,7 @@ pub(super) async fn send(
 
 /// Answers `user`'s `Ack`: removes the messages from their mailbox, durably.
 pub(super) async fn ack(shared: &Shared, user: &UserId, ids: Vec<MessageId>) -> Response {
-    let write = Write::Ack {
-        user: user.clone(),
-        ids,
-    };
-    match shared.store.write(write).await.and_then(Applied::acked) {
+    match shared.mailboxes.ack(user, &ids).await {
         Ok(removed) => Response::Acked { removed },
         Err(e) => storage_refusal(&e),
     }
@@ -64,7 +69,7 @@ pub(super) async fn ack(shared: &Shared, user: &UserId, ids: Vec<MessageId>) -> 
 /// a clearance that dominates `level`. Certificates come from the cache of verified ones
 /// (re-checked for what can change: root, validity, revocation), under one lock for the
 /// whole list; a member not in it is read from the directory and verified in full.
-fn check_recipients(
+async fn check_recipients(
     shared: &Shared,
     recipients: &[UserId],
     level: Option<&Classification>,
@@ -99,7 +104,7 @@ fn check_recipients(
         }
     }
     for user in unknown {
-        let stored = match shared.store.certificate(user) {
+        let stored = match shared.directory.certificate(user).await {
             Ok(Some(c)) => c,
             Ok(None) => {
                 return Err(refuse(

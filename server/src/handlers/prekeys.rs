@@ -19,7 +19,7 @@ pub(super) async fn publish(
     if let Err(refusal) = crate::limits::check_one_time_prekey_count(one_time_prekeys.len()) {
         return refusal;
     }
-    let Ok(Some(certificate)) = shared.store.certificate(user) else {
+    let Ok(Some(certificate)) = shared.directory.certificate(user).await else {
         return refuse(ErrorCode::Storage, "own certificate not found");
     };
     let Ok(verified) = shared.trust().verify_certificate(&certificate, now()) else {
@@ -40,15 +40,13 @@ pub(super) async fn publish(
     {
         return refuse(ErrorCode::Malformed, e.to_string());
     }
-    match shared
-        .store
+    let published = shared
+        .directory
         .publish_prekeys(user, &signed_prekey, &one_time_prekeys)
-    {
-        Ok(count) => match shared.store.flush().await {
-            Ok(()) => Response::Published {
-                one_time_prekeys: u32::try_from(count).unwrap_or(u32::MAX),
-            },
-            Err(e) => storage_refusal(&e),
+        .await;
+    match published {
+        Ok(count) => Response::Published {
+            one_time_prekeys: u32::try_from(count).unwrap_or(u32::MAX),
         },
         Err(e) => storage_refusal(&e),
     }
