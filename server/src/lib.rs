@@ -17,4 +17,4 @@ pub mod tls;
 mod watermark;
 
 pub use config::{Config, ConfigError, Limits};
-pub use server::Relay;
+pub use server::{Relay, StartError};

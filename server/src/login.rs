@@ -11,7 +11,7 @@ use vigil_protocol::keys::Signature;
 use vigil_protocol::relay::{
     ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, Request, Response, login_proof_valid,
 };
-use vigil_protocol::{MemberCertificate, VerifiedCertificate};
+use vigil_protocol::{CertError, MemberCertificate, VerifiedCertificate};
 
 use crate::connection::{read_frame, write_last_response, write_response};
 use crate::handlers::refuse;
@@ -19,6 +19,17 @@ use crate::server::{Shared, close, now};
 
 /// Why a connection is closed without a login: the QUIC close code and reason.
 pub(crate) type Refused = (u32, &'static str);
+
+/// Why a login was refused; its `Display` is the message the client shows.
+#[derive(Debug, thiserror::Error)]
+enum Refusal {
+    /// The certificate does not verify now (chain, validity window, revocation).
+    #[error(transparent)]
+    Certificate(#[from] CertError),
+    /// The proof is not the certificate holder's signature over this connection.
+    #[error("login proof does not verify")]
+    Proof,
+}
 
 /// Runs the login on `connection`: the certificate it logged in with, or how to close it.
 pub(crate) async fn login(
@@ -62,27 +73,26 @@ pub(crate) async fn login(
         Err(reason) => {
             info!(user = %certificate.body().user, %reason, "login refused");
             shared.metrics.refused("LoginRefused");
-            write_last_response(&mut send, &refuse(ErrorCode::LoginRefused, reason)).await;
+            let refusal = refuse(ErrorCode::LoginRefused, reason.to_string());
+            write_last_response(&mut send, &refusal).await;
             Err((close::LOGIN_REFUSED, "login refused"))
         }
     }
 }
 
 /// The certificate, verified now, if `proof` is its holder's over this connection's
-/// `exporter`; otherwise the reason for the person logging in.
+/// `exporter`.
 fn verify(
     shared: &Shared,
     certificate: &MemberCertificate,
     exporter: &[u8; LOGIN_EXPORTER_LEN],
     proof: &Signature,
-) -> Result<VerifiedCertificate, String> {
-    match shared.trust().verify_certificate(certificate, now()) {
-        Err(e) => Err(e.to_string()),
-        Ok(_) if !login_proof_valid(certificate, exporter, proof) => {
-            Err("login proof does not verify".to_owned())
-        }
-        Ok(verified) => Ok(verified),
+) -> Result<VerifiedCertificate, Refusal> {
+    let verified = shared.trust().verify_certificate(certificate, now())?;
+    if !login_proof_valid(certificate, exporter, proof) {
+        return Err(Refusal::Proof);
     }
+    Ok(verified)
 }
 
 /// Lets a verified member in: makes room under the per-identity connection limit (closing

@@ -48,12 +48,7 @@ fn main() -> ExitCode {
     if cli.check_config {
         let checked = config
             .trust_store()
-            .map_err(|e| e.to_string())
-            .and_then(|trust| {
-                vigil_server::tls::server_config(&config)
-                    .map(|_| trust)
-                    .map_err(|e| e.to_string())
-            });
+            .and_then(|trust| vigil_server::tls::server_config(&config).map(|_| trust));
         return match checked {
             Ok(trust) => {
                 let roots: Vec<String> = trust

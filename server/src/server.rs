@@ -3,6 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard};
 use std::time::Duration;
 
@@ -14,7 +15,7 @@ use crate::config::{Config, ConfigError, Limits};
 use crate::limits::Rates;
 use crate::live::Registry;
 use crate::metrics::Metrics;
-use crate::store::{Directory, MailboxStore, SledStore};
+use crate::store::{Directory, MailboxStore, SledStore, StoreError};
 use crate::watermark::Watermark;
 
 pub use crate::limits::{MAX_RECIPIENTS, PREKEYS_LOW};
@@ -47,6 +48,57 @@ pub(crate) fn now() -> UnixTime {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
     )
+}
+
+/// Why the relay did not start. Each names what to fix (the file, the data directory, the
+/// address); its `Display` is one line for the operator.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StartError {
+    /// The configuration, the trust roots, the revocation lists, or the TLS certificate and key.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The data directory could not be opened, read or verified.
+    #[error("{}: {source}", dir.display())]
+    Store { dir: PathBuf, source: StoreError },
+    /// The data directory holds fewer stored messages than were counted before: acknowledged
+    /// messages are gone (a damaged or replaced file).
+    #[error(
+        "{}: the data directory holds {stored} stored messages but {seen} were counted \
+         before: {} acknowledged messages are gone (a damaged or replaced file); \
+         restore it from a backup, or remove {} to start with what is left",
+        dir.display(),
+        seen.saturating_sub(*stored),
+        watermark.display()
+    )]
+    MessagesLost {
+        dir: PathBuf,
+        /// Stored messages found now.
+        stored: u64,
+        /// Stored messages counted before, in `watermark`.
+        seen: u64,
+        /// The file that counted them.
+        watermark: PathBuf,
+    },
+    /// The QUIC endpoint could not bind its address.
+    #[error("listen on {address}: {source}")]
+    Listen {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+    /// The metrics listener could not bind its address.
+    #[error("metrics on {address}: {source}")]
+    Metrics {
+        address: SocketAddr,
+        source: std::io::Error,
+    },
+}
+
+/// For callers that collect errors as text (the client's `demo`, which starts a relay).
+impl From<StartError> for String {
+    fn from(e: StartError) -> Self {
+        e.to_string()
+    }
 }
 
 /// State shared by every connection.
@@ -124,21 +176,28 @@ impl Relay {
     ///
     /// # Errors
     ///
-    /// A configuration, storage or socket error, as one line.
-    pub async fn start(config: &Config) -> Result<Self, String> {
-        let mut trust = config.trust_store().map_err(|e| e.to_string())?;
+    /// [`StartError`]: the configuration, the data directory, or an address.
+    pub async fn start(config: &Config) -> Result<Self, StartError> {
+        let mut trust = config.trust_store()?;
         let (store, watermark) = open_store(&config.data_dir).await?;
         crate::revocation::restore(store.as_ref(), &mut trust)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|source| StartError::Store {
+                dir: config.data_dir.clone(),
+                source,
+            })?;
         match store.prune_dedup(now()).await {
             Ok(0) => {}
             Ok(n) => info!(forgotten = n, "old client message ids forgotten"),
             Err(e) => warn!(error = %e, "cannot prune client message ids"),
         }
-        let server = crate::tls::server_config(config).map_err(|e| e.to_string())?;
-        let endpoint = quinn::Endpoint::server(server, config.listen)
-            .map_err(|e| format!("listen on {}: {e}", config.listen))?;
+        let server = crate::tls::server_config(config)?;
+        let endpoint = quinn::Endpoint::server(server, config.listen).map_err(|source| {
+            StartError::Listen {
+                address: config.listen,
+                source,
+            }
+        })?;
         let shared = Arc::new(Shared::new(&store, trust, &config.limits));
         let metrics = match config.metrics {
             None => None,
@@ -182,7 +241,7 @@ impl Relay {
     ///
     /// [`ConfigError`] for an unreadable or invalid file; the lists read before it are applied
     /// and enforced.
-    pub fn reload_revocations(&self, dir: &std::path::Path) -> Result<bool, ConfigError> {
+    pub fn reload_revocations(&self, dir: &Path) -> Result<bool, ConfigError> {
         crate::revocation::reload(self.shared.revocation_parts(), dir, now())
     }
 
@@ -208,36 +267,37 @@ impl Relay {
 /// Opens the store in `data_dir`, reads every record once (a damaged file is found now, not
 /// when a mailbox touches it), and refuses a directory that holds fewer stored messages than
 /// its [`Watermark`] counted before; then records the count found.
-async fn open_store(data_dir: &std::path::Path) -> Result<(Arc<SledStore>, Watermark), String> {
-    let store = SledStore::open(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
-    let records = store
-        .verify(data_dir)
-        .map_err(|e| format!("{}: {e}", data_dir.display()))?;
+async fn open_store(data_dir: &Path) -> Result<(Arc<SledStore>, Watermark), StartError> {
+    let failed = |source| StartError::Store {
+        dir: data_dir.to_owned(),
+        source,
+    };
+    let store = SledStore::open(data_dir).map_err(failed)?;
+    let records = store.verify(data_dir).map_err(failed)?;
     debug!(records, "data directory verified");
     let watermark = Watermark::new(data_dir);
-    let stored = store.stored_count().await.map_err(|e| e.to_string())?;
+    let stored = store.stored_count().await.map_err(failed)?;
     if let Some(seen) = watermark.read()
         && seen > stored
     {
-        return Err(format!(
-            "{}: the data directory holds {stored} stored messages but {seen} were counted \
-             before: {} acknowledged messages are gone (a damaged or replaced file); \
-             restore it from a backup, or remove {} to start with what is left",
-            data_dir.display(),
-            seen - stored,
-            watermark.path.display()
-        ));
+        return Err(StartError::MessagesLost {
+            dir: data_dir.to_owned(),
+            stored,
+            seen,
+            watermark: watermark.path.clone(),
+        });
     }
     watermark.write(stored);
     Ok((Arc::new(store), watermark))
 }
 
 /// Serves the metrics on `address` (a localhost port); returns where it listens.
-async fn serve_metrics(address: SocketAddr, shared: Arc<Shared>) -> Result<SocketAddr, String> {
+async fn serve_metrics(address: SocketAddr, shared: Arc<Shared>) -> Result<SocketAddr, StartError> {
+    let failed = |source| StartError::Metrics { address, source };
     let listener = tokio::net::TcpListener::bind(address)
         .await
-        .map_err(|e| format!("metrics on {address}: {e}"))?;
-    let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        .map_err(failed)?;
+    let bound = listener.local_addr().map_err(failed)?;
     tokio::spawn(crate::metrics::serve(listener, shared));
     Ok(bound)
 }
