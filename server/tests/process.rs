@@ -1,5 +1,5 @@
 //! The real `vigil-relay` binary as a child process: startup line, `--check-config`, graceful
-//! shutdown on SIGTERM, and kill -9 losing no acknowledged message.
+//! shutdown on SIGTERM, kill -9 losing no acknowledged message, and plain-text logs.
 
 #![allow(
     clippy::unwrap_used,
@@ -77,6 +77,35 @@ fn check_config_reports_the_relay_and_refuses_a_broken_file() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("relay.toml"));
+}
+
+#[test]
+fn logs_written_to_a_file_are_plain_text() {
+    let d = Deployment::new(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil-relay"))
+        .arg("--config")
+        .arg(&d.config)
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("listening on"), "{line:?}");
+    // The log line is written before the startup line; nothing more is needed.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("vigil-relay listening"), "{log}");
+    assert!(!log.contains('\x1b'), "colour codes in a log file: {log:?}");
 }
 
 #[tokio::test]
