@@ -10,7 +10,7 @@ use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 
 use crate::store::MailboxStore;
 
-/// The relay's counters.
+/// The relay's counters, kept by the connection tasks and read by [`Metrics::render`].
 #[derive(Debug, Default)]
 pub struct Metrics {
     /// Connections logged in now.

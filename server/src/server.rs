@@ -130,7 +130,7 @@ impl Shared {
         }
     }
 
-    /// The metrics text.
+    /// The metrics in the Prometheus text format, as the metrics port serves them.
     #[must_use]
     pub fn render_metrics(&self) -> String {
         self.metrics.render(self.mailboxes.as_ref())
@@ -162,7 +162,8 @@ impl Shared {
     }
 }
 
-/// A running relay.
+/// A running relay: its endpoint and the state its tasks share. [`Self::shutdown`] stops it
+/// and flushes storage.
 #[derive(Debug)]
 pub struct Relay {
     endpoint: quinn::Endpoint,
