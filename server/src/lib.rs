@@ -1,15 +1,20 @@
 //! `vigil-server`: the relay. It authenticates members by their certificates, keeps the
 //! directory of certificates and prekeys, and stores and forwards only ciphertext, durably.
 
-mod commit;
 pub mod config;
+mod connection;
+mod handlers;
+mod housekeeping;
 mod limiter;
+mod limits;
 mod live;
+mod login;
 pub mod metrics;
 mod revocation;
 pub mod server;
 pub mod store;
 pub mod tls;
+mod watermark;
 
 pub use config::{Config, ConfigError, Limits};
-pub use server::Relay;
+pub use server::{Relay, StartError};

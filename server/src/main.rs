@@ -1,5 +1,6 @@
 //! `vigil-relay --config RELAYDIR/relay.toml`: run the relay (or check its configuration).
 
+use std::io::IsTerminal as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -37,6 +38,8 @@ fn main() -> ExitCode {
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colour codes only for a person at a terminal: a log file or journal gets plain text.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     let config = match vigil_server::Config::load(&cli.config) {
         Ok(config) => config,
@@ -48,12 +51,7 @@ fn main() -> ExitCode {
     if cli.check_config {
         let checked = config
             .trust_store()
-            .map_err(|e| e.to_string())
-            .and_then(|trust| {
-                vigil_server::tls::server_config(&config)
-                    .map(|_| trust)
-                    .map_err(|e| e.to_string())
-            });
+            .and_then(|trust| vigil_server::tls::server_config(&config).map(|_| trust));
         return match checked {
             Ok(trust) => {
                 let roots: Vec<String> = trust

@@ -9,9 +9,14 @@
 //!   is closed), with [`CERTIFICATE_REFUSED`];
 //! - pushes the new lists to every live connection when they change, so clients learn of a
 //!   revocation without asking.
+//!
+//! The lists in force are remembered in the store ([`remember`]) and put back at start
+//! ([`restore`]), so an older file left in the revocations directory never replaces a newer
+//! list, even across a restart.
 
 use std::path::Path;
 use std::sync::{Arc, RwLock};
+use std::time::SystemTime;
 
 use tracing::{debug, info, warn};
 use vigil_protocol::relay::{ErrorCode, Push, RelayError, encode_frame};
@@ -21,13 +26,13 @@ use crate::config::ConfigError;
 use crate::live::{Notice, Registry};
 use crate::metrics::Metrics;
 use crate::server::close::CERTIFICATE_REFUSED;
-use crate::store::Store;
+use crate::store::{Directory, StoreError};
 
 /// The relay's state that revocation touches.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Parts<'a> {
     pub(crate) trust: &'a RwLock<TrustStore>,
-    pub(crate) store: &'a Store,
+    pub(crate) directory: &'a dyn Directory,
     pub(crate) live: &'a Registry,
     pub(crate) metrics: &'a Metrics,
 }
@@ -42,9 +47,54 @@ pub(crate) fn lists_in_force(trust: &TrustStore) -> Vec<RevocationList> {
 
 /// Persists every list in force (flushed with the next write), so that an older file never
 /// replaces a newer list, even across a restart.
-pub(crate) fn remember(store: &Store, trust: &TrustStore) {
-    if let Err(e) = store.put_revocations(&lists_in_force(trust)) {
+pub(crate) fn remember(directory: &dyn Directory, trust: &TrustStore) {
+    if let Err(e) = directory.remember_revocations(&lists_in_force(trust)) {
         warn!(error = %e, "cannot remember revocation lists");
+    }
+}
+
+/// Puts the lists remembered before a restart back in force (a list older than the one read
+/// from the revocations directory is not applied), then remembers what is in force now.
+///
+/// # Errors
+///
+/// [`StoreError`] when the remembered lists cannot be read.
+pub(crate) async fn restore(
+    directory: &dyn Directory,
+    trust: &mut TrustStore,
+) -> Result<(), StoreError> {
+    for list in directory.revocations().await? {
+        if let Err(e) = trust.update_revocations(list) {
+            debug!(reason = %e, "remembered revocation list not applied");
+        }
+    }
+    remember(directory, trust);
+    Ok(())
+}
+
+/// Notices changes to the revocations directory between housekeeping rounds, by the newest
+/// modification time of its files.
+#[derive(Debug, Default)]
+pub(crate) struct DirectoryWatch {
+    /// The newest modification time the last round saw (`None`: the directory could not be
+    /// read, as before the first round).
+    last: Option<Option<SystemTime>>,
+}
+
+impl DirectoryWatch {
+    /// Whether `dir` changed since the last call (the first call that can read it says yes;
+    /// so does one that can no longer read it).
+    pub(crate) fn changed(&mut self, dir: &Path) -> bool {
+        let stamp = std::fs::read_dir(dir).ok().map(|entries| {
+            entries
+                .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
+                .max()
+        });
+        if stamp == self.last {
+            return false;
+        }
+        self.last = stamp;
+        true
     }
 }
 
@@ -81,7 +131,7 @@ pub(crate) fn reload(parts: Parts<'_>, dir: &Path, now: UnixTime) -> Result<bool
         if lists == before {
             return read.map(|()| false);
         }
-        remember(parts.store, &trust);
+        remember(parts.directory, &trust);
         (read, lists)
     };
     enforce(parts, now);

@@ -304,11 +304,6 @@ async fn a_full_disk_refuses_new_sends_clearly_and_loses_nothing_acknowledged() 
     }
     let refusal = refusal.expect("the disk never filled");
     assert_eq!(refusal.code, ErrorCode::Storage, "{refusal:?}");
-    assert!(
-        refusal.message.contains("nothing was stored"),
-        "{}",
-        refusal.message
-    );
     // Still serving: another request is answered (refused again, clearly), not dropped.
     let again = tokio::time::timeout(
         REQUEST_TIMEOUT,

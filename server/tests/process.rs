@@ -1,5 +1,5 @@
 //! The real `vigil-relay` binary as a child process: startup line, `--check-config`, graceful
-//! shutdown on SIGTERM, and kill -9 losing no acknowledged message.
+//! shutdown on SIGTERM, kill -9 losing no acknowledged message, and plain-text logs.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,6 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use vigil_protocol::relay::{ClientMessageId, Push, Request, Response};
+use vigil_server::{ConfigError, StartError};
 use vigil_tests::{Deployment, connect};
 
 /// The relay binary of this build.
@@ -75,8 +76,70 @@ fn check_config_reports_the_relay_and_refuses_a_broken_file() {
         .arg("--check-config")
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("relay.toml"));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // What it reported names the file to fix.
+    assert!(
+        matches!(
+            vigil_server::Config::load(&d.config),
+            Err(ConfigError::Invalid { ref path, .. }) if *path == d.config
+        ),
+        "the error does not name {}",
+        d.config.display()
+    );
+}
+
+#[tokio::test]
+async fn a_data_directory_holding_fewer_messages_than_counted_is_refused() {
+    let d = Deployment::new(&[]);
+    std::fs::create_dir_all(d.data_dir()).unwrap();
+    std::fs::write(d.data_dir().join("stored"), "5\n").unwrap();
+    let config = vigil_server::Config::load(&d.config).unwrap();
+    let refused = vigil_server::Relay::start(&config).await.map(drop);
+    assert!(
+        matches!(
+            refused,
+            Err(StartError::MessagesLost {
+                stored: 0,
+                seen: 5,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+}
+
+#[test]
+fn logs_written_to_a_file_are_plain_text() {
+    let d = Deployment::new(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("relay.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_vigil-relay"))
+        .arg("--config")
+        .arg(&d.config)
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&path).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("listening on"), "{line:?}");
+    // The log line is written before the startup line; nothing more is needed.
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let log = std::fs::read_to_string(&path).unwrap();
+    assert!(log.contains("vigil-relay listening"), "{log}");
+    assert!(!log.contains('\x1b'), "colour codes in a log file: {log:?}");
 }
 
 #[tokio::test]
@@ -203,9 +266,9 @@ async fn a_damaged_data_directory_is_refused_or_loses_records_but_never_alters_o
         let mut stderr = String::new();
         std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
         assert_eq!(status.code(), Some(2), "{stderr}");
+        // Either refusal (damaged, or fewer messages than counted) names the data directory.
         assert!(
-            stderr.contains("is damaged and cannot be opened")
-                || stderr.contains("acknowledged messages are gone"),
+            stderr.contains(&d.data_dir().display().to_string()),
             "{stderr}"
         );
         println!(

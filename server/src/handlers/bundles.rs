@@ -11,12 +11,14 @@ use vigil_protocol::UserId;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::relay::{ErrorCode, Response};
 
-use super::{PREKEYS_LOW, Shared, refuse, storage_refusal};
+use super::{refuse, storage_refusal};
+use crate::limits::PREKEYS_LOW;
 use crate::live::Notice;
+use crate::server::Shared;
 
 /// Answers `requester`'s `FetchBundle` for `wanted`.
 pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: UserId) -> Response {
-    let certificate = match shared.store.certificate(&wanted) {
+    let certificate = match shared.directory.certificate(&wanted).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return refuse(
@@ -26,7 +28,7 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
         }
         Err(e) => return storage_refusal(&e),
     };
-    let signed_prekey = match shared.store.signed_prekey(&wanted) {
+    let signed_prekey = match shared.directory.signed_prekey(&wanted).await {
         Ok(Some(s)) => s,
         Ok(None) => {
             return refuse(
@@ -37,16 +39,14 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
         Err(e) => return storage_refusal(&e),
     };
     // The requester's budget first: a requester over it takes nothing from the target's.
-    let within_budget = shared.bundle_fetches.allow(requester);
-    let allowed = within_budget && shared.one_time_handouts.allow(&wanted);
+    let within_budget = shared.rates.allow_bundle_fetch(requester);
+    let allowed = within_budget && shared.rates.allow_one_time_handout(&wanted);
     let one_time_prekey = if allowed {
-        let (one_time_prekey, remaining) = match shared.store.take_one_time_prekey(&wanted) {
+        let taken = shared.directory.take_one_time_prekey(&wanted).await;
+        let (one_time_prekey, remaining) = match taken {
             Ok(taken) => taken,
             Err(e) => return storage_refusal(&e),
         };
-        if let Err(e) = shared.store.flush().await {
-            return storage_refusal(&e);
-        }
         if remaining < PREKEYS_LOW {
             let remaining = u32::try_from(remaining).unwrap_or(0);
             shared.live.notify(&wanted, &Notice::PrekeysLow(remaining));
@@ -86,10 +86,10 @@ pub(super) async fn fetch_bundle(shared: &Shared, requester: &UserId, wanted: Us
 /// A member logging in whose one-time prekeys ran low while they were offline (the
 /// `PrekeysLow` push reaches only live connections): how many remain, so they are told now.
 /// `None` when the stock is fine, or when they have published no prekeys at all.
-pub(super) fn low_at_login(shared: &Shared, user: &UserId) -> Option<u32> {
-    if !matches!(shared.store.signed_prekey(user), Ok(Some(_))) {
+pub(crate) async fn low_at_login(shared: &Shared, user: &UserId) -> Option<u32> {
+    if !matches!(shared.directory.signed_prekey(user).await, Ok(Some(_))) {
         return None;
     }
-    let held = shared.store.one_time_prekeys_held(user);
+    let held = shared.directory.one_time_prekeys_held(user).await.ok()?;
     (held < PREKEYS_LOW).then(|| u32::try_from(held).unwrap_or(0))
 }

@@ -23,11 +23,13 @@ use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
 
-use crate::store::{Applied, MailTrees, StoreError, Write};
+use super::mailbox::MailTrees;
+use super::write::{Applied, Write};
+use crate::store::StoreError;
 
 /// Most requests one transaction and flush serve (bounds a transaction's size and the time
 /// the first of them waits).
-pub(crate) const MAX_BATCH: usize = 256;
+pub(super) const MAX_BATCH: usize = 256;
 
 /// A request's write (or none: "flush what I wrote elsewhere") and where its answer goes.
 #[derive(Debug)]
@@ -47,7 +49,7 @@ struct Counts {
 /// The writer thread. Dropping it lets the thread finish what is queued, and waits for it (so
 /// the data directory is released when the store is).
 #[derive(Debug)]
-pub(crate) struct GroupCommit {
+pub(super) struct GroupCommit {
     /// `None` only while dropping (closing the queue ends the thread).
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
@@ -62,7 +64,7 @@ fn stopped() -> StoreError {
 
 impl GroupCommit {
     /// Starts the writer thread for `db` and its mailbox trees.
-    pub(crate) fn start(db: sled::Db, trees: MailTrees) -> std::io::Result<Self> {
+    pub(super) fn start(db: sled::Db, trees: MailTrees) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel();
         let counts = Arc::new(Counts::default());
         let thread = {
@@ -80,7 +82,7 @@ impl GroupCommit {
 
     /// Transactions-and-flushes made, and requests they served (their ratio is how many
     /// requests one served on average).
-    pub(crate) fn counts(&self) -> (u64, u64) {
+    pub(super) fn counts(&self) -> (u64, u64) {
         (
             self.counts.flushes.load(Ordering::Relaxed),
             self.counts.jobs.load(Ordering::Relaxed),
@@ -89,7 +91,7 @@ impl GroupCommit {
 
     /// Applies `write` (if any) with the others queued, and returns once it, and everything
     /// written before this call, is on disk.
-    pub(crate) async fn submit(&self, write: Option<Write>) -> Result<Option<Applied>, StoreError> {
+    pub(super) async fn submit(&self, write: Option<Write>) -> Result<Option<Applied>, StoreError> {
         let (reply, answer) = oneshot::channel();
         let sent = self
             .jobs
@@ -158,7 +160,9 @@ mod tests {
     use vigil_protocol::relay::ClientMessageId;
     use vigil_protocol::{UnixTime, UserId};
 
-    use crate::store::{Applied, Quota, Store, StoreError, Write};
+    use super::super::SledStore;
+    use super::super::write::{Applied, Write};
+    use crate::store::{MailboxStore as _, NewMessage, Quota, StoreError};
 
     fn quota(messages: u64) -> Quota {
         Quota {
@@ -167,10 +171,28 @@ mod tests {
         }
     }
 
+    /// The write that stores `payload` from `sender` for `recipients`.
+    fn enqueue(
+        sender: &UserId,
+        id: ClientMessageId,
+        recipients: &[UserId],
+        payload: Vec<u8>,
+        quota: Quota,
+    ) -> Write {
+        Write::Enqueue(Box::new(NewMessage {
+            sender: sender.clone(),
+            id,
+            recipients: recipients.to_vec(),
+            payload,
+            stored_at: UnixTime(1),
+            quota,
+        }))
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_writes_share_flushes_and_all_are_on_disk_afterwards() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         let (alice, bob): (UserId, UserId) = (
             "alice@cert-at".parse().unwrap(),
             "bob@cert-at".parse().unwrap(),
@@ -179,12 +201,11 @@ mod tests {
         for i in 0u8..200 {
             let (store, alice, bob) = (store.clone(), alice.clone(), bob.clone());
             tasks.push(tokio::spawn(async move {
-                let write = Write::enqueue(
+                let write = enqueue(
                     &alice,
                     ClientMessageId([i; 16]),
                     &[bob],
                     vec![i; 100],
-                    UnixTime(1),
                     quota(1000),
                 );
                 store.write(write).await.unwrap()
@@ -199,18 +220,19 @@ mod tests {
         drop(store); // joins the writer once the tasks' clones are gone too
         // sled releases the directory's lock when the last handle goes (a spawned task's
         // clone may outlive its join for a moment): try again briefly.
-        let mut reopened = Store::open(dir.path());
+        let mut reopened = SledStore::open(dir.path());
         for _ in 0..100 {
             if !matches!(reopened, Err(StoreError::Sled(_))) {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
-            reopened = Store::open(dir.path());
+            reopened = SledStore::open(dir.path());
         }
         let reopened = reopened.unwrap();
-        assert_eq!(reopened.stored_count().unwrap(), 200);
+        assert_eq!(reopened.stored_count().await.unwrap(), 200);
         let pending = reopened
             .pending(&"bob@cert-at".parse().unwrap(), None, 1000)
+            .await
             .unwrap();
         assert_eq!(pending.len(), 200);
     }
@@ -218,22 +240,13 @@ mod tests {
     #[tokio::test]
     async fn a_full_mailbox_refuses_its_own_message_not_the_others_in_the_batch() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         let alice: UserId = "alice@cert-at".parse().unwrap();
         let (full, free): (UserId, UserId) = (
             "full@cert-at".parse().unwrap(),
             "free@cert-at".parse().unwrap(),
         );
-        let write = |n: u8, to, q| {
-            Write::enqueue(
-                &alice,
-                ClientMessageId([n; 16]),
-                &[to],
-                vec![n],
-                UnixTime(1),
-                q,
-            )
-        };
+        let write = |n: u8, to, q| enqueue(&alice, ClientMessageId([n; 16]), &[to], vec![n], q);
         // One transaction: the first fills `full`, the second is over its quota, the third goes
         // to someone else, the fourth is a resend of the first.
         let writes = [
@@ -242,14 +255,14 @@ mod tests {
             write(3, free, quota(1)),
             write(1, full.clone(), quota(1)),
         ];
-        let results = store.apply(&writes).unwrap();
+        let results = store.mail.apply(&writes).unwrap();
         assert!(matches!(results[0], Applied::Enqueued(Ok(false))));
         assert!(
             matches!(&results[1], Applied::Enqueued(Err(StoreError::QuotaExceeded(u))) if *u == full)
         );
         assert!(matches!(results[2], Applied::Enqueued(Ok(false))));
         assert!(matches!(results[3], Applied::Enqueued(Ok(true))));
-        assert_eq!(store.stored_count().unwrap(), 2);
+        assert_eq!(store.stored_count().await.unwrap(), 2);
         assert_eq!(store.usage(&full).messages, 1);
     }
 
@@ -258,28 +271,27 @@ mod tests {
         // A pusher remembers the last entry it sent and reads on from there. Writes made in
         // one order and committed in the other must still come after it.
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path()).unwrap();
+        let store = SledStore::open(dir.path()).unwrap();
         let (alice, bob): (UserId, UserId) = (
             "alice@cert-at".parse().unwrap(),
             "bob@cert-at".parse().unwrap(),
         );
         let write = |n: u8| {
-            Write::enqueue(
+            enqueue(
                 &alice,
                 ClientMessageId([n; 16]),
                 std::slice::from_ref(&bob),
                 vec![n],
-                UnixTime(1),
                 quota(10),
             )
         };
         let (first, second) = (write(1), write(2));
         store.write(second).await.unwrap();
-        let pushed = store.pending(&bob, None, 10).unwrap();
+        let pushed = store.pending(&bob, None, 10).await.unwrap();
         assert_eq!(pushed.len(), 1);
         store.write(first).await.unwrap();
-        let next = store.pending(&bob, Some(pushed[0].0), 10).unwrap();
+        let next = store.pending(&bob, Some(pushed[0].id), 10).await.unwrap();
         assert_eq!(next.len(), 1, "the later commit is after the pushed entry");
-        assert_eq!(next[0].2, vec![1]);
+        assert_eq!(next[0].payload, vec![1]);
     }
 }
