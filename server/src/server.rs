@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 use tracing::{debug, info, warn};
-use vigil_protocol::{TrustStore, UnixTime, UserId, VerifiedCertificate};
+use vigil_protocol::{TrustStore, UserId, VerifiedCertificate};
 
 use crate::config::{Config, ConfigError, Limits};
 use crate::limits::Rates;
@@ -41,14 +41,7 @@ pub mod close {
     pub const CERTIFICATE_REFUSED: u32 = 6;
 }
 
-/// The time now, as certificates and mailboxes count it.
-pub(crate) fn now() -> UnixTime {
-    UnixTime(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs()),
-    )
-}
+pub(crate) use vigil_common::now;
 
 /// Why the relay did not start. Each names what to fix (the file, the data directory, the
 /// address); its `Display` is one line for the operator.
