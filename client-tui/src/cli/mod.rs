@@ -4,7 +4,7 @@
 //! Exit codes: 0 ok, 1 refused by policy or verification, 2 usage or I/O error. Errors are one
 //! line on stderr naming what was wrong and what to do ([`CliError`]).
 //!
-//! [`run`] resolves the home directory and starts the runtime, and
+//! [`run`] resolves the home directory, starts the log ([`crate::log`]) and the runtime, and
 //! hands the command to its module: [`setup`] (`request`, `enroll`), [`session`] (connecting
 //! around every command that works on a store), then [`channel`], [`governance`],
 //! [`messages`] and [`verify`], one function per command.
@@ -70,13 +70,15 @@ impl Context {
     }
 }
 
-/// Runs a command, or the TUI when none is given.
+/// Runs a command, or the TUI when none is given. Starts the log in the home directory when
+/// there is one.
 ///
 /// # Errors
 ///
 /// [`CliError`], whose [`CliError::exit_code`] the process exits with.
 pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), CliError> {
     let home = vigil_client::home::resolve(cli.home.as_deref())?;
+    crate::log::start(&home);
     let context = Context {
         home,
         pass: Source {
@@ -91,7 +93,7 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), C
         .enable_all()
         .build()
         .map_err(CliError::Runtime)?;
-    match cli.command {
+    let result = match cli.command {
         None => runtime.block_on(tui(&context)),
         Some(Command::Demo) => runtime
             .block_on(crate::demo::run(out, std::io::stdout().is_terminal()))
@@ -115,7 +117,13 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), C
             let client = context.open_client(context.relay.clone())?;
             runtime.block_on(session::networked(client, cli.offline, command, out, notes))
         }
+    };
+    if let Err(e) = &result {
+        // The message can name contacts; the log is not sealed, so only on request.
+        tracing::info!(code = e.exit_code(), "command failed");
+        tracing::debug!(error = %e, "command failed");
     }
+    result
 }
 
 /// `vigil` without a command: the TUI, with the settings of `config.toml`.

@@ -31,6 +31,9 @@ pub(super) fn request(
     })?;
     let done =
         vigil_client::request::request(&context.home, user, name, file, &context.pass, now())?;
+    crate::log::start(&context.home);
+    // No user id in the log: the store blinds contacts' ids, the log is not sealed.
+    tracing::info!("certificate request written");
     writeln!(out, "Wrote certificate request {}", file.display()).map_err(CliError::Output)?;
     writeln!(out, "Your identity key fingerprint: {}", done.fingerprint)
         .map_err(CliError::Output)?;
@@ -78,7 +81,9 @@ pub(super) async fn enroll(
         .new_passphrase("your Vigil store on this device")?;
     let engine = Engine::enroll(home, contents, &passphrase, now())?;
     drop(passphrase);
+    crate::log::start(home);
     let user = engine.user().clone();
+    tracing::info!("enrolled");
     let fingerprint = engine.certificate().body().identity_key.fingerprint();
     let mut client = Client::new(engine);
     client.set_relay_address(context.relay.clone());
