@@ -113,10 +113,11 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), C
             out,
             notes,
         )),
-        Some(command) => {
-            let client = context.open_client(context.relay.clone())?;
-            runtime.block_on(session::networked(client, cli.offline, command, out, notes))
-        }
+        Some(command) => context
+            .open_client(context.relay.clone())
+            .and_then(|client| {
+                runtime.block_on(session::networked(client, cli.offline, command, out, notes))
+            }),
     };
     if let Err(e) = &result {
         // The message can name contacts; the log is not sealed, so only on request.

@@ -9,8 +9,9 @@
 //! note. In a terminal you are in the TUI as the duty officer and can answer; otherwise the
 //! same scenario runs headless and the transcript is printed.
 
+mod provision;
+
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use vigil_protocol::UserId;
@@ -18,13 +19,10 @@ use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
 use crate::tui::TuiError;
+use provision::{provision, take};
 use vigil_client::client::{Client, ClientError};
 use vigil_client::engine::{Body, Engine, EngineError, Event};
 use vigil_common::now;
-
-const ADMIN_PASSPHRASE: &str = "demo administrator passphrase";
-const BUNDLE_PASSPHRASE: &str = "demo one-time bundle passphrase";
-const STORE_PASSPHRASE: &str = "demo store passphrase (throwaway)";
 
 /// A colleague's client counts as caught up after this long without a delivery.
 const QUIET: Duration = Duration::from_millis(150);
@@ -40,34 +38,6 @@ const BETWEEN_POSTS: Duration = Duration::from_millis(3500);
 
 /// The incident channel's name.
 pub const CHANNEL: &str = "ransomware-linz-2026";
-
-/// Who is in the demo: user id, display name, role, clearance.
-const PEOPLE: [(&str, &str, &str, &str); 4] = [
-    (
-        "officer@cert-at",
-        "Anna Huber",
-        "duty-officer",
-        "EU RESTRICTED",
-    ),
-    (
-        "lead@cert-at",
-        "Markus Gruber",
-        "incident-lead",
-        "EU SECRET",
-    ),
-    (
-        "petra@cert-cz",
-        "Petra Svobodová",
-        "duty-officer",
-        "VYHRAZENE",
-    ),
-    (
-        "intern@cert-at",
-        "Lukas Berger",
-        "duty-officer",
-        "UNCLASSIFIED",
-    ),
-];
 
 /// One step of the thread.
 enum Step {
@@ -165,153 +135,6 @@ pub enum DemoError {
     /// The TUI could not run.
     #[error(transparent)]
     Tui(#[from] TuiError),
-}
-
-/// Runs `vigil-keytool ARGS` in this process, as the administrator.
-fn keytool(args: &[&str], pass: &Path) -> Result<(), DemoError> {
-    let pass = pass.to_string_lossy();
-    let argv = ["vigil-keytool", "--passphrase-file", &pass]
-        .into_iter()
-        .chain(args.iter().copied());
-    let cli = <vigil_keytool::cli::Cli as clap::Parser>::try_parse_from(argv)?;
-    vigil_keytool::run(cli, &mut std::io::sink())?;
-    Ok(())
-}
-
-/// The provisioned demo: the relay and a client per person.
-struct World {
-    _dir: tempfile::TempDir,
-    relay: vigil_server::Relay,
-    clients: Vec<(String, Client)>,
-}
-
-/// Paths in the demo's temporary directory, as the keytool's arguments want them.
-struct Dir<'a>(&'a Path);
-
-impl Dir<'_> {
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).to_string_lossy().into_owned()
-    }
-}
-
-async fn provision() -> Result<World, DemoError> {
-    let dir = tempfile::tempdir().map_err(DemoError::TempDir)?;
-    let admin = dir.path().join("admin-pass");
-    vigil_common::fs::write_atomic(&admin, ADMIN_PASSPHRASE.as_bytes())?;
-    vigil_common::fs::write_atomic(
-        &dir.path().join("bundle-pass"),
-        BUNDLE_PASSPHRASE.as_bytes(),
-    )?;
-    let paths = Dir(dir.path());
-    organisations(&paths, &admin)?;
-    for person in PEOPLE {
-        issue(&paths, &admin, person)?;
-    }
-    let config = vigil_server::Config::load(&dir.path().join("relay/relay.toml"))?;
-    let relay = vigil_server::Relay::start(&config)
-        .await
-        .map_err(DemoError::Relay)?;
-    let addr = relay.local_addr().map_err(DemoError::RelayAddress)?;
-    let mut clients = Vec::new();
-    for (user, ..) in PEOPLE {
-        clients.push((user.to_owned(), enroll(dir.path(), user, addr).await?));
-    }
-    Ok(World {
-        _dir: dir,
-        relay,
-        clients,
-    })
-}
-
-/// The two organisations, the relay CERT-AT runs for both, and their trust in each other.
-fn organisations(dir: &Dir<'_>, admin: &Path) -> Result<(), DemoError> {
-    for (org, country, d) in [("CERT-AT", "AT", "at"), ("CERT-CZ", "CZ", "cz")] {
-        let args = ["org", "init", "--org", org, "--country", country];
-        keytool(&[&args[..], &["--dir", &dir.path(d)]].concat(), admin)?;
-    }
-    let (at, cz) = (dir.path("at"), dir.path("cz"));
-    let relay = [
-        "relay",
-        "init",
-        "--org-dir",
-        at.as_str(),
-        "--host",
-        "localhost",
-    ];
-    let listen = ["--listen", "127.0.0.1:0", "--out", &dir.path("relay")];
-    keytool(&[&relay[..], &listen[..]].concat(), admin)?;
-    let config = dir.path("relay/relay.toml");
-    keytool(
-        &[
-            "relay",
-            "use",
-            "--org-dir",
-            cz.as_str(),
-            "--config",
-            &config,
-        ],
-        admin,
-    )?;
-    // Each team accepts from the other what the incident needs: CERT-AT (which runs the relay)
-    // CERT-CZ's officers up to EU RESTRICTED, CERT-CZ the Austrian lead's EU SECRET.
-    let (at, cz) = (at.as_str(), cz.as_str());
-    for (org, partner, max) in [(at, cz, "EU RESTRICTED"), (cz, at, "EU SECRET")] {
-        let args = ["trust", "add", "--org-dir", org, "--partner", partner];
-        keytool(&[&args[..], &["--max-clearance", max]].concat(), admin)?;
-    }
-    Ok(())
-}
-
-/// The enrollment bundle of one person of [`PEOPLE`], from their organisation.
-fn issue(
-    dir: &Dir<'_>,
-    admin: &Path,
-    (user, name, role, clearance): (&str, &str, &str, &str),
-) -> Result<(), DemoError> {
-    let org = if user.ends_with("cert-cz") {
-        "cz"
-    } else {
-        "at"
-    };
-    let who = ["--user", user, "--name", name, "--role", role];
-    let (org_dir, bundle) = (dir.path(org), dir.path(&format!("{user}.bundle")));
-    let pass = dir.path("bundle-pass");
-    let files = [
-        "--out",
-        bundle.as_str(),
-        "--bundle-passphrase-file",
-        pass.as_str(),
-    ];
-    keytool(
-        &[
-            &["issue", "--org-dir", &org_dir][..],
-            &who[..],
-            &["--clearance", clearance],
-            &files[..],
-        ]
-        .concat(),
-        admin,
-    )
-}
-
-/// `user` enrolled from their bundle and connected to the relay at `addr`.
-async fn enroll(dir: &Path, user: &str, addr: std::net::SocketAddr) -> Result<Client, DemoError> {
-    let bundle =
-        vigil_client::engine::open_bundle(&dir.join(format!("{user}.bundle")), BUNDLE_PASSPHRASE)?;
-    let home = dir.join("homes").join(user);
-    let engine = Engine::enroll(&home, bundle, STORE_PASSPHRASE, now())?;
-    let mut client = Client::new(engine);
-    client.set_relay_address(Some(addr.to_string()));
-    client.connect().await?;
-    Ok(client)
-}
-
-fn take(clients: &mut Vec<(String, Client)>, user: &str) -> Result<Client, DemoError> {
-    let i = clients
-        .iter()
-        .position(|(u, _)| u == user)
-        .ok_or_else(|| DemoError::Missing(user.to_owned()))?;
-    Ok(clients.remove(i).1)
 }
 
 /// Processes what the relay pushes until it has been quiet for a moment, and sends the outbox.
