@@ -27,9 +27,9 @@ pub enum Colours {
     /// Colour unless `NO_COLOR` is set (<https://no-color.org>).
     #[default]
     Auto,
-    /// Always colour.
+    /// Colour even when `NO_COLOR` is set.
     Always,
-    /// Never colour: labels are still shown as text.
+    /// No colour: labels are still shown as text.
     Never,
 }
 
@@ -37,15 +37,15 @@ pub enum Colours {
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Keys {
-    /// Next channel.
+    /// Opens the next channel in the list (default `ctrl-n`).
     pub next_channel: String,
-    /// Previous channel.
+    /// Opens the previous channel (default `ctrl-p`).
     pub previous_channel: String,
-    /// Next channel with unread messages.
+    /// Opens the next channel with unread messages (default `alt-a`).
     pub next_unread: String,
-    /// The help screen (when the compose box is empty).
+    /// Shows the help screen when the compose box is empty (default `?`).
     pub help: String,
-    /// Quit.
+    /// Leaves vigil (default `ctrl-c`).
     pub quit: String,
 }
 
@@ -61,7 +61,7 @@ impl Default for Keys {
     }
 }
 
-/// The settings.
+/// The contents of `config.toml`; a key that is not there takes its default.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -69,13 +69,45 @@ pub struct Config {
     pub relay: Option<String>,
     /// Ring the bell when a message names you.
     pub bell_on_mention: bool,
-    /// Colour mode.
+    /// `"auto"`, `"always"` or `"never"`.
     pub colours: Colours,
-    /// Key bindings.
+    /// The `[keys]` table.
     pub keys: Keys,
 }
 
-/// The file's default place.
+/// Why the settings file was not used; each names the file and, when it can, the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file exists but cannot be read.
+    #[error("{}: {source}", .path.display())]
+    Read {
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file is not valid TOML, has an unknown key or a value of the wrong type.
+    #[error("{}: {message}", .path.display())]
+    Parse {
+        path: PathBuf,
+        /// The TOML parser's message (it names the key).
+        message: String,
+    },
+    /// A `[keys]` entry is not a key name.
+    #[error(
+        "{}: [keys] {name} = {value:?} is not a key (e.g. \"ctrl-n\", \"alt-a\", \"?\", \"f2\")",
+        .path.display()
+    )]
+    Key {
+        path: PathBuf,
+        /// The action, e.g. `quit`.
+        name: &'static str,
+        /// What the file says.
+        value: String,
+    },
+}
+
+/// `$XDG_CONFIG_HOME/vigil/config.toml`, else `~/.config/vigil/config.toml`; `None` when
+/// neither variable is set.
 #[must_use]
 pub fn default_path() -> Option<PathBuf> {
     let from_env = |name: &str| {
@@ -93,15 +125,22 @@ impl Config {
     ///
     /// # Errors
     ///
-    /// One line naming the file and what is wrong in it.
-    pub fn load(path: &Path) -> Result<Self, String> {
+    /// [`ConfigError`], naming the file and what is wrong in it.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
         let text = match std::fs::read_to_string(path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Self::default()),
-            Err(e) => return Err(format!("{}: {e}", path.display())),
+            Err(source) => {
+                return Err(ConfigError::Read {
+                    path: path.to_owned(),
+                    source,
+                });
+            }
         };
-        let config: Self =
-            toml::from_str(&text).map_err(|e| format!("{}: {}", path.display(), e.message()))?;
+        let config: Self = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_owned(),
+            message: e.message().to_owned(),
+        })?;
         for (name, key) in [
             ("next_channel", &config.keys.next_channel),
             ("previous_channel", &config.keys.previous_channel),
@@ -110,10 +149,11 @@ impl Config {
             ("quit", &config.keys.quit),
         ] {
             if crate::tui::keys::parse(key).is_none() {
-                return Err(format!(
-                    "{}: [keys] {name} = {key:?} is not a key (e.g. \"ctrl-n\", \"alt-a\", \"?\", \"f2\")",
-                    path.display()
-                ));
+                return Err(ConfigError::Key {
+                    path: path.to_owned(),
+                    name,
+                    value: key.clone(),
+                });
             }
         }
         Ok(config)
@@ -150,9 +190,14 @@ mod tests {
         assert_eq!(config.keys.quit, "ctrl-c");
         std::fs::write(&path, "bel_on_mention = true\n").unwrap();
         let err = Config::load(&path).unwrap_err();
-        assert!(err.contains("bel_on_mention"), "{err}");
+        assert!(
+            matches!(&err, ConfigError::Parse { message, .. } if message.contains("bel_on_mention"))
+        );
         std::fs::write(&path, "[keys]\nquit = \"ctrl-\"\n").unwrap();
         let err = Config::load(&path).unwrap_err();
-        assert!(err.contains("[keys] quit"), "{err}");
+        assert!(
+            matches!(err, ConfigError::Key { name: "quit", .. }),
+            "{err}"
+        );
     }
 }

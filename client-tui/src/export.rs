@@ -10,7 +10,7 @@ use vigil_client::engine::{Body, Engine, EngineError, Entry};
 use vigil_client::history::{Marks, all_history};
 use vigil_client::sanitize::{self, line, multiline};
 
-/// The export formats.
+/// How `vigil export` and `/export` write a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
     /// Markdown, message texts as indented blocks (pasted logs and indicators stay intact).

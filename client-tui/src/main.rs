@@ -12,10 +12,13 @@ fn main() -> ExitCode {
     let mut stdout = std::io::stdout();
     match run(cli, &mut stdout, &mut Stderr) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
+        Err(error) => {
             // An error can quote a name or a reason another member chose.
-            eprintln!("vigil: {}", vigil_client::sanitize::line(&failure.message));
-            ExitCode::from(failure.code)
+            eprintln!(
+                "vigil: {}",
+                vigil_client::sanitize::line(&error.to_string())
+            );
+            ExitCode::from(error.exit_code())
         }
     }
 }

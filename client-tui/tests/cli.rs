@@ -1,5 +1,6 @@
 //! The `vigil` binary: `vigil demo` without a terminal, `--help`, `vigil request` end to end
-//! with `vigil-keytool sign-request`, and `vigil read` facing a hostile member's text.
+//! with `vigil-keytool sign-request`, `vigil read` facing a hostile member's text, and the log
+//! file in the home directory.
 
 #![allow(
     clippy::unwrap_used,
@@ -205,4 +206,46 @@ fn read_escapes_control_and_bidi_characters_in_text_and_json() {
         "{}",
         json.stdout
     );
+}
+
+/// The log is `<home>/vigil.log`, private, appended to by every run, and never on the
+/// terminal: a failing command still prints exactly its one line on stderr.
+#[test]
+fn logs_go_to_a_private_file_in_the_home_never_to_the_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    let request = |out: &str| {
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .current_dir(dir.path())
+            .env("VIGIL_PASSPHRASE", "my device passphrase")
+            .env("RUST_LOG", "debug")
+            .arg("--home")
+            .arg(&home)
+            .args(["request", "--user", "officer2@cert-at", "--name", "Jana"])
+            .args(["--out", out])
+            .output()
+            .unwrap()
+    };
+    let first = request("o2.request");
+    assert!(first.status.success(), "{first:?}");
+    assert!(first.stderr.is_empty(), "{first:?}");
+    let log = home.join("vigil.log");
+    assert_eq!(
+        std::fs::metadata(&log).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        text.lines()
+            .any(|l| l.contains("INFO") && l.contains("certificate request written")),
+        "{text}"
+    );
+    assert!(!text.contains('\u{1b}'), "ANSI codes in {text:?}");
+
+    let again = request("again.request");
+    assert_eq!(again.status.code(), Some(2));
+    assert_eq!(String::from_utf8(again.stderr).unwrap().lines().count(), 1);
+    let text = std::fs::read_to_string(&log).unwrap();
+    assert!(text.contains("certificate request written"), "{text}");
+    assert!(text.contains("command failed"), "{text}");
 }

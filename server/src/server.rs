@@ -88,12 +88,6 @@ pub enum StartError {
 }
 
 /// For callers that collect errors as text (the client's `demo`, which starts a relay).
-impl From<StartError> for String {
-    fn from(e: StartError) -> Self {
-        e.to_string()
-    }
-}
-
 /// State shared by every connection.
 #[derive(Debug)]
 pub struct Shared {

@@ -1,65 +1,67 @@
-//! `vigil channel admins|transfer|renew|history`: who governs a channel, and its verified
-//! history of changes.
+//! `vigil channel admins|transfer|renew|history|list`: who governs a channel, its verified
+//! history of changes, and the list of our channels.
 
 use std::io::Write;
 
 use vigil_protocol::UserId;
 use vigil_protocol::channel::Proposal;
 
-use super::{ChannelCommand, Failure, io, parse_user, usage};
+use super::{CliError, UsageError, parse_user, parse_users};
 use vigil_client::client::Client;
 use vigil_client::engine::Invitee;
 use vigil_client::sanitize::line;
 use vigil_common::now;
 
-/// Runs one of the governance commands.
-pub(super) async fn run(
+/// `channel admins`: replaces the channel's admins by `users` (none: no admins).
+pub(super) fn admins(
     client: &mut Client,
-    online: bool,
-    command: ChannelCommand,
+    channel: &str,
+    users: &[String],
     out: &mut dyn Write,
-) -> Result<(), Failure> {
-    match command {
-        ChannelCommand::Admins { channel, users } => {
-            let id = client.engine().find_channel(&channel)?;
-            let admins = parse_users(&users)?;
-            client
-                .engine_mut()
-                .change(id, Proposal::SetAdmins(admins), now())?;
-            let names = if users.is_empty() {
-                "nobody".to_owned()
-            } else {
-                users.join(", ")
-            };
-            writeln!(out, "Admins of {channel}: {names}").map_err(io)
-        }
-        ChannelCommand::Transfer { channel, user } => {
-            let id = client.engine().find_channel(&channel)?;
-            let user = parse_user(&user)?;
-            client
-                .engine_mut()
-                .change(id, Proposal::Transfer(user.clone()), now())?;
-            writeln!(out, "{user} now owns {channel}").map_err(io)
-        }
-        ChannelCommand::Renew { channel, user } => {
-            let id = client.engine().find_channel(&channel)?;
-            let user = parse_user(&user)?;
-            if !online {
-                return Err(usage(
-                    "cannot renew while the relay is unreachable: the member's current \
-                     certificate comes from it; try again when it is back",
-                ));
-            }
-            let renewed = client.renew(id, &user).await?;
-            describe(out, &channel, "Renewed", &renewed)
-        }
-        ChannelCommand::History { channel } => history(client, &channel, out),
-        other => Err(usage(format!("not a governance command: {other:?}"))),
-    }
+) -> Result<(), CliError> {
+    let id = client.engine().find_channel(channel)?;
+    let admins = parse_users(users)?;
+    client
+        .engine_mut()
+        .change(id, Proposal::SetAdmins(admins), now())?;
+    let names = if users.is_empty() {
+        "nobody".to_owned()
+    } else {
+        users.join(", ")
+    };
+    writeln!(out, "Admins of {channel}: {names}").map_err(CliError::Output)
 }
 
-fn parse_users(users: &[String]) -> Result<Vec<UserId>, Failure> {
-    users.iter().map(|u| parse_user(u)).collect()
+/// `channel transfer`: hands ownership to `user`.
+pub(super) fn transfer(
+    client: &mut Client,
+    channel: &str,
+    user: &str,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let id = client.engine().find_channel(channel)?;
+    let user = parse_user(user)?;
+    client
+        .engine_mut()
+        .change(id, Proposal::Transfer(user.clone()), now())?;
+    writeln!(out, "{user} now owns {channel}").map_err(CliError::Output)
+}
+
+/// `channel renew`: needs the relay, which holds the member's current certificate.
+pub(super) async fn renew(
+    client: &mut Client,
+    online: bool,
+    channel: &str,
+    user: &str,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let id = client.engine().find_channel(channel)?;
+    let user = parse_user(user)?;
+    if !online {
+        return Err(UsageError::RenewOffline.into());
+    }
+    let renewed = client.renew(id, &user).await?;
+    describe(out, channel, "Renewed", &renewed)
 }
 
 /// Prints who was invited or renewed, so the member can check it is the right person.
@@ -68,7 +70,7 @@ pub(super) fn describe(
     channel: &str,
     what: &str,
     who: &Invitee,
-) -> Result<(), Failure> {
+) -> Result<(), CliError> {
     writeln!(
         out,
         "{what} {} in {}: {}, {}, clearance {}, identity key {}",
@@ -79,20 +81,20 @@ pub(super) fn describe(
         who.clearance,
         who.fingerprint
     )
-    .map_err(io)?;
+    .map_err(CliError::Output)?;
     if !who.known {
         writeln!(
             out,
             "First contact with these keys of {}: compare safety numbers (`vigil verify {}`).",
             who.user, who.user
         )
-        .map_err(io)?;
+        .map_err(CliError::Output)?;
     }
     Ok(())
 }
 
 /// `vigil channel list`: each channel with its label, owner, admins and members, and its alert.
-pub(super) fn list(client: &Client, out: &mut dyn Write) -> Result<(), Failure> {
+pub(super) fn list(client: &Client, out: &mut dyn Write) -> Result<(), CliError> {
     for c in client.engine().channels() {
         let members: Vec<&str> = c.members.iter().map(|(u, _, _)| u.as_str()).collect();
         let admins: Vec<&str> = c.admins.iter().map(UserId::as_str).collect();
@@ -111,19 +113,19 @@ pub(super) fn list(client: &Client, out: &mut dyn Write) -> Result<(), Failure> 
             members.join(","),
             if c.member { "" } else { "  (you were removed)" }
         )
-        .map_err(io)?;
+        .map_err(CliError::Output)?;
         if let Some(alert) = &c.alert {
-            writeln!(out, "  !! {}", line(alert)).map_err(io)?;
+            writeln!(out, "  !! {}", line(alert)).map_err(CliError::Output)?;
         }
     }
     Ok(())
 }
 
-/// Prints the channel's verified chain of states, one line per change.
-fn history(client: &Client, channel: &str, out: &mut dyn Write) -> Result<(), Failure> {
+/// `channel history`: the channel's verified chain of states, one line per change.
+pub(super) fn history(client: &Client, channel: &str, out: &mut dyn Write) -> Result<(), CliError> {
     let id = client.engine().find_channel(channel)?;
     for entry in client.engine().audit_history(id)? {
-        writeln!(out, "{}", line(&entry)).map_err(io)?;
+        writeln!(out, "{}", line(&entry)).map_err(CliError::Output)?;
     }
     Ok(())
 }

@@ -5,7 +5,7 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 /// A key and its modifiers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Binding {
-    /// The key.
+    /// The key, lower case with Ctrl.
     pub code: KeyCode,
     /// Ctrl, Alt (Shift is part of the character).
     pub modifiers: KeyModifiers,

@@ -6,6 +6,7 @@
 
 pub mod app;
 pub mod keys;
+mod requests;
 pub mod view;
 
 use std::io::Write as _;
@@ -13,21 +14,29 @@ use std::io::Write as _;
 use ratatui::crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
 use ratatui::crossterm::execute;
 use tokio::sync::mpsc;
-use vigil_protocol::UserId;
 
 use crate::config::Config;
-use app::{Action, App, PAGE, TrustMark, Update};
+use app::{Action, App, Update};
 use vigil_client::client::Client;
-use vigil_client::worker::Handle;
-use vigil_common::now;
+
+/// Why the TUI stopped before the user quit.
+#[derive(Debug, thiserror::Error)]
+pub enum TuiError {
+    /// The terminal could not be put in raw mode or the alternate screen.
+    #[error("cannot set up the terminal: {0}")]
+    Terminal(std::io::Error),
+    /// Drawing a frame failed (the terminal went away).
+    #[error("cannot draw: {0}")]
+    Draw(std::io::Error),
+}
 
 /// Runs the TUI for `client` until the user quits. Restores the terminal on every exit path,
 /// panics included.
 ///
 /// # Errors
 ///
-/// When the terminal cannot be set up.
-pub async fn run(client: Client, config: &Config) -> Result<(), String> {
+/// [`TuiError`] when the terminal cannot be set up or drawn on.
+pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
     let me = client.engine().user().clone();
     let name = client
         .engine()
@@ -37,8 +46,7 @@ pub async fn run(client: Client, config: &Config) -> Result<(), String> {
         .to_string();
     let mut app = App::new(me, name, config);
     let (handle, mut events, task) = vigil_client::worker::spawn(client);
-    let mut terminal =
-        ratatui::try_init().map_err(|e| format!("cannot set up the terminal: {e}"))?;
+    let mut terminal = ratatui::try_init().map_err(TuiError::Terminal)?;
     let _ = execute!(std::io::stdout(), term::EnableBracketedPaste);
     let (input_tx, mut input) = mpsc::channel::<TermEvent>(256);
     std::thread::spawn(move || {
@@ -58,14 +66,14 @@ pub async fn run(client: Client, config: &Config) -> Result<(), String> {
             } else if action == Action::Bell {
                 let _ = std::io::stdout().write_all(b"\x07");
             } else {
-                dispatch(&handle, action, updates_tx.clone());
+                requests::dispatch(&handle, action, updates_tx.clone());
             }
         }
         if app.quit {
             break;
         }
         if let Err(e) = terminal.draw(|frame| view::draw(frame, &app)) {
-            result = Err(format!("cannot draw: {e}"));
+            result = Err(TuiError::Draw(e));
             break;
         }
         tokio::select! {
@@ -86,230 +94,4 @@ pub async fn run(client: Client, config: &Config) -> Result<(), String> {
     handle.shutdown().await;
     let _ = task.await;
     result
-}
-
-/// Runs `action` against the worker in a task of its own; the answer comes back on `updates`.
-fn dispatch(handle: &Handle, action: Action, updates: mpsc::UnboundedSender<Update>) {
-    let handle = handle.clone();
-    tokio::spawn(async move {
-        let update = perform(&handle, action).await;
-        if let Some(update) = update {
-            let _ = updates.send(update);
-        }
-    });
-}
-
-fn refused(e: impl std::fmt::Display) -> Option<Update> {
-    Some(Update::Refused(e.to_string()))
-}
-
-/// What the inviter is shown: who was invited, so they can check it is the right person.
-fn invited(who: &vigil_client::engine::Invitee) -> String {
-    format!(
-        "invited {} ({}, {}, clearance {}, key {}){}",
-        who.user,
-        who.display_name,
-        who.org,
-        who.clearance,
-        who.fingerprint,
-        if who.known {
-            ""
-        } else {
-            "; first contact: verify with /verify"
-        }
-    )
-}
-
-async fn perform(handle: &Handle, action: Action) -> Option<Update> {
-    match action {
-        Action::Send(channel, text) => handle.send(channel, text).await.err().and_then(refused),
-        Action::Create(name, label) => match handle.create(name.clone(), label).await {
-            Ok(_) => Some(Update::Done(format!("created {name}"))),
-            Err(e) => refused(e),
-        },
-        Action::Invite(channel, user) => match handle.invite(channel, user.clone()).await {
-            Ok(who) => Some(Update::Done(invited(&who))),
-            Err(e) => refused(e),
-        },
-        Action::Remove(channel, user) => {
-            let reason = "removed by the owner".to_owned();
-            match handle.remove(channel, user.clone(), reason).await {
-                Ok(()) => Some(Update::Done(format!(
-                    "removed {user}; new keys for the others"
-                ))),
-                Err(e) => refused(e),
-            }
-        }
-        Action::LoadHistory(channel, before) => match handle.history(channel, before, PAGE).await {
-            Ok(page) => Some(Update::History(channel, before, page)),
-            Err(e) => refused(e),
-        },
-        Action::RefreshChannels => handle.channels().await.ok().map(Update::Channels),
-        Action::Contact(user) => {
-            let contact = handle.contact(user.clone()).await.ok().flatten();
-            let mark = match contact {
-                Some(c) if c.changed.is_some() => TrustMark::Changed,
-                Some(c) if c.verified => TrustMark::Verified,
-                _ => TrustMark::Unverified,
-            };
-            Some(Update::Trust(user, mark))
-        }
-        Action::Whois(user) => {
-            let lines = handle.with(move |client| whois(client, &user)).await;
-            match lines {
-                Ok(Ok((title, lines))) => Some(Update::Info(title, lines)),
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
-            }
-        }
-        Action::SafetyNumber(user) => {
-            let found = handle
-                .with({
-                    let user = user.clone();
-                    move |client| client.engine().safety_number(&user, now())
-                })
-                .await;
-            match found {
-                Ok(Ok((number, contact))) => {
-                    let status = match contact {
-                        Some(c) if c.changed.is_some() => "KEYS CHANGED: not verified",
-                        Some(c) if c.verified => "verified",
-                        _ => "not verified",
-                    };
-                    Some(Update::Safety(
-                        user,
-                        number.display_groups(),
-                        status.to_owned(),
-                    ))
-                }
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
-            }
-        }
-        Action::MarkVerified(user, number) => {
-            let done = handle
-                .with({
-                    let user = user.clone();
-                    move |client| client.engine().verify(&user, &number, now())
-                })
-                .await;
-            match done {
-                Ok(Ok(())) => {
-                    let _ = handle.contact(user.clone()).await;
-                    Some(Update::Trust(user, TrustMark::Verified))
-                }
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
-            }
-        }
-        Action::Export(channel, path) => {
-            let done = handle
-                .with(move |client| export(client, channel, &path))
-                .await;
-            match done {
-                Ok(Ok(text)) => Some(Update::Done(text)),
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
-            }
-        }
-        Action::Search(channel, text) => {
-            let found = handle
-                .with(move |client| search(client, channel, &text))
-                .await;
-            match found {
-                Ok(Ok((title, lines))) => Some(Update::Info(title, lines)),
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
-            }
-        }
-        Action::Bell | Action::Quit => None,
-    }
-}
-
-fn whois(client: &Client, user: &UserId) -> Result<(String, Vec<String>), String> {
-    let engine = client.engine();
-    let verified = engine
-        .contact_certificate(user, now())
-        .map_err(|e| e.to_string())?;
-    let body = verified.body();
-    let policy = vigil_protocol::policy::ClassificationPolicy::eu();
-    let roles: Vec<&str> = body
-        .roles
-        .iter()
-        .map(vigil_protocol::Role::as_str)
-        .collect();
-    let trust = match engine.contact(user).map_err(|e| e.to_string())? {
-        Some(c) if c.changed.is_some() => "KEYS CHANGED since first seen: verify again",
-        Some(c) if c.verified => "verified (safety number compared)",
-        Some(_) => "unverified (pinned on first use)",
-        None => "not seen yet",
-    };
-    Ok((
-        format!("Who is {user}"),
-        vec![
-            format!("Name:          {}", body.display_name),
-            format!("User:          {}", body.user),
-            format!("Organisation:  {}", body.org),
-            format!("Roles:         {}", roles.join(", ")),
-            format!("Clearance:     {}", policy.describe(body.clearance.level)),
-            format!("Valid:         {} to {}", body.not_before, body.not_after),
-            format!("Serial:        {}", body.serial),
-            format!("Fingerprint:   {}", body.identity_key.fingerprint()),
-            format!("Certificate:   valid, from a trusted root"),
-            format!("Trust:         {trust}"),
-        ],
-    ))
-}
-
-fn export(client: &Client, channel: [u8; 32], path: &str) -> Result<String, String> {
-    let format = if path.to_ascii_lowercase().ends_with(".json") {
-        crate::export::Format::Json
-    } else {
-        crate::export::Format::Markdown
-    };
-    let text = crate::export::export(client.engine(), channel, format, now())
-        .map_err(|e| e.to_string())?;
-    vigil_common::fs::write_new(std::path::Path::new(path), text.as_bytes())
-        .map_err(|e| e.to_string())?;
-    Ok(format!("exported to {path}"))
-}
-
-/// History entries read per page while searching.
-const SEARCH_PAGE: usize = 1000;
-
-/// Most search results shown.
-const MAX_RESULTS: usize = 500;
-
-fn search(client: &Client, channel: [u8; 32], text: &str) -> Result<(String, Vec<String>), String> {
-    let engine = client.engine();
-    let needle = text.to_lowercase();
-    let mut lines = Vec::new();
-    let mut before = None;
-    loop {
-        let page = engine
-            .history(channel, before, SEARCH_PAGE)
-            .map_err(|e| e.to_string())?;
-        let done = page.len() < SEARCH_PAGE;
-        before = page.last().map(|(seq, _)| *seq);
-        for (_, entry) in page {
-            if let vigil_client::engine::Body::Text(t) = &entry.body
-                && t.to_lowercase().contains(&needle)
-            {
-                lines.push(format!(
-                    "{}  {}: {}",
-                    entry.at,
-                    entry.sender_name,
-                    t.replace('\n', " ")
-                ));
-            }
-        }
-        if done || lines.len() >= MAX_RESULTS {
-            break;
-        }
-    }
-    lines.truncate(MAX_RESULTS);
-    if lines.is_empty() {
-        lines.push(format!("no message contains {text:?}"));
-    }
-    Ok((format!("Search: {text} (newest first)"), lines))
 }

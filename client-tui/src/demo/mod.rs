@@ -9,21 +9,20 @@
 //! note. In a terminal you are in the TUI as the duty officer and can answer; otherwise the
 //! same scenario runs headless and the transcript is printed.
 
+mod provision;
+
 use std::io::Write;
-use std::path::Path;
 use std::time::Duration;
 
 use vigil_protocol::UserId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
-use vigil_client::client::Client;
-use vigil_client::engine::{Body, Engine, Event};
+use crate::tui::TuiError;
+use provision::{provision, take};
+use vigil_client::client::{Client, ClientError};
+use vigil_client::engine::{Body, Engine, EngineError, Event};
 use vigil_common::now;
-
-const ADMIN_PASSPHRASE: &str = "demo administrator passphrase";
-const BUNDLE_PASSPHRASE: &str = "demo one-time bundle passphrase";
-const STORE_PASSPHRASE: &str = "demo store passphrase (throwaway)";
 
 /// A colleague's client counts as caught up after this long without a delivery.
 const QUIET: Duration = Duration::from_millis(150);
@@ -37,36 +36,8 @@ const FIRST_POST: Duration = Duration::from_secs(2);
 /// ...and the next ones this long apart, time to read them.
 const BETWEEN_POSTS: Duration = Duration::from_millis(3500);
 
-/// The incident channel.
+/// The incident channel's name.
 pub const CHANNEL: &str = "ransomware-linz-2026";
-
-/// Who is in the demo: user id, display name, role, clearance.
-const PEOPLE: [(&str, &str, &str, &str); 4] = [
-    (
-        "officer@cert-at",
-        "Anna Huber",
-        "duty-officer",
-        "EU RESTRICTED",
-    ),
-    (
-        "lead@cert-at",
-        "Markus Gruber",
-        "incident-lead",
-        "EU SECRET",
-    ),
-    (
-        "petra@cert-cz",
-        "Petra Svobodová",
-        "duty-officer",
-        "VYHRAZENE",
-    ),
-    (
-        "intern@cert-at",
-        "Lukas Berger",
-        "duty-officer",
-        "UNCLASSIFIED",
-    ),
-];
 
 /// One step of the thread.
 enum Step {
@@ -113,137 +84,57 @@ const SCRIPT: &[Step] = &[
     ),
 ];
 
-fn keytool(args: &[&str], pass: &Path) -> Result<(), String> {
-    vigil_keytool::run_args(pass, args)
-        .map(drop)
-        .map_err(|e| e.to_string())
-}
-
-/// The provisioned demo: the relay and a client per person.
-struct World {
-    _dir: tempfile::TempDir,
-    relay: vigil_server::Relay,
-    clients: Vec<(String, Client)>,
-}
-
-async fn provision() -> Result<World, String> {
-    let dir =
-        tempfile::tempdir().map_err(|e| format!("cannot create a temporary directory: {e}"))?;
-    let path = |p: &str| dir.path().join(p).to_string_lossy().into_owned();
-    let admin = dir.path().join("admin-pass");
-    let bundle_pass = dir.path().join("bundle-pass");
-    std::fs::write(&admin, ADMIN_PASSPHRASE).map_err(|e| e.to_string())?;
-    std::fs::write(&bundle_pass, BUNDLE_PASSPHRASE).map_err(|e| e.to_string())?;
-    for (org, country, d) in [("CERT-AT", "AT", "at"), ("CERT-CZ", "CZ", "cz")] {
-        let dir = path(d);
-        let args = [
-            "org",
-            "init",
-            "--org",
-            org,
-            "--country",
-            country,
-            "--dir",
-            &dir,
-        ];
-        keytool(&args, &admin)?;
-    }
-    keytool(
-        &[
-            "relay",
-            "init",
-            "--org-dir",
-            &path("at"),
-            "--host",
-            "localhost",
-            "--listen",
-            "127.0.0.1:0",
-            "--out",
-            &path("relay"),
-        ],
-        &admin,
-    )?;
-    let config = path("relay/relay.toml");
-    keytool(
-        &[
-            "relay",
-            "use",
-            "--org-dir",
-            &path("cz"),
-            "--config",
-            &config,
-        ],
-        &admin,
-    )?;
-    // Each team accepts from the other what the incident needs: CERT-AT (which runs the relay)
-    // CERT-CZ's officers up to EU RESTRICTED, CERT-CZ the Austrian lead's EU SECRET.
-    for (org, partner, max) in [("at", "cz", "EU RESTRICTED"), ("cz", "at", "EU SECRET")] {
-        let (org, partner) = (path(org), path(partner));
-        let args = ["trust", "add", "--org-dir", &org, "--partner", &partner];
-        keytool(&[&args[..], &["--max-clearance", max]].concat(), &admin)?;
-    }
-    for (user, name, role, clearance) in PEOPLE {
-        let org = if user.ends_with("cert-cz") {
-            "cz"
-        } else {
-            "at"
-        };
-        keytool(
-            &[
-                "issue",
-                "--org-dir",
-                &path(org),
-                "--user",
-                user,
-                "--name",
-                name,
-                "--role",
-                role,
-                "--clearance",
-                clearance,
-                "--out",
-                &path(&format!("{user}.bundle")),
-                "--bundle-passphrase-file",
-                &path("bundle-pass"),
-            ],
-            &admin,
-        )?;
-    }
-    let config = vigil_server::Config::load(Path::new(&config)).map_err(|e| e.to_string())?;
-    let relay = vigil_server::Relay::start(&config).await?;
-    let addr = relay.local_addr().map_err(|e| e.to_string())?;
-    let mut clients = Vec::new();
-    for (user, ..) in PEOPLE {
-        let bundle = vigil_client::engine::open_bundle(
-            &dir.path().join(format!("{user}.bundle")),
-            BUNDLE_PASSPHRASE,
-        )
-        .map_err(|e| e.to_string())?;
-        let home = dir.path().join("homes").join(user);
-        let engine =
-            Engine::enroll(&home, bundle, STORE_PASSPHRASE, now()).map_err(|e| e.to_string())?;
-        let mut client = Client::new(engine);
-        client.set_relay_address(Some(addr.to_string()));
-        client.connect().await.map_err(|e| e.to_string())?;
-        clients.push((user.to_owned(), client));
-    }
-    Ok(World {
-        _dir: dir,
-        relay,
-        clients,
-    })
-}
-
-fn take(clients: &mut Vec<(String, Client)>, user: &str) -> Result<Client, String> {
-    let i = clients
-        .iter()
-        .position(|(u, _)| u == user)
-        .ok_or_else(|| format!("no {user} in the demo"))?;
-    Ok(clients.remove(i).1)
-}
-
-fn user(id: &str) -> Result<UserId, String> {
-    UserId::new(id).map_err(|e| e.to_string())
+/// Why the demo could not run; each names the step that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DemoError {
+    /// The temporary directory could not be made.
+    #[error("cannot create a temporary directory: {0}")]
+    TempDir(std::io::Error),
+    /// A passphrase file could not be written.
+    #[error(transparent)]
+    Files(#[from] vigil_common::Error),
+    /// The demo gave `vigil-keytool` arguments it does not take (a bug).
+    #[error("{0}")]
+    KeytoolArguments(#[from] clap::Error),
+    /// The administrator's tool refused a provisioning step.
+    #[error(transparent)]
+    Keytool(#[from] vigil_keytool::Error),
+    /// The relay's configuration, as `relay init` wrote it, does not load.
+    #[error(transparent)]
+    RelayConfig(#[from] vigil_server::ConfigError),
+    /// The relay did not start.
+    #[error(transparent)]
+    Relay(#[from] vigil_server::StartError),
+    /// The relay's listening address is unknown.
+    #[error("cannot read the relay's address: {0}")]
+    RelayAddress(std::io::Error),
+    /// A user id or label of the script is invalid (a bug).
+    #[error(transparent)]
+    Id(#[from] vigil_protocol::IdError),
+    /// A label of the script is refused by the policy (a bug).
+    #[error(transparent)]
+    Label(#[from] vigil_protocol::label::LabelError),
+    /// A member's engine refused or failed (enrolling, posting, relabelling).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// A member's client could not reach the relay or was refused.
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    /// The script names someone who was not enrolled (a bug).
+    #[error("no {0} in the demo")]
+    Missing(String),
+    /// The invitation the policy must refuse went through.
+    #[error("the intern's invitation was not refused")]
+    NotRefused,
+    /// The transcript could not be written.
+    #[error("cannot write: {0}")]
+    Output(std::io::Error),
+    /// The TUI's task panicked.
+    #[error("the TUI failed: {0}")]
+    TuiTask(tokio::task::JoinError),
+    /// The TUI could not run.
+    #[error(transparent)]
+    Tui(#[from] TuiError),
 }
 
 /// Processes what the relay pushes until it has been quiet for a moment, and sends the outbox.
@@ -262,22 +153,16 @@ struct Colleagues {
 }
 
 impl Colleagues {
-    async fn open(mut lead: Client, mut petra: Client) -> Result<Self, String> {
+    async fn open(mut lead: Client, mut petra: Client) -> Result<Self, DemoError> {
         let label = Label::new(
             "TLP:AMBER",
             "EU RESTRICTED",
             &[],
             ClassificationPolicy::eu(),
-        )
-        .map_err(|e| e.to_string())?;
-        let (channel, _) = lead
-            .engine_mut()
-            .create_channel(CHANNEL, label, now())
-            .map_err(|e| e.to_string())?;
+        )?;
+        let (channel, _) = lead.engine_mut().create_channel(CHANNEL, label, now())?;
         for who in ["officer@cert-at", "petra@cert-cz"] {
-            lead.invite(channel, &user(who)?)
-                .await
-                .map_err(|e| e.to_string())?;
+            lead.invite(channel, &UserId::new(who)?).await?;
         }
         drain(&mut petra).await;
         Ok(Self {
@@ -294,7 +179,7 @@ impl Colleagues {
         drain(&mut self.petra).await;
     }
 
-    async fn step(&mut self, step: &Step) -> Result<(), String> {
+    async fn step(&mut self, step: &Step) -> Result<(), DemoError> {
         self.settle().await;
         match step {
             Step::Post(who, text) => {
@@ -303,11 +188,8 @@ impl Colleagues {
                 } else {
                     &mut self.lead
                 };
-                client
-                    .engine_mut()
-                    .send_text(self.channel, text, now())
-                    .map_err(|e| e.to_string())?;
-                client.flush_outbox().await.map_err(|e| e.to_string())?;
+                client.engine_mut().send_text(self.channel, text, now())?;
+                client.flush_outbox().await?;
             }
             Step::Relabel => {
                 let label = Label::new(
@@ -315,21 +197,17 @@ impl Colleagues {
                     "EU RESTRICTED",
                     &["REL TO AT,CZ"],
                     ClassificationPolicy::eu(),
-                )
-                .map_err(|e| e.to_string())?;
-                self.lead
-                    .engine_mut()
-                    .relabel(self.channel, label, now())
-                    .map_err(|e| e.to_string())?;
-                self.lead.flush_outbox().await.map_err(|e| e.to_string())?;
+                )?;
+                self.lead.engine_mut().relabel(self.channel, label, now())?;
+                self.lead.flush_outbox().await?;
             }
             Step::InviteIntern => {
                 match self
                     .lead
-                    .invite(self.channel, &user("intern@cert-at")?)
+                    .invite(self.channel, &UserId::new("intern@cert-at")?)
                     .await
                 {
-                    Ok(_) => return Err("the intern's invitation was not refused".into()),
+                    Ok(_) => return Err(DemoError::NotRefused),
                     Err(e) => self
                         .log
                         .push(format!("lead@cert-at invited intern@cert-at: refused: {e}")),
@@ -371,8 +249,8 @@ impl Colleagues {
 /// # Errors
 ///
 /// One line when something could not be set up.
-pub async fn run(out: &mut dyn Write, interactive: bool) -> Result<(), String> {
-    let io = |e: std::io::Error| format!("cannot write: {e}");
+pub async fn run(out: &mut dyn Write, interactive: bool) -> Result<(), DemoError> {
+    let io = DemoError::Output;
     if !interactive {
         writeln!(
             out,
@@ -397,18 +275,13 @@ pub async fn run(out: &mut dyn Write, interactive: bool) -> Result<(), String> {
             colleagues.step(step).await?;
         }
         drain(&mut me).await;
-        let channel = me
-            .engine()
-            .find_channel(CHANNEL)
-            .map_err(|e| e.to_string())?;
-        me.engine_mut()
-            .send_text(
-                channel,
-                "Anna (CERT-AT duty): on it, proxy logs next. IOCs pushed to our sensors.",
-                now(),
-            )
-            .map_err(|e| e.to_string())?;
-        me.flush_outbox().await.map_err(|e| e.to_string())?;
+        let channel = me.engine().find_channel(CHANNEL)?;
+        me.engine_mut().send_text(
+            channel,
+            "Anna (CERT-AT duty): on it, proxy logs next. IOCs pushed to our sensors.",
+            now(),
+        )?;
+        me.flush_outbox().await?;
         tokio::time::sleep(Duration::from_millis(200)).await;
         colleagues.answer().await;
         colleagues.settle().await;
@@ -425,8 +298,8 @@ pub async fn run(out: &mut dyn Write, interactive: bool) -> Result<(), String> {
     result
 }
 
-fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<String, String> {
-    let summary = engine.channel(channel).map_err(|e| e.to_string())?;
+fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<String, DemoError> {
+    let summary = engine.channel(channel)?;
     let mut text = format!(
         "\nAs {} <{}>, channel {}:\n==== {} ====\n",
         engine.certificate().body().display_name,
@@ -434,8 +307,7 @@ fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<Stri
         summary.name,
         summary.label
     );
-    let entries =
-        vigil_client::history::all_history(engine, channel, None).map_err(|e| e.to_string())?;
+    let entries = vigil_client::history::all_history(engine, channel, None)?;
     let mut marks = vigil_client::history::Marks::new(engine);
     for (_, entry) in &entries {
         text.push_str(&crate::export::text_line(entry, marks.of(&entry.sender)));
@@ -449,7 +321,7 @@ fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<Stri
     Ok(text)
 }
 
-async fn interactive_run(me: Client, colleagues: &mut Colleagues) -> Result<(), String> {
+async fn interactive_run(me: Client, colleagues: &mut Colleagues) -> Result<(), DemoError> {
     let config = crate::config::Config::default();
     let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
     let tui = tokio::spawn(async move {
@@ -471,5 +343,5 @@ async fn interactive_run(me: Client, colleagues: &mut Colleagues) -> Result<(), 
             () = colleagues.answer() => {}
         }
     }
-    tui.await.map_err(|e| format!("the TUI failed: {e}"))?
+    Ok(tui.await.map_err(DemoError::TuiTask)??)
 }

@@ -1,0 +1,103 @@
+//! Setting up a device: `vigil request` (keys made here, a certificate request for the
+//! administrator) and `vigil enroll` (the store made from an enrollment bundle, the
+//! certificate and prekeys published).
+
+use std::io::{IsTerminal as _, Write};
+use std::path::Path;
+
+use vigil_client::client::Client;
+use vigil_client::engine::Engine;
+use vigil_common::now;
+use vigil_protocol::{Text, UserId};
+use zeroize::Zeroizing;
+
+use super::{CliError, Context, Notes, UsageError};
+
+/// `vigil request`: keys sealed in the home directory, the request written to `file`.
+pub(super) fn request(
+    context: &Context,
+    user: &str,
+    name: &str,
+    file: &Path,
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let user = UserId::new(user).map_err(|why| UsageError::Option {
+        option: "--user",
+        why,
+    })?;
+    let name = Text::new(name).map_err(|why| UsageError::Option {
+        option: "--name",
+        why,
+    })?;
+    let done =
+        vigil_client::request::request(&context.home, user, name, file, &context.pass, now())?;
+    crate::log::start(&context.home);
+    // No user id in the log: the store blinds contacts' ids, the log is not sealed.
+    tracing::info!("certificate request written");
+    writeln!(out, "Wrote certificate request {}", file.display()).map_err(CliError::Output)?;
+    writeln!(out, "Your identity key fingerprint: {}", done.fingerprint)
+        .map_err(CliError::Output)?;
+    writeln!(
+        out,
+        "Give the request to your administrator and read them the fingerprint; your keys stay \
+         sealed in {}.",
+        done.pending.display()
+    )
+    .map_err(CliError::Output)
+}
+
+/// The bundle's one-time passphrase: the first line of `file`, else a prompt.
+fn bundle_passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, CliError> {
+    if let Some(path) = file {
+        let text = Zeroizing::new(vigil_common::fs::read_text(path)?);
+        return Ok(Zeroizing::new(
+            text.lines().next().unwrap_or_default().to_owned(),
+        ));
+    }
+    if !std::io::stdin().is_terminal() {
+        return Err(UsageError::NoBundlePassphrase.into());
+    }
+    rpassword::prompt_password("One-time passphrase of the bundle: ")
+        .map(Zeroizing::new)
+        .map_err(CliError::Passphrase)
+}
+
+/// `vigil enroll`: the store made from `bundle`, then published to the relay (or noted for
+/// the next connection when it is unreachable).
+pub(super) async fn enroll(
+    context: &Context,
+    bundle: &Path,
+    bundle_pass: Option<&Path>,
+    out: &mut dyn Write,
+    notes: &mut dyn Notes,
+) -> Result<(), CliError> {
+    let home = &context.home;
+    let contents = vigil_client::engine::open_bundle(bundle, &bundle_passphrase(bundle_pass)?)?;
+    if home.join("store-key.vigil").exists() {
+        return Err(UsageError::AlreadyEnrolled(home.clone()).into());
+    }
+    let passphrase = context
+        .pass
+        .new_passphrase("your Vigil store on this device")?;
+    let engine = Engine::enroll(home, contents, &passphrase, now())?;
+    drop(passphrase);
+    crate::log::start(home);
+    let user = engine.user().clone();
+    tracing::info!("enrolled");
+    let fingerprint = engine.certificate().body().identity_key.fingerprint();
+    let mut client = Client::new(engine);
+    client.set_relay_address(context.relay.clone());
+    writeln!(out, "Enrolled {user} in {}", home.display()).map_err(CliError::Output)?;
+    writeln!(out, "Your identity key fingerprint: {fingerprint}").map_err(CliError::Output)?;
+    match client.connect().await {
+        Ok(()) => {
+            writeln!(out, "Published your certificate and prekeys to the relay.")
+                .map_err(CliError::Output)?;
+        }
+        Err(e) => notes.note(&format!(
+            "{e}; your prekeys will be published the next time vigil connects"
+        )),
+    }
+    client.close().await;
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! What the app asks the runner to do ([`Action`]) and what comes back ([`Update`]).
+
+use vigil_client::engine::{ChannelSummary, Entry, Event};
+use vigil_protocol::UserId;
+use vigil_protocol::label::Label;
+
+use super::TrustMark;
+
+/// What the app asks the runner for; each becomes one worker request ([`crate::tui`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Sends the text to the channel (queued while offline).
+    Send([u8; 32], String),
+    /// Creates a channel of that name and label, owned by us.
+    Create(String, Label),
+    /// Invites the member to the channel (the label's rules are checked first).
+    Invite([u8; 32], UserId),
+    /// Removes the member from the channel (new keys for the others).
+    Remove([u8; 32], UserId),
+    /// Load a page of history older than `before` (or the newest).
+    LoadHistory([u8; 32], Option<u64>),
+    /// Ask for the channel list again.
+    RefreshChannels,
+    /// Ask what we know of a contact's keys.
+    Contact(UserId),
+    /// Show a member's certificate details.
+    Whois(UserId),
+    /// Show the safety number with a contact.
+    SafetyNumber(UserId),
+    /// Mark a contact verified with the number shown.
+    MarkVerified(UserId, String),
+    /// Exports the channel to the file (JSON for `.json`, else Markdown).
+    Export([u8; 32], String),
+    /// Searches the channel's local history for the text (any case).
+    Search([u8; 32], String),
+    /// Rings the terminal bell (a mention, when configured).
+    Bell,
+    /// Ends the TUI.
+    Quit,
+}
+
+/// What comes back to the app: an engine event, or the answer to an [`Action`].
+#[derive(Clone, Debug)]
+pub enum Update {
+    /// Something the worker saw (a message, a delivery, a warning, the connection).
+    Event(Event),
+    /// Every channel of ours, sorted by name.
+    Channels(Vec<ChannelSummary>),
+    /// A page of history, newest first.
+    History([u8; 32], Option<u64>, Vec<(u64, Entry)>),
+    /// What we know of a contact.
+    Trust(UserId, TrustMark),
+    /// An action succeeded: a short confirmation.
+    Done(String),
+    /// An action was refused: the reason (shown so it cannot be missed).
+    Refused(String),
+    /// An overlay to show: its title and lines.
+    Info(String, Vec<String>),
+    /// The safety number with a contact, in groups, and what we know of them.
+    Safety(UserId, String, String),
+}

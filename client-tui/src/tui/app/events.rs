@@ -1,0 +1,193 @@
+//! Applying what comes back to the state: the answers to the runner's requests and the
+//! engine's events (messages, deliveries, trust warnings, gaps, alerts, the connection), one
+//! function per kind.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, TrustWarning};
+use vigil_protocol::UserId;
+
+use super::{Action, App, ChannelItem, Mode, PAGE, TrustMark, Update};
+
+impl App {
+    /// Applies an answer or an engine event; returns what the runner should ask next.
+    pub fn on_update(&mut self, update: Update) -> Vec<Action> {
+        match update {
+            Update::Event(event) => return self.on_event(event),
+            Update::Channels(list) => return self.on_channels(list),
+            Update::History(channel, before, page) => self.on_history(channel, before, page),
+            Update::Trust(user, mark) => {
+                self.trust.insert(user, mark);
+            }
+            Update::Done(text) => self.status = Some((text, false)),
+            Update::Refused(text) => self.status = Some((text, true)),
+            Update::Info(title, lines) => self.mode = Mode::Info { title, lines },
+            Update::Safety(user, number, status) => {
+                self.mode = Mode::Verify {
+                    user,
+                    number,
+                    status,
+                };
+            }
+        }
+        Vec::new()
+    }
+
+    /// A new channel list: unread counts and mentions carry over, the open channel stays open,
+    /// and members we know nothing of yet are looked up.
+    fn on_channels(&mut self, list: Vec<ChannelSummary>) -> Vec<Action> {
+        let selected = self.current_id();
+        let old: BTreeMap<[u8; 32], (usize, bool)> = self
+            .channels
+            .iter()
+            .map(|c| (c.summary.id, (c.unread, c.mention)))
+            .collect();
+        let mut actions = Vec::new();
+        let known = self.trust.keys().cloned().collect::<BTreeSet<_>>();
+        for c in &list {
+            for (u, _, _) in &c.members {
+                if u != &self.me && !known.contains(u) {
+                    actions.push(Action::Contact(u.clone()));
+                }
+            }
+        }
+        self.channels = list
+            .into_iter()
+            .map(|summary| {
+                let (unread, mention) = old.get(&summary.id).copied().unwrap_or((0, false));
+                ChannelItem {
+                    summary,
+                    unread,
+                    mention,
+                }
+            })
+            .collect();
+        actions.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        actions.dedup();
+        let index = selected
+            .and_then(|id| self.channels.iter().position(|c| c.summary.id == id))
+            .unwrap_or(0);
+        actions.extend(self.select_keep_scroll(index));
+        actions
+    }
+
+    /// A page of history (newest first) older than `before`, or the newest page.
+    fn on_history(&mut self, channel: [u8; 32], before: Option<u64>, page: Vec<(u64, Entry)>) {
+        let entries = self.messages.entry(channel).or_default();
+        if page.len() < PAGE {
+            self.complete.insert(channel);
+        }
+        let mut older: Vec<(u64, Entry)> = page.into_iter().rev().collect();
+        if before.is_none() {
+            // The newest page: keep entries that arrived while it loaded.
+            let newest = older.last().map(|(s, _)| *s);
+            entries.retain(|(s, _)| newest.is_none_or(|n| *s > n));
+        }
+        older.append(entries);
+        *entries = older;
+    }
+
+    fn on_event(&mut self, event: Event) -> Vec<Action> {
+        match event {
+            Event::Message {
+                channel,
+                seq,
+                entry,
+            } => return self.on_message(channel, seq, entry),
+            Event::ChannelChanged { .. } => return vec![Action::RefreshChannels],
+            Event::Trust { user, warning } => return self.on_trust(user, warning),
+            Event::Delivery {
+                channel,
+                seq,
+                state,
+            } => self.on_delivery(channel, seq, state),
+            Event::Gap {
+                channel,
+                sender,
+                missing,
+            } => {
+                let name = self.channel_name(channel);
+                self.warnings.push(format!(
+                    "{missing} message(s) from {sender} in {name} are missing (lost or withheld)"
+                ));
+            }
+            Event::DecryptFailed { .. } => {} // shown as a placeholder entry
+            Event::Alert { channel, text } => {
+                let name = self.channel_name(channel);
+                self.warnings.push(format!("{name}: {text}"));
+                return vec![Action::RefreshChannels];
+            }
+            Event::Connection(state) => self.connection = state,
+            Event::Outbox(n) => self.outbox = n,
+        }
+        Vec::new()
+    }
+
+    /// A message stored in `channel`: into its loaded history, counted unread elsewhere, the
+    /// bell on a mention when asked for.
+    fn on_message(&mut self, channel: [u8; 32], seq: u64, entry: Entry) -> Vec<Action> {
+        let open = self.current_id() == Some(channel);
+        let mention = entry.sender != self.me && self.names_me(&entry.body);
+        let mut actions = Vec::new();
+        if entry.sender != self.me && !self.trust.contains_key(&entry.sender) {
+            actions.push(Action::Contact(entry.sender.clone()));
+        }
+        let from_me = entry.sender == self.me;
+        if let Some(list) = self.messages.get_mut(&channel) {
+            // Events and history pages travel separately: an entry may already be here from a
+            // page loaded after it was stored.
+            if let Err(at) = list.binary_search_by_key(&seq, |(s, _)| *s) {
+                list.insert(at, (seq, entry));
+            }
+        }
+        if let Some(item) = self.channels.iter_mut().find(|c| c.summary.id == channel) {
+            if !open && !from_me {
+                item.unread += 1;
+                item.mention |= mention;
+            }
+        } else {
+            actions.push(Action::RefreshChannels);
+        }
+        if open && self.scroll > 0 {
+            self.scroll += 1; // keep the view where the reader is
+        }
+        if mention && self.bell {
+            actions.push(Action::Bell);
+        }
+        actions
+    }
+
+    /// Whether a text names us, by user id or display name.
+    fn names_me(&self, body: &Body) -> bool {
+        matches!(body, Body::Text(t)
+            if t.contains(self.me.as_str()) || (!self.my_name.is_empty() && t.contains(&self.my_name)))
+    }
+
+    /// A key change stays on screen until dismissed; other trust news is looked up.
+    fn on_trust(&mut self, user: UserId, warning: TrustWarning) -> Vec<Action> {
+        if warning == TrustWarning::KeyChanged {
+            self.warnings.push(format!(
+                "The keys of {user} CHANGED. Do not trust their messages until you have \
+                 compared safety numbers: /verify {user}"
+            ));
+            self.trust.insert(user, TrustMark::Changed);
+            Vec::new()
+        } else {
+            vec![Action::Contact(user)]
+        }
+    }
+
+    /// A message of ours was queued, sent, or not sent (the reason on the status line).
+    fn on_delivery(&mut self, channel: [u8; 32], seq: u64, state: Delivery) {
+        if let Delivery::Failed(why) = &state {
+            self.status = Some((format!("not sent: {why}"), true));
+        }
+        if let Some(entry) = self
+            .messages
+            .get_mut(&channel)
+            .and_then(|l| l.iter_mut().find(|(s, _)| *s == seq))
+        {
+            entry.1.delivery = Some(state);
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! The overlays drawn over the screen: help, information (label, members, whois, search
+//! results) and the safety number.
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Style};
+use ratatui::text::Line;
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use vigil_protocol::UserId;
+
+use super::style;
+use crate::tui::app::{App, COMMANDS};
+use vigil_client::sanitize::line;
+
+/// Widest an overlay (help, information, safety number) is drawn.
+const MAX_OVERLAY_WIDTH: u16 = 110;
+
+/// The safety number screen's text.
+pub(super) fn verify_lines(user: &UserId, number: &str, status: &str) -> Vec<String> {
+    vec![
+        format!("Safety number with {user}:"),
+        String::new(),
+        number.to_owned(),
+        String::new(),
+        format!("Status: {status}"),
+        String::new(),
+        "Compare it with them in person or by phone: every digit.".into(),
+        "Press V if it matches to mark them verified; Esc otherwise.".into(),
+        "If it does not match, do not trust this contact: call them.".into(),
+    ]
+}
+
+/// The help screen: the keys, the commands and the markers.
+pub(super) fn help_lines() -> Vec<String> {
+    let mut lines = vec![
+        "Keys".to_owned(),
+        "  Enter           send the message (or run a /command)".into(),
+        "  Alt-Enter, Shift-Enter, Ctrl-J   new line in the message".into(),
+        "  Tab             complete a /command, user or channel; else next pane".into(),
+        "  Ctrl-N / Ctrl-P next / previous channel".into(),
+        "  Alt-A           next channel with unread messages".into(),
+        "  PageUp/PageDown scroll the history (older pages load as you go)".into(),
+        "  j/k, arrows     move in the channel list or the history; g/G first/last".into(),
+        "  Esc             dismiss warnings and the status message; close this screen".into(),
+        "  ?               this screen (when the message box is empty)".into(),
+        "  Ctrl-C, /quit   leave vigil".into(),
+        String::new(),
+        "Commands".into(),
+    ];
+    lines.extend(
+        COMMANDS
+            .iter()
+            .map(|(usage, what)| format!("  {usage:<52} {what}")),
+    );
+    lines.push(String::new());
+    lines.push(
+        "Markers: [you] [verified] [unverified] [KEY CHANGED]; (queued) (sent) (NOT SENT)".into(),
+    );
+    lines
+}
+
+/// Draws `lines` in a box titled `title` over the middle of the screen (escaped).
+pub(super) fn draw_overlay(frame: &mut Frame<'_>, app: &App, title: &str, lines: &[String]) {
+    let area = frame.area();
+    let width = area.width.saturating_sub(8).min(MAX_OVERLAY_WIDTH);
+    let height = u16::try_from(lines.len() + 2)
+        .unwrap_or(u16::MAX)
+        .min(area.height.saturating_sub(2));
+    let rect = Rect {
+        x: area.x + (area.width - width) / 2,
+        y: area.y + (area.height.saturating_sub(height)) / 2,
+        width,
+        height,
+    };
+    frame.render_widget(Clear, rect);
+    // Overlays list members, caveats and answers: each line drawn through the sanitiser.
+    let text: Vec<Line<'_>> = lines
+        .iter()
+        .map(|l| Line::from(line(l).into_owned()))
+        .collect();
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .title(format!(" {} ", line(title)))
+        .border_style(style(app, Style::default().fg(Color::Cyan)));
+    frame.render_widget(
+        Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
+        rect,
+    );
+}
