@@ -87,7 +87,6 @@ pub enum StartError {
     },
 }
 
-/// For callers that collect errors as text (the client's `demo`, which starts a relay).
 /// State shared by every connection.
 #[derive(Debug)]
 pub struct Shared {
