@@ -11,7 +11,7 @@ use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::{MemberCertificate, Text, UnixTime, UserId};
 
 use super::records::{Body, Event};
-use super::{Engine, EngineError, rng};
+use super::{Engine, EngineError};
 use crate::store::Batch;
 use crate::trust::Verdict;
 
@@ -152,7 +152,7 @@ impl Engine {
     ) -> Result<([u8; 32], Vec<Event>), EngineError> {
         let name = Text::new(name).map_err(|e| EngineError::Usage(format!("channel name: {e}")))?;
         let (mut view, created) = ChannelView::create(
-            &mut rng(),
+            &mut self.rng,
             &self.local,
             name,
             label,
@@ -161,7 +161,7 @@ impl Engine {
             &self.trust,
             now,
         )?;
-        view.own_sender_key(&mut rng())?;
+        view.own_sender_key(&mut self.rng)?;
         let id = view.id().0;
         let notice = format!(
             "{} created this channel, labelled {}",
@@ -512,7 +512,7 @@ impl Engine {
             .channels
             .get_mut(&channel)
             .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
-        let key = view.own_sender_key(&mut rng())?;
+        let key = view.own_sender_key(&mut self.rng)?;
         let state = view.head().state().clone();
         self.stage_channel(batch, channel);
         for to in targets {
