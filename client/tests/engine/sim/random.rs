@@ -1,0 +1,526 @@
+//! The randomized run: five members of two organisations in three channels, each channel
+//! changed by its owner only (invitations and removals at random), members talking, going
+//! offline, crashing and restarting, and a network that loses, reorders, duplicates and delays
+//! the relay's pushes; then the faults stop, everyone comes online, the system settles, and
+//! the invariant ([`World::check`]) must hold.
+
+use std::collections::BTreeMap;
+
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore as _, SeedableRng as _};
+use sha2::{Digest as _, Sha256};
+use vigil_client::engine::{Body, Delivery, Event, SYSTEM_CHANNEL};
+use vigil_protocol::{UnixTime, UserId};
+
+use super::{Sim, Step};
+use crate::net::{Org, label};
+
+const MEMBERS: [&str; 5] = [
+    "lead@cert-at",
+    "duty@cert-at",
+    "analyst@cert-at",
+    "admin@cert-cz",
+    "duty@cert-cz",
+];
+
+/// Each channel's owner (the only member who changes it, so the channel never forks).
+const OWNERS: [&str; 3] = ["lead@cert-at", "admin@cert-cz", "duty@cert-at"];
+
+/// Steps with faults per seed.
+const STEPS: u64 = 10_000;
+
+const SEEDS: [u64; 4] = [1, 2, 3, 4];
+
+/// Where the simulated clock starts (the run does not depend on the wall clock).
+const START: UnixTime = UnixTime(1_900_000_000);
+
+/// A text a member typed and its engine accepted.
+#[derive(Debug)]
+struct Said {
+    text: String,
+    from: String,
+    channel: [u8; 32],
+    /// Its entry in the sender's history.
+    seq: u64,
+    /// The step at which it was typed.
+    step: u64,
+}
+
+/// The simulation and what the run did to it.
+struct World {
+    sim: Sim,
+    rng: ChaCha20Rng,
+    seed: u64,
+    channels: Vec<([u8; 32], &'static str)>,
+    said: Vec<Said>,
+    /// (channel, member) → the step at which its owner last invited them (0: at the start);
+    /// absent while removed.
+    joined: BTreeMap<([u8; 32], String), u64>,
+    /// How many steps of each kind were taken.
+    kinds: BTreeMap<&'static str, u64>,
+}
+
+fn user(name: &str) -> UserId {
+    UserId::new(name).unwrap()
+}
+
+impl World {
+    fn new(seed: u64) -> Self {
+        let mut at = Org::seeded("CERT-AT", seed.wrapping_mul(31).wrapping_add(1), START);
+        let mut cz = Org::seeded("CERT-CZ", seed.wrapping_mul(31).wrapping_add(2), START);
+        let far = START.plus_days(60);
+        let identities: Vec<_> = MEMBERS
+            .iter()
+            .map(|name| match name.ends_with("cert-at") {
+                true => at.member(name, 3, far),
+                false => cz.member(name, 3, far),
+            })
+            .collect();
+        let mut sim = Sim::seeded(&[&at, &cz], seed, START);
+        for identity in &identities {
+            sim.enroll(identity);
+        }
+        let mut world = Self {
+            sim,
+            rng: ChaCha20Rng::seed_from_u64(seed ^ 0x5eed),
+            seed,
+            channels: Vec::new(),
+            said: Vec::new(),
+            joined: BTreeMap::new(),
+            kinds: BTreeMap::new(),
+        };
+        for (n, owner) in OWNERS.iter().enumerate() {
+            let now = world.sim.clock;
+            let (id, _) = world
+                .sim
+                .engine(owner)
+                .create_channel(&format!("ch{n}"), label("TLP:AMBER", "EU RESTRICTED"), now)
+                .unwrap();
+            world.channels.push((id, owner));
+            world.joined.insert((id, (*owner).to_owned()), 0);
+            for _ in 0..2 {
+                world.invite(id, owner);
+            }
+        }
+        world.sim.settle();
+        world
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        if items.is_empty() {
+            return None;
+        }
+        let n = self.rng.next_u32() as usize % items.len();
+        items.get(n)
+    }
+
+    fn below(&mut self, n: u32) -> u32 {
+        self.rng.next_u32() % n
+    }
+
+    fn members_of(&self, channel: [u8; 32], owner: &str) -> Vec<String> {
+        self.sim.engines[owner]
+            .channel(channel)
+            .map(|s| s.members.into_iter().map(|m| m.0.to_string()).collect())
+            .unwrap_or_default()
+    }
+
+    /// The owner invites someone not in the channel, if they are online (the bundle comes from
+    /// the relay).
+    fn invite(&mut self, id: [u8; 32], owner: &str) {
+        let members = self.members_of(id, owner);
+        let others: Vec<&str> = MEMBERS
+            .iter()
+            .copied()
+            .filter(|m| !members.iter().any(|x| x == m))
+            .collect();
+        let Some(invited) = self.pick(&others).copied() else {
+            return;
+        };
+        if !self.sim.online(owner) {
+            return;
+        }
+        let (certificate, bundle) = self.sim.bundle(invited);
+        let invited_id = user(invited);
+        let result = self.sim.act(owner, |engine, now| {
+            engine.invite(id, &invited_id, &certificate, &bundle, now)
+        });
+        if let Ok((_, events)) = result {
+            self.sim.record(owner, events);
+            self.joined.insert((id, invited.to_owned()), self.sim.steps);
+        }
+    }
+
+    /// The owner removes a member other than themselves.
+    fn remove(&mut self, id: [u8; 32], owner: &str) {
+        let members = self.members_of(id, owner);
+        let others: Vec<&String> = members.iter().filter(|m| *m != owner).collect();
+        let Some(removed) = self.pick(&others).map(|s| (*s).clone()) else {
+            return;
+        };
+        let removed_id = user(&removed);
+        let result = self.sim.act(owner, |engine, now| {
+            engine.remove(id, std::slice::from_ref(&removed_id), "rotation", now)
+        });
+        if let Ok(events) = result {
+            self.sim.record(owner, events);
+            self.joined.remove(&(id, removed));
+        }
+    }
+
+    /// A member types in a channel it holds itself a member of.
+    fn say(&mut self, from: &str) {
+        let channels: Vec<[u8; 32]> = self
+            .channels
+            .iter()
+            .map(|(id, _)| *id)
+            .filter(|id| self.sim.engines[from].channel(*id).is_ok_and(|s| s.member))
+            .collect();
+        let Some(id) = self.pick(&channels).copied() else {
+            return;
+        };
+        let text = format!("{} #{} from {from}", self.seed, self.said.len());
+        let result = self
+            .sim
+            .act(from, |engine, now| engine.send_text(id, &text, now));
+        if let Ok((seq, events)) = result {
+            self.sim.record(from, events);
+            self.said.push(Said {
+                text,
+                from: from.to_owned(),
+                channel: id,
+                seq,
+                step: self.sim.steps,
+            });
+        }
+    }
+
+    /// One random step: mostly deliveries and sends, some typing and membership changes, and
+    /// faults.
+    fn random_step(&mut self) {
+        let who = (*self.pick(&MEMBERS).unwrap()).to_owned();
+        let busy: Vec<String> = MEMBERS
+            .iter()
+            .filter(|m| self.sim.in_flight(m) > 0)
+            .map(|m| (*m).to_owned())
+            .collect();
+        let to = self.pick(&busy).cloned().unwrap_or_else(|| who.clone());
+        let nth = self.below(6) as usize;
+        let roll = self.below(1000);
+        let (kind, step) = match roll {
+            0..400 => (
+                "deliver",
+                Some(Step::Deliver {
+                    to,
+                    nth: 0,
+                    again: false,
+                }),
+            ),
+            400..560 => ("flush", Some(Step::Flush { from: who })),
+            560..640 => {
+                self.sim.begin("say");
+                self.say(&who);
+                ("say", None)
+            }
+            640..655 => {
+                let channels = self.channels.clone();
+                let (id, owner) = *self.pick(&channels).unwrap();
+                self.sim.begin("membership");
+                if self.below(2) == 0 {
+                    self.invite(id, owner);
+                } else {
+                    self.remove(id, owner);
+                }
+                ("membership", None)
+            }
+            655..700 => {
+                let secs = u64::from(self.below(120)) + 1;
+                ("advance", Some(Step::Advance(secs)))
+            }
+            700..760 => (
+                "reorder",
+                Some(Step::Deliver {
+                    to,
+                    nth,
+                    again: false,
+                }),
+            ),
+            760..800 => (
+                "duplicate",
+                Some(Step::Deliver {
+                    to,
+                    nth,
+                    again: true,
+                }),
+            ),
+            800..840 => ("lose", Some(Step::Lose { to, nth })),
+            840..880 => ("delay", Some(Step::Delay { to, nth })),
+            880..900 => ("lose answer", Some(Step::LoseAnswer { from: who })),
+            900..930 => ("offline", Some(Step::Offline(who))),
+            930..980 => {
+                let offline: Vec<&str> = MEMBERS
+                    .iter()
+                    .copied()
+                    .filter(|m| !self.sim.online(m))
+                    .collect();
+                match self.pick(&offline) {
+                    Some(m) => ("online", Some(Step::Online((*m).to_owned()))),
+                    None => ("flush", Some(Step::Flush { from: who })),
+                }
+            }
+            980..992 => ("restart", Some(Step::Restart(who))),
+            _ => ("fail next commit", Some(Step::FailNextCommit(who))),
+        };
+        *self.kinds.entry(kind).or_default() += 1;
+        if let Some(step) = step {
+            self.sim.step(&step);
+        }
+    }
+
+    /// The faults stop: everyone comes online, and everything is delivered in order, sent and
+    /// acknowledged until nothing moves (time passing between rounds).
+    fn settle(&mut self) {
+        for m in MEMBERS {
+            if !self.sim.online(m) {
+                self.sim.step(&Step::Online(m.to_owned()));
+            }
+        }
+        for _ in 0..100 {
+            for m in MEMBERS {
+                self.sim.step(&Step::Flush { from: m.to_owned() });
+            }
+            while let Some(m) = MEMBERS.iter().find(|m| self.sim.in_flight(m) > 0) {
+                let to = (*m).to_owned();
+                self.sim.step(&Step::Deliver {
+                    to,
+                    nth: 0,
+                    again: false,
+                });
+            }
+            for m in MEMBERS {
+                self.sim.step(&Step::Flush { from: m.to_owned() });
+            }
+            let quiet = self.sim.mail.values().all(|q| q.len() == 0)
+                && MEMBERS.iter().all(|m| {
+                    self.sim.in_flight(m) == 0
+                        && self.sim.engines[*m].outbox_len().is_ok_and(|n| n == 0)
+                });
+            if quiet {
+                return;
+            }
+            self.sim.step(&Step::Advance(30));
+        }
+    }
+
+    /// The invariant. Every text a member typed in a channel and whose sending the relay
+    /// answered `Sent` is, at every member it was sent to (the last time it was sent: after a
+    /// new epoch it is sealed again for the members then) who was a member of the channel
+    /// from before it was typed to the end (as its owner's chain says), as was its sender:
+    /// in that member's history exactly once, or accounted for by what the engine shows there
+    /// (an undecryptable entry from that sender, or a gap reported for them in that channel).
+    /// Nowhere is a text more than once, nor at a member it was never sent to. Nothing stays
+    /// queued, every member of a channel holds itself a member, and every send of a channel
+    /// message went to members of the channel as its sender held it then.
+    fn check(&mut self) -> Vec<String> {
+        let mut violations = self.sim.violations.clone();
+        let final_members: BTreeMap<[u8; 32], Vec<String>> = self
+            .channels
+            .iter()
+            .map(|(id, owner)| (*id, self.members_of(*id, owner)))
+            .collect();
+        // What each member holds: texts, undecryptable entries by (channel, sender).
+        let mut texts: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut shown: BTreeMap<(String, [u8; 32], String), usize> = BTreeMap::new();
+        for m in MEMBERS {
+            let engine = &self.sim.engines[m];
+            let ids = self
+                .channels
+                .iter()
+                .map(|(id, _)| *id)
+                .chain([SYSTEM_CHANNEL]);
+            for id in ids {
+                for (_, entry) in engine.history(id, None, usize::MAX).unwrap_or_default() {
+                    match entry.body {
+                        Body::Text(t) => *texts.entry((m.to_owned(), t)).or_default() += 1,
+                        Body::Undecryptable(_) => {
+                            let key = (m.to_owned(), id, entry.sender.to_string());
+                            *shown.entry(key).or_default() += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            for event in &self.sim.events[m] {
+                if let Event::Gap {
+                    channel,
+                    sender,
+                    missing,
+                } = event
+                {
+                    let key = (m.to_owned(), *channel, sender.to_string());
+                    *shown.entry(key).or_default() += *missing as usize;
+                }
+            }
+            for (id, members) in &final_members {
+                let holds = engine.channel(*id).is_ok_and(|s| s.member);
+                if members.iter().any(|x| x == m) && !holds {
+                    violations.push(format!(
+                        "{m} is a member of {} but does not hold itself one",
+                        hex::encode(&id[..4])
+                    ));
+                }
+            }
+            if engine.outbox_len().unwrap() > 0 {
+                violations.push(format!("{m}'s outbox did not drain"));
+            }
+        }
+        let mut missing: BTreeMap<(String, [u8; 32], String), usize> = BTreeMap::new();
+        for said in &self.said {
+            let own = self.sim.engines[said.from.as_str()]
+                .history(said.channel, Some(said.seq + 1), 1)
+                .unwrap();
+            let delivery = own.first().and_then(|(_, e)| e.delivery.clone());
+            let sends: Vec<&Vec<UserId>> = match (
+                &delivery,
+                self.sim
+                    .outboxed
+                    .get(&(said.from.clone(), said.channel, said.seq)),
+            ) {
+                (Some(Delivery::Sent), Some(key)) => self
+                    .sim
+                    .stored
+                    .iter()
+                    .filter(|s| s.from == said.from && &s.key == key)
+                    .map(|s| &s.recipients)
+                    .collect(),
+                (Some(Delivery::Sent | Delivery::Failed(_)), _) => Vec::new(),
+                (other, _) => {
+                    violations.push(format!("{:?} ended {other:?}", said.text));
+                    continue;
+                }
+            };
+            let members = &final_members[&said.channel];
+            let since = |who: &str| {
+                self.joined
+                    .get(&(said.channel, who.to_owned()))
+                    .is_some_and(|at| *at < said.step)
+                    && members.iter().any(|x| x == who)
+            };
+            for m in MEMBERS.iter().filter(|m| **m != said.from) {
+                let held = texts
+                    .get(&((*m).to_owned(), said.text.clone()))
+                    .copied()
+                    .unwrap_or(0);
+                let sent_to = |s: &&Vec<UserId>| s.iter().any(|u| u.as_str() == *m);
+                if held > 1 {
+                    violations.push(format!("{m} holds {:?} {held} times", said.text));
+                }
+                if held > 0 && !sends.iter().any(sent_to) {
+                    violations.push(format!("{m} holds {:?}, never sent to it", said.text));
+                }
+                let expected = sends.last().is_some_and(sent_to) && since(m) && since(&said.from);
+                if expected && held == 0 {
+                    let key = ((*m).to_owned(), said.channel, said.from.clone());
+                    *missing.entry(key).or_default() += 1;
+                }
+            }
+        }
+        for ((m, id, from), lost) in missing {
+            let accounted = shown
+                .get(&(m.clone(), id, from.clone()))
+                .copied()
+                .unwrap_or(0)
+                + shown
+                    .get(&(m.clone(), SYSTEM_CHANNEL, from.clone()))
+                    .copied()
+                    .unwrap_or(0);
+            if lost > accounted {
+                violations.push(format!(
+                    "{m} silently misses {} of {from}'s messages in {} ({lost} missing, {accounted} shown)",
+                    lost - accounted,
+                    hex::encode(&id[..4])
+                ));
+            }
+        }
+        violations
+    }
+
+    /// A digest of every member's histories, for comparing runs.
+    fn histories(&self) -> [u8; 32] {
+        let mut hash = Sha256::new();
+        for m in MEMBERS {
+            let ids = self
+                .channels
+                .iter()
+                .map(|(id, _)| *id)
+                .chain([SYSTEM_CHANNEL]);
+            for id in ids {
+                let page = self.sim.engines[m].history(id, None, usize::MAX);
+                hash.update(format!("{m} {:?}", page.unwrap_or_default()).as_bytes());
+            }
+        }
+        hash.finalize().into()
+    }
+}
+
+/// Runs `seed` for `steps` steps with faults, then settles; returns the world.
+fn run(seed: u64, steps: u64) -> World {
+    let mut world = World::new(seed);
+    for _ in 0..steps {
+        world.random_step();
+    }
+    world.settle();
+    world
+}
+
+fn seeds() -> (Vec<u64>, u64) {
+    let steps = std::env::var("VIGIL_SIM_STEPS")
+        .ok()
+        .map_or(STEPS, |s| s.parse().expect("VIGIL_SIM_STEPS: a number"));
+    match std::env::var("VIGIL_SIM_SEED") {
+        Ok(seed) => (vec![seed.parse().expect("VIGIL_SIM_SEED: a number")], steps),
+        Err(_) => (SEEDS.to_vec(), steps),
+    }
+}
+
+#[test]
+#[expect(
+    clippy::print_stderr,
+    reason = "what the run did, shown with --nocapture"
+)]
+fn sim_random_runs_keep_every_message_once_or_shown() {
+    let (seeds, steps) = seeds();
+    for seed in seeds {
+        let mut world = run(seed, steps);
+        let violations = world.check();
+        let shown: usize = MEMBERS.iter().map(|m| world.sim.placeholders(m)).sum();
+        eprintln!(
+            "seed {seed}: {} steps, {} texts, {} sends stored, {shown} placeholders, {:?}",
+            world.sim.steps,
+            world.said.len(),
+            world.sim.stored.len(),
+            world.kinds
+        );
+        assert!(
+            violations.is_empty(),
+            "seed {seed} ({steps} steps; rerun with VIGIL_SIM_SEED={seed}): {} violations:\n{}",
+            violations.len(),
+            violations
+                .iter()
+                .take(30)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+    }
+}
+
+#[test]
+fn sim_same_seed_same_run() {
+    let first = run(99, 1_500);
+    let second = run(99, 1_500);
+    assert_eq!(first.sim.trace_hash(), second.sim.trace_hash());
+    assert_eq!(first.histories(), second.histories());
+    let other = run(98, 1_500);
+    assert_ne!(first.sim.trace_hash(), other.sim.trace_hash());
+}
