@@ -12,7 +12,8 @@
 //! outbox as the real client does (`NeedBundle`, refusals dropping the first entry, `sent`).
 //!
 //! **Steps** ([`Step`]): deliver one push (the next, or another: reordered; optionally kept:
-//! duplicated), lose a push (the relay pushes it again after the next login), hold a push back
+//! duplicated), lose a push with its connection (the client logs in again, and the relay pushes
+//! everything unacknowledged again), hold a push back
 //! (delayed), let a member acknowledge and send its outbox, lose the relay's answer to a
 //! stored send (the connection drops; the resend is a duplicate), advance the clock (every
 //! member's timer then checks what waits), take a member offline or back online, restart a
@@ -42,7 +43,7 @@ use vigil_client::engine::{Body, Delivery, Engine, EngineError, Event, Outgoing,
 use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::content::Payload;
 use vigil_protocol::prekey::{OneTimePrekey, PrekeyBundle, SignedPrekey};
-use vigil_protocol::provisioning::{BundleContents, RelayInfo, TrustedRoot};
+use vigil_protocol::provisioning::{BundleContents, KdfParams, RelayInfo, TrustedRoot};
 use vigil_protocol::relay::{ErrorCode, RelayError, Request, Response};
 use vigil_protocol::{LocalIdentity, MemberCertificate, OrgId, OrgRoot, Text, UnixTime, UserId};
 
@@ -63,7 +64,8 @@ pub(crate) struct Directory {
 pub(crate) enum Step {
     /// A push reaches `to` and is processed; `again` keeps it in flight (it arrives twice).
     Deliver { to: String, nth: usize, again: bool },
-    /// A push to `to` is lost; the relay pushes it again after `to`'s next login.
+    /// A push to `to` is lost with its connection; the client logs in again and the relay
+    /// pushes everything unacknowledged again.
     Lose { to: String, nth: usize },
     /// A push to `to` is held back behind the others.
     Delay { to: String, nth: usize },
@@ -129,8 +131,10 @@ pub(crate) struct Sim {
     dedup: BTreeSet<(String, [u8; 16])>,
     /// Everything that happened, hashed: two runs of a seed must end with the same.
     trace: Sha256,
-    /// The output of the last send step, while it runs: the outbox key being sent.
+    /// The outbox key being sent, while a send step runs.
     sending: Option<Vec<u8>>,
+    /// Whether the trace is shown (`VIGIL_SIM_LOG`).
+    verbose: bool,
 }
 
 impl Sim {
@@ -142,8 +146,15 @@ impl Sim {
 
     /// A simulation of the members of `orgs` from `start`, its randomness from `seed`.
     pub(crate) fn seeded(orgs: &[&crate::net::Org], seed: u64, start: UnixTime) -> Self {
+        // In memory where there is a tmpfs: the stores' flushes then cost nothing (a crash here
+        // is the process's, not the disk's).
+        let dir = tempfile::Builder::new()
+            .prefix("vigil-sim")
+            .tempdir_in("/dev/shm")
+            .or_else(|_| tempfile::tempdir())
+            .unwrap();
         Self {
-            dir: tempfile::tempdir().unwrap(),
+            dir,
             roots: orgs.iter().map(|o| o.root.clone()).collect(),
             limits: BTreeMap::new(),
             engines: BTreeMap::new(),
@@ -163,6 +174,7 @@ impl Sim {
             dedup: BTreeSet::new(),
             trace: Sha256::new(),
             sending: None,
+            verbose: std::env::var_os("VIGIL_SIM_LOG").is_some(),
         }
     }
 
@@ -196,6 +208,13 @@ impl Sim {
         let rng = self.engine_rng();
         let now = self.clock;
         let mut engine = Engine::enroll_with_rng(&home, bundle, PASSPHRASE, now, rng).unwrap();
+        // The cheapest passphrase sealing a file may ask for: restarts are frequent here.
+        let cheap = KdfParams {
+            memory_kib: KdfParams::MIN_MEMORY_KIB,
+            iterations: 1,
+            parallelism: 1,
+        };
+        engine.store().rewrap(PASSPHRASE, cheap).unwrap();
         let (signed, one_time) = engine.prekeys_for_login(now).unwrap().unwrap();
         engine.published(signed.id).unwrap();
         self.directory.insert(
@@ -247,6 +266,15 @@ impl Sim {
         self.trace.update(what);
     }
 
+    /// Notes a line of the trace; shown on standard error with `VIGIL_SIM_LOG` set.
+    #[expect(clippy::print_stderr, reason = "the trace of a rerun, asked for")]
+    pub(crate) fn log(&mut self, line: &str) {
+        if self.verbose {
+            eprintln!("{line}");
+        }
+        self.note(line.as_bytes());
+    }
+
     /// Records `user`'s events (and, for the outbox entry being sent, what became of it).
     pub(crate) fn record(&mut self, user: &str, events: Vec<Event>) {
         for event in &events {
@@ -260,8 +288,8 @@ impl Sim {
                 self.outboxed
                     .insert((user.to_owned(), *channel, *seq), key.clone());
             }
-            let line = format!("{user} {event:?}");
-            self.note(line.as_bytes());
+            let line = format!("  {user} {event:?}");
+            self.log(&line);
         }
         self.events
             .entry(user.to_owned())
@@ -279,8 +307,8 @@ impl Sim {
         let now = self.clock;
         let result = input(self.engine(user), now);
         if let Err(EngineError::Store(e)) = &result {
-            let line = format!("{user} crashed: {e}");
-            self.note(line.as_bytes());
+            let line = format!("  {user} crashed: {e}");
+            self.log(&line);
             self.restart(user);
         }
         result
@@ -321,7 +349,7 @@ impl Sim {
         self.steps += 1;
         self.pump();
         let line = format!("{} {what}", self.steps);
-        self.note(line.as_bytes());
+        self.log(&line);
     }
 
     /// Takes one step.
@@ -335,7 +363,11 @@ impl Sim {
                 self.process(to, &push);
             }
             Step::Lose { to, nth } => {
-                self.take_push(to, *nth, false);
+                // A connection is reliable: a push is lost only with it. The client logs in
+                // again, and the relay pushes everything unacknowledged again.
+                if self.take_push(to, *nth, false).is_some() {
+                    self.links.insert(to.clone(), Link::default());
+                }
             }
             Step::Delay { to, nth } => {
                 if let Some(push) = self.take_push(to, *nth, false) {
@@ -387,6 +419,8 @@ impl Sim {
 
     /// `to`'s client processes a push: durable first, then queued for acknowledgement.
     fn process(&mut self, to: &str, push: &Push) {
+        let line = format!("  {to} processes {} from {}", push.id, push.from);
+        self.log(&line);
         self.note(&Sha256::digest(&push.payload));
         match self.act(to, |engine, now| {
             engine.receive(&push.from, &push.payload, now)
@@ -541,8 +575,11 @@ impl Sim {
         self.check_recipients(from, &recipients, &payload);
         self.next_message += 1;
         let sender = UserId::new(from).unwrap();
-        let line = format!("{from} stores {} for {recipients:?}", self.next_message);
-        self.note(line.as_bytes());
+        let line = format!(
+            "  relay stores {} from {from} for {recipients:?}",
+            self.next_message
+        );
+        self.log(&line);
         self.note(&Sha256::digest(&payload));
         for to in &recipients {
             self.mail.entry(to.to_string()).or_default().push(

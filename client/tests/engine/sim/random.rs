@@ -146,6 +146,10 @@ impl World {
             engine.invite(id, &invited_id, &certificate, &bundle, now)
         });
         if let Ok((_, events)) = result {
+            self.sim.log(&format!(
+                "  {owner} invited {invited} to {}",
+                hex::encode(&id[..4])
+            ));
             self.sim.record(owner, events);
             self.joined.insert((id, invited.to_owned()), self.sim.steps);
         }
@@ -163,6 +167,10 @@ impl World {
             engine.remove(id, std::slice::from_ref(&removed_id), "rotation", now)
         });
         if let Ok(events) = result {
+            self.sim.log(&format!(
+                "  {owner} removed {removed} from {}",
+                hex::encode(&id[..4])
+            ));
             self.sim.record(owner, events);
             self.joined.remove(&(id, removed));
         }
@@ -184,6 +192,10 @@ impl World {
             .sim
             .act(from, |engine, now| engine.send_text(id, &text, now));
         if let Ok((seq, events)) = result {
+            self.sim.log(&format!(
+                "  {from} typed {text:?} in {}",
+                hex::encode(&id[..4])
+            ));
             self.sim.record(from, events);
             self.said.push(Said {
                 text,
@@ -218,7 +230,7 @@ impl World {
             ),
             400..560 => ("flush", Some(Step::Flush { from: who })),
             560..640 => {
-                self.sim.begin("say");
+                self.sim.begin(&format!("say {who}"));
                 self.say(&who);
                 ("say", None)
             }
@@ -310,6 +322,10 @@ impl World {
             }
             self.sim.step(&Step::Advance(30));
         }
+        let steps = self.sim.steps;
+        self.sim
+            .violations
+            .push(format!("still not settled at step {steps}"));
     }
 
     /// The invariant. Every text a member typed in a channel and whose sending the relay
@@ -374,7 +390,7 @@ impl World {
                 violations.push(format!("{m}'s outbox did not drain"));
             }
         }
-        let mut missing: BTreeMap<(String, [u8; 32], String), usize> = BTreeMap::new();
+        let mut missing: BTreeMap<(String, [u8; 32], String), Vec<String>> = BTreeMap::new();
         for said in &self.said {
             let own = self.sim.engines[said.from.as_str()]
                 .history(said.channel, Some(said.seq + 1), 1)
@@ -421,7 +437,7 @@ impl World {
                 let expected = sends.last().is_some_and(sent_to) && since(m) && since(&said.from);
                 if expected && held == 0 {
                     let key = ((*m).to_owned(), said.channel, said.from.clone());
-                    *missing.entry(key).or_default() += 1;
+                    missing.entry(key).or_default().push(said.text.clone());
                 }
             }
         }
@@ -434,10 +450,10 @@ impl World {
                     .get(&(m.clone(), SYSTEM_CHANNEL, from.clone()))
                     .copied()
                     .unwrap_or(0);
-            if lost > accounted {
+            if lost.len() > accounted {
                 violations.push(format!(
-                    "{m} silently misses {} of {from}'s messages in {} ({lost} missing, {accounted} shown)",
-                    lost - accounted,
+                    "{m} silently misses {} of {from}'s messages in {} ({lost:?} missing, {accounted} shown)",
+                    lost.len() - accounted,
                     hex::encode(&id[..4])
                 ));
             }
