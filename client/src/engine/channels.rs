@@ -430,8 +430,8 @@ impl Engine {
 
     /// What applied changes ask of us while we are a member: a fresh sender key to every
     /// other valid member after a new epoch (and our queued messages sealed again in it, unless
-    /// its label no longer dominates theirs), or our current sender key to members added or
-    /// renewed in the same epoch.
+    /// its label no longer dominates theirs) or after we were invited again, or our current
+    /// sender key to members added or renewed in the same epoch.
     fn after_changes(
         &mut self,
         batch: &mut Batch,
@@ -457,6 +457,13 @@ impl Engine {
             let targets = self.valid_others(&head, now);
             self.distribute_sender_key(batch, channel, &targets)?;
             return self.reseal_outbox(batch, events, channel, now);
+        }
+        // Invited again in the epoch our removal started (our view catching up from it): every
+        // other member needs our key, as at a first join, not only those invited meanwhile.
+        let me = self.local.user().clone();
+        if applied.iter().any(|a| a.added.contains(&me)) {
+            let targets = self.valid_others(&head, now);
+            return self.distribute_sender_key(batch, channel, &targets);
         }
         // Invitees, and members renewed with the same keys (we may have rotated our key
         // against their old certificate while it was not valid): our current key.

@@ -31,6 +31,7 @@
 //! its seed and step.
 
 pub(crate) mod random;
+mod regressions;
 mod relay;
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,0 +1,74 @@
+//! What the randomized run found, each reduced to the few steps that show it.
+
+use vigil_protocol::{LocalIdentity, UserId};
+
+use super::Sim;
+use crate::net::{Org, label, now};
+
+const LEAD: &str = "lead@cert-at";
+
+/// `lead@cert-at` (owner), `a@cert-at` and `b@cert-at` in one channel, settled;
+/// `c@cert-at` enrolled, not invited.
+fn three_members() -> (Sim, [u8; 32]) {
+    let mut at = Org::new("CERT-AT");
+    let far = now().plus_days(30);
+    let members: Vec<LocalIdentity> = [LEAD, "a@cert-at", "b@cert-at", "c@cert-at"]
+        .iter()
+        .map(|u| at.member(u, 3, far))
+        .collect();
+    let mut sim = Sim::new(&[&at]);
+    for m in &members {
+        sim.enroll(m);
+    }
+    let (id, _) = sim
+        .engine(LEAD)
+        .create_channel("ops", label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    for invited in ["a@cert-at", "b@cert-at"] {
+        let (certificate, bundle) = sim.bundle(invited);
+        let user = certificate.body().user.clone();
+        sim.engine(LEAD)
+            .invite(id, &user, &certificate, &bundle, now())
+            .unwrap();
+    }
+    sim.settle();
+    (sim, id)
+}
+
+/// Seed 2 of the randomized run, step 9861: a member removed, then invited again in the
+/// epoch its removal started, after others were invited, sent its sender key only to those
+/// others, so the members it had left never read it again (its messages waited at theirs for
+/// a key that never came).
+#[test]
+fn a_member_invited_again_in_the_same_epoch_is_read_by_everyone() {
+    let (mut sim, id) = three_members();
+    let b = UserId::new("b@cert-at").unwrap();
+    sim.engine(LEAD)
+        .remove(id, std::slice::from_ref(&b), "rotation", now())
+        .unwrap();
+    sim.settle();
+    let (certificate, bundle) = sim.bundle("c@cert-at");
+    let c = certificate.body().user.clone();
+    sim.engine(LEAD)
+        .invite(id, &c, &certificate, &bundle, now())
+        .unwrap();
+    sim.settle();
+    let (certificate, bundle) = sim.bundle("b@cert-at");
+    sim.engine(LEAD)
+        .invite(id, &b, &certificate, &bundle, now())
+        .unwrap();
+    sim.settle();
+    assert!(sim.engine("b@cert-at").channel(id).unwrap().member);
+    sim.engine("b@cert-at")
+        .send_text(id, "back again", now())
+        .unwrap();
+    sim.settle();
+    for reader in [LEAD, "a@cert-at", "c@cert-at"] {
+        assert_eq!(
+            sim.texts(reader, "ops").last().map(String::as_str),
+            Some("back again"),
+            "{reader} cannot read a member invited again ({} waiting)",
+            sim.engine(reader).waiting(id)
+        );
+    }
+}
