@@ -428,7 +428,8 @@ impl Engine {
         Ok(Ok(applied.len()))
     }
 
-    /// What applied changes ask of us while we are a member: a fresh sender key to every
+    /// What applied changes ask of us: when we are no longer a member, our messages of the
+    /// channel still queued fail; while we are, a fresh sender key to every
     /// other valid member after a new epoch (and our queued messages sealed again in it, unless
     /// its label no longer dominates theirs) or after we were invited again, or our current
     /// sender key to members added or renewed in the same epoch.
@@ -442,7 +443,10 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let view = self.view(channel)?;
         if !view.is_member() {
-            return Ok(());
+            // Removed: what we queued for the channel was sealed for members as we knew them,
+            // some of whom may have been removed with us; it cannot be sealed again.
+            let why = "not sent: you were removed from this channel before it went out";
+            return self.fail_queued(batch, events, channel, why);
         }
         let head = view.head().state().clone();
         // A member renewed with the same keys: our sessions with them carry the new certificate.

@@ -469,6 +469,23 @@ impl Engine {
         Ok(())
     }
 
+    /// Marks our messages of `channel` still queued as failed, for `why`, and drops them.
+    pub(super) fn fail_queued(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        channel: [u8; 32],
+        why: &str,
+    ) -> Result<(), EngineError> {
+        for (key, entry) in self.store.scan::<OutboxEntry>(Kind::Outbox, &[])? {
+            if matches!(&entry.job, Job::Sealed { channel: Some(of), .. } if *of == channel) {
+                let delivery = Delivery::Failed(why.to_owned());
+                self.stage_finish(batch, events, &key, entry.history, delivery)?;
+            }
+        }
+        Ok(())
+    }
+
     /// Stages the removal of outbox entry `key` and how its message ended, in `batch`.
     fn stage_finish(
         &self,

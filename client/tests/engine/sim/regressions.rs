@@ -1,8 +1,9 @@
 //! What the randomized run found, each reduced to the few steps that show it.
 
+use vigil_client::engine::{Body, Delivery};
 use vigil_protocol::{LocalIdentity, UserId};
 
-use super::Sim;
+use super::{Sim, Step};
 use crate::net::{Org, label, now};
 
 const LEAD: &str = "lead@cert-at";
@@ -71,4 +72,49 @@ fn a_member_invited_again_in_the_same_epoch_is_read_by_everyone() {
             sim.engine(reader).waiting(id)
         );
     }
+}
+
+/// Seed 3 of the randomized run, step 3372: a member whose message was still queued applied,
+/// in one step, the removal of another member and its own; its message, sealed for the
+/// members before both, then went out to the removed one.
+#[test]
+fn a_message_queued_by_a_member_removed_meanwhile_goes_to_nobody() {
+    let (mut sim, id) = three_members();
+    sim.engine("a@cert-at")
+        .send_text(id, "typed before both removals", now())
+        .unwrap();
+    for removed in ["b@cert-at", "a@cert-at"] {
+        let user = UserId::new(removed).unwrap();
+        sim.engine(LEAD)
+            .remove(id, std::slice::from_ref(&user), "rotation", now())
+            .unwrap();
+    }
+    sim.step(&Step::Flush {
+        from: LEAD.to_owned(),
+    });
+    // What the owner sent reaches a backwards: the second removal waits for the first, and
+    // both apply in one step, before a's outbox goes out.
+    sim.step(&Step::Advance(0));
+    for nth in (0..sim.in_flight("a@cert-at")).rev() {
+        sim.step(&Step::Deliver {
+            to: "a@cert-at".to_owned(),
+            nth,
+            again: false,
+        });
+    }
+    assert!(!sim.engine("a@cert-at").channel(id).unwrap().member);
+    sim.settle();
+    assert!(sim.violations.is_empty(), "{:?}", sim.violations);
+    let (_, entry) = sim
+        .engine("a@cert-at")
+        .history(id, None, 100)
+        .unwrap()
+        .into_iter()
+        .find(|(_, e)| e.body == Body::Text("typed before both removals".into()))
+        .unwrap();
+    assert!(
+        matches!(entry.delivery, Some(Delivery::Failed(_))),
+        "{:?}",
+        entry.delivery
+    );
 }
