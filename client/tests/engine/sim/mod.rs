@@ -94,6 +94,8 @@ pub(crate) struct Stored {
     pub(crate) from: String,
     /// The sender's outbox entry.
     pub(crate) key: Vec<u8>,
+    /// The channel, for a channel message (its header names it).
+    pub(crate) channel: Option<[u8; 32]>,
     pub(crate) recipients: Vec<UserId>,
 }
 
@@ -573,7 +575,13 @@ impl Sim {
         if !self.dedup.insert((from.to_owned(), id.0)) {
             return Response::Sent { duplicate: true };
         }
-        self.check_recipients(from, &recipients, &payload);
+        let channel = match Payload::from_bytes(&payload) {
+            Ok(Payload::Channel(message)) => Some(message.header.channel.0),
+            _ => None,
+        };
+        if let Some(channel) = channel {
+            self.check_recipients(from, channel, &recipients);
+        }
         self.next_message += 1;
         let sender = UserId::new(from).unwrap();
         let line = format!(
@@ -592,17 +600,14 @@ impl Sim {
         self.stored.push(Stored {
             from: from.to_owned(),
             key: key.to_vec(),
+            channel,
             recipients,
         });
         Response::Sent { duplicate: false }
     }
 
     /// A channel message goes only to members of the channel as its sender holds it now.
-    fn check_recipients(&mut self, from: &str, recipients: &[UserId], payload: &[u8]) {
-        let Ok(Payload::Channel(message)) = Payload::from_bytes(payload) else {
-            return;
-        };
-        let channel = message.header.channel.0;
+    fn check_recipients(&mut self, from: &str, channel: [u8; 32], recipients: &[UserId]) {
         let members: Vec<UserId> = match self.engines[from].channel(channel) {
             Ok(summary) => summary.members.into_iter().map(|m| m.0).collect(),
             Err(_) => Vec::new(),
