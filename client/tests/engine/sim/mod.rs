@@ -35,7 +35,7 @@ mod regressions;
 mod relay;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore as _, SeedableRng as _};
@@ -53,6 +53,7 @@ pub(crate) use relay::Mailbox;
 use relay::{Link, Push};
 
 /// Published prekeys, as the relay's directory holds them.
+#[derive(Clone)]
 pub(crate) struct Directory {
     pub(crate) certificate: MemberCertificate,
     pub(crate) signed: SignedPrekey,
@@ -126,7 +127,8 @@ pub(crate) struct Sim {
     /// Steps taken.
     pub(crate) steps: u64,
     rng: ChaCha20Rng,
-    homes: BTreeMap<String, PathBuf>,
+    /// Each member's store.
+    pub(crate) homes: BTreeMap<String, PathBuf>,
     /// Live connections (a member without one is offline).
     links: BTreeMap<String, Link>,
     next_message: u64,
@@ -231,6 +233,22 @@ impl Sim {
         self.homes.insert(user.clone(), home);
         self.engines.insert(user.clone(), engine);
         self.links.insert(user, Link::default());
+    }
+
+    /// Adds `user`, enrolled elsewhere: a copy of their store at `home` (closed), their
+    /// prekeys as published; online.
+    pub(crate) fn adopt(&mut self, user: &str, home: &Path, directory: Directory) {
+        let copy = self
+            .dir
+            .path()
+            .join(format!("{user}-{}", self.homes.len()));
+        copy_dir(home, &copy);
+        let rng = self.engine_rng();
+        let engine = Engine::open_with_rng(&copy, PASSPHRASE, rng).unwrap();
+        self.directory.insert(user.to_owned(), directory);
+        self.homes.insert(user.to_owned(), copy);
+        self.engines.insert(user.to_owned(), engine);
+        self.links.insert(user.to_owned(), Link::default());
     }
 
     pub(crate) fn engine(&mut self, user: &str) -> &mut Engine {
@@ -675,5 +693,19 @@ impl Sim {
             .iter()
             .filter(|e| matches!(e, Event::DecryptFailed { .. }))
             .count()
+    }
+}
+
+/// Copies directory `from` (a closed store) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
 }

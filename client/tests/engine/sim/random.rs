@@ -5,14 +5,16 @@
 //! the invariant ([`World::check`]) must hold.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore as _, SeedableRng as _};
 use sha2::{Digest as _, Sha256};
 use vigil_client::engine::{Body, Delivery, Event, SYSTEM_CHANNEL};
-use vigil_protocol::{UnixTime, UserId};
+use vigil_protocol::{OrgRoot, UnixTime, UserId};
 
-use super::{Sim, Step};
+use super::{Directory, Sim, Step};
 use crate::net::{Org, label};
 
 const MEMBERS: [&str; 4] = ["lead@cert-at", "duty@cert-at", "admin@cert-cz", "duty@cert-cz"];
@@ -62,19 +64,11 @@ fn user(name: &str) -> UserId {
 
 impl World {
     fn new(seed: u64) -> Self {
-        let mut at = Org::seeded("CERT-AT", seed.wrapping_mul(31).wrapping_add(1), START);
-        let mut cz = Org::seeded("CERT-CZ", seed.wrapping_mul(31).wrapping_add(2), START);
-        let far = START.plus_days(60);
-        let identities: Vec<_> = MEMBERS
-            .iter()
-            .map(|name| match name.ends_with("cert-at") {
-                true => at.member(name, 3, far),
-                false => cz.member(name, 3, far),
-            })
-            .collect();
-        let mut sim = Sim::seeded(&[&at, &cz], seed, START);
-        for identity in &identities {
-            sim.enroll(identity);
+        let enrolled = enrolled();
+        let mut sim = Sim::seeded(&[], seed, START);
+        sim.roots.clone_from(&enrolled.roots);
+        for (user, home, directory) in &enrolled.members {
+            sim.adopt(user, home, directory.clone());
         }
         let mut world = Self {
             sim,
@@ -277,8 +271,9 @@ impl World {
                     None => ("flush", Some(Step::Flush { from: who })),
                 }
             }
-            980..992 => ("restart", Some(Step::Restart(who))),
-            _ => ("fail next commit", Some(Step::FailNextCommit(who))),
+            980..987 => ("restart", Some(Step::Restart(who))),
+            987..995 => ("fail next commit", Some(Step::FailNextCommit(who))),
+            _ => ("flush", Some(Step::Flush { from: who })),
         };
         *self.kinds.entry(kind).or_default() += 1;
         if let Some(step) = step {
@@ -509,6 +504,47 @@ impl World {
     }
 }
 
+/// The members, enrolled once for all runs and copied into each: sealing a new store's key
+/// (Argon2id at full strength) is most of what setting up a run costs. Their keys are the same
+/// in every run; what a seed changes is every engine's randomness and the schedule.
+struct Enrolled {
+    /// Holds the closed stores.
+    _dir: tempfile::TempDir,
+    roots: Vec<OrgRoot>,
+    members: Vec<(String, PathBuf, Directory)>,
+}
+
+fn enrolled() -> &'static Enrolled {
+    static ENROLLED: OnceLock<Enrolled> = OnceLock::new();
+    ENROLLED.get_or_init(|| {
+        let mut at = Org::seeded("CERT-AT", 1, START);
+        let mut cz = Org::seeded("CERT-CZ", 2, START);
+        let far = START.plus_days(60);
+        let mut sim = Sim::seeded(&[&at, &cz], 0, START);
+        for name in MEMBERS {
+            let identity = match name.ends_with("cert-at") {
+                true => at.member(name, 3, far),
+                false => cz.member(name, 3, far),
+            };
+            sim.enroll(&identity);
+        }
+        // Closed before they are copied.
+        sim.engines.clear();
+        let members = MEMBERS
+            .iter()
+            .map(|m| {
+                let directory = sim.directory.remove(*m).unwrap();
+                ((*m).to_owned(), sim.homes[*m].clone(), directory)
+            })
+            .collect();
+        Enrolled {
+            _dir: sim.dir,
+            roots: sim.roots,
+            members,
+        }
+    })
+}
+
 /// Runs `seed` for `steps` steps with faults, then settles; returns the world.
 fn run(seed: u64, steps: u64) -> World {
     let mut world = World::new(seed);
@@ -596,3 +632,4 @@ fn sim_same_seed_same_run() {
     let other = run(98, 200);
     assert_ne!(first.sim.trace_hash(), other.sim.trace_hash());
 }
+
