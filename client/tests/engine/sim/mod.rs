@@ -12,23 +12,29 @@
 //! outbox as the real client does (`NeedBundle`, refusals dropping the first entry, `sent`).
 //!
 //! **Steps** ([`Step`]): deliver one push (the next, or another: reordered; optionally kept:
-//! duplicated), lose a push with its connection (the client logs in again, and the relay pushes
-//! everything unacknowledged again), hold a push back
-//! (delayed), let a member acknowledge and send its outbox, lose the relay's answer to a
-//! stored send (the connection drops; the resend is a duplicate), advance the clock (every
-//! member's timer then checks what waits), take a member offline or back online, restart a
-//! member (its engine dropped and reopened from its store, its connection and unacknowledged
-//! deliveries lost), or make its next commit fail (a full disk: the process crashes and
-//! restarts).
+//! duplicated), lose a push with its connection (the client logs in again and the relay pushes
+//! everything unacknowledged again: a lost push is redelivered, never lost), hold a push back
+//! behind the others (delayed), let a member acknowledge and send its outbox, lose the relay's
+//! answer to a stored send (the connection drops; the resend is a duplicate), advance the clock
+//! (every member's timer then checks what waits), take a member offline or back online,
+//! restart a member (its engine dropped and reopened from its store; its connection and
+//! unacknowledged deliveries lost), or make its next commit fail (a full disk: the process
+//! crashes there and restarts). Typing, inviting and removing are the engines' own inputs,
+//! through [`Sim::act`]. [`Sim::settle`] is the schedule without faults: everyone sends, every
+//! push is delivered in order and acknowledged, until nothing moves (the engine tests'
+//! harness, as `Net`). Everything that happens is hashed ([`Sim::trace_hash`]): a seed always
+//! runs the same way.
 //!
 //! **What it does not model.** Revocation pushes and `RevokedRecipient`, quotas and rate
 //! limits, `PrekeysLow` (bundles run out into the documented fallback), several devices per
-//! member, clocks that disagree between members, and a relay that forges or alters payloads
-//! (tests do that by hand with [`Sim::deliver`]).
+//! member, clocks that disagree between members, a disk that loses what it acknowledged, and
+//! a relay that forges or alters payloads (tests do that by hand with [`Sim::deliver`]).
 //!
-//! **Rerunning one seed.** `VIGIL_SIM_SEED=7 cargo test -p vigil-client --test engine sim` runs
-//! the randomized run for seed 7 only (`VIGIL_SIM_STEPS` changes its length); a failure names
-//! its seed and step.
+//! **Rerunning one seed.** `VIGIL_SIM_SEED=7 cargo test -p vigil-client --test engine
+//! sim_seed_from_env -- --nocapture` runs the randomized run ([`random`]) for seed 7 only;
+//! `VIGIL_SIM_STEPS` changes its length (a shorter run is the same run cut short), and
+//! `VIGIL_SIM_LOG=1` prints every step, delivery, store and event. A failure names its seed,
+//! and each violation its step.
 
 pub(crate) mod random;
 mod regressions;
@@ -238,10 +244,7 @@ impl Sim {
     /// Adds `user`, enrolled elsewhere: a copy of their store at `home` (closed), their
     /// prekeys as published; online.
     pub(crate) fn adopt(&mut self, user: &str, home: &Path, directory: Directory) {
-        let copy = self
-            .dir
-            .path()
-            .join(format!("{user}-{}", self.homes.len()));
+        let copy = self.dir.path().join(format!("{user}-{}", self.homes.len()));
         copy_dir(home, &copy);
         let rng = self.engine_rng();
         let engine = Engine::open_with_rng(&copy, PASSPHRASE, rng).unwrap();

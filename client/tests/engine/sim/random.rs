@@ -17,7 +17,12 @@ use vigil_protocol::{OrgRoot, UnixTime, UserId};
 use super::{Directory, Sim, Step};
 use crate::net::{Org, label};
 
-const MEMBERS: [&str; 4] = ["lead@cert-at", "duty@cert-at", "admin@cert-cz", "duty@cert-cz"];
+const MEMBERS: [&str; 4] = [
+    "lead@cert-at",
+    "duty@cert-at",
+    "admin@cert-cz",
+    "duty@cert-cz",
+];
 
 /// Each channel's owner (the only member who changes it, so the channel never forks).
 const OWNERS: [&str; 3] = ["lead@cert-at", "admin@cert-cz", "duty@cert-at"];
@@ -632,4 +637,3 @@ fn sim_same_seed_same_run() {
     let other = run(98, 200);
     assert_ne!(first.sim.trace_hash(), other.sim.trace_hash());
 }
-
