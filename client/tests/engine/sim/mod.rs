@@ -149,8 +149,8 @@ pub(crate) struct Sim {
 }
 
 impl Sim {
-    /// A simulation of the members of `orgs` at the wall clock (the harness of the engine
-    /// tests), with a fixed seed.
+    /// A simulation of the members of `orgs` at the tests' time ([`crate::net::now`]), with a
+    /// fixed seed: the harness of the engine tests.
     pub(crate) fn new(orgs: &[&crate::net::Org]) -> Self {
         Self::seeded(orgs, 0, crate::net::now())
     }
