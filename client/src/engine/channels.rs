@@ -11,7 +11,7 @@ use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::{MemberCertificate, Text, UnixTime, UserId};
 
 use super::records::{Body, Event};
-use super::{Engine, EngineError, rng};
+use super::{Engine, EngineError};
 use crate::store::Batch;
 use crate::trust::Verdict;
 
@@ -152,7 +152,7 @@ impl Engine {
     ) -> Result<([u8; 32], Vec<Event>), EngineError> {
         let name = Text::new(name).map_err(|e| EngineError::Usage(format!("channel name: {e}")))?;
         let (mut view, created) = ChannelView::create(
-            &mut rng(),
+            &mut self.rng,
             &self.local,
             name,
             label,
@@ -161,7 +161,7 @@ impl Engine {
             &self.trust,
             now,
         )?;
-        view.own_sender_key(&mut rng())?;
+        view.own_sender_key(&mut self.rng)?;
         let id = view.id().0;
         let notice = format!(
             "{} created this channel, labelled {}",
@@ -428,10 +428,11 @@ impl Engine {
         Ok(Ok(applied.len()))
     }
 
-    /// What applied changes ask of us while we are a member: a fresh sender key to every
+    /// What applied changes ask of us: when we are no longer a member, our messages of the
+    /// channel still queued fail; while we are, a fresh sender key to every
     /// other valid member after a new epoch (and our queued messages sealed again in it, unless
-    /// its label no longer dominates theirs), or our current sender key to members added or
-    /// renewed in the same epoch.
+    /// its label no longer dominates theirs) or after we were invited again, or our current
+    /// sender key to members added or renewed in the same epoch.
     fn after_changes(
         &mut self,
         batch: &mut Batch,
@@ -442,7 +443,10 @@ impl Engine {
     ) -> Result<(), EngineError> {
         let view = self.view(channel)?;
         if !view.is_member() {
-            return Ok(());
+            // Removed: what we queued for the channel was sealed for members as we knew them,
+            // some of whom may have been removed with us; it cannot be sealed again.
+            let why = "not sent: you were removed from this channel before it went out";
+            return self.fail_queued(batch, events, channel, why);
         }
         let head = view.head().state().clone();
         // A member renewed with the same keys: our sessions with them carry the new certificate.
@@ -457,6 +461,13 @@ impl Engine {
             let targets = self.valid_others(&head, now);
             self.distribute_sender_key(batch, channel, &targets)?;
             return self.reseal_outbox(batch, events, channel, now);
+        }
+        // Invited again in the epoch our removal started (our view catching up from it): every
+        // other member needs our key, as at a first join, not only those invited meanwhile.
+        let me = self.local.user().clone();
+        if applied.iter().any(|a| a.added.contains(&me)) {
+            let targets = self.valid_others(&head, now);
+            return self.distribute_sender_key(batch, channel, &targets);
         }
         // Invitees, and members renewed with the same keys (we may have rotated our key
         // against their old certificate while it was not valid): our current key.
@@ -512,7 +523,7 @@ impl Engine {
             .channels
             .get_mut(&channel)
             .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
-        let key = view.own_sender_key(&mut rng())?;
+        let key = view.own_sender_key(&mut self.rng)?;
         let state = view.head().state().clone();
         self.stage_channel(batch, channel);
         for to in targets {

@@ -23,6 +23,8 @@ mod waiting;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use rand_core::CryptoRngCore;
+
 use vigil_protocol::channel::ChannelView;
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::provisioning::{BundleContents, FileKind, RelayInfo, SealedFile, dearmor};
@@ -94,9 +96,16 @@ struct Loaded {
     parked: Vec<(Vec<u8>, ParkedEntry)>,
 }
 
+/// Where the engine draws its protocol randomness from (keys, nonces, channel ids, sender
+/// keys, outbox ids): the OS in the client, a seeded generator in tests and simulations.
+pub type EngineRng = Box<dyn CryptoRngCore + Send + Sync>;
+
 /// The engine.
 pub struct Engine {
     store: Store,
+    /// The protocol's randomness. The sealed store draws its own nonces from the OS: they never
+    /// change what the engine does, only the bytes on disk.
+    rng: EngineRng,
     local: LocalIdentity,
     relay: RelayInfo,
     trust: TrustStore,
@@ -116,10 +125,6 @@ impl std::fmt::Debug for Engine {
             .field("parked", &self.parked.len())
             .finish_non_exhaustive()
     }
-}
-
-fn rng() -> rand_core::OsRng {
-    rand_core::OsRng
 }
 
 /// Reads and opens an enrollment bundle file.
@@ -164,6 +169,22 @@ impl Engine {
         passphrase: &str,
         now: UnixTime,
     ) -> Result<Self, EngineError> {
+        Self::enroll_with_rng(home, bundle, passphrase, now, Box::new(rand_core::OsRng))
+    }
+
+    /// [`Self::enroll`], drawing the protocol's randomness from `rng` (a seeded generator
+    /// makes a simulated run reproducible).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::enroll`].
+    pub fn enroll_with_rng(
+        home: &Path,
+        bundle: BundleContents,
+        passphrase: &str,
+        now: UnixTime,
+        mut rng: EngineRng,
+    ) -> Result<Self, EngineError> {
         let local = bundle
             .local_identity()
             .map_err(|e| EngineError::Refused(e.to_string()))?;
@@ -172,9 +193,9 @@ impl Engine {
             .verify_certificate(local.certificate(), now)
             .map_err(|e| EngineError::Refused(format!("the bundle's certificate: {e}")))?;
         let store = Store::create(home, passphrase)?;
-        let mut prekeys = PrekeyStore::new(&mut rng(), &local, now);
+        let mut prekeys = PrekeyStore::new(&mut rng, &local, now);
         prekeys.generate_one_time_prekeys(
-            &mut rng(),
+            &mut rng,
             local.identity(),
             ONE_TIME_PREKEY_TARGET as usize,
         );
@@ -195,6 +216,7 @@ impl Engine {
         store.commit(batch)?;
         Ok(Self {
             store,
+            rng,
             relay: bundle.relay().clone(),
             local,
             trust,
@@ -211,6 +233,19 @@ impl Engine {
     ///
     /// [`EngineError`]: not enrolled, wrong passphrase, a damaged store.
     pub fn open(home: &Path, passphrase: &str) -> Result<Self, EngineError> {
+        Self::open_with_rng(home, passphrase, Box::new(rand_core::OsRng))
+    }
+
+    /// [`Self::open`], drawing the protocol's randomness from `rng`.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::open`].
+    pub fn open_with_rng(
+        home: &Path,
+        passphrase: &str,
+        rng: EngineRng,
+    ) -> Result<Self, EngineError> {
         let store = Store::open(home, passphrase)?;
         let bundle = load_bundle(&store)?;
         let local = bundle
@@ -219,6 +254,7 @@ impl Engine {
         let loaded = load(&store, &bundle)?;
         Ok(Self {
             store,
+            rng,
             relay: bundle.relay().clone(),
             local,
             trust: loaded.trust,

@@ -17,7 +17,7 @@ use vigil_protocol::relay::{ClientMessageId, ErrorCode, Request, Response};
 use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
 use super::records::{Body, Delivery, Entry, Event, Job, OutboxEntry};
-use super::{Engine, EngineError, rng};
+use super::{Engine, EngineError};
 use crate::store::{Batch, Kind, Store, StoreError};
 
 /// What the worker should do next for the outbox.
@@ -53,13 +53,13 @@ pub enum SendOutcome {
 
 impl Engine {
     pub(super) fn enqueue(
-        &self,
+        &mut self,
         batch: &mut Batch,
         job: Job,
         history: Option<([u8; 32], u64)>,
     ) -> Result<(), EngineError> {
         let mut id = [0u8; 16];
-        rand_core::RngCore::fill_bytes(&mut rng(), &mut id);
+        rand_core::RngCore::fill_bytes(&mut self.rng, &mut id);
         let key = self.store.next_id()?.to_be_bytes();
         self.store
             .stage(batch, Kind::Outbox, &key, &OutboxEntry { id, job, history });
@@ -68,7 +68,7 @@ impl Engine {
 
     /// Queues `content` for the member of `certificate`, over a session with its identity key.
     pub(super) fn enqueue_direct(
-        &self,
+        &mut self,
         batch: &mut Batch,
         certificate: &MemberCertificate,
         content: DirectContent,
@@ -144,7 +144,7 @@ impl Engine {
                     continue;
                 }
                 let session = &mut sessions[index].session;
-                let envelope = match session.encrypt(&mut rng(), &content.to_bytes()) {
+                let envelope = match session.encrypt(&mut self.rng, &content.to_bytes()) {
                     Ok(envelope) => envelope,
                     Err(e) => {
                         // The session cannot send (exhausted or broken): start a new one.
@@ -386,13 +386,13 @@ impl Engine {
             .channels
             .get_mut(&channel)
             .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
-        let message = match view.seal(&mut rng(), &bytes) {
+        let message = match view.seal(&mut self.rng, &bytes) {
             Err(ChannelError::NoOwnSenderKey) => {
                 self.distribute_sender_key(batch, channel, recipients)?;
                 self.channels
                     .get_mut(&channel)
                     .ok_or_else(|| EngineError::Usage("unknown channel".into()))?
-                    .seal(&mut rng(), &bytes)?
+                    .seal(&mut self.rng, &bytes)?
             }
             other => other?,
         };
@@ -463,8 +463,25 @@ impl Engine {
             *level = Some(head.label.level.clone());
             *payload = self.seal_for(batch, channel, &content, recipients)?;
             // A new id: the old bytes may already be stored at the relay under the old one.
-            rand_core::RngCore::fill_bytes(&mut rng(), &mut entry.id);
+            rand_core::RngCore::fill_bytes(&mut self.rng, &mut entry.id);
             self.store.stage(batch, Kind::Outbox, &key, &entry);
+        }
+        Ok(())
+    }
+
+    /// Marks our messages of `channel` still queued as failed, for `why`, and drops them.
+    pub(super) fn fail_queued(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        channel: [u8; 32],
+        why: &str,
+    ) -> Result<(), EngineError> {
+        for (key, entry) in self.store.scan::<OutboxEntry>(Kind::Outbox, &[])? {
+            if matches!(&entry.job, Job::Sealed { channel: Some(of), .. } if *of == channel) {
+                let delivery = Delivery::Failed(why.to_owned());
+                self.stage_finish(batch, events, &key, entry.history, delivery)?;
+            }
         }
         Ok(())
     }

@@ -5,7 +5,7 @@ use vigil_protocol::UnixTime;
 use vigil_protocol::prekey::{OneTimePrekey, SignedPrekey};
 
 use super::records::keys;
-use super::{Engine, EngineError, ONE_TIME_PREKEY_TARGET, SIGNED_PREKEY_ROTATION_SECS, rng};
+use super::{Engine, EngineError, ONE_TIME_PREKEY_TARGET, SIGNED_PREKEY_ROTATION_SECS};
 use crate::store::{Batch, Kind, StoreError};
 
 impl Engine {
@@ -28,14 +28,14 @@ impl Engine {
             .is_none_or(|s| now.secs_since(s.created) >= SIGNED_PREKEY_ROTATION_SECS);
         if stale {
             self.prekeys
-                .rotate_signed_prekey(&mut rng(), self.local.identity(), now);
+                .rotate_signed_prekey(&mut self.rng, self.local.identity(), now);
         }
         let one_time = match remaining {
             None => self.prekeys.one_time_prekeys(),
             Some(left) => {
                 let want = ONE_TIME_PREKEY_TARGET.saturating_sub(left) as usize;
                 self.prekeys
-                    .generate_one_time_prekeys(&mut rng(), self.local.identity(), want)
+                    .generate_one_time_prekeys(&mut self.rng, self.local.identity(), want)
             }
         };
         let mut batch = Batch::default();

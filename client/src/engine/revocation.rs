@@ -157,7 +157,7 @@ impl Engine {
             .channels
             .get_mut(&id)
             .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
-        let key = view.rotate_own_sender_key(&mut super::rng())?;
+        let key = view.rotate_own_sender_key(&mut self.rng)?;
         self.stage_channel(batch, id);
         for to in self.valid_others(state, now) {
             if let Some(member) = state.member(&to) {

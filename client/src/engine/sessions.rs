@@ -6,7 +6,7 @@ use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::{MemberCertificate, Session, UnixTime, UserId, VerifiedCertificate};
 
 use super::records::{Event, Sessions, StoredSession, TrustWarning};
-use super::{Engine, EngineError, MAX_SESSIONS_PER_CONTACT, rng};
+use super::{Engine, EngineError, MAX_SESSIONS_PER_CONTACT};
 use crate::store::{Batch, Kind, StoreError};
 use crate::trust::{TrustBook, Verdict};
 
@@ -156,7 +156,7 @@ impl Engine {
             self.refresh_session_certificate(batch, certificate)?;
             return Ok(verdict);
         }
-        let session = Session::initiate(&mut rng(), &self.local, &verified, bundle, now)
+        let session = Session::initiate(&mut self.rng, &self.local, &verified, bundle, now)
             .map_err(|e| EngineError::Refused(format!("{user}'s prekeys: {e}")))?;
         sessions.insert(
             0,

@@ -12,3 +12,4 @@
 mod basics;
 mod net;
 mod security;
+mod sim;
