@@ -14,6 +14,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
@@ -254,7 +255,7 @@ async fn drain(client: &mut Client) {
 struct Colleagues {
     lead: Client,
     petra: Client,
-    channel: [u8; 32],
+    channel: ChannelId,
     /// What happened that only the lead saw (the refused invitation), for the transcript.
     log: Vec<String>,
 }
@@ -423,7 +424,7 @@ pub async fn run(out: &mut dyn Write, interactive: bool) -> Result<(), String> {
     result
 }
 
-fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<String, String> {
+fn transcript(engine: &Engine, channel: ChannelId, log: &[String]) -> Result<String, String> {
     let summary = engine.channel(channel).map_err(|e| e.to_string())?;
     let mut text = format!(
         "\nAs {} <{}>, channel {}:\n==== {} ====\n",

@@ -5,6 +5,7 @@
 //! bidirectional character.
 
 use vigil_protocol::UnixTime;
+use vigil_protocol::channel::ChannelId;
 
 use vigil_client::engine::{Body, Engine, EngineError, Entry};
 use vigil_client::history::{Marks, all_history};
@@ -106,7 +107,7 @@ fn markdown_entry(out: &mut String, entry: &Entry, trust: &str) {
 /// [`EngineError::Refused`] for a `TLP:RED` channel (rule: no export).
 pub fn export(
     engine: &Engine,
-    channel: [u8; 32],
+    channel: ChannelId,
     format: Format,
     now: UnixTime,
 ) -> Result<String, EngineError> {
@@ -128,7 +129,7 @@ pub fn export(
             let mut out = format!(
                 "> **{label}**\n\n# {name}\n\nExported by {me} at {now}. Channel {}, owner {}, {} \
                  members. Every message below is under the label above.\n\n",
-                hex::encode(channel),
+                channel.to_string(),
                 summary.owner,
                 summary.members.len()
             );
@@ -159,7 +160,7 @@ pub fn export(
                 "{{\"label\":{},\"channel\":{},\"name\":{},\"exported_by\":{},\
                  \"exported_at\":{},\"messages\":[\n{}\n],\"label_end\":{}}}\n",
                 json_string(&label),
-                json_string(&hex::encode(channel)),
+                json_string(&channel.to_string()),
                 json_string(&summary.name),
                 json_string(me.as_str()),
                 json_string(&now.to_string()),

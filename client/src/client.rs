@@ -11,6 +11,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::relay::{ErrorCode, MessageId, Push, RelayError, Request, Response};
 use vigil_protocol::{MemberCertificate, UserId};
@@ -535,7 +536,7 @@ impl Client {
     /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
     pub async fn invite(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         user: &UserId,
     ) -> Result<Invitee, ClientError> {
         let (certificate, bundle) = self.fetch_bundle(user).await?;
@@ -555,7 +556,7 @@ impl Client {
     /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
     pub async fn renew(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         user: &UserId,
     ) -> Result<Invitee, ClientError> {
         let (certificate, bundle) = self.fetch_bundle(user).await?;

@@ -4,6 +4,7 @@
 use std::collections::BTreeMap;
 
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 
 use crate::engine::{Engine, EngineError, Entry};
 use crate::trust::Contact;
@@ -19,7 +20,7 @@ const PAGE: usize = 500;
 /// [`EngineError`] for an unknown channel or a store that fails.
 pub fn all_history(
     engine: &Engine,
-    channel: [u8; 32],
+    channel: ChannelId,
     last: Option<usize>,
 ) -> Result<Vec<(u64, Entry)>, EngineError> {
     let mut entries = Vec::new();

@@ -13,6 +13,7 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 
 use vigil_common::now;
@@ -33,12 +34,12 @@ const COMMAND_QUEUE: usize = 64;
 type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 
 enum Command {
-    Send(([u8; 32], String), Reply<u64>),
-    Create((String, Label), Reply<[u8; 32]>),
-    Invite(([u8; 32], UserId), Reply<Invitee>),
-    Remove(([u8; 32], UserId, String), Reply<()>),
+    Send((ChannelId, String), Reply<u64>),
+    Create((String, Label), Reply<ChannelId>),
+    Invite((ChannelId, UserId), Reply<Invitee>),
+    Remove((ChannelId, UserId, String), Reply<()>),
     Channels(Reply<Vec<ChannelSummary>>),
-    History(([u8; 32], Option<u64>, usize), Reply<Vec<(u64, Entry)>>),
+    History((ChannelId, Option<u64>, usize), Reply<Vec<(u64, Entry)>>),
     Contact(UserId, Reply<Option<Contact>>),
     Run(Box<dyn FnOnce(&mut Client) + Send>),
     Shutdown,
@@ -66,7 +67,7 @@ impl Handle {
     /// # Errors
     ///
     /// [`ClientError`] (a policy refusal is [`EngineError::Refused`]).
-    pub async fn send(&self, channel: [u8; 32], text: String) -> Result<u64, ClientError> {
+    pub async fn send(&self, channel: ChannelId, text: String) -> Result<u64, ClientError> {
         self.ask(|r| Command::Send((channel, text), r)).await
     }
 
@@ -75,7 +76,7 @@ impl Handle {
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn create(&self, name: String, label: Label) -> Result<[u8; 32], ClientError> {
+    pub async fn create(&self, name: String, label: Label) -> Result<ChannelId, ClientError> {
         self.ask(|r| Command::Create((name, label), r)).await
     }
 
@@ -84,7 +85,7 @@ impl Handle {
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn invite(&self, channel: [u8; 32], user: UserId) -> Result<Invitee, ClientError> {
+    pub async fn invite(&self, channel: ChannelId, user: UserId) -> Result<Invitee, ClientError> {
         self.ask(|r| Command::Invite((channel, user), r)).await
     }
 
@@ -95,7 +96,7 @@ impl Handle {
     /// [`ClientError`].
     pub async fn remove(
         &self,
-        channel: [u8; 32],
+        channel: ChannelId,
         user: UserId,
         reason: String,
     ) -> Result<(), ClientError> {
@@ -119,7 +120,7 @@ impl Handle {
     /// [`ClientError`].
     pub async fn history(
         &self,
-        channel: [u8; 32],
+        channel: ChannelId,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Entry)>, ClientError> {

@@ -12,12 +12,13 @@ use std::path::{Path, PathBuf};
 use clap::{Parser, Subcommand};
 use vigil_common::passphrase::Source;
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
 use crate::export::{self, Format};
 use vigil_client::client::{Client, ClientError};
-use vigil_client::engine::{Engine, EngineError, Entry, Event, SYSTEM_CHANNEL};
+use vigil_client::engine::{Engine, EngineError, Entry, Event, Place};
 use vigil_client::history::{Marks, all_history, mark};
 use vigil_client::sanitize::line;
 use vigil_common::now;
@@ -559,7 +560,7 @@ async fn dispatch(
                 "Created {} [{}] ({})",
                 line(&summary.name),
                 line(&summary.label.to_string()),
-                hex::encode(&id[..6])
+                id.short()
             )
             .map_err(io)?;
             Ok(())
@@ -744,11 +745,7 @@ async fn follow(
         };
         let Some(event) = event else { break };
         match event {
-            Event::Message {
-                channel: c,
-                seq,
-                entry,
-            } if c == id => {
+            Event::Message { place, seq, entry } if place == Place::Channel(id) => {
                 let contact = handle.contact(entry.sender.clone()).await.ok().flatten();
                 let trust = mark(&me, &entry.sender, contact.as_ref());
                 if let Err(e) = print_line(id, seq, &entry, trust, json, out) {
@@ -778,7 +775,7 @@ async fn follow(
 }
 
 fn print_line(
-    channel: [u8; 32],
+    channel: ChannelId,
     seq: u64,
     entry: &Entry,
     trust: &str,
@@ -791,11 +788,7 @@ fn print_line(
             || "null".to_owned(),
             |d| export::json_string(&d.to_string()),
         );
-        let channel = if channel == SYSTEM_CHANNEL {
-            "null".to_owned()
-        } else {
-            export::json_string(&hex::encode(channel))
-        };
+        let channel = export::json_string(&channel.to_string());
         writeln!(
             out,
             "{{\"channel\":{channel},\"seq\":{seq},\"at\":{},\"sender\":{},\"name\":{},\

@@ -6,6 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 
@@ -127,15 +128,15 @@ pub struct ChannelItem {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Send text to a channel.
-    Send([u8; 32], String),
+    Send(ChannelId, String),
     /// Create a channel.
     Create(String, Label),
     /// Invite a member.
-    Invite([u8; 32], UserId),
+    Invite(ChannelId, UserId),
     /// Remove a member.
-    Remove([u8; 32], UserId),
+    Remove(ChannelId, UserId),
     /// Load a page of history older than `before` (or the newest).
-    LoadHistory([u8; 32], Option<u64>),
+    LoadHistory(ChannelId, Option<u64>),
     /// Ask for the channel list again.
     RefreshChannels,
     /// Ask what we know of a contact's keys.
@@ -147,9 +148,9 @@ pub enum Action {
     /// Mark a contact verified with the number shown.
     MarkVerified(UserId, String),
     /// Export a channel.
-    Export([u8; 32], String),
+    Export(ChannelId, String),
     /// Search a channel's history.
-    Search([u8; 32], String),
+    Search(ChannelId, String),
     /// Ring the bell.
     Bell,
     /// Leave vigil.
@@ -164,7 +165,7 @@ pub enum Update {
     /// The channel list.
     Channels(Vec<ChannelSummary>),
     /// A page of history, newest first.
-    History([u8; 32], Option<u64>, Vec<(u64, Entry)>),
+    History(ChannelId, Option<u64>, Vec<(u64, Entry)>),
     /// What we know of a contact.
     Trust(UserId, TrustMark),
     /// An action succeeded: a short confirmation.
@@ -196,9 +197,9 @@ pub struct App {
     /// The open channel (index into `channels`).
     pub selected: usize,
     /// Loaded history per channel, oldest first.
-    pub messages: BTreeMap<[u8; 32], Vec<(u64, Entry)>>,
+    pub messages: BTreeMap<ChannelId, Vec<(u64, Entry)>>,
     /// Channels whose oldest entry is loaded.
-    pub complete: BTreeSet<[u8; 32]>,
+    pub complete: BTreeSet<ChannelId>,
     /// Entries scrolled up from the newest.
     pub scroll: usize,
     /// The compose box.
@@ -286,7 +287,7 @@ impl App {
         self.channels.get(self.selected)
     }
 
-    fn current_id(&self) -> Option<[u8; 32]> {
+    fn current_id(&self) -> Option<ChannelId> {
         self.current().map(|c| c.summary.id)
     }
 
@@ -651,7 +652,6 @@ impl App {
             self.refuse("no channel open");
             return Vec::new();
         }
-        let channel = channel.unwrap_or_default();
         let user =
             |arg: Option<String>| arg.and_then(|a| UserId::new(a.trim_start_matches('@')).ok());
         match name {
@@ -672,8 +672,14 @@ impl App {
             },
             "/invite" | "/remove" | "/whois" | "/verify" => match user(arg) {
                 Some(user) => match name {
-                    "/invite" => vec![Action::Invite(channel, user)],
-                    "/remove" => vec![Action::Remove(channel, user)],
+                    "/invite" => channel
+                        .map(|c| Action::Invite(c, user))
+                        .into_iter()
+                        .collect(),
+                    "/remove" => channel
+                        .map(|c| Action::Remove(c, user))
+                        .into_iter()
+                        .collect(),
                     "/whois" => vec![Action::Whois(user)],
                     _ => vec![Action::SafetyNumber(user)],
                 },
@@ -741,7 +747,10 @@ impl App {
                 Vec::new()
             }
             "/export" => match arg {
-                Some(path) => vec![Action::Export(channel, path)],
+                Some(path) => channel
+                    .map(|c| Action::Export(c, path))
+                    .into_iter()
+                    .collect(),
                 None => {
                     self.refuse("usage: /export FILE (.md for Markdown, .json for JSON)");
                     Vec::new()
@@ -753,7 +762,10 @@ impl App {
                     self.refuse("usage: /search TEXT");
                     return Vec::new();
                 }
-                vec![Action::Search(channel, text)]
+                channel
+                    .map(|c| Action::Search(c, text))
+                    .into_iter()
+                    .collect()
             }
             "/open" => {
                 let wanted = words[1..].join(" ");
@@ -778,7 +790,7 @@ impl App {
             Update::Event(event) => self.on_event(event),
             Update::Channels(list) => {
                 let selected = self.current_id();
-                let old: BTreeMap<[u8; 32], (usize, bool)> = self
+                let old: BTreeMap<ChannelId, (usize, bool)> = self
                     .channels
                     .iter()
                     .map(|c| (c.summary.id, (c.unread, c.mention)))
@@ -864,7 +876,7 @@ impl App {
     }
 
     /// The name of channel `id` as listed (empty when unknown).
-    fn channel_name(&self, id: [u8; 32]) -> String {
+    fn channel_name(&self, id: ChannelId) -> String {
         self.channels
             .iter()
             .find(|c| c.summary.id == id)
@@ -873,12 +885,9 @@ impl App {
 
     fn on_event(&mut self, event: Event) -> Vec<Action> {
         match event {
-            Event::Message {
-                channel,
-                seq,
-                entry,
-            } => {
-                let open = self.current_id() == Some(channel);
+            Event::Message { place, seq, entry } => {
+                let channel = place.channel();
+                let open = channel.is_some() && self.current_id() == channel;
                 let mention = matches!(&entry.body, Body::Text(t)
                     if t.contains(self.me.as_str()) || (!self.my_name.is_empty() && t.contains(&self.my_name)))
                     && entry.sender != self.me;
@@ -886,7 +895,7 @@ impl App {
                 if entry.sender != self.me && !self.trust.contains_key(&entry.sender) {
                     actions.push(Action::Contact(entry.sender.clone()));
                 }
-                if let Some(list) = self.messages.get_mut(&channel) {
+                if let Some(list) = channel.and_then(|c| self.messages.get_mut(&c)) {
                     // Events and history pages travel separately: an entry may already be
                     // here from a page loaded after it was stored.
                     match list.binary_search_by_key(&seq, |(s, _)| *s) {
@@ -894,7 +903,11 @@ impl App {
                         Err(at) => list.insert(at, (seq, entry.clone())),
                     }
                 }
-                if let Some(item) = self.channels.iter_mut().find(|c| c.summary.id == channel) {
+                if let Some(item) = self
+                    .channels
+                    .iter_mut()
+                    .find(|c| Some(c.summary.id) == channel)
+                {
                     if !open && entry.sender != self.me {
                         item.unread += 1;
                         item.mention |= mention;

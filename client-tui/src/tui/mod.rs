@@ -14,6 +14,7 @@ use ratatui::crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
 use ratatui::crossterm::execute;
 use tokio::sync::mpsc;
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 
 use crate::config::Config;
 use app::{Action, App, PAGE, TrustMark, Update};
@@ -261,7 +262,7 @@ fn whois(client: &Client, user: &UserId) -> Result<(String, Vec<String>), String
     ))
 }
 
-fn export(client: &Client, channel: [u8; 32], path: &str) -> Result<String, String> {
+fn export(client: &Client, channel: ChannelId, path: &str) -> Result<String, String> {
     let format = if path.to_ascii_lowercase().ends_with(".json") {
         crate::export::Format::Json
     } else {
@@ -280,7 +281,11 @@ const SEARCH_PAGE: usize = 1000;
 /// Most search results shown.
 const MAX_RESULTS: usize = 500;
 
-fn search(client: &Client, channel: [u8; 32], text: &str) -> Result<(String, Vec<String>), String> {
+fn search(
+    client: &Client,
+    channel: ChannelId,
+    text: &str,
+) -> Result<(String, Vec<String>), String> {
     let engine = client.engine();
     let needle = text.to_lowercase();
     let mut lines = Vec::new();

@@ -2,6 +2,7 @@
 //! relabel, admins, transfer, renewal) and what an applied change asks of us (notices, sender
 //! keys for a new epoch or a new member, queued messages sealed again for a new epoch).
 
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{
     Applied, Change, ChannelError, ChannelState, ChannelView, Proposal, SignedChannelState,
 };
@@ -12,14 +13,14 @@ use vigil_protocol::{MemberCertificate, Text, UnixTime, UserId};
 
 use super::records::{Body, Event};
 use super::{Engine, EngineError, rng};
-use crate::store::Batch;
+use crate::store::{Batch, Place};
 use crate::trust::Verdict;
 
 /// A channel as the UI lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelSummary {
     /// Its id.
-    pub id: [u8; 32],
+    pub id: ChannelId,
     /// Its name.
     pub name: String,
     /// Its label.
@@ -74,13 +75,13 @@ impl Engine {
     /// # Errors
     ///
     /// [`EngineError::Usage`] when none or several match.
-    pub fn find_channel(&self, name: &str) -> Result<[u8; 32], EngineError> {
-        let matches: Vec<[u8; 32]> = self
+    pub fn find_channel(&self, name: &str) -> Result<ChannelId, EngineError> {
+        let matches: Vec<ChannelId> = self
             .channels
             .iter()
             .filter(|(id, view)| {
                 view.head().state().name.as_str() == name
-                    || (name.len() >= 8 && hex::encode(id).starts_with(&name.to_lowercase()))
+                    || (name.len() >= 8 && id.to_string().starts_with(&name.to_lowercase()))
             })
             .map(|(id, _)| *id)
             .collect();
@@ -94,7 +95,7 @@ impl Engine {
                 several.len(),
                 several
                     .iter()
-                    .map(|id| hex::encode(&id[..6]))
+                    .map(ChannelId::short)
                     .collect::<Vec<_>>()
                     .join(", ")
             ))),
@@ -106,7 +107,7 @@ impl Engine {
     /// # Errors
     ///
     /// [`EngineError::Usage`] for an unknown channel.
-    pub fn channel(&self, id: [u8; 32]) -> Result<ChannelSummary, EngineError> {
+    pub fn channel(&self, id: ChannelId) -> Result<ChannelSummary, EngineError> {
         let view = self.view(id)?;
         let state = view.head().state();
         Ok(ChannelSummary {
@@ -133,7 +134,7 @@ impl Engine {
         })
     }
 
-    pub(super) fn view(&self, channel: [u8; 32]) -> Result<&ChannelView, EngineError> {
+    pub(super) fn view(&self, channel: ChannelId) -> Result<&ChannelView, EngineError> {
         self.channels
             .get(&channel)
             .ok_or_else(|| EngineError::Usage("unknown channel".into()))
@@ -149,7 +150,7 @@ impl Engine {
         name: &str,
         label: Label,
         now: UnixTime,
-    ) -> Result<([u8; 32], Vec<Event>), EngineError> {
+    ) -> Result<(ChannelId, Vec<Event>), EngineError> {
         let name = Text::new(name).map_err(|e| EngineError::Usage(format!("channel name: {e}")))?;
         let (mut view, created) = ChannelView::create(
             &mut rng(),
@@ -162,7 +163,7 @@ impl Engine {
             now,
         )?;
         view.own_sender_key(&mut rng())?;
-        let id = view.id().0;
+        let id = view.id();
         let notice = format!(
             "{} created this channel, labelled {}",
             self.local.user(),
@@ -191,7 +192,7 @@ impl Engine {
     /// [`EngineError::Refused`] with the rule's reason.
     pub fn invite(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         requested: &UserId,
         certificate: &MemberCertificate,
         bundle: &PrekeyBundle,
@@ -210,7 +211,7 @@ impl Engine {
     /// [`EngineError::Refused`] with the rule's reason.
     pub fn renew(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         requested: &UserId,
         certificate: &MemberCertificate,
         bundle: &PrekeyBundle,
@@ -224,7 +225,7 @@ impl Engine {
     /// makes the change that brings it into the channel.
     fn admit(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         requested: &UserId,
         certificate: &MemberCertificate,
         bundle: &PrekeyBundle,
@@ -270,7 +271,7 @@ impl Engine {
     /// [`EngineError::Refused`] when we may not, [`EngineError::Usage`] for a non-member.
     pub fn remove(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         users: &[UserId],
         reason: &str,
         now: UnixTime,
@@ -301,7 +302,7 @@ impl Engine {
     /// [`EngineError::Refused`] with the rule's reason.
     pub fn change(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         proposal: Proposal,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
@@ -318,7 +319,7 @@ impl Engine {
     /// [`EngineError::Refused`] with the rule's reason.
     pub fn relabel(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         label: Label,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
@@ -331,7 +332,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         proposal: Proposal,
         now: UnixTime,
     ) -> Result<(), EngineError> {
@@ -378,7 +379,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         chain: &[SignedChannelState],
         from: &UserId,
         now: UnixTime,
@@ -436,7 +437,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         applied: &[Applied],
         now: UnixTime,
     ) -> Result<(), EngineError> {
@@ -505,7 +506,7 @@ impl Engine {
     pub(super) fn distribute_sender_key(
         &mut self,
         batch: &mut Batch,
-        channel: [u8; 32],
+        channel: ChannelId,
         targets: &[UserId],
     ) -> Result<(), EngineError> {
         let view = self
@@ -532,11 +533,13 @@ impl Engine {
     /// [`EngineError::Store`].
     pub fn history(
         &self,
-        channel: [u8; 32],
+        channel: ChannelId,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, super::Entry)>, EngineError> {
-        Ok(self.store.history_page(&channel, before, limit)?)
+        Ok(self
+            .store
+            .history_page(Place::Channel(channel), before, limit)?)
     }
 }
 

@@ -8,6 +8,7 @@
 //! acknowledgement) are recognised and ignored. The sender's certificate is checked against
 //! the revocation lists in force for every delivery.
 
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{
     ChannelError, ChannelView, GroupMessage, SenderKeyDistribution, SignedChannelState,
 };
@@ -19,9 +20,10 @@ use vigil_protocol::{
 
 use super::chain::{chain_back, linked_run};
 use super::channels::describe_change;
-use super::records::{Body, Entry, Event, Parked, SYSTEM_CHANNEL};
+use super::records::{Body, Entry, Event, Parked};
 use super::sessions::PeerSession;
 use super::{Engine, EngineError};
+use crate::store::Place;
 use crate::store::{Batch, Kind};
 
 /// What handling one item did.
@@ -238,7 +240,7 @@ impl Engine {
 
     /// The states of channel `id` we may build a chain from: those parked, those of the
     /// histories parked (rebuilt), and `signed`.
-    fn candidates(&self, id: [u8; 32], signed: &SignedChannelState) -> Vec<SignedChannelState> {
+    fn candidates(&self, id: ChannelId, signed: &SignedChannelState) -> Vec<SignedChannelState> {
         let mut candidates = self.parked_states(id);
         candidates.extend(self.history_states(id));
         if !candidates.contains(signed) {
@@ -255,7 +257,7 @@ impl Engine {
         let (Some(first), Some(last)) = (history.states.first(), history.states.last()) else {
             return Progress::Done;
         };
-        match self.channels.get(&first.channel().0) {
+        match self.channels.get(&first.channel()) {
             None => Progress::Wait,
             Some(view) if last.version() > view.head().state().version => Progress::Wait,
             Some(_) => Progress::Done,
@@ -270,8 +272,8 @@ impl Engine {
         signed: &SignedChannelState,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let id = signed.state().channel.0;
-        if id == SYSTEM_CHANNEL {
+        let id = signed.state().channel;
+        if Place::is_reserved(id) {
             let why = format!(
                 "refused a channel from {from}: its id is the one this client keeps its own \
                  notices under"
@@ -337,7 +339,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        id: [u8; 32],
+        id: ChannelId,
         from: &UserId,
         signed: &SignedChannelState,
         now: UnixTime,
@@ -365,7 +367,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        id: [u8; 32],
+        id: ChannelId,
         (ours, authority): (&SignedChannelState, &SignedChannelState),
         (from, theirs): (&UserId, &SignedChannelState),
         now: UnixTime,
@@ -395,7 +397,7 @@ impl Engine {
     ) -> Result<Progress, EngineError> {
         /// Chains tried per state received: the one that ends at it, then the longest.
         const ATTEMPTS: usize = 3;
-        let id = signed.state().channel.0;
+        let id = signed.state().channel;
         let candidates = self.candidates(id, signed);
         let me = self.local.user().clone();
         let mut tips: Vec<&SignedChannelState> = candidates
@@ -449,7 +451,7 @@ impl Engine {
         now: UnixTime,
     ) -> Result<(), EngineError> {
         let state = view.head().state().clone();
-        let id = state.channel.0;
+        let id = state.channel;
         self.channels.insert(id, view);
         for signed in chain {
             self.stage_chain(batch, signed);
@@ -481,7 +483,7 @@ impl Engine {
         key: &SenderKeyDistribution,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let id = key.channel.0;
+        let id = key.channel;
         let Some(view) = self.channels.get_mut(&id) else {
             return Ok(Progress::Wait);
         };
@@ -520,7 +522,7 @@ impl Engine {
         message: &GroupMessage,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let id = message.header.channel.0;
+        let id = message.header.channel;
         let Some(view) = self.channels.get(&id) else {
             return Ok(Progress::Wait);
         };
@@ -563,7 +565,7 @@ impl Engine {
             );
             self.notice(batch, events, id, sender.clone(), Body::Notice(notice), now)?;
         }
-        let sender_name = self.display_name(id, &sender);
+        let sender_name = self.display_name(Some(id), &sender);
         let (body, at) = match ChannelContent::from_bytes(&opened.plaintext) {
             Ok(ChannelContent::Text { text, sent_at }) => (Body::Text(text), sent_at),
             Err(e) => (
@@ -580,7 +582,7 @@ impl Engine {
             body,
             delivery: None,
         };
-        self.append(batch, events, id, entry)?;
+        self.append(batch, events, Place::Channel(id), entry)?;
         Ok(Progress::Done)
     }
 
@@ -589,7 +591,7 @@ impl Engine {
         &self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: Option<[u8; 32]>,
+        channel: Option<ChannelId>,
         from: &UserId,
         why: String,
         now: UnixTime,
@@ -600,7 +602,6 @@ impl Engine {
             sender: from.clone(),
             reason: why.clone(),
         });
-        let channel = channel.unwrap_or(SYSTEM_CHANNEL);
         let sender_name = self.display_name(channel, from);
         let entry = Entry {
             sender: from.clone(),
@@ -609,7 +610,8 @@ impl Engine {
             body: Body::Undecryptable(why),
             delivery: None,
         };
-        self.append(batch, events, channel, entry)?;
+        let place = channel.map_or(Place::System, Place::Channel);
+        self.append(batch, events, place, entry)?;
         Ok(())
     }
 }

@@ -23,6 +23,7 @@ mod waiting;
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::ChannelView;
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::provisioning::{BundleContents, FileKind, RelayInfo, SealedFile, dearmor};
@@ -31,11 +32,12 @@ use vigil_protocol::{
     VerifiedCertificate,
 };
 
+pub use crate::store::Place;
 use crate::store::{Batch, Kind, Store, StoreError};
 
 pub use channels::{ChannelSummary, Invitee};
 pub use outbox::{Outgoing, SendOutcome};
-pub use records::{Body, Connection, Delivery, Entry, Event, SYSTEM_CHANNEL, TrustWarning};
+pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};
 pub use waiting::{
     MAX_PARKED, MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER, MAX_PARKED_PER_SENDER,
@@ -90,7 +92,7 @@ impl From<vigil_protocol::channel::ChannelError> for EngineError {
 struct Loaded {
     trust: TrustStore,
     prekeys: PrekeyStore,
-    channels: BTreeMap<[u8; 32], ChannelView>,
+    channels: BTreeMap<ChannelId, ChannelView>,
     parked: Vec<(Vec<u8>, ParkedEntry)>,
 }
 
@@ -101,7 +103,7 @@ pub struct Engine {
     relay: RelayInfo,
     trust: TrustStore,
     prekeys: PrekeyStore,
-    channels: BTreeMap<[u8; 32], ChannelView>,
+    channels: BTreeMap<ChannelId, ChannelView>,
     parked: Vec<(Vec<u8>, ParkedEntry)>,
     /// Certificates whose signature was checked, by (user, serial): later checks only look at
     /// what can change (validity, revocation).
@@ -312,10 +314,10 @@ impl Engine {
     }
 
     /// Stages the view of `channel` as it is now.
-    fn stage_channel(&self, batch: &mut Batch, channel: [u8; 32]) {
+    fn stage_channel(&self, batch: &mut Batch, channel: ChannelId) {
         if let Some(view) = self.channels.get(&channel) {
             self.store
-                .stage_raw(batch, Kind::Channel, &channel, &view.to_bytes());
+                .stage_raw(batch, Kind::Channel, channel.as_bytes(), &view.to_bytes());
         }
     }
 
@@ -323,21 +325,17 @@ impl Engine {
         &self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        place: Place,
         entry: Entry,
     ) -> Result<u64, EngineError> {
         let seq = self.store.next_id()?;
         self.store.stage(
             batch,
             Kind::History,
-            &Store::history_key(&channel, seq),
+            &Store::history_key(place, seq),
             &entry,
         );
-        events.push(Event::Message {
-            channel,
-            seq,
-            entry,
-        });
+        events.push(Event::Message { place, seq, entry });
         Ok(seq)
     }
 
@@ -345,16 +343,16 @@ impl Engine {
         &self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         sender: UserId,
         body: Body,
         now: UnixTime,
     ) -> Result<u64, EngineError> {
-        let sender_name = self.display_name(channel, &sender);
+        let sender_name = self.display_name(Some(channel), &sender);
         self.append(
             batch,
             events,
-            channel,
+            Place::Channel(channel),
             Entry {
                 sender,
                 sender_name,
@@ -365,9 +363,10 @@ impl Engine {
         )
     }
 
-    fn display_name(&self, channel: [u8; 32], user: &UserId) -> String {
-        self.channels
-            .get(&channel)
+    /// `user`'s display name as the certificate in `channel` gives it, else their id.
+    fn display_name(&self, channel: Option<ChannelId>, user: &UserId) -> String {
+        channel
+            .and_then(|c| self.channels.get(&c))
             .and_then(|v| v.head().state().member(user))
             .map_or_else(|| user.to_string(), |c| c.body().display_name.to_string())
     }
@@ -393,7 +392,7 @@ fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
     let mut channels = BTreeMap::new();
     for (key, bytes) in store.scan_raw(Kind::Channel, &[])? {
         let view = ChannelView::from_bytes(&bytes).map_err(|_| corrupt("a channel"))?;
-        let id: [u8; 32] = key.try_into().map_err(|_| corrupt("a channel key"))?;
+        let id = ChannelId(key.try_into().map_err(|_| corrupt("a channel key"))?);
         channels.insert(id, view);
     }
     let parked = store.scan(Kind::Parked, &[])?;

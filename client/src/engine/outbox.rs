@@ -11,6 +11,7 @@
 //! (a removed member reads nothing typed before the removal reached us but sent after).
 
 use vigil_protocol::channel::ChannelError;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::relay::{ClientMessageId, ErrorCode, Request, Response};
@@ -18,7 +19,7 @@ use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
 use super::records::{Body, Delivery, Entry, Event, Job, OutboxEntry};
 use super::{Engine, EngineError, rng};
-use crate::store::{Batch, Kind, Store, StoreError};
+use crate::store::{Batch, Kind, Place, Store, StoreError};
 
 /// What the worker should do next for the outbox.
 #[derive(Debug)]
@@ -56,7 +57,7 @@ impl Engine {
         &self,
         batch: &mut Batch,
         job: Job,
-        history: Option<([u8; 32], u64)>,
+        history: Option<(ChannelId, u64)>,
     ) -> Result<(), EngineError> {
         let mut id = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut rng(), &mut id);
@@ -295,7 +296,7 @@ impl Engine {
         let entry = self.store.get::<OutboxEntry>(Kind::Outbox, key)?;
         Store::stage_remove(&mut batch, Kind::Outbox, key);
         if let Some((channel, seq)) = entry.and_then(|e| e.history) {
-            let record = Store::history_key(&channel, seq);
+            let record = Store::history_key(Place::Channel(channel), seq);
             if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {
                 old.delivery = Some(delivery.clone());
                 self.store.stage(&mut batch, Kind::History, &record, &old);
@@ -322,7 +323,7 @@ impl Engine {
     /// or oversized text.
     pub fn send_text(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         text: &str,
         now: UnixTime,
     ) -> Result<(u64, Vec<Event>), EngineError> {
@@ -357,7 +358,7 @@ impl Engine {
                     Delivery::Queued
                 }),
             };
-            seq = engine.append(batch, events, channel, entry)?;
+            seq = engine.append(batch, events, Place::Channel(channel), entry)?;
             if !recipients.is_empty() {
                 let job = Job::Sealed {
                     recipients,
@@ -377,7 +378,7 @@ impl Engine {
     fn seal_for(
         &mut self,
         batch: &mut Batch,
-        channel: [u8; 32],
+        channel: ChannelId,
         content: &ChannelContent,
         recipients: &[UserId],
     ) -> Result<Vec<u8>, EngineError> {
@@ -408,7 +409,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         now: UnixTime,
     ) -> Result<(), EngineError> {
         let view = self.view(channel)?;
@@ -448,7 +449,7 @@ impl Engine {
             let text = match entry.history {
                 Some((c, seq)) => self
                     .store
-                    .get::<Entry>(Kind::History, &Store::history_key(&c, seq))?
+                    .get::<Entry>(Kind::History, &Store::history_key(Place::Channel(c), seq))?
                     .and_then(|e| match e.body {
                         Body::Text(text) => Some((text, e.at)),
                         _ => None,
@@ -475,14 +476,14 @@ impl Engine {
         batch: &mut Batch,
         events: &mut Vec<Event>,
         key: &[u8],
-        history: Option<([u8; 32], u64)>,
+        history: Option<(ChannelId, u64)>,
         delivery: Delivery,
     ) -> Result<(), EngineError> {
         Store::stage_remove(batch, Kind::Outbox, key);
         let Some((channel, seq)) = history else {
             return Ok(());
         };
-        let record = Store::history_key(&channel, seq);
+        let record = Store::history_key(Place::Channel(channel), seq);
         if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {
             old.delivery = Some(delivery.clone());
             self.store.stage(batch, Kind::History, &record, &old);

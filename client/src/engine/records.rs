@@ -1,11 +1,14 @@
 //! What the engine keeps in the sealed store, and the events it reports.
 
 use bincode::{Decode, Encode};
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
 use vigil_protocol::content::DirectContent;
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::label::Classification;
 use vigil_protocol::{MemberCertificate, UnixTime, UserId};
+
+use crate::store::Place;
 
 /// The record keys of single records.
 pub(crate) mod keys {
@@ -18,10 +21,6 @@ pub(crate) mod keys {
     /// The id of the signed prekey last published, in [`super::super::Kind::Meta`].
     pub(crate) const PUBLISHED: &[u8] = b"published";
 }
-
-/// The history pseudo-channel for what belongs to no channel (a payload that is not even
-/// addressed to a channel we could name).
-pub const SYSTEM_CHANNEL: [u8; 32] = [0; 32];
 
 /// How far one of our own messages got.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -110,7 +109,7 @@ pub(crate) enum Job {
         payload: Vec<u8>,
         /// The channel, when it is a channel message (to recompute recipients after a
         /// revocation).
-        channel: Option<[u8; 32]>,
+        channel: Option<ChannelId>,
     },
 }
 
@@ -122,7 +121,7 @@ pub(crate) struct OutboxEntry {
     /// What to send.
     pub job: Job,
     /// Our history entry to mark sent or failed, if any.
-    pub history: Option<([u8; 32], u64)>,
+    pub history: Option<(ChannelId, u64)>,
 }
 
 /// A received item that cannot be processed yet, with when it arrived and its size (for the
@@ -197,10 +196,10 @@ pub(crate) struct Sessions(pub Vec<StoredSession>);
 /// show every kind of event, so a new one is a compile error there, not a silent drop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A new history entry in a channel.
+    /// A new history entry, in a channel or in the member's own history.
     Message {
-        /// The channel.
-        channel: [u8; 32],
+        /// Where it is kept.
+        place: Place,
         /// Its sequence number in the channel's history.
         seq: u64,
         /// The entry.
@@ -209,7 +208,7 @@ pub enum Event {
     /// A channel was joined, changed, or we were removed from it.
     ChannelChanged {
         /// The channel.
-        channel: [u8; 32],
+        channel: ChannelId,
     },
     /// A contact's keys are new to us, or changed (loud until verified again).
     Trust {
@@ -221,7 +220,7 @@ pub enum Event {
     /// One of our messages changed delivery state.
     Delivery {
         /// The channel.
-        channel: [u8; 32],
+        channel: ChannelId,
         /// The history entry.
         seq: u64,
         /// The new state.
@@ -230,7 +229,7 @@ pub enum Event {
     /// Messages of a sender are missing (lost or withheld).
     Gap {
         /// The channel.
-        channel: [u8; 32],
+        channel: ChannelId,
         /// Whose.
         sender: UserId,
         /// How many.
@@ -239,7 +238,7 @@ pub enum Event {
     /// A message could not be decrypted or verified (it is kept as a placeholder).
     DecryptFailed {
         /// The channel, when known.
-        channel: Option<[u8; 32]>,
+        channel: Option<ChannelId>,
         /// The relay's view of the sender.
         sender: UserId,
         /// Why.
@@ -249,7 +248,7 @@ pub enum Event {
     /// not arrived in time (the relay may be withholding it). The text says what to do.
     Alert {
         /// The channel.
-        channel: [u8; 32],
+        channel: ChannelId,
         /// What happened and what to do.
         text: String,
     },

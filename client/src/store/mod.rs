@@ -12,6 +12,7 @@
 //! channel and sequence, so the newest page of a channel is read without touching the rest.
 
 pub mod backend;
+mod place;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +22,7 @@ use vigil_protocol::provisioning::{FileKind, KdfParams, SealError, SealedFile, a
 use vigil_protocol::storage::StoreKey;
 
 use backend::{Backend, Op, Sled};
+pub use place::Place;
 
 /// An opened record's bytes, zeroized on drop.
 pub type Plain = zeroize::Zeroizing<Vec<u8>>;
@@ -522,10 +524,10 @@ impl Store {
         self.engine.next_id()
     }
 
-    /// The record key of history entry `seq` of `channel`.
+    /// The record key of history entry `seq` kept at `place`.
     #[must_use]
-    pub fn history_key(channel: &[u8; 32], seq: u64) -> Vec<u8> {
-        let mut key = channel.to_vec();
+    pub fn history_key(place: Place, seq: u64) -> Vec<u8> {
+        let mut key = place.key_prefix().to_vec();
         key.extend_from_slice(&seq.to_be_bytes());
         key
     }
@@ -539,42 +541,36 @@ impl Store {
         self.engine.remove(kind, key)
     }
 
-    /// Appends `value` to the history of `channel`; returns its sequence number.
+    /// Appends `value` to the history kept at `place`; returns its sequence number.
     ///
     /// # Errors
     ///
     /// [`StoreError::Engine`].
     pub fn append_history<T: bincode::Encode>(
         &self,
-        channel: &[u8; 32],
+        place: Place,
         value: &T,
     ) -> Result<u64, StoreError> {
         let seq = self.engine.next_id()?;
-        let mut key = channel.to_vec();
-        key.extend_from_slice(&seq.to_be_bytes());
-        self.put(Kind::History, &key, value)?;
+        self.put(Kind::History, &Self::history_key(place, seq), value)?;
         Ok(seq)
     }
 
-    /// The newest `limit` history records of `channel` older than `before` (if given), newest
-    /// first, reading only those records.
+    /// The newest `limit` history records kept at `place` older than `before` (if given),
+    /// newest first, reading only those records.
     ///
     /// # Errors
     ///
     /// [`StoreError`].
     pub fn history_page<T: bincode::Decode<()> + bincode::Encode>(
         &self,
-        channel: &[u8; 32],
+        place: Place,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, T)>, StoreError> {
-        let end = before.map(|seq| {
-            let mut key = channel.to_vec();
-            key.extend_from_slice(&seq.to_be_bytes());
-            key
-        });
+        let end = before.map(|seq| Self::history_key(place, seq));
         self.engine
-            .newest(Kind::History, channel, end.as_deref(), limit)?
+            .newest(Kind::History, &place.key_prefix(), end.as_deref(), limit)?
             .into_iter()
             .map(|(key, sealed)| {
                 let seq = key
@@ -603,6 +599,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use vigil_protocol::channel::ChannelId;
 
     use vigil_tests::files_under as files;
 
@@ -646,7 +644,9 @@ mod tests {
         let store = Store::create(home.path(), "correct horse battery").unwrap();
         let text = "TLP:RED IOC 198.51.100.23 exfiltration via port 8443".to_owned();
         let secret = [0x5Au8; 32];
-        store.append_history(&[1; 32], &text).unwrap();
+        store
+            .append_history(Place::Channel(ChannelId([1; 32])), &text)
+            .unwrap();
         store.put_raw(Kind::Identity, b"seed", &secret).unwrap();
         let contact = store.blind(Kind::Session, "bob@cert-at");
         store
@@ -674,16 +674,19 @@ mod tests {
     fn history_pages_come_newest_first_and_records_cannot_be_moved() {
         let home = tempfile::tempdir().unwrap();
         let store = Store::create(home.path(), "correct horse battery").unwrap();
-        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let (a, b) = (
+            Place::Channel(ChannelId([1; 32])),
+            Place::Channel(ChannelId([2; 32])),
+        );
         for i in 0..500u32 {
-            store.append_history(&a, &i).unwrap();
-            store.append_history(&b, &(10_000 + i)).unwrap();
+            store.append_history(a, &i).unwrap();
+            store.append_history(b, &(10_000 + i)).unwrap();
         }
-        let page: Vec<(u64, u32)> = store.history_page(&a, None, 50).unwrap();
+        let page: Vec<(u64, u32)> = store.history_page(a, None, 50).unwrap();
         let values: Vec<u32> = page.iter().map(|(_, v)| *v).collect();
         assert_eq!(values, (450..500).rev().collect::<Vec<_>>());
         let older: Vec<(u64, u32)> = store
-            .history_page(&a, Some(page.last().unwrap().0), 50)
+            .history_page(a, Some(page.last().unwrap().0), 50)
             .unwrap();
         assert_eq!(older.first().unwrap().1, 449);
         // A record copied to another key does not open there.
