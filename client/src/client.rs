@@ -19,6 +19,7 @@ use vigil_protocol::{MemberCertificate, UserId};
 use vigil_common::now;
 
 use crate::engine::{Connection, Engine, EngineError, Event, Invitee, Outgoing, SendOutcome};
+use crate::sanitize::line;
 use crate::transport::{RelayConnection, TransportError};
 
 /// How long a connection attempt (QUIC handshake and login) may take.
@@ -57,11 +58,23 @@ pub enum ClientError {
     #[error(transparent)]
     Transport(#[from] TransportError),
     /// The relay refused a request.
-    #[error("the relay refused: {}", .0.message)]
+    #[error("the relay refused: {}", line(&.0.message))]
     Relay(RelayError),
     /// The relay refused our login (e.g. a revoked or expired certificate).
-    #[error("the relay refused the login: {0}")]
-    LoginRefused(String),
+    #[error("the relay refused the login: {}", line(&.0.message))]
+    LoginRefused(RelayError),
+    /// The member to invite or renew has no certificate at the relay.
+    #[error("{0} is not known to the relay: they must enroll (`vigil enroll`) first")]
+    UnknownUser(UserId),
+    /// The action needs the relay, which cannot be reached now.
+    #[error("cannot {action} while the relay is unreachable; try again when it is back")]
+    Offline {
+        /// What was asked, as a verb (`invite`).
+        action: &'static str,
+    },
+    /// The network worker is gone (it stopped or failed), so it answers nothing more.
+    #[error("the network worker has stopped")]
+    WorkerStopped,
 }
 
 impl ClientError {
@@ -81,7 +94,11 @@ impl ClientError {
                 1
             }
             Self::LoginRefused(_) => 1,
-            Self::Transport(_) | Self::Relay(_) => 2,
+            Self::Transport(_)
+            | Self::Relay(_)
+            | Self::UnknownUser(_)
+            | Self::Offline { .. }
+            | Self::WorkerStopped => 2,
         }
     }
 }
@@ -116,9 +133,7 @@ impl std::fmt::Debug for Client {
 fn refused(response: Response) -> ClientError {
     match response {
         Response::Error(e) => ClientError::Relay(e),
-        other => ClientError::Transport(TransportError::Malformed(format!(
-            "unexpected answer: {other:?}"
-        ))),
+        other => ClientError::Transport(TransportError::UnexpectedAnswer(Box::new(other))),
     }
 }
 
@@ -172,11 +187,12 @@ impl Client {
             .relay_address
             .clone()
             .unwrap_or_else(|| self.engine.relay().address.as_str().to_owned());
-        tokio::net::lookup_host(&address)
-            .await
-            .map_err(|e| TransportError::Connect(format!("{address}: {e}")))?
-            .next()
-            .ok_or_else(|| TransportError::Connect(format!("{address}: no address")))
+        let found = tokio::net::lookup_host(&address).await;
+        match found.map(|mut addresses| addresses.next()) {
+            Ok(Some(first)) => Ok(first),
+            Ok(None) => Err(TransportError::NoAddress(address)),
+            Err(source) => Err(TransportError::Resolve { address, source }),
+        }
     }
 
     fn endpoint(&mut self, relay: SocketAddr) -> Result<quinn::Endpoint, TransportError> {
@@ -188,8 +204,7 @@ impl Client {
         } else {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         };
-        let endpoint = quinn::Endpoint::client(local)
-            .map_err(|e| TransportError::Connect(format!("cannot open a UDP socket: {e}")))?;
+        let endpoint = quinn::Endpoint::client(local).map_err(TransportError::Socket)?;
         self.endpoint = Some(endpoint.clone());
         Ok(endpoint)
     }
@@ -233,10 +248,10 @@ impl Client {
         );
         let (mut connection, response) = tokio::time::timeout(CONNECT_TIMEOUT, attempt)
             .await
-            .map_err(|_| TransportError::Connect(format!("no answer from {address}")))??;
+            .map_err(|_| TransportError::NoAnswer(address))??;
         let backlog = match response {
             Response::LoggedIn { pending, .. } => pending,
-            Response::Error(e) => return Err(ClientError::LoginRefused(e.message)),
+            Response::Error(e) => return Err(ClientError::LoginRefused(e)),
             other => return Err(refused(other)),
         };
         let pushes = connection.spawn_pushes();
@@ -269,10 +284,7 @@ impl Client {
     ///
     /// [`ClientError::Transport`] when offline or the connection broke (then we are offline).
     pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
-        let link = self
-            .link
-            .as_ref()
-            .ok_or_else(|| TransportError::Lost("not connected".into()))?;
+        let link = self.link.as_ref().ok_or(TransportError::NotConnected)?;
         let answer = tokio::time::timeout(REQUEST_TIMEOUT, link.connection.request(request)).await;
         match answer {
             Ok(Ok(response)) => Ok(response),
@@ -281,7 +293,7 @@ impl Client {
                 Err(e.into())
             }
             Err(_) => {
-                let e = TransportError::Lost("the relay did not answer in time".into());
+                let e = TransportError::Timeout;
                 self.disconnected(&e.to_string());
                 Err(e.into())
             }
@@ -387,7 +399,7 @@ impl Client {
         let link = self.link.as_mut()?;
         match tokio::time::timeout(wait, link.pushes.recv()).await {
             Err(_) => None,
-            Ok(None) => Some(Err(TransportError::Lost("push stream ended".into()))),
+            Ok(None) => Some(Err(TransportError::PushStreamEnded)),
             Ok(Some(next)) => Some(next),
         }
     }
@@ -423,7 +435,7 @@ impl Client {
     /// [`ClientError::Transport`] when the connection broke (we are then offline).
     pub async fn pump(&mut self, wait: Duration) -> Result<bool, ClientError> {
         if self.link.is_none() {
-            return Err(TransportError::Lost("not connected".into()).into());
+            return Err(TransportError::NotConnected.into());
         }
         match self.next_push(wait).await {
             None => Ok(false),
@@ -439,7 +451,7 @@ impl Client {
     pub async fn sync(&mut self) -> Result<(), ClientError> {
         while self.link.as_ref().is_some_and(|l| l.backlog > 0) {
             if !self.pump(REQUEST_TIMEOUT).await? {
-                return Err(TransportError::Lost("the relay stopped delivering".into()).into());
+                return Err(TransportError::StoppedDelivering.into());
             }
         }
         self.flush_outbox().await
@@ -504,8 +516,8 @@ impl Client {
                 bundle,
             } => match self.engine.add_bundle(&certificate, &bundle, now()) {
                 Ok(events) => self.emit(events),
-                Err(EngineError::Refused(why)) => {
-                    let events = self.engine.drop_first(&why)?;
+                Err(e) if e.is_refusal() => {
+                    let events = self.engine.drop_first(&e.to_string())?;
                     self.emit(events);
                 }
                 Err(other) => return Err(other.into()),
@@ -533,7 +545,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
+    /// [`ClientError`]; a policy refusal is an [`EngineError`] whose
+    /// [`EngineError::is_refusal`] holds.
     pub async fn invite(
         &mut self,
         channel: ChannelId,
@@ -553,7 +566,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
+    /// [`ClientError`]; a policy refusal is an [`EngineError`] whose
+    /// [`EngineError::is_refusal`] holds.
     pub async fn renew(
         &mut self,
         channel: ChannelId,
@@ -582,10 +596,7 @@ impl Client {
                 bundle,
             } => Ok((*certificate, *bundle)),
             Response::Error(e) if e.code == ErrorCode::UnknownRecipient => {
-                Err(EngineError::Usage(format!(
-                    "{user} is not known to the relay: they must enroll (`vigil enroll`) first"
-                ))
-                .into())
+                Err(ClientError::UnknownUser(user.clone()))
             }
             other => Err(refused(other)),
         }

@@ -13,12 +13,13 @@ use std::io::Write as _;
 use ratatui::crossterm::event::{self as term, Event as TermEvent, KeyEventKind};
 use ratatui::crossterm::execute;
 use tokio::sync::mpsc;
-use vigil_protocol::UserId;
 use vigil_protocol::channel::ChannelId;
 
 use crate::config::Config;
 use app::{Action, App, PAGE, TrustMark, Update};
-use vigil_client::client::Client;
+use vigil_client::client::{Client, ClientError};
+use vigil_client::engine::Whois;
+use vigil_client::history::Hit;
 use vigil_client::worker::Handle;
 use vigil_common::now;
 
@@ -155,71 +156,45 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
             };
             Some(Update::Trust(user, mark))
         }
-        Action::Whois(user) => {
-            let lines = handle.with(move |client| whois(client, &user)).await;
-            match lines {
-                Ok(Ok((title, lines))) => Some(Update::Info(title, lines)),
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
+        Action::Whois(user) => match handle.whois(user.clone()).await {
+            Ok(found) => Some(Update::Info(format!("Who is {user}"), whois(&found))),
+            Err(e) => refused(e),
+        },
+        Action::SafetyNumber(user) => match handle.safety_number(user.clone()).await {
+            Ok((number, contact)) => {
+                let status = match contact {
+                    Some(c) if c.changed.is_some() => "KEYS CHANGED: not verified",
+                    Some(c) if c.verified => "verified",
+                    _ => "not verified",
+                };
+                Some(Update::Safety(
+                    user,
+                    number.display_groups(),
+                    status.to_owned(),
+                ))
             }
-        }
-        Action::SafetyNumber(user) => {
-            let found = handle
-                .with({
-                    let user = user.clone();
-                    move |client| client.engine().safety_number(&user, now())
-                })
-                .await;
-            match found {
-                Ok(Ok((number, contact))) => {
-                    let status = match contact {
-                        Some(c) if c.changed.is_some() => "KEYS CHANGED: not verified",
-                        Some(c) if c.verified => "verified",
-                        _ => "not verified",
-                    };
-                    Some(Update::Safety(
-                        user,
-                        number.display_groups(),
-                        status.to_owned(),
-                    ))
-                }
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
+            Err(e) => refused(e),
+        },
+        Action::MarkVerified(user, number) => match handle.verify(user.clone(), number).await {
+            Ok(()) => {
+                let _ = handle.contact(user.clone()).await;
+                Some(Update::Trust(user, TrustMark::Verified))
             }
-        }
-        Action::MarkVerified(user, number) => {
-            let done = handle
-                .with({
-                    let user = user.clone();
-                    move |client| client.engine().verify(&user, &number, now())
-                })
-                .await;
-            match done {
-                Ok(Ok(())) => {
-                    let _ = handle.contact(user.clone()).await;
-                    Some(Update::Trust(user, TrustMark::Verified))
-                }
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
-            }
-        }
-        Action::Export(channel, path) => {
-            let done = handle
-                .with(move |client| export(client, channel, &path))
-                .await;
-            match done {
-                Ok(Ok(text)) => Some(Update::Done(text)),
-                Ok(Err(e)) => refused(e),
-                Err(e) => refused(e),
-            }
-        }
+            Err(e) => refused(e),
+        },
+        Action::Export(channel, path) => match export(handle, channel, &path).await {
+            Ok(text) => Some(Update::Done(text)),
+            Err(e) => refused(e),
+        },
         Action::Search(channel, text) => {
-            let found = handle
-                .with(move |client| search(client, channel, &text))
-                .await;
-            match found {
-                Ok(Ok((title, lines))) => Some(Update::Info(title, lines)),
-                Ok(Err(e)) => refused(e),
+            match handle
+                .search(Some(channel), text.clone(), MAX_RESULTS)
+                .await
+            {
+                Ok(hits) => Some(Update::Info(
+                    format!("Search: {text} (newest first)"),
+                    search_lines(&hits, &text),
+                )),
                 Err(e) => refused(e),
             }
         }
@@ -227,94 +202,74 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
     }
 }
 
-fn whois(client: &Client, user: &UserId) -> Result<(String, Vec<String>), String> {
-    let engine = client.engine();
-    let verified = engine
-        .contact_certificate(user, now())
-        .map_err(|e| e.to_string())?;
-    let body = verified.body();
+/// The lines of the `/whois` screen.
+fn whois(found: &Whois) -> Vec<String> {
+    let body = found.certificate.body();
     let policy = vigil_protocol::policy::ClassificationPolicy::eu();
     let roles: Vec<&str> = body
         .roles
         .iter()
         .map(vigil_protocol::Role::as_str)
         .collect();
-    let trust = match engine.contact(user).map_err(|e| e.to_string())? {
+    let trust = match &found.pinned {
         Some(c) if c.changed.is_some() => "KEYS CHANGED since first seen: verify again",
         Some(c) if c.verified => "verified (safety number compared)",
         Some(_) => "unverified (pinned on first use)",
         None => "not seen yet",
     };
-    Ok((
-        format!("Who is {user}"),
-        vec![
-            format!("Name:          {}", body.display_name),
-            format!("User:          {}", body.user),
-            format!("Organisation:  {}", body.org),
-            format!("Roles:         {}", roles.join(", ")),
-            format!("Clearance:     {}", policy.describe(body.clearance.level)),
-            format!("Valid:         {} to {}", body.not_before, body.not_after),
-            format!("Serial:        {}", body.serial),
-            format!("Fingerprint:   {}", body.identity_key.fingerprint()),
-            format!("Certificate:   valid, from a trusted root"),
-            format!("Trust:         {trust}"),
-        ],
-    ))
+    vec![
+        format!("Name:          {}", body.display_name),
+        format!("User:          {}", body.user),
+        format!("Organisation:  {}", body.org),
+        format!("Roles:         {}", roles.join(", ")),
+        format!("Clearance:     {}", policy.describe(body.clearance.level)),
+        format!("Valid:         {} to {}", body.not_before, body.not_after),
+        format!("Serial:        {}", body.serial),
+        format!("Fingerprint:   {}", body.identity_key.fingerprint()),
+        format!("Certificate:   valid, from a trusted root"),
+        format!("Trust:         {trust}"),
+    ]
 }
 
-fn export(client: &Client, channel: ChannelId, path: &str) -> Result<String, String> {
+/// Why an export from the TUI failed: the library refused, or the file cannot be written.
+#[derive(Debug, thiserror::Error)]
+enum ExportError {
+    #[error(transparent)]
+    Client(#[from] ClientError),
+    #[error(transparent)]
+    Write(#[from] vigil_common::Error),
+}
+
+async fn export(handle: &Handle, channel: ChannelId, path: &str) -> Result<String, ExportError> {
     let format = if path.to_ascii_lowercase().ends_with(".json") {
         crate::export::Format::Json
     } else {
         crate::export::Format::Markdown
     };
-    let text = crate::export::export(client.engine(), channel, format, now())
-        .map_err(|e| e.to_string())?;
-    vigil_common::fs::write_new(std::path::Path::new(path), text.as_bytes())
-        .map_err(|e| e.to_string())?;
+    let text = crate::export::render(&handle.export(channel).await?, format, now());
+    vigil_common::fs::write_new(std::path::Path::new(path), text.as_bytes())?;
     Ok(format!("exported to {path}"))
 }
-
-/// History entries read per page while searching.
-const SEARCH_PAGE: usize = 1000;
 
 /// Most search results shown.
 const MAX_RESULTS: usize = 500;
 
-fn search(
-    client: &Client,
-    channel: ChannelId,
-    text: &str,
-) -> Result<(String, Vec<String>), String> {
-    let engine = client.engine();
-    let needle = text.to_lowercase();
-    let mut lines = Vec::new();
-    let mut before = None;
-    loop {
-        let page = engine
-            .history(channel, before, SEARCH_PAGE)
-            .map_err(|e| e.to_string())?;
-        let done = page.len() < SEARCH_PAGE;
-        before = page.last().map(|(seq, _)| *seq);
-        for (_, entry) in page {
-            if let vigil_client::engine::Body::Text(t) = &entry.body
-                && t.to_lowercase().contains(&needle)
-            {
-                lines.push(format!(
-                    "{}  {}: {}",
-                    entry.at,
-                    entry.sender_name,
-                    t.replace('\n', " ")
-                ));
-            }
-        }
-        if done || lines.len() >= MAX_RESULTS {
-            break;
-        }
-    }
-    lines.truncate(MAX_RESULTS);
+/// The lines of the `/search` screen.
+fn search_lines(hits: &[Hit], text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = hits
+        .iter()
+        .filter_map(|hit| match &hit.entry.body {
+            vigil_client::engine::Body::Text(t) => Some(format!(
+                "{}  {}: {}",
+                hit.entry.at,
+                hit.entry.sender_name,
+                t.replace('\n', " ")
+            )),
+            _ => None,
+        })
+        .collect();
     if lines.is_empty() {
         lines.push(format!("no message contains {text:?}"));
     }
-    Ok((format!("Search: {text} (newest first)"), lines))
+    lines
 }

@@ -52,7 +52,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Store`]; [`EngineError::Usage`] for an unknown channel.
+    /// [`EngineError::Store`]; [`EngineError::UnknownChannel`].
     pub fn audit_history(&self, channel: ChannelId) -> Result<Vec<String>, EngineError> {
         self.view(channel)?;
         let mut owner: Option<UserId> = None;

@@ -74,7 +74,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Usage`] when none or several match.
+    /// [`EngineError::NoChannelNamed`] when none matches, [`EngineError::AmbiguousChannel`]
+    /// when several do.
     pub fn find_channel(&self, name: &str) -> Result<ChannelId, EngineError> {
         let matches: Vec<ChannelId> = self
             .channels
@@ -87,18 +88,11 @@ impl Engine {
             .collect();
         match matches.as_slice() {
             [one] => Ok(*one),
-            [] => Err(EngineError::Usage(format!(
-                "no channel {name:?}: see `vigil channel list`"
-            ))),
-            several => Err(EngineError::Usage(format!(
-                "{} channels are called {name:?}; name one by its id: {}",
-                several.len(),
-                several
-                    .iter()
-                    .map(ChannelId::short)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            [] => Err(EngineError::NoChannelNamed(name.to_owned())),
+            several => Err(EngineError::AmbiguousChannel {
+                name: name.to_owned(),
+                ids: several.to_vec(),
+            }),
         }
     }
 
@@ -106,7 +100,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Usage`] for an unknown channel.
+    /// [`EngineError::UnknownChannel`].
     pub fn channel(&self, id: ChannelId) -> Result<ChannelSummary, EngineError> {
         let view = self.view(id)?;
         let state = view.head().state();
@@ -137,21 +131,22 @@ impl Engine {
     pub(super) fn view(&self, channel: ChannelId) -> Result<&ChannelView, EngineError> {
         self.channels
             .get(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))
+            .ok_or(EngineError::UnknownChannel(channel))
     }
 
     /// Creates a channel with us as owner and only member.
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] when a rule forbids it (our clearance below the level).
+    /// [`EngineError::Channel`] when a rule forbids it (our clearance below the level),
+    /// [`EngineError::ChannelName`] for a name that is not acceptable text.
     pub fn create_channel(
         &mut self,
         name: &str,
         label: Label,
         now: UnixTime,
     ) -> Result<(ChannelId, Vec<Event>), EngineError> {
-        let name = Text::new(name).map_err(|e| EngineError::Usage(format!("channel name: {e}")))?;
+        let name = Text::new(name).map_err(EngineError::ChannelName)?;
         let (mut view, created) = ChannelView::create(
             &mut rng(),
             &self.local,
@@ -189,7 +184,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn invite(
         &mut self,
         channel: ChannelId,
@@ -208,7 +203,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn renew(
         &mut self,
         channel: ChannelId,
@@ -234,11 +229,10 @@ impl Engine {
     ) -> Result<(Invitee, Vec<Event>), EngineError> {
         let body = certificate.body();
         if &body.user != requested {
-            return Err(EngineError::Refused(format!(
-                "the relay answered a request for {requested}'s certificate with one of {}: \
-                 nothing was signed",
-                body.user
-            )));
+            return Err(EngineError::CertificateOfOther {
+                requested: requested.clone(),
+                got: body.user.clone(),
+            });
         }
         let inviting = matches!(proposal, Proposal::Invite(_));
         let mut invitee = Invitee {
@@ -252,10 +246,7 @@ impl Engine {
         let events = self.transact(|engine, batch, events| {
             let verdict = engine.start_session(batch, events, certificate, bundle, now)?;
             if inviting && matches!(verdict, Verdict::KeyChanged { .. }) {
-                return Err(EngineError::Refused(format!(
-                    "{requested}'s keys changed since you last saw them: compare safety numbers \
-                     (`vigil verify {requested}`) before inviting them"
-                )));
+                return Err(EngineError::KeyChanged(requested.clone()));
             }
             invitee.known = matches!(verdict, Verdict::Known { .. });
             engine.change_channel(batch, events, channel, proposal, now)
@@ -268,7 +259,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] when we may not, [`EngineError::Usage`] for a non-member.
+    /// [`EngineError::Channel`] when we may not, [`EngineError::NotMember`] for a non-member,
+    /// [`EngineError::Reason`] for a reason that is not acceptable text.
     pub fn remove(
         &mut self,
         channel: ChannelId,
@@ -278,11 +270,14 @@ impl Engine {
     ) -> Result<Vec<Event>, EngineError> {
         let view = self.view(channel)?;
         if let Some(stranger) = users.iter().find(|u| !view.head().state().is_member(u)) {
-            return Err(EngineError::Usage(format!("{stranger} is not a member")));
+            return Err(EngineError::NotMember {
+                channel,
+                user: stranger.clone(),
+            });
         }
         let mut users = users.to_vec();
         users.extend(view.invalid_members(&self.trust, now));
-        let reason = Text::new(reason).map_err(|e| EngineError::Usage(format!("reason: {e}")))?;
+        let reason = Text::new(reason).map_err(EngineError::Reason)?;
         self.transact(|engine, batch, events| {
             engine.change_channel(
                 batch,
@@ -299,7 +294,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn change(
         &mut self,
         channel: ChannelId,
@@ -316,7 +311,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn relabel(
         &mut self,
         channel: ChannelId,
@@ -387,7 +382,7 @@ impl Engine {
         let view = self
             .channels
             .get_mut(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(channel))?;
         let mut owner = view.head().state().owner.clone();
         let applied = match view.catch_up(chain, &self.trust, now) {
             Ok(applied) => applied,
@@ -512,7 +507,7 @@ impl Engine {
         let view = self
             .channels
             .get_mut(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(channel))?;
         let key = view.own_sender_key(&mut rng())?;
         let state = view.head().state().clone();
         self.stage_channel(batch, channel);

@@ -12,6 +12,7 @@
 mod chain;
 mod channels;
 mod contacts;
+mod error;
 mod inbound;
 mod outbox;
 mod prekeys;
@@ -36,6 +37,8 @@ pub use crate::store::Place;
 use crate::store::{Batch, Kind, Store, StoreError};
 
 pub use channels::{ChannelSummary, Invitee};
+pub use contacts::Whois;
+pub use error::EngineError;
 pub use outbox::{Outgoing, SendOutcome};
 pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};
@@ -54,38 +57,6 @@ pub const SIGNED_PREKEY_ROTATION_SECS: u64 = 7 * 86_400;
 /// Sessions kept per contact: the current one and those a simultaneous start or a reinstall
 /// left behind, tried in turn.
 pub const MAX_SESSIONS_PER_CONTACT: usize = 5;
-
-/// Why the engine refused or failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    /// The store failed (a full disk, a damaged record, a wrong passphrase).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Refused by policy or verification (exit code 1): the reason names the rule.
-    #[error("{0}")]
-    Refused(String),
-    /// A usage error (exit code 2): unknown channel, bad argument.
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl EngineError {
-    /// The process exit code for this error: 1 refused by policy or verification, 2 otherwise.
-    #[must_use]
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Refused(_) => 1,
-            Self::Store(_) | Self::Usage(_) => 2,
-        }
-    }
-}
-
-impl From<vigil_protocol::channel::ChannelError> for EngineError {
-    fn from(e: vigil_protocol::channel::ChannelError) -> Self {
-        Self::Refused(e.to_string())
-    }
-}
 
 /// What the engine holds in memory, read from the store at open (and again after a failed
 /// commit).
@@ -128,27 +99,31 @@ fn rng() -> rand_core::OsRng {
 ///
 /// # Errors
 ///
-/// [`EngineError::Usage`] for a file that is not a bundle; [`EngineError::Refused`] for a
-/// wrong bundle passphrase.
+/// [`EngineError::ReadBundle`], [`EngineError::BundleArmor`], [`EngineError::NotABundle`] or
+/// [`EngineError::BundleEncoding`] for a file that is not a bundle;
+/// [`EngineError::BundlePassphrase`] for a wrong bundle passphrase.
 pub fn open_bundle(path: &Path, passphrase: &str) -> Result<BundleContents, EngineError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| EngineError::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let (kind, bytes) =
-        dearmor(&text).map_err(|e| EngineError::Usage(format!("{}: {e}", path.display())))?;
+    let path_buf = || path.to_owned();
+    let text = std::fs::read_to_string(path).map_err(|source| EngineError::ReadBundle {
+        path: path_buf(),
+        source,
+    })?;
+    let (kind, bytes) = dearmor(&text).map_err(|source| EngineError::BundleArmor {
+        path: path_buf(),
+        source,
+    })?;
     if kind != FileKind::EnrollmentBundle {
-        return Err(EngineError::Usage(format!(
-            "{} is a {kind:?} file, not an enrollment bundle",
-            path.display()
-        )));
+        return Err(EngineError::NotABundle {
+            path: path_buf(),
+            kind,
+        });
     }
-    let sealed = SealedFile::from_bytes(&bytes)
-        .map_err(|e| EngineError::Usage(format!("{}: {e}", path.display())))?;
-    BundleContents::open(&sealed, passphrase.as_bytes()).map_err(|_| {
-        EngineError::Refused(format!(
-            "wrong bundle passphrase for {}, or the bundle was altered",
-            path.display()
-        ))
-    })
+    let sealed = SealedFile::from_bytes(&bytes).map_err(|source| EngineError::BundleEncoding {
+        path: path_buf(),
+        source,
+    })?;
+    BundleContents::open(&sealed, passphrase.as_bytes())
+        .map_err(|_| EngineError::BundlePassphrase { path: path_buf() })
 }
 
 impl Engine {
@@ -168,11 +143,11 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         let local = bundle
             .local_identity()
-            .map_err(|e| EngineError::Refused(e.to_string()))?;
+            .map_err(EngineError::BundleIdentity)?;
         let trust = trust_store(&bundle, bundle.revocations())?;
         trust
             .verify_certificate(local.certificate(), now)
-            .map_err(|e| EngineError::Refused(format!("the bundle's certificate: {e}")))?;
+            .map_err(EngineError::BundleCertificate)?;
         let store = Store::create(home, passphrase)?;
         let mut prekeys = PrekeyStore::new(&mut rng(), &local, now);
         prekeys.generate_one_time_prekeys(
@@ -410,9 +385,7 @@ fn trust_store(
 ) -> Result<TrustStore, EngineError> {
     // The own organisation's root without limit, each partner's within the limits the bundle
     // carries for it.
-    let mut trust = bundle
-        .trust_store()
-        .map_err(|e| EngineError::Refused(format!("a trusted root in the bundle: {e}")))?;
+    let mut trust = bundle.trust_store().map_err(EngineError::BundleRoot)?;
     for list in revocations {
         // A list that no longer verifies (its org no longer trusted) is simply not in force.
         let _ = trust.update_revocations(list.clone());

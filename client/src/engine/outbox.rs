@@ -319,8 +319,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] when we are not a member; [`EngineError::Usage`] for empty
-    /// or oversized text.
+    /// [`EngineError::NoLongerMember`] when we were removed; [`EngineError::EmptyMessage`] for
+    /// empty text; [`EngineError::Channel`] for oversized text.
     pub fn send_text(
         &mut self,
         channel: ChannelId,
@@ -328,15 +328,11 @@ impl Engine {
         now: UnixTime,
     ) -> Result<(u64, Vec<Event>), EngineError> {
         if text.trim().is_empty() {
-            return Err(EngineError::Usage(
-                "nothing to send: the message is empty".into(),
-            ));
+            return Err(EngineError::EmptyMessage);
         }
         let view = self.view(channel)?;
         if !view.is_member() {
-            return Err(EngineError::Refused(
-                "you are no longer a member of this channel".into(),
-            ));
+            return Err(EngineError::NoLongerMember(channel));
         }
         let head = view.head().state().clone();
         let content = ChannelContent::Text {
@@ -386,13 +382,13 @@ impl Engine {
         let view = self
             .channels
             .get_mut(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(channel))?;
         let message = match view.seal(&mut rng(), &bytes) {
             Err(ChannelError::NoOwnSenderKey) => {
                 self.distribute_sender_key(batch, channel, recipients)?;
                 self.channels
                     .get_mut(&channel)
-                    .ok_or_else(|| EngineError::Usage("unknown channel".into()))?
+                    .ok_or(EngineError::UnknownChannel(channel))?
                     .seal(&mut rng(), &bytes)?
             }
             other => other?,

@@ -6,6 +6,7 @@ use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannel
 use vigil_protocol::content::DirectContent;
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::label::Classification;
+use vigil_protocol::relay::RelayError;
 use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
 use crate::store::Place;
@@ -277,5 +278,5 @@ pub enum Connection {
     /// Not connected; retrying. The last error.
     Offline(String),
     /// The relay refused us (e.g. a revoked certificate); not retrying.
-    Refused(String),
+    Refused(RelayError),
 }

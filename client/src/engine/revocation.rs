@@ -157,7 +157,7 @@ impl Engine {
         let view = self
             .channels
             .get_mut(&id)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(id))?;
         let key = view.rotate_own_sender_key(&mut super::rng())?;
         self.stage_channel(batch, id);
         for to in self.valid_others(state, now) {

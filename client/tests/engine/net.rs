@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, VecDeque};
 
 use rand_core::{OsRng, RngCore as _};
-use vigil_client::engine::{Body, Engine, EngineError, Event, Outgoing};
+use vigil_client::engine::{Body, Engine, Event, Outgoing};
 use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
 use vigil_protocol::label::Label;
@@ -174,9 +174,9 @@ impl Net {
                         let events =
                             match self.engine(&user).add_bundle(&certificate, &bundle, now()) {
                                 Ok(events) => events,
-                                Err(EngineError::Refused(why)) => {
+                                Err(e) if e.is_refusal() => {
                                     self.refusals.push((user.clone(), to.to_string()));
-                                    self.engine(&user).drop_first(&why).unwrap()
+                                    self.engine(&user).drop_first(&e.to_string()).unwrap()
                                 }
                                 Err(e) => panic!("{e}"),
                             };
