@@ -13,14 +13,17 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::prekey::PrekeyBundle;
-use vigil_protocol::relay::{ErrorCode, MessageId, Push, RelayError, Request, Response};
+use vigil_protocol::relay::{ErrorCode, MessageId, Push, Request, Response};
 use vigil_protocol::{MemberCertificate, UserId};
 
 use vigil_common::now;
 
-use crate::engine::{Connection, Engine, EngineError, Event, Invitee, Outgoing, SendOutcome};
-use crate::sanitize::line;
+use crate::engine::{Connection, Engine, Event, Invitee, Outgoing, SendOutcome};
 use crate::transport::{RelayConnection, TransportError};
+
+mod error;
+
+pub use error::ClientError;
 
 /// How long a connection attempt (QUIC handshake and login) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -46,62 +49,6 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 
 /// The longest wait between reconnection attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// Why a client operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The engine refused or failed.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// The relay cannot be reached or the connection broke.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    /// The relay refused a request.
-    #[error("the relay refused: {}", line(&.0.message))]
-    Relay(RelayError),
-    /// The relay refused our login (e.g. a revoked or expired certificate).
-    #[error("the relay refused the login: {}", line(&.0.message))]
-    LoginRefused(RelayError),
-    /// The member to invite or renew has no certificate at the relay.
-    #[error("{0} is not known to the relay: they must enroll (`vigil enroll`) first")]
-    UnknownUser(UserId),
-    /// The action needs the relay, which cannot be reached now.
-    #[error("cannot {action} while the relay is unreachable; try again when it is back")]
-    Offline {
-        /// What was asked, as a verb (`invite`).
-        action: &'static str,
-    },
-    /// The network worker is gone (it stopped or failed), so it answers nothing more.
-    #[error("the network worker has stopped")]
-    WorkerStopped,
-}
-
-impl ClientError {
-    /// The process exit code: 1 refused by policy or verification, 2 usage or I/O.
-    #[must_use]
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Engine(e) => e.exit_code(),
-            Self::Relay(e)
-                if matches!(
-                    e.code,
-                    ErrorCode::InsufficientClearance
-                        | ErrorCode::RevokedRecipient
-                        | ErrorCode::LoginRefused
-                ) =>
-            {
-                1
-            }
-            Self::LoginRefused(_) => 1,
-            Self::Transport(_)
-            | Self::Relay(_)
-            | Self::UnknownUser(_)
-            | Self::Offline { .. }
-            | Self::WorkerStopped => 2,
-        }
-    }
-}
 
 struct Link {
     connection: RelayConnection,
@@ -156,7 +103,6 @@ impl Client {
         self.relay_address = address;
     }
 
-    /// The engine.
     #[must_use]
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -545,8 +491,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError`]; a policy refusal is an [`EngineError`] whose
-    /// [`EngineError::is_refusal`] holds.
+    /// [`ClientError`]; a policy refusal is an [`crate::engine::EngineError`] whose
+    /// [`crate::engine::EngineError::is_refusal`] holds.
     pub async fn invite(
         &mut self,
         channel: ChannelId,
@@ -566,8 +512,8 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError`]; a policy refusal is an [`EngineError`] whose
-    /// [`EngineError::is_refusal`] holds.
+    /// [`ClientError`]; a policy refusal is an [`crate::engine::EngineError`] whose
+    /// [`crate::engine::EngineError::is_refusal`] holds.
     pub async fn renew(
         &mut self,
         channel: ChannelId,

@@ -114,7 +114,7 @@ pub fn search(
 ) -> Result<Vec<Hit>, EngineError> {
     let needle = text.to_lowercase();
     let channels = match channel {
-        Some(id) => vec![id],
+        Some(id) => vec![engine.channel(id)?.id],
         None => engine.channels().into_iter().map(|c| c.id).collect(),
     };
     let mut hits = Vec::new();

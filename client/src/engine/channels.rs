@@ -19,19 +19,13 @@ use crate::trust::Verdict;
 /// A channel as the UI lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelSummary {
-    /// Its id.
     pub id: ChannelId,
-    /// Its name.
     pub name: String,
-    /// Its label.
     pub label: Label,
-    /// The owner.
     pub owner: UserId,
-    /// The admins.
     pub admins: Vec<UserId>,
     /// Members, with display name and organisation.
     pub members: Vec<(UserId, String, String)>,
-    /// The epoch.
     pub epoch: u64,
     /// Whether we are still a member.
     pub member: bool,
@@ -43,7 +37,6 @@ pub struct ChannelSummary {
 /// the right person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitee {
-    /// The member.
     pub user: UserId,
     /// Their display name.
     pub display_name: String,

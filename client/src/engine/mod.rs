@@ -67,7 +67,8 @@ struct Loaded {
     parked: Vec<(Vec<u8>, ParkedEntry)>,
 }
 
-/// The engine.
+/// A member's device: identity, channels, sessions and outbox over the sealed store, changed
+/// by one atomic commit per input (see the module documentation).
 pub struct Engine {
     store: Store,
     local: LocalIdentity,

@@ -30,12 +30,7 @@ pub enum Outgoing {
     /// [`Engine::add_bundle`] (or [`Engine::drop_first`] if the relay refuses).
     NeedBundle(UserId),
     /// Send this request and report the response with [`Engine::sent`].
-    Send {
-        /// The outbox entry.
-        key: Vec<u8>,
-        /// The request.
-        request: Request,
-    },
+    Send { key: Vec<u8>, request: Request },
 }
 
 /// What a response meant for the outbox entry.

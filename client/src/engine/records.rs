@@ -92,7 +92,6 @@ pub(crate) enum Job {
     /// Content for one member, encrypted over the 1:1 session with them when it is sent (the
     /// session may have to be started from their prekey bundle first).
     Direct {
-        /// The member.
         to: UserId,
         /// Their identity key, from the certificate it is meant for (a channel state's): the
         /// session used must be with exactly this key.
@@ -106,7 +105,6 @@ pub(crate) enum Job {
         recipients: Vec<UserId>,
         /// The channel's level, for the relay's second-line check.
         level: Option<Classification>,
-        /// The payload bytes.
         payload: Vec<u8>,
         /// The channel, when it is a channel message (to recompute recipients after a
         /// revocation).
@@ -135,7 +133,6 @@ pub(crate) struct ParkedEntry {
     pub bytes: u64,
     /// Whether the member was warned that it waits too long.
     pub warned: bool,
-    /// The item.
     pub item: Parked,
 }
 
@@ -146,7 +143,6 @@ pub(crate) enum Parked {
     Message {
         /// The relay's view of the sender.
         from: UserId,
-        /// The message.
         message: Box<GroupMessage>,
     },
     /// A sender key for an epoch or channel we do not have yet.
@@ -155,21 +151,18 @@ pub(crate) enum Parked {
         from: UserId,
         /// The identity key of the session it came over.
         identity: IdentityPublicKey,
-        /// The key.
         key: Box<SenderKeyDistribution>,
     },
     /// Part of a channel's chain, sent to us before an invitation (compact form).
     History {
         /// The 1:1 peer it came from.
         from: UserId,
-        /// The states.
         history: Box<vigil_protocol::content::History>,
     },
     /// A channel state that does not follow our head yet.
     State {
         /// The 1:1 peer it came from.
         from: UserId,
-        /// The state.
         state: Box<SignedChannelState>,
     },
 }
@@ -203,37 +196,24 @@ pub enum Event {
         place: Place,
         /// Its sequence number in the channel's history.
         seq: u64,
-        /// The entry.
         entry: Entry,
     },
     /// A channel was joined, changed, or we were removed from it.
-    ChannelChanged {
-        /// The channel.
-        channel: ChannelId,
-    },
+    ChannelChanged { channel: ChannelId },
     /// A contact's keys are new to us, or changed (loud until verified again).
-    Trust {
-        /// The contact.
-        user: UserId,
-        /// What happened.
-        warning: TrustWarning,
-    },
+    Trust { user: UserId, warning: TrustWarning },
     /// One of our messages changed delivery state.
     Delivery {
-        /// The channel.
         channel: ChannelId,
-        /// The history entry.
+        /// The sequence number of our entry in the channel's history.
         seq: u64,
-        /// The new state.
         state: Delivery,
     },
     /// Messages of a sender are missing (lost or withheld).
     Gap {
-        /// The channel.
         channel: ChannelId,
-        /// Whose.
+        /// The member whose messages are missing.
         sender: UserId,
-        /// How many.
         missing: u32,
     },
     /// A message could not be decrypted or verified (it is kept as a placeholder).
@@ -242,13 +222,11 @@ pub enum Event {
         channel: Option<ChannelId>,
         /// The relay's view of the sender.
         sender: UserId,
-        /// Why.
         reason: String,
     },
     /// A channel needs the member's attention: its history forked, or a change or key has
     /// not arrived in time (the relay may be withholding it). The text says what to do.
     Alert {
-        /// The channel.
         channel: ChannelId,
         /// What happened and what to do.
         text: String,

@@ -14,7 +14,6 @@ use crate::trust::{TrustBook, Verdict};
 pub(crate) struct PeerSession {
     /// The peer's certificate, verified when the session started.
     pub(crate) certificate: MemberCertificate,
-    /// The session.
     pub(crate) session: Session,
 }
 
