@@ -35,7 +35,8 @@ const REQUEST_QUEUE: usize = 64;
 
 type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 
-/// What the UI asks of the worker; each request carries the channel its answer goes back on.
+/// What the UI asks of the worker; each request carries the one-shot sender its answer goes
+/// back on.
 enum Request {
     Send {
         channel: ChannelId,
@@ -115,8 +116,8 @@ impl Handle {
     ///
     /// # Errors
     ///
-    /// [`ClientError`] (a policy refusal is an [`EngineError`] that
-    /// [`EngineError::is_refusal`]).
+    /// [`ClientError`]; a refusal by policy is an [`EngineError`] for which
+    /// [`EngineError::is_refusal`] holds.
     pub async fn send(&self, channel: ChannelId, text: String) -> Result<u64, ClientError> {
         self.ask(|reply| Request::Send {
             channel,
