@@ -672,14 +672,8 @@ impl App {
             },
             "/invite" | "/remove" | "/whois" | "/verify" => match user(arg) {
                 Some(user) => match name {
-                    "/invite" => channel
-                        .map(|c| Action::Invite(c, user))
-                        .into_iter()
-                        .collect(),
-                    "/remove" => channel
-                        .map(|c| Action::Remove(c, user))
-                        .into_iter()
-                        .collect(),
+                    "/invite" => Vec::from_iter(channel.map(|c| Action::Invite(c, user))),
+                    "/remove" => Vec::from_iter(channel.map(|c| Action::Remove(c, user))),
                     "/whois" => vec![Action::Whois(user)],
                     _ => vec![Action::SafetyNumber(user)],
                 },
@@ -747,10 +741,7 @@ impl App {
                 Vec::new()
             }
             "/export" => match arg {
-                Some(path) => channel
-                    .map(|c| Action::Export(c, path))
-                    .into_iter()
-                    .collect(),
+                Some(path) => Vec::from_iter(channel.map(|c| Action::Export(c, path))),
                 None => {
                     self.refuse("usage: /export FILE (.md for Markdown, .json for JSON)");
                     Vec::new()
@@ -762,10 +753,7 @@ impl App {
                     self.refuse("usage: /search TEXT");
                     return Vec::new();
                 }
-                channel
-                    .map(|c| Action::Search(c, text))
-                    .into_iter()
-                    .collect()
+                Vec::from_iter(channel.map(|c| Action::Search(c, text)))
             }
             "/open" => {
                 let wanted = words[1..].join(" ");
