@@ -10,7 +10,6 @@
 
 use rand_core::{OsRng, RngCore as _};
 use vigil_client::engine::{Engine, EngineError};
-use vigil_client::store::StoreError;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
@@ -110,7 +109,7 @@ fn a_damaged_store_is_a_clear_error_at_open_never_a_crash() {
             Err(e) => {
                 assert_eq!(e.exit_code(), 2, "{how}: {e}");
                 assert!(
-                    matches!(e, EngineError::Store(StoreError::Corrupt(_))),
+                    matches!(&e, EngineError::Store(s) if s.is_damage()),
                     "{how}: {e}"
                 );
             }

@@ -193,7 +193,7 @@ impl Engine {
         let bundle = load_bundle(&store)?;
         let local = bundle
             .local_identity()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|_| StoreError::Missing("the identity"))?;
         let loaded = load(&store, &bundle)?;
         Ok(Self {
             store,
@@ -351,12 +351,12 @@ impl Engine {
 fn load_bundle(store: &Store) -> Result<BundleContents, EngineError> {
     Ok(store
         .get(Kind::Identity, keys::BUNDLE)?
-        .ok_or_else(|| StoreError::Corrupt("identity missing or damaged".into()))?)
+        .ok_or(StoreError::Missing("identity"))?)
 }
 
 /// Reads what the engine keeps in memory from the store.
 fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} missing or damaged"));
+    let corrupt = StoreError::Missing;
     let revocations: Vec<RevocationList> = store
         .get(Kind::Meta, keys::REVOCATIONS)?
         .unwrap_or_default();

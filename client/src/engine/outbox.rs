@@ -173,7 +173,7 @@ impl Engine {
                 ..
             } = entry.job
             else {
-                return Err(StoreError::Corrupt("outbox entry".into()).into());
+                return Err(StoreError::Missing("an outbox entry").into());
             };
             return Ok(Outgoing::Send {
                 key,

@@ -23,13 +23,19 @@ impl Engine {
         let Some(bytes) = self.store.get_raw(Kind::Session, &key)? else {
             return Ok(Vec::new());
         };
-        let list: Sessions = vigil_protocol::codec::decode(&bytes)
-            .map_err(|e| StoreError::Corrupt(format!("sessions: {e}")))?;
+        let list: Sessions =
+            vigil_protocol::codec::decode(&bytes).map_err(|source| StoreError::Decode {
+                kind: Kind::Session,
+                source,
+            })?;
         list.0
             .iter()
             .map(|stored| {
                 let session = Session::from_bytes(&stored.session).map_err(|e| {
-                    EngineError::Store(StoreError::Corrupt(format!("session: {e}")))
+                    EngineError::Store(StoreError::Decode {
+                        kind: Kind::Session,
+                        source: e,
+                    })
                 })?;
                 Ok(PeerSession {
                     certificate: stored.certificate.clone(),

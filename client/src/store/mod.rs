@@ -12,6 +12,7 @@
 //! channel and sequence, so the newest page of a channel is read without touching the rest.
 
 pub mod backend;
+mod error;
 mod place;
 
 use std::path::{Path, PathBuf};
@@ -22,6 +23,7 @@ use vigil_protocol::provisioning::{FileKind, KdfParams, SealError, SealedFile, a
 use vigil_protocol::storage::StoreKey;
 
 use backend::{Backend, Op, Sled};
+pub use error::{KeyFileDamage, StoreError};
 pub use place::Place;
 
 /// An opened record's bytes, zeroized on drop.
@@ -114,44 +116,6 @@ impl Kind {
     }
 }
 
-/// The store could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// No store in this home directory.
-    #[error("no Vigil store in {0}: enroll this device first (`vigil enroll BUNDLE`)")]
-    NotEnrolled(PathBuf),
-    /// A store exists already.
-    #[error("{0} already holds a Vigil store")]
-    Exists(PathBuf),
-    /// Wrong passphrase (nothing was read or changed).
-    #[error("wrong passphrase for the Vigil store in {0}")]
-    WrongPassphrase(PathBuf),
-    /// The store was written by a client of another wire version: not read, not migrated.
-    #[error(
-        "the Vigil store in {home} was written by a client of wire version {found}; this client \
-         speaks version {expected}: enroll again with a new bundle in a new home directory (see \
-         the user guide, upgrading)"
-    )]
-    OtherVersion {
-        /// The home directory.
-        home: PathBuf,
-        /// The version found.
-        found: u8,
-        /// The version spoken.
-        expected: u8,
-    },
-    /// A record or the key file is damaged or was moved.
-    #[error("the store is damaged: {0}")]
-    Corrupt(String),
-    /// The engine failed (I/O, a full disk).
-    #[error("store engine: {0}")]
-    Engine(String),
-    /// Files around the store could not be read or written.
-    #[error(transparent)]
-    Files(#[from] vigil_common::Error),
-}
-
 /// The sealed store.
 #[derive(Debug)]
 pub struct Store {
@@ -184,7 +148,7 @@ fn wrap(key: &StoreKey, passphrase: &str, kdf: KdfParams) -> Result<String, Stor
         key.id().to_vec(),
         key.to_bytes().as_slice(),
     )
-    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    .map_err(StoreError::Seal)?;
     Ok(armor(FileKind::SealedStoreKey, &sealed.to_bytes()))
 }
 
@@ -221,7 +185,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::NotEnrolled`], [`StoreError::WrongPassphrase`], [`StoreError::Corrupt`].
+    /// [`StoreError::NotEnrolled`], [`StoreError::WrongPassphrase`], [`StoreError::Sealed`] or [`StoreError::Decode`].
     pub fn open(home: &Path, passphrase: &str) -> Result<Self, StoreError> {
         let path = key_file(home);
         let text = match std::fs::read_to_string(&path) {
@@ -231,11 +195,13 @@ impl Store {
             }
             Err(e) => return Err(vigil_common::Error::io(&path, e).into()),
         };
-        let corrupt =
-            |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{}: {e}", path.display()));
-        let (kind, bytes) = dearmor(&text).map_err(|e| corrupt(&e))?;
+        let damaged = |damage| StoreError::KeyFile {
+            path: path.clone(),
+            damage,
+        };
+        let (kind, bytes) = dearmor(&text).map_err(|e| damaged(KeyFileDamage::Armor(e)))?;
         if kind != FileKind::SealedStoreKey {
-            return Err(corrupt(&"not a store key file"));
+            return Err(damaged(KeyFileDamage::NotAKeyFile));
         }
         let sealed = SealedFile::from_bytes(&bytes).map_err(|e| match e {
             vigil_protocol::DecodeError::UnknownVersion { expected, got } => {
@@ -245,19 +211,19 @@ impl Store {
                     expected,
                 }
             }
-            other => corrupt(&other),
+            other => damaged(KeyFileDamage::Decode(other)),
         })?;
         let bytes = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
             SealError::WrongPassphraseOrCorrupt => StoreError::WrongPassphrase(home.to_owned()),
-            other => corrupt(&other),
+            other => damaged(KeyFileDamage::Seal(other)),
         })?;
         let bytes: [u8; 32] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| corrupt(&"not a 32-byte key"))?;
+            .map_err(|_| damaged(KeyFileDamage::NotAKey))?;
         let key = StoreKey::from_bytes(&bytes);
         if key.id().as_slice() != sealed.header.as_slice() {
-            return Err(corrupt(&"key id mismatch"));
+            return Err(damaged(KeyFileDamage::KeyIdMismatch));
         }
         let engine = Box::new(Sled::open(&home.join("store"))?);
         let store = Self {
@@ -276,11 +242,7 @@ impl Store {
         if let Some(recorded) = recorded
             && recorded > commits
         {
-            return Err(StoreError::Corrupt(format!(
-                "the local database has lost {} of its last changes (a damaged file); restore \
-                 the home directory from a backup, or enroll this device again",
-                recorded - commits
-            )));
+            return Err(StoreError::LostChanges(recorded - commits));
         }
         store
             .commits
@@ -345,7 +307,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open or decode here.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open or decode here.
     pub fn get<T: bincode::Decode<()> + bincode::Encode>(
         &self,
         kind: Kind,
@@ -353,8 +315,7 @@ impl Store {
     ) -> Result<Option<T>, StoreError> {
         self.get_raw(kind, key)?
             .map(|bytes| {
-                codec::decode(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))
+                codec::decode(&bytes).map_err(|source| StoreError::Decode { kind, source })
             })
             .transpose()
     }
@@ -363,7 +324,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`].
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`].
     pub fn get_raw(
         &self,
         kind: Kind,
@@ -381,12 +342,9 @@ impl Store {
         key: &[u8],
         sealed: &[u8],
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
-        self.key.open(kind as u8, key, sealed).map_err(|_| {
-            StoreError::Corrupt(format!(
-                "a {} record does not open with this store's key",
-                kind.name()
-            ))
-        })
+        self.key
+            .open(kind as u8, key, sealed)
+            .map_err(|_| StoreError::Sealed(kind))
     }
 
     /// Seals `value` into `batch` under `key`.
@@ -422,9 +380,7 @@ impl Store {
             .fail_next_commit
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {
-            return Err(StoreError::Engine(
-                "injected failure (a test of failed commits)".into(),
-            ));
+            return Err(StoreError::InjectedFailure);
         }
         let next = self.commits.load(std::sync::atomic::Ordering::SeqCst) + 1;
         self.stage(&mut batch, Kind::Meta, COMMITS, &next);
@@ -453,7 +409,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open.
     pub fn scan<T: bincode::Decode<()> + bincode::Encode>(
         &self,
         kind: Kind,
@@ -464,8 +420,8 @@ impl Store {
             .into_iter()
             .map(|(key, sealed)| {
                 let plain = self.open_record(kind, &key, &sealed)?;
-                let value = codec::decode(&plain)
-                    .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))?;
+                let value =
+                    codec::decode(&plain).map_err(|source| StoreError::Decode { kind, source })?;
                 Ok((key, value))
             })
             .collect()
@@ -475,7 +431,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open.
     pub fn scan_raw(&self, kind: Kind, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Plain)>, StoreError> {
         self.engine
             .scan(kind, prefix)?
@@ -491,7 +447,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open.
     pub fn scan_first<T: bincode::Decode<()> + bincode::Encode>(
         &self,
         kind: Kind,
@@ -500,8 +456,7 @@ impl Store {
             return Ok(None);
         };
         let plain = self.open_record(kind, &key, &sealed)?;
-        let value = codec::decode(&plain)
-            .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))?;
+        let value = codec::decode(&plain).map_err(|source| StoreError::Decode { kind, source })?;
         Ok(Some((key, value)))
     }
 
@@ -578,8 +533,10 @@ impl Store {
                     .and_then(|b| <[u8; 8]>::try_from(b).ok())
                     .map_or(0, u64::from_be_bytes);
                 let plain = self.open_record(Kind::History, &key, &sealed)?;
-                let value = codec::decode(&plain)
-                    .map_err(|e| StoreError::Corrupt(format!("history record: {e}")))?;
+                let value = codec::decode(&plain).map_err(|source| StoreError::Decode {
+                    kind: Kind::History,
+                    source,
+                })?;
                 Ok((seq, value))
             })
             .collect()
@@ -697,12 +654,12 @@ mod tests {
         store.engine.put(Kind::Trust, b"two", &raw).unwrap();
         assert!(matches!(
             store.get::<u8>(Kind::Trust, b"two"),
-            Err(StoreError::Corrupt(_))
+            Err(StoreError::Sealed(Kind::Trust))
         ));
         store.engine.put(Kind::Session, b"one", &raw).unwrap();
         assert!(matches!(
             store.get::<u8>(Kind::Session, b"one"),
-            Err(StoreError::Corrupt(_))
+            Err(StoreError::Sealed(Kind::Session))
         ));
     }
 
@@ -765,10 +722,7 @@ mod tests {
             }
         }
         let err = Store::open(home.path(), "correct horse battery").unwrap_err();
-        assert!(
-            err.to_string().contains("has lost 10 of its last changes"),
-            "{err}"
-        );
+        assert!(matches!(err, StoreError::LostChanges(10)), "{err}");
     }
 
     #[test]
@@ -785,7 +739,7 @@ mod tests {
             store.engine.put(Kind::Outbox, b"entry", &altered).unwrap();
             assert!(matches!(
                 store.get::<String>(Kind::Outbox, b"entry"),
-                Err(StoreError::Corrupt(_))
+                Err(StoreError::Sealed(Kind::Outbox))
             ));
         }
         store
@@ -794,7 +748,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             store.get::<String>(Kind::Outbox, b"entry"),
-            Err(StoreError::Corrupt(_))
+            Err(StoreError::Sealed(Kind::Outbox))
         ));
     }
 
