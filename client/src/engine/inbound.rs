@@ -40,6 +40,24 @@ pub(super) enum Progress {
     WaitUnblocked,
 }
 
+/// Why a direct envelope did not open.
+#[derive(Debug, thiserror::Error)]
+enum Unopened {
+    /// Already processed: a redelivery, not a failure.
+    #[error("a replay of a message already processed")]
+    Replayed,
+    #[error("no session with the sender")]
+    NoSession,
+    /// The last of the sessions with the sender that were tried refused it.
+    #[error(transparent)]
+    Session(SessionError),
+    /// A first message whose certificate is not of the member the relay names as sender.
+    #[error("a first message from {claimed} that the relay says {from} sent")]
+    SenderMismatch { claimed: UserId, from: UserId },
+    #[error(transparent)]
+    Handshake(HandshakeError),
+}
+
 impl Engine {
     /// Processes one delivered payload and commits the result durably: only then may the
     /// worker acknowledge it to the relay. (Revoked and expired members are removed when the
@@ -87,9 +105,9 @@ impl Engine {
         from: &UserId,
         envelope: &Envelope,
         now: UnixTime,
-    ) -> Result<Result<(MemberCertificate, Vec<u8>), String>, EngineError> {
+    ) -> Result<Result<(MemberCertificate, Vec<u8>), Unopened>, EngineError> {
         let mut sessions = self.load_sessions(from)?;
-        let mut failure = String::from("no session with the sender");
+        let mut failure = Unopened::NoSession;
         for i in 0..sessions.len() {
             match sessions.get_mut(i).map(|s| s.session.decrypt(envelope)) {
                 Some(Ok(plaintext)) => {
@@ -99,8 +117,8 @@ impl Engine {
                     self.stage_sessions(batch, from, &sessions);
                     return Ok(Ok((certificate, plaintext)));
                 }
-                Some(Err(SessionError::Replayed { .. })) => return Ok(Err(String::new())),
-                Some(Err(e)) => failure = e.to_string(),
+                Some(Err(SessionError::Replayed { .. })) => return Ok(Err(Unopened::Replayed)),
+                Some(Err(e)) => failure = Unopened::Session(e),
                 None => {}
             }
         }
@@ -108,10 +126,10 @@ impl Engine {
             return Ok(Err(failure));
         };
         if &first.sender.body().user != from {
-            return Ok(Err(format!(
-                "a first message from {} that the relay says {from} sent",
-                first.sender.body().user
-            )));
+            return Ok(Err(Unopened::SenderMismatch {
+                claimed: first.sender.body().user.clone(),
+                from: from.clone(),
+            }));
         }
         match Session::accept(&self.local, &mut self.prekeys, &self.trust, first, now) {
             Ok((session, plaintext)) => {
@@ -136,8 +154,8 @@ impl Engine {
                 );
                 Ok(Ok((certificate, plaintext)))
             }
-            Err(HandshakeError::ReplayedPrekeyMessage) => Ok(Err(String::new())),
-            Err(e) => Ok(Err(e.to_string())),
+            Err(HandshakeError::ReplayedPrekeyMessage) => Ok(Err(Unopened::Replayed)),
+            Err(e) => Ok(Err(Unopened::Handshake(e))),
         }
     }
 
@@ -152,7 +170,7 @@ impl Engine {
         let (certificate, plaintext) = match self.open_envelope(batch, from, envelope, now)? {
             Ok(opened) => opened,
             // A replay of something already processed: a redelivery.
-            Err(why) if why.is_empty() => return Ok(Progress::Done),
+            Err(Unopened::Replayed) => return Ok(Progress::Done),
             Err(why) => {
                 let why = format!("a direct message from {from} could not be decrypted: {why}");
                 self.undecryptable(batch, events, None, from, why, now)?;
