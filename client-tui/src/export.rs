@@ -5,9 +5,10 @@
 //! bidirectional character.
 
 use vigil_protocol::UnixTime;
+use vigil_protocol::channel::ChannelId;
 
 use vigil_client::engine::{Body, Engine, EngineError, Entry};
-use vigil_client::history::{Marks, all_history};
+use vigil_client::history::{self, Export, Marked};
 use vigil_client::sanitize::{self, line, multiline};
 
 /// How `vigil export` and `/export` write a channel.
@@ -103,45 +104,45 @@ fn markdown_entry(out: &mut String, entry: &Entry, trust: &str) {
 ///
 /// # Errors
 ///
-/// [`EngineError::Refused`] for a `TLP:RED` channel (rule: no export).
+/// [`EngineError::NoExport`] for a `TLP:RED` channel (rule: no export); as
+/// [`vigil_client::history::export`].
 pub fn export(
     engine: &Engine,
-    channel: [u8; 32],
+    channel: ChannelId,
     format: Format,
     now: UnixTime,
 ) -> Result<String, EngineError> {
-    let summary = engine.channel(channel)?;
-    if !summary.label.allows_export() {
-        return Err(EngineError::Refused(format!(
-            "{}: {} channels are never exported or forwarded",
-            summary.name, summary.label.tlp
-        )));
-    }
-    let entries = all_history(engine, channel, None)?;
+    Ok(render(&history::export(engine, channel)?, format, now))
+}
+
+/// What the library gave for an export, written in `format`.
+#[must_use]
+pub fn render(export: &Export, format: Format, now: UnixTime) -> String {
+    let summary = &export.channel;
     let label = summary.label.to_string();
     let name = line(&summary.name);
-    let me = engine.user();
-    let mut marks = Marks::new(engine);
-    Ok(match format {
+    let me = &export.exported_by;
+    match format {
         Format::Markdown => {
             let label = line(&label);
             let mut out = format!(
                 "> **{label}**\n\n# {name}\n\nExported by {me} at {now}. Channel {}, owner {}, {} \
                  members. Every message below is under the label above.\n\n",
-                hex::encode(channel),
+                summary.id,
                 summary.owner,
                 summary.members.len()
             );
-            for (_, entry) in &entries {
-                markdown_entry(&mut out, entry, marks.of(&entry.sender));
+            for marked in &export.entries {
+                markdown_entry(&mut out, &marked.entry, marked.mark);
             }
             out.push_str(&format!("> **{label}**\n"));
             out
         }
         Format::Json => {
-            let messages: Vec<String> = entries
+            let messages: Vec<String> = export
+                .entries
                 .iter()
-                .map(|(seq, entry)| {
+                .map(|Marked { seq, entry, mark }| {
                     let (kind, text) = entry.body.kind_and_text();
                     format!(
                         "{{\"seq\":{seq},\"at\":{},\"sender\":{},\"name\":{},\"trust\":{},\
@@ -149,7 +150,7 @@ pub fn export(
                         json_string(&entry.at.to_string()),
                         json_string(entry.sender.as_str()),
                         json_string(&entry.sender_name),
-                        json_string(marks.of(&entry.sender)),
+                        json_string(mark),
                         json_string(kind),
                         json_string(text)
                     )
@@ -159,7 +160,7 @@ pub fn export(
                 "{{\"label\":{},\"channel\":{},\"name\":{},\"exported_by\":{},\
                  \"exported_at\":{},\"messages\":[\n{}\n],\"label_end\":{}}}\n",
                 json_string(&label),
-                json_string(&hex::encode(channel)),
+                json_string(&summary.id.to_string()),
                 json_string(&summary.name),
                 json_string(me.as_str()),
                 json_string(&now.to_string()),
@@ -167,7 +168,7 @@ pub fn export(
                 json_string(&label)
             )
         }
-    })
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
-use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, TrustWarning};
+use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, Place, TrustWarning};
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::{UnixTime, UserId};
@@ -29,7 +30,7 @@ fn label(tlp: &str, level: &str) -> Label {
 
 fn channel(n: u8, name: &str, label: Label) -> ChannelSummary {
     ChannelSummary {
-        id: [n; 32],
+        id: ChannelId([n; 32]),
         name: name.into(),
         label,
         owner: user("lead@cert-at"),
@@ -82,7 +83,7 @@ fn app(colour: bool) -> App {
         channel(2, "red-team", label("TLP:RED", "EU SECRET")),
         channel(3, "public", label("TLP:CLEAR", "UNCLASSIFIED")),
     ]));
-    let _ = app.on_update(Update::History([1; 32], None, Vec::new()));
+    let _ = app.on_update(Update::History(ChannelId([1; 32]), None, Vec::new()));
     app
 }
 
@@ -152,16 +153,16 @@ fn without_colour_the_labels_are_still_there_as_text() {
 #[test]
 fn unread_counts_mentions_placeholders_and_warnings_are_drawn() {
     let mut app = app(true);
-    let _ = app.on_update(Update::History([2; 32], None, Vec::new()));
+    let _ = app.on_update(Update::History(ChannelId([2; 32]), None, Vec::new()));
     for text in ["one", "two for @officer@cert-at"] {
         let _ = app.on_update(Update::Event(Event::Message {
-            channel: [2; 32],
+            place: Place::Channel(ChannelId([2; 32])),
             seq: 10,
             entry: entry("lead@cert-at", Body::Text(text.into())),
         }));
     }
     let _ = app.on_update(Update::Event(Event::Message {
-        channel: [1; 32],
+        place: Place::Channel(ChannelId([1; 32])),
         seq: 11,
         entry: entry(
             "petra@cert-cz",
@@ -175,7 +176,7 @@ fn unread_counts_mentions_placeholders_and_warnings_are_drawn() {
     let mut own = entry("officer@cert-at", Body::Text("on it".into()));
     own.delivery = Some(Delivery::Queued);
     let _ = app.on_update(Update::Event(Event::Message {
-        channel: [1; 32],
+        place: Place::Channel(ChannelId([1; 32])),
         seq: 12,
         entry: own,
     }));
@@ -193,7 +194,7 @@ fn unread_counts_mentions_placeholders_and_warnings_are_drawn() {
     );
     // The delivery state follows the outbox.
     let _ = app.on_update(Update::Event(Event::Delivery {
-        channel: [1; 32],
+        channel: ChannelId([1; 32]),
         seq: 12,
         state: Delivery::Sent,
     }));
@@ -254,7 +255,7 @@ fn hostile_text_reaches_the_screen_escaped_never_raw() {
     );
     for (seq, entry) in [(1, message), (2, notice), (3, failed)] {
         let _ = app.on_update(Update::Event(Event::Message {
-            channel: [1; 32],
+            place: Place::Channel(ChannelId([1; 32])),
             seq,
             entry,
         }));
@@ -291,7 +292,7 @@ fn keys_compose_complete_and_dispatch() {
     assert_eq!(
         actions,
         [Action::Send(
-            [1; 32],
+            ChannelId([1; 32]),
             "line one\nline twopasted\nlog 198.51.100.7\n".into()
         )]
     );
@@ -303,7 +304,10 @@ fn keys_compose_complete_and_dispatch() {
     let _ = app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(app.compose, "/invite petra@cert-cz ");
     let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
-    assert_eq!(actions, [Action::Invite([1; 32], user("petra@cert-cz"))]);
+    assert_eq!(
+        actions,
+        [Action::Invite(ChannelId([1; 32]), user("petra@cert-cz"))]
+    );
     // A /create without a level is refused with the usage.
     typed(&mut app, "/create x --tlp TLP:AMBER");
     let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
@@ -346,16 +350,19 @@ fn history_pages_merge_with_live_messages_without_duplicates() {
         .collect();
     // A live message that is also in the page (it was stored before the page was read).
     let _ = app.on_update(Update::Event(Event::Message {
-        channel: [1; 32],
+        place: Place::Channel(ChannelId([1; 32])),
         seq: 4,
         entry: entry("lead@cert-at", Body::Text("m4".into())),
     }));
-    let _ = app.on_update(Update::History([1; 32], None, page));
+    let _ = app.on_update(Update::History(ChannelId([1; 32]), None, page));
     let _ = app.on_update(Update::Event(Event::Message {
-        channel: [1; 32],
+        place: Place::Channel(ChannelId([1; 32])),
         seq: 4,
         entry: entry("lead@cert-at", Body::Text("m4".into())),
     }));
-    let seqs: Vec<u64> = app.messages[&[1; 32]].iter().map(|(s, _)| *s).collect();
+    let seqs: Vec<u64> = app.messages[&ChannelId([1; 32])]
+        .iter()
+        .map(|(s, _)| *s)
+        .collect();
     assert_eq!(seqs, [0, 1, 2, 3, 4]);
 }

@@ -17,14 +17,15 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use vigil_client::engine::{Body, Entry};
-use vigil_client::store::{Batch, Kind, Store};
+use vigil_client::store::{Batch, Kind, Place, Store};
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::{UnixTime, UserId};
 
 const BIG: u64 = 1_000_000;
 const SMALL: u64 = 1_000;
 const PAGE: usize = 200;
 
-fn fill(store: &Store, channel: [u8; 32], count: u64) {
+fn fill(store: &Store, channel: Place, count: u64) {
     let sender = UserId::new("lead@cert-at").unwrap();
     let started = Instant::now();
     let mut batch = Batch::default();
@@ -43,7 +44,7 @@ fn fill(store: &Store, channel: [u8; 32], count: u64) {
         store.stage(
             &mut batch,
             Kind::History,
-            &Store::history_key(&channel, seq),
+            &Store::history_key(channel, seq),
             &entry,
         );
         if i % 10_000 == 9_999 {
@@ -60,20 +61,23 @@ fn fill(store: &Store, channel: [u8; 32], count: u64) {
 fn bench(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::create(dir.path(), "benchmark passphrase").unwrap();
-    let (big, small) = ([1u8; 32], [2u8; 32]);
+    let (big, small) = (
+        Place::Channel(ChannelId([1; 32])),
+        Place::Channel(ChannelId([2; 32])),
+    );
     fill(&store, small, SMALL);
     fill(&store, big, BIG);
     store.flush().unwrap();
     let mut group = c.benchmark_group("open_channel_newest_page_200");
     group.bench_function("1_000_messages", |b| {
         b.iter(|| {
-            let page: Vec<(u64, Entry)> = store.history_page(&small, None, PAGE).unwrap();
+            let page: Vec<(u64, Entry)> = store.history_page(small, None, PAGE).unwrap();
             black_box(page)
         });
     });
     group.bench_function("1_000_000_messages", |b| {
         b.iter(|| {
-            let page: Vec<(u64, Entry)> = store.history_page(&big, None, PAGE).unwrap();
+            let page: Vec<(u64, Entry)> = store.history_page(big, None, PAGE).unwrap();
             black_box(page)
         });
     });
@@ -83,7 +87,7 @@ fn bench(c: &mut Criterion) {
     let started = Instant::now();
     let store = Store::open(dir.path(), "benchmark passphrase").unwrap();
     let opened = started.elapsed();
-    let page: Vec<(u64, Entry)> = store.history_page(&big, None, PAGE).unwrap();
+    let page: Vec<(u64, Entry)> = store.history_page(big, None, PAGE).unwrap();
     eprintln!(
         "cold: store opened in {:.0} ms (Argon2id included), newest page of {BIG} in {:.1} ms",
         opened.as_secs_f64() * 1e3,

@@ -11,14 +11,19 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::prekey::PrekeyBundle;
-use vigil_protocol::relay::{ErrorCode, MessageId, Push, RelayError, Request, Response};
+use vigil_protocol::relay::{ErrorCode, MessageId, Push, Request, Response};
 use vigil_protocol::{MemberCertificate, UserId};
 
 use vigil_common::now;
 
-use crate::engine::{Connection, Engine, EngineError, Event, Invitee, Outgoing, SendOutcome};
+use crate::engine::{Connection, Engine, Event, Invitee, Outgoing, SendOutcome};
 use crate::transport::{RelayConnection, TransportError};
+
+mod error;
+
+pub use error::ClientError;
 
 /// How long a connection attempt (QUIC handshake and login) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -44,46 +49,6 @@ pub const INITIAL_BACKOFF: Duration = Duration::from_millis(500);
 
 /// The longest wait between reconnection attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
-
-/// Why a client operation failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum ClientError {
-    /// The engine refused or failed.
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    /// The relay cannot be reached or the connection broke.
-    #[error(transparent)]
-    Transport(#[from] TransportError),
-    /// The relay refused a request.
-    #[error("the relay refused: {}", .0.message)]
-    Relay(RelayError),
-    /// The relay refused our login (e.g. a revoked or expired certificate).
-    #[error("the relay refused the login: {0}")]
-    LoginRefused(String),
-}
-
-impl ClientError {
-    /// The process exit code: 1 refused by policy or verification, 2 usage or I/O.
-    #[must_use]
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Engine(e) => e.exit_code(),
-            Self::Relay(e)
-                if matches!(
-                    e.code,
-                    ErrorCode::InsufficientClearance
-                        | ErrorCode::RevokedRecipient
-                        | ErrorCode::LoginRefused
-                ) =>
-            {
-                1
-            }
-            Self::LoginRefused(_) => 1,
-            Self::Transport(_) | Self::Relay(_) => 2,
-        }
-    }
-}
 
 struct Link {
     connection: RelayConnection,
@@ -115,9 +80,7 @@ impl std::fmt::Debug for Client {
 fn refused(response: Response) -> ClientError {
     match response {
         Response::Error(e) => ClientError::Relay(e),
-        other => ClientError::Transport(TransportError::Malformed(format!(
-            "unexpected answer: {other:?}"
-        ))),
+        other => ClientError::Transport(TransportError::UnexpectedAnswer(Box::new(other))),
     }
 }
 
@@ -140,7 +103,6 @@ impl Client {
         self.relay_address = address;
     }
 
-    /// The engine.
     #[must_use]
     pub fn engine(&self) -> &Engine {
         &self.engine
@@ -171,11 +133,12 @@ impl Client {
             .relay_address
             .clone()
             .unwrap_or_else(|| self.engine.relay().address.as_str().to_owned());
-        tokio::net::lookup_host(&address)
-            .await
-            .map_err(|e| TransportError::Connect(format!("{address}: {e}")))?
-            .next()
-            .ok_or_else(|| TransportError::Connect(format!("{address}: no address")))
+        let found = tokio::net::lookup_host(&address).await;
+        match found.map(|mut addresses| addresses.next()) {
+            Ok(Some(first)) => Ok(first),
+            Ok(None) => Err(TransportError::NoAddress(address)),
+            Err(source) => Err(TransportError::Resolve { address, source }),
+        }
     }
 
     fn endpoint(&mut self, relay: SocketAddr) -> Result<quinn::Endpoint, TransportError> {
@@ -187,8 +150,7 @@ impl Client {
         } else {
             (std::net::Ipv4Addr::UNSPECIFIED, 0).into()
         };
-        let endpoint = quinn::Endpoint::client(local)
-            .map_err(|e| TransportError::Connect(format!("cannot open a UDP socket: {e}")))?;
+        let endpoint = quinn::Endpoint::client(local).map_err(TransportError::Socket)?;
         self.endpoint = Some(endpoint.clone());
         Ok(endpoint)
     }
@@ -232,10 +194,10 @@ impl Client {
         );
         let (mut connection, response) = tokio::time::timeout(CONNECT_TIMEOUT, attempt)
             .await
-            .map_err(|_| TransportError::Connect(format!("no answer from {address}")))??;
+            .map_err(|_| TransportError::NoAnswer(address))??;
         let backlog = match response {
             Response::LoggedIn { pending, .. } => pending,
-            Response::Error(e) => return Err(ClientError::LoginRefused(e.message)),
+            Response::Error(e) => return Err(ClientError::LoginRefused(e)),
             other => return Err(refused(other)),
         };
         let pushes = connection.spawn_pushes();
@@ -268,10 +230,7 @@ impl Client {
     ///
     /// [`ClientError::Transport`] when offline or the connection broke (then we are offline).
     pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
-        let link = self
-            .link
-            .as_ref()
-            .ok_or_else(|| TransportError::Lost("not connected".into()))?;
+        let link = self.link.as_ref().ok_or(TransportError::NotConnected)?;
         let answer = tokio::time::timeout(REQUEST_TIMEOUT, link.connection.request(request)).await;
         match answer {
             Ok(Ok(response)) => Ok(response),
@@ -280,7 +239,7 @@ impl Client {
                 Err(e.into())
             }
             Err(_) => {
-                let e = TransportError::Lost("the relay did not answer in time".into());
+                let e = TransportError::Timeout;
                 self.disconnected(&e.to_string());
                 Err(e.into())
             }
@@ -386,7 +345,7 @@ impl Client {
         let link = self.link.as_mut()?;
         match tokio::time::timeout(wait, link.pushes.recv()).await {
             Err(_) => None,
-            Ok(None) => Some(Err(TransportError::Lost("push stream ended".into()))),
+            Ok(None) => Some(Err(TransportError::PushStreamEnded)),
             Ok(Some(next)) => Some(next),
         }
     }
@@ -422,7 +381,7 @@ impl Client {
     /// [`ClientError::Transport`] when the connection broke (we are then offline).
     pub async fn pump(&mut self, wait: Duration) -> Result<bool, ClientError> {
         if self.link.is_none() {
-            return Err(TransportError::Lost("not connected".into()).into());
+            return Err(TransportError::NotConnected.into());
         }
         match self.next_push(wait).await {
             None => Ok(false),
@@ -438,7 +397,7 @@ impl Client {
     pub async fn sync(&mut self) -> Result<(), ClientError> {
         while self.link.as_ref().is_some_and(|l| l.backlog > 0) {
             if !self.pump(REQUEST_TIMEOUT).await? {
-                return Err(TransportError::Lost("the relay stopped delivering".into()).into());
+                return Err(TransportError::StoppedDelivering.into());
             }
         }
         self.flush_outbox().await
@@ -503,8 +462,8 @@ impl Client {
                 bundle,
             } => match self.engine.add_bundle(&certificate, &bundle, now()) {
                 Ok(events) => self.emit(events),
-                Err(EngineError::Refused(why)) => {
-                    let events = self.engine.drop_first(&why)?;
+                Err(e) if e.is_refusal() => {
+                    let events = self.engine.drop_first(&e.to_string())?;
                     self.emit(events);
                 }
                 Err(other) => return Err(other.into()),
@@ -532,10 +491,11 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
+    /// [`ClientError`]; a policy refusal is an [`crate::engine::EngineError`] whose
+    /// [`crate::engine::EngineError::is_refusal`] holds.
     pub async fn invite(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         user: &UserId,
     ) -> Result<Invitee, ClientError> {
         let (certificate, bundle) = self.fetch_bundle(user).await?;
@@ -552,10 +512,11 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// [`ClientError`]; a policy refusal is [`EngineError::Refused`] with its reason.
+    /// [`ClientError`]; a policy refusal is an [`crate::engine::EngineError`] whose
+    /// [`crate::engine::EngineError::is_refusal`] holds.
     pub async fn renew(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         user: &UserId,
     ) -> Result<Invitee, ClientError> {
         let (certificate, bundle) = self.fetch_bundle(user).await?;
@@ -581,10 +542,7 @@ impl Client {
                 bundle,
             } => Ok((*certificate, *bundle)),
             Response::Error(e) if e.code == ErrorCode::UnknownRecipient => {
-                Err(EngineError::Usage(format!(
-                    "{user} is not known to the relay: they must enroll (`vigil enroll`) first"
-                ))
-                .into())
+                Err(ClientError::UnknownUser(user.clone()))
             }
             other => Err(refused(other)),
         }

@@ -13,23 +13,70 @@ use sha2::Digest as _;
 use subtle::ConstantTimeEq as _;
 use vigil_protocol::LocalIdentity;
 use vigil_protocol::relay::{
-    ALPN, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, MAX_FRAME_LEN, Push, Request, Response,
-    decode_frame, encode_frame, frame_len, login_proof,
+    ALPN, FrameError, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, MAX_FRAME_LEN, Push, Request,
+    Response, decode_frame, encode_frame, frame_len, login_proof,
 };
 
-/// Talking to the relay failed.
+/// Talking to the relay failed: the connection could not be made, it broke, or the relay sent
+/// something that is not a frame of ours.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum TransportError {
-    /// The QUIC connection could not be made (unreachable, wrong pin, wrong ALPN).
+    /// TLS or QUIC cannot be configured for the relay.
     #[error("cannot connect to the relay: {0}")]
-    Connect(String),
+    Config(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The relay's address does not resolve.
+    #[error("cannot connect to the relay: {address}: {source}")]
+    Resolve {
+        address: String,
+        source: std::io::Error,
+    },
+    /// The relay's address resolves to nothing.
+    #[error("cannot connect to the relay: {0}: no address")]
+    NoAddress(String),
+    #[error("cannot connect to the relay: cannot open a UDP socket: {0}")]
+    Socket(#[source] std::io::Error),
+    /// The connection cannot even be attempted (e.g. an invalid server name).
+    #[error("cannot connect to the relay: {0}")]
+    Connect(#[source] quinn::ConnectError),
+    /// The QUIC and TLS handshake failed: unreachable, a wrong pin, a wrong ALPN.
+    #[error("cannot connect to the relay: {0}")]
+    Handshake(#[source] quinn::ConnectionError),
+    /// The TLS session gives no keying material to bind the login to.
+    #[error("cannot connect to the relay: no TLS keying material")]
+    NoKeyingMaterial,
+    /// The handshake and login did not finish in time.
+    #[error("cannot connect to the relay: no answer from {0}")]
+    NoAnswer(SocketAddr),
     /// The connection broke.
     #[error("connection to the relay lost: {0}")]
-    Lost(String),
-    /// The relay sent something that is not a frame of ours.
+    Lost(#[source] quinn::ConnectionError),
+    #[error("connection to the relay lost: {0}")]
+    Write(#[source] quinn::WriteError),
+    #[error("connection to the relay lost: {0}")]
+    Read(#[source] quinn::ReadExactError),
+    /// The relay closed a request's stream without answering.
+    #[error("connection to the relay lost: no response")]
+    NoResponse,
+    #[error("connection to the relay lost: the relay closed the push stream")]
+    PushStreamClosed,
+    /// The task reading pushes is gone.
+    #[error("connection to the relay lost: push stream ended")]
+    PushStreamEnded,
+    #[error("connection to the relay lost: not connected")]
+    NotConnected,
+    /// A request waited longer than [`crate::client::REQUEST_TIMEOUT`].
+    #[error("connection to the relay lost: the relay did not answer in time")]
+    Timeout,
+    /// The relay announced deliveries at login and stopped before sending them all.
+    #[error("connection to the relay lost: the relay stopped delivering")]
+    StoppedDelivering,
+    /// A frame too large or that does not decode.
     #[error("the relay sent a malformed frame: {0}")]
-    Malformed(String),
+    Malformed(#[source] FrameError),
+    /// A frame that decodes, but is no answer to what was asked.
+    #[error("the relay sent a malformed frame: unexpected answer: {0:?}")]
+    UnexpectedAnswer(Box<Response>),
 }
 
 /// The DER SubjectPublicKeyInfo inside an X.509 certificate (walking the DER by hand: the
@@ -153,7 +200,7 @@ pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60)
 ///
 /// # Errors
 ///
-/// [`TransportError::Connect`] if TLS cannot be configured.
+/// [`TransportError::Config`] if TLS cannot be configured.
 pub fn client_config(pin: [u8; 32]) -> Result<quinn::ClientConfig, TransportError> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let verifier = Arc::new(PinVerifier {
@@ -162,20 +209,19 @@ pub fn client_config(pin: [u8; 32]) -> Result<quinn::ClientConfig, TransportErro
     });
     let mut tls = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
-        .map_err(|e| TransportError::Connect(e.to_string()))?
+        .map_err(|e| TransportError::Config(e.into()))?
         .dangerous()
         .with_custom_certificate_verifier(verifier)
         .with_no_client_auth();
     tls.alpn_protocols = vec![ALPN.to_vec()];
     tls.enable_early_data = false;
     let quic = quinn::crypto::rustls::QuicClientConfig::try_from(tls)
-        .map_err(|e| TransportError::Connect(e.to_string()))?;
+        .map_err(|e| TransportError::Config(e.into()))?;
     let mut config = quinn::ClientConfig::new(Arc::new(quic));
     let mut transport = quinn::TransportConfig::default();
     transport.keep_alive_interval(Some(KEEP_ALIVE));
     transport.max_idle_timeout(Some(
-        quinn::IdleTimeout::try_from(IDLE_TIMEOUT)
-            .map_err(|e| TransportError::Connect(e.to_string()))?,
+        quinn::IdleTimeout::try_from(IDLE_TIMEOUT).map_err(|e| TransportError::Config(e.into()))?,
     ));
     config.transport_config(Arc::new(transport));
     Ok(config)
@@ -198,17 +244,16 @@ async fn read_frame<T: bincode::Decode<()> + bincode::Encode>(
     match recv.read_exact(&mut header).await {
         Ok(()) => {}
         Err(quinn::ReadExactError::FinishedEarly(0)) => return Ok(None),
-        Err(e) => return Err(TransportError::Lost(e.to_string())),
+        Err(e) => return Err(TransportError::Read(e)),
     }
-    let len =
-        frame_len(header, MAX_FRAME_LEN).map_err(|e| TransportError::Malformed(e.to_string()))?;
+    let len = frame_len(header, MAX_FRAME_LEN).map_err(TransportError::Malformed)?;
     let mut body = vec![0u8; len];
     recv.read_exact(&mut body)
         .await
-        .map_err(|e| TransportError::Lost(e.to_string()))?;
+        .map_err(TransportError::Read)?;
     decode_frame(&body)
         .map(Some)
-        .map_err(|e| TransportError::Malformed(e.to_string()))
+        .map_err(TransportError::Malformed)
 }
 
 impl RelayConnection {
@@ -226,13 +271,13 @@ impl RelayConnection {
     ) -> Result<(Self, Response), TransportError> {
         let connection = endpoint
             .connect_with(client_config(pin)?, address, server_name)
-            .map_err(|e| TransportError::Connect(e.to_string()))?
+            .map_err(TransportError::Connect)?
             .await
-            .map_err(|e| TransportError::Connect(e.to_string()))?;
+            .map_err(TransportError::Handshake)?;
         let mut exporter = [0u8; LOGIN_EXPORTER_LEN];
         connection
             .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
-            .map_err(|_| TransportError::Connect("no TLS keying material".into()))?;
+            .map_err(|_| TransportError::NoKeyingMaterial)?;
         let login = Request::Login {
             certificate: Box::new(identity.certificate().clone()),
             proof: login_proof(identity.identity(), &exporter),
@@ -255,14 +300,14 @@ impl RelayConnection {
             .connection
             .open_bi()
             .await
-            .map_err(|e| TransportError::Lost(e.to_string()))?;
+            .map_err(TransportError::Lost)?;
         send.write_all(&encode_frame(request))
             .await
-            .map_err(|e| TransportError::Lost(e.to_string()))?;
+            .map_err(TransportError::Write)?;
         let _ = send.finish();
         read_frame(&mut recv)
             .await?
-            .ok_or_else(|| TransportError::Lost("no response".into()))
+            .ok_or(TransportError::NoResponse)
     }
 
     /// Sends raw bytes as a request (for tests of the relay's handling of bad input).
@@ -275,10 +320,8 @@ impl RelayConnection {
             .connection
             .open_bi()
             .await
-            .map_err(|e| TransportError::Lost(e.to_string()))?;
-        send.write_all(bytes)
-            .await
-            .map_err(|e| TransportError::Lost(e.to_string()))?;
+            .map_err(TransportError::Lost)?;
+        send.write_all(bytes).await.map_err(TransportError::Write)?;
         let _ = send.finish();
         read_frame(&mut recv).await
     }
@@ -310,7 +353,7 @@ impl RelayConnection {
                 .connection
                 .accept_uni()
                 .await
-                .map_err(|e| TransportError::Lost(e.to_string()))?;
+                .map_err(TransportError::Lost)?;
             self.pushes = Some(stream);
         }
         match &mut self.pushes {
@@ -332,9 +375,7 @@ impl RelayConnection {
             loop {
                 let next = match reader.next_push().await {
                     Ok(Some(push)) => Ok(push),
-                    Ok(None) => Err(TransportError::Lost(
-                        "the relay closed the push stream".into(),
-                    )),
+                    Ok(None) => Err(TransportError::PushStreamClosed),
                     Err(e) => Err(e),
                 };
                 let last = next.is_err();

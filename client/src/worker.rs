@@ -1,6 +1,7 @@
 //! The network worker: one task that owns the [`Client`] (and so the engine and the relay
 //! connection), so the UI never blocks on the network or the disk. The UI sends commands
-//! through a [`Handle`] and receives [`Event`]s.
+//! through a [`Handle`] (one request per action, each with its own typed answer) and receives
+//! [`Event`]s.
 //!
 //! The worker stays connected: it reconnects with exponential backoff (up to
 //! [`crate::client::MAX_BACKOFF`]) when the relay goes away, processes deliveries as they
@@ -12,13 +13,15 @@ use std::time::Duration;
 
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
-use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
+use vigil_protocol::{SafetyNumber, UserId};
 
 use vigil_common::now;
 
 use crate::client::{Client, ClientError, INITIAL_BACKOFF, MAX_BACKOFF};
-use crate::engine::{ChannelSummary, EngineError, Entry, Event, Invitee};
+use crate::engine::{ChannelSummary, EngineError, Entry, Event, Invitee, Whois};
+use crate::history::{self, Export, Hit};
 use crate::trust::Contact;
 
 /// How often the revocation lists are fetched again while connected.
@@ -27,47 +30,101 @@ pub const REVOCATION_REFRESH: Duration = Duration::from_secs(300);
 /// How long the worker waits for a push before it looks at its timers.
 const TICK: Duration = Duration::from_secs(1);
 
-/// Commands queued between the UI and the worker.
-const COMMAND_QUEUE: usize = 64;
+/// Requests queued between the UI and the worker.
+const REQUEST_QUEUE: usize = 64;
 
 type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 
-enum Command {
-    Send(([u8; 32], String), Reply<u64>),
-    Create((String, Label), Reply<[u8; 32]>),
-    Invite(([u8; 32], UserId), Reply<Invitee>),
-    Remove(([u8; 32], UserId, String), Reply<()>),
-    Channels(Reply<Vec<ChannelSummary>>),
-    History(([u8; 32], Option<u64>, usize), Reply<Vec<(u64, Entry)>>),
-    Contact(UserId, Reply<Option<Contact>>),
-    Run(Box<dyn FnOnce(&mut Client) + Send>),
+/// What the UI asks of the worker; each request carries the one-shot sender its answer goes
+/// back on.
+enum Request {
+    Send {
+        channel: ChannelId,
+        text: String,
+        reply: Reply<u64>,
+    },
+    Create {
+        name: String,
+        label: Label,
+        reply: Reply<ChannelId>,
+    },
+    Invite {
+        channel: ChannelId,
+        user: UserId,
+        reply: Reply<Invitee>,
+    },
+    Remove {
+        channel: ChannelId,
+        user: UserId,
+        reason: String,
+        reply: Reply<()>,
+    },
+    Channels {
+        reply: Reply<Vec<ChannelSummary>>,
+    },
+    History {
+        channel: ChannelId,
+        before: Option<u64>,
+        limit: usize,
+        reply: Reply<Vec<(u64, Entry)>>,
+    },
+    Contact {
+        user: UserId,
+        reply: Reply<Option<Contact>>,
+    },
+    Whois {
+        user: UserId,
+        reply: Reply<Whois>,
+    },
+    SafetyNumber {
+        user: UserId,
+        reply: Reply<(SafetyNumber, Option<Contact>)>,
+    },
+    Verify {
+        user: UserId,
+        number: String,
+        reply: Reply<()>,
+    },
+    Export {
+        channel: ChannelId,
+        reply: Reply<Export>,
+    },
+    Search {
+        channel: Option<ChannelId>,
+        text: String,
+        limit: usize,
+        reply: Reply<Vec<Hit>>,
+    },
     Shutdown,
 }
 
 /// The UI's side of the worker.
 #[derive(Clone, Debug)]
 pub struct Handle {
-    commands: mpsc::Sender<Command>,
-}
-
-fn gone() -> ClientError {
-    EngineError::Usage("the network worker has stopped".into()).into()
+    requests: mpsc::Sender<Request>,
 }
 
 impl Handle {
-    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Command) -> Result<T, ClientError> {
+    async fn ask<T>(&self, make: impl FnOnce(Reply<T>) -> Request) -> Result<T, ClientError> {
         let (tx, rx) = oneshot::channel();
-        self.commands.send(make(tx)).await.map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())?
+        let sent = self.requests.send(make(tx)).await;
+        sent.map_err(|_| ClientError::WorkerStopped)?;
+        rx.await.map_err(|_| ClientError::WorkerStopped)?
     }
 
     /// Queues `text` for `channel`; returns its history sequence number.
     ///
     /// # Errors
     ///
-    /// [`ClientError`] (a policy refusal is [`EngineError::Refused`]).
-    pub async fn send(&self, channel: [u8; 32], text: String) -> Result<u64, ClientError> {
-        self.ask(|r| Command::Send((channel, text), r)).await
+    /// [`ClientError`]; a refusal by policy is an [`EngineError`] for which
+    /// [`EngineError::is_refusal`] holds.
+    pub async fn send(&self, channel: ChannelId, text: String) -> Result<u64, ClientError> {
+        self.ask(|reply| Request::Send {
+            channel,
+            text,
+            reply,
+        })
+        .await
     }
 
     /// Creates a channel.
@@ -75,17 +132,23 @@ impl Handle {
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn create(&self, name: String, label: Label) -> Result<[u8; 32], ClientError> {
-        self.ask(|r| Command::Create((name, label), r)).await
+    pub async fn create(&self, name: String, label: Label) -> Result<ChannelId, ClientError> {
+        self.ask(|reply| Request::Create { name, label, reply })
+            .await
     }
 
     /// Invites a member (needs the relay).
     ///
     /// # Errors
     ///
-    /// [`ClientError`].
-    pub async fn invite(&self, channel: [u8; 32], user: UserId) -> Result<Invitee, ClientError> {
-        self.ask(|r| Command::Invite((channel, user), r)).await
+    /// [`ClientError::Offline`] when the relay cannot be reached; [`ClientError`].
+    pub async fn invite(&self, channel: ChannelId, user: UserId) -> Result<Invitee, ClientError> {
+        self.ask(|reply| Request::Invite {
+            channel,
+            user,
+            reply,
+        })
+        .await
     }
 
     /// Removes a member.
@@ -95,21 +158,26 @@ impl Handle {
     /// [`ClientError`].
     pub async fn remove(
         &self,
-        channel: [u8; 32],
+        channel: ChannelId,
         user: UserId,
         reason: String,
     ) -> Result<(), ClientError> {
-        self.ask(|r| Command::Remove((channel, user, reason), r))
-            .await
+        self.ask(|reply| Request::Remove {
+            channel,
+            user,
+            reason,
+            reply,
+        })
+        .await
     }
 
     /// Our channels.
     ///
     /// # Errors
     ///
-    /// [`ClientError`] when the worker stopped.
+    /// [`ClientError::WorkerStopped`].
     pub async fn channels(&self) -> Result<Vec<ChannelSummary>, ClientError> {
-        self.ask(Command::Channels).await
+        self.ask(|reply| Request::Channels { reply }).await
     }
 
     /// A page of history, newest first (see [`crate::engine::Engine::history`]).
@@ -119,12 +187,17 @@ impl Handle {
     /// [`ClientError`].
     pub async fn history(
         &self,
-        channel: [u8; 32],
+        channel: ChannelId,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Entry)>, ClientError> {
-        self.ask(|r| Command::History((channel, before, limit), r))
-            .await
+        self.ask(|reply| Request::History {
+            channel,
+            before,
+            limit,
+            reply,
+        })
+        .await
     }
 
     /// What we pinned of a contact's keys (for trust markers).
@@ -133,44 +206,97 @@ impl Handle {
     ///
     /// [`ClientError`].
     pub async fn contact(&self, user: UserId) -> Result<Option<Contact>, ClientError> {
-        self.ask(|r| Command::Contact(user, r)).await
+        self.ask(|reply| Request::Contact { user, reply }).await
     }
 
-    /// Runs `f` on the worker's client (between its network steps) and returns its result:
-    /// for queries and local actions the UI needs that have no command of their own.
+    /// A contact's certificate, verified now, and what we pinned of them (see
+    /// [`crate::engine::Engine::whois`]).
     ///
     /// # Errors
     ///
-    /// [`ClientError`] when the worker stopped.
-    pub async fn with<T: Send + 'static>(
+    /// [`ClientError`].
+    pub async fn whois(&self, user: UserId) -> Result<Whois, ClientError> {
+        self.ask(|reply| Request::Whois { user, reply }).await
+    }
+
+    /// The safety number with a contact, and what we pinned of them (see
+    /// [`crate::engine::Engine::safety_number`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn safety_number(
         &self,
-        f: impl FnOnce(&mut Client) -> T + Send + 'static,
-    ) -> Result<T, ClientError> {
-        let (tx, rx) = oneshot::channel();
-        let job: Box<dyn FnOnce(&mut Client) + Send> = Box::new(move |client| {
-            let _ = tx.send(f(client));
-        });
-        self.commands
-            .send(Command::Run(job))
+        user: UserId,
+    ) -> Result<(SafetyNumber, Option<Contact>), ClientError> {
+        self.ask(|reply| Request::SafetyNumber { user, reply })
             .await
-            .map_err(|_| gone())?;
-        rx.await.map_err(|_| gone())
+    }
+
+    /// Marks a contact verified when `number` matches their safety number (see
+    /// [`crate::engine::Engine::verify`]).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::SafetyNumberMismatch`] when it does not match; [`ClientError`].
+    pub async fn verify(&self, user: UserId, number: String) -> Result<(), ClientError> {
+        self.ask(|reply| Request::Verify {
+            user,
+            number,
+            reply,
+        })
+        .await
+    }
+
+    /// What an export of `channel` holds (see [`history::export`]).
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::NoExport`] for a `TLP:RED` channel; [`ClientError`].
+    pub async fn export(&self, channel: ChannelId) -> Result<Export, ClientError> {
+        self.ask(|reply| Request::Export { channel, reply }).await
+    }
+
+    /// Up to `limit` text messages containing `text`, in `channel` or in every channel (see
+    /// [`history::search`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn search(
+        &self,
+        channel: Option<ChannelId>,
+        text: String,
+        limit: usize,
+    ) -> Result<Vec<Hit>, ClientError> {
+        self.ask(|reply| Request::Search {
+            channel,
+            text,
+            limit,
+            reply,
+        })
+        .await
     }
 
     /// Asks the worker to stop (it acknowledges what it processed and closes the connection).
     pub async fn shutdown(&self) {
-        let _ = self.commands.send(Command::Shutdown).await;
+        let _ = self.requests.send(Request::Shutdown).await;
     }
+}
+
+/// Sends the answer to a query of the engine.
+fn give<T>(reply: Reply<T>, result: Result<T, EngineError>) {
+    let _ = reply.send(result.map_err(ClientError::from));
 }
 
 /// Starts the worker on the current runtime. Events arrive on the returned receiver; the join
 /// handle gives the client back when the worker stops.
 #[must_use]
 pub fn spawn(client: Client) -> (Handle, mpsc::UnboundedReceiver<Event>, JoinHandle<Client>) {
-    let (commands, inbox) = mpsc::channel(COMMAND_QUEUE);
+    let (requests, inbox) = mpsc::channel(REQUEST_QUEUE);
     let (events, outlet) = mpsc::unbounded_channel();
     let task = tokio::spawn(run(client, inbox, events));
-    (Handle { commands }, outlet, task)
+    (Handle { requests }, outlet, task)
 }
 
 struct Worker {
@@ -189,7 +315,7 @@ const WAITING_CHECK: Duration = Duration::from_secs(60);
 
 async fn run(
     client: Client,
-    mut inbox: mpsc::Receiver<Command>,
+    mut inbox: mpsc::Receiver<Request>,
     events: mpsc::UnboundedSender<Event>,
 ) -> Client {
     let mut worker = Worker {
@@ -203,9 +329,9 @@ async fn run(
     };
     loop {
         worker.keep_connected().await;
-        let command = if worker.client.is_online() {
+        let request = if worker.client.is_online() {
             tokio::select! {
-                command = inbox.recv() => Some(command),
+                request = inbox.recv() => Some(request),
                 push = worker.client.next_push(TICK) => {
                     if let Some(push) = push {
                         let done = worker.client.process(push).await;
@@ -216,14 +342,14 @@ async fn run(
             }
         } else {
             tokio::select! {
-                command = inbox.recv() => Some(command),
+                request = inbox.recv() => Some(request),
                 () = tokio::time::sleep(TICK) => None,
             }
         };
-        match command {
+        match request {
             None => {}
-            Some(None | Some(Command::Shutdown)) => break,
-            Some(Some(command)) => worker.handle(command).await,
+            Some(None | Some(Request::Shutdown)) => break,
+            Some(Some(request)) => worker.handle(request).await,
         }
         worker.forward();
     }
@@ -292,52 +418,75 @@ impl Worker {
         self.forward();
     }
 
-    async fn handle(&mut self, command: Command) {
+    /// Answers one request: a change through the engine (then the outbox is sent), or a query
+    /// of what it holds.
+    async fn handle(&mut self, request: Request) {
         let engine = self.client.engine_mut();
-        match command {
-            Command::Send((channel, text), reply) => {
+        match request {
+            Request::Send {
+                channel,
+                text,
+                reply,
+            } => {
                 let result = engine.send_text(channel, &text, now());
                 let _ = reply.send(self.keep(result));
                 self.after(Ok(())).await;
             }
-            Command::Create((name, label), reply) => {
+            Request::Create { name, label, reply } => {
                 let result = engine.create_channel(&name, label, now());
                 let _ = reply.send(self.keep(result));
             }
-            Command::Remove((channel, user, reason), reply) => {
+            Request::Remove {
+                channel,
+                user,
+                reason,
+                reply,
+            } => {
                 let result = engine.remove(channel, std::slice::from_ref(&user), &reason, now());
                 let _ = reply.send(self.keep(result.map(|events| ((), events))));
                 self.after(Ok(())).await;
             }
-            Command::Invite((channel, user), reply) => {
-                let result = if self.client.is_online() {
-                    self.client.invite(channel, &user).await
-                } else {
-                    Err(EngineError::Usage(
-                        "cannot invite while the relay is unreachable; try again when it is back"
-                            .into(),
-                    )
-                    .into())
-                };
-                let _ = reply.send(result);
+            Request::Invite {
+                channel,
+                user,
+                reply,
+            } => {
+                let _ = reply.send(self.invite(channel, &user).await);
             }
-            Command::Channels(reply) => {
-                let _ = reply.send(Ok(self.client.engine().channels()));
+            Request::Verify {
+                user,
+                number,
+                reply,
+            } => give(reply, engine.verify(&user, &number, now())),
+            Request::Channels { reply } => give(reply, Ok(engine.channels())),
+            Request::History {
+                channel,
+                before,
+                limit,
+                reply,
+            } => give(reply, engine.history(channel, before, limit)),
+            Request::Contact { user, reply } => give(reply, engine.contact(&user)),
+            Request::Whois { user, reply } => give(reply, engine.whois(&user, now())),
+            Request::SafetyNumber { user, reply } => {
+                give(reply, engine.safety_number(&user, now()));
             }
-            Command::History((channel, before, limit), reply) => {
-                let result = self.client.engine().history(channel, before, limit);
-                let _ = reply.send(result.map_err(ClientError::from));
-            }
-            Command::Contact(user, reply) => {
-                let result = self.client.engine().contact(&user);
-                let _ = reply.send(result.map_err(ClientError::from));
-            }
-            Command::Run(job) => {
-                job(&mut self.client);
-                self.forward();
-            }
-            Command::Shutdown => {}
+            Request::Export { channel, reply } => give(reply, history::export(engine, channel)),
+            Request::Search {
+                channel,
+                text,
+                limit,
+                reply,
+            } => give(reply, history::search(engine, channel, &text, limit)),
+            Request::Shutdown => {}
         }
+    }
+
+    /// Invites `user` into `channel` when the relay is reachable (their keys come from it).
+    async fn invite(&mut self, channel: ChannelId, user: &UserId) -> Result<Invitee, ClientError> {
+        if !self.client.is_online() {
+            return Err(ClientError::Offline { action: "invite" });
+        }
+        self.client.invite(channel, user).await
     }
 
     /// Forwards the events of an engine call and keeps its value.

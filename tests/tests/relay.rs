@@ -137,7 +137,7 @@ async fn a_wrong_pin_is_refused_by_the_client() {
     assert!(
         matches!(
             result,
-            Err(vigil_client::transport::TransportError::Connect(_))
+            Err(vigil_client::transport::TransportError::Handshake(_))
         ),
         "{result:?}"
     );

@@ -30,7 +30,7 @@ pub(super) fn create(
         "Created {} [{}] ({})",
         line(&summary.name),
         line(&summary.label.to_string()),
-        hex::encode(&id[..6])
+        id.short()
     )
     .map_err(CliError::Output)
 }

@@ -44,7 +44,7 @@ pub enum CliError {
     Tui(#[from] TuiError),
     /// `vigil demo` could not set itself up.
     #[error(transparent)]
-    Demo(#[from] DemoError),
+    Demo(Box<DemoError>),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -140,6 +140,12 @@ pub enum UsageError {
     /// `channel create` with a label the policy does not accept.
     #[error(transparent)]
     Label(#[from] LabelError),
+}
+
+impl From<DemoError> for CliError {
+    fn from(e: DemoError) -> Self {
+        Self::Demo(Box::new(e))
+    }
 }
 
 #[cfg(test)]

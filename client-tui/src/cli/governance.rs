@@ -108,7 +108,7 @@ pub(super) fn list(client: &Client, out: &mut dyn Write) -> Result<(), CliError>
             "{}  [{}]  {}  owner {}{admins}  members {}{}",
             line(&c.name),
             line(&c.label.to_string()),
-            hex::encode(&c.id[..6]),
+            c.id.short(),
             c.owner,
             members.join(","),
             if c.member { "" } else { "  (you were removed)" }

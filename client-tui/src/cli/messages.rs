@@ -4,9 +4,10 @@
 
 use std::io::{Read as _, Write};
 use std::path::Path;
+use vigil_protocol::channel::ChannelId;
 
 use vigil_client::client::{Client, ClientError};
-use vigil_client::engine::{Connection, Entry, Event, SYSTEM_CHANNEL};
+use vigil_client::engine::{Connection, Entry, Event, Place};
 use vigil_client::history::{Marks, all_history, mark};
 use vigil_client::sanitize::line;
 use vigil_common::now;
@@ -105,11 +106,7 @@ pub(super) async fn follow(
         };
         let Some(event) = event else { break };
         match event {
-            Event::Message {
-                channel: c,
-                seq,
-                entry,
-            } if c == id => {
+            Event::Message { place, seq, entry } if place == Place::Channel(id) => {
                 let contact = handle.contact(entry.sender.clone()).await.ok().flatten();
                 let trust = mark(&me, &entry.sender, contact.as_ref());
                 if let Err(e) = print_line(id, seq, &entry, trust, json, out) {
@@ -140,7 +137,7 @@ pub(super) async fn follow(
 
 /// One history entry: a text line, or a JSON object with `json`.
 fn print_line(
-    channel: [u8; 32],
+    channel: ChannelId,
     seq: u64,
     entry: &Entry,
     trust: &str,
@@ -155,18 +152,14 @@ fn print_line(
     out.flush().map_err(CliError::Output)
 }
 
-/// The JSON object of `read --json`; `channel` is null for the system channel.
-fn json_line(channel: [u8; 32], seq: u64, entry: &Entry, trust: &str) -> String {
+/// The JSON object of `read --json`.
+fn json_line(channel: ChannelId, seq: u64, entry: &Entry, trust: &str) -> String {
     let (kind, text) = entry.body.kind_and_text();
     let delivery = entry.delivery.as_ref().map_or_else(
         || "null".to_owned(),
         |d| export::json_string(&d.to_string()),
     );
-    let channel = if channel == SYSTEM_CHANNEL {
-        "null".to_owned()
-    } else {
-        export::json_string(&hex::encode(channel))
-    };
+    let channel = export::json_string(&channel.to_string());
     format!(
         "{{\"channel\":{channel},\"seq\":{seq},\"at\":{},\"sender\":{},\"name\":{},\
          \"trust\":{},\"kind\":{},\"text\":{},\"delivery\":{delivery}}}",

@@ -13,6 +13,7 @@ mod provision;
 
 use std::io::Write;
 use std::time::Duration;
+use vigil_protocol::channel::ChannelId;
 
 use vigil_protocol::UserId;
 use vigil_protocol::label::Label;
@@ -104,7 +105,7 @@ pub enum DemoError {
     RelayConfig(#[from] vigil_server::ConfigError),
     /// The relay did not start.
     #[error(transparent)]
-    Relay(#[from] vigil_server::StartError),
+    Relay(Box<vigil_server::StartError>),
     /// The relay's listening address is unknown.
     #[error("cannot read the relay's address: {0}")]
     RelayAddress(std::io::Error),
@@ -147,7 +148,7 @@ async fn drain(client: &mut Client) {
 struct Colleagues {
     lead: Client,
     petra: Client,
-    channel: [u8; 32],
+    channel: ChannelId,
     /// What happened that only the lead saw (the refused invitation), for the transcript.
     log: Vec<String>,
 }
@@ -298,7 +299,7 @@ pub async fn run(out: &mut dyn Write, interactive: bool) -> Result<(), DemoError
     result
 }
 
-fn transcript(engine: &Engine, channel: [u8; 32], log: &[String]) -> Result<String, DemoError> {
+fn transcript(engine: &Engine, channel: ChannelId, log: &[String]) -> Result<String, DemoError> {
     let summary = engine.channel(channel)?;
     let mut text = format!(
         "\nAs {} <{}>, channel {}:\n==== {} ====\n",

@@ -86,7 +86,7 @@ pub(super) async fn provision() -> Result<World, DemoError> {
     let config = vigil_server::Config::load(&dir.path().join("relay/relay.toml"))?;
     let relay = vigil_server::Relay::start(&config)
         .await
-        .map_err(DemoError::Relay)?;
+        .map_err(|e| DemoError::Relay(Box::new(e)))?;
     let addr = relay.local_addr().map_err(DemoError::RelayAddress)?;
     let mut clients = Vec::new();
     for (user, ..) in PEOPLE {

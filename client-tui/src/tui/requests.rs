@@ -2,17 +2,16 @@
 //! task of its own; the answer comes back as an [`Update`] (a refusal carries its reason).
 
 use tokio::sync::mpsc;
-use vigil_client::client::{Client, ClientError};
-use vigil_client::engine::{Body, EngineError, Invitee};
+use vigil_client::client::ClientError;
+use vigil_client::engine::{Body, Invitee, Whois};
+use vigil_client::history::Hit;
 use vigil_client::worker::Handle;
 use vigil_common::now;
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 
 use super::app::{Action, PAGE, TrustMark, Update};
-
-/// History entries read per page while searching.
-const SEARCH_PAGE: usize = 1000;
 
 /// Most search results shown.
 const MAX_RESULTS: usize = 500;
@@ -20,9 +19,9 @@ const MAX_RESULTS: usize = 500;
 /// Why `/export` wrote nothing.
 #[derive(Debug, thiserror::Error)]
 enum ExportError {
-    /// Refused (`TLP:RED`), an unknown channel or a failing store.
+    /// Refused (`TLP:RED`), an unknown channel, a failing store or a stopped worker.
     #[error(transparent)]
-    Engine(#[from] EngineError),
+    Client(#[from] ClientError),
     /// The file exists already or cannot be written.
     #[error(transparent)]
     Files(#[from] vigil_common::Error),
@@ -62,14 +61,10 @@ fn refused(e: impl std::fmt::Display) -> Option<Update> {
     Some(Update::Refused(e.to_string()))
 }
 
-/// The answer of a [`Handle::with`] call: `done` of the value, or the refusal of either error.
-fn answer<T, E: std::fmt::Display>(
-    result: Result<Result<T, E>, ClientError>,
-    done: impl FnOnce(T) -> Update,
-) -> Update {
+/// `done` of the worker's answer, or its refusal.
+fn answer<T, E: std::fmt::Display>(result: Result<T, E>, done: impl FnOnce(T) -> Update) -> Update {
     match result {
-        Ok(Ok(value)) => done(value),
-        Ok(Err(e)) => Update::Refused(e.to_string()),
+        Ok(value) => done(value),
         Err(e) => Update::Refused(e.to_string()),
     }
 }
@@ -81,7 +76,7 @@ async fn create(handle: &Handle, name: String, label: Label) -> Update {
     }
 }
 
-async fn invite(handle: &Handle, channel: [u8; 32], user: UserId) -> Update {
+async fn invite(handle: &Handle, channel: ChannelId, user: UserId) -> Update {
     match handle.invite(channel, user).await {
         Ok(who) => Update::Done(invited(&who)),
         Err(e) => Update::Refused(e.to_string()),
@@ -105,7 +100,7 @@ fn invited(who: &Invitee) -> String {
     )
 }
 
-async fn remove(handle: &Handle, channel: [u8; 32], user: UserId) -> Update {
+async fn remove(handle: &Handle, channel: ChannelId, user: UserId) -> Update {
     let reason = "removed by the owner".to_owned();
     match handle.remove(channel, user.clone(), reason).await {
         Ok(()) => Update::Done(format!("removed {user}; new keys for the others")),
@@ -113,7 +108,7 @@ async fn remove(handle: &Handle, channel: [u8; 32], user: UserId) -> Update {
     }
 }
 
-async fn load_history(handle: &Handle, channel: [u8; 32], before: Option<u64>) -> Update {
+async fn load_history(handle: &Handle, channel: ChannelId, before: Option<u64>) -> Update {
     match handle.history(channel, before, PAGE).await {
         Ok(page) => Update::History(channel, before, page),
         Err(e) => Update::Refused(e.to_string()),
@@ -132,51 +127,43 @@ async fn contact(handle: &Handle, user: UserId) -> Update {
 }
 
 async fn whois(handle: &Handle, user: UserId) -> Update {
-    let lines = handle.with(move |client| whois_lines(client, &user)).await;
-    answer(lines, |(title, lines)| Update::Info(title, lines))
+    let found = handle.whois(user.clone()).await;
+    answer(found, |found| {
+        Update::Info(format!("Who is {user}"), whois_lines(&found))
+    })
 }
 
 /// `/whois`: the certificate's details and what we know of the keys.
-fn whois_lines(client: &Client, user: &UserId) -> Result<(String, Vec<String>), EngineError> {
-    let engine = client.engine();
-    let verified = engine.contact_certificate(user, now())?;
-    let body = verified.body();
+fn whois_lines(found: &Whois) -> Vec<String> {
+    let body = found.certificate.body();
     let policy = vigil_protocol::policy::ClassificationPolicy::eu();
     let roles: Vec<&str> = body
         .roles
         .iter()
         .map(vigil_protocol::Role::as_str)
         .collect();
-    let trust = match engine.contact(user)? {
+    let trust = match &found.pinned {
         Some(c) if c.changed.is_some() => "KEYS CHANGED since first seen: verify again",
         Some(c) if c.verified => "verified (safety number compared)",
         Some(_) => "unverified (pinned on first use)",
         None => "not seen yet",
     };
-    Ok((
-        format!("Who is {user}"),
-        vec![
-            format!("Name:          {}", body.display_name),
-            format!("User:          {}", body.user),
-            format!("Organisation:  {}", body.org),
-            format!("Roles:         {}", roles.join(", ")),
-            format!("Clearance:     {}", policy.describe(body.clearance.level)),
-            format!("Valid:         {} to {}", body.not_before, body.not_after),
-            format!("Serial:        {}", body.serial),
-            format!("Fingerprint:   {}", body.identity_key.fingerprint()),
-            format!("Certificate:   valid, from a trusted root"),
-            format!("Trust:         {trust}"),
-        ],
-    ))
+    vec![
+        format!("Name:          {}", body.display_name),
+        format!("User:          {}", body.user),
+        format!("Organisation:  {}", body.org),
+        format!("Roles:         {}", roles.join(", ")),
+        format!("Clearance:     {}", policy.describe(body.clearance.level)),
+        format!("Valid:         {} to {}", body.not_before, body.not_after),
+        format!("Serial:        {}", body.serial),
+        format!("Fingerprint:   {}", body.identity_key.fingerprint()),
+        format!("Certificate:   valid, from a trusted root"),
+        format!("Trust:         {trust}"),
+    ]
 }
 
 async fn safety_number(handle: &Handle, user: UserId) -> Update {
-    let found = handle
-        .with({
-            let user = user.clone();
-            move |client| client.engine().safety_number(&user, now())
-        })
-        .await;
+    let found = handle.safety_number(user.clone()).await;
     answer(found, |(number, contact)| {
         let status = match contact {
             Some(c) if c.changed.is_some() => "KEYS CHANGED: not verified",
@@ -188,79 +175,62 @@ async fn safety_number(handle: &Handle, user: UserId) -> Update {
 }
 
 async fn mark_verified(handle: &Handle, user: UserId, number: String) -> Update {
-    let done = handle
-        .with({
-            let user = user.clone();
-            move |client| client.engine().verify(&user, &number, now())
-        })
-        .await;
-    if matches!(done, Ok(Ok(()))) {
+    let done = handle.verify(user.clone(), number).await;
+    if done.is_ok() {
         // Refreshes the worker's view of the contact before the marker changes.
         let _ = handle.contact(user.clone()).await;
     }
     answer(done, |()| Update::Trust(user, TrustMark::Verified))
 }
 
-async fn export(handle: &Handle, channel: [u8; 32], path: String) -> Update {
-    let done = handle
-        .with(move |client| export_file(client, channel, &path))
-        .await;
-    answer(done, Update::Done)
+async fn export(handle: &Handle, channel: ChannelId, path: String) -> Update {
+    answer(export_file(handle, channel, &path).await, Update::Done)
 }
 
 /// `/export FILE`: JSON for a `.json` file, else Markdown; never over an existing file.
-fn export_file(client: &Client, channel: [u8; 32], path: &str) -> Result<String, ExportError> {
+async fn export_file(
+    handle: &Handle,
+    channel: ChannelId,
+    path: &str,
+) -> Result<String, ExportError> {
     let format = if path.to_ascii_lowercase().ends_with(".json") {
         crate::export::Format::Json
     } else {
         crate::export::Format::Markdown
     };
-    let text = crate::export::export(client.engine(), channel, format, now())?;
+    let text = crate::export::render(&handle.export(channel).await?, format, now());
     vigil_common::fs::write_new(std::path::Path::new(path), text.as_bytes())?;
     Ok(format!("exported to {path}"))
 }
 
-async fn search(handle: &Handle, channel: [u8; 32], text: String) -> Update {
+async fn search(handle: &Handle, channel: ChannelId, text: String) -> Update {
     let found = handle
-        .with(move |client| search_lines(client, channel, &text))
+        .search(Some(channel), text.clone(), MAX_RESULTS)
         .await;
-    answer(found, |(title, lines)| Update::Info(title, lines))
+    answer(found, |hits| {
+        Update::Info(
+            format!("Search: {text} (newest first)"),
+            search_lines(&hits, &text),
+        )
+    })
 }
 
-/// `/search TEXT`: the channel's text messages containing it (any case), newest first, at
-/// most [`MAX_RESULTS`].
-fn search_lines(
-    client: &Client,
-    channel: [u8; 32],
-    text: &str,
-) -> Result<(String, Vec<String>), EngineError> {
-    let engine = client.engine();
-    let needle = text.to_lowercase();
-    let mut lines = Vec::new();
-    let mut before = None;
-    loop {
-        let page = engine.history(channel, before, SEARCH_PAGE)?;
-        let done = page.len() < SEARCH_PAGE;
-        before = page.last().map(|(seq, _)| *seq);
-        for (_, entry) in page {
-            if let Body::Text(t) = &entry.body
-                && t.to_lowercase().contains(&needle)
-            {
-                lines.push(format!(
-                    "{}  {}: {}",
-                    entry.at,
-                    entry.sender_name,
-                    t.replace('\n', " ")
-                ));
-            }
-        }
-        if done || lines.len() >= MAX_RESULTS {
-            break;
-        }
-    }
-    lines.truncate(MAX_RESULTS);
+/// `/search TEXT`: the channel's text messages containing it (any case), newest first.
+fn search_lines(hits: &[Hit], text: &str) -> Vec<String> {
+    let mut lines: Vec<String> = hits
+        .iter()
+        .filter_map(|hit| match &hit.entry.body {
+            Body::Text(t) => Some(format!(
+                "{}  {}: {}",
+                hit.entry.at,
+                hit.entry.sender_name,
+                t.replace('\n', " ")
+            )),
+            _ => None,
+        })
+        .collect();
     if lines.is_empty() {
         lines.push(format!("no message contains {text:?}"));
     }
-    Ok((format!("Search: {text} (newest first)"), lines))
+    lines
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{CompactState, SignedChannelState, expand_chain_within};
 use vigil_protocol::content::History;
 
@@ -13,8 +14,8 @@ use super::waiting::{MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER};
 use super::{Engine, EngineError};
 use crate::store::{Batch, Kind};
 
-fn chain_key(channel: &[u8; 32], version: u64) -> Vec<u8> {
-    let mut key = channel.to_vec();
+fn chain_key(channel: &ChannelId, version: u64) -> Vec<u8> {
+    let mut key = channel.as_bytes().to_vec();
     key.extend_from_slice(&version.to_be_bytes());
     key
 }
@@ -26,7 +27,7 @@ impl Engine {
         self.store.stage(
             batch,
             Kind::Chain,
-            &chain_key(&state.channel.0, state.version),
+            &chain_key(&state.channel, state.version),
             signed,
         );
     }
@@ -37,10 +38,10 @@ impl Engine {
     /// # Errors
     ///
     /// [`EngineError::Store`].
-    pub fn chain(&self, channel: [u8; 32]) -> Result<Vec<SignedChannelState>, EngineError> {
+    pub fn chain(&self, channel: ChannelId) -> Result<Vec<SignedChannelState>, EngineError> {
         Ok(self
             .store
-            .scan::<SignedChannelState>(Kind::Chain, &channel)?
+            .scan::<SignedChannelState>(Kind::Chain, channel.as_bytes())?
             .into_iter()
             .map(|(_, state)| state)
             .collect())
@@ -51,8 +52,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Store`]; [`EngineError::Usage`] for an unknown channel.
-    pub fn audit_history(&self, channel: [u8; 32]) -> Result<Vec<String>, EngineError> {
+    /// [`EngineError::Store`]; [`EngineError::UnknownChannel`].
+    pub fn audit_history(&self, channel: ChannelId) -> Result<Vec<String>, EngineError> {
         self.view(channel)?;
         let mut owner: Option<UserId> = None;
         let mut lines = Vec::new();
@@ -75,7 +76,7 @@ impl Engine {
     /// The verified state of `channel` at `version`, if we hold it.
     pub(super) fn chain_state(
         &self,
-        channel: [u8; 32],
+        channel: ChannelId,
         version: u64,
     ) -> Result<Option<SignedChannelState>, EngineError> {
         Ok(self.store.get(Kind::Chain, &chain_key(&channel, version))?)
@@ -92,7 +93,7 @@ impl Engine {
     /// ([`MAX_PARKED_BYTES_PER_SENDER`] of full states, [`MAX_PARKED_BYTES`] in all): a compact
     /// state of a few hundred bytes rebuilds into one with every member's certificate, on every
     /// try to join.
-    pub(super) fn history_states(&self, channel: [u8; 32]) -> Vec<SignedChannelState> {
+    pub(super) fn history_states(&self, channel: ChannelId) -> Vec<SignedChannelState> {
         let mut parts: Vec<(&UserId, &History)> = self
             .parked
             .iter()
@@ -101,7 +102,7 @@ impl Engine {
                     if history
                         .states
                         .first()
-                        .is_some_and(|s| s.channel().0 == channel) =>
+                        .is_some_and(|s| s.channel() == channel) =>
                 {
                     Some((from, history.as_ref()))
                 }
@@ -127,12 +128,12 @@ impl Engine {
     }
 
     /// The parked states of `channel`, sorted by version.
-    pub(super) fn parked_states(&self, channel: [u8; 32]) -> Vec<SignedChannelState> {
+    pub(super) fn parked_states(&self, channel: ChannelId) -> Vec<SignedChannelState> {
         let mut states: Vec<SignedChannelState> = self
             .parked
             .iter()
             .filter_map(|(_, entry)| match &entry.item {
-                Parked::State { state, .. } if state.state().channel.0 == channel => {
+                Parked::State { state, .. } if state.state().channel == channel => {
                     Some((**state).clone())
                 }
                 _ => None,

@@ -2,6 +2,7 @@
 //! relabel, admins, transfer, renewal) and what an applied change asks of us (notices, sender
 //! keys for a new epoch or a new member, queued messages sealed again for a new epoch).
 
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{
     Applied, Change, ChannelError, ChannelState, ChannelView, Proposal, SignedChannelState,
 };
@@ -12,25 +13,19 @@ use vigil_protocol::{MemberCertificate, Text, UnixTime, UserId};
 
 use super::records::{Body, Event};
 use super::{Engine, EngineError};
-use crate::store::Batch;
+use crate::store::{Batch, Place};
 use crate::trust::Verdict;
 
 /// A channel as the UI lists it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ChannelSummary {
-    /// Its id.
-    pub id: [u8; 32],
-    /// Its name.
+    pub id: ChannelId,
     pub name: String,
-    /// Its label.
     pub label: Label,
-    /// The owner.
     pub owner: UserId,
-    /// The admins.
     pub admins: Vec<UserId>,
     /// Members, with display name and organisation.
     pub members: Vec<(UserId, String, String)>,
-    /// The epoch.
     pub epoch: u64,
     /// Whether we are still a member.
     pub member: bool,
@@ -42,7 +37,6 @@ pub struct ChannelSummary {
 /// the right person.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Invitee {
-    /// The member.
     pub user: UserId,
     /// Their display name.
     pub display_name: String,
@@ -73,31 +67,25 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Usage`] when none or several match.
-    pub fn find_channel(&self, name: &str) -> Result<[u8; 32], EngineError> {
-        let matches: Vec<[u8; 32]> = self
+    /// [`EngineError::NoChannelNamed`] when none matches, [`EngineError::AmbiguousChannel`]
+    /// when several do.
+    pub fn find_channel(&self, name: &str) -> Result<ChannelId, EngineError> {
+        let matches: Vec<ChannelId> = self
             .channels
             .iter()
             .filter(|(id, view)| {
                 view.head().state().name.as_str() == name
-                    || (name.len() >= 8 && hex::encode(id).starts_with(&name.to_lowercase()))
+                    || (name.len() >= 8 && id.to_string().starts_with(&name.to_lowercase()))
             })
             .map(|(id, _)| *id)
             .collect();
         match matches.as_slice() {
             [one] => Ok(*one),
-            [] => Err(EngineError::Usage(format!(
-                "no channel {name:?}: see `vigil channel list`"
-            ))),
-            several => Err(EngineError::Usage(format!(
-                "{} channels are called {name:?}; name one by its id: {}",
-                several.len(),
-                several
-                    .iter()
-                    .map(|id| hex::encode(&id[..6]))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))),
+            [] => Err(EngineError::NoChannelNamed(name.to_owned())),
+            several => Err(EngineError::AmbiguousChannel {
+                name: name.to_owned(),
+                ids: several.to_vec(),
+            }),
         }
     }
 
@@ -105,8 +93,8 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Usage`] for an unknown channel.
-    pub fn channel(&self, id: [u8; 32]) -> Result<ChannelSummary, EngineError> {
+    /// [`EngineError::UnknownChannel`].
+    pub fn channel(&self, id: ChannelId) -> Result<ChannelSummary, EngineError> {
         let view = self.view(id)?;
         let state = view.head().state();
         Ok(ChannelSummary {
@@ -133,24 +121,25 @@ impl Engine {
         })
     }
 
-    pub(super) fn view(&self, channel: [u8; 32]) -> Result<&ChannelView, EngineError> {
+    pub(super) fn view(&self, channel: ChannelId) -> Result<&ChannelView, EngineError> {
         self.channels
             .get(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))
+            .ok_or(EngineError::UnknownChannel(channel))
     }
 
     /// Creates a channel with us as owner and only member.
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] when a rule forbids it (our clearance below the level).
+    /// [`EngineError::Channel`] when a rule forbids it (our clearance below the level),
+    /// [`EngineError::ChannelName`] for a name that is not acceptable text.
     pub fn create_channel(
         &mut self,
         name: &str,
         label: Label,
         now: UnixTime,
-    ) -> Result<([u8; 32], Vec<Event>), EngineError> {
-        let name = Text::new(name).map_err(|e| EngineError::Usage(format!("channel name: {e}")))?;
+    ) -> Result<(ChannelId, Vec<Event>), EngineError> {
+        let name = Text::new(name).map_err(EngineError::ChannelName)?;
         let (mut view, created) = ChannelView::create(
             &mut self.rng,
             &self.local,
@@ -162,7 +151,7 @@ impl Engine {
             now,
         )?;
         view.own_sender_key(&mut self.rng)?;
-        let id = view.id().0;
+        let id = view.id();
         let notice = format!(
             "{} created this channel, labelled {}",
             self.local.user(),
@@ -188,10 +177,10 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn invite(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         requested: &UserId,
         certificate: &MemberCertificate,
         bundle: &PrekeyBundle,
@@ -207,10 +196,10 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn renew(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         requested: &UserId,
         certificate: &MemberCertificate,
         bundle: &PrekeyBundle,
@@ -224,7 +213,7 @@ impl Engine {
     /// makes the change that brings it into the channel.
     fn admit(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         requested: &UserId,
         certificate: &MemberCertificate,
         bundle: &PrekeyBundle,
@@ -233,11 +222,10 @@ impl Engine {
     ) -> Result<(Invitee, Vec<Event>), EngineError> {
         let body = certificate.body();
         if &body.user != requested {
-            return Err(EngineError::Refused(format!(
-                "the relay answered a request for {requested}'s certificate with one of {}: \
-                 nothing was signed",
-                body.user
-            )));
+            return Err(EngineError::CertificateOfOther {
+                requested: requested.clone(),
+                got: body.user.clone(),
+            });
         }
         let inviting = matches!(proposal, Proposal::Invite(_));
         let mut invitee = Invitee {
@@ -251,10 +239,7 @@ impl Engine {
         let events = self.transact(|engine, batch, events| {
             let verdict = engine.start_session(batch, events, certificate, bundle, now)?;
             if inviting && matches!(verdict, Verdict::KeyChanged { .. }) {
-                return Err(EngineError::Refused(format!(
-                    "{requested}'s keys changed since you last saw them: compare safety numbers \
-                     (`vigil verify {requested}`) before inviting them"
-                )));
+                return Err(EngineError::KeyChanged(requested.clone()));
             }
             invitee.known = matches!(verdict, Verdict::Known { .. });
             engine.change_channel(batch, events, channel, proposal, now)
@@ -267,21 +252,25 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] when we may not, [`EngineError::Usage`] for a non-member.
+    /// [`EngineError::Channel`] when we may not, [`EngineError::NotMember`] for a non-member,
+    /// [`EngineError::Reason`] for a reason that is not acceptable text.
     pub fn remove(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         users: &[UserId],
         reason: &str,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
         let view = self.view(channel)?;
         if let Some(stranger) = users.iter().find(|u| !view.head().state().is_member(u)) {
-            return Err(EngineError::Usage(format!("{stranger} is not a member")));
+            return Err(EngineError::NotMember {
+                channel,
+                user: stranger.clone(),
+            });
         }
         let mut users = users.to_vec();
         users.extend(view.invalid_members(&self.trust, now));
-        let reason = Text::new(reason).map_err(|e| EngineError::Usage(format!("reason: {e}")))?;
+        let reason = Text::new(reason).map_err(EngineError::Reason)?;
         self.transact(|engine, batch, events| {
             engine.change_channel(
                 batch,
@@ -298,10 +287,10 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn change(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         proposal: Proposal,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
@@ -315,10 +304,10 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the rule's reason.
+    /// [`EngineError::Channel`] with the rule's reason.
     pub fn relabel(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         label: Label,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
@@ -331,7 +320,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         proposal: Proposal,
         now: UnixTime,
     ) -> Result<(), EngineError> {
@@ -378,7 +367,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         chain: &[SignedChannelState],
         from: &UserId,
         now: UnixTime,
@@ -386,7 +375,7 @@ impl Engine {
         let view = self
             .channels
             .get_mut(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(channel))?;
         let mut owner = view.head().state().owner.clone();
         let applied = match view.catch_up(chain, &self.trust, now) {
             Ok(applied) => applied,
@@ -437,7 +426,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         applied: &[Applied],
         now: UnixTime,
     ) -> Result<(), EngineError> {
@@ -516,13 +505,13 @@ impl Engine {
     pub(super) fn distribute_sender_key(
         &mut self,
         batch: &mut Batch,
-        channel: [u8; 32],
+        channel: ChannelId,
         targets: &[UserId],
     ) -> Result<(), EngineError> {
         let view = self
             .channels
             .get_mut(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(channel))?;
         let key = view.own_sender_key(&mut self.rng)?;
         let state = view.head().state().clone();
         self.stage_channel(batch, channel);
@@ -543,11 +532,26 @@ impl Engine {
     /// [`EngineError::Store`].
     pub fn history(
         &self,
-        channel: [u8; 32],
+        channel: ChannelId,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, super::Entry)>, EngineError> {
-        Ok(self.store.history_page(&channel, before, limit)?)
+        self.history_at(Place::Channel(channel), before, limit)
+    }
+
+    /// A page of the history at `place` (a channel's, or the member's own: placeholders of
+    /// payloads that named no channel we hold), newest first.
+    ///
+    /// # Errors
+    ///
+    /// [`EngineError::Store`].
+    pub fn history_at(
+        &self,
+        place: Place,
+        before: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<(u64, super::Entry)>, EngineError> {
+        Ok(self.store.history_page(place, before, limit)?)
     }
 }
 

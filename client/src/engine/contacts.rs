@@ -5,13 +5,22 @@ use vigil_protocol::{SafetyNumber, UnixTime, UserId, VerifiedCertificate};
 use super::{Engine, EngineError};
 use crate::trust::{Contact, TrustBook};
 
+/// What we know of a contact: their certificate, verified now, and what we pinned of their
+/// keys (none before we first saw them).
+#[derive(Clone, Debug)]
+pub struct Whois {
+    pub certificate: VerifiedCertificate,
+    pub pinned: Option<Contact>,
+}
+
 impl Engine {
     /// The certificate of `user` as we know it (from our channels), verified now.
     ///
     /// # Errors
     ///
-    /// [`EngineError::Usage`] when we share no channel with them; [`EngineError::Refused`]
-    /// when their certificate is refused (untrusted root, expired, revoked: the reason).
+    /// [`EngineError::UnknownContact`] when we share no channel with them;
+    /// [`EngineError::Certificate`] when their certificate is refused (untrusted root, expired,
+    /// revoked: the reason).
     pub fn contact_certificate(
         &self,
         user: &UserId,
@@ -25,14 +34,8 @@ impl Engine {
                 .filter_map(|v| v.head().state().member(user).cloned())
                 .max_by_key(|c| c.body().serial)
         };
-        let certificate = certificate.ok_or_else(|| {
-            EngineError::Usage(format!(
-                "no certificate of {user} known here: share a channel with them first"
-            ))
-        })?;
-        self.trust
-            .verify_certificate(&certificate, now)
-            .map_err(|e| EngineError::Refused(e.to_string()))
+        let certificate = certificate.ok_or_else(|| EngineError::UnknownContact(user.clone()))?;
+        Ok(self.trust.verify_certificate(&certificate, now)?)
     }
 
     /// The safety number with `user`, and what we know of them.
@@ -60,13 +63,14 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] when it does not match.
+    /// [`EngineError::SafetyNumberMismatch`] when it does not match; as
+    /// [`Self::contact_certificate`].
     pub fn verify(&self, user: &UserId, compared: &str, now: UnixTime) -> Result<(), EngineError> {
         let theirs = self.contact_certificate(user, now)?;
         let ours = self
             .trust
             .verify_certificate(self.local.certificate(), now)
-            .map_err(|e| EngineError::Refused(format!("our own certificate: {e}")))?;
+            .map_err(EngineError::OwnCertificate)?;
         let book = TrustBook::new(&self.store);
         if book.contact(user)?.is_none() {
             book.observe(&theirs, now)?;
@@ -74,11 +78,20 @@ impl Engine {
         if book.verify(&ours, &theirs, compared)? {
             Ok(())
         } else {
-            Err(EngineError::Refused(format!(
-                "the safety number does not match the one for {user}: do not trust this \
-                 contact until you have found out why"
-            )))
+            Err(EngineError::SafetyNumberMismatch(user.clone()))
         }
+    }
+
+    /// A contact's certificate (as [`Self::contact_certificate`]) and what we pinned of them.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::contact_certificate`]; [`EngineError::Store`].
+    pub fn whois(&self, user: &UserId, now: UnixTime) -> Result<Whois, EngineError> {
+        Ok(Whois {
+            certificate: self.contact_certificate(user, now)?,
+            pinned: self.contact(user)?,
+        })
     }
 
     /// What we know of a contact's keys.

@@ -8,6 +8,7 @@
 //! acknowledgement) are recognised and ignored. The sender's certificate is checked against
 //! the revocation lists in force for every delivery.
 
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{
     ChannelError, ChannelView, GroupMessage, SenderKeyDistribution, SignedChannelState,
 };
@@ -19,9 +20,10 @@ use vigil_protocol::{
 
 use super::chain::{chain_back, linked_run};
 use super::channels::describe_change;
-use super::records::{Body, Entry, Event, Parked, SYSTEM_CHANNEL};
+use super::records::{Body, Entry, Event, Parked};
 use super::sessions::PeerSession;
 use super::{Engine, EngineError};
+use crate::store::Place;
 use crate::store::{Batch, Kind};
 
 /// What handling one item did.
@@ -36,6 +38,24 @@ pub(super) enum Progress {
     /// Cannot be handled yet itself, but it let parked states be applied: keep it, and retry
     /// what waits.
     WaitUnblocked,
+}
+
+/// Why a direct envelope did not open.
+#[derive(Debug, thiserror::Error)]
+enum Unopened {
+    /// Already processed: a redelivery, not a failure.
+    #[error("a replay of a message already processed")]
+    Replayed,
+    #[error("no session with the sender")]
+    NoSession,
+    /// The last of the sessions with the sender that were tried refused it.
+    #[error(transparent)]
+    Session(SessionError),
+    /// A first message whose certificate is not of the member the relay names as sender.
+    #[error("a first message from {claimed} that the relay says {from} sent")]
+    SenderMismatch { claimed: UserId, from: UserId },
+    #[error(transparent)]
+    Handshake(HandshakeError),
 }
 
 impl Engine {
@@ -85,9 +105,9 @@ impl Engine {
         from: &UserId,
         envelope: &Envelope,
         now: UnixTime,
-    ) -> Result<Result<(MemberCertificate, Vec<u8>), String>, EngineError> {
+    ) -> Result<Result<(MemberCertificate, Vec<u8>), Unopened>, EngineError> {
         let mut sessions = self.load_sessions(from)?;
-        let mut failure = String::from("no session with the sender");
+        let mut failure = Unopened::NoSession;
         for i in 0..sessions.len() {
             match sessions.get_mut(i).map(|s| s.session.decrypt(envelope)) {
                 Some(Ok(plaintext)) => {
@@ -97,8 +117,8 @@ impl Engine {
                     self.stage_sessions(batch, from, &sessions);
                     return Ok(Ok((certificate, plaintext)));
                 }
-                Some(Err(SessionError::Replayed { .. })) => return Ok(Err(String::new())),
-                Some(Err(e)) => failure = e.to_string(),
+                Some(Err(SessionError::Replayed { .. })) => return Ok(Err(Unopened::Replayed)),
+                Some(Err(e)) => failure = Unopened::Session(e),
                 None => {}
             }
         }
@@ -106,10 +126,10 @@ impl Engine {
             return Ok(Err(failure));
         };
         if &first.sender.body().user != from {
-            return Ok(Err(format!(
-                "a first message from {} that the relay says {from} sent",
-                first.sender.body().user
-            )));
+            return Ok(Err(Unopened::SenderMismatch {
+                claimed: first.sender.body().user.clone(),
+                from: from.clone(),
+            }));
         }
         match Session::accept(&self.local, &mut self.prekeys, &self.trust, first, now) {
             Ok((session, plaintext)) => {
@@ -134,8 +154,8 @@ impl Engine {
                 );
                 Ok(Ok((certificate, plaintext)))
             }
-            Err(HandshakeError::ReplayedPrekeyMessage) => Ok(Err(String::new())),
-            Err(e) => Ok(Err(e.to_string())),
+            Err(HandshakeError::ReplayedPrekeyMessage) => Ok(Err(Unopened::Replayed)),
+            Err(e) => Ok(Err(Unopened::Handshake(e))),
         }
     }
 
@@ -150,7 +170,7 @@ impl Engine {
         let (certificate, plaintext) = match self.open_envelope(batch, from, envelope, now)? {
             Ok(opened) => opened,
             // A replay of something already processed: a redelivery.
-            Err(why) if why.is_empty() => return Ok(Progress::Done),
+            Err(Unopened::Replayed) => return Ok(Progress::Done),
             Err(why) => {
                 let why = format!("a direct message from {from} could not be decrypted: {why}");
                 self.undecryptable(batch, events, None, from, why, now)?;
@@ -238,7 +258,7 @@ impl Engine {
 
     /// The states of channel `id` we may build a chain from: those parked, those of the
     /// histories parked (rebuilt), and `signed`.
-    fn candidates(&self, id: [u8; 32], signed: &SignedChannelState) -> Vec<SignedChannelState> {
+    fn candidates(&self, id: ChannelId, signed: &SignedChannelState) -> Vec<SignedChannelState> {
         let mut candidates = self.parked_states(id);
         candidates.extend(self.history_states(id));
         if !candidates.contains(signed) {
@@ -255,7 +275,7 @@ impl Engine {
         let (Some(first), Some(last)) = (history.states.first(), history.states.last()) else {
             return Progress::Done;
         };
-        match self.channels.get(&first.channel().0) {
+        match self.channels.get(&first.channel()) {
             None => Progress::Wait,
             Some(view) if last.version() > view.head().state().version => Progress::Wait,
             Some(_) => Progress::Done,
@@ -270,8 +290,8 @@ impl Engine {
         signed: &SignedChannelState,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let id = signed.state().channel.0;
-        if id == SYSTEM_CHANNEL {
+        let id = signed.state().channel;
+        if Place::is_reserved(id) {
             let why = format!(
                 "refused a channel from {from}: its id is the one this client keeps its own \
                  notices under"
@@ -337,7 +357,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        id: [u8; 32],
+        id: ChannelId,
         from: &UserId,
         signed: &SignedChannelState,
         now: UnixTime,
@@ -365,7 +385,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        id: [u8; 32],
+        id: ChannelId,
         (ours, authority): (&SignedChannelState, &SignedChannelState),
         (from, theirs): (&UserId, &SignedChannelState),
         now: UnixTime,
@@ -395,7 +415,7 @@ impl Engine {
     ) -> Result<Progress, EngineError> {
         /// Chains tried per state received: the one that ends at it, then the longest.
         const ATTEMPTS: usize = 3;
-        let id = signed.state().channel.0;
+        let id = signed.state().channel;
         let candidates = self.candidates(id, signed);
         let me = self.local.user().clone();
         let mut tips: Vec<&SignedChannelState> = candidates
@@ -449,7 +469,7 @@ impl Engine {
         now: UnixTime,
     ) -> Result<(), EngineError> {
         let state = view.head().state().clone();
-        let id = state.channel.0;
+        let id = state.channel;
         self.channels.insert(id, view);
         for signed in chain {
             self.stage_chain(batch, signed);
@@ -481,7 +501,7 @@ impl Engine {
         key: &SenderKeyDistribution,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let id = key.channel.0;
+        let id = key.channel;
         let Some(view) = self.channels.get_mut(&id) else {
             return Ok(Progress::Wait);
         };
@@ -520,7 +540,7 @@ impl Engine {
         message: &GroupMessage,
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
-        let id = message.header.channel.0;
+        let id = message.header.channel;
         let Some(view) = self.channels.get(&id) else {
             return Ok(Progress::Wait);
         };
@@ -563,7 +583,7 @@ impl Engine {
             );
             self.notice(batch, events, id, sender.clone(), Body::Notice(notice), now)?;
         }
-        let sender_name = self.display_name(id, &sender);
+        let sender_name = self.display_name(Some(id), &sender);
         let (body, at) = match ChannelContent::from_bytes(&opened.plaintext) {
             Ok(ChannelContent::Text { text, sent_at }) => (Body::Text(text), sent_at),
             Err(e) => (
@@ -580,7 +600,7 @@ impl Engine {
             body,
             delivery: None,
         };
-        self.append(batch, events, id, entry)?;
+        self.append(batch, events, Place::Channel(id), entry)?;
         Ok(Progress::Done)
     }
 
@@ -589,7 +609,7 @@ impl Engine {
         &self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: Option<[u8; 32]>,
+        channel: Option<ChannelId>,
         from: &UserId,
         why: String,
         now: UnixTime,
@@ -600,7 +620,6 @@ impl Engine {
             sender: from.clone(),
             reason: why.clone(),
         });
-        let channel = channel.unwrap_or(SYSTEM_CHANNEL);
         let sender_name = self.display_name(channel, from);
         let entry = Entry {
             sender: from.clone(),
@@ -609,7 +628,8 @@ impl Engine {
             body: Body::Undecryptable(why),
             delivery: None,
         };
-        self.append(batch, events, channel, entry)?;
+        let place = channel.map_or(Place::System, Place::Channel);
+        self.append(batch, events, place, entry)?;
         Ok(())
     }
 }

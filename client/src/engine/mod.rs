@@ -12,6 +12,7 @@
 mod chain;
 mod channels;
 mod contacts;
+mod error;
 mod inbound;
 mod outbox;
 mod prekeys;
@@ -24,7 +25,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use rand_core::CryptoRngCore;
-
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::ChannelView;
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::provisioning::{BundleContents, FileKind, RelayInfo, SealedFile, dearmor};
@@ -33,11 +34,14 @@ use vigil_protocol::{
     VerifiedCertificate,
 };
 
+pub use crate::store::Place;
 use crate::store::{Batch, Kind, Store, StoreError};
 
 pub use channels::{ChannelSummary, Invitee};
+pub use contacts::Whois;
+pub use error::EngineError;
 pub use outbox::{Outgoing, SendOutcome};
-pub use records::{Body, Connection, Delivery, Entry, Event, SYSTEM_CHANNEL, TrustWarning};
+pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};
 pub use waiting::{
     MAX_PARKED, MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER, MAX_PARKED_PER_SENDER,
@@ -55,44 +59,12 @@ pub const SIGNED_PREKEY_ROTATION_SECS: u64 = 7 * 86_400;
 /// left behind, tried in turn.
 pub const MAX_SESSIONS_PER_CONTACT: usize = 5;
 
-/// Why the engine refused or failed.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum EngineError {
-    /// The store failed (a full disk, a damaged record, a wrong passphrase).
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    /// Refused by policy or verification (exit code 1): the reason names the rule.
-    #[error("{0}")]
-    Refused(String),
-    /// A usage error (exit code 2): unknown channel, bad argument.
-    #[error("{0}")]
-    Usage(String),
-}
-
-impl EngineError {
-    /// The process exit code for this error: 1 refused by policy or verification, 2 otherwise.
-    #[must_use]
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            Self::Refused(_) => 1,
-            Self::Store(_) | Self::Usage(_) => 2,
-        }
-    }
-}
-
-impl From<vigil_protocol::channel::ChannelError> for EngineError {
-    fn from(e: vigil_protocol::channel::ChannelError) -> Self {
-        Self::Refused(e.to_string())
-    }
-}
-
 /// What the engine holds in memory, read from the store at open (and again after a failed
 /// commit).
 struct Loaded {
     trust: TrustStore,
     prekeys: PrekeyStore,
-    channels: BTreeMap<[u8; 32], ChannelView>,
+    channels: BTreeMap<ChannelId, ChannelView>,
     parked: Vec<(Vec<u8>, ParkedEntry)>,
 }
 
@@ -100,7 +72,8 @@ struct Loaded {
 /// keys, outbox ids): the OS in the client, a seeded generator in tests and simulations.
 pub type EngineRng = Box<dyn CryptoRngCore + Send + Sync>;
 
-/// The engine.
+/// A member's device: identity, channels, sessions and outbox over the sealed store, changed
+/// by one atomic commit per input (see the module documentation).
 pub struct Engine {
     store: Store,
     /// The protocol's randomness. The sealed store draws its own nonces from the OS: they never
@@ -110,7 +83,7 @@ pub struct Engine {
     relay: RelayInfo,
     trust: TrustStore,
     prekeys: PrekeyStore,
-    channels: BTreeMap<[u8; 32], ChannelView>,
+    channels: BTreeMap<ChannelId, ChannelView>,
     parked: Vec<(Vec<u8>, ParkedEntry)>,
     /// Certificates whose signature was checked, by (user, serial): later checks only look at
     /// what can change (validity, revocation).
@@ -131,27 +104,31 @@ impl std::fmt::Debug for Engine {
 ///
 /// # Errors
 ///
-/// [`EngineError::Usage`] for a file that is not a bundle; [`EngineError::Refused`] for a
-/// wrong bundle passphrase.
+/// [`EngineError::ReadBundle`], [`EngineError::BundleArmor`], [`EngineError::NotABundle`] or
+/// [`EngineError::BundleEncoding`] for a file that is not a bundle;
+/// [`EngineError::BundlePassphrase`] for a wrong bundle passphrase.
 pub fn open_bundle(path: &Path, passphrase: &str) -> Result<BundleContents, EngineError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| EngineError::Usage(format!("cannot read {}: {e}", path.display())))?;
-    let (kind, bytes) =
-        dearmor(&text).map_err(|e| EngineError::Usage(format!("{}: {e}", path.display())))?;
+    let path_buf = || path.to_owned();
+    let text = std::fs::read_to_string(path).map_err(|source| EngineError::ReadBundle {
+        path: path_buf(),
+        source,
+    })?;
+    let (kind, bytes) = dearmor(&text).map_err(|source| EngineError::BundleArmor {
+        path: path_buf(),
+        source,
+    })?;
     if kind != FileKind::EnrollmentBundle {
-        return Err(EngineError::Usage(format!(
-            "{} is a {kind:?} file, not an enrollment bundle",
-            path.display()
-        )));
+        return Err(EngineError::NotABundle {
+            path: path_buf(),
+            kind,
+        });
     }
-    let sealed = SealedFile::from_bytes(&bytes)
-        .map_err(|e| EngineError::Usage(format!("{}: {e}", path.display())))?;
-    BundleContents::open(&sealed, passphrase.as_bytes()).map_err(|_| {
-        EngineError::Refused(format!(
-            "wrong bundle passphrase for {}, or the bundle was altered",
-            path.display()
-        ))
-    })
+    let sealed = SealedFile::from_bytes(&bytes).map_err(|source| EngineError::BundleEncoding {
+        path: path_buf(),
+        source,
+    })?;
+    BundleContents::open(&sealed, passphrase.as_bytes())
+        .map_err(|_| EngineError::BundlePassphrase { path: path_buf() })
 }
 
 impl Engine {
@@ -187,11 +164,11 @@ impl Engine {
     ) -> Result<Self, EngineError> {
         let local = bundle
             .local_identity()
-            .map_err(|e| EngineError::Refused(e.to_string()))?;
+            .map_err(EngineError::BundleIdentity)?;
         let trust = trust_store(&bundle, bundle.revocations())?;
         trust
             .verify_certificate(local.certificate(), now)
-            .map_err(|e| EngineError::Refused(format!("the bundle's certificate: {e}")))?;
+            .map_err(EngineError::BundleCertificate)?;
         let store = Store::create(home, passphrase)?;
         let mut prekeys = PrekeyStore::new(&mut rng, &local, now);
         prekeys.generate_one_time_prekeys(
@@ -250,7 +227,7 @@ impl Engine {
         let bundle = load_bundle(&store)?;
         let local = bundle
             .local_identity()
-            .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            .map_err(|_| StoreError::Missing("the identity"))?;
         let loaded = load(&store, &bundle)?;
         Ok(Self {
             store,
@@ -348,10 +325,10 @@ impl Engine {
     }
 
     /// Stages the view of `channel` as it is now.
-    fn stage_channel(&self, batch: &mut Batch, channel: [u8; 32]) {
+    fn stage_channel(&self, batch: &mut Batch, channel: ChannelId) {
         if let Some(view) = self.channels.get(&channel) {
             self.store
-                .stage_raw(batch, Kind::Channel, &channel, &view.to_bytes());
+                .stage_raw(batch, Kind::Channel, channel.as_bytes(), &view.to_bytes());
         }
     }
 
@@ -359,21 +336,17 @@ impl Engine {
         &self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        place: Place,
         entry: Entry,
     ) -> Result<u64, EngineError> {
         let seq = self.store.next_id()?;
         self.store.stage(
             batch,
             Kind::History,
-            &Store::history_key(&channel, seq),
+            &Store::history_key(place, seq),
             &entry,
         );
-        events.push(Event::Message {
-            channel,
-            seq,
-            entry,
-        });
+        events.push(Event::Message { place, seq, entry });
         Ok(seq)
     }
 
@@ -381,16 +354,16 @@ impl Engine {
         &self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         sender: UserId,
         body: Body,
         now: UnixTime,
     ) -> Result<u64, EngineError> {
-        let sender_name = self.display_name(channel, &sender);
+        let sender_name = self.display_name(Some(channel), &sender);
         self.append(
             batch,
             events,
-            channel,
+            Place::Channel(channel),
             Entry {
                 sender,
                 sender_name,
@@ -401,9 +374,10 @@ impl Engine {
         )
     }
 
-    fn display_name(&self, channel: [u8; 32], user: &UserId) -> String {
-        self.channels
-            .get(&channel)
+    /// `user`'s display name as the certificate in `channel` gives it, else their id.
+    fn display_name(&self, channel: Option<ChannelId>, user: &UserId) -> String {
+        channel
+            .and_then(|c| self.channels.get(&c))
             .and_then(|v| v.head().state().member(user))
             .map_or_else(|| user.to_string(), |c| c.body().display_name.to_string())
     }
@@ -412,12 +386,12 @@ impl Engine {
 fn load_bundle(store: &Store) -> Result<BundleContents, EngineError> {
     Ok(store
         .get(Kind::Identity, keys::BUNDLE)?
-        .ok_or_else(|| StoreError::Corrupt("identity missing or damaged".into()))?)
+        .ok_or(StoreError::Missing("identity"))?)
 }
 
 /// Reads what the engine keeps in memory from the store.
 fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
-    let corrupt = |what: &str| StoreError::Corrupt(format!("{what} missing or damaged"));
+    let corrupt = StoreError::Missing;
     let revocations: Vec<RevocationList> = store
         .get(Kind::Meta, keys::REVOCATIONS)?
         .unwrap_or_default();
@@ -429,7 +403,7 @@ fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
     let mut channels = BTreeMap::new();
     for (key, bytes) in store.scan_raw(Kind::Channel, &[])? {
         let view = ChannelView::from_bytes(&bytes).map_err(|_| corrupt("a channel"))?;
-        let id: [u8; 32] = key.try_into().map_err(|_| corrupt("a channel key"))?;
+        let id = ChannelId(key.try_into().map_err(|_| corrupt("a channel key"))?);
         channels.insert(id, view);
     }
     let parked = store.scan(Kind::Parked, &[])?;
@@ -447,9 +421,7 @@ fn trust_store(
 ) -> Result<TrustStore, EngineError> {
     // The own organisation's root without limit, each partner's within the limits the bundle
     // carries for it.
-    let mut trust = bundle
-        .trust_store()
-        .map_err(|e| EngineError::Refused(format!("a trusted root in the bundle: {e}")))?;
+    let mut trust = bundle.trust_store().map_err(EngineError::BundleRoot)?;
     for list in revocations {
         // A list that no longer verifies (its org no longer trusted) is simply not in force.
         let _ = trust.update_revocations(list.clone());

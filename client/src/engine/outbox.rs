@@ -11,6 +11,7 @@
 //! (a removed member reads nothing typed before the removal reached us but sent after).
 
 use vigil_protocol::channel::ChannelError;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::relay::{ClientMessageId, ErrorCode, Request, Response};
@@ -18,7 +19,7 @@ use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
 use super::records::{Body, Delivery, Entry, Event, Job, OutboxEntry};
 use super::{Engine, EngineError};
-use crate::store::{Batch, Kind, Store, StoreError};
+use crate::store::{Batch, Kind, Place, Store, StoreError};
 
 /// What the worker should do next for the outbox.
 #[derive(Debug)]
@@ -29,12 +30,7 @@ pub enum Outgoing {
     /// [`Engine::add_bundle`] (or [`Engine::drop_first`] if the relay refuses).
     NeedBundle(UserId),
     /// Send this request and report the response with [`Engine::sent`].
-    Send {
-        /// The outbox entry.
-        key: Vec<u8>,
-        /// The request.
-        request: Request,
-    },
+    Send { key: Vec<u8>, request: Request },
 }
 
 /// What a response meant for the outbox entry.
@@ -56,7 +52,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         job: Job,
-        history: Option<([u8; 32], u64)>,
+        history: Option<(ChannelId, u64)>,
     ) -> Result<(), EngineError> {
         let mut id = [0u8; 16];
         rand_core::RngCore::fill_bytes(&mut self.rng, &mut id);
@@ -177,7 +173,7 @@ impl Engine {
                 ..
             } = entry.job
             else {
-                return Err(StoreError::Corrupt("outbox entry".into()).into());
+                return Err(StoreError::Missing("an outbox entry").into());
             };
             return Ok(Outgoing::Send {
                 key,
@@ -295,7 +291,7 @@ impl Engine {
         let entry = self.store.get::<OutboxEntry>(Kind::Outbox, key)?;
         Store::stage_remove(&mut batch, Kind::Outbox, key);
         if let Some((channel, seq)) = entry.and_then(|e| e.history) {
-            let record = Store::history_key(&channel, seq);
+            let record = Store::history_key(Place::Channel(channel), seq);
             if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {
                 old.delivery = Some(delivery.clone());
                 self.store.stage(&mut batch, Kind::History, &record, &old);
@@ -318,24 +314,20 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] when we are not a member; [`EngineError::Usage`] for empty
-    /// or oversized text.
+    /// [`EngineError::NoLongerMember`] when we were removed; [`EngineError::EmptyMessage`] for
+    /// empty text; [`EngineError::Channel`] for oversized text.
     pub fn send_text(
         &mut self,
-        channel: [u8; 32],
+        channel: ChannelId,
         text: &str,
         now: UnixTime,
     ) -> Result<(u64, Vec<Event>), EngineError> {
         if text.trim().is_empty() {
-            return Err(EngineError::Usage(
-                "nothing to send: the message is empty".into(),
-            ));
+            return Err(EngineError::EmptyMessage);
         }
         let view = self.view(channel)?;
         if !view.is_member() {
-            return Err(EngineError::Refused(
-                "you are no longer a member of this channel".into(),
-            ));
+            return Err(EngineError::NoLongerMember(channel));
         }
         let head = view.head().state().clone();
         let content = ChannelContent::Text {
@@ -357,7 +349,7 @@ impl Engine {
                     Delivery::Queued
                 }),
             };
-            seq = engine.append(batch, events, channel, entry)?;
+            seq = engine.append(batch, events, Place::Channel(channel), entry)?;
             if !recipients.is_empty() {
                 let job = Job::Sealed {
                     recipients,
@@ -377,7 +369,7 @@ impl Engine {
     fn seal_for(
         &mut self,
         batch: &mut Batch,
-        channel: [u8; 32],
+        channel: ChannelId,
         content: &ChannelContent,
         recipients: &[UserId],
     ) -> Result<Vec<u8>, EngineError> {
@@ -385,13 +377,13 @@ impl Engine {
         let view = self
             .channels
             .get_mut(&channel)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(channel))?;
         let message = match view.seal(&mut self.rng, &bytes) {
             Err(ChannelError::NoOwnSenderKey) => {
                 self.distribute_sender_key(batch, channel, recipients)?;
                 self.channels
                     .get_mut(&channel)
-                    .ok_or_else(|| EngineError::Usage("unknown channel".into()))?
+                    .ok_or(EngineError::UnknownChannel(channel))?
                     .seal(&mut self.rng, &bytes)?
             }
             other => other?,
@@ -408,7 +400,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         now: UnixTime,
     ) -> Result<(), EngineError> {
         let view = self.view(channel)?;
@@ -448,7 +440,7 @@ impl Engine {
             let text = match entry.history {
                 Some((c, seq)) => self
                     .store
-                    .get::<Entry>(Kind::History, &Store::history_key(&c, seq))?
+                    .get::<Entry>(Kind::History, &Store::history_key(Place::Channel(c), seq))?
                     .and_then(|e| match e.body {
                         Body::Text(text) => Some((text, e.at)),
                         _ => None,
@@ -474,7 +466,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         why: &str,
     ) -> Result<(), EngineError> {
         for (key, entry) in self.store.scan::<OutboxEntry>(Kind::Outbox, &[])? {
@@ -492,14 +484,14 @@ impl Engine {
         batch: &mut Batch,
         events: &mut Vec<Event>,
         key: &[u8],
-        history: Option<([u8; 32], u64)>,
+        history: Option<(ChannelId, u64)>,
         delivery: Delivery,
     ) -> Result<(), EngineError> {
         Store::stage_remove(batch, Kind::Outbox, key);
         let Some((channel, seq)) = history else {
             return Ok(());
         };
-        let record = Store::history_key(&channel, seq);
+        let record = Store::history_key(Place::Channel(channel), seq);
         if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {
             old.delivery = Some(delivery.clone());
             self.store.stage(batch, Kind::History, &record, &old);

@@ -50,7 +50,7 @@ impl Engine {
             .prekeys
             .signed_prekey()
             .cloned()
-            .ok_or_else(|| StoreError::Corrupt("no signed prekey".into()))?;
+            .ok_or(StoreError::Missing("the signed prekey"))?;
         Ok((signed, one_time))
     }
 

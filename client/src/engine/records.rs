@@ -1,11 +1,15 @@
 //! What the engine keeps in the sealed store, and the events it reports.
 
 use bincode::{Decode, Encode};
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
 use vigil_protocol::content::DirectContent;
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::label::Classification;
+use vigil_protocol::relay::RelayError;
 use vigil_protocol::{MemberCertificate, UnixTime, UserId};
+
+use crate::store::Place;
 
 /// The record keys of single records.
 pub(crate) mod keys {
@@ -18,10 +22,6 @@ pub(crate) mod keys {
     /// The id of the signed prekey last published, in [`super::super::Kind::Meta`].
     pub(crate) const PUBLISHED: &[u8] = b"published";
 }
-
-/// The history pseudo-channel for what belongs to no channel (a payload that is not even
-/// addressed to a channel we could name).
-pub const SYSTEM_CHANNEL: [u8; 32] = [0; 32];
 
 /// How far one of our own messages got.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
@@ -92,7 +92,6 @@ pub(crate) enum Job {
     /// Content for one member, encrypted over the 1:1 session with them when it is sent (the
     /// session may have to be started from their prekey bundle first).
     Direct {
-        /// The member.
         to: UserId,
         /// Their identity key, from the certificate it is meant for (a channel state's): the
         /// session used must be with exactly this key.
@@ -106,11 +105,10 @@ pub(crate) enum Job {
         recipients: Vec<UserId>,
         /// The channel's level, for the relay's second-line check.
         level: Option<Classification>,
-        /// The payload bytes.
         payload: Vec<u8>,
         /// The channel, when it is a channel message (to recompute recipients after a
         /// revocation).
-        channel: Option<[u8; 32]>,
+        channel: Option<ChannelId>,
     },
 }
 
@@ -122,7 +120,7 @@ pub(crate) struct OutboxEntry {
     /// What to send.
     pub job: Job,
     /// Our history entry to mark sent or failed, if any.
-    pub history: Option<([u8; 32], u64)>,
+    pub history: Option<(ChannelId, u64)>,
 }
 
 /// A received item that cannot be processed yet, with when it arrived and its size (for the
@@ -135,7 +133,6 @@ pub(crate) struct ParkedEntry {
     pub bytes: u64,
     /// Whether the member was warned that it waits too long.
     pub warned: bool,
-    /// The item.
     pub item: Parked,
 }
 
@@ -146,7 +143,6 @@ pub(crate) enum Parked {
     Message {
         /// The relay's view of the sender.
         from: UserId,
-        /// The message.
         message: Box<GroupMessage>,
     },
     /// A sender key for an epoch or channel we do not have yet.
@@ -155,21 +151,18 @@ pub(crate) enum Parked {
         from: UserId,
         /// The identity key of the session it came over.
         identity: IdentityPublicKey,
-        /// The key.
         key: Box<SenderKeyDistribution>,
     },
     /// Part of a channel's chain, sent to us before an invitation (compact form).
     History {
         /// The 1:1 peer it came from.
         from: UserId,
-        /// The states.
         history: Box<vigil_protocol::content::History>,
     },
     /// A channel state that does not follow our head yet.
     State {
         /// The 1:1 peer it came from.
         from: UserId,
-        /// The state.
         state: Box<SignedChannelState>,
     },
 }
@@ -197,59 +190,44 @@ pub(crate) struct Sessions(pub Vec<StoredSession>);
 /// show every kind of event, so a new one is a compile error there, not a silent drop.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
-    /// A new history entry in a channel.
+    /// A new history entry, in a channel or in the member's own history.
     Message {
-        /// The channel.
-        channel: [u8; 32],
+        /// Where it is kept.
+        place: Place,
         /// Its sequence number in the channel's history.
         seq: u64,
-        /// The entry.
         entry: Entry,
     },
     /// A channel was joined, changed, or we were removed from it.
-    ChannelChanged {
-        /// The channel.
-        channel: [u8; 32],
-    },
+    ChannelChanged { channel: ChannelId },
     /// A contact's keys are new to us, or changed (loud until verified again).
-    Trust {
-        /// The contact.
-        user: UserId,
-        /// What happened.
-        warning: TrustWarning,
-    },
+    Trust { user: UserId, warning: TrustWarning },
     /// One of our messages changed delivery state.
     Delivery {
-        /// The channel.
-        channel: [u8; 32],
-        /// The history entry.
+        channel: ChannelId,
+        /// The sequence number of our entry in the channel's history.
         seq: u64,
-        /// The new state.
         state: Delivery,
     },
     /// Messages of a sender are missing (lost or withheld).
     Gap {
-        /// The channel.
-        channel: [u8; 32],
-        /// Whose.
+        channel: ChannelId,
+        /// The member whose messages are missing.
         sender: UserId,
-        /// How many.
         missing: u32,
     },
     /// A message could not be decrypted or verified (it is kept as a placeholder).
     DecryptFailed {
         /// The channel, when known.
-        channel: Option<[u8; 32]>,
+        channel: Option<ChannelId>,
         /// The relay's view of the sender.
         sender: UserId,
-        /// Why.
         reason: String,
     },
     /// A channel needs the member's attention: its history forked, or a change or key has
     /// not arrived in time (the relay may be withholding it). The text says what to do.
     Alert {
-        /// The channel.
-        channel: [u8; 32],
+        channel: ChannelId,
         /// What happened and what to do.
         text: String,
     },
@@ -278,5 +256,5 @@ pub enum Connection {
     /// Not connected; retrying. The last error.
     Offline(String),
     /// The relay refused us (e.g. a revoked certificate); not retrying.
-    Refused(String),
+    Refused(RelayError),
 }

@@ -7,6 +7,7 @@
 //! with the new lists.
 
 use vigil_protocol::cert::RevocationUpdate;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{ChannelState, Proposal};
 use vigil_protocol::{RevocationList, Text, UnixTime, UserId};
 
@@ -77,7 +78,7 @@ impl Engine {
         events: &mut Vec<Event>,
         now: UnixTime,
     ) -> Result<(), EngineError> {
-        let ids: Vec<[u8; 32]> = self.channels.keys().copied().collect();
+        let ids: Vec<ChannelId> = self.channels.keys().copied().collect();
         for id in ids {
             let Some(view) = self.channels.get(&id) else {
                 continue;
@@ -106,7 +107,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        id: [u8; 32],
+        id: ChannelId,
         state: &ChannelState,
         invalid: Vec<UserId>,
         now: UnixTime,
@@ -138,7 +139,7 @@ impl Engine {
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        id: [u8; 32],
+        id: ChannelId,
         state: &ChannelState,
         invalid: &[UserId],
         now: UnixTime,
@@ -156,7 +157,7 @@ impl Engine {
         let view = self
             .channels
             .get_mut(&id)
-            .ok_or_else(|| EngineError::Usage("unknown channel".into()))?;
+            .ok_or(EngineError::UnknownChannel(id))?;
         let key = view.rotate_own_sender_key(&mut self.rng)?;
         self.stage_channel(batch, id);
         for to in self.valid_others(state, now) {
@@ -195,8 +196,8 @@ impl Engine {
 
 /// The record of the members a channel's sender key was last rotated against, in
 /// [`Kind::Meta`].
-fn rotated_key(channel: &[u8; 32]) -> Vec<u8> {
+fn rotated_key(channel: &ChannelId) -> Vec<u8> {
     let mut key = b"rotated/".to_vec();
-    key.extend_from_slice(channel);
+    key.extend_from_slice(channel.as_bytes());
     key
 }

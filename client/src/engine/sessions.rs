@@ -14,7 +14,6 @@ use crate::trust::{TrustBook, Verdict};
 pub(crate) struct PeerSession {
     /// The peer's certificate, verified when the session started.
     pub(crate) certificate: MemberCertificate,
-    /// The session.
     pub(crate) session: Session,
 }
 
@@ -24,13 +23,19 @@ impl Engine {
         let Some(bytes) = self.store.get_raw(Kind::Session, &key)? else {
             return Ok(Vec::new());
         };
-        let list: Sessions = vigil_protocol::codec::decode(&bytes)
-            .map_err(|e| StoreError::Corrupt(format!("sessions: {e}")))?;
+        let list: Sessions =
+            vigil_protocol::codec::decode(&bytes).map_err(|source| StoreError::Decode {
+                kind: Kind::Session,
+                source,
+            })?;
         list.0
             .iter()
             .map(|stored| {
                 let session = Session::from_bytes(&stored.session).map_err(|e| {
-                    EngineError::Store(StoreError::Corrupt(format!("session: {e}")))
+                    EngineError::Store(StoreError::Decode {
+                        kind: Kind::Session,
+                        source: e,
+                    })
                 })?;
                 Ok(PeerSession {
                     certificate: stored.certificate.clone(),
@@ -106,7 +111,7 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] with the reason.
+    /// [`EngineError::Certificate`] with the reason.
     pub(super) fn check_certificate(
         &mut self,
         certificate: &MemberCertificate,
@@ -118,12 +123,12 @@ impl Engine {
             Some(known) if known.certificate() == certificate => self
                 .trust
                 .recheck(known, now)
-                .map_err(|e| EngineError::Refused(e.to_string())),
+                .map_err(EngineError::Certificate),
             _ => {
                 let verified = self
                     .trust
                     .verify_certificate(certificate, now)
-                    .map_err(|e| EngineError::Refused(e.to_string()))?;
+                    .map_err(EngineError::Certificate)?;
                 self.verified.insert(slot, verified);
                 Ok(())
             }
@@ -145,7 +150,7 @@ impl Engine {
         let verified = self
             .trust
             .verify_certificate(certificate, now)
-            .map_err(|e| EngineError::Refused(e.to_string()))?;
+            .map_err(EngineError::Certificate)?;
         let verdict = self.observe(events, &verified, now)?;
         let mut sessions = self.load_sessions(&user)?;
         let identity = &certificate.body().identity_key;
@@ -157,7 +162,10 @@ impl Engine {
             return Ok(verdict);
         }
         let session = Session::initiate(&mut self.rng, &self.local, &verified, bundle, now)
-            .map_err(|e| EngineError::Refused(format!("{user}'s prekeys: {e}")))?;
+            .map_err(|source| EngineError::Prekeys {
+                user: user.clone(),
+                source,
+            })?;
         sessions.insert(
             0,
             PeerSession {
@@ -174,9 +182,10 @@ impl Engine {
     ///
     /// # Errors
     ///
-    /// [`EngineError::Refused`] for a certificate or bundle that does not verify, a certificate
-    /// of another member than the entry's recipient, or one with another identity key than the
-    /// one the entry is bound to (the certificate in the channel's state).
+    /// [`EngineError::Certificate`] or [`EngineError::Prekeys`] for a certificate or bundle that
+    /// does not verify; [`EngineError::BundleOfOther`] for a certificate of another member than
+    /// the entry's recipient; [`EngineError::IdentityKeyMismatch`] for one with another identity
+    /// key than the one the entry is bound to (the certificate in the channel's state).
     pub fn add_bundle(
         &mut self,
         certificate: &MemberCertificate,
@@ -186,17 +195,13 @@ impl Engine {
         if let Some((to, identity)) = self.first_direct_recipient()? {
             let body = certificate.body();
             if body.user != to {
-                return Err(EngineError::Refused(format!(
-                    "the relay answered a request for {to}'s keys with a certificate of {}",
-                    body.user
-                )));
+                return Err(EngineError::BundleOfOther {
+                    requested: to,
+                    got: body.user.clone(),
+                });
             }
             if body.identity_key != identity {
-                return Err(EngineError::Refused(format!(
-                    "{to}'s certificate at the relay has another identity key than the one this \
-                     channel holds for them: an owner must renew them in the channel first \
-                     (`vigil channel renew`), or the relay is lying"
-                )));
+                return Err(EngineError::IdentityKeyMismatch(to));
             }
         }
         self.transact(|engine, batch, events| {

@@ -9,11 +9,12 @@
 //! channel moves on.
 
 use bincode::{Decode, Encode};
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::SignedChannelState;
 use vigil_protocol::{UnixTime, UserId};
 
 use super::inbound::Progress;
-use super::records::{Body, Event, Parked, ParkedEntry, SYSTEM_CHANNEL};
+use super::records::{Body, Event, Parked, ParkedEntry};
 use super::{Engine, EngineError};
 use crate::store::{Batch, Kind, Store};
 
@@ -48,21 +49,19 @@ struct ForkAlert {
     text: String,
 }
 
-fn alert_key(channel: &[u8; 32]) -> Vec<u8> {
+fn alert_key(channel: &ChannelId) -> Vec<u8> {
     let mut key = b"alert/".to_vec();
-    key.extend_from_slice(channel);
+    key.extend_from_slice(channel.as_bytes());
     key
 }
 
-fn parked_channel(item: &Parked) -> [u8; 32] {
+/// The channel a parked item is for; none for a part of a history without states.
+fn parked_channel(item: &Parked) -> Option<ChannelId> {
     match item {
-        Parked::Message { message, .. } => message.header.channel.0,
-        Parked::SenderKey { key, .. } => key.channel.0,
-        Parked::State { state, .. } => state.state().channel.0,
-        Parked::History { history, .. } => history
-            .states
-            .first()
-            .map_or(SYSTEM_CHANNEL, |s| s.channel().0),
+        Parked::Message { message, .. } => Some(message.header.channel),
+        Parked::SenderKey { key, .. } => Some(key.channel),
+        Parked::State { state, .. } => Some(state.state().channel),
+        Parked::History { history, .. } => history.states.first().map(|s| s.channel()),
     }
 }
 
@@ -87,17 +86,17 @@ fn describe(item: &Parked) -> &'static str {
 impl Engine {
     /// How many received messages of `channel` wait for their sender's key or a state.
     #[must_use]
-    pub fn waiting(&self, channel: [u8; 32]) -> usize {
+    pub fn waiting(&self, channel: ChannelId) -> usize {
         self.parked
             .iter()
             .filter(|(_, p)| {
-                matches!(p.item, Parked::Message { .. }) && parked_channel(&p.item) == channel
+                matches!(p.item, Parked::Message { .. }) && parked_channel(&p.item) == Some(channel)
             })
             .count()
     }
 
     /// What needs the member's attention in `channel`: a fork, or items waiting too long.
-    pub(super) fn alert(&self, channel: [u8; 32]) -> Option<String> {
+    pub(super) fn alert(&self, channel: ChannelId) -> Option<String> {
         if let Ok(Some(fork)) = self
             .store
             .get::<ForkAlert>(Kind::Meta, &alert_key(&channel))
@@ -106,11 +105,11 @@ impl Engine {
         }
         self.parked
             .iter()
-            .find(|(_, p)| p.warned && parked_channel(&p.item) == channel)
+            .find(|(_, p)| p.warned && parked_channel(&p.item) == Some(channel))
             .map(|(_, p)| stall_text(&p.item))
     }
 
-    pub(super) fn clear_alert(&self, batch: &mut Batch, channel: [u8; 32]) {
+    pub(super) fn clear_alert(&self, batch: &mut Batch, channel: ChannelId) {
         Store::stage_remove(batch, Kind::Meta, &alert_key(&channel));
     }
 
@@ -120,7 +119,7 @@ impl Engine {
         &self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
-        channel: [u8; 32],
+        channel: ChannelId,
         ours: &SignedChannelState,
         theirs: &SignedChannelState,
         now: UnixTime,
@@ -246,9 +245,7 @@ impl Engine {
         }
         let (key, entry) = self.parked.remove(index);
         Store::stage_remove(batch, Kind::Parked, &key);
-        let channel = parked_channel(&entry.item);
-        let channel =
-            (channel != SYSTEM_CHANNEL && self.channels.contains_key(&channel)).then_some(channel);
+        let channel = parked_channel(&entry.item).filter(|c| self.channels.contains_key(c));
         let from = parked_sender(&entry.item).clone();
         let why = format!(
             "{} whose key or state never arrived ({why})",
@@ -270,7 +267,7 @@ impl Engine {
             // for its other states (each try looks at all of them from our head, so junk cannot
             // make a pass quadratic). Not for a channel we are not in: each of its states tries
             // the chains that contain it, so junk must not hide the invitation.
-            let mut stalled: std::collections::BTreeSet<[u8; 32]> =
+            let mut stalled: std::collections::BTreeSet<Option<ChannelId>> =
                 std::collections::BTreeSet::new();
             let mut i = 0;
             while i < self.parked.len() {
@@ -279,7 +276,7 @@ impl Engine {
                     None => break,
                 };
                 let state = matches!(item, Parked::State { .. })
-                    && self.channels.contains_key(&parked_channel(&item));
+                    && parked_channel(&item).is_some_and(|c| self.channels.contains_key(&c));
                 if state && stalled.contains(&parked_channel(&item)) {
                     i += 1;
                     continue;
@@ -332,7 +329,7 @@ impl Engine {
                 self.drop_parked(batch, events, index, "it waited more than a week", now)?;
             }
         }
-        let mut alerted: Vec<[u8; 32]> = Vec::new();
+        let mut alerted: Vec<ChannelId> = Vec::new();
         for i in 0..self.parked.len() {
             let Some((key, entry)) = self.parked.get(i) else {
                 break;
@@ -344,7 +341,10 @@ impl Engine {
             let (key, mut entry) = (key.clone(), entry.clone());
             entry.warned = true;
             self.store.stage(batch, Kind::Parked, &key, &entry);
-            if self.channels.contains_key(&channel) && !alerted.contains(&channel) {
+            if let Some(channel) = channel
+                && self.channels.contains_key(&channel)
+                && !alerted.contains(&channel)
+            {
                 alerted.push(channel);
                 let text = stall_text(&entry.item);
                 let from = parked_sender(&entry.item).clone();
@@ -366,7 +366,7 @@ impl Engine {
             return false;
         };
         self.channels
-            .get(&state.state().channel.0)
+            .get(&state.state().channel)
             .is_some_and(|view| state.signed_by_authority_of(view.head().state()))
     }
 

@@ -96,12 +96,8 @@ pub struct Sled {
 
 fn engine(e: sled::Error) -> StoreError {
     match e {
-        sled::Error::Corruption { .. } => StoreError::Corrupt(
-            "the local database fails its checksums (a damaged or truncated file); restore the \
-             home directory from a backup, or enroll this device again"
-                .to_owned(),
-        ),
-        other => StoreError::Engine(other.to_string()),
+        sled::Error::Corruption { .. } => StoreError::Checksums,
+        other => StoreError::Engine(other),
     }
 }
 
@@ -120,13 +116,7 @@ impl Sled {
                 .cache_capacity(CACHE_CAPACITY)
                 .open()
         })
-        .map_err(|_| {
-            StoreError::Corrupt(format!(
-                "the local database in {} cannot be opened (the engine failed on it); restore \
-                 the home directory from a backup, or enroll this device again",
-                dir.display()
-            ))
-        })?;
+        .map_err(|_| StoreError::Unopenable(dir.to_owned()))?;
         let db = opened.map_err(engine)?;
         let trees = Kind::ALL
             .iter()
@@ -138,7 +128,7 @@ impl Sled {
     fn tree(&self, kind: Kind) -> Result<&sled::Tree, StoreError> {
         self.trees
             .get(kind as usize)
-            .ok_or_else(|| StoreError::Engine("no such tree".into()))
+            .ok_or(StoreError::Missing("a tree of the local database"))
     }
 }
 
@@ -193,7 +183,7 @@ impl Backend for Sled {
             .transaction(|trees| {
                 for (kind, key, value) in ops {
                     let Some(tree) = trees.get(*kind as usize) else {
-                        return sled::transaction::abort("no such tree");
+                        return sled::transaction::abort("a tree of the local database");
                     };
                     match value {
                         Some(value) => tree.insert(key.as_slice(), value.as_slice())?,
@@ -202,8 +192,9 @@ impl Backend for Sled {
                 }
                 Ok(())
             })
-            .map_err(|e: sled::transaction::TransactionError<&str>| {
-                StoreError::Engine(e.to_string())
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Abort(what) => StoreError::Missing(what),
+                sled::transaction::TransactionError::Storage(e) => engine(e),
             })
     }
 

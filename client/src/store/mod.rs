@@ -12,6 +12,8 @@
 //! channel and sequence, so the newest page of a channel is read without touching the rest.
 
 pub mod backend;
+mod error;
+mod place;
 
 use std::path::{Path, PathBuf};
 
@@ -21,6 +23,8 @@ use vigil_protocol::provisioning::{FileKind, KdfParams, SealError, SealedFile, a
 use vigil_protocol::storage::StoreKey;
 
 use backend::{Backend, Op, Sled};
+pub use error::{KeyFileDamage, StoreError};
+pub use place::Place;
 
 /// An opened record's bytes, zeroized on drop.
 pub type Plain = zeroize::Zeroizing<Vec<u8>>;
@@ -112,44 +116,6 @@ impl Kind {
     }
 }
 
-/// The store could not be used.
-#[derive(Debug, thiserror::Error)]
-#[non_exhaustive]
-pub enum StoreError {
-    /// No store in this home directory.
-    #[error("no Vigil store in {0}: enroll this device first (`vigil enroll BUNDLE`)")]
-    NotEnrolled(PathBuf),
-    /// A store exists already.
-    #[error("{0} already holds a Vigil store")]
-    Exists(PathBuf),
-    /// Wrong passphrase (nothing was read or changed).
-    #[error("wrong passphrase for the Vigil store in {0}")]
-    WrongPassphrase(PathBuf),
-    /// The store was written by a client of another wire version: not read, not migrated.
-    #[error(
-        "the Vigil store in {home} was written by a client of wire version {found}; this client \
-         speaks version {expected}: enroll again with a new bundle in a new home directory (see \
-         the user guide, upgrading)"
-    )]
-    OtherVersion {
-        /// The home directory.
-        home: PathBuf,
-        /// The version found.
-        found: u8,
-        /// The version spoken.
-        expected: u8,
-    },
-    /// A record or the key file is damaged or was moved.
-    #[error("the store is damaged: {0}")]
-    Corrupt(String),
-    /// The engine failed (I/O, a full disk).
-    #[error("store engine: {0}")]
-    Engine(String),
-    /// Files around the store could not be read or written.
-    #[error(transparent)]
-    Files(#[from] vigil_common::Error),
-}
-
 /// The sealed store.
 #[derive(Debug)]
 pub struct Store {
@@ -182,7 +148,7 @@ fn wrap(key: &StoreKey, passphrase: &str, kdf: KdfParams) -> Result<String, Stor
         key.id().to_vec(),
         key.to_bytes().as_slice(),
     )
-    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    .map_err(StoreError::Seal)?;
     Ok(armor(FileKind::SealedStoreKey, &sealed.to_bytes()))
 }
 
@@ -219,7 +185,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::NotEnrolled`], [`StoreError::WrongPassphrase`], [`StoreError::Corrupt`].
+    /// [`StoreError::NotEnrolled`], [`StoreError::WrongPassphrase`], [`StoreError::Sealed`] or [`StoreError::Decode`].
     pub fn open(home: &Path, passphrase: &str) -> Result<Self, StoreError> {
         let path = key_file(home);
         let text = match std::fs::read_to_string(&path) {
@@ -229,11 +195,13 @@ impl Store {
             }
             Err(e) => return Err(vigil_common::Error::io(&path, e).into()),
         };
-        let corrupt =
-            |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("{}: {e}", path.display()));
-        let (kind, bytes) = dearmor(&text).map_err(|e| corrupt(&e))?;
+        let damaged = |damage| StoreError::KeyFile {
+            path: path.clone(),
+            damage,
+        };
+        let (kind, bytes) = dearmor(&text).map_err(|e| damaged(KeyFileDamage::Armor(e)))?;
         if kind != FileKind::SealedStoreKey {
-            return Err(corrupt(&"not a store key file"));
+            return Err(damaged(KeyFileDamage::NotAKeyFile));
         }
         let sealed = SealedFile::from_bytes(&bytes).map_err(|e| match e {
             vigil_protocol::DecodeError::UnknownVersion { expected, got } => {
@@ -243,19 +211,19 @@ impl Store {
                     expected,
                 }
             }
-            other => corrupt(&other),
+            other => damaged(KeyFileDamage::Decode(other)),
         })?;
         let bytes = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
             SealError::WrongPassphraseOrCorrupt => StoreError::WrongPassphrase(home.to_owned()),
-            other => corrupt(&other),
+            other => damaged(KeyFileDamage::Seal(other)),
         })?;
         let bytes: [u8; 32] = bytes
             .as_slice()
             .try_into()
-            .map_err(|_| corrupt(&"not a 32-byte key"))?;
+            .map_err(|_| damaged(KeyFileDamage::NotAKey))?;
         let key = StoreKey::from_bytes(&bytes);
         if key.id().as_slice() != sealed.header.as_slice() {
-            return Err(corrupt(&"key id mismatch"));
+            return Err(damaged(KeyFileDamage::KeyIdMismatch));
         }
         let engine = Box::new(Sled::open(&home.join("store"))?);
         let store = Self {
@@ -274,11 +242,7 @@ impl Store {
         if let Some(recorded) = recorded
             && recorded > commits
         {
-            return Err(StoreError::Corrupt(format!(
-                "the local database has lost {} of its last changes (a damaged file); restore \
-                 the home directory from a backup, or enroll this device again",
-                recorded - commits
-            )));
+            return Err(StoreError::LostChanges(recorded - commits));
         }
         store
             .commits
@@ -343,7 +307,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open or decode here.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open or decode here.
     pub fn get<T: bincode::Decode<()> + bincode::Encode>(
         &self,
         kind: Kind,
@@ -351,8 +315,7 @@ impl Store {
     ) -> Result<Option<T>, StoreError> {
         self.get_raw(kind, key)?
             .map(|bytes| {
-                codec::decode(&bytes)
-                    .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))
+                codec::decode(&bytes).map_err(|source| StoreError::Decode { kind, source })
             })
             .transpose()
     }
@@ -361,7 +324,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`].
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`].
     pub fn get_raw(
         &self,
         kind: Kind,
@@ -379,12 +342,9 @@ impl Store {
         key: &[u8],
         sealed: &[u8],
     ) -> Result<zeroize::Zeroizing<Vec<u8>>, StoreError> {
-        self.key.open(kind as u8, key, sealed).map_err(|_| {
-            StoreError::Corrupt(format!(
-                "a {} record does not open with this store's key",
-                kind.name()
-            ))
-        })
+        self.key
+            .open(kind as u8, key, sealed)
+            .map_err(|_| StoreError::Sealed(kind))
     }
 
     /// Seals `value` into `batch` under `key`.
@@ -420,9 +380,7 @@ impl Store {
             .fail_next_commit
             .swap(false, std::sync::atomic::Ordering::SeqCst)
         {
-            return Err(StoreError::Engine(
-                "injected failure (a test of failed commits)".into(),
-            ));
+            return Err(StoreError::InjectedFailure);
         }
         let next = self.commits.load(std::sync::atomic::Ordering::SeqCst) + 1;
         self.stage(&mut batch, Kind::Meta, COMMITS, &next);
@@ -451,7 +409,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open.
     pub fn scan<T: bincode::Decode<()> + bincode::Encode>(
         &self,
         kind: Kind,
@@ -462,8 +420,8 @@ impl Store {
             .into_iter()
             .map(|(key, sealed)| {
                 let plain = self.open_record(kind, &key, &sealed)?;
-                let value = codec::decode(&plain)
-                    .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))?;
+                let value =
+                    codec::decode(&plain).map_err(|source| StoreError::Decode { kind, source })?;
                 Ok((key, value))
             })
             .collect()
@@ -473,7 +431,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open.
     pub fn scan_raw(&self, kind: Kind, prefix: &[u8]) -> Result<Vec<(Vec<u8>, Plain)>, StoreError> {
         self.engine
             .scan(kind, prefix)?
@@ -489,7 +447,7 @@ impl Store {
     ///
     /// # Errors
     ///
-    /// [`StoreError::Corrupt`] for a record that does not open.
+    /// [`StoreError::Sealed`] or [`StoreError::Decode`] for a record that does not open.
     pub fn scan_first<T: bincode::Decode<()> + bincode::Encode>(
         &self,
         kind: Kind,
@@ -498,8 +456,7 @@ impl Store {
             return Ok(None);
         };
         let plain = self.open_record(kind, &key, &sealed)?;
-        let value = codec::decode(&plain)
-            .map_err(|e| StoreError::Corrupt(format!("{} record: {e}", kind.name())))?;
+        let value = codec::decode(&plain).map_err(|source| StoreError::Decode { kind, source })?;
         Ok(Some((key, value)))
     }
 
@@ -522,10 +479,10 @@ impl Store {
         self.engine.next_id()
     }
 
-    /// The record key of history entry `seq` of `channel`.
+    /// The record key of history entry `seq` kept at `place`.
     #[must_use]
-    pub fn history_key(channel: &[u8; 32], seq: u64) -> Vec<u8> {
-        let mut key = channel.to_vec();
+    pub fn history_key(place: Place, seq: u64) -> Vec<u8> {
+        let mut key = place.key_prefix().to_vec();
         key.extend_from_slice(&seq.to_be_bytes());
         key
     }
@@ -539,42 +496,36 @@ impl Store {
         self.engine.remove(kind, key)
     }
 
-    /// Appends `value` to the history of `channel`; returns its sequence number.
+    /// Appends `value` to the history kept at `place`; returns its sequence number.
     ///
     /// # Errors
     ///
     /// [`StoreError::Engine`].
     pub fn append_history<T: bincode::Encode>(
         &self,
-        channel: &[u8; 32],
+        place: Place,
         value: &T,
     ) -> Result<u64, StoreError> {
         let seq = self.engine.next_id()?;
-        let mut key = channel.to_vec();
-        key.extend_from_slice(&seq.to_be_bytes());
-        self.put(Kind::History, &key, value)?;
+        self.put(Kind::History, &Self::history_key(place, seq), value)?;
         Ok(seq)
     }
 
-    /// The newest `limit` history records of `channel` older than `before` (if given), newest
-    /// first, reading only those records.
+    /// The newest `limit` history records kept at `place` older than `before` (if given),
+    /// newest first, reading only those records.
     ///
     /// # Errors
     ///
     /// [`StoreError`].
     pub fn history_page<T: bincode::Decode<()> + bincode::Encode>(
         &self,
-        channel: &[u8; 32],
+        place: Place,
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, T)>, StoreError> {
-        let end = before.map(|seq| {
-            let mut key = channel.to_vec();
-            key.extend_from_slice(&seq.to_be_bytes());
-            key
-        });
+        let end = before.map(|seq| Self::history_key(place, seq));
         self.engine
-            .newest(Kind::History, channel, end.as_deref(), limit)?
+            .newest(Kind::History, &place.key_prefix(), end.as_deref(), limit)?
             .into_iter()
             .map(|(key, sealed)| {
                 let seq = key
@@ -582,8 +533,10 @@ impl Store {
                     .and_then(|b| <[u8; 8]>::try_from(b).ok())
                     .map_or(0, u64::from_be_bytes);
                 let plain = self.open_record(Kind::History, &key, &sealed)?;
-                let value = codec::decode(&plain)
-                    .map_err(|e| StoreError::Corrupt(format!("history record: {e}")))?;
+                let value = codec::decode(&plain).map_err(|source| StoreError::Decode {
+                    kind: Kind::History,
+                    source,
+                })?;
                 Ok((seq, value))
             })
             .collect()
@@ -603,6 +556,8 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use vigil_protocol::channel::ChannelId;
 
     use vigil_tests::files_under as files;
 
@@ -646,7 +601,9 @@ mod tests {
         let store = Store::create(home.path(), "correct horse battery").unwrap();
         let text = "TLP:RED IOC 198.51.100.23 exfiltration via port 8443".to_owned();
         let secret = [0x5Au8; 32];
-        store.append_history(&[1; 32], &text).unwrap();
+        store
+            .append_history(Place::Channel(ChannelId([1; 32])), &text)
+            .unwrap();
         store.put_raw(Kind::Identity, b"seed", &secret).unwrap();
         let contact = store.blind(Kind::Session, "bob@cert-at");
         store
@@ -674,16 +631,19 @@ mod tests {
     fn history_pages_come_newest_first_and_records_cannot_be_moved() {
         let home = tempfile::tempdir().unwrap();
         let store = Store::create(home.path(), "correct horse battery").unwrap();
-        let (a, b) = ([1u8; 32], [2u8; 32]);
+        let (a, b) = (
+            Place::Channel(ChannelId([1; 32])),
+            Place::Channel(ChannelId([2; 32])),
+        );
         for i in 0..500u32 {
-            store.append_history(&a, &i).unwrap();
-            store.append_history(&b, &(10_000 + i)).unwrap();
+            store.append_history(a, &i).unwrap();
+            store.append_history(b, &(10_000 + i)).unwrap();
         }
-        let page: Vec<(u64, u32)> = store.history_page(&a, None, 50).unwrap();
+        let page: Vec<(u64, u32)> = store.history_page(a, None, 50).unwrap();
         let values: Vec<u32> = page.iter().map(|(_, v)| *v).collect();
         assert_eq!(values, (450..500).rev().collect::<Vec<_>>());
         let older: Vec<(u64, u32)> = store
-            .history_page(&a, Some(page.last().unwrap().0), 50)
+            .history_page(a, Some(page.last().unwrap().0), 50)
             .unwrap();
         assert_eq!(older.first().unwrap().1, 449);
         // A record copied to another key does not open there.
@@ -694,12 +654,12 @@ mod tests {
         store.engine.put(Kind::Trust, b"two", &raw).unwrap();
         assert!(matches!(
             store.get::<u8>(Kind::Trust, b"two"),
-            Err(StoreError::Corrupt(_))
+            Err(StoreError::Sealed(Kind::Trust))
         ));
         store.engine.put(Kind::Session, b"one", &raw).unwrap();
         assert!(matches!(
             store.get::<u8>(Kind::Session, b"one"),
-            Err(StoreError::Corrupt(_))
+            Err(StoreError::Sealed(Kind::Session))
         ));
     }
 
@@ -762,10 +722,7 @@ mod tests {
             }
         }
         let err = Store::open(home.path(), "correct horse battery").unwrap_err();
-        assert!(
-            err.to_string().contains("has lost 10 of its last changes"),
-            "{err}"
-        );
+        assert!(matches!(err, StoreError::LostChanges(10)), "{err}");
     }
 
     #[test]
@@ -782,7 +739,7 @@ mod tests {
             store.engine.put(Kind::Outbox, b"entry", &altered).unwrap();
             assert!(matches!(
                 store.get::<String>(Kind::Outbox, b"entry"),
-                Err(StoreError::Corrupt(_))
+                Err(StoreError::Sealed(Kind::Outbox))
             ));
         }
         store
@@ -791,7 +748,7 @@ mod tests {
             .unwrap();
         assert!(matches!(
             store.get::<String>(Kind::Outbox, b"entry"),
-            Err(StoreError::Corrupt(_))
+            Err(StoreError::Sealed(Kind::Outbox))
         ));
     }
 

@@ -1,7 +1,11 @@
 //! Members talking, redeliveries, garbage, ordering, refusals and restarts.
 
 use rand_core::{OsRng, RngCore as _};
-use vigil_client::engine::{Engine, EngineError, Event, TrustWarning};
+use vigil_client::engine::{Body, Engine, EngineError, Event, TrustWarning};
+use vigil_client::history;
+use vigil_client::store::StoreError;
+use vigil_protocol::channel::ChannelId;
+use vigil_protocol::label::Tlp;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::{CertError, LocalIdentity, UnixTime, UserId};
 
@@ -153,8 +157,14 @@ fn certificates_from_an_untrusted_root_or_expired_are_refused_with_the_reason() 
             now(),
         )
         .unwrap_err();
-    assert!(matches!(err, EngineError::Refused(_)), "{err}");
-    assert!(err.to_string().contains("signature"), "{err}");
+    assert!(
+        matches!(
+            err,
+            EngineError::Certificate(CertError::BadSignature { .. })
+        ),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 1);
     let expired = at.member("old@cert-at", 4, UnixTime(now().0 - 10));
     let err = net
         .engine("lead@cert-at")
@@ -166,7 +176,10 @@ fn certificates_from_an_untrusted_root_or_expired_are_refused_with_the_reason() 
             now(),
         )
         .unwrap_err();
-    assert!(err.to_string().contains("expired"), "{err}");
+    assert!(
+        matches!(err, EngineError::Certificate(CertError::Expired { .. })),
+        "{err}"
+    );
     assert_eq!(err.exit_code(), 1);
     // Nothing changed: the channel still has its two members.
     let summary = net.engine("lead@cert-at").channel(id).unwrap();
@@ -207,7 +220,11 @@ fn a_device_refuses_a_partner_member_beyond_the_limits_its_bundle_carries() {
             Ok(_) => assert!(accepted, "{who} invited petra beyond its limit"),
             Err(e) => {
                 assert!(
-                    !accepted && matches!(e, EngineError::Refused(_)),
+                    !accepted
+                        && matches!(
+                            e,
+                            EngineError::Certificate(CertError::ClearanceAboveLimit { .. })
+                        ),
                     "{who}: {e}"
                 );
                 assert_eq!(net.engine(who).channel(id).unwrap().members.len(), 1);
@@ -237,7 +254,10 @@ fn a_contact_with_new_keys_is_a_loud_warning_until_verified() {
         .invite(id, reissued.user(), reissued.certificate(), &bundle, now())
         .unwrap_err();
     // Refused: keys that changed since they were pinned are refused until verified...
-    assert!(matches!(err, EngineError::Refused(_)), "{err}");
+    assert!(
+        matches!(&err, EngineError::KeyChanged(u) if u == reissued.user()),
+        "{err}"
+    );
     // ...and the new keys were noticed and pinned as changed until verified again.
     let contact = net
         .engine("lead@cert-at")
@@ -263,7 +283,10 @@ fn the_engine_survives_a_restart_and_refuses_a_wrong_passphrase() {
     let home = engine.store().home().to_owned();
     drop(engine);
     let err = Engine::open(&home, "not the passphrase").unwrap_err();
-    assert!(err.to_string().contains("wrong passphrase"), "{err}");
+    assert!(
+        matches!(err, EngineError::Store(StoreError::WrongPassphrase(_))),
+        "{err}"
+    );
     assert_eq!(err.exit_code(), 2);
     let engine = Engine::open(&home, PASSPHRASE).unwrap();
     net.engines.insert("officer@cert-at".to_owned(), engine);
@@ -272,4 +295,125 @@ fn the_engine_survives_a_restart_and_refuses_a_wrong_passphrase() {
         .unwrap();
     net.settle();
     assert_eq!(net.texts("officer@cert-at", "ops"), ["before", "after"]);
+}
+
+#[test]
+fn each_refusal_names_what_it_is_about() {
+    let (mut net, _) = two_members();
+    let officer = UserId::new("officer@cert-at").unwrap();
+    let nobody = UserId::new("nobody@cert-at").unwrap();
+    let engine = net.engine("lead@cert-at");
+    let id = engine.find_channel("ops").unwrap();
+    assert!(matches!(
+        engine.find_channel("opz"),
+        Err(EngineError::NoChannelNamed(name)) if name == "opz"
+    ));
+    let (twin, _) = engine
+        .create_channel("ops", label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    let err = engine.find_channel("ops").unwrap_err();
+    assert!(
+        matches!(&err, EngineError::AmbiguousChannel { name, ids }
+            if name == "ops" && ids.contains(&id) && ids.contains(&twin) && ids.len() == 2),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 2);
+    let unknown = ChannelId([0xEE; 32]);
+    assert!(matches!(
+        engine.channel(unknown),
+        Err(EngineError::UnknownChannel(c)) if c == unknown
+    ));
+    assert!(matches!(
+        engine.send_text(id, " \n", now()),
+        Err(EngineError::EmptyMessage)
+    ));
+    assert!(matches!(
+        engine.remove(id, std::slice::from_ref(&nobody), "need to know", now()),
+        Err(EngineError::NotMember { channel, user }) if channel == id && user == nobody
+    ));
+    assert!(matches!(
+        engine.contact_certificate(&nobody, now()),
+        Err(EngineError::UnknownContact(u)) if u == nobody
+    ));
+    let err = engine.verify(&officer, &"1".repeat(60), now()).unwrap_err();
+    assert!(
+        matches!(&err, EngineError::SafetyNumberMismatch(u) if *u == officer),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 1);
+    let (red, _) = engine
+        .create_channel("red", label("TLP:RED", "EU RESTRICTED"), now())
+        .unwrap();
+    let err = history::export(engine, red).unwrap_err();
+    assert!(
+        matches!(&err, EngineError::NoExport { name, tlp } if name == "red" && *tlp == Tlp::Red),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 1);
+    // A member removed from a channel can no longer send to it.
+    engine
+        .remove(id, std::slice::from_ref(&officer), "need to know", now())
+        .unwrap();
+    net.settle();
+    let err = net
+        .engine("officer@cert-at")
+        .send_text(id, "still here?", now())
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::NoLongerMember(c) if c == id),
+        "{err}"
+    );
+    assert_eq!(err.exit_code(), 1);
+}
+
+#[test]
+fn a_search_pages_through_the_store_and_stops_at_its_limit() {
+    let (mut net, _) = two_members();
+    let engine = net.engine("lead@cert-at");
+    let ops = engine.find_channel("ops").unwrap();
+    // More than two of the store pages a search reads at a time.
+    for i in 0..1_100 {
+        let text = if i % 100 == 7 {
+            format!("note {i}: BEACON to 203.0.113.47")
+        } else {
+            format!("note {i}: quiet")
+        };
+        engine.send_text(ops, &text, now()).unwrap();
+    }
+    let (other, _) = engine
+        .create_channel("other", label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    engine.send_text(other, "a beacon here too", now()).unwrap();
+    let texts = |hits: &[history::Hit]| -> Vec<String> {
+        hits.iter()
+            .map(|h| match &h.entry.body {
+                Body::Text(t) => t.clone(),
+                other => panic!("not a text: {other:?}"),
+            })
+            .collect()
+    };
+    // Every match in the channel, newest first, whatever its case; notices are not searched.
+    let all = history::search(engine, Some(ops), "beacon", 100).unwrap();
+    let expected: Vec<String> = (0..11)
+        .rev()
+        .map(|k| format!("note {}: BEACON to 203.0.113.47", k * 100 + 7))
+        .collect();
+    assert_eq!(texts(&all), expected);
+    assert!(all.iter().all(|h| h.channel == ops));
+    assert!(
+        history::search(engine, Some(ops), "created this channel", 10)
+            .unwrap()
+            .is_empty()
+    );
+    // The limit: the newest only.
+    let newest = history::search(engine, Some(ops), "beacon", 3).unwrap();
+    assert_eq!(texts(&newest), expected[..3]);
+    // Every channel.
+    let everywhere = history::search(engine, None, "BEACON", 100).unwrap();
+    assert_eq!(everywhere.len(), 12);
+    assert!(everywhere.iter().any(|h| h.channel == other));
+    assert!(matches!(
+        history::search(engine, Some(ChannelId([0xEE; 32])), "beacon", 3),
+        Err(EngineError::UnknownChannel(_))
+    ));
 }

@@ -24,6 +24,28 @@ impl std::fmt::Debug for ChannelId {
     }
 }
 
+impl ChannelId {
+    /// The id's bytes, as a store or wire key.
+    #[must_use]
+    pub fn as_bytes(&self) -> &[u8; 32] {
+        &self.0
+    }
+
+    /// The first six bytes in hex: enough to tell a member's channels apart when two share a
+    /// name.
+    #[must_use]
+    pub fn short(&self) -> String {
+        crate::keys::hex(&self.0[..6])
+    }
+}
+
+/// The id in lowercase hex (64 digits), as the command line shows and accepts it.
+impl std::fmt::Display for ChannelId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(&crate::keys::hex(&self.0))
+    }
+}
+
 /// The SHA-256 of a signed state; each state names its predecessor by it.
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct StateHash(pub [u8; 32]);

@@ -2,6 +2,7 @@
 
 use vigil_client::engine::{ChannelSummary, Entry, Event};
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 
 use super::TrustMark;
@@ -10,15 +11,15 @@ use super::TrustMark;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     /// Sends the text to the channel (queued while offline).
-    Send([u8; 32], String),
+    Send(ChannelId, String),
     /// Creates a channel of that name and label, owned by us.
     Create(String, Label),
     /// Invites the member to the channel (the label's rules are checked first).
-    Invite([u8; 32], UserId),
+    Invite(ChannelId, UserId),
     /// Removes the member from the channel (new keys for the others).
-    Remove([u8; 32], UserId),
+    Remove(ChannelId, UserId),
     /// Load a page of history older than `before` (or the newest).
-    LoadHistory([u8; 32], Option<u64>),
+    LoadHistory(ChannelId, Option<u64>),
     /// Ask for the channel list again.
     RefreshChannels,
     /// Ask what we know of a contact's keys.
@@ -30,9 +31,9 @@ pub enum Action {
     /// Mark a contact verified with the number shown.
     MarkVerified(UserId, String),
     /// Exports the channel to the file (JSON for `.json`, else Markdown).
-    Export([u8; 32], String),
+    Export(ChannelId, String),
     /// Searches the channel's local history for the text (any case).
-    Search([u8; 32], String),
+    Search(ChannelId, String),
     /// Rings the terminal bell (a mention, when configured).
     Bell,
     /// Ends the TUI.
@@ -47,7 +48,7 @@ pub enum Update {
     /// Every channel of ours, sorted by name.
     Channels(Vec<ChannelSummary>),
     /// A page of history, newest first.
-    History([u8; 32], Option<u64>, Vec<(u64, Entry)>),
+    History(ChannelId, Option<u64>, Vec<(u64, Entry)>),
     /// What we know of a contact.
     Trust(UserId, TrustMark),
     /// An action succeeded: a short confirmation.

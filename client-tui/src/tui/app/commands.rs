@@ -2,6 +2,7 @@
 //! one function per command. A command that cannot run says why on the status line.
 
 use vigil_protocol::UserId;
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::{Label, LabelError, Tlp};
 use vigil_protocol::policy::ClassificationPolicy;
 
@@ -193,7 +194,7 @@ impl App {
         Vec::new()
     }
 
-    fn export(&mut self, channel: [u8; 32], path: Option<&String>) -> Vec<Action> {
+    fn export(&mut self, channel: ChannelId, path: Option<&String>) -> Vec<Action> {
         match path {
             Some(path) => vec![Action::Export(channel, path.clone())],
             None => {
@@ -203,7 +204,7 @@ impl App {
         }
     }
 
-    fn search(&mut self, channel: [u8; 32], text: &str) -> Vec<Action> {
+    fn search(&mut self, channel: ChannelId, text: &str) -> Vec<Action> {
         if text.is_empty() {
             self.refuse("usage: /search TEXT");
             return Vec::new();

@@ -3,8 +3,9 @@
 //! function per kind.
 
 use std::collections::{BTreeMap, BTreeSet};
+use vigil_protocol::channel::ChannelId;
 
-use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, TrustWarning};
+use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, Place, TrustWarning};
 use vigil_protocol::UserId;
 
 use super::{Action, App, ChannelItem, Mode, PAGE, TrustMark, Update};
@@ -37,7 +38,7 @@ impl App {
     /// and members we know nothing of yet are looked up.
     fn on_channels(&mut self, list: Vec<ChannelSummary>) -> Vec<Action> {
         let selected = self.current_id();
-        let old: BTreeMap<[u8; 32], (usize, bool)> = self
+        let old: BTreeMap<ChannelId, (usize, bool)> = self
             .channels
             .iter()
             .map(|c| (c.summary.id, (c.unread, c.mention)))
@@ -72,7 +73,7 @@ impl App {
     }
 
     /// A page of history (newest first) older than `before`, or the newest page.
-    fn on_history(&mut self, channel: [u8; 32], before: Option<u64>, page: Vec<(u64, Entry)>) {
+    fn on_history(&mut self, channel: ChannelId, before: Option<u64>, page: Vec<(u64, Entry)>) {
         let entries = self.messages.entry(channel).or_default();
         if page.len() < PAGE {
             self.complete.insert(channel);
@@ -89,11 +90,7 @@ impl App {
 
     fn on_event(&mut self, event: Event) -> Vec<Action> {
         match event {
-            Event::Message {
-                channel,
-                seq,
-                entry,
-            } => return self.on_message(channel, seq, entry),
+            Event::Message { place, seq, entry } => return self.on_message(place, seq, entry),
             Event::ChannelChanged { .. } => return vec![Action::RefreshChannels],
             Event::Trust { user, warning } => return self.on_trust(user, warning),
             Event::Delivery {
@@ -123,24 +120,29 @@ impl App {
         Vec::new()
     }
 
-    /// A message stored in `channel`: into its loaded history, counted unread elsewhere, the
-    /// bell on a mention when asked for.
-    fn on_message(&mut self, channel: [u8; 32], seq: u64, entry: Entry) -> Vec<Action> {
-        let open = self.current_id() == Some(channel);
+    /// A message stored in a channel (or the member's own history): into its loaded history,
+    /// counted unread elsewhere, the bell on a mention when asked for.
+    fn on_message(&mut self, place: Place, seq: u64, entry: Entry) -> Vec<Action> {
+        let channel = place.channel();
+        let open = channel.is_some() && self.current_id() == channel;
         let mention = entry.sender != self.me && self.names_me(&entry.body);
         let mut actions = Vec::new();
         if entry.sender != self.me && !self.trust.contains_key(&entry.sender) {
             actions.push(Action::Contact(entry.sender.clone()));
         }
         let from_me = entry.sender == self.me;
-        if let Some(list) = self.messages.get_mut(&channel) {
+        if let Some(list) = channel.and_then(|c| self.messages.get_mut(&c)) {
             // Events and history pages travel separately: an entry may already be here from a
             // page loaded after it was stored.
             if let Err(at) = list.binary_search_by_key(&seq, |(s, _)| *s) {
                 list.insert(at, (seq, entry));
             }
         }
-        if let Some(item) = self.channels.iter_mut().find(|c| c.summary.id == channel) {
+        if let Some(item) = self
+            .channels
+            .iter_mut()
+            .find(|c| Some(c.summary.id) == channel)
+        {
             if !open && !from_me {
                 item.unread += 1;
                 item.mention |= mention;
@@ -178,7 +180,7 @@ impl App {
     }
 
     /// A message of ours was queued, sent, or not sent (the reason on the status line).
-    fn on_delivery(&mut self, channel: [u8; 32], seq: u64, state: Delivery) {
+    fn on_delivery(&mut self, channel: ChannelId, seq: u64, state: Delivery) {
         if let Delivery::Failed(why) = &state {
             self.status = Some((format!("not sent: {why}"), true));
         }

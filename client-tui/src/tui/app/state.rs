@@ -3,6 +3,7 @@
 //! and the moves every other part makes on it (selecting a channel, scrolling, refusing).
 
 use std::collections::{BTreeMap, BTreeSet};
+use vigil_protocol::channel::ChannelId;
 
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use vigil_client::engine::{ChannelSummary, Connection, Entry};
@@ -106,9 +107,9 @@ pub struct App {
     /// The open channel (index into `channels`).
     pub selected: usize,
     /// Loaded history per channel, oldest first.
-    pub messages: BTreeMap<[u8; 32], Vec<(u64, Entry)>>,
+    pub messages: BTreeMap<ChannelId, Vec<(u64, Entry)>>,
     /// Channels whose oldest entry is loaded.
-    pub complete: BTreeSet<[u8; 32]>,
+    pub complete: BTreeSet<ChannelId>,
     /// Entries scrolled up from the newest.
     pub scroll: usize,
     /// The compose box's text.
@@ -196,7 +197,7 @@ impl App {
         self.channels.get(self.selected)
     }
 
-    pub(super) fn current_id(&self) -> Option<[u8; 32]> {
+    pub(super) fn current_id(&self) -> Option<ChannelId> {
         self.current().map(|c| c.summary.id)
     }
 
@@ -308,7 +309,7 @@ impl App {
     }
 
     /// The name of channel `id` as listed (empty when unknown).
-    pub(super) fn channel_name(&self, id: [u8; 32]) -> String {
+    pub(super) fn channel_name(&self, id: ChannelId) -> String {
         self.channels
             .iter()
             .find(|c| c.summary.id == id)

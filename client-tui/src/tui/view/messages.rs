@@ -47,9 +47,9 @@ fn one_line_entry(app: &App, entry: &Entry) -> Span<'static> {
 
 /// Draws the messages of the open channel, `name`, scrolled as the app says.
 pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: &str) {
-    let id = app.current().map(|c| c.summary.id).unwrap_or_default();
+    let id = app.current().map(|c| c.summary.id);
     let empty = Vec::new();
-    let entries = app.messages.get(&id).unwrap_or(&empty);
+    let entries = id.and_then(|id| app.messages.get(&id)).unwrap_or(&empty);
     let visible_rows = usize::from(area.height.saturating_sub(2));
     let end = entries.len().saturating_sub(app.scroll);
     let start = end.saturating_sub(visible_rows.max(1));

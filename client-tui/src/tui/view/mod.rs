@@ -158,7 +158,10 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
         Connection::Online => ("online".to_owned(), Color::Green),
         Connection::Connecting => ("connecting".to_owned(), Color::Yellow),
         Connection::Offline(why) => (format!("OFFLINE ({})", line(why)), Color::Red),
-        Connection::Refused(why) => (format!("REFUSED BY THE RELAY ({})", line(why)), Color::Red),
+        Connection::Refused(why) => (
+            format!("REFUSED BY THE RELAY ({})", line(&why.message)),
+            Color::Red,
+        ),
     };
     let mut spans = vec![
         Span::styled(

@@ -42,6 +42,7 @@ mod relay;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
+use vigil_protocol::channel::ChannelId;
 
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore as _, SeedableRng as _};
@@ -102,7 +103,7 @@ pub(crate) struct Stored {
     /// The sender's outbox entry.
     pub(crate) key: Vec<u8>,
     /// The channel, for a channel message (its header names it).
-    pub(crate) channel: Option<[u8; 32]>,
+    pub(crate) channel: Option<ChannelId>,
     pub(crate) recipients: Vec<UserId>,
 }
 
@@ -126,7 +127,7 @@ pub(crate) struct Sim {
     pub(crate) stored: Vec<Stored>,
     /// The outbox entry of each of a sender's history entries the relay answered `Sent` for:
     /// (sender, channel, seq) → outbox key.
-    pub(crate) outboxed: BTreeMap<(String, [u8; 32], u64), Vec<u8>>,
+    pub(crate) outboxed: BTreeMap<(String, ChannelId, u64), Vec<u8>>,
     /// What broke an expectation while the run went on (a send to a non-member, an engine
     /// error other than the store's).
     pub(crate) violations: Vec<String>,
@@ -597,7 +598,7 @@ impl Sim {
             return Response::Sent { duplicate: true };
         }
         let channel = match Payload::from_bytes(&payload) {
-            Ok(Payload::Channel(message)) => Some(message.header.channel.0),
+            Ok(Payload::Channel(message)) => Some(message.header.channel),
             _ => None,
         };
         if let Some(channel) = channel {
@@ -628,7 +629,7 @@ impl Sim {
     }
 
     /// A channel message goes only to members of the channel as its sender holds it now.
-    fn check_recipients(&mut self, from: &str, channel: [u8; 32], recipients: &[UserId]) {
+    fn check_recipients(&mut self, from: &str, channel: ChannelId, recipients: &[UserId]) {
         let members: Vec<UserId> = match self.engines[from].channel(channel) {
             Ok(summary) => summary.members.into_iter().map(|m| m.0).collect(),
             Err(_) => Vec::new(),
@@ -638,7 +639,7 @@ impl Sim {
                 self.violations.push(format!(
                     "step {}: {from} sent a message of {} to {to}, not a member",
                     self.steps,
-                    hex::encode(&channel[..4])
+                    channel.short()
                 ));
             }
         }

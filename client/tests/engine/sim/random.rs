@@ -11,7 +11,8 @@ use std::sync::OnceLock;
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore as _, SeedableRng as _};
 use sha2::{Digest as _, Sha256};
-use vigil_client::engine::{Body, Delivery, Event, SYSTEM_CHANNEL};
+use vigil_client::engine::{Body, Delivery, Event, Place};
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::{OrgRoot, UnixTime, UserId};
 
 use super::{Directory, Sim, Step};
@@ -40,7 +41,7 @@ const START: UnixTime = UnixTime(1_900_000_000);
 struct Said {
     text: String,
     from: String,
-    channel: [u8; 32],
+    channel: ChannelId,
     /// Its entry in the sender's history.
     seq: u64,
     /// The step at which it was typed.
@@ -52,7 +53,7 @@ struct World {
     sim: Sim,
     rng: ChaCha20Rng,
     seed: u64,
-    channels: Vec<([u8; 32], &'static str)>,
+    channels: Vec<(ChannelId, &'static str)>,
     said: Vec<Said>,
     /// How many steps of each kind were taken.
     kinds: BTreeMap<&'static str, u64>,
@@ -114,7 +115,7 @@ impl World {
         self.rng.next_u32() % n
     }
 
-    fn members_of(&self, channel: [u8; 32], owner: &str) -> Vec<String> {
+    fn members_of(&self, channel: ChannelId, owner: &str) -> Vec<String> {
         self.sim.engines[owner]
             .channel(channel)
             .map(|s| s.members.into_iter().map(|m| m.0.to_string()).collect())
@@ -123,7 +124,7 @@ impl World {
 
     /// The owner invites someone not in the channel, if they are online (the bundle comes from
     /// the relay).
-    fn invite(&mut self, id: [u8; 32], owner: &str) {
+    fn invite(&mut self, id: ChannelId, owner: &str) {
         let members = self.members_of(id, owner);
         let others: Vec<&str> = MEMBERS
             .iter()
@@ -142,16 +143,14 @@ impl World {
             engine.invite(id, &invited_id, &certificate, &bundle, now)
         });
         if let Ok((_, events)) = result {
-            self.sim.log(&format!(
-                "  {owner} invited {invited} to {}",
-                hex::encode(&id[..4])
-            ));
+            self.sim
+                .log(&format!("  {owner} invited {invited} to {}", id.short()));
             self.sim.record(owner, events);
         }
     }
 
     /// The owner removes a member other than themselves.
-    fn remove(&mut self, id: [u8; 32], owner: &str) {
+    fn remove(&mut self, id: ChannelId, owner: &str) {
         let members = self.members_of(id, owner);
         let others: Vec<&String> = members.iter().filter(|m| *m != owner).collect();
         let Some(removed) = self.pick(&others).map(|s| (*s).clone()) else {
@@ -162,17 +161,15 @@ impl World {
             engine.remove(id, std::slice::from_ref(&removed_id), "rotation", now)
         });
         if let Ok(events) = result {
-            self.sim.log(&format!(
-                "  {owner} removed {removed} from {}",
-                hex::encode(&id[..4])
-            ));
+            self.sim
+                .log(&format!("  {owner} removed {removed} from {}", id.short()));
             self.sim.record(owner, events);
         }
     }
 
     /// A member types in a channel it holds itself a member of.
     fn say(&mut self, from: &str) {
-        let channels: Vec<[u8; 32]> = self
+        let channels: Vec<ChannelId> = self
             .channels
             .iter()
             .map(|(id, _)| *id)
@@ -186,10 +183,8 @@ impl World {
             .sim
             .act(from, |engine, now| engine.send_text(id, &text, now));
         if let Ok((seq, events)) = result {
-            self.sim.log(&format!(
-                "  {from} typed {text:?} in {}",
-                hex::encode(&id[..4])
-            ));
+            self.sim
+                .log(&format!("  {from} typed {text:?} in {}", id.short()));
             self.sim.record(from, events);
             self.said.push(Said {
                 text,
@@ -341,23 +336,23 @@ impl World {
     /// owner's chain says it is.
     fn check(&mut self) -> Vec<String> {
         let mut violations = self.sim.violations.clone();
-        let final_members: BTreeMap<[u8; 32], Vec<String>> = self
+        let final_members: BTreeMap<ChannelId, Vec<String>> = self
             .channels
             .iter()
             .map(|(id, owner)| (*id, self.members_of(*id, owner)))
             .collect();
         // What each member holds: texts, undecryptable entries by (channel, sender).
         let mut texts: BTreeMap<(String, String), usize> = BTreeMap::new();
-        let mut shown: BTreeMap<(String, [u8; 32], String), usize> = BTreeMap::new();
+        let mut shown: BTreeMap<(String, Place, String), usize> = BTreeMap::new();
         for m in MEMBERS {
             let engine = &self.sim.engines[m];
             let ids = self
                 .channels
                 .iter()
-                .map(|(id, _)| *id)
-                .chain([SYSTEM_CHANNEL]);
+                .map(|(id, _)| Place::Channel(*id))
+                .chain([Place::System]);
             for id in ids {
-                for (_, entry) in engine.history(id, None, usize::MAX).unwrap_or_default() {
+                for (_, entry) in engine.history_at(id, None, usize::MAX).unwrap_or_default() {
                     match entry.body {
                         Body::Text(t) => *texts.entry((m.to_owned(), t)).or_default() += 1,
                         Body::Undecryptable(_) => {
@@ -375,7 +370,7 @@ impl World {
                     missing,
                 } = event
                 {
-                    let key = (m.to_owned(), *channel, sender.to_string());
+                    let key = (m.to_owned(), Place::Channel(*channel), sender.to_string());
                     *shown.entry(key).or_default() += *missing as usize;
                 }
             }
@@ -384,7 +379,7 @@ impl World {
                 if members.iter().any(|x| x == m) != holds {
                     violations.push(format!(
                         "{m} holds itself a member of {}: {holds}; its owner: {}",
-                        hex::encode(&id[..4]),
+                        id.short(),
                         !holds
                     ));
                 }
@@ -393,7 +388,7 @@ impl World {
                 violations.push(format!("{m}'s outbox did not drain"));
             }
         }
-        let mut missing: BTreeMap<(String, [u8; 32], String), Vec<String>> = BTreeMap::new();
+        let mut missing: BTreeMap<(String, ChannelId, String), Vec<String>> = BTreeMap::new();
         // Outbox entries the relay stored whose text the sender never heard was sent (its
         // answer lost, then failed, say): any of them may be any such text of that channel.
         let attributed: BTreeSet<(&str, &Vec<u8>)> = self
@@ -402,7 +397,7 @@ impl World {
             .iter()
             .map(|((from, _, _), key)| (from.as_str(), key))
             .collect();
-        let unattributed = |from: &str, channel: [u8; 32]| -> Vec<&Vec<UserId>> {
+        let unattributed = |from: &str, channel: ChannelId| -> Vec<&Vec<UserId>> {
             self.sim
                 .stored
                 .iter()
@@ -470,11 +465,11 @@ impl World {
         }
         for ((m, id, from), lost) in missing {
             let accounted = shown
-                .get(&(m.clone(), id, from.clone()))
+                .get(&(m.clone(), Place::Channel(id), from.clone()))
                 .copied()
                 .unwrap_or(0)
                 + shown
-                    .get(&(m.clone(), SYSTEM_CHANNEL, from.clone()))
+                    .get(&(m.clone(), Place::System, from.clone()))
                     .copied()
                     .unwrap_or(0);
             self.missing += lost.len();
@@ -482,7 +477,7 @@ impl World {
                 violations.push(format!(
                     "{m} silently misses {} of {from}'s messages in {} ({lost:?} missing, {accounted} shown)",
                     lost.len() - accounted,
-                    hex::encode(&id[..4])
+                    id.short()
                 ));
             }
         }
@@ -496,10 +491,10 @@ impl World {
             let ids = self
                 .channels
                 .iter()
-                .map(|(id, _)| *id)
-                .chain([SYSTEM_CHANNEL]);
+                .map(|(id, _)| Place::Channel(*id))
+                .chain([Place::System]);
             for id in ids {
-                let page = self.sim.engines[m].history(id, None, usize::MAX);
+                let page = self.sim.engines[m].history_at(id, None, usize::MAX);
                 hash.update(format!("{m} {:?}", page.unwrap_or_default()).as_bytes());
             }
         }

@@ -1,6 +1,7 @@
 //! What the randomized run found, each reduced to the few steps that show it.
 
 use vigil_client::engine::{Body, Delivery};
+use vigil_protocol::channel::ChannelId;
 use vigil_protocol::{LocalIdentity, UserId};
 
 use super::{Sim, Step};
@@ -10,7 +11,7 @@ const LEAD: &str = "lead@cert-at";
 
 /// `lead@cert-at` (owner), `a@cert-at` and `b@cert-at` in one channel, settled;
 /// `c@cert-at` enrolled, not invited.
-fn three_members() -> (Sim, [u8; 32]) {
+fn three_members() -> (Sim, ChannelId) {
     let mut at = Org::new("CERT-AT");
     let far = now().plus_days(30);
     let members: Vec<LocalIdentity> = [LEAD, "a@cert-at", "b@cert-at", "c@cert-at"]
