@@ -312,7 +312,10 @@ impl Client {
                     .await?
                 {
                     Response::Published { .. } => self.engine.published(id)?,
-                    other => tracing::warn!(answer = ?other, "prekeys not published"),
+                    other => {
+                        tracing::warn!("prekeys not published");
+                        tracing::debug!(answer = ?other, "prekeys not published");
+                    }
                 }
             }
             Push::Revocations { lists } => {
@@ -433,7 +436,8 @@ impl Client {
                         SendOutcome::Retry(why) => {
                             retries += 1;
                             if retries > SEND_RETRIES {
-                                tracing::warn!(reason = %why, "outbox left for later");
+                                tracing::warn!("outbox left for later");
+                                tracing::debug!(reason = %why, "outbox left for later");
                                 return Ok(());
                             }
                             tokio::time::sleep(RETRY_BASE * (1 << retries)).await;

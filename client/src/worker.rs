@@ -372,7 +372,8 @@ impl Worker {
         if now >= self.next_waiting_check {
             self.next_waiting_check = now + WAITING_CHECK;
             if let Err(e) = self.client.check_waiting() {
-                tracing::warn!(error = %e, "checking what waits");
+                tracing::warn!(code = e.exit_code(), "checking what waits failed");
+                tracing::debug!(error = %e, "checking what waits");
             }
             self.forward();
         }
@@ -413,7 +414,10 @@ impl Worker {
                 tracing::info!(error = %e, "offline");
                 self.next_attempt = tokio::time::Instant::now() + self.backoff;
             }
-            Err(e) => tracing::warn!(error = %e, "worker"),
+            Err(e) => {
+                tracing::warn!(code = e.exit_code(), "a step of the worker failed");
+                tracing::debug!(error = %e, "worker");
+            }
         }
         self.forward();
     }

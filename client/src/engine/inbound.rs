@@ -614,7 +614,8 @@ impl Engine {
         why: String,
         now: UnixTime,
     ) -> Result<(), EngineError> {
-        tracing::warn!(%from, reason = %why, "undecryptable");
+        tracing::warn!("undecryptable delivery kept as a placeholder");
+        tracing::debug!(%from, reason = %why, "undecryptable");
         events.push(Event::DecryptFailed {
             channel,
             sender: from.clone(),

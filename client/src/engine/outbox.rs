@@ -150,7 +150,8 @@ impl Engine {
                         self.stage_sessions(&mut batch, to, &sessions);
                         let to = to.clone();
                         self.commit(batch)?;
-                        tracing::warn!(%reason, "session dropped");
+                        tracing::warn!("session dropped; a new one is started");
+                        tracing::debug!(%reason, "session dropped");
                         return Ok(Outgoing::NeedBundle(to));
                     }
                 };
@@ -302,7 +303,8 @@ impl Engine {
                 });
             }
         } else if let Delivery::Failed(reason) = delivery {
-            tracing::warn!(%reason, "outbox entry not sent");
+            tracing::warn!("outbox entry not sent");
+            tracing::debug!(%reason, "outbox entry not sent");
         }
         self.commit(batch)?;
         Ok(events)

@@ -10,6 +10,7 @@
 )]
 
 mod basics;
+mod logging;
 mod net;
 mod security;
 mod sim;
