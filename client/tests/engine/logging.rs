@@ -64,7 +64,10 @@ fn the_default_log_level_names_no_member_and_no_text() {
         net.deliver("officer@cert-at", &lead, &payload);
     });
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
-    assert!(log.contains("undecryptable"), "the warnings were logged: {log}");
+    assert!(
+        log.contains("undecryptable"),
+        "the warnings were logged: {log}"
+    );
     for secret in ["lead@cert-at", "officer@cert-at", "203.0.113.77"] {
         assert!(!log.contains(secret), "the log names {secret:?}:\n{log}");
     }

@@ -286,7 +286,6 @@ fn amber_strict_admits_only_the_owners_organisation() {
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("TLP:AMBER+STRICT"));
     team.create(
         "TLP:AMBER+STRICT | EU CONFIDENTIAL",
         &["lead@cert-at", "officer1@cert-at"],

@@ -131,8 +131,10 @@ fn expired_certificate() {
         .trust
         .verify_certificate(w.alice.certificate(), before)
         .unwrap_err();
-    assert!(matches!(err, CertError::NotYetValid { .. }), "{err:?}");
-    assert!(err.to_string().contains("alice@cert-at"));
+    assert!(
+        matches!(&err, CertError::NotYetValid { user, .. } if user.as_str() == "alice@cert-at"),
+        "{err:?}"
+    );
 }
 
 fn revoke(org: &Org, version: u64, serial: u64, user: &str) -> RevocationList {
@@ -163,8 +165,10 @@ fn revoked_certificate() {
         .trust
         .verify_certificate(w.alice.certificate(), NOW)
         .unwrap_err();
-    assert!(matches!(err, CertError::Revoked { .. }), "{err:?}");
-    assert!(err.to_string().contains("laptop lost"));
+    assert!(
+        matches!(&err, CertError::Revoked { reason, .. } if reason == "laptop lost"),
+        "{err:?}"
+    );
     // A revoked initiator's first message is refused by the responder.
     let (_, first) = {
         let bob = w.bob.verified_by(&w.trust);
