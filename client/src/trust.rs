@@ -11,7 +11,6 @@ use crate::store::{Kind, Store, StoreError};
 /// What we know of a contact.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct Contact {
-    /// The contact.
     pub user: UserId,
     /// The identity key pinned now.
     pub identity_key: IdentityPublicKey,

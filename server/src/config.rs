@@ -17,7 +17,6 @@ pub enum ConfigError {
     /// A file could not be read.
     #[error("{path}: {source}")]
     Io {
-        /// The file.
         path: PathBuf,
         /// The OS error.
         source: std::io::Error,
@@ -25,7 +24,6 @@ pub enum ConfigError {
     /// A value is missing or wrong.
     #[error("{path}: {why}")]
     Invalid {
-        /// The file.
         path: PathBuf,
         /// What is wrong.
         why: String,
@@ -156,7 +154,6 @@ pub struct Config {
     pub revocations_dir: PathBuf,
     /// Where to serve metrics (Prometheus text format), if anywhere: keep it on localhost.
     pub metrics: Option<SocketAddr>,
-    /// Limits.
     pub limits: Limits,
 }
 

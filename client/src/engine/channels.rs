@@ -40,7 +40,6 @@ pub struct Invitee {
     pub user: UserId,
     /// Their display name.
     pub display_name: String,
-    /// Their organisation.
     pub org: String,
     /// Their clearance, as a marking.
     pub clearance: String,
@@ -51,7 +50,6 @@ pub struct Invitee {
 }
 
 impl Engine {
-    /// Our channels.
     #[must_use]
     pub fn channels(&self) -> Vec<ChannelSummary> {
         let mut out: Vec<ChannelSummary> = self

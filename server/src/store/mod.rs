@@ -114,7 +114,6 @@ pub struct NewMessage {
     pub id: ClientMessageId,
     /// Sorted, without duplicates, at least one.
     pub recipients: Vec<UserId>,
-    /// Ciphertext.
     pub payload: Vec<u8>,
     pub stored_at: UnixTime,
     /// Each recipient's mailbox quota.
@@ -128,7 +127,6 @@ pub struct Pending {
     pub id: MessageId,
     pub sender: UserId,
     pub stored_at: UnixTime,
-    /// Ciphertext.
     pub payload: Vec<u8>,
 }
 
