@@ -72,20 +72,7 @@ fn garbage_and_lies_from_the_relay_become_visible_placeholders_never_panics() {
     }
     assert_eq!(net.placeholders("officer@cert-at"), 7 * 20);
     // A real message the relay attributes to someone else: refused, shown.
-    let id = net.engine("lead@cert-at").find_channel("ops").unwrap();
-    net.engine("lead@cert-at")
-        .send_text(id, "genuine", now())
-        .unwrap();
-    net.send_all();
-    let (_, payload) = net
-        .mail
-        .get_mut("officer@cert-at")
-        .unwrap()
-        .pop_front()
-        .unwrap();
-    let mut tampered = payload.clone();
-    let last = tampered.len() - 1;
-    tampered[last] ^= 1;
+    let (payload, tampered) = genuine_and_tampered(&mut net, "genuine");
     net.deliver("officer@cert-at", &lead, &tampered);
     net.deliver("officer@cert-at", &lead, &payload);
     assert_eq!(net.texts("officer@cert-at", "ops"), ["genuine"]);

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use tracing_subscriber::fmt::MakeWriter;
 use vigil_protocol::UserId;
 
-use crate::net::{now, two_members};
+use crate::net::{genuine_and_tampered, two_members};
 
 /// Everything logged, in memory.
 #[derive(Clone, Default)]
@@ -41,28 +41,20 @@ fn the_default_log_level_names_no_member_and_no_text() {
         .with_ansi(false)
         .with_max_level(tracing::Level::INFO)
         .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    // The process-wide subscriber (the only one this test binary sets): a thread-local one
+    // would miss events whose call sites another test's thread, without a subscriber, has
+    // already marked as never wanted. Other tests' events land here too, and must not name
+    // anyone either.
+    tracing::subscriber::set_global_default(subscriber).unwrap();
+    {
         let (mut net, _) = two_members();
         let lead = UserId::new("lead@cert-at").unwrap();
         // Undecryptable deliveries, a tampered message and a real one: warnings are logged.
         net.deliver("officer@cert-at", &lead, &[1, 2, 3]);
-        let id = net.engine("lead@cert-at").find_channel("ops").unwrap();
-        net.engine("lead@cert-at")
-            .send_text(id, "the loader's C2 is 203.0.113.77", now())
-            .unwrap();
-        net.send_all();
-        let (_, payload) = net
-            .mail
-            .get_mut("officer@cert-at")
-            .unwrap()
-            .pop_front()
-            .unwrap();
-        let mut tampered = payload.clone();
-        let last = tampered.len() - 1;
-        tampered[last] ^= 1;
+        let (payload, tampered) = genuine_and_tampered(&mut net, "the loader's C2 is 203.0.113.77");
         net.deliver("officer@cert-at", &lead, &tampered);
         net.deliver("officer@cert-at", &lead, &payload);
-    });
+    }
     let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(
         log.contains("undecryptable"),

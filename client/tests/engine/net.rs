@@ -115,3 +115,23 @@ pub(crate) fn two_members() -> (Net, Org) {
     net.settle();
     (net, at)
 }
+
+/// `text` sent by lead to `ops` and taken from officer's mailbox, with a copy whose last byte
+/// the relay flipped: (genuine, tampered).
+pub(crate) fn genuine_and_tampered(net: &mut Net, text: &str) -> (Vec<u8>, Vec<u8>) {
+    let id = net.engine("lead@cert-at").find_channel("ops").unwrap();
+    net.engine("lead@cert-at")
+        .send_text(id, text, now())
+        .unwrap();
+    net.send_all();
+    let (_, payload) = net
+        .mail
+        .get_mut("officer@cert-at")
+        .unwrap()
+        .pop_front()
+        .unwrap();
+    let mut tampered = payload.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    (payload, tampered)
+}
