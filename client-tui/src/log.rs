@@ -4,8 +4,13 @@
 //!
 //! `RUST_LOG` chooses what is logged (e.g. `RUST_LOG=debug`, `RUST_LOG=vigil_client=trace`);
 //! without it, [`DEFAULT_FILTER`]. Lines carry no ANSI colour codes, and tracing-subscriber
-//! escapes control characters in what is logged, so a name or reason another member chose
-//! cannot drive the terminal of whoever reads the file.
+//! escapes the terminal's escape characters (ESC, BEL, C1) in what is logged, but not line
+//! breaks: so nothing at the default levels logs text another member or the relay chose
+//! (`vigil-client` logs such text at `debug` only).
+//!
+//! The file is opened without following a symbolic link, only if it is a regular file, and
+//! only in a member's home ([`vigil_client::home::holds_member`]): a `vigil.log` planted as a
+//! link to another file, or a `--home` pointing at some other directory, gets no log.
 
 use std::fs::{File, OpenOptions};
 use std::io;
@@ -35,7 +40,7 @@ pub fn path(home: &Path) -> PathBuf {
 /// `request` or `enroll`, which call this again once it is). Does nothing once a log is
 /// started, and nothing when the file cannot be opened: a missing log never stops a command.
 pub fn start(home: &Path) {
-    if tracing::dispatcher::has_been_set() || !home.is_dir() {
+    if tracing::dispatcher::has_been_set() || !vigil_client::home::holds_member(home) {
         return;
     }
     let Ok(file) = open(&path(home)) else {
@@ -64,13 +69,18 @@ where
 }
 
 /// Opens `path` to append, creating it with [`vigil_common::fs::FILE_MODE`]; a file that is
-/// already there is made private too.
+/// already there is made private too. Never through a symbolic link (`O_NOFOLLOW`), never a
+/// FIFO or device (`O_NONBLOCK`, then checked to be a regular file).
 fn open(path: &Path) -> io::Result<File> {
     let file = OpenOptions::new()
         .create(true)
         .append(true)
         .mode(vigil_common::fs::FILE_MODE)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
         .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(io::Error::other("not a regular file"));
+    }
     file.set_permissions(std::fs::Permissions::from_mode(vigil_common::fs::FILE_MODE))?;
     Ok(file)
 }
@@ -124,6 +134,34 @@ mod tests {
             !text.contains('\u{1b}'),
             "ANSI codes or raw escapes in {text:?}"
         );
+    }
+
+    #[test]
+    fn a_planted_link_or_fifo_is_not_opened_and_its_target_is_untouched() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("bashrc");
+        std::fs::write(&target, "kept\n").unwrap();
+        std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let log = path(dir.path());
+        std::os::unix::fs::symlink(&target, &log).unwrap();
+        assert!(open(&log).is_err());
+        assert_eq!(std::fs::read_to_string(&target).unwrap(), "kept\n");
+        let mode = std::fs::metadata(&target).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o644);
+        // A link to nowhere creates nothing.
+        std::fs::remove_file(&log).unwrap();
+        let nowhere = dir.path().join("nowhere");
+        std::os::unix::fs::symlink(&nowhere, &log).unwrap();
+        assert!(open(&log).is_err());
+        assert!(!nowhere.exists());
+        // A FIFO does not hang the start.
+        std::fs::remove_file(&log).unwrap();
+        let status = std::process::Command::new("mkfifo")
+            .arg(&log)
+            .status()
+            .unwrap();
+        assert!(status.success());
+        assert!(open(&log).is_err());
     }
 
     #[test]

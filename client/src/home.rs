@@ -42,3 +42,29 @@ pub fn resolve(explicit: Option<&Path>) -> Result<PathBuf, NoHome> {
 pub fn pending_identity(home: &Path) -> PathBuf {
     home.join("pending-identity.vigil")
 }
+
+/// Whether `home` is a member's home: it holds a store, or the keys of a pending certificate
+/// request. What a program writes into a home (a log) it writes only into one of these, not
+/// into any directory named by `--home`.
+#[must_use]
+pub fn holds_member(home: &Path) -> bool {
+    crate::store::key_file(home).is_file() || pending_identity(home).is_file()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    #[test]
+    fn only_a_directory_with_a_store_key_or_pending_keys_holds_a_member() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(!holds_member(dir.path()));
+        std::fs::write(pending_identity(dir.path()), "keys").unwrap();
+        assert!(holds_member(dir.path()));
+        std::fs::remove_file(pending_identity(dir.path())).unwrap();
+        std::fs::write(crate::store::key_file(dir.path()), "key").unwrap();
+        assert!(holds_member(dir.path()));
+    }
+}

@@ -411,7 +411,9 @@ impl Worker {
         match result {
             Ok(()) => {}
             Err(ClientError::Transport(e)) => {
-                tracing::info!(error = %e, "offline");
+                // The text can carry what the relay chose (a close reason): debug only.
+                tracing::info!("offline");
+                tracing::debug!(error = %e, "offline");
                 self.next_attempt = tokio::time::Instant::now() + self.backoff;
             }
             Err(e) => {

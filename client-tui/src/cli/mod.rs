@@ -71,14 +71,18 @@ impl Context {
 }
 
 /// Runs a command, or the TUI when none is given. Starts the log in the home directory when
-/// there is one.
+/// it is a member's (not for `demo`).
 ///
 /// # Errors
 ///
 /// [`CliError`], whose [`CliError::exit_code`] the process exits with.
 pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), CliError> {
     let home = vigil_client::home::resolve(cli.home.as_deref())?;
-    crate::log::start(&home);
+    // The demo's members live in a temporary directory and its relay runs in this process:
+    // none of that belongs in the log of the member whose home this is.
+    if !matches!(cli.command, Some(Command::Demo)) {
+        crate::log::start(&home);
+    }
     let context = Context {
         home,
         pass: Source {

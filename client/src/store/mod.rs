@@ -136,7 +136,9 @@ fn commits_file(home: &Path) -> PathBuf {
     home.join("store").join("commits")
 }
 
-fn key_file(home: &Path) -> PathBuf {
+/// Where the store key of the member at `home` is, sealed under their passphrase.
+#[must_use]
+pub fn key_file(home: &Path) -> PathBuf {
     home.join("store-key.vigil")
 }
 

@@ -263,8 +263,9 @@ fn thousands_of_messages_through_a_hostile_relay() {
     }
 }
 
-/// Why a delivery was not accepted.
+/// Why a delivery was not accepted (the errors are read by `Debug`, in failure messages).
 #[derive(Debug)]
+#[expect(dead_code, reason = "the fields are shown by Debug when a test fails")]
 enum Refused {
     Decode(DecodeError),
     Session(SessionError),
