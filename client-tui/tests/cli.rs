@@ -111,6 +111,8 @@ fn request_keeps_keys_sealed_here_and_is_signed_by_the_keytool() {
     // A second request on the same device is refused and changes nothing.
     let before = std::fs::read(&pending).unwrap();
     let again = run(&[
+        "--error-format",
+        "json",
         "request",
         "--user",
         "officer2@cert-at",
@@ -120,7 +122,12 @@ fn request_keeps_keys_sealed_here_and_is_signed_by_the_keytool() {
         "again.request",
     ]);
     assert_eq!(again.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("already pending"));
+    assert!(
+        String::from_utf8_lossy(&again.stderr)
+            .starts_with(r#"{"error":"already_pending","code":2,"message":"#),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     assert_eq!(std::fs::read(&pending).unwrap(), before);
     assert!(!dir.path().join("again.request").exists());
 

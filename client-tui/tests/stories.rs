@@ -14,6 +14,9 @@ use std::path::Path;
 use vigil_tests::federation::{Federation, Member, RunningRelay};
 use vigil_tests::files_under;
 
+/// Failures reported as JSON, so a test asserts which refusal it was by its kind.
+const JSON_ERRORS: [&str; 2] = ["--error-format", "json"];
+
 fn vigil() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_vigil"))
 }
@@ -95,15 +98,17 @@ fn an_amber_incident_channel_across_two_organisations() {
     let refused = lead
         .run(
             vigil(),
-            &["channel", "invite", "incident-42", "intern@cert-at"],
+            &[
+                JSON_ERRORS[0],
+                JSON_ERRORS[1],
+                "channel",
+                "invite",
+                "incident-42",
+                "intern@cert-at",
+            ],
         )
         .expect_code(1);
-    assert!(
-        refused.stderr.contains("clearance UNCLASSIFIED")
-            && refused.stderr.contains("requires EU RESTRICTED"),
-        "{}",
-        refused.stderr
-    );
+    assert_eq!(refused.error_kind(), "insufficient_clearance");
 
     lead.run(
         vigil(),
@@ -301,13 +306,12 @@ fn a_removed_member_reads_nothing_sent_later() {
         page.stdout
     );
     let refused = leaves
-        .run(vigil(), &["send", "ops", "still here?"])
+        .run(
+            vigil(),
+            &[JSON_ERRORS[0], JSON_ERRORS[1], "send", "ops", "still here?"],
+        )
         .expect_code(1);
-    assert!(
-        refused.stderr.contains("no longer a member"),
-        "{}",
-        refused.stderr
-    );
+    assert_eq!(refused.error_kind(), "no_longer_member");
 }
 
 #[test]
@@ -353,12 +357,10 @@ fn a_revoked_member_is_removed_automatically() {
     lead.run(vigil(), &["send", "ops", "after the revocation"])
         .ok();
     assert_eq!(read(&other, "ops"), ["after the revocation"]);
-    let refused = lost.run(vigil(), &["read", "ops"]).expect_code(1);
-    assert!(
-        refused.stderr.contains("refused the login") && refused.stderr.contains("revoked"),
-        "{}",
-        refused.stderr
-    );
+    let refused = lost
+        .run(vigil(), &[JSON_ERRORS[0], JSON_ERRORS[1], "read", "ops"])
+        .expect_code(1);
+    assert_eq!(refused.error_kind(), "login_refused");
 }
 
 /// The channel security review's end-to-end story: three organisations in one channel; the
@@ -489,14 +491,17 @@ fn amber_strict_refuses_a_partner_member_and_red_gives_no_history_and_no_export(
     let refused = lead
         .run(
             vigil(),
-            &["channel", "invite", "internal", "partner@cert-cz"],
+            &[
+                JSON_ERRORS[0],
+                JSON_ERRORS[1],
+                "channel",
+                "invite",
+                "internal",
+                "partner@cert-cz",
+            ],
         )
         .expect_code(1);
-    assert!(
-        refused.stderr.contains("TLP:AMBER+STRICT"),
-        "{}",
-        refused.stderr
-    );
+    assert_eq!(refused.error_kind(), "outside_owner_org");
 
     lead.run(
         vigil(),
@@ -532,13 +537,19 @@ fn amber_strict_refuses_a_partner_member_and_red_gives_no_history_and_no_export(
     // TLP:RED is never exported; an AMBER+STRICT channel is, between its banners.
     let out = fed.dir.path().join("red.md");
     let refused = lead
-        .run(vigil(), &["export", "red", "--out", out.to_str().unwrap()])
+        .run(
+            vigil(),
+            &[
+                JSON_ERRORS[0],
+                JSON_ERRORS[1],
+                "export",
+                "red",
+                "--out",
+                out.to_str().unwrap(),
+            ],
+        )
         .expect_code(1);
-    assert!(
-        refused.stderr.contains("never exported"),
-        "{}",
-        refused.stderr
-    );
+    assert_eq!(refused.error_kind(), "no_export");
     assert!(!out.exists());
     lead.run(vigil(), &["send", "internal", "internal note"])
         .ok();
@@ -696,14 +707,17 @@ fn safety_numbers_match_on_both_sides_and_verify_marks_the_contact() {
     let mismatch = lead
         .run(
             vigil(),
-            &["verify", "officer@cert-at", "--number", &"1".repeat(60)],
+            &[
+                JSON_ERRORS[0],
+                JSON_ERRORS[1],
+                "verify",
+                "officer@cert-at",
+                "--number",
+                &"1".repeat(60),
+            ],
         )
         .expect_code(1);
-    assert!(
-        mismatch.stderr.contains("does not match"),
-        "{}",
-        mismatch.stderr
-    );
+    assert_eq!(mismatch.error_kind(), "safety_number_mismatch");
     lead.run(
         vigil(),
         &["verify", "officer@cert-at", "--number", &number(&theirs)],
@@ -725,13 +739,12 @@ fn safety_numbers_match_on_both_sides_and_verify_marks_the_contact() {
         json.stdout
     );
     let unknown = lead
-        .run(vigil(), &["verify", "nobody@cert-at"])
+        .run(
+            vigil(),
+            &[JSON_ERRORS[0], JSON_ERRORS[1], "verify", "nobody@cert-at"],
+        )
         .expect_code(2);
-    assert!(
-        unknown.stderr.contains("share a channel"),
-        "{}",
-        unknown.stderr
-    );
+    assert_eq!(unknown.error_kind(), "unknown_contact");
 }
 
 #[test]

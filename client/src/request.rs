@@ -32,6 +32,16 @@ pub enum RequestError {
 }
 
 impl RequestError {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::AlreadyPending(..) => "already_pending",
+            Self::Files(..) => "files",
+            Self::Seal(..) => "seal",
+        }
+    }
+
     /// The process exit code: 2 (usage or I/O) for every one of them.
     #[must_use]
     pub fn exit_code(&self) -> u8 {

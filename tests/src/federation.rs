@@ -359,6 +359,28 @@ impl Run {
         self
     }
 
+    /// The kind of the failure reported on standard error by a run with `--error-format json`
+    /// (`{"error": KIND, "code": N, "message": REASON}`).
+    ///
+    /// # Panics
+    ///
+    /// When standard error holds no such object, or its code is not the exit code.
+    #[must_use]
+    pub fn error_kind(&self) -> String {
+        let line = self.stderr.trim();
+        let kind = line
+            .strip_prefix("{\"error\":\"")
+            .and_then(|rest| rest.split_once('"'))
+            .map(|(kind, _)| kind.to_owned())
+            .unwrap_or_else(|| panic!("no JSON error on stderr: {line}"));
+        assert!(
+            line.contains(&format!("\"code\":{},", self.code)),
+            "the reported code is not the exit code {}: {line}",
+            self.code
+        );
+        kind
+    }
+
     /// Panics unless the run succeeded.
     ///
     /// # Panics

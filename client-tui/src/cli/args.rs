@@ -32,9 +32,26 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub offline: bool,
 
+    /// How a failure is reported on standard error: `text`, one line `vigil: REASON`; or `json`,
+    /// one object `{"error": KIND, "code": EXIT_CODE, "message": REASON}` for scripts and bots,
+    /// where KIND is a stable snake_case name of the refusal (e.g. `insufficient_clearance`,
+    /// `no_longer_member`, `login_refused`).
+    #[arg(long, global = true, value_enum, default_value_t = ErrorFormat::Text)]
+    pub error_format: ErrorFormat,
+
     /// What to do (without one: the TUI).
     #[command(subcommand)]
     pub command: Option<Command>,
+}
+
+/// How `vigil` reports a failure on standard error.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum ErrorFormat {
+    /// One line: `vigil: REASON`.
+    #[default]
+    Text,
+    /// One JSON object with the error's kind, exit code and reason.
+    Json,
 }
 
 /// What `vigil` does when given a command (without one it opens the TUI).

@@ -11,6 +11,7 @@ use vigil_client::request::RequestError;
 use vigil_protocol::IdError;
 use vigil_protocol::label::LabelError;
 
+use super::args::ErrorFormat;
 use crate::config::ConfigError;
 use crate::demo::DemoError;
 use crate::tui::TuiError;
@@ -63,6 +64,27 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Usage(e) => e.kind(),
+            Self::NoHome(..) => "no_home",
+            Self::Config(..) => "config",
+            Self::Engine(e) => e.kind(),
+            Self::Client(e) => e.kind(),
+            Self::Request(e) => e.kind(),
+            Self::Files(..) => "files",
+            Self::Tui(..) => "tui",
+            Self::Demo(..) => "demo",
+            Self::Runtime(..) => "runtime",
+            Self::Input(..) => "input",
+            Self::Passphrase(..) => "passphrase",
+            Self::Output(..) => "output",
+            Self::Worker(..) => "worker",
+        }
+    }
+
     /// The process exit code: 1 refused by policy or verification, 2 usage or I/O.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
@@ -142,9 +164,47 @@ pub enum UsageError {
     Label(#[from] LabelError),
 }
 
+impl UsageError {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::NoTerminal => "no_terminal",
+            Self::NoBundlePassphrase => "no_bundle_passphrase",
+            Self::AlreadyEnrolled(..) => "already_enrolled",
+            Self::FollowOffline => "follow_offline",
+            Self::InviteOffline => "invite_offline",
+            Self::RenewOffline => "renew_offline",
+            Self::User { .. } => "user",
+            Self::Option { .. } => "option",
+            Self::NotNetworked => "not_networked",
+            Self::Label(..) => "label",
+        }
+    }
+}
+
 impl From<DemoError> for CliError {
     fn from(e: DemoError) -> Self {
         Self::Demo(Box::new(e))
+    }
+}
+
+impl CliError {
+    /// The line `vigil` prints on standard error for this failure, in `format`. The reason can
+    /// quote a name or a reason another member chose: it is sanitised here, and escaped in
+    /// JSON.
+    #[must_use]
+    pub fn report(&self, format: ErrorFormat) -> String {
+        let reason = vigil_client::sanitize::line(&self.to_string()).into_owned();
+        match format {
+            ErrorFormat::Text => format!("vigil: {reason}"),
+            ErrorFormat::Json => format!(
+                "{{\"error\":{},\"code\":{},\"message\":{}}}",
+                crate::export::json_string(self.kind()),
+                self.exit_code(),
+                crate::export::json_string(&reason)
+            ),
+        }
     }
 }
 
@@ -158,5 +218,26 @@ mod tests {
         assert_eq!(CliError::from(NoHome).exit_code(), 2);
         let io = std::io::Error::other("closed");
         assert_eq!(CliError::Output(io).exit_code(), 2);
+    }
+
+    #[test]
+    fn a_failure_is_one_line_of_text_or_one_json_object_naming_its_kind() {
+        let hostile = "ops\u{1b}]0;pwned\u{7}\"\n";
+        let error = CliError::from(EngineError::NoChannelNamed(hostile.to_owned()));
+        let text = error.report(ErrorFormat::Text);
+        assert!(text.starts_with("vigil: "), "{text}");
+        assert!(!text.contains('\u{1b}') && !text.contains('\n'), "{text:?}");
+        let json = error.report(ErrorFormat::Json);
+        assert!(
+            json.starts_with(r#"{"error":"no_channel_named","code":2,"message":""#),
+            "{json}"
+        );
+        assert!(!json.contains('\u{1b}') && !json.contains('\n'), "{json:?}");
+        let refused = CliError::from(UsageError::InviteOffline);
+        assert!(
+            refused
+                .report(ErrorFormat::Json)
+                .starts_with(r#"{"error":"invite_offline","code":2,"#)
+        );
     }
 }

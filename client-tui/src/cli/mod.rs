@@ -26,7 +26,7 @@ use vigil_client::sanitize::line;
 use vigil_common::passphrase::Source;
 use vigil_protocol::UserId;
 
-pub use args::{ChannelCommand, Cli, Command};
+pub use args::{ChannelCommand, Cli, Command, ErrorFormat};
 pub use error::{CliError, UsageError};
 
 /// Environment variable overriding the relay address of the bundle.

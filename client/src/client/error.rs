@@ -44,6 +44,20 @@ pub enum ClientError {
 }
 
 impl ClientError {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Engine(e) => e.kind(),
+            Self::Transport(..) => "transport",
+            Self::Relay(..) => "relay",
+            Self::LoginRefused(..) => "login_refused",
+            Self::UnknownUser(..) => "unknown_user",
+            Self::Offline { .. } => "offline",
+            Self::WorkerStopped => "worker_stopped",
+        }
+    }
+
     /// The process exit code: 1 refused by policy or verification, 2 usage or I/O.
     #[must_use]
     pub fn exit_code(&self) -> u8 {

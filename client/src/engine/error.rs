@@ -134,6 +134,41 @@ pub enum EngineError {
 }
 
 impl EngineError {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Store(..) => "store",
+            Self::Channel(e) => e.kind(),
+            Self::Certificate(e) => e.kind(),
+            Self::ReadBundle { .. } => "read_bundle",
+            Self::BundleArmor { .. } => "bundle_armor",
+            Self::NotABundle { .. } => "not_a_bundle",
+            Self::BundleEncoding { .. } => "bundle_encoding",
+            Self::BundlePassphrase { .. } => "bundle_passphrase",
+            Self::BundleIdentity(..) => "bundle_identity",
+            Self::BundleCertificate(..) => "bundle_certificate",
+            Self::BundleRoot(..) => "bundle_root",
+            Self::NoChannelNamed(..) => "no_channel_named",
+            Self::AmbiguousChannel { .. } => "ambiguous_channel",
+            Self::UnknownChannel(..) => "unknown_channel",
+            Self::ChannelName(..) => "channel_name",
+            Self::Reason(..) => "reason",
+            Self::NotMember { .. } => "not_member",
+            Self::NoLongerMember(..) => "no_longer_member",
+            Self::EmptyMessage => "empty_message",
+            Self::NoExport { .. } => "no_export",
+            Self::UnknownContact(..) => "unknown_contact",
+            Self::OwnCertificate(..) => "own_certificate",
+            Self::SafetyNumberMismatch(..) => "safety_number_mismatch",
+            Self::KeyChanged(..) => "key_changed",
+            Self::CertificateOfOther { .. } => "certificate_of_other",
+            Self::BundleOfOther { .. } => "bundle_of_other",
+            Self::IdentityKeyMismatch(..) => "identity_key_mismatch",
+            Self::Prekeys { .. } => "prekeys",
+        }
+    }
+
     /// Whether this is a refusal by policy or verification (exit code 1), as opposed to a
     /// usage, I/O or store error.
     #[must_use]

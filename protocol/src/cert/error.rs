@@ -104,6 +104,26 @@ pub enum CertError {
     KeyMismatch { user: UserId },
 }
 
+impl CertError {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::UntrustedRoot { .. } => "untrusted_root",
+            Self::BadSignature { .. } => "bad_signature",
+            Self::NotYetValid { .. } => "not_yet_valid",
+            Self::Expired { .. } => "expired",
+            Self::Revoked { .. } => "revoked",
+            Self::Malformed { .. } => "malformed",
+            Self::BadRootSignature { .. } => "bad_root_signature",
+            Self::RootConflict { .. } => "root_conflict",
+            Self::ClearanceAboveLimit { .. } => "clearance_above_limit",
+            Self::RoleNotAllowed { .. } => "role_not_allowed",
+            Self::KeyMismatch { .. } => "key_mismatch",
+        }
+    }
+}
+
 /// A revocation list was refused.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]

@@ -60,6 +60,21 @@ pub enum PolicyRefusal {
     RedNoExport,
 }
 
+impl PolicyRefusal {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::InsufficientClearance { .. } => "insufficient_clearance",
+            Self::OutsideOwnerOrg { .. } => "outside_owner_org",
+            Self::NotAuthorized { .. } => "not_authorized",
+            Self::LoweringByNonOwner { .. } => "lowering_by_non_owner",
+            Self::NotReleasable { .. } => "not_releasable",
+            Self::RedNoExport => "red_no_export",
+        }
+    }
+}
+
 /// A channel state, sender key or message was refused. State is unchanged.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -218,6 +233,41 @@ pub enum ChannelError {
 }
 
 impl ChannelError {
+    /// A stable name of this error, in snake_case, for programs that act on it (`vigil --error-format json`).
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Policy(e) => e.kind(),
+            Self::Certificate(e) => e.kind(),
+            Self::BadStateSignature { .. } => "bad_state_signature",
+            Self::OtherChannel => "other_channel",
+            Self::StaleState { .. } => "stale_state",
+            Self::Forked { .. } => "forked",
+            Self::NotNext { .. } => "not_next",
+            Self::Unconfirmed { .. } => "unconfirmed",
+            Self::TooOld { .. } => "too_old",
+            Self::Early { .. } => "early",
+            Self::OwnerStillValid { .. } => "owner_still_valid",
+            Self::EpochSuperseded { .. } => "epoch_superseded",
+            Self::Malformed(..) => "malformed",
+            Self::UnknownState { .. } => "unknown_state",
+            Self::LabelMismatch => "label_mismatch",
+            Self::SenderNotMember { .. } => "sender_not_member",
+            Self::NotMember => "not_member",
+            Self::MissingSenderKey { .. } => "missing_sender_key",
+            Self::EpochNotYet { .. } => "epoch_not_yet",
+            Self::NoOwnSenderKey => "no_own_sender_key",
+            Self::BadSenderKey(..) => "bad_sender_key",
+            Self::BadMessageSignature { .. } => "bad_message_signature",
+            Self::Replayed { .. } => "replayed",
+            Self::GapTooLarge { .. } => "gap_too_large",
+            Self::EpochGone { .. } => "epoch_gone",
+            Self::Decrypt(..) => "decrypt",
+            Self::TooLong { .. } => "too_long",
+            Self::HistoryTooLarge { .. } => "history_too_large",
+        }
+    }
+
     /// The reason an [`Self::Unconfirmed`] state is held; any other error as it is.
     #[must_use]
     pub fn unwrap_unconfirmed(self) -> Self {
