@@ -14,11 +14,13 @@ mod channels;
 mod contacts;
 mod error;
 mod inbound;
+mod listing;
 mod outbox;
 mod prekeys;
 mod records;
 mod revocation;
 mod sessions;
+mod states;
 mod waiting;
 
 use std::collections::{BTreeMap, HashMap};
@@ -37,9 +39,10 @@ use vigil_protocol::{
 pub use crate::store::Place;
 use crate::store::{Batch, Kind, Store, StoreError};
 
-pub use channels::{ChannelSummary, Invitee};
+pub use channels::Invitee;
 pub use contacts::Whois;
 pub use error::EngineError;
+pub use listing::ChannelSummary;
 pub use outbox::{Outgoing, SendOutcome};
 pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};
