@@ -673,6 +673,18 @@ fn issue_needs_a_relay_and_passphrases_need_a_source() {
         2,
         "no_relay",
     );
+    // Without --error-format, the same failure is one line of text for the administrator,
+    // and the flag is accepted after the subcommand too.
+    let args = issue_args("officer1@cert-at", "EU SECRET", "o1.bundle");
+    let text = env.run(&args);
+    let stderr = String::from_utf8(text.stderr).unwrap();
+    assert_eq!(text.status.code(), Some(2));
+    assert!(
+        stderr.starts_with("vigil-keytool: ") && stderr.lines().count() == 1,
+        "{stderr:?}"
+    );
+    let late = env.run(&[&args[..], &["--error-format", "json"]].concat());
+    assert_reports(&late, 2, "no_relay", &args);
     let out = Command::new(env!("CARGO_BIN_EXE_vigil-keytool"))
         .current_dir(env.dir.path())
         .env_remove("VIGIL_PASSPHRASE")
