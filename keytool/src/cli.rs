@@ -4,6 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::report::ErrorFormat;
+
 /// Vigil key tool: run your organisation's trust.
 ///
 /// Creates the org root, issues member certificates with clearances, sets up the relay's
@@ -16,6 +18,13 @@ pub struct Cli {
     /// Read the org root passphrase from the first line of FILE.
     #[arg(long, global = true, value_name = "FILE")]
     pub passphrase_file: Option<PathBuf>,
+
+    /// How a failure is reported on standard error: `text`, one line `vigil-keytool: REASON`;
+    /// or `json`, one object `{"error": KIND, "code": EXIT_CODE, "message": REASON}` for
+    /// scripts, where KIND is a stable snake_case name of the refusal (e.g.
+    /// `fingerprint_mismatch`, `already_issued`, `wrong_passphrase`).
+    #[arg(long, global = true, value_enum, value_name = "FORMAT", default_value_t = ErrorFormat::Text)]
+    pub error_format: ErrorFormat,
 
     #[command(subcommand)]
     pub command: Command,

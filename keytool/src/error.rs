@@ -1,12 +1,20 @@
 //! Errors of `vigil-keytool`, each one line naming what was wrong and what to do, with the exit
-//! code it maps to (1: refused by policy or verification; 2: usage or I/O).
+//! code it maps to (1: refused by policy or verification; 2: usage or I/O) and a stable
+//! snake_case [`Error::kind`] for scripts (`--error-format json`, see [`crate::report`]).
+//!
+//! Every variant carries the data of its refusal (paths, ids, the protocol's typed errors), not
+//! a sentence: the sentence is its `Display`, and tests match the variant or its kind.
 
 use std::path::PathBuf;
 
+use vigil_protocol::cert::RootDecodeError;
 use vigil_protocol::policy::PolicyError;
+use vigil_protocol::provisioning::{ArmorError, FileKind, RequestError, SealError};
+use vigil_protocol::{CertError, DecodeError, IdError, OrgId, RevocationError, UnixTime, UserId};
 
 /// What went wrong.
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum Error {
     /// A file or directory could not be read or written.
     #[error("{path}: {source}")]
@@ -25,8 +33,9 @@ pub enum Error {
     #[error("{path}: {why}")]
     Corrupt {
         path: PathBuf,
-        /// What is wrong with it.
-        why: String,
+        /// What is wrong with it (boxed: it can carry a whole refused certificate).
+        #[source]
+        why: Box<Damage>,
     },
     /// No passphrase source.
     #[error(
@@ -43,24 +52,316 @@ pub enum Error {
     /// Opening a sealed file failed.
     #[error("{0}: wrong passphrase, or the file is corrupt")]
     WrongPassphrase(PathBuf),
-    /// A bad argument.
-    #[error("{0}")]
-    Usage(String),
-    /// A clearance level the policy does not know.
+    /// A clearance level the policy does not know, or one it cannot tell apart.
     #[error(transparent)]
     Clearance(#[from] PolicyError),
-    /// Refused by policy or verification (exit code 1).
+    /// The arguments of [`crate::run_args`] are not a command line the tool accepts.
     #[error("{0}")]
-    Refused(String),
+    CommandLine(#[from] clap::Error),
+    /// Another `vigil-keytool` holds the directory's lock.
+    #[error("{} is in use by another vigil-keytool; try again", .0.display())]
+    InUse(PathBuf),
+    /// An option's value is not a valid id, role or text (`--user`, `--role`, `--country`, ...).
+    #[error("{option}: {why}")]
+    InvalidOption {
+        /// The option, e.g. `--role`.
+        option: &'static str,
+        /// What is wrong with its value.
+        #[source]
+        why: IdError,
+    },
+    /// `org init --org` is not a valid organisation id.
+    #[error("{0}")]
+    InvalidOrgId(#[source] IdError),
+    /// `org init` without `--country`.
+    #[error(
+        "org init needs --country CC: the organisation's ISO 3166-1 alpha-2 country code \
+         (e.g. --country AT); it is signed into the root and REL TO caveats are checked \
+         against it"
+    )]
+    NoCountry,
+    /// `org init` into a directory that holds other files.
+    #[error("{} is not empty; choose a new directory for the organisation", .0.display())]
+    OrgDirNotEmpty(PathBuf),
+    /// A user id of another organisation.
+    #[error(
+        "user id {user} is not in {org}: it must end in @{}",
+        org.as_str().to_ascii_lowercase()
+    )]
+    NotInOrg { user: UserId, org: OrgId },
+    /// A member who holds a live certificate already.
+    #[error(
+        "{user} already holds certificate {serial} (valid until {not_after}); revoke it first \
+         with `vigil-keytool revoke --user {user}`"
+    )]
+    AlreadyIssued {
+        user: UserId,
+        /// The live certificate's serial.
+        serial: u64,
+        /// When it expires.
+        not_after: UnixTime,
+    },
+    /// More `--role`s than a certificate holds.
+    #[error("at most {max} roles")]
+    TooManyRoles { given: usize, max: usize },
+    /// `--days` outside 1 to [`crate::commands::issue::MAX_DAYS`].
+    #[error("--days must be between 1 and {max}")]
+    DaysOutOfRange { given: u64, max: u64 },
+    /// The built-in classification policy's name is not valid text (a bug).
+    #[error("{0}")]
+    PolicyName(#[source] IdError),
+    /// The root refused to sign the certificate (its content breaks a rule).
+    #[error(transparent)]
+    Issue(CertError),
+    /// The generated keys do not match the certificate just issued (a bug).
+    #[error(transparent)]
+    Identity(CertError),
+    /// A key or bundle could not be sealed.
+    #[error(transparent)]
+    Seal(SealError),
+    /// `issue` before the organisation has a relay.
+    #[error(
+        "{} has no relay yet: run `vigil-keytool relay init` first, so bundles can tell \
+         devices where to connect",
+        .0.display()
+    )]
+    NoRelay(PathBuf),
+    /// `--host` (or a relay.toml's host) is not a DNS name or IP address.
+    #[error("--host {0:?} is not a DNS name or IP address")]
+    InvalidHost(String),
+    /// `--listen` is not a socket address.
+    #[error("--listen {0:?} is not an address and port, e.g. 0.0.0.0:4433")]
+    InvalidListen(String),
+    /// `relay init` into a directory that holds other files.
+    #[error("{} is not empty; choose a new relay directory", .0.display())]
+    RelayDirNotEmpty(PathBuf),
+    /// The relay's TLS certificate could not be made.
+    #[error("cannot create the relay certificate: {0}")]
+    RelayCertificate(#[source] rcgen::Error),
+    /// `relay use` with neither a relay.toml nor an address, host and pin.
+    #[error("give --config RELAY_TOML, or --address, --host and --pin")]
+    NoRelayGiven,
+    /// `relay use --address` is not `host:port`.
+    #[error("--address {0:?} is not host:port")]
+    InvalidAddress(String),
+    /// `relay use --pin` is not 64 hex digits.
+    #[error("--pin must be 64 hex digits")]
+    InvalidPin(String),
+    /// `revoke` of a member with no certificate left to revoke.
+    #[error("{user} holds no certificate of {org} that is not revoked")]
+    NothingToRevoke { user: UserId, org: OrgId },
+    /// `trust add` of the organisation's own root.
+    #[error("{} is your own organisation's root", .0.display())]
+    OwnRoot(PathBuf),
+    /// The ledger could not be written as TOML.
+    #[error("cannot write the ledger: {0}")]
+    LedgerEncode(#[source] toml::ser::Error),
+    /// A certificate request whose proof of possession does not verify (exit code 1).
+    #[error("{}: {why}", path.display())]
+    Request {
+        path: PathBuf,
+        #[source]
+        why: RequestError,
+    },
+    /// A signature `inspect` checked does not verify (exit code 1).
+    #[error(transparent)]
+    Unverified(#[from] Unverified),
+    /// A partner's certificate beyond what this organisation accepts from it (exit code 1).
+    #[error(transparent)]
+    BeyondLimits(CertError),
+    /// A partner root whose fingerprint differs from the one given (exit code 1).
+    #[error(
+        "the root of {org} has fingerprint {fingerprint}, not the one given; do not trust it \
+         until you know why"
+    )]
+    FingerprintMismatch {
+        org: OrgId,
+        /// The fingerprint of the root in the file.
+        fingerprint: String,
+    },
+    /// Another root of a partner already trusted (exit code 1).
+    #[error(
+        "a different root of {org} is already trusted (fingerprint {trusted}); if {org} really \
+         changed its root, remove {} first",
+        path.display()
+    )]
+    RootConflict {
+        org: OrgId,
+        /// The fingerprint of the root trusted now.
+        trusted: String,
+        /// Where that root is.
+        path: PathBuf,
+    },
+}
+
+/// A signature `inspect` checked that does not verify; the message quotes the line printed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Unverified {
+    /// An org root's self-signature.
+    #[error("signature check failed: DOES NOT VERIFY")]
+    RootSelfSignature { org: OrgId },
+    /// A revocation list's signature, against its organisation's root.
+    #[error("signature check failed:     DOES NOT VERIFY against the {org} root")]
+    RevocationList { org: OrgId },
+    /// A certificate's signature, against its organisation's root.
+    #[error("signature check failed:     DOES NOT VERIFY against the {org} root ({fingerprint})")]
+    Certificate {
+        user: UserId,
+        org: OrgId,
+        /// The fingerprint of the root it was checked against.
+        fingerprint: String,
+    },
+    /// A certificate request's proof of possession.
+    #[error("signature check failed: DOES NOT VERIFY")]
+    Request { user: UserId },
+}
+
+impl Unverified {
+    /// A stable snake_case name of this refusal.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::RootSelfSignature { .. } => "bad_root_signature",
+            Self::RevocationList { .. } => "bad_revocation_list_signature",
+            Self::Certificate { .. } => "bad_signature",
+            Self::Request { .. } => "bad_request_signature",
+        }
+    }
+}
+
+/// What is wrong with a damaged file ([`Error::Corrupt`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Damage {
+    /// Not a text file.
+    #[error("not a text file")]
+    NotText,
+    /// The armour is missing, truncated or not base64.
+    #[error(transparent)]
+    Armor(#[from] ArmorError),
+    /// An armoured file of another kind.
+    #[error("expected a {expected} file, found a {found} file")]
+    WrongKind { expected: FileKind, found: FileKind },
+    /// The bytes inside the armour do not decode.
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    /// A TOML file that does not parse as what it should be.
+    #[error("{}", .0.message())]
+    Toml(#[from] toml::de::Error),
+    /// The ledger's organisation id is not valid.
+    #[error(transparent)]
+    OrgId(#[from] IdError),
+    /// `root.vigil` is the root of another organisation than the ledger's.
+    #[error("root of another organisation")]
+    RootOfOtherOrg { ledger: OrgId, root: OrgId },
+    /// A sealed file that is damaged (not a wrong passphrase).
+    #[error(transparent)]
+    Seal(SealError),
+    /// The sealed root key has the wrong length.
+    #[error("not a root key")]
+    NotRootKey,
+    /// The sealed root key does not match `root.vigil`.
+    #[error("this key does not belong to root.vigil")]
+    KeyNotOfRoot,
+    /// A revocation list that does not verify, or that the trust store refuses.
+    #[error(transparent)]
+    Revocations(#[from] RevocationError),
+    /// A root file that does not decode, or whose self-signature does not verify.
+    #[error(transparent)]
+    Root(#[from] RootDecodeError),
+    /// A root the trust store refuses.
+    #[error(transparent)]
+    Trust(#[from] CertError),
+    /// The ledger's serial counter is at its maximum.
+    #[error("serials exhausted")]
+    SerialsExhausted,
+    /// The revocation list's version is at its maximum.
+    #[error("version exhausted")]
+    VersionExhausted,
+    /// A partner's limits file names another organisation.
+    #[error("limits of {named}, not {expected}")]
+    LimitsOfOtherOrg { named: OrgId, expected: OrgId },
+    /// The ledger's relay pin is not 64 hex digits.
+    #[error("relay pin is not 64 hex digits")]
+    RelayPin,
+    /// The ledger's relay address is not valid text.
+    #[error("bad relay address")]
+    RelayAddress,
+    /// The ledger's relay server name is not valid text.
+    #[error("bad relay name")]
+    RelayName,
+    /// A `relay.toml` without a field of `[relay]`.
+    #[error("no [relay] {0}")]
+    MissingRelayField(&'static str),
+    /// A `relay.toml` whose `[relay] listen` is not a socket address.
+    #[error("[relay] listen is not an address")]
+    RelayListen,
+    /// An armoured kind `inspect` does not show.
+    #[error("cannot inspect a {0} file")]
+    NotInspectable(FileKind),
+    /// Neither armoured nor a Vigil TOML file.
+    #[error("not a Vigil file (no Vigil armour, not a Vigil TOML file)")]
+    NotVigil,
 }
 
 impl Error {
-    /// The process exit code for this error.
+    /// The process exit code for this error: 1 refused by policy or verification, 2 usage or
+    /// I/O.
     #[must_use]
     pub fn exit_code(&self) -> u8 {
         match self {
-            Self::Refused(_) => 1,
+            Self::Request { .. }
+            | Self::Unverified(_)
+            | Self::BeyondLimits(_)
+            | Self::FingerprintMismatch { .. }
+            | Self::RootConflict { .. } => 1,
             _ => 2,
+        }
+    }
+
+    /// A stable snake_case name of this error, for scripts (`--error-format json`); errors of
+    /// the protocol that have a kind give theirs.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io",
+            Self::Exists(_) => "exists",
+            Self::NotOrgDir(_) => "not_org_dir",
+            Self::Corrupt { .. } => "corrupt",
+            Self::NoPassphrase => "no_passphrase",
+            Self::WeakPassphrase { .. } => "weak_passphrase",
+            Self::PassphraseMismatch => "passphrase_mismatch",
+            Self::WrongPassphrase(_) => "wrong_passphrase",
+            Self::Clearance(e) => clearance_kind(e),
+            Self::CommandLine(_) => "command_line",
+            Self::InUse(_) => "in_use",
+            Self::InvalidOption { .. } => "invalid_option",
+            Self::InvalidOrgId(_) => "invalid_org_id",
+            Self::NoCountry => "no_country",
+            Self::OrgDirNotEmpty(_) => "org_dir_not_empty",
+            Self::NotInOrg { .. } => "not_in_org",
+            Self::AlreadyIssued { .. } => "already_issued",
+            Self::TooManyRoles { .. } => "too_many_roles",
+            Self::DaysOutOfRange { .. } => "days_out_of_range",
+            Self::PolicyName(_) => "policy_name",
+            Self::Issue(e) | Self::Identity(e) | Self::BeyondLimits(e) => e.kind(),
+            Self::Seal(_) => "seal",
+            Self::NoRelay(_) => "no_relay",
+            Self::InvalidHost(_) => "invalid_host",
+            Self::InvalidListen(_) => "invalid_listen",
+            Self::RelayDirNotEmpty(_) => "relay_dir_not_empty",
+            Self::RelayCertificate(_) => "relay_certificate",
+            Self::NoRelayGiven => "no_relay_given",
+            Self::InvalidAddress(_) => "invalid_address",
+            Self::InvalidPin(_) => "invalid_pin",
+            Self::NothingToRevoke { .. } => "nothing_to_revoke",
+            Self::OwnRoot(_) => "own_root",
+            Self::LedgerEncode(_) => "ledger_encode",
+            Self::Request { .. } => "bad_request_signature",
+            Self::Unverified(e) => e.kind(),
+            Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
+            Self::RootConflict { .. } => "root_conflict",
         }
     }
 
@@ -73,11 +374,20 @@ impl Error {
     }
 
     /// A damaged file.
-    pub fn corrupt(path: impl Into<PathBuf>, why: impl std::fmt::Display) -> Self {
+    pub fn corrupt(path: impl Into<PathBuf>, why: impl Into<Damage>) -> Self {
         Self::Corrupt {
             path: path.into(),
-            why: why.to_string(),
+            why: Box::new(why.into()),
         }
+    }
+}
+
+/// The kind of a clearance the policy refused.
+fn clearance_kind(e: &PolicyError) -> &'static str {
+    match e {
+        PolicyError::UnknownLevel { .. } => "unknown_clearance",
+        PolicyError::Ambiguous { .. } => "ambiguous_clearance",
+        _ => "clearance",
     }
 }
 
@@ -90,7 +400,7 @@ impl From<vigil_common::Error> for Error {
         match e {
             Common::Io { path, source } => Self::Io { path, source },
             Common::Exists(path) => Self::Exists(path),
-            Common::NotText(path) => Self::corrupt(path, "not a text file"),
+            Common::NotText(path) => Self::corrupt(path, Damage::NotText),
             Common::NoPassphrase => Self::NoPassphrase,
             Common::WeakPassphrase { min } => Self::WeakPassphrase { min },
             Common::PassphraseMismatch => Self::PassphraseMismatch,

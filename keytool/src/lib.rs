@@ -5,10 +5,12 @@ pub mod cli;
 pub mod commands;
 pub mod error;
 pub mod orgdir;
+pub mod report;
 
 use std::io::Write;
 
 pub use error::{Error, Result};
+pub use report::ErrorFormat;
 
 /// Runs `vigil-keytool ARGS` in this process with the org root passphrase read from
 /// `passphrase_file`, as a program embedding the tool would (the demo, the test fixtures).
@@ -16,7 +18,7 @@ pub use error::{Error, Result};
 ///
 /// # Errors
 ///
-/// [`Error::Usage`] for arguments the command line refuses, else the command's [`Error`].
+/// [`Error::CommandLine`] for arguments the command line refuses, else the command's [`Error`].
 pub fn run_args(passphrase_file: &std::path::Path, args: &[&str]) -> Result<String> {
     let mut argv = vec![
         "vigil-keytool".to_owned(),
@@ -24,8 +26,7 @@ pub fn run_args(passphrase_file: &std::path::Path, args: &[&str]) -> Result<Stri
         passphrase_file.to_string_lossy().into_owned(),
     ];
     argv.extend(args.iter().map(|a| (*a).to_owned()));
-    let cli = <cli::Cli as clap::Parser>::try_parse_from(argv)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let cli = <cli::Cli as clap::Parser>::try_parse_from(argv)?;
     let mut out = Vec::new();
     run(cli, &mut out)?;
     Ok(String::from_utf8_lossy(&out).into_owned())

@@ -6,6 +6,7 @@ use clap::Parser as _;
 
 fn main() -> ExitCode {
     let cli = vigil_keytool::cli::Cli::parse();
+    let format = cli.error_format;
     let mut stdout = std::io::stdout().lock();
     match vigil_keytool::run(cli, &mut stdout) {
         Ok(()) => ExitCode::SUCCESS,
@@ -15,7 +16,7 @@ fn main() -> ExitCode {
                 reason = "the one line an error gets, as the contract says"
             )]
             {
-                eprintln!("vigil-keytool: {error}");
+                eprintln!("{}", error.report(format));
             }
             ExitCode::from(error.exit_code())
         }

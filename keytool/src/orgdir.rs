@@ -24,7 +24,7 @@ use vigil_protocol::provisioning::{FileKind, SealError, SealedFile, armor, dearm
 use vigil_protocol::{MemberCertificate, OrgId, OrgRoot, RevocationList, UserId};
 use zeroize::Zeroizing;
 
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use vigil_common::fs as fsutil;
 
 /// The relay an organisation runs, as recorded by `relay init`.
@@ -110,12 +110,7 @@ fn lock(dir: &Path) -> Result<File> {
         .mode(fsutil::FILE_MODE)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    file.try_lock().map_err(|_| {
-        Error::Usage(format!(
-            "{} is in use by another vigil-keytool; try again",
-            dir.display()
-        ))
-    })?;
+    file.try_lock().map_err(|_| Error::InUse(dir.to_owned()))?;
     Ok(file)
 }
 
@@ -126,7 +121,10 @@ pub fn read_armored(path: &Path, kind: FileKind) -> Result<Vec<u8>> {
     if found != kind {
         return Err(Error::corrupt(
             path,
-            format!("expected a {kind} file, found a {found} file"),
+            Damage::WrongKind {
+                expected: kind,
+                found,
+            },
         ));
     }
     Ok(bytes)
@@ -189,14 +187,17 @@ impl OrgDir {
         }
         let lock = lock(dir)?;
         let ledger: Ledger = toml::from_str(&fsutil::read_text(&ledger_path)?)
-            .map_err(|e| Error::corrupt(&ledger_path, e.message()))?;
+            .map_err(|e| Error::corrupt(&ledger_path, e))?;
         let org = OrgId::new(&ledger.org).map_err(|e| Error::corrupt(&ledger_path, e))?;
         let path = dir.to_owned();
         let root = read_root(&path.join("root.vigil"))?;
         if root.org() != &org {
             return Err(Error::corrupt(
                 path.join("root.vigil"),
-                "root of another organisation",
+                Damage::RootOfOtherOrg {
+                    ledger: org,
+                    root: root.org().clone(),
+                },
             ));
         }
         Ok(Self {
@@ -220,19 +221,16 @@ impl OrgDir {
             .map_err(|e| Error::corrupt(&path, e))?;
         let seed: Zeroizing<Vec<u8>> = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
             SealError::WrongPassphraseOrCorrupt => Error::WrongPassphrase(path.clone()),
-            other => Error::corrupt(&path, other),
+            other => Error::corrupt(&path, Damage::Seal(other)),
         })?;
         let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
             seed.as_slice()
                 .try_into()
-                .map_err(|_| Error::corrupt(&path, "not a root key"))?,
+                .map_err(|_| Error::corrupt(&path, Damage::NotRootKey))?,
         );
         let key = OrgRootKeyPair::from_seed(&seed);
         if &key.public() != self.root.key() {
-            return Err(Error::corrupt(
-                &path,
-                "this key does not belong to root.vigil",
-            ));
+            return Err(Error::corrupt(&path, Damage::KeyNotOfRoot));
         }
         Ok(key)
     }
@@ -251,9 +249,9 @@ impl OrgDir {
     /// serial but never reuse one).
     pub fn reserve_serial(&mut self) -> Result<u64> {
         let serial = self.ledger.next_serial;
-        self.ledger.next_serial = serial
-            .checked_add(1)
-            .ok_or_else(|| Error::corrupt(Self::ledger_path(&self.path), "serials exhausted"))?;
+        self.ledger.next_serial = serial.checked_add(1).ok_or_else(|| {
+            Error::corrupt(Self::ledger_path(&self.path), Damage::SerialsExhausted)
+        })?;
         self.save_ledger()?;
         Ok(serial)
     }
@@ -261,11 +259,10 @@ impl OrgDir {
     /// Refuses a user id that is outside the organisation or already holds a live certificate.
     pub fn check_new_member(&self, user: &UserId, now: u64) -> Result<()> {
         if !user.belongs_to(&self.org) {
-            return Err(Error::Usage(format!(
-                "user id {user} is not in {}: it must end in @{}",
-                self.org,
-                self.org.as_str().to_ascii_lowercase()
-            )));
+            return Err(Error::NotInOrg {
+                user: user.clone(),
+                org: self.org.clone(),
+            });
         }
         if let Some(live) = self
             .ledger
@@ -273,12 +270,11 @@ impl OrgDir {
             .iter()
             .find(|r| r.user == user.as_str() && !r.revoked && r.not_after > now)
         {
-            return Err(Error::Usage(format!(
-                "{user} already holds certificate {} (valid until {}); revoke it first with \
-                 `vigil-keytool revoke --user {user}`",
-                live.serial,
-                vigil_protocol::UnixTime(live.not_after)
-            )));
+            return Err(Error::AlreadyIssued {
+                user: user.clone(),
+                serial: live.serial,
+                not_after: vigil_protocol::UnixTime(live.not_after),
+            });
         }
         Ok(())
     }
@@ -332,8 +328,7 @@ impl OrgDir {
 
 /// Writes `org.toml` atomically.
 pub fn write_ledger(dir: &Path, ledger: &Ledger) -> Result<()> {
-    let text = toml::to_string_pretty(ledger)
-        .map_err(|e| Error::Usage(format!("cannot write the ledger: {e}")))?;
+    let text = toml::to_string_pretty(ledger).map_err(Error::LedgerEncode)?;
     let header = "# vigil-keytool ledger: serial counter, relay, issued certificates.\n\
                   # Written by vigil-keytool; edit only if you know why.\n\n";
     fsutil::write_atomic(

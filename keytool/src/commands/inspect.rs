@@ -14,7 +14,7 @@ use vigil_protocol::{
 };
 
 use crate::cli::InspectArgs;
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result, Unverified};
 use crate::orgdir::{OrgDir, read_root};
 use crate::say;
 use vigil_common::{fs as fsutil, now};
@@ -31,7 +31,13 @@ fn org_root(root: &OrgRoot, out: &mut dyn Write) -> Result<()> {
             say(out, "  self-signature: valid");
             Ok(())
         }
-        Err(_) => refuse(out, "  self-signature: DOES NOT VERIFY"),
+        Err(_) => refuse(
+            out,
+            "  self-signature: DOES NOT VERIFY",
+            Unverified::RootSelfSignature {
+                org: root.org().clone(),
+            },
+        ),
     }
 }
 
@@ -76,10 +82,7 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
             &CertificateRequest::from_bytes(&bytes).map_err(corrupt)?,
             out,
         ),
-        _ => Err(Error::corrupt(
-            path,
-            format!("cannot inspect a {kind} file"),
-        )),
+        _ => Err(Error::corrupt(path, Damage::NotInspectable(kind))),
     }
 }
 
@@ -128,6 +131,9 @@ fn revocation_list(list: &RevocationList, roots: &[OrgRoot], out: &mut dyn Write
                 "  signature:     DOES NOT VERIFY against the {} root",
                 root.org()
             ),
+            Unverified::RevocationList {
+                org: root.org().clone(),
+            },
         ),
     }
 }
@@ -191,17 +197,20 @@ fn request(request: &CertificateRequest, out: &mut dyn Write) -> Result<()> {
             );
             Ok(())
         }
-        Err(_) => refuse(out, "  proof of possession: DOES NOT VERIFY"),
+        Err(_) => refuse(
+            out,
+            "  proof of possession: DOES NOT VERIFY",
+            Unverified::Request {
+                user: body.user.clone(),
+            },
+        ),
     }
 }
 
-fn refuse(out: &mut dyn Write, line: impl std::fmt::Display) -> Result<()> {
-    let line = line.to_string();
-    say(out, &line);
-    Err(Error::Refused(format!(
-        "signature check failed:{}",
-        line.trim_start().split_once(':').map_or("", |(_, r)| r)
-    )))
+/// Prints `line` (what does not verify) and refuses with `why`.
+fn refuse(out: &mut dyn Write, line: impl std::fmt::Display, why: Unverified) -> Result<()> {
+    say(out, line);
+    Err(why.into())
 }
 
 fn kdf_lines(sealed: &SealedFile, out: &mut dyn Write) {
@@ -227,13 +236,8 @@ fn known_roots(args: &InspectArgs) -> Result<Vec<OrgRoot>> {
     Ok(roots)
 }
 
-fn certificate(
-    cert: &MemberCertificate,
-    roots: &[OrgRoot],
-    org_dir: Option<&Path>,
-    out: &mut dyn Write,
-) -> Result<()> {
-    let body = cert.body();
+/// What a certificate says, line by line (its signature aside).
+fn certificate_body(body: &CertificateBody, out: &mut dyn Write) {
     let now = now();
     let clearance = if body.clearance.policy.as_str() == ClassificationPolicy::eu().name() {
         ClassificationPolicy::eu().describe(body.clearance.level)
@@ -274,6 +278,18 @@ fn certificate(
         out,
         format!("  agreement key: {}", body.agreement_key.to_hex()),
     );
+}
+
+/// A certificate, its signature checked against the root of its organisation if known, then
+/// what the organisation in `org_dir` says of it.
+fn certificate(
+    cert: &MemberCertificate,
+    roots: &[OrgRoot],
+    org_dir: Option<&Path>,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let body = cert.body();
+    certificate_body(body, out);
     let Some(root) = roots.iter().find(|r| r.org() == &body.org) else {
         say(
             out,
@@ -292,6 +308,11 @@ fn certificate(
                 root.org(),
                 root.fingerprint()
             ),
+            Unverified::Certificate {
+                user: body.user.clone(),
+                org: root.org().clone(),
+                fingerprint: root.fingerprint(),
+            },
         );
     }
     say(
@@ -358,18 +379,15 @@ fn org_checks(org: &OrgDir, body: &CertificateBody, out: &mut dyn Write) -> Resu
                     org.org, body.org, partner.limits
                 ),
             );
-            Err(Error::Refused(e.to_string()))
+            Err(Error::BeyondLimits(e))
         }
     }
 }
 
 fn inspect_toml(path: &Path, text: &str, out: &mut dyn Write) -> Result<()> {
-    let table: toml::Table = text.parse().map_err(|_| {
-        Error::corrupt(
-            path,
-            "not a Vigil file (no Vigil armour, not a Vigil TOML file)",
-        )
-    })?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|_| Error::corrupt(path, Damage::NotVigil))?;
     let get = |section: &str, key: &str| -> String {
         table.get(section).and_then(|s| s.get(key)).map_or_else(
             || "(missing)".to_owned(),
@@ -425,8 +443,5 @@ fn inspect_toml(path: &Path, text: &str, out: &mut dyn Write) -> Result<()> {
         }
         return Ok(());
     }
-    Err(Error::corrupt(
-        path,
-        "not a Vigil file (no Vigil armour, not a Vigil TOML file)",
-    ))
+    Err(Error::corrupt(path, Damage::NotVigil))
 }

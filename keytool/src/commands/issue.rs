@@ -15,7 +15,7 @@ use vigil_protocol::{
 };
 
 use crate::cli::{IssueArgs, SignRequestArgs};
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::orgdir::{OrgDir, read_armored};
 use crate::say;
 use vigil_common::passphrase::{self, Source};
@@ -36,19 +36,25 @@ struct Terms {
 fn terms(roles: &[String], clearance: &str, days: u64) -> Result<Terms> {
     let roles = roles
         .iter()
-        .map(|r| Role::new(r).map_err(|e| Error::Usage(format!("--role: {e}"))))
+        .map(|r| {
+            Role::new(r).map_err(|why| Error::InvalidOption {
+                option: "--role",
+                why,
+            })
+        })
         .collect::<Result<Vec<_>>>()?;
     if roles.len() > vigil_protocol::cert::MAX_ROLES {
-        return Err(Error::Usage(format!(
-            "at most {} roles",
-            vigil_protocol::cert::MAX_ROLES
-        )));
+        return Err(Error::TooManyRoles {
+            given: roles.len(),
+            max: vigil_protocol::cert::MAX_ROLES,
+        });
     }
     let clearance = parse_clearance(clearance)?;
     if !(1..=MAX_DAYS).contains(&days) {
-        return Err(Error::Usage(format!(
-            "--days must be between 1 and {MAX_DAYS}"
-        )));
+        return Err(Error::DaysOutOfRange {
+            given: days,
+            max: MAX_DAYS,
+        });
     }
     let now = now();
     Ok(Terms {
@@ -70,7 +76,7 @@ pub(crate) fn parse_clearance(text: &str) -> Result<Clearance> {
     let policy = ClassificationPolicy::eu();
     let level = policy.parse_level(text)?;
     Ok(Clearance {
-        policy: Text::new(policy.name()).map_err(|e| Error::Usage(e.to_string()))?,
+        policy: Text::new(policy.name()).map_err(Error::PolicyName)?,
         level,
     })
 }
@@ -96,7 +102,7 @@ fn certify(
         not_before: terms.not_before,
         not_after: terms.not_after,
     };
-    MemberCertificate::issue(key, body).map_err(|e| Error::Usage(e.to_string()))
+    MemberCertificate::issue(key, body).map_err(Error::Issue)
 }
 
 /// Writes `file` to `path` (never over an existing file), records the certificate in the
@@ -123,26 +129,25 @@ fn deliver(
 }
 
 fn relay_info(org: &OrgDir) -> Result<RelayInfo> {
-    let relay = org.ledger.relay.as_ref().ok_or_else(|| {
-        Error::Usage(format!(
-            "{} has no relay yet: run `vigil-keytool relay init` first, so bundles can tell \
-             devices where to connect",
-            org.path().display()
-        ))
-    })?;
-    let corrupt = |why: &str| Error::corrupt(OrgDir::ledger_path(org.path()), why);
-    let pin = relay
-        .pin_bytes()
-        .ok_or_else(|| corrupt("relay pin is not 64 hex digits"))?;
+    let relay = org
+        .ledger
+        .relay
+        .as_ref()
+        .ok_or_else(|| Error::NoRelay(org.path().to_owned()))?;
+    let corrupt = |why: Damage| Error::corrupt(OrgDir::ledger_path(org.path()), why);
+    let pin = relay.pin_bytes().ok_or_else(|| corrupt(Damage::RelayPin))?;
     Ok(RelayInfo {
-        address: Text::new(&relay.address).map_err(|_| corrupt("bad relay address"))?,
-        server_name: Text::new(&relay.server_name).map_err(|_| corrupt("bad relay name"))?,
+        address: Text::new(&relay.address).map_err(|_| corrupt(Damage::RelayAddress))?,
+        server_name: Text::new(&relay.server_name).map_err(|_| corrupt(Damage::RelayName))?,
         pin,
     })
 }
 
 fn parse_user(org: &OrgDir, user: &str) -> Result<UserId> {
-    let user = UserId::new(user).map_err(|e| Error::Usage(format!("--user: {e}")))?;
+    let user = UserId::new(user).map_err(|why| Error::InvalidOption {
+        option: "--user",
+        why,
+    })?;
     org.check_new_member(&user, now().0)?;
     Ok(user)
 }
@@ -151,7 +156,10 @@ fn parse_user(org: &OrgDir, user: &str) -> Result<UserId> {
 pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
     let mut org = OrgDir::open(&args.org_dir)?;
     let user = parse_user(&org, &args.user)?;
-    let name = Text::new(&args.name).map_err(|e| Error::Usage(format!("--name: {e}")))?;
+    let name = Text::new(&args.name).map_err(|why| Error::InvalidOption {
+        option: "--name",
+        why,
+    })?;
     let terms = terms(&args.roles, &args.clearance, args.days)?;
     if args.out.exists() {
         return Err(Error::Exists(args.out.clone()));
@@ -168,11 +176,11 @@ pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()>
     let agreement = AgreementKeyPair::generate(rng);
     let keys = (identity.public(), agreement.public());
     let certificate = certify(&mut org, &root_key, user, name, keys, &terms)?;
-    let member = LocalIdentity::new(certificate.clone(), identity, agreement)
-        .map_err(|e| Error::Usage(e.to_string()))?;
+    let member =
+        LocalIdentity::new(certificate.clone(), identity, agreement).map_err(Error::Identity)?;
     let sealed = BundleContents::new(&member, relay, roots, vec![revocations])
         .seal(rng, bundle_passphrase.as_bytes(), KdfParams::DEFAULT, now())
-        .map_err(|e| Error::Usage(e.to_string()))?;
+        .map_err(Error::Seal)?;
     let file = armor(FileKind::EnrollmentBundle, &sealed.to_bytes());
     deliver(&mut org, &certificate, &terms, &args.out, &file, out)?;
     say(out, format!("Enrollment bundle: {}", args.out.display()));
@@ -197,7 +205,10 @@ pub fn sign_request(args: &SignRequestArgs, pass: &Source, out: &mut dyn Write) 
         CertificateRequest::from_bytes(&bytes).map_err(|e| Error::corrupt(&args.request, e))?;
     let body = request
         .verify()
-        .map_err(|e| Error::Refused(format!("{}: {e}", args.request.display())))?
+        .map_err(|why| Error::Request {
+            path: args.request.clone(),
+            why,
+        })?
         .clone();
     let user = parse_user(&org, body.user.as_str())?;
     let terms = terms(&args.roles, &args.clearance, args.days)?;

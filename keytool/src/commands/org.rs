@@ -16,24 +16,17 @@ use vigil_common::{fs as fsutil, now};
 
 /// Parses the organisation id and its country, and refuses a directory that is not new.
 fn check_new(org: &str, country: Option<&str>, dir: &Path) -> Result<(OrgId, CountryCode)> {
-    let org = OrgId::new(org).map_err(|e| Error::Usage(e.to_string()))?;
-    let country = country.ok_or_else(|| {
-        Error::Usage(
-            "org init needs --country CC: the organisation's ISO 3166-1 alpha-2 country code \
-             (e.g. --country AT); it is signed into the root and REL TO caveats are checked \
-             against it"
-                .into(),
-        )
+    let org = OrgId::new(org).map_err(Error::InvalidOrgId)?;
+    let country = country.ok_or(Error::NoCountry)?;
+    let country = CountryCode::new(country).map_err(|why| Error::InvalidOption {
+        option: "--country",
+        why,
     })?;
-    let country = CountryCode::new(country).map_err(|e| Error::Usage(format!("--country: {e}")))?;
     if OrgDir::ledger_path(dir).exists() {
         return Err(Error::Exists(dir.to_owned()));
     }
     if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
-        return Err(Error::Usage(format!(
-            "{} is not empty; choose a new directory for the organisation",
-            dir.display()
-        )));
+        return Err(Error::OrgDirNotEmpty(dir.to_owned()));
     }
     Ok((org, country))
 }
@@ -61,7 +54,7 @@ pub fn init(
         codec::encode(&org),
         key.to_seed().as_slice(),
     )
-    .map_err(|e| Error::Usage(e.to_string()))?;
+    .map_err(Error::Seal)?;
     let revocations = RevocationList::sign(
         &key,
         RevocationListBody {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use vigil_protocol::OrgRoot;
 use vigil_protocol::provisioning::{FileKind, RelayInfo, armor};
 
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::orgdir::partners::{limits_file, limits_name, root_name};
 use crate::orgdir::{OrgDir, RelayRecord};
 use crate::say;
@@ -124,9 +124,7 @@ fn check_host(host: &str) -> Result<()> {
     if ok {
         Ok(())
     } else {
-        Err(Error::Usage(format!(
-            "--host {host:?} is not a DNS name or IP address"
-        )))
+        Err(Error::InvalidHost(host.to_owned()))
     }
 }
 
@@ -140,19 +138,14 @@ pub fn init(
 ) -> Result<()> {
     let mut org = OrgDir::open(org_dir)?;
     check_host(host)?;
-    let listen: SocketAddr = listen.parse().map_err(|_| {
-        Error::Usage(format!(
-            "--listen {listen:?} is not an address and port, e.g. 0.0.0.0:4433"
-        ))
-    })?;
+    let listen: SocketAddr = listen
+        .parse()
+        .map_err(|_| Error::InvalidListen(listen.to_owned()))?;
     if dir.join("relay.toml").exists() {
         return Err(Error::Exists(dir.join("relay.toml")));
     }
     if std::fs::read_dir(dir).is_ok_and(|mut entries| entries.next().is_some()) {
-        return Err(Error::Usage(format!(
-            "{} is not empty; choose a new relay directory",
-            dir.display()
-        )));
+        return Err(Error::RelayDirNotEmpty(dir.to_owned()));
     }
     let (key_pair, cert) = tls_certificate(host, org.org.as_str())?;
     let pin = RelayInfo::pin_of(&key_pair.public_key_der());
@@ -200,8 +193,7 @@ pub fn init(
 /// A self-signed TLS certificate for `host`, valid from a year ago for [`RELAY_CERT_YEARS`]
 /// (clients pin its key, not the certificate's chain or dates).
 fn tls_certificate(host: &str, org: &str) -> Result<(rcgen::KeyPair, rcgen::Certificate)> {
-    let tls_error =
-        |e: rcgen::Error| Error::Usage(format!("cannot create the relay certificate: {e}"));
+    let tls_error = Error::RelayCertificate;
     let mut params = rcgen::CertificateParams::new(vec![host.to_owned()]).map_err(tls_error)?;
     let (year, month, day) = now().date();
     let ymd = |y: u64| {
@@ -262,19 +254,18 @@ pub fn use_relay(
     let (dir, address, host, pin) = match (config, explicit) {
         (Some(path), _) => {
             let text = fsutil::read_text(path)?;
-            let value: toml::Table =
-                toml::from_str(&text).map_err(|e| Error::corrupt(path, e.message()))?;
-            let field = |name: &str| {
+            let value: toml::Table = toml::from_str(&text).map_err(|e| Error::corrupt(path, e))?;
+            let field = |name: &'static str| {
                 value
                     .get("relay")
                     .and_then(|r| r.get(name))
                     .and_then(toml::Value::as_str)
                     .map(str::to_owned)
-                    .ok_or_else(|| Error::corrupt(path, format!("no [relay] {name}")))
+                    .ok_or_else(|| Error::corrupt(path, Damage::MissingRelayField(name)))
             };
             let listen: SocketAddr = field("listen")?
                 .parse()
-                .map_err(|_| Error::corrupt(path, "[relay] listen is not an address"))?;
+                .map_err(|_| Error::corrupt(path, Damage::RelayListen))?;
             let host = field("host")?;
             let address = match host.parse::<std::net::Ipv6Addr>() {
                 Ok(_) => format!("[{host}]:{}", listen.port()),
@@ -290,9 +281,7 @@ pub fn use_relay(
         }
         (None, Some(((address, host), pin))) => (PathBuf::new(), address, host, pin),
         (None, None) => {
-            return Err(Error::Usage(
-                "give --config RELAY_TOML, or --address, --host and --pin".into(),
-            ));
+            return Err(Error::NoRelayGiven);
         }
     };
     check_host(&host)?;
@@ -300,9 +289,7 @@ pub fn use_relay(
         .rsplit_once(':')
         .is_none_or(|(_, port)| port.parse::<u16>().is_err())
     {
-        return Err(Error::Usage(format!(
-            "--address {address:?} is not host:port"
-        )));
+        return Err(Error::InvalidAddress(address));
     }
     let record = RelayRecord {
         dir,
@@ -312,7 +299,7 @@ pub fn use_relay(
         shared: true,
     };
     if record.pin_bytes().is_none() {
-        return Err(Error::Usage("--pin must be 64 hex digits".into()));
+        return Err(Error::InvalidPin(pin));
     }
     org.ledger.relay = Some(record);
     org.save_ledger()?;

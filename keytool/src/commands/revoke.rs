@@ -7,17 +7,14 @@ use vigil_protocol::provisioning::{FileKind, armor};
 use vigil_protocol::{RevocationList, Text, UserId};
 
 use crate::cli::RevokeArgs;
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::orgdir::OrgDir;
 use crate::say;
 use vigil_common::passphrase::Source;
 use vigil_common::{fs as fsutil, now};
 
-/// Revokes every certificate of `args.user` not yet revoked.
-pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
-    let mut org = OrgDir::open(&args.org_dir)?;
-    let user = UserId::new(&args.user).map_err(|e| Error::Usage(format!("--user: {e}")))?;
-    let reason = Text::new(&args.reason).map_err(|e| Error::Usage(format!("--reason: {e}")))?;
+/// The serials of `user`'s certificates not yet revoked; refused when there are none.
+fn unrevoked(org: &OrgDir, user: &UserId) -> Result<Vec<u64>> {
     let serials: Vec<u64> = org
         .ledger
         .issued
@@ -26,11 +23,26 @@ pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<(
         .map(|r| r.serial)
         .collect();
     if serials.is_empty() {
-        return Err(Error::Usage(format!(
-            "{user} holds no certificate of {} that is not revoked",
-            org.org
-        )));
+        return Err(Error::NothingToRevoke {
+            user: user.clone(),
+            org: org.org.clone(),
+        });
     }
+    Ok(serials)
+}
+
+/// Revokes every certificate of `args.user` not yet revoked.
+pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
+    let mut org = OrgDir::open(&args.org_dir)?;
+    let user = UserId::new(&args.user).map_err(|why| Error::InvalidOption {
+        option: "--user",
+        why,
+    })?;
+    let reason = Text::new(&args.reason).map_err(|why| Error::InvalidOption {
+        option: "--reason",
+        why,
+    })?;
+    let serials = unrevoked(&org, &user)?;
     let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
     // The next version follows the list on disk, not the ledger: after a crash between the two
     // writes, a version is never signed twice with different contents.
@@ -39,7 +51,7 @@ pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<(
     body.version = body
         .version
         .checked_add(1)
-        .ok_or_else(|| Error::corrupt(org.revocations_path(), "version exhausted"))?;
+        .ok_or_else(|| Error::corrupt(org.revocations_path(), Damage::VersionExhausted))?;
     let revoked_at = now();
     body.issued_at = revoked_at;
     for &serial in &serials {

@@ -42,7 +42,12 @@ impl LimitArgs {
             let roles = self
                 .roles
                 .iter()
-                .map(|r| Role::new(r).map_err(|e| Error::Usage(format!("--role: {e}"))))
+                .map(|r| {
+                    Role::new(r).map_err(|why| Error::InvalidOption {
+                        option: "--role",
+                        why,
+                    })
+                })
                 .collect::<Result<Vec<_>>>()?;
             Some(roles)
         };
@@ -69,20 +74,15 @@ fn partner_root(org: &OrgDir, partner: &Path, fingerprint: Option<&str>) -> Resu
     };
     let root = read_root(&file)?;
     if root.org() == &org.org {
-        return Err(Error::Usage(format!(
-            "{} is your own organisation's root",
-            file.display()
-        )));
+        return Err(Error::OwnRoot(file));
     }
     if let Some(expected) = fingerprint
         && normalise_fingerprint(expected) != normalise_fingerprint(&root.fingerprint())
     {
-        return Err(Error::Refused(format!(
-            "the root of {} has fingerprint {}, not the one given; do not trust it until you \
-             know why",
-            root.org(),
-            root.fingerprint()
-        )));
+        return Err(Error::FingerprintMismatch {
+            org: root.org().clone(),
+            fingerprint: root.fingerprint(),
+        });
     }
     Ok(root)
 }
@@ -103,14 +103,11 @@ pub fn add(
         .into_iter()
         .find(|p| p.root.org() == root.org());
     match known {
-        Some(known) if known.root.key() != root.key() => Err(Error::Refused(format!(
-            "a different root of {} is already trusted (fingerprint {}); if {} really changed its \
-             root, remove {} first",
-            root.org(),
-            known.root.fingerprint(),
-            root.org(),
-            org.partners_dir().join(root_name(root.org())).display()
-        ))),
+        Some(known) if known.root.key() != root.key() => Err(Error::RootConflict {
+            org: root.org().clone(),
+            trusted: known.root.fingerprint(),
+            path: org.partners_dir().join(root_name(root.org())),
+        }),
         Some(known) => update(&org, &known, limits, out),
         None => trust_new(&org, &root, fingerprint.is_none(), limits, out),
     }

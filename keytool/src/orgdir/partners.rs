@@ -17,7 +17,7 @@ use vigil_protocol::provisioning::{FileKind, TrustedRoot, armor};
 use vigil_protocol::{Clearance, OrgId, OrgRoot, Text, TrustStore};
 
 use super::{OrgDir, read_armored, read_root};
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use vigil_common::fs as fsutil;
 
 /// A trusted partner organisation.
@@ -36,10 +36,10 @@ pub struct Partner {
 ///
 /// # Errors
 ///
-/// [`Error::Usage`] only if the built-in policy's name were not valid text.
+/// [`Error::PolicyName`] only if the built-in policy's name were not valid text.
 pub fn default_limits() -> Result<PartnerLimits> {
     let policy = ClassificationPolicy::eu();
-    let name = Text::new(policy.name()).map_err(|e| Error::Usage(e.to_string()))?;
+    let name = Text::new(policy.name()).map_err(Error::PolicyName)?;
     Ok(PartnerLimits::up_to(Clearance {
         policy: name,
         level: 0,
@@ -106,7 +106,10 @@ impl OrgDir {
         if &named != org {
             return Err(Error::corrupt(
                 &path,
-                format!("limits of {named}, not {org}"),
+                Damage::LimitsOfOtherOrg {
+                    named,
+                    expected: org.clone(),
+                },
             ));
         }
         Ok(Some(limits))

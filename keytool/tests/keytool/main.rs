@@ -15,9 +15,11 @@ use std::os::unix::fs::PermissionsExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use vigil_keytool::Error;
+use vigil_keytool::error::Damage;
 use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair};
 use vigil_protocol::provisioning::{
-    BundleContents, CertificateRequest, FileKind, SealedFile, armor, dearmor,
+    ArmorError, BundleContents, CertificateRequest, FileKind, SealedFile, armor, dearmor,
 };
 use vigil_protocol::{CertError, MemberCertificate, OrgRoot, RevocationList, TrustStore, UnixTime};
 
@@ -64,21 +66,11 @@ impl Env {
         String::from_utf8(out.stdout).unwrap()
     }
 
-    /// Runs a command that must fail with `code` and one line on stderr containing `needle`.
-    fn fails(&self, args: &[&str], code: i32, needle: &str) -> String {
-        let out = self.run(args);
-        let stderr = String::from_utf8(out.stderr).unwrap();
-        assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
-        assert_eq!(
-            stderr.lines().count(),
-            1,
-            "{args:?}: one line on stderr, got {stderr:?}"
-        );
-        assert!(
-            stderr.contains(needle),
-            "{args:?}: expected {needle:?} in {stderr:?}"
-        );
-        stderr
+    /// Runs a command with `--error-format json` that must fail with exit code `code` and one
+    /// line on stderr: the JSON report of an error of `kind`.
+    fn fails(&self, args: &[&str], code: i32, kind: &str) {
+        let out = self.run(&[&["--error-format", "json"], args].concat());
+        assert_reports(&out, code, kind, args);
     }
 
     /// `org init` of `org` (e.g. `CERT-CZ`) in the country its id ends with (`CZ`).
@@ -130,6 +122,39 @@ impl Env {
             "bundle-pass",
         ])
     }
+}
+
+/// Asserts that `out` failed with exit code `code` and one line on stderr, the JSON report of an
+/// error of `kind` with that code and a message.
+fn assert_reports(out: &Output, code: i32, kind: &str, args: &[&str]) {
+    let stderr = String::from_utf8(out.stderr.clone()).unwrap();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{args:?}: one line on stderr, got {stderr:?}"
+    );
+    let head = format!(r#"{{"error":"{kind}","code":{code},"message":""#);
+    let line = stderr.trim_end_matches('\n');
+    assert!(
+        line.starts_with(&head) && line.ends_with("\"}") && line.len() > head.len() + 2,
+        "{args:?}: expected a report of {kind:?}, got {stderr:?}"
+    );
+}
+
+/// Runs the keytool in this process (absolute paths only), for its typed error.
+fn run(env: &Env, args: &[&str]) -> Result<String, Error> {
+    let pass = env.path("pass");
+    let mut argv = vec!["vigil-keytool", "--passphrase-file", pass.to_str().unwrap()];
+    argv.extend_from_slice(args);
+    let cli = <vigil_keytool::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
+    let mut out = Vec::new();
+    vigil_keytool::run(cli, &mut out).map(|()| String::from_utf8(out).unwrap())
+}
+
+/// `env.path(name)` as an argument.
+fn p(env: &Env, name: &str) -> String {
+    env.path(name).to_string_lossy().into_owned()
 }
 
 fn read_kind(path: &Path, kind: FileKind) -> Vec<u8> {
@@ -474,9 +499,9 @@ fn sign_request_certifies_keys_generated_on_the_device() {
             "x.cert",
         ],
         1,
-        "not signed by the key it names",
+        "bad_request_signature",
     );
-    env.fails(&["inspect", "forged.request"], 1, "signature check failed");
+    env.fails(&["inspect", "forged.request"], 1, "bad_request_signature");
     assert!(!env.path("x.cert").exists());
 }
 
@@ -517,7 +542,7 @@ fn wrong_passphrase_is_one_clear_error_and_modifies_nothing() {
     env.fails(
         &issue_args("officer2@cert-at", "EU SECRET", "o2.bundle"),
         2,
-        "wrong passphrase",
+        "wrong_passphrase",
     );
     env.fails(
         &[
@@ -530,7 +555,7 @@ fn wrong_passphrase_is_one_clear_error_and_modifies_nothing() {
             "x",
         ],
         2,
-        "wrong passphrase",
+        "wrong_passphrase",
     );
     assert_eq!(snapshot(&env.path("at")), before);
     assert!(!env.path("o2.bundle").exists());
@@ -539,51 +564,69 @@ fn wrong_passphrase_is_one_clear_error_and_modifies_nothing() {
 #[test]
 fn corrupt_and_truncated_files_are_named() {
     let env = ready();
+    let list = ["trust", "list", "--org-dir", &p(&env, "at")];
     std::fs::write(env.path("at/root-key.vigil"), "garbage\n").unwrap();
     env.fails(
         &issue_args("officer2@cert-at", "EU SECRET", "o2.bundle"),
         2,
-        "root-key.vigil: not a Vigil file",
+        "corrupt",
+    );
+    let revoke = [
+        "revoke",
+        "--org-dir",
+        &p(&env, "at"),
+        "--user",
+        "officer1@cert-at",
+    ];
+    let garbage = run(&env, &[&revoke[..], &["--reason", "x"]].concat());
+    assert!(
+        matches!(&garbage, Err(Error::Corrupt { path, why })
+            if matches!(**why, Damage::Armor(ArmorError::NotVigil)) && path.ends_with("at/root-key.vigil")),
+        "{garbage:?}"
     );
     let root = std::fs::read_to_string(env.path("at/root.vigil")).unwrap();
     std::fs::write(env.path("at/root.vigil"), &root[..root.len() / 2]).unwrap();
-    env.fails(
-        &["trust", "list", "--org-dir", "at"],
-        2,
-        "root.vigil: truncated file",
+    env.fails(&["trust", "list", "--org-dir", "at"], 2, "corrupt");
+    let truncated = run(&env, &list);
+    assert!(
+        matches!(&truncated, Err(Error::Corrupt { path, why })
+            if matches!(**why, Damage::Armor(ArmorError::Truncated(_))) && path.ends_with("at/root.vigil")),
+        "{truncated:?}"
     );
     std::fs::write(env.path("at/org.toml"), "next_serial = \"many\"\n").unwrap();
-    env.fails(&["trust", "list", "--org-dir", "at"], 2, "org.toml");
+    env.fails(&["trust", "list", "--org-dir", "at"], 2, "corrupt");
+    let ledger = run(&env, &list);
+    assert!(
+        matches!(&ledger, Err(Error::Corrupt { path, why })
+            if matches!(**why, Damage::Toml(_)) && path.ends_with("at/org.toml")),
+        "{ledger:?}"
+    );
     assert!(!env.path("o2.bundle").exists());
 }
 
 #[test]
 fn missing_directory_unknown_clearance_duplicate_user_and_overwrite_are_refused() {
     let env = ready();
-    env.fails(
-        &["trust", "list", "--org-dir", "nowhere"],
-        2,
-        "is not an organisation directory",
-    );
+    env.fails(&["trust", "list", "--org-dir", "nowhere"], 2, "not_org_dir");
     env.fails(
         &issue_args("officer2@cert-at", "COSMIC TOP SECRET", "o2.bundle"),
         2,
-        "unknown classification level",
+        "unknown_clearance",
     );
     env.fails(
         &issue_args("officer1@cert-at", "EU SECRET", "again.bundle"),
         2,
-        "already holds certificate 1",
+        "already_issued",
     );
     env.fails(
         &issue_args("spy@cert-cz", "EU SECRET", "spy.bundle"),
         2,
-        "is not in CERT-AT",
+        "not_in_org",
     );
     env.fails(
         &issue_args("officer2@cert-at", "EU SECRET", "o1.bundle"),
         2,
-        "already exists",
+        "exists",
     );
     env.fails(
         &[
@@ -597,7 +640,7 @@ fn missing_directory_unknown_clearance_duplicate_user_and_overwrite_are_refused(
             "at",
         ],
         2,
-        "already exists",
+        "exists",
     );
     env.fails(
         &[
@@ -610,7 +653,7 @@ fn missing_directory_unknown_clearance_duplicate_user_and_overwrite_are_refused(
             "x",
         ],
         2,
-        "holds no certificate",
+        "nothing_to_revoke",
     );
     for bundle in ["o2.bundle", "again.bundle", "spy.bundle"] {
         assert!(!env.path(bundle).exists(), "{bundle}");
@@ -628,12 +671,26 @@ fn issue_needs_a_relay_and_passphrases_need_a_source() {
     env.fails(
         &issue_args("officer1@cert-at", "EU SECRET", "o1.bundle"),
         2,
-        "relay init",
+        "no_relay",
     );
+    // Without --error-format, the same failure is one line of text for the administrator,
+    // and the flag is accepted after the subcommand too.
+    let args = issue_args("officer1@cert-at", "EU SECRET", "o1.bundle");
+    let text = env.run(&args);
+    let stderr = String::from_utf8(text.stderr).unwrap();
+    assert_eq!(text.status.code(), Some(2));
+    assert!(
+        stderr.starts_with("vigil-keytool: ") && stderr.lines().count() == 1,
+        "{stderr:?}"
+    );
+    let late = env.run(&[&args[..], &["--error-format", "json"]].concat());
+    assert_reports(&late, 2, "no_relay", &args);
     let out = Command::new(env!("CARGO_BIN_EXE_vigil-keytool"))
         .current_dir(env.dir.path())
         .env_remove("VIGIL_PASSPHRASE")
         .args([
+            "--error-format",
+            "json",
             "org",
             "init",
             "--org",
@@ -646,8 +703,7 @@ fn issue_needs_a_relay_and_passphrases_need_a_source() {
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no passphrase"));
+    assert_reports(&out, 2, "no_passphrase", &["org", "init"]);
     assert!(!env.path("cz").exists());
     std::fs::write(env.path("pass"), "short\n").unwrap();
     env.fails(
@@ -662,7 +718,7 @@ fn issue_needs_a_relay_and_passphrases_need_a_source() {
             "cz",
         ],
         2,
-        "at least 12 characters",
+        "weak_passphrase",
     );
     let out = Command::new(env!("CARGO_BIN_EXE_vigil-keytool"))
         .current_dir(env.dir.path())
@@ -700,7 +756,7 @@ fn tampered_certificates_and_wrong_partner_fingerprints_are_refused_by_verificat
     env.fails(
         &["inspect", "--org-dir", "at", "tampered.cert"],
         1,
-        "signature check failed",
+        "bad_signature",
     );
 
     env.org("CERT-CZ", "cz");
@@ -716,7 +772,7 @@ fn tampered_certificates_and_wrong_partner_fingerprints_are_refused_by_verificat
             "0000 1111",
         ],
         1,
-        "not the one given",
+        "fingerprint_mismatch",
     );
     env.ok(&["trust", "add", "--org-dir", "at", "--partner", "cz"]);
     // A second CERT-CZ root (an impostor) is refused.
@@ -724,12 +780,12 @@ fn tampered_certificates_and_wrong_partner_fingerprints_are_refused_by_verificat
     env.fails(
         &["trust", "add", "--org-dir", "at", "--partner", "impostor"],
         1,
-        "a different root of CERT-CZ",
+        "root_conflict",
     );
     env.fails(
         &["trust", "add", "--org-dir", "at", "--partner", "at"],
         2,
-        "your own organisation",
+        "own_root",
     );
 }
 

@@ -8,24 +8,11 @@ use vigil_keytool::Error;
 use vigil_keytool::orgdir::OrgDir;
 use vigil_keytool::orgdir::partners::default_limits;
 use vigil_protocol::cert::PartnerLimits;
+use vigil_protocol::policy::PolicyError;
 use vigil_protocol::provisioning::FileKind;
 use vigil_protocol::{CertError, Clearance, MemberCertificate, OrgRoot, Role};
 
-use crate::{Env, now, open_bundle, read_kind};
-
-/// Runs the keytool in this process (absolute paths only), for its typed error.
-fn run(env: &Env, args: &[&str]) -> Result<String, Error> {
-    let pass = env.path("pass");
-    let mut argv = vec!["vigil-keytool", "--passphrase-file", pass.to_str().unwrap()];
-    argv.extend_from_slice(args);
-    let cli = <vigil_keytool::cli::Cli as clap::Parser>::try_parse_from(argv).unwrap();
-    let mut out = Vec::new();
-    vigil_keytool::run(cli, &mut out).map(|()| String::from_utf8(out).unwrap())
-}
-
-fn p(env: &Env, name: &str) -> String {
-    env.path(name).to_string_lossy().into_owned()
-}
+use crate::{Env, now, open_bundle, p, read_kind, run};
 
 fn eu(level: u8) -> Clearance {
     Clearance {
@@ -95,15 +82,23 @@ fn org_init_needs_an_assigned_country_and_signs_it_into_the_root() {
         &env,
         &["org", "init", "--org", "CERT-AT", "--dir", &p(&env, "at")],
     );
-    assert!(matches!(missing, Err(Error::Usage(_))), "{missing:?}");
-    let out = env.run(&["org", "init", "--org", "CERT-AT", "--dir", "at"]);
-    assert_eq!(out.status.code(), Some(2));
-    assert_eq!(String::from_utf8(out.stderr).unwrap().lines().count(), 1);
+    assert!(matches!(missing, Err(Error::NoCountry)), "{missing:?}");
+    env.fails(
+        &["org", "init", "--org", "CERT-AT", "--dir", "at"],
+        2,
+        "no_country",
+    );
     for bad in ["XK", "EU", "AUT", "A"] {
         let args = ["org", "init", "--org", "CERT-AT", "--country", bad];
         let refused = run(&env, &[&args[..], &["--dir", &p(&env, "at")]].concat());
         assert!(
-            matches!(refused, Err(Error::Usage(_))),
+            matches!(
+                refused,
+                Err(Error::InvalidOption {
+                    option: "--country",
+                    ..
+                })
+            ),
             "{bad}: {refused:?}"
         );
     }
@@ -151,7 +146,18 @@ fn trust_add_defaults_to_unclassified_and_the_limits_reach_bundles_relay_and_ins
     );
     let cert_file = p(&env, "cz/certificates/1-officer@cert-cz.vigil");
     let inspected = run(&env, &["inspect", "--org-dir", &p(&env, "at"), &cert_file]);
-    assert!(matches!(inspected, Err(Error::Refused(_))), "{inspected:?}");
+    assert!(
+        matches!(
+            inspected,
+            Err(Error::BeyondLimits(CertError::ClearanceAboveLimit { .. }))
+        ),
+        "{inspected:?}"
+    );
+    env.fails(
+        &["inspect", "--org-dir", "at", &cert_file],
+        1,
+        "clearance_above_limit",
+    );
     env.issue("lead@cert-at", "EU TOP SECRET", "lead.bundle");
     let bundle = open_bundle(&env.path("lead.bundle"), "one-time bundle passphrase");
     assert_eq!(bundle.roots()[1].limits, Some(default_limits().unwrap()));
@@ -234,7 +240,16 @@ fn a_role_outside_the_allowed_ones_is_refused() {
             "Not A Role",
         ],
     );
-    assert!(matches!(bad_role, Err(Error::Usage(_))), "{bad_role:?}");
+    assert!(
+        matches!(
+            bad_role,
+            Err(Error::InvalidOption {
+                option: "--role",
+                ..
+            })
+        ),
+        "{bad_role:?}"
+    );
     let bad_level = run(
         &env,
         &[
@@ -249,7 +264,10 @@ fn a_role_outside_the_allowed_ones_is_refused() {
         ],
     );
     assert!(
-        matches!(bad_level, Err(Error::Clearance(_))),
+        matches!(
+            bad_level,
+            Err(Error::Clearance(PolicyError::UnknownLevel { .. }))
+        ),
         "{bad_level:?}"
     );
 }
