@@ -110,9 +110,24 @@ fn lock(dir: &Path) -> Result<File> {
         .mode(fsutil::FILE_MODE)
         .open(&path)
         .map_err(|e| Error::io(&path, e))?;
-    file.try_lock().map_err(|_| Error::InUse(dir.to_owned()))?;
-    Ok(file)
+    // A lock held for a moment (a process forked by another program in the middle of
+    // starting a child, which holds a copy of the descriptor until it executes) is waited for;
+    // another vigil-keytool at work is refused once [`LOCK_PATIENCE`] has passed.
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(_) => return Err(Error::InUse(dir.to_owned())),
+        }
+    }
 }
+
+/// How long a command waits for the organisation directory's lock before it says another
+/// `vigil-keytool` is using it.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// Reads an armoured file of `kind`.
 pub fn read_armored(path: &Path, kind: FileKind) -> Result<Vec<u8>> {
@@ -336,4 +351,26 @@ pub fn write_ledger(dir: &Path, ledger: &Ledger) -> Result<()> {
         format!("{header}{text}").as_bytes(),
     )?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use super::*;
+
+    #[test]
+    fn a_lock_held_for_a_moment_is_waited_for_and_one_held_on_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let held = lock(dir.path()).unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            drop(held);
+        });
+        let second = lock(dir.path()).unwrap();
+        release.join().unwrap();
+        assert!(matches!(lock(dir.path()), Err(Error::InUse(d)) if d == dir.path()));
+        drop(second);
+        assert!(lock(dir.path()).is_ok());
+    }
 }
