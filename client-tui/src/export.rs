@@ -9,7 +9,7 @@ use vigil_protocol::channel::ChannelId;
 
 use vigil_client::engine::{Body, Engine, EngineError, Entry};
 use vigil_client::history::{self, Export, Marked};
-use vigil_client::sanitize::{self, line, multiline};
+use vigil_client::sanitize::{line, multiline};
 
 /// How `vigil export` and `/export` write a channel.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -18,30 +18,6 @@ pub enum Format {
     Markdown,
     /// One JSON document.
     Json,
-}
-
-/// A JSON string literal for `s`. Control characters (C0, DEL, C1), bidirectional controls
-/// and U+2028/U+2029 are written as `\uXXXX`: the JSON decodes to `s` exactly, and a terminal
-/// showing the JSON itself receives none of them raw.
-#[must_use]
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if sanitize::must_escape(c) || c == '\u{2028}' || c == '\u{2029}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 /// One line of text for a history entry (`read` without `--json`): a message's further lines
@@ -147,25 +123,25 @@ pub fn render(export: &Export, format: Format, now: UnixTime) -> String {
                     format!(
                         "{{\"seq\":{seq},\"at\":{},\"sender\":{},\"name\":{},\"trust\":{},\
                          \"kind\":{},\"text\":{}}}",
-                        json_string(&entry.at.to_string()),
-                        json_string(entry.sender.as_str()),
-                        json_string(&entry.sender_name),
-                        json_string(mark),
-                        json_string(kind),
-                        json_string(text)
+                        vigil_common::json::string(&entry.at.to_string()),
+                        vigil_common::json::string(entry.sender.as_str()),
+                        vigil_common::json::string(&entry.sender_name),
+                        vigil_common::json::string(mark),
+                        vigil_common::json::string(kind),
+                        vigil_common::json::string(text)
                     )
                 })
                 .collect();
             format!(
                 "{{\"label\":{},\"channel\":{},\"name\":{},\"exported_by\":{},\
                  \"exported_at\":{},\"messages\":[\n{}\n],\"label_end\":{}}}\n",
-                json_string(&label),
-                json_string(&summary.id.to_string()),
-                json_string(&summary.name),
-                json_string(me.as_str()),
-                json_string(&now.to_string()),
+                vigil_common::json::string(&label),
+                vigil_common::json::string(&summary.id.to_string()),
+                vigil_common::json::string(&summary.name),
+                vigil_common::json::string(me.as_str()),
+                vigil_common::json::string(&now.to_string()),
                 messages.join(",\n"),
-                json_string(&label)
+                vigil_common::json::string(&label)
             )
         }
     }
@@ -192,17 +168,23 @@ mod tests {
 
     fn raw_control_or_bidi(text: &str) -> Option<char> {
         text.chars()
-            .find(|&c| c != '\n' && sanitize::must_escape(c))
+            .find(|&c| c != '\n' && vigil_client::sanitize::must_escape(c))
     }
 
     #[test]
     fn json_strings_escape_controls_and_bidi_as_unicode_escapes() {
         assert_eq!(
-            json_string(HOSTILE),
+            vigil_common::json::string(HOSTILE),
             r#""ok\u001b]0;pwned\u0007\r\u202efdp.exe\u009b""#
         );
-        assert_eq!(json_string("a\"b\\c\u{2028}"), r#""a\"b\\c\u2028""#);
-        assert_eq!(json_string("Jana Nováková"), "\"Jana Nováková\"");
+        assert_eq!(
+            vigil_common::json::string("a\"b\\c\u{2028}"),
+            r#""a\"b\\c\u2028""#
+        );
+        assert_eq!(
+            vigil_common::json::string("Jana Nováková"),
+            "\"Jana Nováková\""
+        );
     }
 
     #[test]

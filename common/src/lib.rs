@@ -1,10 +1,12 @@
 //! `vigil-common`: what the member's client (`vigil-client`), the relay (`vigil-server`) and
 //! the administrator's tool (`vigil-keytool`) all need from the operating system, so that none
 //! of them depends on another: the wall clock ([`now`]), passphrase sources ([`passphrase`]),
-//! and private files written atomically ([`fs`]).
+//! private files written atomically ([`fs`]), and JSON string literals for what programs read
+//! ([`json`]).
 
 pub mod error;
 pub mod fs;
+pub mod json;
 pub mod passphrase;
 
 pub use error::Error;

@@ -22,41 +22,12 @@ impl Error {
             ErrorFormat::Text => format!("vigil-keytool: {self}"),
             ErrorFormat::Json => format!(
                 "{{\"error\":{},\"code\":{},\"message\":{}}}",
-                json_string(self.kind()),
+                vigil_common::json::string(self.kind()),
                 self.exit_code(),
-                json_string(&self.to_string())
+                vigil_common::json::string(&self.to_string())
             ),
         }
     }
-}
-
-/// A JSON string literal for `s`. Control characters (C0, DEL, C1), bidirectional controls and
-/// U+2028/U+2029 are written as `\uXXXX`, so the JSON decodes to `s` exactly and a terminal
-/// showing the JSON itself receives none of them raw.
-#[must_use]
-pub fn json_string(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control()
-                || vigil_protocol::is_bidi_control(c)
-                || c == '\u{2028}'
-                || c == '\u{2029}' =>
-            {
-                // Every such character is in the Basic Multilingual Plane: one escape each.
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 #[cfg(test)]
@@ -69,14 +40,14 @@ mod tests {
     #[test]
     fn json_strings_escape_quotes_backslashes_controls_and_bidi() {
         assert_eq!(
-            json_string("ok\u{1b}]0;pwned\u{7}\r\u{202e}fdp.exe\u{9b}"),
+            vigil_common::json::string("ok\u{1b}]0;pwned\u{7}\r\u{202e}fdp.exe\u{9b}"),
             r#""ok\u001b]0;pwned\u0007\r\u202efdp.exe\u009b""#
         );
         assert_eq!(
-            json_string("a\"b\\c\u{2028}\td\ne\u{7f}"),
+            vigil_common::json::string("a\"b\\c\u{2028}\td\ne\u{7f}"),
             r#""a\"b\\c\u2028\td\ne\u007f""#
         );
-        assert_eq!(json_string("CZ:TAJNÉ"), "\"CZ:TAJNÉ\"");
+        assert_eq!(vigil_common::json::string("CZ:TAJNÉ"), "\"CZ:TAJNÉ\"");
     }
 
     #[test]

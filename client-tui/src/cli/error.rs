@@ -200,9 +200,9 @@ impl CliError {
             ErrorFormat::Text => format!("vigil: {reason}"),
             ErrorFormat::Json => format!(
                 "{{\"error\":{},\"code\":{},\"message\":{}}}",
-                crate::export::json_string(self.kind()),
+                vigil_common::json::string(self.kind()),
                 self.exit_code(),
-                crate::export::json_string(&reason)
+                vigil_common::json::string(&reason)
             ),
         }
     }

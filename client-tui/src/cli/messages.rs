@@ -157,18 +157,18 @@ fn json_line(channel: ChannelId, seq: u64, entry: &Entry, trust: &str) -> String
     let (kind, text) = entry.body.kind_and_text();
     let delivery = entry.delivery.as_ref().map_or_else(
         || "null".to_owned(),
-        |d| export::json_string(&d.to_string()),
+        |d| vigil_common::json::string(&d.to_string()),
     );
-    let channel = export::json_string(&channel.to_string());
+    let channel = vigil_common::json::string(&channel.to_string());
     format!(
         "{{\"channel\":{channel},\"seq\":{seq},\"at\":{},\"sender\":{},\"name\":{},\
          \"trust\":{},\"kind\":{},\"text\":{},\"delivery\":{delivery}}}",
-        export::json_string(&entry.at.to_string()),
-        export::json_string(entry.sender.as_str()),
-        export::json_string(&entry.sender_name),
-        export::json_string(trust),
-        export::json_string(kind),
-        export::json_string(text),
+        vigil_common::json::string(&entry.at.to_string()),
+        vigil_common::json::string(entry.sender.as_str()),
+        vigil_common::json::string(&entry.sender_name),
+        vigil_common::json::string(trust),
+        vigil_common::json::string(kind),
+        vigil_common::json::string(text),
     )
 }
 
