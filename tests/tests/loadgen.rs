@@ -4,19 +4,15 @@
 
 #![allow(clippy::expect_used, reason = "test code")]
 
-use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn a_quick_run_measures_every_scenario_against_the_real_relay() {
-    let loadgen = Path::new(env!("CARGO_BIN_EXE_loadgen"));
-    let relay = relay_beside(loadgen);
-    let out = Command::new(loadgen)
+    // Without --relay, the load generator builds vigil-relay with the cargo running this test
+    // (`cargo test -p vigil-tests` alone builds no other package's binaries) and runs it.
+    let out = Command::new(env!("CARGO_BIN_EXE_loadgen"))
         .arg("--quick")
         .arg("--no-pin")
-        .arg("--relay")
-        .arg(&relay)
-        .env_remove("CARGO")
         .output()
         .expect("loadgen runs");
     let table = String::from_utf8_lossy(&out.stdout);
@@ -51,32 +47,4 @@ fn a_quick_run_measures_every_scenario_against_the_real_relay() {
         .and_then(|r| r.trim().parse().ok())
         .expect("a ratio to R1");
     assert!(ratio > 0.0, "{r2}");
-}
-
-/// The relay binary beside the load generator, built with the cargo running this test when
-/// this package's tests run alone (`cargo test -p vigil-tests` builds no other package's
-/// binaries). The same packages are selected as the load generator selects, so shared
-/// dependencies keep their features and are not rebuilt.
-fn relay_beside(loadgen: &Path) -> std::path::PathBuf {
-    let relay = loadgen.with_file_name("vigil-relay");
-    if !relay.exists() {
-        let cargo = std::env::var_os("CARGO").expect("cargo runs this test");
-        let mut build = Command::new(cargo);
-        build.args([
-            "build",
-            "--locked",
-            "-p",
-            "vigil-tests",
-            "-p",
-            "vigil-server",
-            "--bin",
-            "vigil-relay",
-        ]);
-        if loadgen.components().any(|c| c.as_os_str() == "release") {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo build runs");
-        assert!(status.success(), "cargo build of vigil-relay failed");
-    }
-    relay
 }
