@@ -136,6 +136,14 @@ pub struct App {
     pub bell: bool,
     /// Set when the user asked to quit.
     pub quit: bool,
+    /// Unsent drafts of the channels not in view (the open one's is `compose`); kept across
+    /// restarts, sealed in the store.
+    pub drafts: BTreeMap<ChannelId, String>,
+    /// What we sent, oldest first (Up/Down in an empty compose box); kept across restarts.
+    pub sent: Vec<String>,
+    /// Per channel, the newest entry (its sequence number) the reader has seen: the "new since
+    /// you left" line is drawn under it; kept across restarts.
+    pub read_marks: BTreeMap<ChannelId, u64>,
     pub(super) keys: Bindings,
 }
 
@@ -181,6 +189,9 @@ impl App {
             colour: config.colour(),
             bell: config.bell_on_mention,
             quit: false,
+            drafts: BTreeMap::new(),
+            sent: Vec::new(),
+            read_marks: BTreeMap::new(),
             keys: Bindings {
                 next_channel: fallback(&k.next_channel, "ctrl-n"),
                 previous_channel: fallback(&k.previous_channel, "ctrl-p"),
@@ -211,6 +222,12 @@ impl App {
             .get(user)
             .copied()
             .unwrap_or(TrustMark::Unverified)
+    }
+
+    /// The trust marker to draw beside `entry`: that of the key that signed it.
+    #[must_use]
+    pub fn entry_mark(&self, entry: &Entry) -> TrustMark {
+        self.mark(&entry.sender)
     }
 
     /// Members of the open channel who are not verified, when its label asks for care

@@ -87,7 +87,7 @@ pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: 
 /// A text message: the header (time, sender, organisation, trust marker, delivery) with the
 /// first line of the text, then its other lines indented.
 fn text_entry(app: &App, time: Span<'static>, entry: &Entry, text: &str) -> Vec<Line<'static>> {
-    let mark = app.mark(&entry.sender);
+    let mark = app.entry_mark(entry);
     let mark_style = match mark {
         TrustMark::Verified => Style::default().fg(Color::Green),
         TrustMark::Changed => Style::default()
