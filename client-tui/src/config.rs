@@ -7,6 +7,13 @@
 //! relay = "relay.cert-at.example:4433"   # instead of the bundle's address (pin still checked)
 //! bell_on_mention = true                 # ring the terminal bell when someone names you
 //! colours = "auto"                       # "auto" (off with NO_COLOR), "always" or "never"
+//! colour_depth = "auto"                  # "auto" (from COLORTERM and TERM), "truecolor",
+//!                                        #   "256" or "8": label colours fall back to the
+//!                                        #   nearest the terminal has
+//! time = "local"                         # message times in "local" time or "utc"
+//! mouse = true                           # click a channel, wheel to scroll (Shift-drag
+//!                                        #   still selects text in most terminals)
+//! channel_list_width = 28                # columns; alt-left/alt-right resize, f9 hides
 //!
 //! [keys]                                 # rebind: "ctrl-x", "alt-x", a character, or a key
 //! next_channel = "ctrl-n"                #   name (up, down, pageup, tab, f1, ...)
@@ -14,6 +21,11 @@
 //! next_unread = "alt-a"
 //! help = "?"
 //! quit = "ctrl-c"
+//! redraw = "ctrl-l"                      # redraw the whole screen
+//! jump_to_new = "alt-n"                  # the "new since you left" line of this channel
+//! toggle_channels = "f9"                 # hide or show the channel list
+//! narrower_channels = "alt-left"
+//! wider_channels = "alt-right"
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -47,6 +59,16 @@ pub struct Keys {
     pub help: String,
     /// Leaves vigil (default `ctrl-c`).
     pub quit: String,
+    /// Redraws the whole screen (default `ctrl-l`).
+    pub redraw: String,
+    /// Scrolls to the "new since you left" line (default `alt-n`).
+    pub jump_to_new: String,
+    /// Hides or shows the channel list (default `f9`).
+    pub toggle_channels: String,
+    /// Makes the channel list narrower (default `alt-left`).
+    pub narrower_channels: String,
+    /// Makes the channel list wider (default `alt-right`).
+    pub wider_channels: String,
 }
 
 impl Default for Keys {
@@ -57,12 +79,48 @@ impl Default for Keys {
             next_unread: "alt-a".into(),
             help: "?".into(),
             quit: "ctrl-c".into(),
+            redraw: "ctrl-l".into(),
+            jump_to_new: "alt-n".into(),
+            toggle_channels: "f9".into(),
+            narrower_channels: "alt-left".into(),
+            wider_channels: "alt-right".into(),
         }
     }
 }
 
+/// How many colours the terminal shows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ColourDepth {
+    /// From `COLORTERM` (`truecolor`, `24bit`) and `TERM` (`*-256color`), else 8 colours.
+    #[default]
+    Auto,
+    /// 24-bit colour.
+    Truecolor,
+    /// The xterm 256-colour palette.
+    #[serde(rename = "256")]
+    Palette256,
+    /// The 8 basic ANSI colours, which every colour terminal shows (`TERM=screen`).
+    #[serde(rename = "8")]
+    Palette8,
+}
+
+/// Which clock message times are shown in.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TimeZoneChoice {
+    /// The system's local time zone.
+    #[default]
+    Local,
+    /// Coordinated universal time.
+    Utc,
+}
+
+/// Widest and narrowest the channel list can be made.
+pub const CHANNEL_LIST_WIDTHS: std::ops::RangeInclusive<u16> = 12..=60;
+
 /// The contents of `config.toml`; a key that is not there takes its default.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Relay address instead of the bundle's (`host:port`).
@@ -71,8 +129,31 @@ pub struct Config {
     pub bell_on_mention: bool,
     /// `"auto"`, `"always"` or `"never"`.
     pub colours: Colours,
+    /// `"auto"`, `"truecolor"`, `"256"` or `"8"`.
+    pub colour_depth: ColourDepth,
+    /// `"local"` or `"utc"`.
+    pub time: TimeZoneChoice,
+    /// Mouse clicks and the wheel.
+    pub mouse: bool,
+    /// Columns of the channel list (12 to 60).
+    pub channel_list_width: u16,
     /// The `[keys]` table.
     pub keys: Keys,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            relay: None,
+            bell_on_mention: false,
+            colours: Colours::Auto,
+            colour_depth: ColourDepth::Auto,
+            time: TimeZoneChoice::Local,
+            mouse: true,
+            channel_list_width: 28,
+            keys: Keys::default(),
+        }
+    }
 }
 
 /// Why the settings file was not used; each names the file and, when it can, the key.
@@ -103,6 +184,13 @@ pub enum ConfigError {
         name: &'static str,
         /// What the file says.
         value: String,
+    },
+    /// `channel_list_width` is out of range.
+    #[error("{}: channel_list_width = {value} is out of range (12 to 60)", .path.display())]
+    ListWidth {
+        path: PathBuf,
+        /// What the file says.
+        value: u16,
     },
 }
 
@@ -147,6 +235,11 @@ impl Config {
             ("next_unread", &config.keys.next_unread),
             ("help", &config.keys.help),
             ("quit", &config.keys.quit),
+            ("redraw", &config.keys.redraw),
+            ("jump_to_new", &config.keys.jump_to_new),
+            ("toggle_channels", &config.keys.toggle_channels),
+            ("narrower_channels", &config.keys.narrower_channels),
+            ("wider_channels", &config.keys.wider_channels),
         ] {
             if crate::tui::keys::parse(key).is_none() {
                 return Err(ConfigError::Key {
@@ -156,7 +249,30 @@ impl Config {
                 });
             }
         }
+        if !CHANNEL_LIST_WIDTHS.contains(&config.channel_list_width) {
+            return Err(ConfigError::ListWidth {
+                path: path.to_owned(),
+                value: config.channel_list_width,
+            });
+        }
         Ok(config)
+    }
+
+    /// The colours the terminal shows, given the environment.
+    #[must_use]
+    pub fn depth(&self) -> ColourDepth {
+        if self.colour_depth != ColourDepth::Auto {
+            return self.colour_depth;
+        }
+        let var = |name: &str| std::env::var(name).unwrap_or_default().to_ascii_lowercase();
+        let colorterm = var("COLORTERM");
+        if colorterm == "truecolor" || colorterm == "24bit" {
+            ColourDepth::Truecolor
+        } else if var("TERM").contains("256color") {
+            ColourDepth::Palette256
+        } else {
+            ColourDepth::Palette8
+        }
     }
 
     /// Whether to colour, given the environment.

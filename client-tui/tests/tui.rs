@@ -16,7 +16,7 @@ use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::{UnixTime, UserId};
-use vigil_tui::config::{Colours, Config};
+use vigil_tui::config::{ColourDepth, Colours, Config, TimeZoneChoice};
 use vigil_tui::tui::app::{Action, App, Focus, Mode, Update};
 use vigil_tui::tui::view;
 
@@ -75,6 +75,8 @@ fn app(colour: bool) -> App {
         } else {
             Colours::Never
         },
+        colour_depth: ColourDepth::Truecolor,
+        time: TimeZoneChoice::Utc,
         ..Config::default()
     };
     let mut app = App::new(user("officer@cert-at"), "Anna Huber".into(), &config);

@@ -48,6 +48,9 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
     let (handle, mut events, task) = vigil_client::worker::spawn(client);
     let mut terminal = ratatui::try_init().map_err(TuiError::Terminal)?;
     let _ = execute!(std::io::stdout(), term::EnableBracketedPaste);
+    if app.mouse {
+        let _ = execute!(std::io::stdout(), term::EnableMouseCapture);
+    }
     let (input_tx, mut input) = mpsc::channel::<TermEvent>(256);
     std::thread::spawn(move || {
         while let Ok(event) = term::read() {
@@ -65,6 +68,8 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
                 app.quit = true;
             } else if action == Action::Bell {
                 let _ = std::io::stdout().write_all(b"\x07");
+            } else if action == Action::Redraw {
+                let _ = terminal.clear();
             } else {
                 requests::dispatch(&handle, action, updates_tx.clone());
             }
@@ -82,6 +87,7 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
                     pending = app.on_key(key);
                 }
                 TermEvent::Paste(text) => app.on_paste(&text),
+                TermEvent::Mouse(mouse) => pending = app.on_mouse(mouse),
                 _ => {} // resize: redrawn on the next turn
             },
             Some(event) = events.recv() => pending = app.on_update(Update::Event(event)),
@@ -89,7 +95,11 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
             else => break,
         }
     }
-    let _ = execute!(std::io::stdout(), term::DisableBracketedPaste);
+    let _ = execute!(
+        std::io::stdout(),
+        term::DisableBracketedPaste,
+        term::DisableMouseCapture
+    );
     ratatui::restore();
     handle.shutdown().await;
     let _ = task.await;

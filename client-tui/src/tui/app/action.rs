@@ -36,6 +36,8 @@ pub enum Action {
     Search(ChannelId, String),
     /// Rings the terminal bell (a mention, when configured).
     Bell,
+    /// Clears the terminal and draws the whole screen again (Ctrl-L).
+    Redraw,
     /// Ends the TUI.
     Quit,
 }

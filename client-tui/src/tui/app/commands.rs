@@ -33,6 +33,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ),
     ("/search TEXT", "search the open channel's local history"),
     ("/open NAME", "open a channel by name"),
+    (
+        "/jump YYYY-MM-DD [HH:MM]",
+        "scroll to the first message from that time on",
+    ),
     ("/help", "this screen"),
     ("/quit", "leave vigil"),
 ];
@@ -70,6 +74,7 @@ impl App {
             "/whois" => self.with_user(name, args, Action::Whois),
             "/verify" => self.with_user(name, args, Action::SafetyNumber),
             "/open" => self.open(&args.join(" ")),
+            "/jump" => self.jump(&args.join(" ")),
             "/invite" | "/remove" | "/leave" | "/label" | "/members" | "/export" | "/search" => {
                 self.in_channel(name, args)
             }

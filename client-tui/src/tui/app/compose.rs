@@ -73,7 +73,7 @@ impl App {
             }
             KeyCode::Up if self.compose.is_empty() => self.scroll_up(1),
             KeyCode::Down if self.compose.is_empty() => {
-                self.scroll = self.scroll.saturating_sub(1);
+                self.scroll_down(1);
                 Vec::new()
             }
             KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) && !alt => {

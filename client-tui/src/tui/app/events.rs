@@ -16,7 +16,9 @@ impl App {
         match update {
             Update::Event(event) => return self.on_event(event),
             Update::Channels(list) => return self.on_channels(list),
-            Update::History(channel, before, page) => self.on_history(channel, before, page),
+            Update::History(channel, before, page) => {
+                return self.on_history(channel, before, page);
+            }
             Update::Trust(user, mark) => {
                 self.trust.insert(user, mark);
             }
@@ -72,8 +74,20 @@ impl App {
         actions
     }
 
-    /// A page of history (newest first) older than `before`, or the newest page.
-    fn on_history(&mut self, channel: ChannelId, before: Option<u64>, page: Vec<(u64, Entry)>) {
+    /// A page of history (newest first) older than `before`, or the newest page; then on
+    /// towards where the pane is moving, if anywhere.
+    fn on_history(
+        &mut self,
+        channel: ChannelId,
+        before: Option<u64>,
+        page: Vec<(u64, Entry)>,
+    ) -> Vec<Action> {
+        let open = self.current_id() == Some(channel);
+        let rows_before = if open && self.scroll > 0 {
+            self.total_rows()
+        } else {
+            0
+        };
         let entries = self.messages.entry(channel).or_default();
         if page.len() < PAGE {
             self.complete.insert(channel);
@@ -83,9 +97,20 @@ impl App {
             // The newest page: keep entries that arrived while it loaded.
             let newest = older.last().map(|(s, _)| *s);
             entries.retain(|(s, _)| newest.is_none_or(|n| *s > n));
+        } else if let Some((oldest, _)) = entries.first() {
+            // The same page asked for twice arrives twice: keep only what is older.
+            older.retain(|(s, _)| s < oldest);
         }
         older.append(entries);
         *entries = older;
+        if !open {
+            return Vec::new();
+        }
+        if before.is_none() {
+            self.mark_read();
+            self.keep_place(rows_before);
+        }
+        self.continue_seek()
     }
 
     fn on_event(&mut self, event: Event) -> Vec<Action> {
@@ -131,6 +156,11 @@ impl App {
             actions.push(Action::Contact(entry.sender.clone()));
         }
         let from_me = entry.sender == self.me;
+        let rows_before = if open && self.scroll > 0 {
+            self.total_rows()
+        } else {
+            0
+        };
         if let Some(list) = channel.and_then(|c| self.messages.get_mut(&c)) {
             // Events and history pages travel separately: an entry may already be here from a
             // page loaded after it was stored.
@@ -150,8 +180,9 @@ impl App {
         } else {
             actions.push(Action::RefreshChannels);
         }
-        if open && self.scroll > 0 {
-            self.scroll += 1; // keep the view where the reader is
+        if open {
+            self.keep_place(rows_before);
+            self.mark_read();
         }
         if mention && self.bell {
             actions.push(Action::Bell);

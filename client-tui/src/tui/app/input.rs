@@ -3,7 +3,8 @@
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent};
 
-use super::{Action, App, Focus, Mode, SCROLL_STEP};
+use super::{Action, App, Focus, Mode};
+use crate::config::CHANNEL_LIST_WIDTHS;
 
 impl App {
     /// Applies a key: the configured bindings first, then the overlay, then the focused pane.
@@ -12,8 +13,14 @@ impl App {
             self.quit = true;
             return vec![Action::Quit];
         }
+        if self.keys.redraw.matches(&key) {
+            return vec![Action::Redraw];
+        }
         if self.mode != Mode::Normal {
             return self.on_key_overlay(key);
+        }
+        if let Some(actions) = self.on_key_layout(key) {
+            return actions;
         }
         if self.keys.next_channel.matches(&key) {
             return self.select((self.selected + 1) % self.channels.len().max(1));
@@ -38,9 +45,9 @@ impl App {
             return Vec::new();
         }
         match key.code {
-            KeyCode::PageUp => return self.scroll_up(SCROLL_STEP),
+            KeyCode::PageUp => return self.page_up(),
             KeyCode::PageDown => {
-                self.scroll = self.scroll.saturating_sub(SCROLL_STEP);
+                self.page_down();
                 return Vec::new();
             }
             KeyCode::Esc => {
@@ -65,7 +72,51 @@ impl App {
         }
     }
 
+    /// The keys that move through the history or change the layout, wherever the keyboard is.
+    fn on_key_layout(&mut self, key: KeyEvent) -> Option<Vec<Action>> {
+        if self.keys.jump_to_new.matches(&key) {
+            return Some(self.jump_to_new());
+        }
+        if self.keys.toggle_channels.matches(&key) {
+            self.list_hidden = !self.list_hidden;
+        } else if self.keys.narrower_channels.matches(&key) {
+            self.list_width = self
+                .list_width
+                .saturating_sub(4)
+                .max(*CHANNEL_LIST_WIDTHS.start());
+        } else if self.keys.wider_channels.matches(&key) {
+            self.list_width = (self.list_width + 4).min(*CHANNEL_LIST_WIDTHS.end());
+        } else {
+            return None;
+        }
+        Some(Vec::new())
+    }
+
+    /// Up, Down, PageUp, PageDown, Home and End scroll an overlay's lines.
+    fn on_key_overlay_scroll(&mut self, key: KeyEvent) -> bool {
+        let lines = match &self.mode {
+            Mode::Info { lines, .. } => lines.len(),
+            Mode::Help => crate::tui::view::help_line_count(),
+            _ => return false,
+        };
+        let page = isize::try_from(self.geometry.get().overlay_rows.max(2)).unwrap_or(2) - 1;
+        let by = match key.code {
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            KeyCode::PageUp => -page,
+            KeyCode::PageDown | KeyCode::Char(' ') => page,
+            KeyCode::Home | KeyCode::Char('g') => isize::MIN / 2,
+            KeyCode::End | KeyCode::Char('G') => isize::MAX / 2,
+            _ => return false,
+        };
+        self.scroll_overlay(by, lines);
+        true
+    }
+
     fn on_key_overlay(&mut self, key: KeyEvent) -> Vec<Action> {
+        if self.on_key_overlay_scroll(key) {
+            return Vec::new();
+        }
         if let Mode::Verify { user, number, .. } = &self.mode
             && matches!(key.code, KeyCode::Char('v' | 'V'))
         {
@@ -78,6 +129,7 @@ impl App {
             KeyCode::Esc | KeyCode::Char('q' | '?') | KeyCode::Enter
         ) {
             self.mode = Mode::Normal;
+            self.overlay_scroll = 0;
         }
         Vec::new()
     }
@@ -100,12 +152,12 @@ impl App {
         match key.code {
             KeyCode::Up | KeyCode::Char('k') => self.scroll_up(1),
             KeyCode::Down | KeyCode::Char('j') => {
-                self.scroll = self.scroll.saturating_sub(1);
+                self.scroll_down(1);
                 Vec::new()
             }
-            KeyCode::Char('g') | KeyCode::Home => self.scroll_up(usize::MAX / 2),
+            KeyCode::Char('g') | KeyCode::Home => self.scroll_to_oldest(),
             KeyCode::Char('G') | KeyCode::End => {
-                self.scroll = 0;
+                self.scroll_to_newest();
                 Vec::new()
             }
             _ => Vec::new(),

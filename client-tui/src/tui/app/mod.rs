@@ -11,8 +11,9 @@ mod commands;
 mod compose;
 mod events;
 mod input;
+mod scroll;
 mod state;
 
 pub use action::{Action, Update};
 pub use commands::{COMMANDS, CreateError, parse_create, split_args, tlp_rule};
-pub use state::{App, ChannelItem, Focus, Mode, PAGE, SCROLL_STEP, TrustMark};
+pub use state::{App, ChannelItem, Focus, Geometry, Mode, PAGE, Seek, TrustMark, WHEEL_ROWS};

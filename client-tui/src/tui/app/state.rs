@@ -2,22 +2,48 @@
 //! trust markers, which pane has the keyboard, the overlay, the connection and the warnings;
 //! and the moves every other part makes on it (selecting a channel, scrolling, refusing).
 
+use std::cell::Cell;
 use std::collections::{BTreeMap, BTreeSet};
 use vigil_protocol::channel::ChannelId;
+
+use ratatui::layout::Rect;
 
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use vigil_client::engine::{ChannelSummary, Connection, Entry};
 use vigil_protocol::UserId;
 
 use super::Action;
-use crate::config::Config;
+use crate::config::{CHANNEL_LIST_WIDTHS, ColourDepth, Config, TimeZoneChoice};
 use crate::tui::keys::{Binding, parse};
+use crate::tui::view::clock::Clock;
 
 /// Entries loaded per history page.
 pub const PAGE: usize = 200;
 
-/// Entries one PageUp/PageDown moves.
-pub const SCROLL_STEP: usize = 10;
+/// Rows the mouse wheel scrolls.
+pub const WHEEL_ROWS: usize = 3;
+
+/// Where the last frame put the parts the keys and the mouse act on (written by the view).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Geometry {
+    /// The message pane, inside its border.
+    pub messages: Rect,
+    /// The channel list, inside its border (empty when hidden).
+    pub list: Rect,
+    /// Rows an overlay shows, inside its border.
+    pub overlay_rows: u16,
+}
+
+/// A place in the history the pane is moving to, page by page as older history loads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Seek {
+    /// The oldest entry (Home).
+    Top,
+    /// The first entry after this sequence number (the "new since you left" line).
+    After(u64),
+    /// The first entry at or after this time (`/jump DATE`).
+    Time(vigil_protocol::UnixTime),
+}
 
 /// Which pane has the keyboard.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -93,6 +119,11 @@ pub(super) struct Bindings {
     pub(super) next_unread: Binding,
     pub(super) help: Binding,
     pub(super) quit: Binding,
+    pub(super) redraw: Binding,
+    pub(super) jump_to_new: Binding,
+    pub(super) toggle_channels: Binding,
+    pub(super) narrower_channels: Binding,
+    pub(super) wider_channels: Binding,
 }
 
 /// What the TUI shows and knows; changed only by keys ([`App::on_key`]) and updates
@@ -110,7 +141,7 @@ pub struct App {
     pub messages: BTreeMap<ChannelId, Vec<(u64, Entry)>>,
     /// Channels whose oldest entry is loaded.
     pub complete: BTreeSet<ChannelId>,
-    /// Entries scrolled up from the newest.
+    /// Rows of the message pane scrolled up from the newest (0: the newest in view).
     pub scroll: usize,
     /// The compose box's text.
     pub compose: String,
@@ -132,6 +163,25 @@ pub struct App {
     pub trust: BTreeMap<UserId, TrustMark>,
     /// Whether to draw in colour (`colours` in the settings, `NO_COLOR`).
     pub colour: bool,
+    /// How many colours the terminal has.
+    pub depth: ColourDepth,
+    /// Local time or UTC.
+    pub clock: Clock,
+    /// Whether mouse clicks and the wheel are taken.
+    pub mouse: bool,
+    /// Columns of the channel list.
+    pub list_width: u16,
+    /// The channel list is hidden (more room for messages).
+    pub list_hidden: bool,
+    /// Rows the overlay is scrolled down.
+    pub overlay_scroll: usize,
+    /// In the open channel, the entry read last before it was opened: the "new since you
+    /// left" line is drawn under it.
+    pub since: Option<u64>,
+    /// Where the pane is moving to as older history loads.
+    pub seek: Option<Seek>,
+    /// What the last frame drew where.
+    pub(crate) geometry: Cell<Geometry>,
     /// Ring the bell on mentions.
     pub bell: bool,
     /// Set when the user asked to quit.
@@ -187,6 +237,20 @@ impl App {
             status: None,
             trust: BTreeMap::new(),
             colour: config.colour(),
+            depth: config.depth(),
+            clock: match config.time {
+                TimeZoneChoice::Local => Clock::local(),
+                TimeZoneChoice::Utc => Clock::utc(),
+            },
+            mouse: config.mouse,
+            list_width: config
+                .channel_list_width
+                .clamp(*CHANNEL_LIST_WIDTHS.start(), *CHANNEL_LIST_WIDTHS.end()),
+            list_hidden: false,
+            overlay_scroll: 0,
+            since: None,
+            seek: None,
+            geometry: Cell::new(Geometry::default()),
             bell: config.bell_on_mention,
             quit: false,
             drafts: BTreeMap::new(),
@@ -198,6 +262,11 @@ impl App {
                 next_unread: fallback(&k.next_unread, "alt-a"),
                 help: fallback(&k.help, "?"),
                 quit: fallback(&k.quit, "ctrl-c"),
+                redraw: fallback(&k.redraw, "ctrl-l"),
+                jump_to_new: fallback(&k.jump_to_new, "alt-n"),
+                toggle_channels: fallback(&k.toggle_channels, "f9"),
+                narrower_channels: fallback(&k.narrower_channels, "alt-left"),
+                wider_channels: fallback(&k.wider_channels, "alt-right"),
             },
         }
     }
@@ -267,8 +336,14 @@ impl App {
         if self.channels.is_empty() {
             return Vec::new();
         }
+        self.mark_read();
         self.selected = index.min(self.channels.len() - 1);
         self.scroll = 0;
+        self.seek = None;
+        self.since = self
+            .current_id()
+            .and_then(|id| self.read_marks.get(&id).copied());
+        self.mark_read();
         let mut actions = Vec::new();
         if let Some(item) = self.channels.get_mut(self.selected) {
             item.unread = 0;
@@ -278,26 +353,6 @@ impl App {
             }
         }
         actions
-    }
-
-    /// Scrolls up `by` entries; near the oldest loaded one, asks for the page before it.
-    pub(super) fn scroll_up(&mut self, by: usize) -> Vec<Action> {
-        let Some(id) = self.current_id() else {
-            return Vec::new();
-        };
-        let loaded = self.messages.get(&id).map_or(0, Vec::len);
-        self.scroll = (self.scroll + by).min(loaded.saturating_sub(1));
-        if self.scroll + PAGE / 2 >= loaded && !self.complete.contains(&id) {
-            let oldest = self
-                .messages
-                .get(&id)
-                .and_then(|m| m.first())
-                .map(|(seq, _)| *seq);
-            if oldest.is_some() {
-                return vec![Action::LoadHistory(id, oldest)];
-            }
-        }
-        Vec::new()
     }
 
     /// Shows `why` on the status line as a refusal.
@@ -313,16 +368,44 @@ impl App {
             .collect()
     }
 
-    /// Selects `index` after the channel list changed, keeping the scroll when it is the same
-    /// channel.
+    /// Selects `index` after the channel list changed, keeping the scroll and the "new since
+    /// you left" line when it is the same channel.
     pub(super) fn select_keep_scroll(&mut self, index: usize) -> Vec<Action> {
-        let scroll = self.scroll;
+        let (scroll, since, seek) = (self.scroll, self.since, self.seek);
         let same = self.selected == index;
         let actions = self.select(index);
         if same {
-            self.scroll = scroll;
+            (self.scroll, self.since, self.seek) = (scroll, since, seek);
         }
         actions
+    }
+
+    /// Records that the open channel has been read up to its newest loaded entry.
+    pub(super) fn mark_read(&mut self) {
+        let Some(id) = self.current_id() else {
+            return;
+        };
+        if let Some((seq, _)) = self.messages.get(&id).and_then(|m| m.last()) {
+            self.read_marks.insert(id, *seq);
+        }
+    }
+
+    /// Whether `text` names us: by user id, by its local part (`@officer`) or by display name,
+    /// in any case.
+    #[must_use]
+    pub fn mentions_me(&self, text: &str) -> bool {
+        let text = text.to_lowercase();
+        let local = self.me.as_str().split('@').next().unwrap_or_default();
+        text.contains(&self.me.as_str().to_lowercase())
+            || text.contains(&format!("@{}", local.to_lowercase()))
+            || (!self.my_name.is_empty() && text.contains(&self.my_name.to_lowercase()))
+    }
+
+    /// Records where the message pane was drawn (the keys scroll by its height).
+    pub(crate) fn record_pane(&self, messages: Rect) {
+        let mut g = self.geometry.get();
+        g.messages = messages;
+        self.geometry.set(g);
     }
 
     /// The name of channel `id` as listed (empty when unknown).

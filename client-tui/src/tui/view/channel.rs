@@ -1,5 +1,7 @@
-//! The open channel's pane: its label banner above and below the messages, the warnings and
-//! refusals that must not be missed, and the compose box with the cursor.
+//! The open channel's pane: its label banner above and below the messages (wrapped onto more
+//! rows rather than cut), the warnings and refusals that must not be missed, and the compose
+//! box, which grows with its text up to a bound and then scrolls with the cursor. Whatever the
+//! size of the terminal, the message pane keeps rows of its own.
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -7,12 +9,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
-use super::{banner, focus_style, messages, style};
+use super::{banner, banner_rows, focus_style, messages, style, text};
 use crate::tui::app::{App, Focus, Mode};
 use vigil_client::sanitize::line;
 
 /// Rows the compose box grows to before its text scrolls.
-const MAX_COMPOSE_ROWS: usize = 6;
+const MAX_COMPOSE_ROWS: u16 = 8;
 
 /// Persistent warnings shown at once (the newest; Esc dismisses them).
 const MAX_WARNINGS_SHOWN: usize = 3;
@@ -20,41 +22,57 @@ const MAX_WARNINGS_SHOWN: usize = 3;
 /// Rows the warning area takes at most (warnings wrap).
 const MAX_WARNING_ROWS: u16 = 6;
 
+/// Rows the message pane keeps whatever else is shown (its border included).
+const MIN_PANE_ROWS: u16 = 5;
+
 /// A warning line and whether it is a refusal (red) rather than a warning (yellow).
 type Warning = (String, bool);
 
 /// Draws the open channel (or how to get one) into `area`.
 pub(super) fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let compose_rows = u16::try_from(app.compose.lines().count().clamp(1, MAX_COMPOSE_ROWS))
+    let label = app.current().map(|c| &c.summary.label);
+    let banner_height = label.map_or(0, |l| {
+        u16::try_from(banner_rows(l, usize::from(area.width)).len()).unwrap_or(1)
+    });
+    // What the message pane can spare, shared between the compose box and the warnings.
+    let spare = area
+        .height
+        .saturating_sub(2 * banner_height + MIN_PANE_ROWS);
+    let compose = compose_rows(app, area.width.saturating_sub(2));
+    let compose_height = compose.len().clamp(1, usize::from(MAX_COMPOSE_ROWS));
+    let compose_height = u16::try_from(compose_height)
         .unwrap_or(1)
-        + u16::from(app.compose.ends_with('\n'));
+        .min((spare / 2).saturating_sub(2).max(1));
     let warnings = warnings(app);
+    let warning_height =
+        warning_rows(&warnings, area.width).min(spare.saturating_sub(compose_height + 2));
     let parts = Layout::default()
         .direction(Direction::Vertical)
         .constraints([
-            Constraint::Length(1),
-            Constraint::Min(3),
-            Constraint::Length(1),
-            Constraint::Length(warning_rows(&warnings, area.width)),
-            Constraint::Length(compose_rows + 2),
+            Constraint::Length(banner_height),
+            Constraint::Min(1),
+            Constraint::Length(banner_height),
+            Constraint::Length(warning_height),
+            Constraint::Length(compose_height + 2),
         ])
         .split(area);
     match app.current() {
         Some(item) => {
-            frame.render_widget(banner(app, &item.summary.label), parts[0]);
-            frame.render_widget(banner(app, &item.summary.label), parts[2]);
+            frame.render_widget(banner(app, &item.summary.label, area.width), parts[0]);
+            frame.render_widget(banner(app, &item.summary.label, area.width), parts[2]);
             messages::draw_messages(frame, app, parts[1], &item.summary.name);
         }
         None => {
             let text = Paragraph::new(
                 "No channel yet. Create one:\n  /create NAME --tlp TLP:AMBER --level \"EU RESTRICTED\"\nor wait for an invitation. Press ? for help.",
             )
+            .wrap(Wrap { trim: false })
             .block(Block::default().borders(Borders::ALL).title(" Vigil "));
             frame.render_widget(text, parts[1]);
         }
     }
     draw_warnings(frame, app, warnings, parts[3]);
-    draw_compose(frame, app, parts[4]);
+    draw_compose(frame, app, parts[4], &compose);
 }
 
 /// What is shown above the compose box: the newest persistent warnings, unverified members of
@@ -67,6 +85,10 @@ fn warnings(app: &App) -> Vec<Warning> {
         .take(MAX_WARNINGS_SHOWN)
         .map(|w| (line(w).into_owned(), false))
         .collect();
+    let hidden = app.warnings.len().saturating_sub(MAX_WARNINGS_SHOWN);
+    if hidden > 0 {
+        warnings.push((format!("and {hidden} more (Esc dismisses)"), false));
+    }
     if let Some(w) = app.unverified_in_sensitive_channel() {
         warnings.push((line(&w).into_owned(), false));
     }
@@ -84,7 +106,7 @@ fn warning_rows(warnings: &[Warning], width: u16) -> u16 {
     let width = usize::from(width).max(10);
     let rows: usize = warnings
         .iter()
-        .map(|(w, _)| (w.chars().count() + 2).div_ceil(width))
+        .map(|(w, _)| (text::width(w) + 2).div_ceil(width))
         .sum();
     u16::try_from(rows)
         .unwrap_or(MAX_WARNING_ROWS)
@@ -109,24 +131,60 @@ fn draw_warnings(frame: &mut Frame<'_>, app: &App, warnings: Vec<Warning>, area:
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
-/// The compose box, with the terminal cursor at the app's cursor when it has the keyboard.
-fn draw_compose(frame: &mut Frame<'_>, app: &App, area: Rect) {
-    let compose = Paragraph::new(app.compose.clone())
-        .block(
-            Block::default()
-                .borders(Borders::ALL)
-                .title(" Message (Enter sends, Alt-Enter new line, /help) ")
-                .border_style(focus_style(app, Focus::Compose)),
-        )
-        .wrap(Wrap { trim: false });
+/// The compose box's text as rows at `width` (hard-wrapped), each with the char index it
+/// starts at.
+fn compose_rows(app: &App, width: u16) -> Vec<(String, usize)> {
+    text::hard_wrap(&app.compose, usize::from(width))
+}
+
+/// The row and column of the cursor among `rows` (a cursor past a full row goes to the start
+/// of the next).
+fn cursor_at(app: &App, rows: &[(String, usize)], width: usize) -> (usize, usize) {
+    let row = rows
+        .iter()
+        .rposition(|(_, start)| *start <= app.cursor)
+        .unwrap_or(0);
+    let (text, start) = rows.get(row).map_or(("", 0), |(t, s)| (t.as_str(), *s));
+    let column = text::column_of(text, app.cursor - start);
+    if column >= width {
+        (row + 1, 0)
+    } else {
+        (row, column)
+    }
+}
+
+/// The compose box: the rows around the cursor, and the terminal cursor there when it has the
+/// keyboard; the title says which rows are shown when not all are.
+fn draw_compose(frame: &mut Frame<'_>, app: &App, area: Rect, rows: &[(String, usize)]) {
+    let width = usize::from(area.width.saturating_sub(2)).max(1);
+    let height = usize::from(area.height.saturating_sub(2)).max(1);
+    let (row, column) = cursor_at(app, rows, width);
+    let total = rows.len().max(row + 1);
+    let top = (row + 1).saturating_sub(height);
+    let shown: Vec<Line<'_>> = rows
+        .iter()
+        .skip(top)
+        .take(height)
+        .map(|(t, _)| Line::from(t.clone()))
+        .collect();
+    let mut title = " Message (Enter sends, Alt-Enter new line, /help) ".to_owned();
+    if total > height {
+        title = format!(
+            " Message: rows {}-{} of {total} ",
+            top + 1,
+            (top + height).min(total)
+        );
+    }
+    let compose = Paragraph::new(shown).block(
+        Block::default()
+            .borders(Borders::ALL)
+            .title(title)
+            .border_style(focus_style(app, Focus::Compose)),
+    );
     frame.render_widget(compose, area);
     if app.focus == Focus::Compose && app.mode == Mode::Normal {
-        let before: String = app.compose.chars().take(app.cursor).collect();
-        let row = u16::try_from(before.matches('\n').count()).unwrap_or(0);
-        let col =
-            u16::try_from(before.rsplit('\n').next().unwrap_or("").chars().count()).unwrap_or(0);
-        let x = area.x + 1 + col.min(area.width.saturating_sub(3));
-        let y = area.y + 1 + row.min(area.height.saturating_sub(3));
+        let x = area.x + 1 + u16::try_from(column).unwrap_or(0);
+        let y = area.y + 1 + u16::try_from(row - top).unwrap_or(0);
         frame.set_cursor_position((x, y));
     }
 }

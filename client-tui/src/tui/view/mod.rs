@@ -8,8 +8,12 @@
 //! (`channel`), its messages (`messages`), and the overlays (`overlay`).
 
 mod channel;
+pub mod clock;
 mod messages;
 mod overlay;
+pub(crate) mod palette;
+pub(crate) mod rows;
+pub(crate) mod text;
 
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Direction, Layout, Rect};
@@ -18,12 +22,12 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, List, ListItem, ListState, Paragraph};
 use vigil_protocol::label::Label;
 
-use super::app::{App, Focus, Mode};
+use super::app::{App, ChannelItem, Focus, Mode};
 use vigil_client::engine::Connection;
 use vigil_client::sanitize::line;
 
-/// Width of the channel list.
-const LIST_WIDTH: u16 = 28;
+/// Columns the channel list leaves the open channel at least.
+const MIN_CHANNEL_WIDTH: u16 = 20;
 
 /// The label's colour (FIRST TLP 2.0), as a terminal colour.
 #[must_use]
@@ -38,14 +42,53 @@ pub fn badge(label: &Label) -> String {
     label.tlp.to_string().trim_start_matches("TLP:").to_owned()
 }
 
+/// `style` as this terminal can show it: without colour, only its bold, italic or reverse;
+/// with fewer colours than 24-bit, each colour the nearest the terminal has.
 fn style(app: &App, style: Style) -> Style {
-    if app.colour { style } else { Style::default() }
+    if !app.colour {
+        return Style::default().add_modifier(style.add_modifier);
+    }
+    let mut fitted = style;
+    fitted.fg = style.fg.map(|c| palette::fit(c, app.depth));
+    fitted.bg = style.bg.map(|c| palette::fit(c, app.depth));
+    fitted
 }
 
 /// The banner line shown above and below the open channel.
 #[must_use]
 pub fn banner_text(label: &Label) -> String {
     format!("==== {} ====", line(&label.to_string()))
+}
+
+/// The banner as rows of at most `width` cells: on one row when it fits, else the label's
+/// parts (TLP, level, each caveat) packed onto as many rows as they need, never cut.
+#[must_use]
+pub fn banner_rows(label: &Label, width: usize) -> Vec<String> {
+    let full = banner_text(label);
+    if text::width(&full) <= width {
+        return vec![full];
+    }
+    let shown = line(&label.to_string()).into_owned();
+    let mut rows: Vec<String> = Vec::new();
+    for part in shown.split(" | ") {
+        match rows.last_mut() {
+            Some(row) if text::width(row) + 3 + text::width(part) <= width => {
+                row.push_str(" | ");
+                row.push_str(part);
+            }
+            _ => rows.push(part.to_owned()),
+        }
+    }
+    rows.iter()
+        .flat_map(|row| text::wrap(&Line::from(row.as_str()), width, 0))
+        .map(|l| l.to_string())
+        .collect()
+}
+
+/// Lines of the help screen (the overlay scrolls through them).
+#[must_use]
+pub fn help_line_count() -> usize {
+    overlay::help_lines().len()
 }
 
 /// Draws the whole screen from `app`.
@@ -55,18 +98,27 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         .direction(Direction::Vertical)
         .constraints([Constraint::Min(3), Constraint::Length(1)])
         .split(area);
+    let list_width = if app.list_hidden {
+        0
+    } else {
+        app.list_width
+            .min(rows[0].width.saturating_sub(MIN_CHANNEL_WIDTH))
+    };
     let columns = Layout::default()
         .direction(Direction::Horizontal)
-        .constraints([Constraint::Length(LIST_WIDTH), Constraint::Min(20)])
+        .constraints([Constraint::Length(list_width), Constraint::Min(1)])
         .split(rows[0]);
-    draw_channels(frame, app, columns[0]);
+    let mut geometry = app.geometry.get();
+    geometry.list = Rect::default();
+    app.geometry.set(geometry);
+    if list_width > 2 {
+        draw_channels(frame, app, columns[0]);
+    }
     channel::draw_channel(frame, app, columns[1]);
     draw_status(frame, app, rows[1]);
     match &app.mode {
         Mode::Normal => {}
-        Mode::Help => {
-            overlay::draw_overlay(frame, app, "Help (Esc to close)", &overlay::help_lines());
-        }
+        Mode::Help => overlay::draw_overlay(frame, app, "Help", &overlay::help_lines()),
         Mode::Info { title, lines } => overlay::draw_overlay(frame, app, title, lines),
         Mode::Verify {
             user,
@@ -81,43 +133,77 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     }
 }
 
+/// `name` cut to `room` cells with an ellipsis when longer.
+fn fit_name(name: &str, room: usize) -> String {
+    if text::width(name) <= room {
+        return name.to_owned();
+    }
+    let mut out = String::new();
+    let mut used = 0;
+    for g in unicode_segmentation::UnicodeSegmentation::graphemes(name, true) {
+        let w = text::grapheme_width(g);
+        if used + w + 1 > room {
+            break;
+        }
+        out.push_str(g);
+        used += w;
+    }
+    out.push('…');
+    out
+}
+
+/// One row of the channel list: badge, name (cut to fit), then the unread count and the
+/// mention marker, which are never cut.
+fn channel_row(app: &App, item: &ChannelItem, width: usize) -> ListItem<'static> {
+    let label = &item.summary.label;
+    let badge = format!("[{}] ", badge(label));
+    let mut tail = Vec::new();
+    if item.unread > 0 {
+        tail.push(Span::styled(
+            format!(" ({})", item.unread),
+            Style::default().add_modifier(Modifier::BOLD),
+        ));
+    }
+    if item.mention {
+        tail.push(Span::styled(
+            " @",
+            style(app, Style::default().fg(Color::Yellow)).add_modifier(Modifier::BOLD),
+        ));
+    }
+    if !item.summary.member {
+        tail.push(Span::raw(" (removed)"));
+    }
+    let tail_width: usize = tail.iter().map(|s| text::width(&s.content)).sum();
+    let room = width
+        .saturating_sub(text::width(&badge) + tail_width)
+        .max(2);
+    let mut spans = vec![
+        Span::styled(
+            badge,
+            style(
+                app,
+                Style::default()
+                    .fg(label_colour(label))
+                    .bg(Color::Black)
+                    .add_modifier(Modifier::BOLD),
+            ),
+        ),
+        Span::raw(fit_name(&line(&item.summary.name), room)),
+    ];
+    spans.extend(tail);
+    ListItem::new(Line::from(spans))
+}
+
 fn draw_channels(frame: &mut Frame<'_>, app: &App, area: Rect) {
+    let inner = Block::default().borders(Borders::ALL).inner(area);
+    let mut geometry = app.geometry.get();
+    geometry.list = inner;
+    app.geometry.set(geometry);
+    let width = usize::from(inner.width);
     let items: Vec<ListItem<'_>> = app
         .channels
         .iter()
-        .map(|item| {
-            let label = &item.summary.label;
-            let mut spans = vec![
-                Span::styled(
-                    format!("[{}]", badge(label)),
-                    style(
-                        app,
-                        Style::default()
-                            .fg(label_colour(label))
-                            .bg(Color::Black)
-                            .add_modifier(Modifier::BOLD),
-                    ),
-                ),
-                Span::raw(" "),
-                Span::raw(line(&item.summary.name).into_owned()),
-            ];
-            if item.unread > 0 {
-                spans.push(Span::styled(
-                    format!(" ({})", item.unread),
-                    Style::default().add_modifier(Modifier::BOLD),
-                ));
-            }
-            if item.mention {
-                spans.push(Span::styled(
-                    " @",
-                    style(app, Style::default().fg(Color::Yellow)).add_modifier(Modifier::BOLD),
-                ));
-            }
-            if !item.summary.member {
-                spans.push(Span::raw(" (removed)"));
-            }
-            ListItem::new(Line::from(spans))
-        })
+        .map(|item| channel_row(app, item, width))
         .collect();
     let block = Block::default()
         .borders(Borders::ALL)
@@ -141,14 +227,25 @@ fn focus_style(app: &App, focus: Focus) -> Style {
     }
 }
 
-fn banner<'a>(app: &App, label: &Label) -> Paragraph<'a> {
-    Paragraph::new(banner_text(label))
+/// The banner at `width`, centred, in the label's colour on black (reversed without colour,
+/// so it still stands out).
+fn banner<'a>(app: &App, label: &Label, width: u16) -> Paragraph<'a> {
+    let rows: Vec<Line<'_>> = banner_rows(label, usize::from(width))
+        .into_iter()
+        .map(Line::from)
+        .collect();
+    let modifier = if app.colour {
+        Modifier::BOLD
+    } else {
+        Modifier::BOLD | Modifier::REVERSED
+    };
+    Paragraph::new(rows)
         .style(style(
             app,
             Style::default()
                 .fg(label_colour(label))
                 .bg(Color::Black)
-                .add_modifier(Modifier::BOLD),
+                .add_modifier(modifier),
         ))
         .alignment(ratatui::layout::Alignment::Center)
 }

@@ -5,10 +5,10 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Style};
 use ratatui::text::Line;
-use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 use vigil_protocol::UserId;
 
-use super::style;
+use super::{style, text};
 use crate::tui::app::{App, COMMANDS};
 use vigil_client::sanitize::line;
 
@@ -59,13 +59,33 @@ pub(super) fn help_lines() -> Vec<String> {
     lines
 }
 
-/// Draws `lines` in a box titled `title` over the middle of the screen (escaped).
+/// Draws `lines` in a box titled `title` over the middle of the screen (escaped), scrolled as
+/// the app says; the title says which lines are shown when not all fit.
 pub(super) fn draw_overlay(frame: &mut Frame<'_>, app: &App, title: &str, lines: &[String]) {
     let area = frame.area();
-    let width = area.width.saturating_sub(8).min(MAX_OVERLAY_WIDTH);
-    let height = u16::try_from(lines.len() + 2)
+    let width = area
+        .width
+        .saturating_sub(8)
+        .min(MAX_OVERLAY_WIDTH)
+        .max(10.min(area.width));
+    let inner_width = usize::from(width.saturating_sub(2)).max(1);
+    // Overlays list members, caveats and answers: each line drawn through the sanitiser, then
+    // wrapped here so the scroll counts the rows drawn.
+    let rows: Vec<Line<'static>> = lines
+        .iter()
+        .flat_map(|l| text::wrap(&Line::from(line(l).into_owned()), inner_width, 2))
+        .collect();
+    let height = u16::try_from(rows.len() + 2)
         .unwrap_or(u16::MAX)
-        .min(area.height.saturating_sub(2));
+        .min(area.height.saturating_sub(2))
+        .max(3.min(area.height));
+    let inner_rows = usize::from(height.saturating_sub(2)).max(1);
+    let mut geometry = app.geometry.get();
+    geometry.overlay_rows = u16::try_from(inner_rows).unwrap_or(1);
+    app.geometry.set(geometry);
+    let top = app
+        .overlay_scroll
+        .min(rows.len().saturating_sub(inner_rows));
     let rect = Rect {
         x: area.x + (area.width - width) / 2,
         y: area.y + (area.height.saturating_sub(height)) / 2,
@@ -73,17 +93,21 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, app: &App, title: &str, lines:
         height,
     };
     frame.render_widget(Clear, rect);
-    // Overlays list members, caveats and answers: each line drawn through the sanitiser.
-    let text: Vec<Line<'_>> = lines
-        .iter()
-        .map(|l| Line::from(line(l).into_owned()))
-        .collect();
+    let title = if rows.len() > inner_rows {
+        format!(
+            " {} (rows {}-{} of {}; arrows, PgUp/PgDn; Esc closes) ",
+            line(title),
+            top + 1,
+            (top + inner_rows).min(rows.len()),
+            rows.len()
+        )
+    } else {
+        format!(" {} (Esc closes) ", line(title))
+    };
+    let shown: Vec<Line<'_>> = rows.into_iter().skip(top).take(inner_rows).collect();
     let block = Block::default()
         .borders(Borders::ALL)
-        .title(format!(" {} ", line(title)))
+        .title(title)
         .border_style(style(app, Style::default().fg(Color::Cyan)));
-    frame.render_widget(
-        Paragraph::new(text).block(block).wrap(Wrap { trim: false }),
-        rect,
-    );
+    frame.render_widget(Paragraph::new(shown).block(block), rect);
 }
