@@ -91,6 +91,9 @@ impl App {
         let entries = self.messages.entry(channel).or_default();
         if page.len() < PAGE {
             self.complete.insert(channel);
+        } else if before.is_none() {
+            // A full newest page: there may be older history than we knew of.
+            self.complete.remove(&channel);
         }
         let mut older: Vec<(u64, Entry)> = page.into_iter().rev().collect();
         if before.is_none() {
@@ -150,7 +153,8 @@ impl App {
     fn on_message(&mut self, place: Place, seq: u64, entry: Entry) -> Vec<Action> {
         let channel = place.channel();
         let open = channel.is_some() && self.current_id() == channel;
-        let mention = entry.sender != self.me && self.names_me(&entry.body);
+        let mention =
+            entry.sender != self.me && matches!(&entry.body, Body::Text(t) if self.mentions_me(t));
         let mut actions = Vec::new();
         if entry.sender != self.me && !self.trust.contains_key(&entry.sender) {
             actions.push(Action::Contact(entry.sender.clone()));
@@ -188,12 +192,6 @@ impl App {
             actions.push(Action::Bell);
         }
         actions
-    }
-
-    /// Whether a text names us, by user id or display name.
-    fn names_me(&self, body: &Body) -> bool {
-        matches!(body, Body::Text(t)
-            if t.contains(self.me.as_str()) || (!self.my_name.is_empty() && t.contains(&self.my_name)))
     }
 
     /// A key change stays on screen until dismissed; other trust news is looked up.

@@ -94,11 +94,9 @@ impl App {
 
     /// Up, Down, PageUp, PageDown, Home and End scroll an overlay's lines.
     fn on_key_overlay_scroll(&mut self, key: KeyEvent) -> bool {
-        let lines = match &self.mode {
-            Mode::Info { lines, .. } => lines.len(),
-            Mode::Help => crate::tui::view::help_line_count(),
-            _ => return false,
-        };
+        if !matches!(self.mode, Mode::Info { .. } | Mode::Help) {
+            return false;
+        }
         let page = isize::try_from(self.geometry.get().overlay_rows.max(2)).unwrap_or(2) - 1;
         let by = match key.code {
             KeyCode::Up | KeyCode::Char('k') => -1,
@@ -109,7 +107,7 @@ impl App {
             KeyCode::End | KeyCode::Char('G') => isize::MAX / 2,
             _ => return false,
         };
-        self.scroll_overlay(by, lines);
+        self.scroll_overlay(by);
         true
     }
 

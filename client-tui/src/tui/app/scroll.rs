@@ -195,10 +195,11 @@ impl App {
         }
     }
 
-    /// Scrolls the overlay by `by` rows (negative: up), within its lines.
-    pub(super) fn scroll_overlay(&mut self, by: isize, lines: usize) {
-        let rows = usize::from(self.geometry.get().overlay_rows).max(1);
-        let max = lines.saturating_sub(rows);
+    /// Scrolls the overlay by `by` rows (negative: up), within its text as last drawn.
+    pub(super) fn scroll_overlay(&mut self, by: isize) {
+        let geometry = self.geometry.get();
+        let rows = usize::from(geometry.overlay_rows).max(1);
+        let max = geometry.overlay_total.saturating_sub(rows);
         self.overlay_scroll = self.overlay_scroll.saturating_add_signed(by).min(max);
     }
 }

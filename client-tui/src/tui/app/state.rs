@@ -32,6 +32,8 @@ pub struct Geometry {
     pub list: Rect,
     /// Rows an overlay shows, inside its border.
     pub overlay_rows: u16,
+    /// Rows the overlay's text takes, wrapped.
+    pub overlay_total: usize,
 }
 
 /// A place in the history the pane is moving to, page by page as older history loads.

@@ -39,7 +39,9 @@ pub(super) fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .height
         .saturating_sub(2 * banner_height + MIN_PANE_ROWS);
     let compose = compose_rows(app, area.width.saturating_sub(2));
-    let compose_height = compose.len().clamp(1, usize::from(MAX_COMPOSE_ROWS));
+    let (cursor_row, _) = cursor_at(app, &compose, usize::from(area.width.saturating_sub(2)));
+    let needed = compose.len().max(cursor_row + 1);
+    let compose_height = needed.clamp(1, usize::from(MAX_COMPOSE_ROWS));
     let compose_height = u16::try_from(compose_height)
         .unwrap_or(1)
         .min((spare / 2).saturating_sub(2).max(1));
@@ -77,27 +79,35 @@ pub(super) fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
 
 /// What is shown above the compose box: the newest persistent warnings, unverified members of
 /// a sensitive channel, the last refusal and the channel's alert (all escaped).
+/// The most pressing first (an alert, a refusal), so that a short terminal cuts the least.
 fn warnings(app: &App) -> Vec<Warning> {
-    let mut warnings: Vec<Warning> = app
-        .warnings
-        .iter()
-        .rev()
-        .take(MAX_WARNINGS_SHOWN)
-        .map(|w| (line(w).into_owned(), false))
-        .collect();
-    let hidden = app.warnings.len().saturating_sub(MAX_WARNINGS_SHOWN);
-    if hidden > 0 {
-        warnings.push((format!("and {hidden} more (Esc dismisses)"), false));
-    }
-    if let Some(w) = app.unverified_in_sensitive_channel() {
-        warnings.push((line(&w).into_owned(), false));
+    let mut warnings: Vec<Warning> = Vec::new();
+    if let Some(alert) = app.current().and_then(|c| c.summary.alert.as_ref()) {
+        warnings.push((format!("ALERT: {}", line(alert)), true));
     }
     if let Some((text, true)) = &app.status {
         warnings.push((format!("REFUSED: {}", line(text)), true));
     }
-    if let Some(alert) = app.current().and_then(|c| c.summary.alert.as_ref()) {
-        warnings.push((format!("ALERT: {}", line(alert)), true));
+    if let Some(w) = app.unverified_in_sensitive_channel() {
+        warnings.push((line(&w).into_owned(), false));
     }
+    let hidden = app.warnings.len().saturating_sub(MAX_WARNINGS_SHOWN);
+    if hidden > 0 {
+        warnings.push((
+            format!(
+                "{} warnings, the newest below, {hidden} more (Esc dismisses all)",
+                app.warnings.len()
+            ),
+            false,
+        ));
+    }
+    warnings.extend(
+        app.warnings
+            .iter()
+            .rev()
+            .take(MAX_WARNINGS_SHOWN)
+            .map(|w| (line(w).into_owned(), false)),
+    );
     warnings
 }
 

@@ -85,12 +85,6 @@ pub fn banner_rows(label: &Label, width: usize) -> Vec<String> {
         .collect()
 }
 
-/// Lines of the help screen (the overlay scrolls through them).
-#[must_use]
-pub fn help_line_count() -> usize {
-    overlay::help_lines().len()
-}
-
 /// Draws the whole screen from `app`.
 pub fn draw(frame: &mut Frame<'_>, app: &App) {
     let area = frame.area();

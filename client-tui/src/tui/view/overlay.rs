@@ -82,6 +82,7 @@ pub(super) fn draw_overlay(frame: &mut Frame<'_>, app: &App, title: &str, lines:
     let inner_rows = usize::from(height.saturating_sub(2)).max(1);
     let mut geometry = app.geometry.get();
     geometry.overlay_rows = u16::try_from(inner_rows).unwrap_or(1);
+    geometry.overlay_total = rows.len();
     app.geometry.set(geometry);
     let top = app
         .overlay_scroll

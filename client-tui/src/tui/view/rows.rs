@@ -34,19 +34,15 @@ pub(crate) fn block(
     };
     let previous = index.checked_sub(1).and_then(|i| entries.get(i));
     let mut rows = Vec::new();
-    if previous.is_none_or(|(_, p)| app.clock.day(p.at) != app.clock.day(entry.at)) {
-        rows.push(marker(
-            app,
-            &app.clock.day_line(entry.at),
-            width,
-            Color::DarkGray,
-        ));
-    }
     if let (Some(mark), Some((before, _))) = (app.since, previous)
         && *before <= mark
         && *seq > mark
     {
         rows.push(marker(app, NEW_SINCE, width, Color::LightRed));
+    }
+    if previous.is_none_or(|(_, p)| app.clock.day(p.at) != app.clock.day(entry.at)) {
+        let day = app.clock.day_line(entry.at);
+        rows.push(marker(app, &day, width, Color::DarkGray));
     }
     for row in entry_lines(app, entry) {
         rows.extend(text::wrap(&row, width, INDENT));
