@@ -34,8 +34,11 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed (apt-get install tmux); .ci/run installs it");
             return None;
         }
+        // One server per test: tests run in parallel threads of one process.
+        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(Self {
-            socket: format!("vigil-test-{}", std::process::id()),
+            socket: format!("vigil-test-{}-{n}", std::process::id()),
         })
     }
 
@@ -49,8 +52,20 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Opens the TUI of `member` in a new session called `name`.
+    /// Opens the TUI of `member` in a new session called `name`, 130 × 36.
     fn open(&self, name: &str, member: &Member, relay: std::net::SocketAddr, pass: &Path) {
+        self.open_sized(name, member, relay, pass, (130, 36));
+    }
+
+    /// Opens the TUI of `member` in a new session called `name` of `size` columns × rows.
+    fn open_sized(
+        &self,
+        name: &str,
+        member: &Member,
+        relay: std::net::SocketAddr,
+        pass: &Path,
+        size: (u16, u16),
+    ) {
         let command = format!(
             "env -u VIGIL_PASSPHRASE NO_COLOR= VIGIL_RELAY={relay} '{}' --home '{}' --passphrase-file '{}'",
             vigil().display(),
@@ -63,9 +78,9 @@ impl Tmux {
             "-s",
             name,
             "-x",
-            "130",
+            &size.0.to_string(),
             "-y",
-            "36",
+            &size.1.to_string(),
             &command,
         ]);
     }
@@ -156,5 +171,80 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
         assert!(Instant::now() < deadline, "vigil did not exit on Ctrl-C");
         std::thread::sleep(Duration::from_millis(100));
     }
+    relay.stop();
+}
+
+/// The rows of a captured screen that hold lines of the pasted list (`NNN ioc ...`).
+fn list_numbers(screen: &str) -> Vec<u32> {
+    screen
+        .lines()
+        .filter_map(|row| {
+            let mut words = row
+                .split_whitespace()
+                .skip_while(|w| w.parse::<u32>().is_err());
+            let n = words.next()?.parse().ok()?;
+            (words.next() == Some("ioc") || words.next() == Some("list")).then_some(n)
+        })
+        .collect()
+}
+
+#[test]
+fn a_200_line_paste_is_read_line_by_line_at_80_by_24_from_first_to_last() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU RESTRICTED"),
+        ],
+    );
+    let (lead, officer) = (&members[0], &members[1]);
+    lead.open_ops_channel(vigil(), "officer@cert-at");
+    let pass = fed.store_passphrase_file();
+    tmux.open_sized("officer", officer, relay.addr, &pass, (80, 24));
+    tmux.open_sized("lead", lead, relay.addr, &pass, (80, 24));
+    tmux.wait_for("officer", "added you to ops");
+    tmux.wait_for("lead", "==== TLP:AMBER | EU RESTRICTED ====");
+
+    let mut list: Vec<String> = (1..200)
+        .map(|i| format!("{i:03} ioc 198.51.100.{i}\tc2"))
+        .collect();
+    list.push("200 IOC list END".into());
+    let file = fed.dir.path().join("iocs.txt");
+    std::fs::write(&file, list.join("\n")).unwrap();
+    tmux.tmux(&["load-buffer", "-b", "iocs", &file.display().to_string()]);
+    tmux.tmux(&["paste-buffer", "-p", "-b", "iocs", "-t", "officer"]);
+    tmux.wait_for("officer", "of 200");
+    tmux.tmux(&["send-keys", "-t", "officer", "Enter"]);
+
+    // The lead reads it from the last line up, a page at a time, to the header.
+    let mut screen = tmux.wait_for("lead", "200 IOC list END");
+    let mut seen: Vec<u32> = Vec::new();
+    for _ in 0..40 {
+        seen.extend(list_numbers(&screen));
+        if screen.contains("Officer (CERT-AT) [unverified]: 001 ioc") {
+            break;
+        }
+        tmux.tmux(&["send-keys", "-t", "lead", "PageUp"]);
+        let before = screen.clone();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while screen == before && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+            screen = tmux.screen("lead");
+        }
+    }
+    assert!(
+        screen.contains("Officer (CERT-AT) [unverified]: 001 ioc")
+            && screen.contains("198.51.100.1    c2"),
+        "the header and the first line, its tab expanded:\n{screen}"
+    );
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen, (1..=200).collect::<Vec<u32>>(), "lines never shown");
     relay.stop();
 }
