@@ -433,3 +433,50 @@ fn the_mouse_picks_channels_and_scrolls_the_pane() {
     let shown = screen.draw(&app);
     assert!(!shown.contains("Channels"), "{shown}");
 }
+
+#[test]
+fn a_message_naming_me_is_highlighted_and_senders_have_their_own_colour() {
+    let mut app = app();
+    let mut screen = Screen::new(100, 24);
+    arrive(
+        &mut app,
+        1,
+        1,
+        text("lead@cert-at", "@officer can you take the proxy logs?"),
+    );
+    arrive(&mut app, 1, 2, text("petra@cert-cz", "no mention here"));
+    let shown = screen.draw(&app);
+    let cell_of = |needle: &str| {
+        let row = shown.lines().position(|l| l.contains(needle)).unwrap();
+        let x = shown.lines().nth(row).unwrap().find(needle).unwrap();
+        let x = shown.lines().nth(row).unwrap()[..x].chars().count();
+        screen.buffer()[(u16::try_from(x).unwrap(), u16::try_from(row).unwrap())].clone()
+    };
+    assert!(cell_of("@officer can").modifier.contains(Modifier::BOLD));
+    assert!(!cell_of("no mention").modifier.contains(Modifier::BOLD));
+    let (lead, petra) = (cell_of("lead (CERT-AT)").fg, cell_of("petra (CERT-CZ)").fg);
+    assert_ne!(lead, petra, "two senders, two colours");
+    for colour in [lead, petra] {
+        assert!(!matches!(
+            colour,
+            Color::Red | Color::Yellow | Color::Green | Color::White
+        ));
+    }
+}
+
+#[test]
+fn the_channel_list_resizes_within_bounds() {
+    let mut app = app();
+    let width = app.list_width;
+    let _ = key_with(&mut app, KeyCode::Right, KeyModifiers::ALT);
+    assert_eq!(app.list_width, width + 4);
+    for _ in 0..20 {
+        let _ = key_with(&mut app, KeyCode::Left, KeyModifiers::ALT);
+    }
+    assert_eq!(app.list_width, 12);
+    let shown = Screen::new(80, 24).draw(&app);
+    assert!(
+        shown.lines().nth(1).unwrap().starts_with("│[AMBER] i…│"),
+        "{shown}"
+    );
+}
