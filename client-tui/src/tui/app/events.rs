@@ -83,7 +83,7 @@ impl App {
         page: Vec<(u64, Entry)>,
     ) -> Vec<Action> {
         let open = self.current_id() == Some(channel);
-        let rows_before = if open && self.scroll > 0 {
+        let rows_before = if open && self.scroll > 0 && before.is_none() {
             self.total_rows()
         } else {
             0
