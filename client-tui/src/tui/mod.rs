@@ -5,7 +5,9 @@
 //! the UI sleeps.
 
 pub mod app;
+pub mod editor;
 pub mod keys;
+mod reader;
 mod requests;
 pub mod view;
 
@@ -49,13 +51,7 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
     let mut terminal = ratatui::try_init().map_err(TuiError::Terminal)?;
     let _ = execute!(std::io::stdout(), term::EnableBracketedPaste);
     let (input_tx, mut input) = mpsc::channel::<TermEvent>(256);
-    std::thread::spawn(move || {
-        while let Ok(event) = term::read() {
-            if input_tx.blocking_send(event).is_err() {
-                return;
-            }
-        }
-    });
+    let reader = reader::Reader::spawn(input_tx);
     let (updates_tx, mut updates) = mpsc::unbounded_channel::<Update>();
     let mut pending = vec![Action::RefreshChannels];
     let mut result = Ok(());
@@ -65,6 +61,10 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
                 app.quit = true;
             } else if action == Action::Bell {
                 let _ = std::io::stdout().write_all(b"\x07");
+            } else if action == Action::Editor {
+                let draft = app.compose.clone();
+                let update = editor::edit_draft(&mut terminal, &reader, draft).await;
+                pending.extend(app.on_update(update));
             } else {
                 requests::dispatch(&handle, action, updates_tx.clone());
             }

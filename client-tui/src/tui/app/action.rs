@@ -36,6 +36,9 @@ pub enum Action {
     Search(ChannelId, String),
     /// Rings the terminal bell (a mention, when configured).
     Bell,
+    /// Opens the compose box's text in the user's editor (`$VISUAL`, `$EDITOR`, else `vi`);
+    /// the text comes back as [`Update::Edited`], a failure as [`Update::Refused`].
+    Editor,
     /// Ends the TUI.
     Quit,
 }
@@ -59,4 +62,6 @@ pub enum Update {
     Info(String, Vec<String>),
     /// The safety number with a contact, in groups, and what we know of them.
     Safety(UserId, String, String),
+    /// The text the editor returned for the compose box ([`Action::Editor`]).
+    Edited(String),
 }

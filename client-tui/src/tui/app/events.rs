@@ -22,14 +22,15 @@ impl App {
             }
             Update::Done(text) => self.status = Some((text, false)),
             Update::Refused(text) => self.status = Some((text, true)),
-            Update::Info(title, lines) => self.mode = Mode::Info { title, lines },
+            Update::Info(title, lines) => self.open_overlay(Mode::Info { title, lines }),
             Update::Safety(user, number, status) => {
-                self.mode = Mode::Verify {
+                self.open_overlay(Mode::Verify {
                     user,
                     number,
                     status,
-                };
+                });
             }
+            Update::Edited(text) => self.on_edited(text),
         }
         Vec::new()
     }
@@ -69,6 +70,7 @@ impl App {
             .and_then(|id| self.channels.iter().position(|c| c.summary.id == id))
             .unwrap_or(0);
         actions.extend(self.select_keep_scroll(index));
+        actions.extend(self.open_created(|id| old.contains_key(id)));
         actions
     }
 
@@ -125,7 +127,8 @@ impl App {
     fn on_message(&mut self, place: Place, seq: u64, entry: Entry) -> Vec<Action> {
         let channel = place.channel();
         let open = channel.is_some() && self.current_id() == channel;
-        let mention = entry.sender != self.me && self.names_me(&entry.body);
+        let mention =
+            entry.sender != self.me && matches!(&entry.body, Body::Text(t) if self.names_me(t));
         let mut actions = Vec::new();
         if entry.sender != self.me && !self.trust.contains_key(&entry.sender) {
             actions.push(Action::Contact(entry.sender.clone()));
@@ -157,12 +160,6 @@ impl App {
             actions.push(Action::Bell);
         }
         actions
-    }
-
-    /// Whether a text names us, by user id or display name.
-    fn names_me(&self, body: &Body) -> bool {
-        matches!(body, Body::Text(t)
-            if t.contains(self.me.as_str()) || (!self.my_name.is_empty() && t.contains(&self.my_name)))
     }
 
     /// A key change stays on screen until dismissed; other trust news is looked up.

@@ -10,6 +10,7 @@ use vigil_client::engine::{ChannelSummary, Connection, Entry};
 use vigil_protocol::UserId;
 
 use super::Action;
+use super::input::InputState;
 use crate::config::Config;
 use crate::tui::keys::{Binding, parse};
 
@@ -93,6 +94,8 @@ pub(super) struct Bindings {
     pub(super) next_unread: Binding,
     pub(super) help: Binding,
     pub(super) quit: Binding,
+    pub(super) next_pane: Binding,
+    pub(super) editor: Binding,
 }
 
 /// What the TUI shows and knows; changed only by keys ([`App::on_key`]) and updates
@@ -144,7 +147,10 @@ pub struct App {
     /// Per channel, the newest entry (its sequence number) the reader has seen: the "new since
     /// you left" line is drawn under it; kept across restarts.
     pub read_marks: BTreeMap<ChannelId, u64>,
+    /// Lines the open overlay is scrolled down by (Up/Down, PageUp/PageDown, Home/End).
+    pub overlay_scroll: usize,
     pub(super) keys: Bindings,
+    pub(super) input: InputState,
 }
 
 impl std::fmt::Debug for App {
@@ -192,12 +198,16 @@ impl App {
             drafts: BTreeMap::new(),
             sent: Vec::new(),
             read_marks: BTreeMap::new(),
+            overlay_scroll: 0,
+            input: InputState::default(),
             keys: Bindings {
                 next_channel: fallback(&k.next_channel, "ctrl-n"),
                 previous_channel: fallback(&k.previous_channel, "ctrl-p"),
                 next_unread: fallback(&k.next_unread, "alt-a"),
-                help: fallback(&k.help, "?"),
+                help: fallback(&k.help, "f1"),
                 quit: fallback(&k.quit, "ctrl-c"),
+                next_pane: fallback(&k.next_pane, "f6"),
+                editor: fallback(&k.editor, "alt-e"),
             },
         }
     }
@@ -230,37 +240,6 @@ impl App {
         self.mark(&entry.sender)
     }
 
-    /// Members of the open channel who are not verified, when its label asks for care
-    /// (`TLP:RED` or a classified level): shown as a warning.
-    #[must_use]
-    pub fn unverified_in_sensitive_channel(&self) -> Option<String> {
-        let item = self.current()?;
-        let label = &item.summary.label;
-        let sensitive = label.tlp == vigil_protocol::label::Tlp::Red || label.level.level > 0;
-        if !sensitive {
-            return None;
-        }
-        let unverified: Vec<&str> = item
-            .summary
-            .members
-            .iter()
-            .filter(|(u, _, _)| u != &self.me && self.mark(u) != TrustMark::Verified)
-            .map(|(u, _, _)| u.as_str())
-            .collect();
-        if unverified.is_empty() {
-            return None;
-        }
-        Some(format!(
-            "Unverified in this {} channel: {} (compare safety numbers: /verify USER)",
-            if label.tlp == vigil_protocol::label::Tlp::Red {
-                "TLP:RED".to_owned()
-            } else {
-                label.level.marking()
-            },
-            unverified.join(", ")
-        ))
-    }
-
     /// Opens channel `index` (clamped to the list), clearing its unread count; its history is
     /// loaded the first time.
     pub(super) fn select(&mut self, index: usize) -> Vec<Action> {
@@ -269,6 +248,7 @@ impl App {
         }
         self.selected = index.min(self.channels.len() - 1);
         self.scroll = 0;
+        self.switch_draft();
         let mut actions = Vec::new();
         if let Some(item) = self.channels.get_mut(self.selected) {
             item.unread = 0;
