@@ -138,7 +138,13 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
     );
     tmux.wait_for("officer", "[you] (sent): hello from the officer's TUI");
 
+    // The channel is classified: the invitation names it and its label and asks first.
     tmux.type_line("lead", "/invite intern@cert-at");
+    tmux.wait_for(
+        "lead",
+        "Invite intern@cert-at to ops [TLP:AMBER | EU RESTRICTED]?",
+    );
+    tmux.tmux(&["send-keys", "-t", "lead", "y"]);
     tmux.wait_for(
         "lead",
         "REFUSED: intern@cert-at has clearance UNCLASSIFIED; channel requires EU RESTRICTED",

@@ -1,0 +1,566 @@
+//! The compose box and what keys do to it (issue 22): typed text is never lost (Tab only
+//! completes, refused and unknown commands stay in the box, `?` types, late windows take no
+//! typing, Ctrl-C asks with a draft, drafts per channel), commands act on the channel in view
+//! and name it, mentions, the unverified warning's Esc, the readline keys, the sent history and
+//! the editor key. Keys go through `App::on_key` as the terminal sends them.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use vigil_client::engine::{Body, ChannelSummary, Entry, Event, Place};
+use vigil_protocol::channel::ChannelId;
+use vigil_protocol::label::Label;
+use vigil_protocol::policy::ClassificationPolicy;
+use vigil_protocol::{UnixTime, UserId};
+use vigil_tui::config::Config;
+use vigil_tui::tui::app::{Action, App, Focus, Mode, TrustMark, Update};
+use vigil_tui::tui::view;
+
+const INCIDENT: ChannelId = ChannelId([1; 32]);
+const RED: ChannelId = ChannelId([2; 32]);
+const PUBLIC: ChannelId = ChannelId([3; 32]);
+const GREEN: ChannelId = ChannelId([4; 32]);
+
+fn user(id: &str) -> UserId {
+    UserId::new(id).unwrap()
+}
+
+fn label(tlp: &str, level: &str) -> Label {
+    Label::new(tlp, level, &[], ClassificationPolicy::eu()).unwrap()
+}
+
+fn channel(id: ChannelId, name: &str, label: Label, owner: &str) -> ChannelSummary {
+    let member = |id: &str, name: &str, org: &str| (user(id), name.into(), org.into());
+    ChannelSummary {
+        id,
+        name: name.into(),
+        label,
+        owner: user(owner),
+        admins: vec![],
+        alert: None,
+        members: vec![
+            member("lead@cert-at", "Markus Gruber", "CERT-AT"),
+            member("officer@cert-at", "Anna Huber", "CERT-AT"),
+            member("petra@cert-cz", "Petra Svobodová", "CERT-CZ"),
+        ],
+        epoch: 0,
+        member: true,
+    }
+}
+
+fn channels() -> Vec<ChannelSummary> {
+    vec![
+        channel(
+            INCIDENT,
+            "incident-42",
+            label("TLP:AMBER", "EU RESTRICTED"),
+            "lead@cert-at",
+        ),
+        channel(
+            RED,
+            "red-team",
+            label("TLP:RED", "EU SECRET"),
+            "lead@cert-at",
+        ),
+        channel(
+            PUBLIC,
+            "public",
+            label("TLP:CLEAR", "UNCLASSIFIED"),
+            "lead@cert-at",
+        ),
+        channel(
+            GREEN,
+            "green",
+            label("TLP:GREEN", "UNCLASSIFIED"),
+            "lead@cert-at",
+        ),
+    ]
+}
+
+fn app_with(config: &Config) -> App {
+    let mut app = App::new(user("officer@cert-at"), "Anna Huber".into(), config);
+    let _ = app.on_update(Update::Channels(channels()));
+    for id in [INCIDENT, RED, PUBLIC, GREEN] {
+        let _ = app.on_update(Update::History(id, None, Vec::new()));
+    }
+    app
+}
+
+fn app() -> App {
+    app_with(&Config::default())
+}
+
+fn key(code: KeyCode) -> KeyEvent {
+    KeyEvent::new(code, KeyModifiers::NONE)
+}
+
+fn ctrl(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)
+}
+
+fn alt(c: char) -> KeyEvent {
+    KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT)
+}
+
+fn press(app: &mut App, code: KeyCode) -> Vec<Action> {
+    app.on_key(key(code))
+}
+
+fn typed(app: &mut App, text: &str) -> Vec<Action> {
+    text.chars()
+        .flat_map(|c| app.on_key(key(KeyCode::Char(c))))
+        .collect()
+}
+
+fn open(app: &mut App, name: &str) {
+    typed(app, &format!("/open {name}"));
+    assert!(press(app, KeyCode::Enter).is_empty());
+    assert_eq!(app.current().unwrap().summary.name, name);
+}
+
+fn screen(app: &App) -> String {
+    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
+    terminal.draw(|f| view::draw(f, app)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut text = String::new();
+    for y in 0..buffer.area.height {
+        for x in 0..buffer.area.width {
+            text.push_str(buffer[(x, y)].symbol());
+        }
+        text.push('\n');
+    }
+    text
+}
+
+fn refused(app: &App) -> bool {
+    app.status.as_ref().is_some_and(|(_, refusal)| *refusal)
+}
+
+fn question_open(app: &App) -> bool {
+    matches!(&app.mode, Mode::Info { title, .. } if title == "Confirm")
+}
+
+#[test]
+fn tab_in_the_compose_box_only_completes_and_f6_moves_between_panes() {
+    let mut app = app();
+    typed(&mut app, "ip");
+    press(&mut app, KeyCode::Tab);
+    typed(&mut app, "198.51.100.1 jk");
+    assert_eq!(app.focus, Focus::Compose);
+    assert_eq!(app.compose, "ip198.51.100.1 jk");
+    assert_eq!(app.current().unwrap().summary.id, INCIDENT);
+    // F6 goes to the list; Tab walks the other panes; a letter that is not theirs goes back to
+    // the box, typed.
+    press(&mut app, KeyCode::F(6));
+    assert_eq!(app.focus, Focus::Channels);
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Messages);
+    typed(&mut app, "x");
+    assert_eq!(app.focus, Focus::Compose);
+    assert_eq!(app.compose, "ip198.51.100.1 jkx");
+}
+
+#[test]
+fn a_line_that_is_not_a_command_stays_and_a_second_enter_sends_it_as_text() {
+    let mut app = app();
+    let line = "/var/log/auth.log shows 4,000 failed logins";
+    typed(&mut app, line);
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.compose, line);
+    assert!(refused(&app));
+    assert!(screen(&app).contains("/var/log/auth.log is not a command"));
+    let actions = press(&mut app, KeyCode::Enter);
+    assert_eq!(actions, [Action::Send(INCIDENT, line.into())]);
+    assert_eq!(
+        app.status,
+        Some(("sent as text: it was not a command".into(), false))
+    );
+    assert!(app.compose.is_empty());
+    // A typo stays too; once edited, it is a new line, refused again rather than sent.
+    typed(&mut app, "/creat x");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    typed(&mut app, "y");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert_eq!(app.compose, "/creat xy");
+    app.on_key(ctrl('u'));
+    // // sends the rest as text at once.
+    typed(&mut app, "//etc/passwd was read");
+    let actions = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        actions,
+        [Action::Send(INCIDENT, "/etc/passwd was read".into())]
+    );
+}
+
+#[test]
+fn a_refused_command_stays_in_the_box_with_the_reason() {
+    for line in [
+        "/invite",
+        "/invite petra@cert-cz #red-team",
+        "/whois not an id",
+        "/create x --tlp TLP:PINK --level UNCLASSIFIED",
+        "/create x --tlp TLP:AMBER",
+        "/open nowhere",
+        "/export",
+        "/leave",
+    ] {
+        let mut app = app();
+        typed(&mut app, line);
+        assert!(press(&mut app, KeyCode::Enter).is_empty(), "{line}");
+        assert_eq!(app.compose, line);
+        assert!(refused(&app), "{line}");
+        assert!(!question_open(&app), "{line}");
+    }
+}
+
+#[test]
+fn a_question_mark_types_in_the_box_and_opens_help_elsewhere() {
+    let mut app = app();
+    typed(&mut app, "?? which host");
+    assert_eq!(
+        (app.compose.as_str(), &app.mode),
+        ("?? which host", &Mode::Normal)
+    );
+    press(&mut app, KeyCode::F(1));
+    assert_eq!(app.mode, Mode::Help);
+    press(&mut app, KeyCode::Esc);
+    press(&mut app, KeyCode::F(6));
+    typed(&mut app, "?");
+    assert_eq!(app.mode, Mode::Help);
+    assert_eq!(app.compose, "?? which host");
+}
+
+#[test]
+fn a_window_that_arrives_while_typing_takes_no_keys_meant_for_the_box() {
+    let mut app = app();
+    typed(&mut app, "hel");
+    let _ = app.on_update(Update::Info("whois petra@cert-cz".into(), vec!["x".into()]));
+    typed(&mut app, "lo q?");
+    assert_eq!(app.compose, "hello q?");
+    assert!(matches!(app.mode, Mode::Info { .. }));
+    // Enter still sends what was typed; only Esc closes the window.
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        [Action::Send(INCIDENT, "hello q?".into())]
+    );
+    assert!(matches!(app.mode, Mode::Info { .. }));
+    press(&mut app, KeyCode::Esc);
+    assert_eq!(app.mode, Mode::Normal);
+    // The safety number screen arrives late too: typing "very" does not mark anyone verified.
+    let _ = app.on_update(Update::Safety(
+        user("petra@cert-cz"),
+        "12345 67890".into(),
+        "unverified".into(),
+    ));
+    assert!(typed(&mut app, "very good").is_empty());
+    assert_eq!(app.compose, "very good");
+    assert_eq!(
+        app.on_key(alt('v')),
+        [Action::MarkVerified(
+            user("petra@cert-cz"),
+            "12345 67890".into()
+        )]
+    );
+    assert_eq!(app.mode, Mode::Normal);
+}
+
+#[test]
+fn ctrl_c_with_a_draft_asks_first() {
+    let mut app = app();
+    typed(&mut app, "half a report");
+    assert!(app.on_key(ctrl('c')).is_empty());
+    assert!(question_open(&app) && !app.quit);
+    // Anything else cancels and is not typed.
+    assert!(typed(&mut app, "n").is_empty());
+    assert_eq!((app.compose.as_str(), app.quit), ("half a report", false));
+    assert_eq!(app.mode, Mode::Normal);
+    app.on_key(ctrl('c'));
+    assert_eq!(app.on_key(ctrl('c')), [Action::Quit]);
+    let mut app = self::app();
+    typed(&mut app, "x");
+    app.on_key(ctrl('c'));
+    assert_eq!(typed(&mut app, "y"), [Action::Quit]);
+    // An empty box quits at once.
+    let mut app = self::app();
+    assert_eq!(app.on_key(ctrl('c')), [Action::Quit]);
+}
+
+#[test]
+fn a_draft_is_kept_per_channel() {
+    let mut app = app();
+    typed(&mut app, "half");
+    app.on_key(ctrl('n'));
+    assert_eq!(app.current().unwrap().summary.id, RED);
+    assert_eq!(app.compose, "");
+    assert_eq!(app.drafts.get(&INCIDENT).map(String::as_str), Some("half"));
+    typed(&mut app, "other");
+    app.on_key(ctrl('p'));
+    assert_eq!((app.compose.as_str(), app.cursor), ("half", 4));
+    assert_eq!(app.drafts.get(&RED).map(String::as_str), Some("other"));
+    assert!(!app.drafts.contains_key(&INCIDENT));
+    let kept = app.drafts_to_keep();
+    assert_eq!(kept.get(&INCIDENT).map(String::as_str), Some("half"));
+    assert_eq!(kept.get(&RED).map(String::as_str), Some("other"));
+    // A new channel list in another order keeps each draft with its channel.
+    let mut reordered = channels();
+    reordered.reverse();
+    let _ = app.on_update(Update::Channels(reordered));
+    assert_eq!(app.current().unwrap().summary.id, INCIDENT);
+    assert_eq!(app.compose, "half");
+    // A draft restored from the store comes back when its channel opens.
+    app.drafts.insert(PUBLIC, "restored".into());
+    app.on_key(ctrl('u'));
+    open(&mut app, "public");
+    assert_eq!(app.compose, "restored");
+}
+
+#[test]
+fn create_opens_the_new_channel_once_it_exists() {
+    let mut app = app();
+    open(&mut app, "red-team");
+    typed(
+        &mut app,
+        "/create ir-7 --tlp TLP:GREEN --level UNCLASSIFIED",
+    );
+    let actions = press(&mut app, KeyCode::Enter);
+    assert!(matches!(&actions[..], [Action::Create(name, _)] if name == "ir-7"));
+    // A channel of that name that is not ours is not it; ours, new in the list, is opened.
+    let mut list = channels();
+    list.push(channel(
+        ChannelId([9; 32]),
+        "ir-7",
+        label("TLP:GREEN", "UNCLASSIFIED"),
+        "lead@cert-at",
+    ));
+    let _ = app.on_update(Update::Channels(list.clone()));
+    assert_eq!(app.current().unwrap().summary.id, RED);
+    list.push(channel(
+        ChannelId([8; 32]),
+        "ir-7",
+        label("TLP:GREEN", "UNCLASSIFIED"),
+        "officer@cert-at",
+    ));
+    let actions = app.on_update(Update::Channels(list));
+    assert_eq!(app.current().unwrap().summary.id, ChannelId([8; 32]));
+    assert!(actions.contains(&Action::LoadHistory(ChannelId([8; 32]), None)));
+    // The next /invite goes to it, at once (not sensitive, and the channel we just created),
+    // and the status names it and its label.
+    typed(&mut app, "/invite petra@cert-cz");
+    let actions = press(&mut app, KeyCode::Enter);
+    assert_eq!(
+        actions,
+        [Action::Invite(ChannelId([8; 32]), user("petra@cert-cz"))]
+    );
+    let status = &app.status.as_ref().unwrap().0;
+    assert_eq!(
+        status,
+        "inviting petra@cert-cz to ir-7 [TLP:GREEN | UNCLASSIFIED]"
+    );
+}
+
+#[test]
+fn membership_commands_name_the_channel_and_ask_where_care_is_needed() {
+    let mut app = app();
+    // In view since the last message, not sensitive: at once.
+    open(&mut app, "public");
+    typed(&mut app, "/remove petra@cert-cz");
+    assert_eq!(
+        press(&mut app, KeyCode::Enter),
+        [Action::Remove(PUBLIC, user("petra@cert-cz"))]
+    );
+    // Switched since: asks, naming the channel and its label; no keeps the line.
+    app.on_key(ctrl('n'));
+    assert_eq!(app.current().unwrap().summary.id, GREEN);
+    typed(&mut app, "/invite petra@cert-cz");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(question_open(&app));
+    assert!(screen(&app).contains("Invite petra@cert-cz to green [TLP:GREEN | UNCLASSIFIED]?"));
+    assert!(typed(&mut app, "n").is_empty());
+    assert_eq!(app.compose, "/invite petra@cert-cz");
+    // TLP:RED or classified: asks every time; y runs it.
+    app.on_key(ctrl('u'));
+    open(&mut app, "red-team");
+    typed(&mut app, "hello");
+    press(&mut app, KeyCode::Enter);
+    typed(&mut app, "/invite @petra@cert-cz");
+    assert!(press(&mut app, KeyCode::Enter).is_empty());
+    assert!(screen(&app).contains("Invite petra@cert-cz to red-team [TLP:RED | EU SECRET]?"));
+    assert_eq!(
+        typed(&mut app, "y"),
+        [Action::Invite(RED, user("petra@cert-cz"))]
+    );
+    assert_eq!(app.compose, "");
+    // An answer arriving while the question is open waits behind it.
+    typed(&mut app, "/remove petra@cert-cz");
+    press(&mut app, KeyCode::Enter);
+    let _ = app.on_update(Update::Info("Search".into(), vec!["hit".into()]));
+    assert!(question_open(&app));
+    assert_eq!(
+        typed(&mut app, "y"),
+        [Action::Remove(RED, user("petra@cert-cz"))]
+    );
+    assert!(matches!(&app.mode, Mode::Info { title, .. } if title == "Search"));
+}
+
+#[test]
+fn mentions_match_the_local_part_the_id_and_the_name_in_any_case_and_accents() {
+    let app = app();
+    for text in [
+        "@officer please look",
+        "ping officer@cert-at",
+        "OFFICER@CERT-AT",
+        "anna huber, your turn",
+        "ÁNNA HÚBER",
+    ] {
+        assert!(app.names_me(text), "{text}");
+    }
+    for text in ["@officers", "@officer@cert-cz", "officer", "annahuber"] {
+        assert!(!app.names_me(text), "{text}");
+    }
+    let tomas = App::new(
+        user("tomas@cert-cz"),
+        "Tomáš Dvořák".into(),
+        &Config::default(),
+    );
+    assert!(tomas.names_me("tomáš dvořák: status?"));
+    assert!(tomas.names_me("Tomas Dvorak: status?"));
+    // A mention elsewhere marks the channel.
+    let mut app = self::app();
+    let _ = app.on_update(Update::Event(Event::Message {
+        place: Place::Channel(RED),
+        seq: 1,
+        entry: Entry {
+            sender: user("lead@cert-at"),
+            sender_name: "Markus Gruber".into(),
+            at: UnixTime(1_795_798_504),
+            body: Body::Text("@officer can you check".into()),
+            delivery: None,
+        },
+    }));
+    assert!(app.channels[1].mention);
+}
+
+#[test]
+fn esc_dismisses_the_unverified_warning_until_the_members_change() {
+    let mut app = app();
+    let warning = "Unverified in this EU RESTRICTED channel";
+    assert!(screen(&app).contains(warning));
+    press(&mut app, KeyCode::Esc);
+    assert!(!screen(&app).contains(warning));
+    // Per channel.
+    open(&mut app, "red-team");
+    assert!(screen(&app).contains("Unverified in this TLP:RED channel"));
+    open(&mut app, "incident-42");
+    assert!(!screen(&app).contains(warning));
+    // A new member brings it back.
+    let mut list = channels();
+    list[0]
+        .members
+        .push((user("jan@cert-pl"), "Jan".into(), "CERT-PL".into()));
+    let _ = app.on_update(Update::Channels(list));
+    assert!(screen(&app).contains("jan@cert-pl"));
+    // So does a change in who is unverified.
+    press(&mut app, KeyCode::Esc);
+    let _ = app.on_update(Update::Trust(user("jan@cert-pl"), TrustMark::Verified));
+    assert!(screen(&app).contains(warning));
+}
+
+#[test]
+fn readline_keys_edit_the_box() {
+    let mut app = app();
+    typed(&mut app, "grep -i evil /var/log");
+    app.on_key(ctrl('w'));
+    assert_eq!(app.compose, "grep -i evil ");
+    app.on_key(ctrl('y'));
+    assert_eq!(app.compose, "grep -i evil /var/log");
+    app.on_key(alt('b'));
+    app.on_key(alt('b'));
+    assert_eq!(app.cursor, 14);
+    app.on_key(alt('d'));
+    assert_eq!(app.compose, "grep -i evil //log");
+    app.on_key(ctrl('a'));
+    assert_eq!(app.cursor, 0);
+    app.on_key(ctrl('d'));
+    app.on_key(alt('f'));
+    assert_eq!((app.compose.as_str(), app.cursor), ("rep -i evil //log", 3));
+    app.on_key(ctrl('k'));
+    assert_eq!(app.compose, "rep");
+    app.on_key(ctrl('e'));
+    app.on_key(ctrl('u'));
+    assert_eq!(app.compose, "");
+    // In a draft of several lines, the keys act on the cursor's line.
+    app.on_paste("first line\nsecond line");
+    app.on_key(ctrl('a'));
+    assert_eq!(app.cursor, 11);
+    app.on_key(ctrl('k'));
+    assert_eq!(app.compose, "first line\n");
+    app.on_key(KeyEvent::new(KeyCode::Backspace, KeyModifiers::NONE));
+    app.on_key(ctrl('u'));
+    assert_eq!(app.compose, "");
+}
+
+#[test]
+fn up_and_down_walk_the_sent_history_in_an_empty_box_and_lines_in_a_draft() {
+    let mut app = app();
+    for text in ["one", "two"] {
+        typed(&mut app, text);
+        press(&mut app, KeyCode::Enter);
+    }
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.compose, "two");
+    press(&mut app, KeyCode::Up);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.compose, "one");
+    assert_eq!(app.scroll, 0, "Up no longer scrolls the messages");
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.compose, "two");
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.compose, "");
+    assert_eq!(app.sent, ["one", "two"]);
+    // Edited, a recalled line is a draft: Up moves in it.
+    press(&mut app, KeyCode::Up);
+    typed(&mut app, "\u{a0}more");
+    press(&mut app, KeyCode::Up);
+    assert_eq!((app.compose.as_str(), app.cursor), ("two\u{a0}more", 0));
+    // Up and Down move between the lines of a draft, keeping the column.
+    app.on_key(ctrl('u'));
+    app.on_key(ctrl('k'));
+    app.on_paste("abcdef\nab\nabcdef");
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.cursor, 9);
+    press(&mut app, KeyCode::Up);
+    assert_eq!(app.cursor, 2);
+    press(&mut app, KeyCode::Down);
+    press(&mut app, KeyCode::Down);
+    assert_eq!(app.cursor, 12);
+}
+
+#[test]
+fn the_editor_key_asks_for_the_editor_and_its_text_replaces_the_draft() {
+    let mut app = app();
+    typed(&mut app, "draft");
+    assert_eq!(app.on_key(alt('e')), [Action::Editor]);
+    let _ = app.on_update(Update::Edited("draft\nfrom the editor".into()));
+    assert_eq!(
+        (app.compose.as_str(), app.cursor),
+        ("draft\nfrom the editor", 21)
+    );
+    // A failed or emptied edit leaves the draft.
+    let _ = app.on_update(Update::Refused("the editor \"vi\" failed".into()));
+    let _ = app.on_update(Update::Edited(String::new()));
+    assert_eq!(app.compose, "draft\nfrom the editor");
+    // The key is configurable.
+    let mut config = Config::default();
+    config.keys.editor = "f2".into();
+    config.keys.next_pane = "ctrl-o".into();
+    let mut app = app_with(&config);
+    assert_eq!(press(&mut app, KeyCode::F(2)), [Action::Editor]);
+    app.on_key(ctrl('o'));
+    assert_eq!(app.focus, Focus::Channels);
+}
