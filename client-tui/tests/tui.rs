@@ -338,7 +338,8 @@ fn keys_compose_complete_and_dispatch() {
     // F1 opens help; Esc closes it; /label shows the rules.
     let _ = app.on_key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
     assert_eq!(app.mode, Mode::Help);
-    assert!(render(&app).0.contains("/verify USER"));
+    let (help, _) = render(&app);
+    assert!(help.contains("/verify USER"), "{help}");
     let _ = app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));
     typed(&mut app, "/label");
     let _ = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));

@@ -115,7 +115,7 @@ fn draw_compose(frame: &mut Frame<'_>, app: &App, area: Rect) {
         .block(
             Block::default()
                 .borders(Borders::ALL)
-                .title(" Message (Enter sends, Alt-Enter new line, /help) ")
+                .title(" Message (Enter sends, Alt-Enter new line, Alt-E editor, F1 help) ")
                 .border_style(focus_style(app, Focus::Compose)),
         )
         .wrap(Wrap { trim: false });
