@@ -7,6 +7,16 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::App;
 
+/// What an editing key does with the text between the cursor and a position.
+enum Edit {
+    /// The cursor goes there.
+    Move(usize),
+    /// The text up to there goes to the kill buffer.
+    Kill(usize),
+    /// The text up to there is deleted.
+    Delete(usize),
+}
+
 /// Where the line holding char index `at` starts.
 pub(super) fn line_start(text: &[char], at: usize) -> usize {
     text[..at.min(text.len())]
@@ -109,6 +119,7 @@ impl App {
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         let text = self.chars();
         let at = self.cursor.min(text.len());
+        use Edit::{Delete, Kill, Move};
         let target = match key.code {
             KeyCode::Char(c) if ctrl => match c.to_ascii_lowercase() {
                 'a' => Move(line_start(&text, at)),
@@ -186,17 +197,6 @@ impl App {
         self.cursor = below + column.min(line_end(&text, below) - below);
     }
 }
-
-/// What an editing key does with the text between the cursor and a position.
-enum Edit {
-    /// The cursor goes there.
-    Move(usize),
-    /// The text up to there goes to the kill buffer.
-    Kill(usize),
-    /// The text up to there is deleted.
-    Delete(usize),
-}
-use Edit::{Delete, Kill, Move};
 
 #[cfg(test)]
 mod tests {

@@ -170,6 +170,10 @@ impl App {
             KeyCode::End => self.overlay_scroll = usize::MAX,
             KeyCode::Char('v' | 'V') if alt => return self.mark_verified(),
             _ if self.mode == Mode::Help && self.is_help_key(&key) => return self.close_overlay(),
+            // Help opened with ? from a pane other than the compose box closes with ? there.
+            KeyCode::Char('?') if self.mode == Mode::Help && self.focus != Focus::Compose => {
+                return self.close_overlay();
+            }
             _ => {
                 self.focus = Focus::Compose;
                 return self.on_key_compose(key);
