@@ -164,6 +164,11 @@ fn tab_in_the_compose_box_only_completes_and_f6_moves_between_panes() {
     typed(&mut app, "x");
     assert_eq!(app.focus, Focus::Compose);
     assert_eq!(app.compose, "ip198.51.100.1 jkx");
+    // Tab after @ completes a user id (a mention), after any blank.
+    app.on_key(ctrl('u'));
+    typed(&mut app, "ask\u{a0}@pe");
+    press(&mut app, KeyCode::Tab);
+    assert_eq!(app.compose, "ask\u{a0}@petra@cert-cz ");
 }
 
 #[test]

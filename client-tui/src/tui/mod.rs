@@ -64,7 +64,10 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
             } else if action == Action::Editor {
                 let draft = app.compose.clone();
                 let update = editor::edit_draft(&mut terminal, &reader, draft).await;
-                pending.extend(app.on_update(update));
+                // The text back in the box asks for nothing; should it ever, it is asked now.
+                for next in app.on_update(update) {
+                    requests::dispatch(&handle, next, updates_tx.clone());
+                }
             } else {
                 requests::dispatch(&handle, action, updates_tx.clone());
             }

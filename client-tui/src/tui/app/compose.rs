@@ -39,18 +39,24 @@ impl App {
         Vec::new()
     }
 
-    /// Tab completion of the word before the cursor: a command, then a user id or a channel
-    /// name as the command takes.
+    /// Tab completion of the word before the cursor: a command, a user id after `@` (a
+    /// mention), then a user id or a channel name as the command takes.
     pub fn complete_word(&mut self) {
         let before: String = self.compose.chars().take(self.cursor).collect();
-        let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-        let word = &before[start..];
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let word = before.get(start..).unwrap_or_default();
         let candidates: Vec<String> = if start == 0 && word.starts_with('/') {
             COMMANDS
                 .iter()
                 .filter_map(|(usage, _)| usage.split_whitespace().next())
                 .map(str::to_owned)
                 .collect()
+        } else if word.starts_with('@') {
+            self.known_users().iter().map(|u| format!("@{u}")).collect()
         } else {
             let command = before.split_whitespace().next().unwrap_or_default();
             match command {

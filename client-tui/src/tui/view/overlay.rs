@@ -37,7 +37,7 @@ pub(super) fn help_lines() -> Vec<String> {
         "  Enter            send the message (or run a /command); Alt-Enter, Shift-Enter, Ctrl-J: \
          new line"
             .into(),
-        "  Tab              complete a /command, user or channel (in the message box only that)"
+        "  Tab              complete a /command, @user, user or channel (in the message box only)"
             .into(),
         "  F6               next pane: channels, messages, message box (Tab too outside the box)"
             .into(),
