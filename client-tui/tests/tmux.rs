@@ -34,7 +34,7 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed (apt-get install tmux); .ci/run installs it");
             return None;
         }
-        // One server per test: tests run in parallel and each kills its server when done.
+        // One server per test: tests run in parallel threads of one process.
         static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
         let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         Some(Self {
@@ -54,20 +54,8 @@ impl Tmux {
 
     /// Opens the TUI of `member` in a new session called `name`.
     fn open(&self, name: &str, member: &Member, relay: std::net::SocketAddr, pass: &Path) {
-        self.open_with(name, member, relay, pass, "");
-    }
-
-    /// Opens the TUI of `member` with `env` (`NAME='value' ...`) added to its environment.
-    fn open_with(
-        &self,
-        name: &str,
-        member: &Member,
-        relay: std::net::SocketAddr,
-        pass: &Path,
-        env: &str,
-    ) {
         let command = format!(
-            "env -u VIGIL_PASSPHRASE NO_COLOR= VIGIL_RELAY={relay} {env} '{}' --home '{}' --passphrase-file '{}'",
+            "env -u VIGIL_PASSPHRASE NO_COLOR= VIGIL_RELAY={relay} '{}' --home '{}' --passphrase-file '{}'",
             vigil().display(),
             member.home.display(),
             pass.display()
@@ -108,21 +96,6 @@ impl Tmux {
     fn type_line(&self, name: &str, text: &str) {
         self.tmux(&["send-keys", "-t", name, "-l", text]);
         self.tmux(&["send-keys", "-t", name, "Enter"]);
-    }
-
-    fn keys(&self, name: &str, keys: &[&str]) {
-        let mut args = vec!["send-keys", "-t", name];
-        args.extend(keys);
-        self.tmux(&args);
-    }
-
-    /// Waits (up to 15 s) until the session `name` has ended.
-    fn wait_gone(&self, name: &str) {
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while self.tmux(&["list-sessions"]).contains(&format!("{name}:")) {
-            assert!(Instant::now() < deadline, "{name}'s vigil did not exit");
-            std::thread::sleep(Duration::from_millis(100));
-        }
     }
 }
 
@@ -216,22 +189,28 @@ fn typed_text_is_never_lost_in_the_real_terminal() {
     lead.open_ops_channel(vigil(), "officer@cert-at");
     let pass = fed.store_passphrase_file();
     tmux.open("lead", lead, relay.addr, &pass);
-    // The "editor" replaces the draft with its own text.
-    let editor = "VISUAL=\"printf 'written in the editor' >\"";
-    tmux.open_with("officer", officer, relay.addr, &pass, editor);
+    // The officer's "editor" replaces the draft with its own text.
+    let editor = "printf 'written in the editor' >";
+    tmux.tmux(&["set-environment", "-g", "VISUAL", editor]);
+    tmux.open("officer", officer, relay.addr, &pass);
     tmux.wait_for("officer", "added you to ops");
+    let keys = |keys: &[&str]| {
+        let mut args = vec!["send-keys", "-t", "officer"];
+        args.extend(keys);
+        tmux.tmux(&args);
+    };
     let from = "Officer (CERT-AT) [unverified]: ";
 
     // Tab in the middle of a message completes nothing and moves nowhere.
-    tmux.keys("officer", &["-l", "ip"]);
-    tmux.keys("officer", &["Tab"]);
+    keys(&["-l", "ip"]);
+    keys(&["Tab"]);
     tmux.type_line("officer", "198.51.100.1 C2");
     tmux.wait_for("lead", &format!("{from}ip198.51.100.1 C2"));
 
     // A path is not a command: it stays, and a second Enter sends it as text.
     tmux.type_line("officer", "/var/log/auth.log shows 4000 failures");
     tmux.wait_for("officer", "/var/log/auth.log is not a command");
-    tmux.keys("officer", &["Enter"]);
+    keys(&["Enter"]);
     tmux.wait_for(
         "lead",
         &format!("{from}/var/log/auth.log shows 4000 failures"),
@@ -242,24 +221,27 @@ fn typed_text_is_never_lost_in_the_real_terminal() {
     tmux.wait_for("lead", &format!("{from}? anyone seen this"));
 
     // Alt-E: the draft goes through $VISUAL and comes back into the box.
-    tmux.keys("officer", &["-l", "draft"]);
-    tmux.keys("officer", &["M-e"]);
+    keys(&["-l", "draft"]);
+    keys(&["M-e"]);
     tmux.wait_for("officer", "written in the editor");
-    tmux.keys("officer", &["Enter"]);
+    keys(&["Enter"]);
     tmux.wait_for("lead", &format!("{from}written in the editor"));
 
     // Ctrl-C with a draft asks; n keeps the draft; Ctrl-C twice quits.
-    tmux.keys("officer", &["-l", "unsent report"]);
-    tmux.keys("officer", &["C-c"]);
+    keys(&["-l", "unsent report"]);
+    keys(&["C-c"]);
     tmux.wait_for("officer", "Quit vigil? The message box holds a draft");
-    tmux.keys("officer", &["n"]);
+    keys(&["n"]);
     tmux.wait_for("officer", "not quitting: your draft is still in the box");
     assert!(tmux.screen("officer").contains("unsent report"));
-    tmux.keys("officer", &["C-c"]);
+    keys(&["C-c"]);
     tmux.wait_for("officer", "Quit vigil?");
-    tmux.keys("officer", &["C-c"]);
-    tmux.wait_gone("officer");
-    tmux.keys("lead", &["C-c"]);
-    tmux.wait_gone("lead");
+    keys(&["C-c"]);
+    tmux.tmux(&["send-keys", "-t", "lead", "C-c"]);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !tmux.tmux(&["list-sessions"]).is_empty() {
+        assert!(Instant::now() < deadline, "vigil did not exit on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     relay.stop();
 }

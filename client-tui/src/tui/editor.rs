@@ -16,7 +16,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 
 use ratatui::DefaultTerminal;
-use ratatui::crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
+use ratatui::crossterm::event::{
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use ratatui::crossterm::execute;
 use ratatui::crossterm::terminal::{EnterAlternateScreen, enable_raw_mode};
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -123,15 +125,20 @@ pub fn edit_text(draft: &str, editor: &str) -> Result<String, EditorError> {
 }
 
 /// Runs the editor on `draft` with the terminal handed over to it: the input reader paused,
-/// the alternate screen left, raw mode off; all restored afterwards. What comes back is an
+/// bracketed paste and the mouse (when `mouse` says it was captured) released, the alternate
+/// screen left, raw mode off; all restored afterwards. What comes back is an
 /// [`Update::Edited`], or an [`Update::Refused`] saying why the draft is unchanged.
 pub(super) async fn edit_draft(
     terminal: &mut DefaultTerminal,
     reader: &Reader,
     draft: String,
+    mouse: bool,
 ) -> Update {
     reader.pause().await;
     let _ = execute!(std::io::stdout(), DisableBracketedPaste);
+    if mouse {
+        let _ = execute!(std::io::stdout(), DisableMouseCapture);
+    }
     ratatui::restore();
     let editor = editor_command();
     let result = tokio::task::spawn_blocking(move || edit_text(&draft, &editor)).await;
@@ -141,6 +148,9 @@ pub(super) async fn edit_draft(
         EnterAlternateScreen,
         EnableBracketedPaste
     );
+    if mouse {
+        let _ = execute!(std::io::stdout(), EnableMouseCapture);
+    }
     let _ = terminal.clear();
     reader.resume();
     match result {

@@ -63,7 +63,8 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
                 let _ = std::io::stdout().write_all(b"\x07");
             } else if action == Action::Editor {
                 let draft = app.compose.clone();
-                let update = editor::edit_draft(&mut terminal, &reader, draft).await;
+                // The mouse is not captured here; pass whether it is once it can be.
+                let update = editor::edit_draft(&mut terminal, &reader, draft, false).await;
                 // The text back in the box asks for nothing; should it ever, it is asked now.
                 for next in app.on_update(update) {
                     requests::dispatch(&handle, next, updates_tx.clone());
