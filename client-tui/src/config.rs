@@ -211,6 +211,19 @@ mod tests {
         assert!(
             matches!(&err, ConfigError::Parse { message, .. } if message.contains("bel_on_mention"))
         );
+        std::fs::write(&path, "[keys]\neditor = \"f2\"\nnext_pane = \"ctrl-o\"\n").unwrap();
+        let keys = Config::load(&path).unwrap().keys;
+        assert_eq!(
+            (keys.editor.as_str(), keys.next_pane.as_str()),
+            ("f2", "ctrl-o")
+        );
+        assert_eq!(keys.help, "f1");
+        std::fs::write(&path, "[keys]\neditor = \"hyper-e\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Key { name: "editor", .. }),
+            "{err}"
+        );
         std::fs::write(&path, "[keys]\nquit = \"ctrl-\"\n").unwrap();
         let err = Config::load(&path).unwrap_err();
         assert!(
