@@ -238,6 +238,11 @@ fn a_question_mark_types_in_the_box_and_opens_help_elsewhere() {
     press(&mut app, KeyCode::F(6));
     typed(&mut app, "?");
     assert_eq!(app.mode, Mode::Help);
+    // Opened from a pane, help takes j/k and q there; typing goes on in the box.
+    typed(&mut app, "jj");
+    assert_eq!(app.overlay_scroll, 2);
+    typed(&mut app, "q");
+    assert_eq!(app.mode, Mode::Normal);
     assert_eq!(app.compose, "?? which host");
 }
 

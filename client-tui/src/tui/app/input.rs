@@ -15,7 +15,7 @@ use super::confirm::Question;
 use super::{Action, App, Focus, Mode, SCROLL_STEP};
 
 /// Lines PageUp/PageDown move an overlay by.
-const OVERLAY_PAGE: usize = 10;
+const OVERLAY_PAGE: isize = 10;
 
 /// What the keyboard side of the app remembers between keys.
 #[derive(Debug, Default)]
@@ -151,35 +151,40 @@ impl App {
         }
     }
 
-    /// Under an overlay: Esc closes it, the arrows, PageUp/PageDown and Home/End scroll it,
-    /// Alt-V marks a safety number verified, the help key closes help, Enter with an empty box
-    /// closes it; every other key goes to the compose box.
+    /// Under an overlay: Esc closes it, the arrows, PageUp/PageDown and Home scroll it, Alt-V
+    /// marks a safety number verified, the help key closes help, Enter with an empty box
+    /// closes it. Opened from the channel list or the message pane, it also takes j/k, g and
+    /// q (or ?); every other key goes to the compose box.
     fn on_key_overlay(&mut self, key: KeyEvent) -> Vec<Action> {
-        let scroll = self.overlay_scroll;
         let alt = key.modifiers.contains(KeyModifiers::ALT);
+        let not_typing = self.focus != Focus::Compose && plain_char(&key).is_some();
         match key.code {
             KeyCode::Esc => return self.close_overlay(),
             KeyCode::Enter if self.compose.trim().is_empty() && !alt => {
                 return self.close_overlay();
             }
-            KeyCode::Up => self.overlay_scroll = scroll.saturating_sub(1),
-            KeyCode::Down => self.overlay_scroll = scroll.saturating_add(1),
-            KeyCode::PageUp => self.overlay_scroll = scroll.saturating_sub(OVERLAY_PAGE),
-            KeyCode::PageDown => self.overlay_scroll = scroll.saturating_add(OVERLAY_PAGE),
+            KeyCode::Up => self.nudge_overlay(-1),
+            KeyCode::Char('k') if not_typing => self.nudge_overlay(-1),
+            KeyCode::Down => self.nudge_overlay(1),
+            KeyCode::Char('j') if not_typing => self.nudge_overlay(1),
+            KeyCode::PageUp => self.nudge_overlay(-OVERLAY_PAGE),
+            KeyCode::PageDown => self.nudge_overlay(OVERLAY_PAGE),
             KeyCode::Home => self.overlay_scroll = 0,
-            KeyCode::End => self.overlay_scroll = usize::MAX,
+            KeyCode::Char('g') if not_typing => self.overlay_scroll = 0,
+            KeyCode::Char('q' | '?') if not_typing => return self.close_overlay(),
             KeyCode::Char('v' | 'V') if alt => return self.mark_verified(),
             _ if self.mode == Mode::Help && self.is_help_key(&key) => return self.close_overlay(),
-            // Help opened with ? from a pane other than the compose box closes with ? there.
-            KeyCode::Char('?') if self.mode == Mode::Help && self.focus != Focus::Compose => {
-                return self.close_overlay();
-            }
             _ => {
                 self.focus = Focus::Compose;
                 return self.on_key_compose(key);
             }
         }
         Vec::new()
+    }
+
+    /// Scrolls the overlay by `rows` (up when negative); the view keeps it within its text.
+    fn nudge_overlay(&mut self, rows: isize) {
+        self.overlay_scroll = self.overlay_scroll.saturating_add_signed(rows);
     }
 
     fn close_overlay(&mut self) -> Vec<Action> {
