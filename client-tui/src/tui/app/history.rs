@@ -85,7 +85,12 @@ impl App {
         match before {
             Some(left) => {
                 if !typed.is_empty() {
-                    self.drafts.insert(left, typed);
+                    // A draft restored for that channel while the box held text is kept too.
+                    let kept = self.drafts.entry(left).or_default();
+                    if !kept.is_empty() {
+                        kept.push('\n');
+                    }
+                    kept.push_str(&typed);
                 }
                 self.set_compose(draft);
             }
