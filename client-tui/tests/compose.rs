@@ -323,9 +323,18 @@ fn a_draft_is_kept_per_channel() {
     let _ = app.on_update(Update::Channels(reordered));
     assert_eq!(app.current().unwrap().summary.id, INCIDENT);
     assert_eq!(app.compose, "half");
+    // A draft restored for the open channel while the box held text is not replaced.
+    app.drafts.insert(INCIDENT, "restored late".into());
+    app.on_key(ctrl('n'));
+    assert_eq!(app.drafts[&INCIDENT], "restored late\nhalf");
+    app.on_key(ctrl('p'));
+    assert_eq!(app.compose, "restored late\nhalf");
     // A draft restored from the store comes back when its channel opens.
     app.drafts.insert(PUBLIC, "restored".into());
-    app.on_key(ctrl('u'));
+    while !app.compose.is_empty() {
+        app.on_key(ctrl('u'));
+        press(&mut app, KeyCode::Backspace);
+    }
     open(&mut app, "public");
     assert_eq!(app.compose, "restored");
 }
