@@ -19,14 +19,22 @@
 //! next_channel = "ctrl-n"                #   name (up, down, pageup, tab, f1, ...)
 //! previous_channel = "ctrl-p"
 //! next_unread = "alt-a"
-//! help = "?"
-//! quit = "ctrl-c"
+//! next_pane = "f6"                       # channel list, messages, message box in turn
+//! editor = "alt-e"                       # the draft in $VISUAL / $EDITOR (else vi)
+//! help = "f1"                            # ? also opens help outside the message box
+//! quit = "ctrl-c"                        # asks first when the message box holds a draft
 //! redraw = "ctrl-l"                      # redraw the whole screen
 //! jump_to_new = "alt-n"                  # the "new since you left" line of this channel
 //! toggle_channels = "f9"                 # hide or show the channel list
 //! narrower_channels = "alt-left"
 //! wider_channels = "alt-right"
 //! ```
+//!
+//! The message box's editing keys are fixed (readline's): Ctrl-A/E line start/end, Ctrl-B/F
+//! and Alt-B/F a character or word back/forward, Ctrl-W/U/K kill the word back, to the line
+//! start, to the line end, Alt-D the word forward, Ctrl-D delete forward, Ctrl-Y yank; Up/Down
+//! walk the sent history in an empty box and move between lines of a draft otherwise. A
+//! binding takes precedence over them.
 
 use std::path::{Path, PathBuf};
 
@@ -55,9 +63,15 @@ pub struct Keys {
     pub previous_channel: String,
     /// Opens the next channel with unread messages (default `alt-a`).
     pub next_unread: String,
-    /// Shows the help screen when the compose box is empty (default `?`).
+    /// Moves the keyboard to the next pane: channel list, messages, compose box (default
+    /// `f6`; Tab does it too outside the compose box, where Tab only completes).
+    pub next_pane: String,
+    /// Opens the draft in `$VISUAL` or `$EDITOR` (else `vi`) (default `alt-e`).
+    pub editor: String,
+    /// Shows the help screen (default `f1`; `?` also does outside the compose box). A plain
+    /// character bound here types itself in the compose box.
     pub help: String,
-    /// Leaves vigil (default `ctrl-c`).
+    /// Leaves vigil; asks first when the compose box holds a draft (default `ctrl-c`).
     pub quit: String,
     /// Redraws the whole screen (default `ctrl-l`).
     pub redraw: String,
@@ -77,7 +91,9 @@ impl Default for Keys {
             next_channel: "ctrl-n".into(),
             previous_channel: "ctrl-p".into(),
             next_unread: "alt-a".into(),
-            help: "?".into(),
+            next_pane: "f6".into(),
+            editor: "alt-e".into(),
+            help: "f1".into(),
             quit: "ctrl-c".into(),
             redraw: "ctrl-l".into(),
             jump_to_new: "alt-n".into(),
@@ -233,6 +249,8 @@ impl Config {
             ("next_channel", &config.keys.next_channel),
             ("previous_channel", &config.keys.previous_channel),
             ("next_unread", &config.keys.next_unread),
+            ("next_pane", &config.keys.next_pane),
+            ("editor", &config.keys.editor),
             ("help", &config.keys.help),
             ("quit", &config.keys.quit),
             ("redraw", &config.keys.redraw),
@@ -308,6 +326,19 @@ mod tests {
         let err = Config::load(&path).unwrap_err();
         assert!(
             matches!(&err, ConfigError::Parse { message, .. } if message.contains("bel_on_mention"))
+        );
+        std::fs::write(&path, "[keys]\neditor = \"f2\"\nnext_pane = \"ctrl-o\"\n").unwrap();
+        let keys = Config::load(&path).unwrap().keys;
+        assert_eq!(
+            (keys.editor.as_str(), keys.next_pane.as_str()),
+            ("f2", "ctrl-o")
+        );
+        assert_eq!(keys.help, "f1");
+        std::fs::write(&path, "[keys]\neditor = \"hyper-e\"\n").unwrap();
+        let err = Config::load(&path).unwrap_err();
+        assert!(
+            matches!(err, ConfigError::Key { name: "editor", .. }),
+            "{err}"
         );
         std::fs::write(&path, "[keys]\nquit = \"ctrl-\"\n").unwrap();
         let err = Config::load(&path).unwrap_err();

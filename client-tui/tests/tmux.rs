@@ -153,7 +153,13 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
     );
     tmux.wait_for("officer", "[you] (sent): hello from the officer's TUI");
 
+    // The channel is classified: the invitation names it and its label and asks first.
     tmux.type_line("lead", "/invite intern@cert-at");
+    tmux.wait_for(
+        "lead",
+        "Invite intern@cert-at to ops [TLP:AMBER | EU RESTRICTED]?",
+    );
+    tmux.tmux(&["send-keys", "-t", "lead", "y"]);
     tmux.wait_for(
         "lead",
         "REFUSED: intern@cert-at has clearance UNCLASSIFIED; channel requires EU RESTRICTED",
@@ -166,6 +172,84 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
     for name in ["lead", "officer"] {
         tmux.tmux(&["send-keys", "-t", name, "C-c"]);
     }
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !tmux.tmux(&["list-sessions"]).is_empty() {
+        assert!(Instant::now() < deadline, "vigil did not exit on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    relay.stop();
+}
+
+/// Issue 22, defect 4 and the editor, in a real terminal: Tab in a message, a line that looks
+/// like a command, `?` first, the editor key, and Ctrl-C with a draft.
+#[test]
+fn typed_text_is_never_lost_in_the_real_terminal() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU RESTRICTED"),
+        ],
+    );
+    let (lead, officer) = (&members[0], &members[1]);
+    lead.open_ops_channel(vigil(), "officer@cert-at");
+    let pass = fed.store_passphrase_file();
+    tmux.open("lead", lead, relay.addr, &pass);
+    // The officer's "editor" replaces the draft with its own text.
+    let editor = "printf 'written in the editor' >";
+    tmux.tmux(&["set-environment", "-g", "VISUAL", editor]);
+    tmux.open("officer", officer, relay.addr, &pass);
+    tmux.wait_for("officer", "added you to ops");
+    let keys = |keys: &[&str]| {
+        let mut args = vec!["send-keys", "-t", "officer"];
+        args.extend(keys);
+        tmux.tmux(&args);
+    };
+    let from = "Officer (CERT-AT) [unverified]: ";
+
+    // Tab in the middle of a message completes nothing and moves nowhere.
+    keys(&["-l", "ip"]);
+    keys(&["Tab"]);
+    tmux.type_line("officer", "198.51.100.1 C2");
+    tmux.wait_for("lead", &format!("{from}ip198.51.100.1 C2"));
+
+    // A path is not a command: it stays, and a second Enter sends it as text.
+    tmux.type_line("officer", "/var/log/auth.log shows 4000 failures");
+    tmux.wait_for("officer", "/var/log/auth.log is not a command");
+    keys(&["Enter"]);
+    tmux.wait_for(
+        "lead",
+        &format!("{from}/var/log/auth.log shows 4000 failures"),
+    );
+
+    // ? first types a question mark.
+    tmux.type_line("officer", "? anyone seen this");
+    tmux.wait_for("lead", &format!("{from}? anyone seen this"));
+
+    // Alt-E: the draft goes through $VISUAL and comes back into the box.
+    keys(&["-l", "draft"]);
+    keys(&["M-e"]);
+    tmux.wait_for("officer", "written in the editor");
+    keys(&["Enter"]);
+    tmux.wait_for("lead", &format!("{from}written in the editor"));
+
+    // Ctrl-C with a draft asks; n keeps the draft; Ctrl-C twice quits.
+    keys(&["-l", "unsent report"]);
+    keys(&["C-c"]);
+    tmux.wait_for("officer", "Quit vigil? The message box holds a draft");
+    keys(&["n"]);
+    tmux.wait_for("officer", "not quitting: your draft is still in the box");
+    assert!(tmux.screen("officer").contains("unsent report"));
+    keys(&["C-c"]);
+    tmux.wait_for("officer", "Quit vigil?");
+    keys(&["C-c"]);
+    tmux.tmux(&["send-keys", "-t", "lead", "C-c"]);
     let deadline = Instant::now() + Duration::from_secs(15);
     while !tmux.tmux(&["list-sessions"]).is_empty() {
         assert!(Instant::now() < deadline, "vigil did not exit on Ctrl-C");

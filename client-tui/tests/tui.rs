@@ -305,16 +305,28 @@ fn keys_compose_complete_and_dispatch() {
     typed(&mut app, "pet");
     let _ = app.on_key(KeyEvent::new(KeyCode::Tab, KeyModifiers::NONE));
     assert_eq!(app.compose, "/invite petra@cert-cz ");
-    let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
+    // The channel is classified: the invitation names it and its label, and asks first.
+    assert!(
+        app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE))
+            .is_empty()
+    );
+    assert!(
+        render(&app)
+            .0
+            .contains("Invite petra@cert-cz to incident-42 [TLP:AMBER | EU RESTRICTED]?")
+    );
+    let actions = app.on_key(KeyEvent::new(KeyCode::Char('y'), KeyModifiers::NONE));
     assert_eq!(
         actions,
         [Action::Invite(ChannelId([1; 32]), user("petra@cert-cz"))]
     );
-    // A /create without a level is refused with the usage.
+    // A /create without a level is refused with the usage, and stays in the box.
     typed(&mut app, "/create x --tlp TLP:AMBER");
     let actions = app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE));
     assert!(actions.is_empty());
     assert!(app.status.as_ref().unwrap().1);
+    assert_eq!(app.compose, "/create x --tlp TLP:AMBER");
+    let _ = app.on_key(KeyEvent::new(KeyCode::Char('u'), KeyModifiers::CONTROL));
     typed(
         &mut app,
         "/create ir-7 --tlp TLP:RED --level \"EU SECRET\" --caveat \"REL TO AT\"",
@@ -325,8 +337,8 @@ fn keys_compose_complete_and_dispatch() {
     };
     assert_eq!(name, "ir-7");
     assert_eq!(label.to_string(), "TLP:RED | EU SECRET | REL TO AT");
-    // ? opens help when the compose box is empty; Esc closes it; /label shows the rules.
-    let _ = app.on_key(KeyEvent::new(KeyCode::Char('?'), KeyModifiers::NONE));
+    // F1 opens help; Esc closes it; /label shows the rules.
+    let _ = app.on_key(KeyEvent::new(KeyCode::F(1), KeyModifiers::NONE));
     assert_eq!(app.mode, Mode::Help);
     assert!(render(&app).0.contains("Commands"));
     let _ = app.on_key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE));

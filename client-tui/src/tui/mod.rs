@@ -5,7 +5,9 @@
 //! the UI sleeps.
 
 pub mod app;
+pub mod editor;
 pub mod keys;
+mod reader;
 mod requests;
 pub mod view;
 
@@ -52,13 +54,7 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
         let _ = execute!(std::io::stdout(), term::EnableMouseCapture);
     }
     let (input_tx, mut input) = mpsc::channel::<TermEvent>(256);
-    std::thread::spawn(move || {
-        while let Ok(event) = term::read() {
-            if input_tx.blocking_send(event).is_err() {
-                return;
-            }
-        }
-    });
+    let reader = reader::Reader::spawn(input_tx);
     let (updates_tx, mut updates) = mpsc::unbounded_channel::<Update>();
     let mut pending = vec![Action::RefreshChannels];
     let mut result = Ok(());
@@ -70,6 +66,13 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
                 let _ = std::io::stdout().write_all(b"\x07");
             } else if action == Action::Redraw {
                 let _ = terminal.clear();
+            } else if action == Action::Editor {
+                let draft = app.compose.clone();
+                let update = editor::edit_draft(&mut terminal, &reader, draft, app.mouse).await;
+                // The text back in the box asks for nothing; should it ever, it is asked now.
+                for next in app.on_update(update) {
+                    requests::dispatch(&handle, next, updates_tx.clone());
+                }
             } else {
                 requests::dispatch(&handle, action, updates_tx.clone());
             }

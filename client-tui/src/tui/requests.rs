@@ -53,7 +53,7 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
         Action::MarkVerified(user, number) => Some(mark_verified(handle, user, number).await),
         Action::Export(channel, path) => Some(export(handle, channel, path).await),
         Action::Search(channel, text) => Some(search(handle, channel, text).await),
-        Action::Bell | Action::Redraw | Action::Quit => None,
+        Action::Bell | Action::Redraw | Action::Quit | Action::Editor => None,
     }
 }
 

@@ -38,6 +38,9 @@ pub enum Action {
     Bell,
     /// Clears the terminal and draws the whole screen again (Ctrl-L).
     Redraw,
+    /// Opens the compose box's text in the user's editor (`$VISUAL`, `$EDITOR`, else `vi`);
+    /// the text comes back as [`Update::Edited`], a failure as [`Update::Refused`].
+    Editor,
     /// Ends the TUI.
     Quit,
 }
@@ -61,4 +64,6 @@ pub enum Update {
     Info(String, Vec<String>),
     /// The safety number with a contact, in groups, and what we know of them.
     Safety(UserId, String, String),
+    /// The text the editor returned for the compose box ([`Action::Editor`]).
+    Edited(String),
 }

@@ -3,9 +3,11 @@
 
 use vigil_protocol::UserId;
 use vigil_protocol::channel::ChannelId;
-use vigil_protocol::label::{Label, LabelError, Tlp};
+use vigil_protocol::label::{Label, Tlp};
 use vigil_protocol::policy::ClassificationPolicy;
 
+use super::confirm::Pending;
+use super::create::CreateError;
 use super::{Action, App, Mode};
 
 /// The slash commands, for `/help` and completion.
@@ -41,108 +43,160 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("/quit", "leave vigil"),
 ];
 
-/// Why `/create` asks for nothing.
+/// Why a command did nothing; the line stays in the compose box and this is shown.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum CreateError {
-    /// A name, `--tlp` or `--level` is missing, or a word is not understood.
+#[non_exhaustive]
+pub enum CommandError {
+    /// The first word is not a command (a path such as `/var/log/auth.log`, a typo).
     #[error(
-        "usage: /create NAME --tlp TLP --level LEVEL [--caveat TEXT] (e.g. /create incident-42 \
-         --tlp TLP:AMBER --level \"EU RESTRICTED\")"
+        "{0} is not a command: press Enter again to send the line as text (a line starting \
+         with // is sent as text at once); /help lists the commands"
     )]
-    Usage,
-    /// The policy does not accept the label.
+    Unknown(String),
+    /// The command was given the wrong words: its usage.
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    /// The command acts on the open channel and none is open.
+    #[error("no channel open: create one with /create NAME --tlp TLP --level LEVEL")]
+    NoChannel,
+    /// `/open` names no channel of ours.
+    #[error("no channel {0:?}")]
+    NoSuchChannel(String),
+    /// Members cannot leave by themselves: whom to ask.
+    #[error("only the owner or an admin changes the membership: ask {0} to remove you")]
+    Leave(String),
+    /// `/create` with a bad line or label.
     #[error(transparent)]
-    Label(#[from] LabelError),
+    Create(#[from] CreateError),
+}
+
+/// Whether adding or removing a member of a channel labelled `label` asks first, whatever
+/// came before: `TLP:RED`, `TLP:AMBER+STRICT` or a classified level.
+#[must_use]
+pub fn membership_needs_care(label: &Label) -> bool {
+    matches!(label.tlp, Tlp::Red | Tlp::AmberStrict) || label.level.level > 0
 }
 
 impl App {
-    /// Runs the slash command `line` (the compose box's text, trimmed).
-    pub(super) fn command(&mut self, line: &str) -> Vec<Action> {
+    /// Runs the slash command `line` (the compose box's text).
+    ///
+    /// # Errors
+    ///
+    /// [`CommandError`] when the command did nothing: the caller keeps the line in the box.
+    pub(super) fn command(&mut self, line: &str) -> Result<Vec<Action>, CommandError> {
         let words = split_args(line);
         let name = words.first().map(String::as_str).unwrap_or_default();
         let args = words.get(1..).unwrap_or_default();
         match name {
             "/quit" | "/q" => {
                 self.quit = true;
-                vec![Action::Quit]
+                Ok(vec![Action::Quit])
             }
             "/help" => {
-                self.mode = Mode::Help;
-                Vec::new()
+                self.open_overlay(Mode::Help);
+                Ok(Vec::new())
             }
             "/create" => self.create(&words),
-            "/whois" => self.with_user(name, args, Action::Whois),
-            "/verify" => self.with_user(name, args, Action::SafetyNumber),
+            "/whois" => Ok(vec![Action::Whois(one_user(args, "/whois USER")?)]),
+            "/verify" => Ok(vec![Action::SafetyNumber(one_user(args, "/verify USER")?)]),
             "/open" => self.open(&args.join(" ")),
             "/jump" => self.jump(&args.join(" ")),
             "/invite" | "/remove" | "/leave" | "/label" | "/members" | "/export" | "/search" => {
-                self.in_channel(name, args)
+                self.in_channel(name, args, line)
             }
-            other => self.unknown(other),
+            other => Err(CommandError::Unknown(other.to_owned())),
         }
     }
 
-    /// The commands on the open channel; refused when none is open.
-    fn in_channel(&mut self, name: &str, args: &[String]) -> Vec<Action> {
-        let Some(channel) = self.current_id() else {
-            self.refuse("no channel open");
-            return Vec::new();
-        };
-        match name {
-            "/invite" => self.with_user(name, args, |user| Action::Invite(channel, user)),
-            "/remove" => self.with_user(name, args, |user| Action::Remove(channel, user)),
-            "/leave" => self.leave(),
-            "/label" => self.label(),
-            "/members" => self.members(),
-            "/export" => self.export(channel, args.first()),
-            "/search" => self.search(channel, &args.join(" ")),
-            other => self.unknown(other),
-        }
-    }
-
-    fn unknown(&mut self, name: &str) -> Vec<Action> {
-        self.refuse(&format!("unknown command {name}: see /help"));
-        Vec::new()
-    }
-
-    /// `/create`: the label is checked here, the rest by the engine.
-    fn create(&mut self, words: &[String]) -> Vec<Action> {
-        match parse_create(words) {
-            Ok((name, label)) => vec![Action::Create(name, label)],
-            Err(why) => {
-                self.refuse(&why.to_string());
-                Vec::new()
-            }
-        }
-    }
-
-    /// A command taking a user id (`@` allowed in front): `action` of it, or the usage.
-    fn with_user(
+    /// The commands on the channel in view; refused when none is open.
+    fn in_channel(
         &mut self,
         name: &str,
         args: &[String],
-        action: impl FnOnce(UserId) -> Action,
-    ) -> Vec<Action> {
-        match args
-            .first()
-            .and_then(|a| UserId::new(a.trim_start_matches('@')).ok())
-        {
-            Some(user) => vec![action(user)],
-            None => {
-                self.refuse(&format!("usage: {name} USER (a user id, NAME@ORG)"));
-                Vec::new()
+        line: &str,
+    ) -> Result<Vec<Action>, CommandError> {
+        let channel = self.current_id().ok_or(CommandError::NoChannel)?;
+        let actions = match name {
+            "/invite" => {
+                let user = one_user(args, "/invite USER (to the channel in view)")?;
+                return Ok(self.membership(Membership::Invite, channel, user, line));
             }
+            "/remove" => {
+                let user = one_user(args, "/remove USER (from the channel in view)")?;
+                return Ok(self.membership(Membership::Remove, channel, user, line));
+            }
+            "/leave" => return Err(self.leave()),
+            "/label" => self.label(),
+            "/members" => self.members(),
+            "/export" => match args {
+                [path] => vec![Action::Export(channel, path.clone())],
+                _ => {
+                    return Err(CommandError::Usage(
+                        "/export FILE (.md for Markdown, .json for JSON)",
+                    ));
+                }
+            },
+            "/search" if args.is_empty() => return Err(CommandError::Usage("/search TEXT")),
+            "/search" => vec![Action::Search(channel, args.join(" "))],
+            other => return Err(CommandError::Unknown(other.to_owned())),
+        };
+        self.input.last_target = Some(channel);
+        Ok(actions)
+    }
+
+    /// `/invite` and `/remove`: they name the channel and its label, and ask first when the
+    /// label needs care ([`membership_needs_care`]) or the channel is not the one the previous
+    /// command or message went to.
+    fn membership(
+        &mut self,
+        what: Membership,
+        channel: ChannelId,
+        user: UserId,
+        line: &str,
+    ) -> Vec<Action> {
+        let Some(item) = self.current() else {
+            return Vec::new();
+        };
+        let (verb, doing, to, action) = match what {
+            Membership::Invite => (
+                "Invite",
+                "inviting",
+                "to",
+                Action::Invite(channel, user.clone()),
+            ),
+            Membership::Remove => (
+                "Remove",
+                "removing",
+                "from",
+                Action::Remove(channel, user.clone()),
+            ),
+        };
+        let place = format!("{to} {} [{}]", item.summary.name, item.summary.label);
+        let done = format!("{doing} {user} {place}");
+        if membership_needs_care(&item.summary.label) || self.input.last_target != Some(channel) {
+            let question = format!("{verb} {user} {place}?");
+            let actions = vec![action];
+            let line = line.to_owned();
+            self.ask(
+                question,
+                Pending::Run {
+                    line,
+                    actions,
+                    done,
+                    target: channel,
+                },
+            );
+            return Vec::new();
         }
+        self.status = Some((done, false));
+        self.input.last_target = Some(channel);
+        vec![action]
     }
 
     /// `/leave`: members cannot leave by themselves; says whom to ask.
-    fn leave(&mut self) -> Vec<Action> {
+    fn leave(&self) -> CommandError {
         let owner = self.current().map(|c| c.summary.owner.clone());
-        self.refuse(&format!(
-            "only the owner or an admin changes the membership: ask {} to remove you",
-            owner.map_or_else(|| "the owner".to_owned(), |o| o.to_string())
-        ));
-        Vec::new()
+        CommandError::Leave(owner.map_or_else(|| "the owner".to_owned(), |o| o.to_string()))
     }
 
     /// `/label`: the label in full, with what its TLP and level require of members.
@@ -167,10 +221,8 @@ impl App {
                 "Every member's clearance must be at least {}.",
                 label.level.marking()
             ));
-            self.mode = Mode::Info {
-                title: format!("Label of {}", item.summary.name),
-                lines,
-            };
+            let title = format!("Label of {}", item.summary.name);
+            self.open_overlay(Mode::Info { title, lines });
         }
         Vec::new()
     }
@@ -191,41 +243,38 @@ impl App {
                     format!("{display} <{u}>  {org}  [{}]{owner}", self.mark(u).text())
                 })
                 .collect();
-            self.mode = Mode::Info {
-                title: format!("Members of {}", item.summary.name),
-                lines,
-            };
+            let title = format!("Members of {}", item.summary.name);
+            self.open_overlay(Mode::Info { title, lines });
         }
         Vec::new()
     }
 
-    fn export(&mut self, channel: ChannelId, path: Option<&String>) -> Vec<Action> {
-        match path {
-            Some(path) => vec![Action::Export(channel, path.clone())],
-            None => {
-                self.refuse("usage: /export FILE (.md for Markdown, .json for JSON)");
-                Vec::new()
-            }
-        }
-    }
-
-    fn search(&mut self, channel: ChannelId, text: &str) -> Vec<Action> {
-        if text.is_empty() {
-            self.refuse("usage: /search TEXT");
-            return Vec::new();
-        }
-        vec![Action::Search(channel, text.to_owned())]
-    }
-
     /// `/open NAME`: the channel of exactly that name.
-    fn open(&mut self, wanted: &str) -> Vec<Action> {
-        match self.channels.iter().position(|c| c.summary.name == wanted) {
-            Some(i) => self.select(i),
-            None => {
-                self.refuse(&format!("no channel {wanted:?}"));
-                Vec::new()
-            }
-        }
+    fn open(&mut self, wanted: &str) -> Result<Vec<Action>, CommandError> {
+        let index = self
+            .channels
+            .iter()
+            .position(|c| c.summary.name == wanted)
+            .ok_or_else(|| CommandError::NoSuchChannel(wanted.to_owned()))?;
+        let actions = self.select(index);
+        self.input.last_target = self.current_id();
+        Ok(actions)
+    }
+}
+
+/// Adding or removing a member.
+#[derive(Clone, Copy, Debug)]
+enum Membership {
+    Invite,
+    Remove,
+}
+
+/// The one user id (`@` allowed in front) a command takes, or its `usage`: extra words (a
+/// channel name) are refused, since commands act on the channel in view.
+fn one_user(args: &[String], usage: &'static str) -> Result<UserId, CommandError> {
+    match args {
+        [user] => UserId::new(user.trim_start_matches('@')).map_err(|_| CommandError::Usage(usage)),
+        _ => Err(CommandError::Usage(usage)),
     }
 }
 
@@ -274,36 +323,6 @@ pub fn split_args(line: &str) -> Vec<String> {
     words
 }
 
-/// Parses `/create NAME --tlp TLP --level LEVEL [--caveat TEXT]...`.
-///
-/// # Errors
-///
-/// [`CreateError::Usage`] for a missing or unknown word, [`CreateError::Label`] for a label
-/// the policy refuses.
-pub fn parse_create(words: &[String]) -> Result<(String, Label), CreateError> {
-    let mut name = None;
-    let mut tlp = None;
-    let mut level = None;
-    let mut caveats = Vec::new();
-    let mut rest = words.iter().skip(1);
-    while let Some(word) = rest.next() {
-        match word.as_str() {
-            "--tlp" => tlp = rest.next().cloned(),
-            "--level" => level = rest.next().cloned(),
-            "--caveat" => caveats.extend(rest.next().cloned()),
-            other if other.starts_with("--") => return Err(CreateError::Usage),
-            other if name.is_none() => name = Some(other.to_owned()),
-            _ => return Err(CreateError::Usage),
-        }
-    }
-    let (Some(name), Some(tlp), Some(level)) = (name, tlp, level) else {
-        return Err(CreateError::Usage);
-    };
-    let caveats: Vec<&str> = caveats.iter().map(String::as_str).collect();
-    let label = Label::new(&tlp, &level, &caveats, ClassificationPolicy::eu())?;
-    Ok((name, label))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -313,21 +332,10 @@ mod tests {
     }
 
     #[test]
-    fn quotes_keep_spaces_and_create_needs_its_label() {
+    fn quotes_keep_spaces() {
         assert_eq!(
             words(r#"/create x --level "EU RESTRICTED""#)[3],
             "EU RESTRICTED"
         );
-        assert_eq!(
-            parse_create(&words("/create x --tlp TLP:AMBER")),
-            Err(CreateError::Usage)
-        );
-        assert!(matches!(
-            parse_create(&words("/create x --tlp TLP:PINK --level UNCLASSIFIED")),
-            Err(CreateError::Label(_))
-        ));
-        let (name, label) =
-            parse_create(&words("/create x --tlp TLP:AMBER --level UNCLASSIFIED")).unwrap();
-        assert_eq!((name.as_str(), label.tlp), ("x", Tlp::Amber));
     }
 }

@@ -1,21 +1,14 @@
-//! The compose box: editing at the cursor, pasting, Tab completion of commands, users and
-//! channels, and Enter (a message, or a `/command`).
+//! The compose box: which key does what in it, pasting, Tab completion of commands, users and
+//! channels (Tab only ever completes), and Enter: a message, or a `/command` whose line stays
+//! in the box when it did nothing. A line that starts with `/` but is no command is offered
+//! as text: Enter again sends it as it is; `//` at the start sends the rest as text at once.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
+use super::commands::CommandError;
 use super::{Action, App, COMMANDS, Focus};
 
 impl App {
-    fn insert(&mut self, text: &str) {
-        let at = self
-            .compose
-            .char_indices()
-            .nth(self.cursor)
-            .map_or(self.compose.len(), |(i, _)| i);
-        self.compose.insert_str(at, text);
-        self.cursor += text.chars().count();
-    }
-
     /// Pasted text arrives intact (bracketed paste): newlines and all.
     pub fn on_paste(&mut self, text: &str) {
         self.focus = Focus::Compose;
@@ -23,80 +16,47 @@ impl App {
         self.insert(&text);
     }
 
+    /// A key in the compose box: new line, Enter, Tab completion, the editing keys, the
+    /// history, or a character typed.
     pub(super) fn on_key_compose(&mut self, key: KeyEvent) -> Vec<Action> {
         let alt = key.modifiers.contains(KeyModifiers::ALT);
         let shift = key.modifiers.contains(KeyModifiers::SHIFT);
+        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
         match key.code {
-            KeyCode::Enter if alt || shift => {
-                self.insert("\n");
-                Vec::new()
-            }
-            KeyCode::Char('j') if key.modifiers.contains(KeyModifiers::CONTROL) => {
-                self.insert("\n");
-                Vec::new()
-            }
-            KeyCode::Enter => self.submit(),
-            KeyCode::Tab => {
-                self.complete_word();
-                Vec::new()
-            }
-            KeyCode::Backspace => {
-                if self.cursor > 0 {
-                    self.cursor -= 1;
-                    if let Some((i, _)) = self.compose.char_indices().nth(self.cursor) {
-                        self.compose.remove(i);
-                    }
-                }
-                Vec::new()
-            }
-            KeyCode::Delete => {
-                if let Some((i, _)) = self.compose.char_indices().nth(self.cursor) {
-                    self.compose.remove(i);
-                }
-                Vec::new()
-            }
-            KeyCode::Left => {
-                self.cursor = self.cursor.saturating_sub(1);
-                Vec::new()
-            }
-            KeyCode::Right => {
-                self.cursor = (self.cursor + 1).min(self.compose.chars().count());
-                Vec::new()
-            }
-            KeyCode::Home => {
-                self.cursor = 0;
-                Vec::new()
-            }
-            KeyCode::End => {
-                self.cursor = self.compose.chars().count();
-                Vec::new()
-            }
-            KeyCode::Up if self.compose.is_empty() => self.scroll_up(1),
-            KeyCode::Down if self.compose.is_empty() => {
-                self.scroll_down(1);
-                Vec::new()
-            }
-            KeyCode::Char(c) if !key.modifiers.contains(KeyModifiers::CONTROL) && !alt => {
+            KeyCode::Enter if alt || shift => self.insert("\n"),
+            KeyCode::Char('j') if ctrl => self.insert("\n"),
+            KeyCode::Enter => return self.submit(),
+            KeyCode::Tab => self.complete_word(),
+            KeyCode::Up => self.on_up(),
+            KeyCode::Down => self.on_down(),
+            _ if self.on_edit_key(&key) => {}
+            KeyCode::Char(c) if !ctrl && !alt => {
                 let mut buf = [0u8; 4];
                 self.insert(c.encode_utf8(&mut buf));
-                Vec::new()
             }
-            _ => Vec::new(),
+            _ => {}
         }
+        Vec::new()
     }
 
-    /// Tab completion of the word before the cursor: a command, then a user id or a channel
-    /// name as the command takes.
+    /// Tab completion of the word before the cursor: a command, a user id after `@` (a
+    /// mention), then a user id or a channel name as the command takes.
     pub fn complete_word(&mut self) {
         let before: String = self.compose.chars().take(self.cursor).collect();
-        let start = before.rfind(char::is_whitespace).map_or(0, |i| i + 1);
-        let word = &before[start..];
+        let start = before
+            .char_indices()
+            .rev()
+            .find(|(_, c)| c.is_whitespace())
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let word = before.get(start..).unwrap_or_default();
         let candidates: Vec<String> = if start == 0 && word.starts_with('/') {
             COMMANDS
                 .iter()
                 .filter_map(|(usage, _)| usage.split_whitespace().next())
                 .map(str::to_owned)
                 .collect()
+        } else if word.starts_with('@') {
+            self.known_users().iter().map(|u| format!("@{u}")).collect()
         } else {
             let command = before.split_whitespace().next().unwrap_or_default();
             match command {
@@ -132,26 +92,72 @@ impl App {
         }
     }
 
+    /// Enter: the line as a message, or as a command; the box keeps the text of a command
+    /// that did nothing, with the reason on the status line.
     fn submit(&mut self) -> Vec<Action> {
-        let text = std::mem::take(&mut self.compose);
-        self.cursor = 0;
-        let trimmed = text.trim();
-        if trimmed.is_empty() {
+        let text = self.compose.clone();
+        let trimmed = text.trim_start();
+        if trimmed.trim_end().is_empty() {
             return Vec::new();
         }
-        if trimmed.starts_with('/') && !trimmed.starts_with("//") {
-            return self.command(trimmed);
+        let offered = self.input.offered.as_ref() == Some(&text);
+        if trimmed.starts_with('/') && !trimmed.starts_with("//") && !offered {
+            return self.run_command(text);
         }
-        let text = text.strip_prefix('/').map_or(text.clone(), str::to_owned);
-        match self.current_id() {
-            Some(id) => {
-                self.scroll = 0;
-                vec![Action::Send(id, text)]
+        let body = if offered {
+            self.status = Some(("sent as text: it was not a command".into(), false));
+            text.clone()
+        } else if trimmed.starts_with("//") {
+            let at = text.len() - trimmed.len();
+            format!("{}{}", &text[..at], &text[at + 1..])
+        } else {
+            text.clone()
+        };
+        let Some(id) = self.current_id() else {
+            self.refuse("no channel open: create one with /create NAME --tlp TLP --level LEVEL");
+            return Vec::new();
+        };
+        self.remember(&text);
+        self.set_compose(String::new());
+        self.input.last_target = Some(id);
+        self.scroll = 0;
+        vec![Action::Send(id, body)]
+    }
+
+    /// The editor's text in the box ([`Action::Editor`]); an empty text leaves a draft as it
+    /// was, so a failed or aborted edit never loses it.
+    pub(super) fn on_edited(&mut self, text: String) {
+        self.focus = Focus::Compose;
+        if text.trim().is_empty() && !self.compose.trim().is_empty() {
+            self.status = Some((
+                "the editor returned no text: the draft is unchanged (Ctrl-U clears it)".into(),
+                false,
+            ));
+            return;
+        }
+        self.set_compose(text);
+    }
+
+    /// A `/command` line: out of the box while it runs (a command that opens another channel
+    /// must not leave it there as a draft), back in it when the command did nothing or asks
+    /// first.
+    fn run_command(&mut self, text: String) -> Vec<Action> {
+        self.set_compose(String::new());
+        match self.command(&text) {
+            Ok(actions) if self.input.question.is_some() => {
+                self.set_compose(text);
+                actions
             }
-            None => {
-                self.refuse(
-                    "no channel open: create one with /create NAME --tlp TLP --level LEVEL",
-                );
+            Ok(actions) => {
+                self.remember(&text);
+                actions
+            }
+            Err(why) => {
+                if matches!(why, CommandError::Unknown(_)) {
+                    self.input.offered = Some(text.clone());
+                }
+                self.set_compose(text);
+                self.refuse(&why.to_string());
                 Vec::new()
             }
         }

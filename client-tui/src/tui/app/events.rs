@@ -24,14 +24,15 @@ impl App {
             }
             Update::Done(text) => self.status = Some((text, false)),
             Update::Refused(text) => self.status = Some((text, true)),
-            Update::Info(title, lines) => self.mode = Mode::Info { title, lines },
+            Update::Info(title, lines) => self.open_overlay(Mode::Info { title, lines }),
             Update::Safety(user, number, status) => {
-                self.mode = Mode::Verify {
+                self.open_overlay(Mode::Verify {
                     user,
                     number,
                     status,
-                };
+                });
             }
+            Update::Edited(text) => self.on_edited(text),
         }
         Vec::new()
     }
@@ -71,6 +72,7 @@ impl App {
             .and_then(|id| self.channels.iter().position(|c| c.summary.id == id))
             .unwrap_or(0);
         actions.extend(self.select_keep_scroll(index));
+        actions.extend(self.open_created(|id| old.contains_key(id)));
         actions
     }
 
@@ -154,7 +156,7 @@ impl App {
         let channel = place.channel();
         let open = channel.is_some() && self.current_id() == channel;
         let mention =
-            entry.sender != self.me && matches!(&entry.body, Body::Text(t) if self.mentions_me(t));
+            entry.sender != self.me && matches!(&entry.body, Body::Text(t) if self.names_me(t));
         let mut actions = Vec::new();
         if entry.sender != self.me && !self.trust.contains_key(&entry.sender) {
             actions.push(Action::Contact(entry.sender.clone()));

@@ -7,7 +7,7 @@
 use ratatui::crossterm::event::{MouseButton, MouseEvent, MouseEventKind};
 use vigil_client::engine::Entry;
 
-use super::{Action, App, Focus, Seek, WHEEL_ROWS};
+use super::{Action, App, CommandError, Focus, Seek, WHEEL_ROWS};
 use crate::tui::view::rows;
 
 impl App {
@@ -106,14 +106,15 @@ impl App {
     }
 
     /// `/jump DATE [HH:MM]`: the first entry at or after that time at the top of the pane.
-    pub(super) fn jump(&mut self, when: &str) -> Vec<Action> {
-        match self.clock.parse(when) {
-            Some(at) => self.seek_to(Seek::Time(at)),
-            None => {
-                self.refuse("usage: /jump YYYY-MM-DD [HH:MM] (in the time shown beside messages)");
-                Vec::new()
-            }
-        }
+    ///
+    /// # Errors
+    ///
+    /// [`CommandError::Usage`] when `when` is not a date.
+    pub(super) fn jump(&mut self, when: &str) -> Result<Vec<Action>, CommandError> {
+        let at = self.clock.parse(when).ok_or(CommandError::Usage(
+            "/jump YYYY-MM-DD [HH:MM] (in the time shown beside messages)",
+        ))?;
+        Ok(self.seek_to(Seek::Time(at)))
     }
 
     fn seek_to(&mut self, seek: Seek) -> Vec<Action> {

@@ -13,6 +13,7 @@ use vigil_client::engine::{ChannelSummary, Connection, Entry};
 use vigil_protocol::UserId;
 
 use super::Action;
+use super::input::InputState;
 use crate::config::{CHANNEL_LIST_WIDTHS, ColourDepth, Config, TimeZoneChoice};
 use crate::tui::keys::{Binding, parse};
 use crate::tui::view::clock::Clock;
@@ -126,6 +127,8 @@ pub(super) struct Bindings {
     pub(super) toggle_channels: Binding,
     pub(super) narrower_channels: Binding,
     pub(super) wider_channels: Binding,
+    pub(super) next_pane: Binding,
+    pub(super) editor: Binding,
 }
 
 /// What the TUI shows and knows; changed only by keys ([`App::on_key`]) and updates
@@ -175,7 +178,7 @@ pub struct App {
     pub list_width: u16,
     /// The channel list is hidden (more room for messages).
     pub list_hidden: bool,
-    /// Rows the overlay is scrolled down.
+    /// Rows the open overlay is scrolled down by (Up/Down, PageUp/PageDown, Home/End).
     pub overlay_scroll: usize,
     /// In the open channel, the entry read last before it was opened: the "new since you
     /// left" line is drawn under it.
@@ -197,6 +200,7 @@ pub struct App {
     /// you left" line is drawn under it; kept across restarts.
     pub read_marks: BTreeMap<ChannelId, u64>,
     pub(super) keys: Bindings,
+    pub(super) input: InputState,
 }
 
 impl std::fmt::Debug for App {
@@ -258,17 +262,20 @@ impl App {
             drafts: BTreeMap::new(),
             sent: Vec::new(),
             read_marks: BTreeMap::new(),
+            input: InputState::default(),
             keys: Bindings {
                 next_channel: fallback(&k.next_channel, "ctrl-n"),
                 previous_channel: fallback(&k.previous_channel, "ctrl-p"),
                 next_unread: fallback(&k.next_unread, "alt-a"),
-                help: fallback(&k.help, "?"),
+                help: fallback(&k.help, "f1"),
                 quit: fallback(&k.quit, "ctrl-c"),
                 redraw: fallback(&k.redraw, "ctrl-l"),
                 jump_to_new: fallback(&k.jump_to_new, "alt-n"),
                 toggle_channels: fallback(&k.toggle_channels, "f9"),
                 narrower_channels: fallback(&k.narrower_channels, "alt-left"),
                 wider_channels: fallback(&k.wider_channels, "alt-right"),
+                next_pane: fallback(&k.next_pane, "f6"),
+                editor: fallback(&k.editor, "alt-e"),
             },
         }
     }
@@ -301,37 +308,6 @@ impl App {
         self.mark(&entry.sender)
     }
 
-    /// Members of the open channel who are not verified, when its label asks for care
-    /// (`TLP:RED` or a classified level): shown as a warning.
-    #[must_use]
-    pub fn unverified_in_sensitive_channel(&self) -> Option<String> {
-        let item = self.current()?;
-        let label = &item.summary.label;
-        let sensitive = label.tlp == vigil_protocol::label::Tlp::Red || label.level.level > 0;
-        if !sensitive {
-            return None;
-        }
-        let unverified: Vec<&str> = item
-            .summary
-            .members
-            .iter()
-            .filter(|(u, _, _)| u != &self.me && self.mark(u) != TrustMark::Verified)
-            .map(|(u, _, _)| u.as_str())
-            .collect();
-        if unverified.is_empty() {
-            return None;
-        }
-        Some(format!(
-            "Unverified in this {} channel: {} (compare safety numbers: /verify USER)",
-            if label.tlp == vigil_protocol::label::Tlp::Red {
-                "TLP:RED".to_owned()
-            } else {
-                label.level.marking()
-            },
-            unverified.join(", ")
-        ))
-    }
-
     /// Opens channel `index` (clamped to the list), clearing its unread count; its history is
     /// loaded the first time.
     pub(super) fn select(&mut self, index: usize) -> Vec<Action> {
@@ -346,6 +322,7 @@ impl App {
             .current_id()
             .and_then(|id| self.read_marks.get(&id).copied());
         self.mark_read();
+        self.switch_draft();
         let mut actions = Vec::new();
         if let Some(item) = self.channels.get_mut(self.selected) {
             item.unread = 0;
@@ -390,17 +367,6 @@ impl App {
         if let Some((seq, _)) = self.messages.get(&id).and_then(|m| m.last()) {
             self.read_marks.insert(id, *seq);
         }
-    }
-
-    /// Whether `text` names us: by user id, by its local part (`@officer`) or by display name,
-    /// in any case.
-    #[must_use]
-    pub fn mentions_me(&self, text: &str) -> bool {
-        let text = text.to_lowercase();
-        let local = self.me.as_str().split('@').next().unwrap_or_default();
-        text.contains(&self.me.as_str().to_lowercase())
-            || text.contains(&format!("@{}", local.to_lowercase()))
-            || (!self.my_name.is_empty() && text.contains(&self.my_name.to_lowercase()))
     }
 
     /// Records where the message pane was drawn (the keys scroll by its height).

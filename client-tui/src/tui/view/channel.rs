@@ -177,7 +177,7 @@ fn draw_compose(frame: &mut Frame<'_>, app: &App, area: Rect, rows: &[(String, u
         .take(height)
         .map(|(t, _)| Line::from(t.clone()))
         .collect();
-    let mut title = " Message (Enter sends, Alt-Enter new line, /help) ".to_owned();
+    let mut title = " Message (Enter sends, Alt-Enter new line, Alt-E editor, F1 help) ".to_owned();
     if total > height {
         title = format!(
             " Message: rows {}-{} of {total} ",

@@ -260,7 +260,7 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
             style(app, Style::default().fg(Color::Black).bg(colour)),
         ),
         Span::raw(format!(
-            " outbox {} | {} <{}> | ? help ",
+            " outbox {} | {} <{}> | F1 help ",
             app.outbox,
             line(&app.my_name),
             app.me

@@ -25,7 +25,7 @@ pub(super) fn verify_lines(user: &UserId, number: &str, status: &str) -> Vec<Str
         format!("Status: {status}"),
         String::new(),
         "Compare it with them in person or by phone: every digit.".into(),
-        "Press V if it matches to mark them verified; Esc otherwise.".into(),
+        "Press Alt-V if it matches to mark them verified; Esc otherwise.".into(),
         "If it does not match, do not trust this contact: call them.".into(),
     ]
 }
@@ -34,21 +34,31 @@ pub(super) fn verify_lines(user: &UserId, number: &str, status: &str) -> Vec<Str
 pub(super) fn help_lines() -> Vec<String> {
     let mut lines = vec![
         "Keys".to_owned(),
-        "  Enter           send the message (or run a /command)".into(),
-        "  Alt-Enter, Shift-Enter, Ctrl-J   new line in the message".into(),
-        "  Tab             complete a /command, user or channel; else next pane".into(),
-        "  Ctrl-N / Ctrl-P next / previous channel".into(),
-        "  Alt-A           next channel with unread messages".into(),
-        "  PageUp/PageDown a page of the history (one row stays in view; older loads)".into(),
-        "  j/k, arrows     move in the channel list, or a row in the history".into(),
-        "  Home/End, g/G   the first message of the channel / the newest".into(),
-        "  Alt-N           the \"new since you left\" line".into(),
-        "  Mouse           wheel scrolls; click opens a channel (Shift-drag selects)".into(),
-        "  Alt-Left/Right  narrower / wider channel list; F9 hides it".into(),
-        "  Ctrl-L          redraw the whole screen".into(),
-        "  Esc             dismiss warnings and the status message; close this screen".into(),
-        "  ?               this screen (when the message box is empty)".into(),
-        "  Ctrl-C, /quit   leave vigil".into(),
+        "  Enter            send the message (or run a /command); Alt-Enter, Shift-Enter, Ctrl-J: \
+         new line"
+            .into(),
+        "  Tab              complete a /command, @user, user or channel (in the message box only)"
+            .into(),
+        "  F6               next pane: channels, messages, message box (Tab too outside the box)"
+            .into(),
+        "  Ctrl-N / Ctrl-P  next / previous channel; Alt-A the next with unread messages".into(),
+        "  PageUp/PageDown  a page of the history (one row stays in view; older loads)".into(),
+        "  j/k, arrows      a row in the history, or move in the channel list".into(),
+        "  Home/End, g/G    the first message of the channel / the newest (message pane)".into(),
+        "  Alt-N            the \"new since you left\" line; /jump DATE for a day".into(),
+        "  Mouse            wheel scrolls; a click opens a channel (Shift-drag selects)".into(),
+        "  Alt-Left/Right   narrower / wider channel list; F9 hides it".into(),
+        "  Ctrl-L           redraw the whole screen".into(),
+        "  Up / Down        in the message box: what you sent (empty box), else the draft's lines"
+            .into(),
+        "  Ctrl-A/E, Ctrl-B/F, Alt-B/F  line start/end; a character, a word back/forward".into(),
+        "  Ctrl-W/U/K, Alt-D            cut the word before, to the line start/end, the word after"
+            .into(),
+        "  Ctrl-D, Ctrl-Y, Alt-E        delete a character; paste the last cut; $VISUAL/$EDITOR"
+            .into(),
+        "  Esc              dismiss warnings and the status message; close a window".into(),
+        "  F1, /help        this screen (? too, outside the message box)".into(),
+        "  Ctrl-C, /quit    leave vigil (asks first when the message box holds a draft)".into(),
         String::new(),
         "Commands".into(),
     ];
@@ -58,6 +68,16 @@ pub(super) fn help_lines() -> Vec<String> {
             .map(|(usage, what)| format!("  {usage:<52} {what}")),
     );
     lines.push(String::new());
+    lines.extend([
+        "A /line that is not a command stays in the box: Enter again sends it as text (// at \
+         once)."
+            .to_owned(),
+        "/invite and /remove act on the channel in view; they ask first when it is TLP:RED, \
+         TLP:AMBER+STRICT"
+            .to_owned(),
+        "or classified, or not the channel your last command or message went to.".to_owned(),
+        String::new(),
+    ]);
     lines.push(
         "Markers: [you] [verified] [unverified] [KEY CHANGED]; (queued) (sent) (NOT SENT)".into(),
     );

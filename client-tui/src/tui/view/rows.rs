@@ -157,7 +157,7 @@ fn text_lines(app: &App, time: Span<'static>, entry: &Entry, text: &str) -> Vec<
         head.push(delivery_span(app, delivery));
     }
     head.push(Span::raw(": "));
-    let body_style = if entry.sender != app.me && app.mentions_me(text) {
+    let body_style = if entry.sender != app.me && app.names_me(text) {
         style(app, Style::default().fg(Color::LightYellow)).add_modifier(Modifier::BOLD)
     } else {
         Style::default()
