@@ -71,8 +71,22 @@ impl Body {
     }
 }
 
+/// The key that signed a received message, and how far the member trusted it then.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Signer {
+    /// The sender's identity key, from their certificate in the channel's state.
+    pub key: IdentityPublicKey,
+    /// Whether it was the contact's verified key (safety number compared, not changed since)
+    /// when the message arrived.
+    pub verified: bool,
+}
+
 /// One entry of a channel's history.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+///
+/// Stored in two forms: entries written before signers were recorded end after `delivery`;
+/// newer ones carry the [`Signer`] after it when there is one (see the `Encode` and `Decode`
+/// implementations below), so both read back and each has exactly one encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Who sent it (the relay's view for an undecryptable one; ourselves for our own).
     pub sender: UserId,
@@ -84,7 +98,57 @@ pub struct Entry {
     pub body: Body,
     /// For our own messages: how far it got.
     pub delivery: Option<Delivery>,
+    /// For a member's message: the key that signed it (its trust marker is that key's).
+    /// `None` for our own, for notices, and for entries stored before signers were recorded.
+    pub signer: Option<Signer>,
 }
+
+impl Encode for Entry {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        encoder: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        self.sender.encode(encoder)?;
+        self.sender_name.encode(encoder)?;
+        self.at.encode(encoder)?;
+        self.body.encode(encoder)?;
+        self.delivery.encode(encoder)?;
+        // Written only when known: an entry without a signer keeps the first form.
+        match &self.signer {
+            Some(signer) => signer.encode(encoder),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<C> Decode<C> for Entry {
+    fn decode<D: bincode::de::Decoder<Context = C>>(
+        decoder: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        use bincode::de::read::Reader as _;
+        let sender = UserId::decode(decoder)?;
+        let sender_name = String::decode(decoder)?;
+        let at = UnixTime::decode(decoder)?;
+        let body = Body::decode(decoder)?;
+        let delivery = Option::<Delivery>::decode(decoder)?;
+        // An entry is always a whole record: bytes after `delivery` can only be its signer.
+        let signer = if decoder.reader().peek_read(1).is_some() {
+            Some(Signer::decode(decoder)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            sender,
+            sender_name,
+            at,
+            body,
+            delivery,
+            signer,
+        })
+    }
+}
+
+bincode::impl_borrow_decode!(Entry);
 
 /// A job in the outbox, in the order it must reach the relay.
 #[derive(Clone, Debug, Encode, Decode)]
