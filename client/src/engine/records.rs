@@ -317,6 +317,10 @@ pub enum Connection {
     Connecting,
     /// Logged in.
     Online,
+    /// Logged in, but the relay has not answered for [`crate::client::NOT_ANSWERING_AFTER`]
+    /// (a relay that froze, or a path that stopped carrying packets). Local actions go on;
+    /// sending waits in the outbox; it is online again at the next answer.
+    Degraded,
     /// Not connected; retrying. The last error.
     Offline(String),
     /// The relay refused us (e.g. a revoked certificate); not retrying.
