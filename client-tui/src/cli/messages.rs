@@ -59,7 +59,7 @@ pub(super) fn read(
     }
     let mut marks = Marks::new(client.engine());
     for (seq, entry) in &entries {
-        print_line(id, *seq, entry, marks.of(&entry.sender), json, out)?;
+        print_line(id, *seq, entry, marks.of_entry(entry), json, out)?;
     }
     let waiting = client.engine().waiting(id);
     if waiting > 0 && !json {

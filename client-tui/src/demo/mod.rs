@@ -311,7 +311,7 @@ fn transcript(engine: &Engine, channel: ChannelId, log: &[String]) -> Result<Str
     let entries = vigil_client::history::all_history(engine, channel, None)?;
     let mut marks = vigil_client::history::Marks::new(engine);
     for (_, entry) in &entries {
-        text.push_str(&crate::export::text_line(entry, marks.of(&entry.sender)));
+        text.push_str(&crate::export::text_line(entry, marks.of_entry(entry)));
         text.push('\n');
     }
     text.push_str(&format!("==== {} ====\n", summary.label));

@@ -1,9 +1,9 @@
 //! Contacts: what we know of other members' certificates, safety numbers and verification.
 
 use vigil_protocol::channel::ChannelId;
+use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::{SafetyNumber, UnixTime, UserId, VerifiedCertificate};
 
-use super::records::Signer;
 use super::{Engine, EngineError};
 use crate::trust::{Contact, TrustBook};
 
@@ -105,29 +105,12 @@ impl Engine {
         Ok(TrustBook::new(&self.store).contact(user)?)
     }
 
-    /// The key that signs `sender`'s messages in `channel` (their certificate in its state),
-    /// and whether the member has verified exactly that key: kept with each message, so its
-    /// trust marker stays that of the key that signed it.
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`].
-    pub(super) fn signer(
-        &self,
-        channel: ChannelId,
-        sender: &UserId,
-    ) -> Result<Option<Signer>, EngineError> {
-        let Some(certificate) = self
-            .channels
-            .get(&channel)
-            .and_then(|v| v.head().state().member(sender))
-        else {
-            return Ok(None);
-        };
-        let key = certificate.body().identity_key;
-        let verified = TrustBook::new(&self.store)
-            .contact(sender)?
-            .is_some_and(|c| c.verified && c.changed.is_none() && c.identity_key == key);
-        Ok(Some(Signer { key, verified }))
+    /// The identity key that signs `sender`'s messages in `channel` (their certificate in its
+    /// state): kept with each message, so its trust marker stays that of the key that signed
+    /// it.
+    pub(super) fn signer(&self, channel: ChannelId, sender: &UserId) -> Option<IdentityPublicKey> {
+        let view = self.channels.get(&channel)?;
+        let certificate = view.head().state().member(sender)?;
+        Some(certificate.body().identity_key)
     }
 }

@@ -353,7 +353,7 @@ impl Engine {
                 now,
             ),
         };
-        let signer = self.signer(id, &sender)?;
+        let signer = self.signer(id, &sender);
         let entry = Entry {
             sender,
             sender_name,

@@ -45,7 +45,7 @@ pub use contacts::Whois;
 pub use error::EngineError;
 pub use listing::ChannelSummary;
 pub use outbox::{Outgoing, SendOutcome};
-pub use records::{Body, Connection, Delivery, Entry, Event, Signer, TrustWarning};
+pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};
 pub use waiting::{
     MAX_PARKED, MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER, MAX_PARKED_PER_SENDER,

@@ -71,20 +71,10 @@ impl Body {
     }
 }
 
-/// The key that signed a received message, and how far the member trusted it then.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
-pub struct Signer {
-    /// The sender's identity key, from their certificate in the channel's state.
-    pub key: IdentityPublicKey,
-    /// Whether it was the contact's verified key (safety number compared, not changed since)
-    /// when the message arrived.
-    pub verified: bool,
-}
-
 /// One entry of a channel's history.
 ///
 /// Stored in two forms: entries written before signers were recorded end after `delivery`;
-/// newer ones carry the [`Signer`] after it when there is one (see the `Encode` and `Decode`
+/// newer ones carry the signer's key after it when there is one (see the `Encode` and `Decode`
 /// implementations below), so both read back and each has exactly one encoding.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
@@ -98,9 +88,10 @@ pub struct Entry {
     pub body: Body,
     /// For our own messages: how far it got.
     pub delivery: Option<Delivery>,
-    /// For a member's message: the key that signed it (its trust marker is that key's).
-    /// `None` for our own, for notices, and for entries stored before signers were recorded.
-    pub signer: Option<Signer>,
+    /// For a member's message: the identity key that signed it (the sender's certificate in
+    /// the channel's state), so its trust marker is that key's, never a later key's. `None`
+    /// for our own, for notices, and for entries stored before signers were recorded.
+    pub signer: Option<IdentityPublicKey>,
 }
 
 impl Encode for Entry {
@@ -133,7 +124,7 @@ impl<C> Decode<C> for Entry {
         let delivery = Option::<Delivery>::decode(decoder)?;
         // An entry is always a whole record: bytes after `delivery` can only be its signer.
         let signer = if decoder.reader().peek_read(1).is_some() {
-            Some(Signer::decode(decoder)?)
+            Some(IdentityPublicKey::decode(decoder)?)
         } else {
             None
         };
@@ -325,4 +316,55 @@ pub enum Connection {
     Offline(String),
     /// The relay refused us (e.g. a revoked certificate); not retrying.
     Refused(RelayError),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test"
+    )]
+
+    use bincode::{Decode, Encode};
+    use vigil_protocol::codec;
+    use vigil_protocol::keys::IdentityPublicKey;
+    use vigil_protocol::{UnixTime, UserId};
+
+    use super::{Body, Delivery, Entry};
+
+    /// An entry as stored before signers were recorded.
+    #[derive(Encode, Decode)]
+    struct FirstForm {
+        sender: UserId,
+        sender_name: String,
+        at: UnixTime,
+        body: Body,
+        delivery: Option<Delivery>,
+    }
+
+    #[test]
+    fn entries_of_both_forms_read_back_and_have_one_encoding() {
+        let sender = UserId::new("lead@cert-at").unwrap();
+        let old = FirstForm {
+            sender: sender.clone(),
+            sender_name: "Markus Gruber".into(),
+            at: UnixTime(1_795_798_504),
+            body: Body::Text("stored by an earlier version".into()),
+            delivery: Some(Delivery::Sent),
+        };
+        let read: Entry = codec::decode(&codec::encode(&old)).unwrap();
+        assert_eq!(read.signer, None);
+        assert_eq!(read.delivery, Some(Delivery::Sent));
+        assert_eq!(codec::encode(&read), codec::encode(&old));
+
+        let signed = Entry {
+            signer: Some(IdentityPublicKey([9; 32])),
+            delivery: None,
+            ..read
+        };
+        let bytes = codec::encode(&signed);
+        assert_eq!(codec::decode::<Entry>(&bytes).unwrap(), signed);
+        // A signer cut short is refused, not read as the first form.
+        assert!(codec::decode::<Entry>(&bytes[..bytes.len() - 1]).is_err());
+    }
 }
