@@ -638,6 +638,23 @@ fn no_plaintext_and_no_unsealed_key_in_the_client_stores_or_on_the_relay() {
         needles.push(identity.agreement().to_bytes().to_vec());
         needles.push(user.as_bytes().to_vec()); // contacts' ids are blinded too
     }
+    // The TUI's saved state (a draft, a sent message) is sealed too, and reads back after the
+    // store is opened again with the passphrase.
+    let draft = "draft: second C2 at 198.51.100.23, do not send before the call";
+    let state = vigil_client::ui_state::UiState {
+        drafts: [(vigil_protocol::channel::ChannelId([7; 32]), draft.into())].into(),
+        sent: vec!["recalled: the proxy logs are in the usual place".into()],
+        ..Default::default()
+    };
+    let passphrase = vigil_tests::federation::STORE_PASSPHRASE;
+    let engine = vigil_client::engine::Engine::open(&lead.home, passphrase).unwrap();
+    engine.save_ui_state(&state).unwrap();
+    drop(engine);
+    let engine = vigil_client::engine::Engine::open(&lead.home, passphrase).unwrap();
+    assert_eq!(engine.ui_state().unwrap(), state);
+    drop(engine);
+    needles.push(draft.as_bytes().to_vec());
+    needles.push(state.sent[0].as_bytes().to_vec());
     for (path, bytes) in files_under(&lead.home)
         .into_iter()
         .chain(files_under(&officer.home))

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod keys;
 mod requests;
+mod signals;
 pub mod view;
 
 use std::io::Write as _;
@@ -16,8 +17,15 @@ use ratatui::crossterm::execute;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use app::{Action, App, Update};
+use app::{Action, App, Saver, Update};
 use vigil_client::client::Client;
+
+/// How long quitting waits for the last save of the TUI's state (drafts, unread counts).
+const FINAL_SAVE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// How long quitting waits for the worker to acknowledge and close; past it, the process
+/// exits anyway (the outbox is durable: nothing queued is lost).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Why the TUI stopped before the user quit.
 #[derive(Debug, thiserror::Error)]
@@ -57,9 +65,14 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
         }
     });
     let (updates_tx, mut updates) = mpsc::unbounded_channel::<Update>();
-    let mut pending = vec![Action::RefreshChannels];
+    let mut pending = vec![Action::LoadUiState, Action::RefreshChannels];
     let mut result = Ok(());
+    let mut saver = Saver::default();
+    let mut stop = signals::Stop::new();
     loop {
+        if let Some(state) = saver.poll(&app, std::time::Instant::now()) {
+            pending.push(Action::SaveUiState(state));
+        }
         for action in std::mem::take(&mut pending) {
             if action == Action::Quit {
                 app.quit = true;
@@ -86,12 +99,20 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
             },
             Some(event) = events.recv() => pending = app.on_update(Update::Event(event)),
             Some(update) = updates.recv() => pending = app.on_update(update),
+            () = signals::sleep_until(saver.wake_at()) => {}
+            () = stop.recv() => app.quit = true,
             else => break,
         }
     }
     let _ = execute!(std::io::stdout(), term::DisableBracketedPaste);
     ratatui::restore();
-    handle.shutdown().await;
-    let _ = task.await;
+    if let Some(state) = saver.last(&app) {
+        let _ = tokio::time::timeout(FINAL_SAVE, handle.save_ui_state(state)).await;
+    }
+    let stopped = async {
+        handle.shutdown().await;
+        let _ = task.await;
+    };
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, stopped).await;
     result
 }

@@ -53,6 +53,8 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
         Action::MarkVerified(user, number) => Some(mark_verified(handle, user, number).await),
         Action::Export(channel, path) => Some(export(handle, channel, path).await),
         Action::Search(channel, text) => Some(search(handle, channel, text).await),
+        Action::LoadUiState => Some(answer(handle.ui_state().await, Update::UiState)),
+        Action::SaveUiState(state) => handle.save_ui_state(state).await.err().and_then(refused),
         Action::Bell | Action::Quit => None,
     }
 }
@@ -115,15 +117,15 @@ async fn load_history(handle: &Handle, channel: ChannelId, before: Option<u64>) 
     }
 }
 
-/// The trust marker of `user`; unverified when the worker cannot say.
+/// The trust marker of `user` and the key it is about; unverified when the worker cannot say.
 async fn contact(handle: &Handle, user: UserId) -> Update {
     let contact = handle.contact(user.clone()).await.ok().flatten();
-    let mark = match contact {
+    let mark = match &contact {
         Some(c) if c.changed.is_some() => TrustMark::Changed,
         Some(c) if c.verified => TrustMark::Verified,
         _ => TrustMark::Unverified,
     };
-    Update::Trust(user, mark)
+    Update::Trust(user, contact.map(|c| c.identity_key), mark)
 }
 
 async fn whois(handle: &Handle, user: UserId) -> Update {
@@ -175,12 +177,11 @@ async fn safety_number(handle: &Handle, user: UserId) -> Update {
 }
 
 async fn mark_verified(handle: &Handle, user: UserId, number: String) -> Update {
-    let done = handle.verify(user.clone(), number).await;
-    if done.is_ok() {
-        // Refreshes the worker's view of the contact before the marker changes.
-        let _ = handle.contact(user.clone()).await;
+    match handle.verify(user.clone(), number).await {
+        // The marker of the key that was verified, read back from the worker.
+        Ok(()) => contact(handle, user).await,
+        Err(e) => Update::Refused(e.to_string()),
     }
-    answer(done, |()| Update::Trust(user, TrustMark::Verified))
 }
 
 async fn export(handle: &Handle, channel: ChannelId, path: String) -> Update {

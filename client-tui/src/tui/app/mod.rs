@@ -11,8 +11,10 @@ mod commands;
 mod compose;
 mod events;
 mod input;
+mod persist;
 mod state;
 
 pub use action::{Action, Update};
 pub use commands::{COMMANDS, CreateError, parse_create, split_args, tlp_rule};
+pub use persist::{SAVE_EVERY, Saver};
 pub use state::{App, ChannelItem, Focus, Mode, PAGE, SCROLL_STEP, TrustMark};
