@@ -218,13 +218,26 @@ fn a_frozen_relay_holds_up_no_local_action_and_shows_as_not_answering() {
             timed("send and channels", started);
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-        until(&mut lead_events, |e| {
-            (*e == Event::Connection(Connection::Degraded)).then_some(())
-        })
-        .await;
-        let shown = frozen_at.elapsed();
+        // Shown as not answering; and the outbox count is that of the messages shown queued
+        // (it said 0 with six shown `(queued)`: it was only counted after a send went out).
+        let mut outbox = None;
+        let mut shown = None;
+        while shown.is_none() || outbox != Some(4) {
+            match until(&mut lead_events, |e| Some(e.clone())).await {
+                Event::Outbox(n) => outbox = Some(n),
+                Event::Connection(Connection::Degraded) => shown = Some(frozen_at.elapsed()),
+                _ => {}
+            }
+        }
+        let shown = shown.unwrap();
         eprintln!("shown as not answering {shown:?} after the freeze");
         assert!(shown < Duration::from_secs(10), "{shown:?}");
+        let page = lead.history(channel, None, 10).await.unwrap();
+        let queued = page
+            .iter()
+            .filter(|(_, e)| e.delivery == Some(Delivery::Queued))
+            .count();
+        assert_eq!(queued, 4);
 
         // It answers again: online, and everything queued arrives once.
         proxy.thaw();
