@@ -158,3 +158,121 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
     }
     relay.stop();
 }
+
+impl Tmux {
+    /// Keeps `name`'s pane (and its screen) after its process exits, to look at both.
+    fn keep_after_exit(&self, name: &str) {
+        self.tmux(&["set-option", "-t", name, "remain-on-exit", "on"]);
+    }
+
+    /// A tmux format of `name`'s pane, e.g. `#{alternate_on}`.
+    fn format(&self, name: &str, format: &str) -> String {
+        self.tmux(&["display-message", "-p", "-t", name, format])
+            .trim()
+            .to_owned()
+    }
+
+    /// Waits (up to `limit`) until `name`'s process has exited; returns how long it took.
+    fn wait_exit(&self, name: &str, limit: Duration) -> Duration {
+        let started = Instant::now();
+        while self.format(name, "#{pane_dead}") != "1" {
+            assert!(
+                started.elapsed() < limit,
+                "vigil did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        started.elapsed()
+    }
+
+    /// Waits until `text` is on `name`'s screen; returns how long it took.
+    fn time_until(&self, name: &str, text: &str) -> Duration {
+        let started = Instant::now();
+        self.wait_for(name, text);
+        started.elapsed()
+    }
+}
+
+/// Issue 22, defect 11: SIGTERM left the terminal in the alternate screen. SIGTERM and SIGHUP
+/// now quit as the quit key does.
+#[test]
+fn sigterm_and_sighup_quit_and_restore_the_terminal() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let members = fed.enroll_all(vigil(), relay.addr, &[("lead@cert-at", "EU SECRET")]);
+    let pass = fed.store_passphrase_file();
+    for (name, signal) in [("term", "TERM"), ("hup", "HUP")] {
+        tmux.open(name, &members[0], relay.addr, &pass);
+        tmux.keep_after_exit(name);
+        tmux.wait_for(name, "online");
+        assert_eq!(tmux.format(name, "#{alternate_on}"), "1");
+        let pid = tmux.format(name, "#{pane_pid}");
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let took = tmux.wait_exit(name, Duration::from_secs(5));
+        eprintln!("SIG{signal}: exited in {took:?}");
+        assert_eq!(tmux.format(name, "#{pane_dead_status}"), "0");
+        assert_eq!(
+            tmux.format(name, "#{alternate_on}"),
+            "0",
+            "left in the alternate screen"
+        );
+    }
+    relay.stop();
+}
+
+/// Issue 22, defect 8, end to end: with the relay frozen (nothing comes back, the connection
+/// stays up) and a message in flight, `/whois` answers at once, the status line says the
+/// relay is not answering within seconds, and Ctrl-C exits at once.
+#[test]
+fn a_frozen_relay_freezes_nothing_in_the_tui() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let proxy = vigil_tests::proxy::FreezableProxy::start(relay.addr);
+    let members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU RESTRICTED"),
+        ],
+    );
+    members[0].open_ops_channel(vigil(), "officer@cert-at");
+    let pass = fed.store_passphrase_file();
+    tmux.open("lead", &members[0], proxy.addr, &pass);
+    tmux.keep_after_exit("lead");
+    tmux.wait_for("lead", "==== TLP:AMBER | EU RESTRICTED ====");
+    tmux.wait_for("lead", "online");
+
+    proxy.freeze();
+    let frozen = Instant::now();
+    tmux.type_line("lead", "sent into the freeze");
+    tmux.wait_for("lead", "(queued): sent into the freeze");
+    std::thread::sleep(Duration::from_millis(500));
+    tmux.type_line("lead", "/whois officer@cert-at");
+    let whois = tmux.time_until("lead", "Who is officer@cert-at");
+    eprintln!("/whois answered in {whois:?} with the relay frozen");
+    assert!(whois < Duration::from_secs(2), "{whois:?}");
+    tmux.tmux(&["send-keys", "-t", "lead", "Escape"]);
+    tmux.wait_for("lead", "RELAY NOT ANSWERING");
+    let degraded = frozen.elapsed();
+    eprintln!("shown as not answering {degraded:?} after the freeze");
+    assert!(degraded < Duration::from_secs(10), "{degraded:?}");
+
+    tmux.tmux(&["send-keys", "-t", "lead", "C-c"]);
+    let exit = tmux.wait_exit("lead", Duration::from_secs(10));
+    eprintln!("Ctrl-C exited in {exit:?} with the relay frozen");
+    assert!(exit < Duration::from_secs(3), "{exit:?}");
+    assert_eq!(tmux.format("lead", "#{alternate_on}"), "0");
+    drop(proxy);
+    relay.stop();
+}
