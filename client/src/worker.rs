@@ -327,7 +327,7 @@ async fn run(
                 None | Some(Request::Shutdown) => break,
                 Some(request) => worker.handle(request).await,
             },
-            push = worker.client.next_push(TICK) => {
+            push = worker.client.next_push_or_queued(TICK) => {
                 if let Some(push) = push {
                     let done = worker.client.process(push).await;
                     worker.after(done).await;

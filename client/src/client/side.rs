@@ -162,11 +162,27 @@ impl Client {
             .is_some_and(|side| std::mem::take(&mut side.queued))
     }
 
-    /// Waits up to `wait` for the next push, answering local requests meanwhile; returns
-    /// early, with `None`, after one that queued something for the relay. Cancel-safe:
+    /// Waits up to `wait` for the next push, answering local requests meanwhile. Cancel-safe:
     /// nothing is lost when the future is dropped (for `select!` against UI commands). `None`
     /// when nothing arrived in time or when offline.
     pub async fn next_push(&mut self, wait: Duration) -> Option<Result<Push, TransportError>> {
+        self.wait_push(wait, false).await
+    }
+
+    /// As [`Self::next_push`], but returns early, with `None`, after a local request that
+    /// queued something for the relay (the worker then sends the outbox).
+    pub(crate) async fn next_push_or_queued(
+        &mut self,
+        wait: Duration,
+    ) -> Option<Result<Push, TransportError>> {
+        self.wait_push(wait, true).await
+    }
+
+    async fn wait_push(
+        &mut self,
+        wait: Duration,
+        until_queued: bool,
+    ) -> Option<Result<Push, TransportError>> {
         let Self {
             link, side, engine, ..
         } = self;
@@ -189,7 +205,7 @@ impl Client {
                 biased;
                 push = push => break Some(push.unwrap_or(Err(TransportError::PushStreamEnded))),
                 Some((local, side)) = local => {
-                    if side.answer(local, engine) {
+                    if side.answer(local, engine) && until_queued {
                         break None;
                     }
                 }
