@@ -8,6 +8,12 @@
 //! arrive, sends the outbox after every change, and refreshes the revocation lists every
 //! [`REVOCATION_REFRESH`]. Commands that work offline (send, create, remove, reading history)
 //! keep working while it is offline; a message sent then waits in the outbox.
+//!
+//! What the engine alone can answer (`worker/local.rs`) is answered even while the worker waits for
+//! the relay, so a relay that stops answering holds up no local action; it is shown as
+//! [`crate::engine::Connection::Degraded`] within [`crate::client::NOT_ANSWERING_AFTER`] of
+//! a request going unanswered (an idle connection is probed every
+//! [`crate::client::PROBE_INTERVAL`]).
 
 use std::time::Duration;
 
@@ -238,7 +244,7 @@ impl Handle {
         .await
     }
 
-    /// What an export of `channel` holds (see [`history::export`]).
+    /// What an export of `channel` holds (see [`crate::history::export`]).
     ///
     /// # Errors
     ///
@@ -248,7 +254,7 @@ impl Handle {
     }
 
     /// Up to `limit` text messages containing `text`, in `channel` or in every channel (see
-    /// [`history::search`]).
+    /// [`crate::history::search`]).
     ///
     /// # Errors
     ///

@@ -59,7 +59,7 @@ impl App {
         self.draft_into_compose();
     }
 
-    /// The state to save: `None` until the saved one was read (see [`Restored`]).
+    /// The state to save: `None` until the saved one was read (saving before would replace it).
     #[must_use]
     pub fn snapshot(&self) -> Option<UiState> {
         if !self.restored.done {
