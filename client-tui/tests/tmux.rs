@@ -34,8 +34,11 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed (apt-get install tmux); .ci/run installs it");
             return None;
         }
+        // One server per test: tests run in parallel, and each kills its server when done.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Some(Self {
-            socket: format!("vigil-test-{}", std::process::id()),
+            socket: format!("vigil-test-{}-{n}", std::process::id()),
         })
     }
 
