@@ -279,3 +279,67 @@ fn a_frozen_relay_freezes_nothing_in_the_tui() {
     drop(proxy);
     relay.stop();
 }
+
+/// Issue 22, defect 4 (drafts kept across restarts) and 10 (unread counts lost on restart):
+/// what is in the message box when the TUI is stopped is there again when it starts, and a
+/// channel's unread count survives.
+#[test]
+fn a_draft_and_unread_counts_survive_a_restart() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU RESTRICTED"),
+        ],
+    );
+    let (lead, officer) = (&members[0], &members[1]);
+    lead.open_ops_channel(vigil(), "officer@cert-at");
+    let create = ["channel", "create", "zz-later", "--tlp", "TLP:GREEN"];
+    lead.run(
+        vigil(),
+        &[&create[..], &["--level", "UNCLASSIFIED"]].concat(),
+    )
+    .ok();
+    lead.run(
+        vigil(),
+        &["channel", "invite", "zz-later", "officer@cert-at"],
+    )
+    .ok();
+    let pass = fed.store_passphrase_file();
+    tmux.open("officer", officer, relay.addr, &pass);
+    tmux.wait_for("officer", "zz-later");
+    for text in ["one", "two", "three"] {
+        lead.run(vigil(), &["send", "zz-later", text]).ok();
+    }
+    tmux.wait_for("officer", "zz-later (3)");
+    tmux.tmux(&[
+        "send-keys",
+        "-t",
+        "officer",
+        "-l",
+        "half-typed draft, not sent",
+    ]);
+    tmux.wait_for("officer", "half-typed draft, not sent");
+    tmux.keep_after_exit("officer");
+    let pid = tmux.format("officer", "#{pane_pid}");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tmux.wait_exit("officer", Duration::from_secs(5));
+    tmux.tmux(&["kill-session", "-t", "officer"]);
+
+    tmux.open("again", officer, relay.addr, &pass);
+    tmux.wait_for("again", "half-typed draft, not sent");
+    tmux.wait_for("again", "zz-later (3)");
+    relay.stop();
+}

@@ -68,10 +68,11 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
     let mut pending = vec![Action::LoadUiState, Action::RefreshChannels];
     let mut result = Ok(());
     let mut saver = Saver::default();
+    let (save, saving) = requests::saving(&handle);
     let mut stop = signals::Stop::new();
     loop {
         if let Some(state) = saver.poll(&app, std::time::Instant::now()) {
-            pending.push(Action::SaveUiState(state));
+            let _ = save.send(Some(state));
         }
         for action in std::mem::take(&mut pending) {
             if action == Action::Quit {
@@ -107,8 +108,10 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
     let _ = execute!(std::io::stdout(), term::DisableBracketedPaste);
     ratatui::restore();
     if let Some(state) = saver.last(&app) {
-        let _ = tokio::time::timeout(FINAL_SAVE, handle.save_ui_state(state)).await;
+        let _ = save.send(Some(state));
     }
+    drop(save);
+    let _ = tokio::time::timeout(FINAL_SAVE, saving).await;
     let stopped = async {
         handle.shutdown().await;
         let _ = task.await;

@@ -1,10 +1,12 @@
 //! What each [`Action`] asks of the network worker, one function per action, each run in a
 //! task of its own; the answer comes back as an [`Update`] (a refusal carries its reason).
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use vigil_client::client::ClientError;
 use vigil_client::engine::{Body, Invitee, Whois};
 use vigil_client::history::Hit;
+use vigil_client::ui_state::UiState;
 use vigil_client::worker::Handle;
 use vigil_common::now;
 use vigil_protocol::UserId;
@@ -36,6 +38,25 @@ pub(super) fn dispatch(handle: &Handle, action: Action, updates: mpsc::Unbounded
             let _ = updates.send(update);
         }
     });
+}
+
+/// A task that saves the TUI's state, the newest given on the returned sender each time (so
+/// saves never land out of order, and one still waiting is replaced by a newer one). Ends,
+/// after saving what was last given, when the sender is dropped.
+pub(super) fn saving(handle: &Handle) -> (watch::Sender<Option<UiState>>, JoinHandle<()>) {
+    let (tx, mut rx) = watch::channel(None::<UiState>);
+    let handle = handle.clone();
+    let task = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let state = rx.borrow_and_update().clone();
+            if let Some(state) = state
+                && let Err(e) = handle.save_ui_state(state).await
+            {
+                tracing::warn!(code = e.exit_code(), "saving the TUI's state failed");
+            }
+        }
+    });
+    (tx, task)
 }
 
 /// The update answering `action`; `None` when there is nothing to show.
