@@ -22,6 +22,16 @@ fn vigil() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_vigil"))
 }
 
+/// The shell command that runs the TUI of `member`.
+fn command(member: &Member, relay: std::net::SocketAddr, pass: &Path) -> String {
+    format!(
+        "env -u VIGIL_PASSPHRASE NO_COLOR= VIGIL_RELAY={relay} '{}' --home '{}' --passphrase-file '{}'",
+        vigil().display(),
+        member.home.display(),
+        pass.display()
+    )
+}
+
 /// A tmux server of our own, killed when dropped.
 struct Tmux {
     socket: String,
@@ -54,12 +64,11 @@ impl Tmux {
 
     /// Opens the TUI of `member` in a new session called `name`.
     fn open(&self, name: &str, member: &Member, relay: std::net::SocketAddr, pass: &Path) {
-        let command = format!(
-            "env -u VIGIL_PASSPHRASE NO_COLOR= VIGIL_RELAY={relay} '{}' --home '{}' --passphrase-file '{}'",
-            vigil().display(),
-            member.home.display(),
-            pass.display()
-        );
+        self.run_in(name, &command(member, relay, pass));
+    }
+
+    /// Runs `command` in a new session called `name`.
+    fn run_in(&self, name: &str, command: &str) {
         self.tmux(&[
             "new-session",
             "-d",
@@ -69,7 +78,7 @@ impl Tmux {
             "130",
             "-y",
             "36",
-            &command,
+            command,
         ]);
     }
 
@@ -197,7 +206,8 @@ impl Tmux {
 }
 
 /// Issue 22, defect 11: SIGTERM left the terminal in the alternate screen. SIGTERM and SIGHUP
-/// now quit as the quit key does.
+/// now quit as the quit key does: the shell that ran vigil prints its exit status on the
+/// normal screen.
 #[test]
 fn sigterm_and_sighup_quit_and_restore_the_terminal() {
     let Some(tmux) = Tmux::start() else {
@@ -208,19 +218,28 @@ fn sigterm_and_sighup_quit_and_restore_the_terminal() {
     let members = fed.enroll_all(vigil(), relay.addr, &[("lead@cert-at", "EU SECRET")]);
     let pass = fed.store_passphrase_file();
     for (name, signal) in [("term", "TERM"), ("hup", "HUP")] {
-        tmux.open(name, &members[0], relay.addr, &pass);
-        tmux.keep_after_exit(name);
+        let script = fed.dir.path().join(format!("{name}.sh"));
+        let vigil = command(&members[0], relay.addr, &pass);
+        let body = format!("{vigil}\necho \"vigil exited with $?\"\nexec sleep 600\n");
+        std::fs::write(&script, body).unwrap();
+        tmux.run_in(name, &format!("sh '{}'", script.display()));
         tmux.wait_for(name, "online");
         assert_eq!(tmux.format(name, "#{alternate_on}"), "1");
-        let pid = tmux.format(name, "#{pane_pid}");
+        let shell = tmux.format(name, "#{pane_pid}");
+        let found = Command::new("ps")
+            .args(["--ppid", &shell, "-o", "pid="])
+            .output()
+            .unwrap();
+        let pid = String::from_utf8(found.stdout).unwrap().trim().to_owned();
+        let started = Instant::now();
         let killed = Command::new("kill")
             .args([format!("-{signal}"), pid])
             .status()
             .unwrap();
         assert!(killed.success());
-        let took = tmux.wait_exit(name, Duration::from_secs(5));
-        eprintln!("SIG{signal}: exited in {took:?}");
-        assert_eq!(tmux.format(name, "#{pane_dead_status}"), "0");
+        let screen = tmux.wait_for(name, "vigil exited with");
+        eprintln!("SIG{signal}: exited in {:?}", started.elapsed());
+        assert!(screen.contains("vigil exited with 0"), "{screen}");
         assert_eq!(
             tmux.format(name, "#{alternate_on}"),
             "0",
