@@ -163,6 +163,7 @@ mod tests {
             at: UnixTime(1_795_798_504),
             body,
             delivery: Some(Delivery::Failed(HOSTILE.into())),
+            signer: None,
         }
     }
 

@@ -638,6 +638,23 @@ fn no_plaintext_and_no_unsealed_key_in_the_client_stores_or_on_the_relay() {
         needles.push(identity.agreement().to_bytes().to_vec());
         needles.push(user.as_bytes().to_vec()); // contacts' ids are blinded too
     }
+    // The TUI's saved state (a draft, a sent message) is sealed too, and reads back after the
+    // store is opened again with the passphrase.
+    let draft = "draft: second C2 at 198.51.100.23, do not send before the call";
+    let state = vigil_client::ui_state::UiState {
+        drafts: [(vigil_protocol::channel::ChannelId([7; 32]), draft.into())].into(),
+        sent: vec!["recalled: the proxy logs are in the usual place".into()],
+        ..Default::default()
+    };
+    let passphrase = vigil_tests::federation::STORE_PASSPHRASE;
+    let engine = vigil_client::engine::Engine::open(&lead.home, passphrase).unwrap();
+    engine.save_ui_state(&state).unwrap();
+    drop(engine);
+    let engine = vigil_client::engine::Engine::open(&lead.home, passphrase).unwrap();
+    assert_eq!(engine.ui_state().unwrap(), state);
+    drop(engine);
+    needles.push(draft.as_bytes().to_vec());
+    needles.push(state.sent[0].as_bytes().to_vec());
     for (path, bytes) in files_under(&lead.home)
         .into_iter()
         .chain(files_under(&officer.home))
@@ -836,4 +853,47 @@ fn kill_9_of_a_client_with_a_full_outbox_delivers_everything_exactly_once() {
     assert_eq!(page.stdout.matches("[sent]").count(), 12, "{}", page.stdout);
     assert_eq!(read(&officer, "ops"), messages);
     assert_eq!(read(&officer, "ops"), messages);
+}
+
+/// Defect 3 of issue 22: a message carrying a screen clear, a forged banner in red, a carriage
+/// return and backspaces cleared a terminal running `vigil read` and rewrote what it showed;
+/// exports carried the escapes raw. Every path out now shows them escaped.
+#[test]
+fn a_forged_banner_sent_as_a_message_is_escaped_by_read_and_export() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let (lead, officer) = pair(&fed, &relay);
+    let hostile = "\u{1b}[2J\u{1b}[H\u{1b}[41;97m ==== TLP:CLEAR | UNCLASSIFIED ==== \u{1b}[0m\r\
+                   real text hidden\u{8}\u{8}\u{8}\u{8}XXXX";
+    officer.run(vigil(), &["send", "ops", hostile]).ok();
+    let raw = ['\u{1b}', '\r', '\u{8}'];
+    let text = lead.run(vigil(), &["read", "ops"]).ok().stdout;
+    assert!(!text.contains(raw), "{text:?}");
+    assert!(
+        text.contains(r"\u{1b}[41;97m ==== TLP:CLEAR | UNCLASSIFIED ==== \u{1b}[0m\u{d}real"),
+        "{text}"
+    );
+    assert!(text.contains(r"hidden\u{8}\u{8}\u{8}\u{8}XXXX"), "{text}");
+    let json = lead.run(vigil(), &["read", "--json", "ops"]).ok().stdout;
+    assert!(!json.contains(raw), "{json:?}");
+    assert!(json.contains(r"\u001b[2J\u001b[H\u001b[41;97m"), "{json}");
+
+    for (name, format, shown) in [
+        ("ops.md", "markdown", r"\u{1b}[2J\u{1b}[H\u{1b}[41;97m"),
+        ("ops.json", "json", r"\u001b[2J\u001b[H\u001b[41;97m"),
+    ] {
+        let file = fed.dir.path().join(name);
+        let out = file.to_str().unwrap();
+        lead.run(
+            vigil(),
+            &["export", "ops", "--out", out, "--format", format],
+        )
+        .ok();
+        let bytes = std::fs::read(&file).unwrap();
+        for byte in [0x1b, b'\r', 0x08] {
+            assert!(!bytes.contains(&byte), "{name} holds {byte:#04x}");
+        }
+        assert!(String::from_utf8(bytes).unwrap().contains(shown), "{name}");
+    }
+    relay.stop();
 }

@@ -22,6 +22,16 @@ fn vigil() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_vigil"))
 }
 
+/// The shell command that runs the TUI of `member`.
+fn command(member: &Member, relay: std::net::SocketAddr, pass: &Path) -> String {
+    format!(
+        "env -u VIGIL_PASSPHRASE NO_COLOR= VIGIL_RELAY={relay} '{}' --home '{}' --passphrase-file '{}'",
+        vigil().display(),
+        member.home.display(),
+        pass.display()
+    )
+}
+
 /// A tmux server of our own, killed when dropped.
 struct Tmux {
     socket: String,
@@ -34,9 +44,9 @@ impl Tmux {
             eprintln!("SKIPPED: tmux is not installed (apt-get install tmux); .ci/run installs it");
             return None;
         }
-        // One server per test: tests run in parallel threads of one process.
-        static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
-        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        // One server per test: tests run in parallel, and each kills its server when done.
+        static SERVERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let n = SERVERS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Some(Self {
             socket: format!("vigil-test-{}-{n}", std::process::id()),
         })
@@ -52,9 +62,29 @@ impl Tmux {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
-    /// Opens the TUI of `member` in a new session called `name`, 130 × 36.
+    /// Opens the TUI of `member` in a new session called `name`.
     fn open(&self, name: &str, member: &Member, relay: std::net::SocketAddr, pass: &Path) {
-        self.open_sized(name, member, relay, pass, (130, 36));
+        self.run_in(name, &command(member, relay, pass));
+    }
+
+    /// Runs `command` in a new session called `name`.
+    fn run_in(&self, name: &str, command: &str) {
+        self.run_in_sized(name, command, (130, 36));
+    }
+
+    /// Runs `command` in a new session called `name` of `size` columns × rows.
+    fn run_in_sized(&self, name: &str, command: &str, size: (u16, u16)) {
+        self.tmux(&[
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            &size.0.to_string(),
+            "-y",
+            &size.1.to_string(),
+            command,
+        ]);
     }
 
     /// Opens the TUI of `member` in a new session called `name` of `size` columns × rows.
@@ -66,23 +96,7 @@ impl Tmux {
         pass: &Path,
         size: (u16, u16),
     ) {
-        let command = format!(
-            "env -u VIGIL_PASSPHRASE NO_COLOR= VIGIL_RELAY={relay} '{}' --home '{}' --passphrase-file '{}'",
-            vigil().display(),
-            member.home.display(),
-            pass.display()
-        );
-        self.tmux(&[
-            "new-session",
-            "-d",
-            "-s",
-            name,
-            "-x",
-            &size.0.to_string(),
-            "-y",
-            &size.1.to_string(),
-            &command,
-        ]);
+        self.run_in_sized(name, &command(member, relay, pass), size);
     }
 
     fn screen(&self, name: &str) -> String {
@@ -330,5 +344,197 @@ fn a_200_line_paste_is_read_line_by_line_at_80_by_24_from_first_to_last() {
     seen.sort_unstable();
     seen.dedup();
     assert_eq!(seen, (1..=200).collect::<Vec<u32>>(), "lines never shown");
+    relay.stop();
+}
+
+impl Tmux {
+    /// Keeps `name`'s pane (and its screen) after its process exits, to look at both.
+    fn keep_after_exit(&self, name: &str) {
+        self.tmux(&["set-option", "-t", name, "remain-on-exit", "on"]);
+    }
+
+    /// A tmux format of `name`'s pane, e.g. `#{alternate_on}`.
+    fn format(&self, name: &str, format: &str) -> String {
+        self.tmux(&["display-message", "-p", "-t", name, format])
+            .trim()
+            .to_owned()
+    }
+
+    /// Waits (up to `limit`) until `name`'s process has exited; returns how long it took.
+    fn wait_exit(&self, name: &str, limit: Duration) -> Duration {
+        let started = Instant::now();
+        while self.format(name, "#{pane_dead}") != "1" {
+            assert!(
+                started.elapsed() < limit,
+                "vigil did not exit within {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        started.elapsed()
+    }
+
+    /// Waits until `text` is on `name`'s screen; returns how long it took.
+    fn time_until(&self, name: &str, text: &str) -> Duration {
+        let started = Instant::now();
+        self.wait_for(name, text);
+        started.elapsed()
+    }
+}
+
+/// Issue 22, defect 11: SIGTERM left the terminal in the alternate screen. SIGTERM and SIGHUP
+/// now quit as the quit key does: the shell that ran vigil prints its exit status on the
+/// normal screen.
+#[test]
+fn sigterm_and_sighup_quit_and_restore_the_terminal() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let members = fed.enroll_all(vigil(), relay.addr, &[("lead@cert-at", "EU SECRET")]);
+    let pass = fed.store_passphrase_file();
+    for (name, signal) in [("term", "TERM"), ("hup", "HUP")] {
+        let script = fed.dir.path().join(format!("{name}.sh"));
+        let vigil = command(&members[0], relay.addr, &pass);
+        let body = format!("{vigil}\necho \"vigil exited with $?\"\nexec sleep 600\n");
+        std::fs::write(&script, body).unwrap();
+        tmux.run_in(name, &format!("sh '{}'", script.display()));
+        tmux.wait_for(name, "online");
+        assert_eq!(tmux.format(name, "#{alternate_on}"), "1");
+        let shell = tmux.format(name, "#{pane_pid}");
+        let found = Command::new("ps")
+            .args(["--ppid", &shell, "-o", "pid="])
+            .output()
+            .unwrap();
+        let pid = String::from_utf8(found.stdout).unwrap().trim().to_owned();
+        let started = Instant::now();
+        let killed = Command::new("kill")
+            .args([format!("-{signal}"), pid])
+            .status()
+            .unwrap();
+        assert!(killed.success());
+        let screen = tmux.wait_for(name, "vigil exited with");
+        eprintln!("SIG{signal}: exited in {:?}", started.elapsed());
+        assert!(screen.contains("vigil exited with 0"), "{screen}");
+        assert_eq!(
+            tmux.format(name, "#{alternate_on}"),
+            "0",
+            "left in the alternate screen"
+        );
+    }
+    relay.stop();
+}
+
+/// Issue 22, defect 8, end to end: with the relay frozen (nothing comes back, the connection
+/// stays up) and a message in flight, `/whois` answers at once, the status line says the
+/// relay is not answering within seconds, and Ctrl-C exits at once.
+#[test]
+fn a_frozen_relay_freezes_nothing_in_the_tui() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let proxy = vigil_tests::proxy::FreezableProxy::start(relay.addr);
+    let members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU RESTRICTED"),
+        ],
+    );
+    members[0].open_ops_channel(vigil(), "officer@cert-at");
+    let pass = fed.store_passphrase_file();
+    tmux.open("lead", &members[0], proxy.addr, &pass);
+    tmux.keep_after_exit("lead");
+    tmux.wait_for("lead", "==== TLP:AMBER | EU RESTRICTED ====");
+    tmux.wait_for("lead", "online");
+
+    proxy.freeze();
+    let frozen = Instant::now();
+    tmux.type_line("lead", "sent into the freeze");
+    tmux.wait_for("lead", "(queued): sent into the freeze");
+    std::thread::sleep(Duration::from_millis(500));
+    tmux.type_line("lead", "/whois officer@cert-at");
+    let whois = tmux.time_until("lead", "Who is officer@cert-at");
+    eprintln!("/whois answered in {whois:?} with the relay frozen");
+    assert!(whois < Duration::from_secs(2), "{whois:?}");
+    tmux.tmux(&["send-keys", "-t", "lead", "Escape"]);
+    tmux.wait_for("lead", "RELAY NOT ANSWERING");
+    let degraded = frozen.elapsed();
+    eprintln!("shown as not answering {degraded:?} after the freeze");
+    assert!(degraded < Duration::from_secs(10), "{degraded:?}");
+
+    tmux.tmux(&["send-keys", "-t", "lead", "C-c"]);
+    let exit = tmux.wait_exit("lead", Duration::from_secs(10));
+    eprintln!("Ctrl-C exited in {exit:?} with the relay frozen");
+    assert!(exit < Duration::from_secs(3), "{exit:?}");
+    assert_eq!(tmux.format("lead", "#{alternate_on}"), "0");
+    drop(proxy);
+    relay.stop();
+}
+
+/// Issue 22, defect 4 (drafts kept across restarts) and 10 (unread counts lost on restart):
+/// what is in the message box when the TUI is stopped is there again when it starts, and a
+/// channel's unread count survives.
+#[test]
+fn a_draft_and_unread_counts_survive_a_restart() {
+    let Some(tmux) = Tmux::start() else {
+        return;
+    };
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU RESTRICTED"),
+        ],
+    );
+    let (lead, officer) = (&members[0], &members[1]);
+    lead.open_ops_channel(vigil(), "officer@cert-at");
+    let create = ["channel", "create", "zz-later", "--tlp", "TLP:GREEN"];
+    lead.run(
+        vigil(),
+        &[&create[..], &["--level", "UNCLASSIFIED"]].concat(),
+    )
+    .ok();
+    lead.run(
+        vigil(),
+        &["channel", "invite", "zz-later", "officer@cert-at"],
+    )
+    .ok();
+    let pass = fed.store_passphrase_file();
+    tmux.open("officer", officer, relay.addr, &pass);
+    tmux.wait_for("officer", "zz-later");
+    for text in ["one", "two", "three"] {
+        lead.run(vigil(), &["send", "zz-later", text]).ok();
+    }
+    tmux.wait_for("officer", "zz-later (3)");
+    tmux.tmux(&[
+        "send-keys",
+        "-t",
+        "officer",
+        "-l",
+        "half-typed draft, not sent",
+    ]);
+    tmux.wait_for("officer", "half-typed draft, not sent");
+    tmux.keep_after_exit("officer");
+    let pid = tmux.format("officer", "#{pane_pid}");
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    tmux.wait_exit("officer", Duration::from_secs(5));
+    tmux.tmux(&["kill-session", "-t", "officer"]);
+
+    tmux.open("again", officer, relay.addr, &pass);
+    tmux.wait_for("again", "half-typed draft, not sent");
+    tmux.wait_for("again", "zz-later (3)");
     relay.stop();
 }

@@ -65,6 +65,7 @@ fn entry(sender: &str, body: Body) -> Entry {
         at: UnixTime(1_795_798_504),
         body,
         delivery: None,
+        signer: None,
     }
 }
 

@@ -39,6 +39,7 @@ fn fill(store: &Store, channel: Place, count: u64) {
                 i % 97
             )),
             delivery: None,
+            signer: None,
         };
         let seq = store.next_id().unwrap();
         store.stage(

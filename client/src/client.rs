@@ -22,8 +22,11 @@ use crate::engine::{Connection, Engine, Event, Invitee, Outgoing, SendOutcome};
 use crate::transport::{RelayConnection, TransportError};
 
 mod error;
+mod side;
 
 pub use error::ClientError;
+pub(crate) use side::Side;
+pub use side::{NOT_ANSWERING_AFTER, PROBE_INTERVAL};
 
 /// How long a connection attempt (QUIC handshake and login) may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -66,6 +69,12 @@ pub struct Client {
     link: Option<Link>,
     events: VecDeque<Event>,
     relay_address: Option<String>,
+    /// The worker's side, when a worker drives this client (see [`side`]).
+    side: Option<Side>,
+    /// When the relay last answered or pushed.
+    last_heard: tokio::time::Instant,
+    /// Whether the connection was announced [`Connection::Degraded`].
+    degraded: bool,
 }
 
 impl std::fmt::Debug for Client {
@@ -94,6 +103,9 @@ impl Client {
             link: None,
             events: VecDeque::new(),
             relay_address: None,
+            side: None,
+            last_heard: tokio::time::Instant::now(),
+            degraded: false,
         }
     }
 
@@ -119,21 +131,32 @@ impl Client {
         self.link.is_some()
     }
 
-    /// Events since the last call.
+    /// Events since the last call (a worker's client sends them to the worker instead, as
+    /// they happen).
     pub fn take_events(&mut self) -> Vec<Event> {
         self.events.drain(..).collect()
     }
 
     fn emit(&mut self, events: Vec<Event>) {
-        self.events.extend(events);
+        match &self.side {
+            Some(side) => {
+                for event in events {
+                    let _ = side.events.send(event);
+                }
+            }
+            None => self.events.extend(events),
+        }
     }
 
-    async fn relay_address(&self) -> Result<SocketAddr, TransportError> {
+    async fn relay_address(&mut self) -> Result<SocketAddr, TransportError> {
         let address = self
             .relay_address
             .clone()
             .unwrap_or_else(|| self.engine.relay().address.as_str().to_owned());
-        let found = tokio::net::lookup_host(&address).await;
+        let lookup = tokio::net::lookup_host(address.clone());
+        let found = side::serve_while(&mut self.side, &mut self.engine, lookup, None)
+            .await
+            .output;
         match found.map(|mut addresses| addresses.next()) {
             Ok(Some(first)) => Ok(first),
             Ok(None) => Err(TransportError::NoAddress(address)),
@@ -185,16 +208,22 @@ impl Client {
         let address = self.relay_address().await?;
         let endpoint = self.endpoint(address)?;
         let relay = self.engine.relay().clone();
-        let attempt = RelayConnection::connect(
-            &endpoint,
-            address,
-            relay.server_name.as_str(),
-            relay.pin,
-            self.engine.identity(),
-        );
-        let (mut connection, response) = tokio::time::timeout(CONNECT_TIMEOUT, attempt)
+        let deadline = tokio::time::Instant::now() + CONNECT_TIMEOUT;
+        let attempt =
+            RelayConnection::handshake(&endpoint, address, relay.server_name.as_str(), relay.pin);
+        let attempt = tokio::time::timeout_at(deadline, attempt);
+        let mut connection = side::serve_while(&mut self.side, &mut self.engine, attempt, None)
             .await
+            .output
             .map_err(|_| TransportError::NoAnswer(address))??;
+        let login = connection.login_request(self.engine.identity())?;
+        let answer = tokio::time::timeout_at(deadline, connection.request(&login));
+        let response = side::serve_while(&mut self.side, &mut self.engine, answer, None)
+            .await
+            .output
+            .map_err(|_| TransportError::NoAnswer(address))??;
+        self.last_heard = tokio::time::Instant::now();
+        self.degraded = false;
         let backlog = match response {
             Response::LoggedIn { pending, .. } => pending,
             Response::Error(e) => return Err(ClientError::LoginRefused(e)),
@@ -230,23 +259,11 @@ impl Client {
     ///
     /// [`ClientError::Transport`] when offline or the connection broke (then we are offline).
     pub async fn request(&mut self, request: &Request) -> Result<Response, ClientError> {
-        let link = self.link.as_ref().ok_or(TransportError::NotConnected)?;
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, link.connection.request(request)).await;
-        match answer {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(e)) => {
-                self.disconnected(&e.to_string());
-                Err(e.into())
-            }
-            Err(_) => {
-                let e = TransportError::Timeout;
-                self.disconnected(&e.to_string());
-                Err(e.into())
-            }
-        }
+        self.exchange(request, REQUEST_TIMEOUT).await
     }
 
     fn disconnected(&mut self, why: &str) {
+        self.degraded = false;
         if let Some(link) = self.link.take() {
             link.connection.close();
             self.emit(vec![Event::Connection(Connection::Offline(why.to_owned()))]);
@@ -341,18 +358,6 @@ impl Client {
         }
     }
 
-    /// Waits up to `wait` for the next push. Cancel-safe: nothing is lost when the future is
-    /// dropped (for `select!` against UI commands). `None` when nothing arrived in time or
-    /// when offline.
-    pub async fn next_push(&mut self, wait: Duration) -> Option<Result<Push, TransportError>> {
-        let link = self.link.as_mut()?;
-        match tokio::time::timeout(wait, link.pushes.recv()).await {
-            Err(_) => None,
-            Ok(None) => Some(Err(TransportError::PushStreamEnded)),
-            Ok(Some(next)) => Some(next),
-        }
-    }
-
     /// Processes `first` and every push already waiting, then acknowledges them.
     ///
     /// # Errors
@@ -413,10 +418,10 @@ impl Client {
     /// [`ClientError::Transport`] when the connection broke: the rest stays queued.
     pub async fn flush_outbox(&mut self) -> Result<(), ClientError> {
         // Counting the outbox reads all of it: once before and once after, not per entry.
-        let before = self.engine.outbox_len()?;
+        let before = self.engine.queued_messages()?;
         self.emit(vec![Event::Outbox(before)]);
         let result = self.send_outbox().await;
-        let after = self.engine.outbox_len()?;
+        let after = self.engine.queued_messages()?;
         self.emit(vec![Event::Outbox(after)]);
         result
     }
@@ -552,9 +557,13 @@ impl Client {
         }
     }
 
-    /// Acknowledges what is pending and closes the connection.
+    /// Acknowledges what is pending (unless the relay stopped answering) and closes the
+    /// connection, waiting at most [`CLOSE_GRACE`] for each.
     pub async fn close(&mut self) {
-        let _ = self.ack().await;
+        if !self.degraded {
+            let _ = tokio::time::timeout(CLOSE_GRACE, self.ack()).await;
+        }
+        self.side = None;
         if let Some(link) = self.link.take() {
             link.connection.close();
         }

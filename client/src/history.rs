@@ -80,7 +80,7 @@ pub fn export(engine: &Engine, channel: ChannelId) -> Result<Export, EngineError
         .into_iter()
         .map(|(seq, entry)| Marked {
             seq,
-            mark: marks.of(&entry.sender),
+            mark: marks.of_entry(&entry),
             entry,
         })
         .collect();
@@ -144,12 +144,12 @@ pub fn search(
     Ok(hits)
 }
 
-/// How much we trust senders, as words; each contact is read from the store once (a history
-/// of a million messages has a handful of senders).
+/// How much we trust senders and the keys that signed their messages, as words; each contact
+/// is read from the store once (a history of a million messages has a handful of senders).
 #[derive(Debug)]
 pub struct Marks<'a> {
     engine: &'a Engine,
-    known: BTreeMap<UserId, &'static str>,
+    known: BTreeMap<UserId, Option<Contact>>,
 }
 
 impl<'a> Marks<'a> {
@@ -162,13 +162,24 @@ impl<'a> Marks<'a> {
         }
     }
 
+    fn contact(&mut self, user: &UserId) -> Option<&Contact> {
+        let engine = self.engine;
+        self.known
+            .entry(user.clone())
+            .or_insert_with(|| engine.contact(user).ok().flatten())
+            .as_ref()
+    }
+
     /// The word for `user`: see [`mark`].
     pub fn of(&mut self, user: &UserId) -> &'static str {
-        let engine = self.engine;
-        self.known.entry(user.clone()).or_insert_with(|| {
-            let contact = engine.contact(user).ok().flatten();
-            mark(engine.user(), user, contact.as_ref())
-        })
+        let me = self.engine.user().clone();
+        mark(&me, user, self.contact(user))
+    }
+
+    /// The word for `entry`: that of the key that signed it (see [`entry_mark`]).
+    pub fn of_entry(&mut self, entry: &Entry) -> &'static str {
+        let me = self.engine.user().clone();
+        entry_mark(&me, entry, self.contact(&entry.sender))
     }
 }
 
@@ -184,5 +195,20 @@ pub fn mark(me: &UserId, user: &UserId, contact: Option<&Contact>) -> &'static s
         Some(c) if c.changed.is_some() => "KEY CHANGED",
         Some(c) if c.verified => "verified",
         _ => "unverified",
+    }
+}
+
+/// The mark of one message: that of the key that signed it. It is the sender's [`mark`] when
+/// it was signed by the key pinned for them now; a message signed by another (earlier) key is
+/// `unverified` (verifying a contact's new key vouches for nothing their old one signed); one
+/// stored before signers were recorded is never `verified`.
+#[must_use]
+pub fn entry_mark(me: &UserId, entry: &Entry, contact: Option<&Contact>) -> &'static str {
+    let of_sender = mark(me, &entry.sender, contact);
+    match (entry.signer, contact) {
+        (Some(signer), Some(c)) if signer == c.identity_key => of_sender,
+        (Some(_), Some(_)) => "unverified",
+        _ if of_sender == "verified" => "unverified",
+        _ => of_sender,
     }
 }

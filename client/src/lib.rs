@@ -21,4 +21,5 @@ pub mod sanitize;
 pub mod store;
 pub mod transport;
 pub mod trust;
+pub mod ui_state;
 pub mod worker;

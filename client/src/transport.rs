@@ -269,25 +269,49 @@ impl RelayConnection {
         pin: [u8; 32],
         identity: &LocalIdentity,
     ) -> Result<(Self, Response), TransportError> {
+        let this = Self::handshake(endpoint, address, server_name, pin).await?;
+        let login = this.login_request(identity)?;
+        let response = this.request(&login).await?;
+        Ok((this, response))
+    }
+
+    /// Connects to `address`, checking the relay's `pin`; not logged in yet (see
+    /// [`Self::login_request`]).
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError`].
+    pub async fn handshake(
+        endpoint: &quinn::Endpoint,
+        address: SocketAddr,
+        server_name: &str,
+        pin: [u8; 32],
+    ) -> Result<Self, TransportError> {
         let connection = endpoint
             .connect_with(client_config(pin)?, address, server_name)
             .map_err(TransportError::Connect)?
             .await
             .map_err(TransportError::Handshake)?;
-        let mut exporter = [0u8; LOGIN_EXPORTER_LEN];
-        connection
-            .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
-            .map_err(|_| TransportError::NoKeyingMaterial)?;
-        let login = Request::Login {
-            certificate: Box::new(identity.certificate().clone()),
-            proof: login_proof(identity.identity(), &exporter),
-        };
-        let this = Self {
+        Ok(Self {
             connection,
             pushes: None,
-        };
-        let response = this.request(&login).await?;
-        Ok((this, response))
+        })
+    }
+
+    /// The login request of `identity`, bound to this connection.
+    ///
+    /// # Errors
+    ///
+    /// [`TransportError::NoKeyingMaterial`].
+    pub fn login_request(&self, identity: &LocalIdentity) -> Result<Request, TransportError> {
+        let mut exporter = [0u8; LOGIN_EXPORTER_LEN];
+        self.connection
+            .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
+            .map_err(|_| TransportError::NoKeyingMaterial)?;
+        Ok(Request::Login {
+            certificate: Box::new(identity.certificate().clone()),
+            proof: login_proof(identity.identity(), &exporter),
+        })
     }
 
     /// Sends one request on its own stream and reads the response.

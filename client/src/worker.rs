@@ -8,6 +8,12 @@
 //! arrive, sends the outbox after every change, and refreshes the revocation lists every
 //! [`REVOCATION_REFRESH`]. Commands that work offline (send, create, remove, reading history)
 //! keep working while it is offline; a message sent then waits in the outbox.
+//!
+//! What the engine alone can answer (`worker/local.rs`) is answered even while the worker waits for
+//! the relay, so a relay that stops answering holds up no local action; it is shown as
+//! [`crate::engine::Connection::Degraded`] within [`crate::client::NOT_ANSWERING_AFTER`] of
+//! a request going unanswered (an idle connection is probed every
+//! [`crate::client::PROBE_INTERVAL`]).
 
 use std::time::Duration;
 
@@ -19,10 +25,15 @@ use vigil_protocol::{SafetyNumber, UserId};
 
 use vigil_common::now;
 
-use crate::client::{Client, ClientError, INITIAL_BACKOFF, MAX_BACKOFF};
+use crate::client::{Client, ClientError, INITIAL_BACKOFF, MAX_BACKOFF, Side};
 use crate::engine::{ChannelSummary, EngineError, Entry, Event, Invitee, Whois};
-use crate::history::{self, Export, Hit};
+use crate::history::{Export, Hit};
 use crate::trust::Contact;
+use crate::ui_state::UiState;
+
+pub(crate) mod local;
+
+use local::Local;
 
 /// How often the revocation lists are fetched again while connected.
 pub const REVOCATION_REFRESH: Duration = Duration::from_secs(300);
@@ -35,19 +46,9 @@ const REQUEST_QUEUE: usize = 64;
 
 type Reply<T> = oneshot::Sender<Result<T, ClientError>>;
 
-/// What the UI asks of the worker; each request carries the one-shot sender its answer goes
-/// back on.
+/// What the UI asks of the worker that needs the relay or must not interleave with what is in
+/// flight to it; answered between network steps. The rest is [`Local`].
 enum Request {
-    Send {
-        channel: ChannelId,
-        text: String,
-        reply: Reply<u64>,
-    },
-    Create {
-        name: String,
-        label: Label,
-        reply: Reply<ChannelId>,
-    },
     Invite {
         channel: ChannelId,
         user: UserId,
@@ -59,42 +60,6 @@ enum Request {
         reason: String,
         reply: Reply<()>,
     },
-    Channels {
-        reply: Reply<Vec<ChannelSummary>>,
-    },
-    History {
-        channel: ChannelId,
-        before: Option<u64>,
-        limit: usize,
-        reply: Reply<Vec<(u64, Entry)>>,
-    },
-    Contact {
-        user: UserId,
-        reply: Reply<Option<Contact>>,
-    },
-    Whois {
-        user: UserId,
-        reply: Reply<Whois>,
-    },
-    SafetyNumber {
-        user: UserId,
-        reply: Reply<(SafetyNumber, Option<Contact>)>,
-    },
-    Verify {
-        user: UserId,
-        number: String,
-        reply: Reply<()>,
-    },
-    Export {
-        channel: ChannelId,
-        reply: Reply<Export>,
-    },
-    Search {
-        channel: Option<ChannelId>,
-        text: String,
-        limit: usize,
-        reply: Reply<Vec<Hit>>,
-    },
     Shutdown,
 }
 
@@ -102,6 +67,7 @@ enum Request {
 #[derive(Clone, Debug)]
 pub struct Handle {
     requests: mpsc::Sender<Request>,
+    locals: mpsc::Sender<Local>,
 }
 
 impl Handle {
@@ -112,6 +78,36 @@ impl Handle {
         rx.await.map_err(|_| ClientError::WorkerStopped)?
     }
 
+    /// Asks for what the engine alone can answer: never waits for the relay.
+    async fn local<T>(&self, make: impl FnOnce(Reply<T>) -> Local) -> Result<T, ClientError> {
+        let (tx, rx) = oneshot::channel();
+        let sent = self.locals.send(make(tx)).await;
+        sent.map_err(|_| ClientError::WorkerStopped)?;
+        rx.await.map_err(|_| ClientError::WorkerStopped)?
+    }
+
+    /// The user interface's saved state (see [`UiState`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn ui_state(&self) -> Result<UiState, ClientError> {
+        self.local(|reply| Local::UiState { reply }).await
+    }
+
+    /// Saves the user interface's state, sealed in the store.
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`].
+    pub async fn save_ui_state(&self, state: UiState) -> Result<(), ClientError> {
+        self.local(|reply| Local::SaveUiState {
+            state: Box::new(state),
+            reply,
+        })
+        .await
+    }
+
     /// Queues `text` for `channel`; returns its history sequence number.
     ///
     /// # Errors
@@ -119,7 +115,7 @@ impl Handle {
     /// [`ClientError`]; a refusal by policy is an [`EngineError`] for which
     /// [`EngineError::is_refusal`] holds.
     pub async fn send(&self, channel: ChannelId, text: String) -> Result<u64, ClientError> {
-        self.ask(|reply| Request::Send {
+        self.local(|reply| Local::Send {
             channel,
             text,
             reply,
@@ -133,7 +129,7 @@ impl Handle {
     ///
     /// [`ClientError`].
     pub async fn create(&self, name: String, label: Label) -> Result<ChannelId, ClientError> {
-        self.ask(|reply| Request::Create { name, label, reply })
+        self.local(|reply| Local::Create { name, label, reply })
             .await
     }
 
@@ -177,7 +173,7 @@ impl Handle {
     ///
     /// [`ClientError::WorkerStopped`].
     pub async fn channels(&self) -> Result<Vec<ChannelSummary>, ClientError> {
-        self.ask(|reply| Request::Channels { reply }).await
+        self.local(|reply| Local::Channels { reply }).await
     }
 
     /// A page of history, newest first (see [`crate::engine::Engine::history`]).
@@ -191,7 +187,7 @@ impl Handle {
         before: Option<u64>,
         limit: usize,
     ) -> Result<Vec<(u64, Entry)>, ClientError> {
-        self.ask(|reply| Request::History {
+        self.local(|reply| Local::History {
             channel,
             before,
             limit,
@@ -206,7 +202,7 @@ impl Handle {
     ///
     /// [`ClientError`].
     pub async fn contact(&self, user: UserId) -> Result<Option<Contact>, ClientError> {
-        self.ask(|reply| Request::Contact { user, reply }).await
+        self.local(|reply| Local::Contact { user, reply }).await
     }
 
     /// A contact's certificate, verified now, and what we pinned of them (see
@@ -216,7 +212,7 @@ impl Handle {
     ///
     /// [`ClientError`].
     pub async fn whois(&self, user: UserId) -> Result<Whois, ClientError> {
-        self.ask(|reply| Request::Whois { user, reply }).await
+        self.local(|reply| Local::Whois { user, reply }).await
     }
 
     /// The safety number with a contact, and what we pinned of them (see
@@ -229,7 +225,7 @@ impl Handle {
         &self,
         user: UserId,
     ) -> Result<(SafetyNumber, Option<Contact>), ClientError> {
-        self.ask(|reply| Request::SafetyNumber { user, reply })
+        self.local(|reply| Local::SafetyNumber { user, reply })
             .await
     }
 
@@ -240,7 +236,7 @@ impl Handle {
     ///
     /// [`EngineError::SafetyNumberMismatch`] when it does not match; [`ClientError`].
     pub async fn verify(&self, user: UserId, number: String) -> Result<(), ClientError> {
-        self.ask(|reply| Request::Verify {
+        self.local(|reply| Local::Verify {
             user,
             number,
             reply,
@@ -248,17 +244,17 @@ impl Handle {
         .await
     }
 
-    /// What an export of `channel` holds (see [`history::export`]).
+    /// What an export of `channel` holds (see [`crate::history::export`]).
     ///
     /// # Errors
     ///
     /// [`EngineError::NoExport`] for a `TLP:RED` channel; [`ClientError`].
     pub async fn export(&self, channel: ChannelId) -> Result<Export, ClientError> {
-        self.ask(|reply| Request::Export { channel, reply }).await
+        self.local(|reply| Local::Export { channel, reply }).await
     }
 
     /// Up to `limit` text messages containing `text`, in `channel` or in every channel (see
-    /// [`history::search`]).
+    /// [`crate::history::search`]).
     ///
     /// # Errors
     ///
@@ -269,7 +265,7 @@ impl Handle {
         text: String,
         limit: usize,
     ) -> Result<Vec<Hit>, ClientError> {
-        self.ask(|reply| Request::Search {
+        self.local(|reply| Local::Search {
             channel,
             text,
             limit,
@@ -284,19 +280,21 @@ impl Handle {
     }
 }
 
-/// Sends the answer to a query of the engine.
-fn give<T>(reply: Reply<T>, result: Result<T, EngineError>) {
-    let _ = reply.send(result.map_err(ClientError::from));
-}
-
 /// Starts the worker on the current runtime. Events arrive on the returned receiver; the join
 /// handle gives the client back when the worker stops.
 #[must_use]
 pub fn spawn(client: Client) -> (Handle, mpsc::UnboundedReceiver<Event>, JoinHandle<Client>) {
     let (requests, inbox) = mpsc::channel(REQUEST_QUEUE);
+    let (locals, local_inbox) = mpsc::channel(REQUEST_QUEUE);
     let (events, outlet) = mpsc::unbounded_channel();
+    let mut client = client;
+    client.attach(Side {
+        requests: local_inbox,
+        events: events.clone(),
+        queued: false,
+    });
     let task = tokio::spawn(run(client, inbox, events));
-    (Handle { requests }, outlet, task)
+    (Handle { requests, locals }, outlet, task)
 }
 
 struct Worker {
@@ -327,29 +325,23 @@ async fn run(
         next_waiting_check: tokio::time::Instant::now() + WAITING_CHECK,
         refused: false,
     };
+    local::outbox_count(worker.client.engine(), &worker.events);
     loop {
         worker.keep_connected().await;
-        let request = if worker.client.is_online() {
-            tokio::select! {
-                request = inbox.recv() => Some(request),
-                push = worker.client.next_push(TICK) => {
-                    if let Some(push) = push {
-                        let done = worker.client.process(push).await;
-                        worker.after(done).await;
-                    }
-                    None
+        tokio::select! {
+            request = inbox.recv() => match request {
+                None | Some(Request::Shutdown) => break,
+                Some(request) => worker.handle(request).await,
+            },
+            push = worker.client.next_push_or_queued(TICK) => {
+                if let Some(push) = push {
+                    let done = worker.client.process(push).await;
+                    worker.after(done).await;
                 }
             }
-        } else {
-            tokio::select! {
-                request = inbox.recv() => Some(request),
-                () = tokio::time::sleep(TICK) => None,
-            }
-        };
-        match request {
-            None => {}
-            Some(None | Some(Request::Shutdown)) => break,
-            Some(Some(request)) => worker.handle(request).await,
+        }
+        if worker.client.take_queued() {
+            worker.after(Ok(())).await;
         }
         worker.forward();
     }
@@ -398,6 +390,9 @@ impl Worker {
             self.next_revocations = now + REVOCATION_REFRESH;
             let refreshed = self.client.refresh_revocations().await;
             self.after(refreshed).await;
+        } else if self.client.probe_due() {
+            let probed = self.client.probe().await;
+            self.after(probed).await;
         }
     }
 
@@ -424,30 +419,17 @@ impl Worker {
         self.forward();
     }
 
-    /// Answers one request: a change through the engine (then the outbox is sent), or a query
-    /// of what it holds.
+    /// Answers a request that needs the relay or must not interleave with what is in flight
+    /// to it.
     async fn handle(&mut self, request: Request) {
-        let engine = self.client.engine_mut();
         match request {
-            Request::Send {
-                channel,
-                text,
-                reply,
-            } => {
-                let result = engine.send_text(channel, &text, now());
-                let _ = reply.send(self.keep(result));
-                self.after(Ok(())).await;
-            }
-            Request::Create { name, label, reply } => {
-                let result = engine.create_channel(&name, label, now());
-                let _ = reply.send(self.keep(result));
-            }
             Request::Remove {
                 channel,
                 user,
                 reason,
                 reply,
             } => {
+                let engine = self.client.engine_mut();
                 let result = engine.remove(channel, std::slice::from_ref(&user), &reason, now());
                 let _ = reply.send(self.keep(result.map(|events| ((), events))));
                 self.after(Ok(())).await;
@@ -459,30 +441,6 @@ impl Worker {
             } => {
                 let _ = reply.send(self.invite(channel, &user).await);
             }
-            Request::Verify {
-                user,
-                number,
-                reply,
-            } => give(reply, engine.verify(&user, &number, now())),
-            Request::Channels { reply } => give(reply, Ok(engine.channels())),
-            Request::History {
-                channel,
-                before,
-                limit,
-                reply,
-            } => give(reply, engine.history(channel, before, limit)),
-            Request::Contact { user, reply } => give(reply, engine.contact(&user)),
-            Request::Whois { user, reply } => give(reply, engine.whois(&user, now())),
-            Request::SafetyNumber { user, reply } => {
-                give(reply, engine.safety_number(&user, now()));
-            }
-            Request::Export { channel, reply } => give(reply, history::export(engine, channel)),
-            Request::Search {
-                channel,
-                text,
-                limit,
-                reply,
-            } => give(reply, history::search(engine, channel, &text, limit)),
             Request::Shutdown => {}
         }
     }

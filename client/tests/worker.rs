@@ -145,3 +145,116 @@ fn workers_exchange_messages_and_survive_a_relay_outage() {
     });
     relay.stop();
 }
+
+/// Defect 8 of issue 22: a relay that stops answering (the connection stays up, nothing comes
+/// back) held every request of the worker, local ones included, until a 30 s timeout. Local
+/// actions now never wait for it, and it is shown as not answering within seconds.
+#[test]
+fn a_frozen_relay_holds_up_no_local_action_and_shows_as_not_answering() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let proxy = vigil_tests::proxy::FreezableProxy::start(relay.addr);
+    let lead_bundle = fed.issue("lead@cert-at", "EU SECRET");
+    let officer_bundle = fed.issue("officer@cert-at", "EU SECRET");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
+    let client = |user: &str, bundle, addr: std::net::SocketAddr| {
+        let mut client = Client::new(fed.engine(user, bundle));
+        client.set_relay_address(Some(addr.to_string()));
+        client
+    };
+    let lead_client = client("lead@cert-at", &lead_bundle, proxy.addr);
+    let officer_client = client("officer@cert-at", &officer_bundle, relay.addr);
+    let officer_id = UserId::new("officer@cert-at").unwrap();
+    runtime.block_on(async {
+        let (lead, mut lead_events, _lead_task) = vigil_client::worker::spawn(lead_client);
+        let (officer, mut officer_events, officer_task) =
+            vigil_client::worker::spawn(officer_client);
+        for events in [&mut lead_events, &mut officer_events] {
+            until(events, |e| {
+                (*e == Event::Connection(Connection::Online)).then_some(())
+            })
+            .await;
+        }
+        let label = Label::new(
+            "TLP:AMBER",
+            "EU RESTRICTED",
+            &[],
+            ClassificationPolicy::eu(),
+        )
+        .unwrap();
+        let channel = lead.create("ops".into(), label).await.unwrap();
+        lead.invite(channel, officer_id.clone()).await.unwrap();
+
+        // The relay freezes; a message goes into the outbox and its sending hangs.
+        proxy.freeze();
+        let frozen_at = std::time::Instant::now();
+        lead.send(channel, "sent into the freeze".into())
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let timed = |what: &str, started: std::time::Instant| {
+            let took = started.elapsed();
+            eprintln!("{what} answered in {took:?} while the relay is frozen");
+            assert!(took < Duration::from_secs(2), "{what} took {took:?}");
+        };
+        for _ in 0..3 {
+            let started = std::time::Instant::now();
+            let whois = lead.whois(officer_id.clone()).await.unwrap();
+            assert_eq!(whois.certificate.body().user, officer_id);
+            timed("whois", started);
+            let started = std::time::Instant::now();
+            let page = lead.history(channel, None, 10).await.unwrap();
+            assert_eq!(page[0].1.delivery, Some(Delivery::Queued));
+            timed("history", started);
+            let started = std::time::Instant::now();
+            lead.send(channel, "typed while frozen".into())
+                .await
+                .unwrap();
+            lead.channels().await.unwrap();
+            timed("send and channels", started);
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        // Shown as not answering; and the outbox count is that of the messages shown queued
+        // (it said 0 with six shown `(queued)`: it was only counted after a send went out).
+        let mut outbox = None;
+        let mut shown = None;
+        while shown.is_none() || outbox != Some(4) {
+            match until(&mut lead_events, |e| Some(e.clone())).await {
+                Event::Outbox(n) => outbox = Some(n),
+                Event::Connection(Connection::Degraded) => shown = Some(frozen_at.elapsed()),
+                _ => {}
+            }
+        }
+        let shown = shown.unwrap();
+        eprintln!("shown as not answering {shown:?} after the freeze");
+        assert!(shown < Duration::from_secs(10), "{shown:?}");
+        let page = lead.history(channel, None, 10).await.unwrap();
+        let queued = page
+            .iter()
+            .filter(|(_, e)| e.delivery == Some(Delivery::Queued))
+            .count();
+        assert_eq!(queued, 4);
+
+        // It answers again: online, and everything queued arrives once.
+        proxy.thaw();
+        until(&mut lead_events, |e| {
+            (*e == Event::Connection(Connection::Online)).then_some(())
+        })
+        .await;
+        let mut got = Vec::new();
+        while got.len() < 4 {
+            got.push(until(&mut officer_events, text_of).await);
+        }
+        assert_eq!(got[0], "sent into the freeze");
+        assert_eq!(got[1..], ["typed while frozen"; 3]);
+        officer.shutdown().await;
+        officer_task.await.unwrap();
+        lead.shutdown().await;
+    });
+    drop(runtime);
+    relay.stop();
+}

@@ -12,6 +12,7 @@ pub mod federation;
 pub mod fuzz;
 pub mod governance;
 pub mod partner;
+pub mod proxy;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;

@@ -8,7 +8,7 @@ use vigil_protocol::channel::ChannelId;
 
 use vigil_client::client::{Client, ClientError};
 use vigil_client::engine::{Connection, Entry, Event, Place};
-use vigil_client::history::{Marks, all_history, mark};
+use vigil_client::history::{Marks, all_history, entry_mark};
 use vigil_client::sanitize::line;
 use vigil_common::now;
 
@@ -59,7 +59,7 @@ pub(super) fn read(
     }
     let mut marks = Marks::new(client.engine());
     for (seq, entry) in &entries {
-        print_line(id, *seq, entry, marks.of(&entry.sender), json, out)?;
+        print_line(id, *seq, entry, marks.of_entry(entry), json, out)?;
     }
     let waiting = client.engine().waiting(id);
     if waiting > 0 && !json {
@@ -108,7 +108,7 @@ pub(super) async fn follow(
         match event {
             Event::Message { place, seq, entry } if place == Place::Channel(id) => {
                 let contact = handle.contact(entry.sender.clone()).await.ok().flatten();
-                let trust = mark(&me, &entry.sender, contact.as_ref());
+                let trust = entry_mark(&me, &entry, contact.as_ref());
                 if let Err(e) = print_line(id, seq, &entry, trust, json, out) {
                     result = Err(e);
                     break;

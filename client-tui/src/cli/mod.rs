@@ -123,6 +123,9 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), C
                 runtime.block_on(session::networked(client, cli.offline, command, out, notes))
             }),
     };
+    // Tasks still waiting for a relay that stopped answering are not waited for: whatever they
+    // would send is in the sealed outbox.
+    runtime.shutdown_timeout(crate::tui::SHUTDOWN_GRACE);
     if let Err(e) = &result {
         // The message can name contacts; the log is not sealed, so only on request.
         tracing::info!(code = e.exit_code(), "command failed");

@@ -10,6 +10,7 @@
 //! same scenario runs headless and the transcript is printed.
 
 mod provision;
+mod splash;
 
 use std::io::Write;
 use std::time::Duration;
@@ -264,11 +265,18 @@ pub async fn run(out: &mut dyn Write, interactive: bool) -> Result<(), DemoError
         )
         .map_err(io)?;
     }
-    let mut world = provision().await?;
-    let mut me = take(&mut world.clients, "officer@cert-at")?;
-    let lead = take(&mut world.clients, "lead@cert-at")?;
-    let petra = take(&mut world.clients, "petra@cert-cz")?;
-    let mut colleagues = Colleagues::open(lead, petra).await?;
+    let splash = interactive.then(splash::show);
+    let started = async {
+        let mut world = provision().await?;
+        let me = take(&mut world.clients, "officer@cert-at")?;
+        let lead = take(&mut world.clients, "lead@cert-at")?;
+        let petra = take(&mut world.clients, "petra@cert-cz")?;
+        let colleagues = Colleagues::open(lead, petra).await?;
+        Ok::<_, DemoError>((world, me, colleagues))
+    };
+    let started = started.await;
+    splash::hide(splash.flatten(), started.is_ok());
+    let (world, mut me, mut colleagues) = started?;
     let result = if interactive {
         interactive_run(me, &mut colleagues).await
     } else {
@@ -311,7 +319,7 @@ fn transcript(engine: &Engine, channel: ChannelId, log: &[String]) -> Result<Str
     let entries = vigil_client::history::all_history(engine, channel, None)?;
     let mut marks = vigil_client::history::Marks::new(engine);
     for (_, entry) in &entries {
-        text.push_str(&crate::export::text_line(entry, marks.of(&entry.sender)));
+        text.push_str(&crate::export::text_line(entry, marks.of_entry(entry)));
         text.push('\n');
     }
     text.push_str(&format!("==== {} ====\n", summary.label));

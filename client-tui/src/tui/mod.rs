@@ -9,6 +9,7 @@ pub mod editor;
 pub mod keys;
 mod reader;
 mod requests;
+mod signals;
 pub mod view;
 
 use std::io::Write as _;
@@ -18,8 +19,18 @@ use ratatui::crossterm::execute;
 use tokio::sync::mpsc;
 
 use crate::config::Config;
-use app::{Action, App, Update};
+use app::{Action, App, Saver, Update};
 use vigil_client::client::Client;
+
+/// How long quitting waits for the last save of the TUI's state (drafts, unread counts): a
+/// sealed write takes milliseconds, but a loaded machine (or a save of an older state still
+/// under way) can take longer, and a draft typed just before the terminal closed must not be
+/// lost to a short bound. Only a stuck store makes quitting wait this long.
+const FINAL_SAVE: std::time::Duration = std::time::Duration::from_secs(3);
+
+/// How long quitting waits for the worker to acknowledge and close; past it, the process
+/// exits anyway (the outbox is durable: nothing queued is lost).
+pub const SHUTDOWN_GRACE: std::time::Duration = std::time::Duration::from_millis(500);
 
 /// Why the TUI stopped before the user quit.
 #[derive(Debug, thiserror::Error)]
@@ -49,16 +60,19 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
     let mut app = App::new(me, name, config);
     let (handle, mut events, task) = vigil_client::worker::spawn(client);
     let mut terminal = ratatui::try_init().map_err(TuiError::Terminal)?;
-    let _ = execute!(std::io::stdout(), term::EnableBracketedPaste);
-    if app.mouse {
-        let _ = execute!(std::io::stdout(), term::EnableMouseCapture);
-    }
+    take_paste_and_mouse(app.mouse);
     let (input_tx, mut input) = mpsc::channel::<TermEvent>(256);
     let reader = reader::Reader::spawn(input_tx);
     let (updates_tx, mut updates) = mpsc::unbounded_channel::<Update>();
-    let mut pending = vec![Action::RefreshChannels];
+    let mut pending = vec![Action::LoadUiState, Action::RefreshChannels];
     let mut result = Ok(());
+    let mut saver = Saver::default();
+    let (save, saving) = requests::saving(&handle);
+    let mut stop = signals::Stop::new();
     loop {
+        if let Some(state) = saver.poll(&app, std::time::Instant::now()) {
+            let _ = save.send(Some(state));
+        }
         for action in std::mem::take(&mut pending) {
             if action == Action::Quit {
                 app.quit = true;
@@ -95,16 +109,38 @@ pub async fn run(client: Client, config: &Config) -> Result<(), TuiError> {
             },
             Some(event) = events.recv() => pending = app.on_update(Update::Event(event)),
             Some(update) = updates.recv() => pending = app.on_update(update),
+            () = signals::sleep_until(saver.wake_at()) => {}
+            () = stop.recv() => app.quit = true,
             else => break,
         }
     }
-    let _ = execute!(
-        std::io::stdout(),
-        term::DisableBracketedPaste,
-        term::DisableMouseCapture
-    );
+    let _ = execute!(std::io::stdout(), term::DisableBracketedPaste);
+    if app.mouse {
+        let _ = execute!(std::io::stdout(), term::DisableMouseCapture);
+    }
     ratatui::restore();
-    handle.shutdown().await;
-    let _ = task.await;
+    if let Some(state) = saver.last(&app) {
+        let _ = save.send(Some(state));
+    }
+    drop(save);
+    let _ = tokio::time::timeout(FINAL_SAVE, saving).await;
+    stop_worker(handle, task).await;
     result
+}
+
+/// Pasted text arrives whole (bracketed paste); the mouse is taken when configured.
+fn take_paste_and_mouse(mouse: bool) {
+    let _ = execute!(std::io::stdout(), term::EnableBracketedPaste);
+    if mouse {
+        let _ = execute!(std::io::stdout(), term::EnableMouseCapture);
+    }
+}
+
+/// Asks the worker to stop and waits for it, at most [`SHUTDOWN_GRACE`].
+async fn stop_worker(handle: vigil_client::worker::Handle, task: tokio::task::JoinHandle<Client>) {
+    let stopped = async {
+        handle.shutdown().await;
+        let _ = task.await;
+    };
+    let _ = tokio::time::timeout(SHUTDOWN_GRACE, stopped).await;
 }

@@ -1,10 +1,12 @@
 //! What each [`Action`] asks of the network worker, one function per action, each run in a
 //! task of its own; the answer comes back as an [`Update`] (a refusal carries its reason).
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
 use vigil_client::client::ClientError;
 use vigil_client::engine::{Body, Invitee, Whois};
 use vigil_client::history::Hit;
+use vigil_client::ui_state::UiState;
 use vigil_client::worker::Handle;
 use vigil_common::now;
 use vigil_protocol::UserId;
@@ -38,6 +40,25 @@ pub(super) fn dispatch(handle: &Handle, action: Action, updates: mpsc::Unbounded
     });
 }
 
+/// A task that saves the TUI's state, the newest given on the returned sender each time (so
+/// saves never land out of order, and one still waiting is replaced by a newer one). Ends,
+/// after saving what was last given, when the sender is dropped.
+pub(super) fn saving(handle: &Handle) -> (watch::Sender<Option<UiState>>, JoinHandle<()>) {
+    let (tx, mut rx) = watch::channel(None::<UiState>);
+    let handle = handle.clone();
+    let task = tokio::spawn(async move {
+        while rx.changed().await.is_ok() {
+            let state = rx.borrow_and_update().clone();
+            if let Some(state) = state
+                && let Err(e) = handle.save_ui_state(state).await
+            {
+                tracing::warn!(code = e.exit_code(), "saving the TUI's state failed");
+            }
+        }
+    });
+    (tx, task)
+}
+
 /// The update answering `action`; `None` when there is nothing to show.
 async fn perform(handle: &Handle, action: Action) -> Option<Update> {
     match action {
@@ -53,6 +74,8 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
         Action::MarkVerified(user, number) => Some(mark_verified(handle, user, number).await),
         Action::Export(channel, path) => Some(export(handle, channel, path).await),
         Action::Search(channel, text) => Some(search(handle, channel, text).await),
+        Action::LoadUiState => Some(answer(handle.ui_state().await, Update::UiState)),
+        Action::SaveUiState(state) => handle.save_ui_state(state).await.err().and_then(refused),
         Action::Bell | Action::Redraw | Action::Quit | Action::Editor => None,
     }
 }
@@ -115,15 +138,15 @@ async fn load_history(handle: &Handle, channel: ChannelId, before: Option<u64>) 
     }
 }
 
-/// The trust marker of `user`; unverified when the worker cannot say.
+/// The trust marker of `user` and the key it is about; unverified when the worker cannot say.
 async fn contact(handle: &Handle, user: UserId) -> Update {
     let contact = handle.contact(user.clone()).await.ok().flatten();
-    let mark = match contact {
+    let mark = match &contact {
         Some(c) if c.changed.is_some() => TrustMark::Changed,
         Some(c) if c.verified => TrustMark::Verified,
         _ => TrustMark::Unverified,
     };
-    Update::Trust(user, mark)
+    Update::Trust(user, contact.map(|c| c.identity_key), mark)
 }
 
 async fn whois(handle: &Handle, user: UserId) -> Update {
@@ -175,12 +198,11 @@ async fn safety_number(handle: &Handle, user: UserId) -> Update {
 }
 
 async fn mark_verified(handle: &Handle, user: UserId, number: String) -> Update {
-    let done = handle.verify(user.clone(), number).await;
-    if done.is_ok() {
-        // Refreshes the worker's view of the contact before the marker changes.
-        let _ = handle.contact(user.clone()).await;
+    match handle.verify(user.clone(), number).await {
+        // The marker of the key that was verified, read back from the worker.
+        Ok(()) => contact(handle, user).await,
+        Err(e) => Update::Refused(e.to_string()),
     }
-    answer(done, |()| Update::Trust(user, TrustMark::Verified))
 }
 
 async fn export(handle: &Handle, channel: ChannelId, path: String) -> Update {

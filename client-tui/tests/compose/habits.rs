@@ -42,6 +42,7 @@ fn mentions_match_the_local_part_the_id_and_the_name_in_any_case_and_accents() {
             at: UnixTime(1_795_798_504),
             body: Body::Text("@officer can you check".into()),
             delivery: None,
+            signer: None,
         },
     }));
     assert!(app.channels[1].mention);
@@ -68,7 +69,11 @@ fn esc_dismisses_the_unverified_warning_until_the_members_change() {
     assert!(screen(&app).contains("jan@cert-pl"));
     // So does a change in who is unverified.
     press(&mut app, KeyCode::Esc);
-    let _ = app.on_update(Update::Trust(user("jan@cert-pl"), TrustMark::Verified));
+    let _ = app.on_update(Update::Trust(
+        user("jan@cert-pl"),
+        None,
+        TrustMark::Verified,
+    ));
     assert!(screen(&app).contains(warning));
 }
 

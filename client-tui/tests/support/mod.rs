@@ -58,6 +58,7 @@ pub(crate) fn entry_at(sender: &str, at: u64, body: Body) -> Entry {
         at: UnixTime(at),
         body,
         delivery: None,
+        signer: None,
     }
 }
 

@@ -1,5 +1,7 @@
 //! Contacts: what we know of other members' certificates, safety numbers and verification.
 
+use vigil_protocol::channel::ChannelId;
+use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::{SafetyNumber, UnixTime, UserId, VerifiedCertificate};
 
 use super::{Engine, EngineError};
@@ -101,5 +103,14 @@ impl Engine {
     /// [`EngineError::Store`].
     pub fn contact(&self, user: &UserId) -> Result<Option<Contact>, EngineError> {
         Ok(TrustBook::new(&self.store).contact(user)?)
+    }
+
+    /// The identity key that signs `sender`'s messages in `channel` (their certificate in its
+    /// state): kept with each message, so its trust marker stays that of the key that signed
+    /// it.
+    pub(super) fn signer(&self, channel: ChannelId, sender: &UserId) -> Option<IdentityPublicKey> {
+        let view = self.channels.get(&channel)?;
+        let certificate = view.head().state().member(sender)?;
+        Some(certificate.body().identity_key)
     }
 }

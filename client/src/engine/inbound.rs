@@ -353,12 +353,14 @@ impl Engine {
                 now,
             ),
         };
+        let signer = self.signer(id, &sender);
         let entry = Entry {
             sender,
             sender_name,
             at,
             body,
             delivery: None,
+            signer,
         };
         self.append(batch, events, Place::Channel(id), entry)?;
         Ok(Progress::Done)
@@ -388,6 +390,7 @@ impl Engine {
             at: now,
             body: Body::Undecryptable(why),
             delivery: None,
+            signer: None,
         };
         let place = channel.map_or(Place::System, Place::Channel);
         self.append(batch, events, place, entry)?;

@@ -21,6 +21,7 @@ mod records;
 mod revocation;
 mod sessions;
 mod states;
+mod ui;
 mod waiting;
 
 use std::collections::{BTreeMap, HashMap};
@@ -373,6 +374,7 @@ impl Engine {
                 at: now,
                 body,
                 delivery: None,
+                signer: None,
             },
         )
     }

@@ -350,6 +350,7 @@ impl Engine {
                 } else {
                     Delivery::Queued
                 }),
+                signer: None,
             };
             seq = engine.append(batch, events, Place::Channel(channel), entry)?;
             if !recipients.is_empty() {

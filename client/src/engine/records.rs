@@ -72,7 +72,11 @@ impl Body {
 }
 
 /// One entry of a channel's history.
-#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+///
+/// Stored in two forms: entries written before signers were recorded end after `delivery`;
+/// newer ones carry the signer's key after it when there is one (see the `Encode` and `Decode`
+/// implementations below), so both read back and each has exactly one encoding.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Entry {
     /// Who sent it (the relay's view for an undecryptable one; ourselves for our own).
     pub sender: UserId,
@@ -84,7 +88,58 @@ pub struct Entry {
     pub body: Body,
     /// For our own messages: how far it got.
     pub delivery: Option<Delivery>,
+    /// For a member's message: the identity key that signed it (the sender's certificate in
+    /// the channel's state), so its trust marker is that key's, never a later key's. `None`
+    /// for our own, for notices, and for entries stored before signers were recorded.
+    pub signer: Option<IdentityPublicKey>,
 }
+
+impl Encode for Entry {
+    fn encode<E: bincode::enc::Encoder>(
+        &self,
+        encoder: &mut E,
+    ) -> Result<(), bincode::error::EncodeError> {
+        self.sender.encode(encoder)?;
+        self.sender_name.encode(encoder)?;
+        self.at.encode(encoder)?;
+        self.body.encode(encoder)?;
+        self.delivery.encode(encoder)?;
+        // Written only when known: an entry without a signer keeps the first form.
+        match &self.signer {
+            Some(signer) => signer.encode(encoder),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<C> Decode<C> for Entry {
+    fn decode<D: bincode::de::Decoder<Context = C>>(
+        decoder: &mut D,
+    ) -> Result<Self, bincode::error::DecodeError> {
+        use bincode::de::read::Reader as _;
+        let sender = UserId::decode(decoder)?;
+        let sender_name = String::decode(decoder)?;
+        let at = UnixTime::decode(decoder)?;
+        let body = Body::decode(decoder)?;
+        let delivery = Option::<Delivery>::decode(decoder)?;
+        // An entry is always a whole record: bytes after `delivery` can only be its signer.
+        let signer = if decoder.reader().peek_read(1).is_some() {
+            Some(IdentityPublicKey::decode(decoder)?)
+        } else {
+            None
+        };
+        Ok(Self {
+            sender,
+            sender_name,
+            at,
+            body,
+            delivery,
+            signer,
+        })
+    }
+}
+
+bincode::impl_borrow_decode!(Entry);
 
 /// A job in the outbox, in the order it must reach the relay.
 #[derive(Clone, Debug, Encode, Decode)]
@@ -253,8 +308,63 @@ pub enum Connection {
     Connecting,
     /// Logged in.
     Online,
+    /// Logged in, but the relay has not answered for [`crate::client::NOT_ANSWERING_AFTER`]
+    /// (a relay that froze, or a path that stopped carrying packets). Local actions go on;
+    /// sending waits in the outbox; it is online again at the next answer.
+    Degraded,
     /// Not connected; retrying. The last error.
     Offline(String),
     /// The relay refused us (e.g. a revoked certificate); not retrying.
     Refused(RelayError),
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test"
+    )]
+
+    use bincode::{Decode, Encode};
+    use vigil_protocol::codec;
+    use vigil_protocol::keys::IdentityPublicKey;
+    use vigil_protocol::{UnixTime, UserId};
+
+    use super::{Body, Delivery, Entry};
+
+    /// An entry as stored before signers were recorded.
+    #[derive(Encode, Decode)]
+    struct FirstForm {
+        sender: UserId,
+        sender_name: String,
+        at: UnixTime,
+        body: Body,
+        delivery: Option<Delivery>,
+    }
+
+    #[test]
+    fn entries_of_both_forms_read_back_and_have_one_encoding() {
+        let sender = UserId::new("lead@cert-at").unwrap();
+        let old = FirstForm {
+            sender: sender.clone(),
+            sender_name: "Markus Gruber".into(),
+            at: UnixTime(1_795_798_504),
+            body: Body::Text("stored by an earlier version".into()),
+            delivery: Some(Delivery::Sent),
+        };
+        let read: Entry = codec::decode(&codec::encode(&old)).unwrap();
+        assert_eq!(read.signer, None);
+        assert_eq!(read.delivery, Some(Delivery::Sent));
+        assert_eq!(codec::encode(&read), codec::encode(&old));
+
+        let signed = Entry {
+            signer: Some(IdentityPublicKey([9; 32])),
+            delivery: None,
+            ..read
+        };
+        let bytes = codec::encode(&signed);
+        assert_eq!(codec::decode::<Entry>(&bytes).unwrap(), signed);
+        // A signer cut short is refused, not read as the first form.
+        assert!(codec::decode::<Entry>(&bytes[..bytes.len() - 1]).is_err());
+    }
 }

@@ -28,6 +28,16 @@ fn members_talk_through_the_engine() {
     assert_eq!(net.texts("lead@cert-at", "ops"), ["one", "two"]);
     assert_eq!(net.texts("officer@cert-at", "ops"), ["one", "two"]);
     assert_eq!(net.placeholders("officer@cert-at"), 0);
+    // Each received message keeps the key that signed it (its trust marker is that key's).
+    let lead_key = net.engine("lead@cert-at").certificate().body().identity_key;
+    let page = net.engine("officer@cert-at").history(id, None, 10).unwrap();
+    let signer_of = |text: &str| {
+        page.iter()
+            .find(|(_, e)| e.body == Body::Text(text.into()))
+            .map(|(_, e)| e.signer)
+    };
+    assert_eq!(signer_of("one"), Some(Some(lead_key)));
+    assert_eq!(signer_of("two"), Some(None), "our own");
     // A first contact is announced (keys pinned on first use).
     assert!(net.events["lead@cert-at"].iter().any(|e| matches!(
         e,

@@ -57,8 +57,12 @@ pub(super) async fn send(
     Response::Sent { duplicate }
 }
 
-/// Answers `user`'s `Ack`: removes the messages from their mailbox, durably.
+/// Answers `user`'s `Ack`: removes the messages from their mailbox, durably. An empty one is
+/// a client's probe that the relay still answers: answered without touching the store.
 pub(super) async fn ack(shared: &Shared, user: &UserId, ids: Vec<MessageId>) -> Response {
+    if ids.is_empty() {
+        return Response::Acked { removed: 0 };
+    }
     match shared.mailboxes.ack(user, &ids).await {
         Ok(removed) => Response::Acked { removed },
         Err(e) => storage_refusal(&e),

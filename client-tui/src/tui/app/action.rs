@@ -1,8 +1,10 @@
 //! What the app asks the runner to do ([`Action`]) and what comes back ([`Update`]).
 
 use vigil_client::engine::{ChannelSummary, Entry, Event};
+use vigil_client::ui_state::UiState;
 use vigil_protocol::UserId;
 use vigil_protocol::channel::ChannelId;
+use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::label::Label;
 
 use super::TrustMark;
@@ -34,6 +36,10 @@ pub enum Action {
     Export(ChannelId, String),
     /// Searches the channel's local history for the text (any case).
     Search(ChannelId, String),
+    /// Reads the TUI's saved state (drafts, sent messages, read marks, unread counts).
+    LoadUiState,
+    /// Saves the TUI's state, sealed in the store (see [`crate::tui::app::App::snapshot`]).
+    SaveUiState(UiState),
     /// Rings the terminal bell (a mention, when configured).
     Bell,
     /// Clears the terminal and draws the whole screen again (Ctrl-L).
@@ -54,8 +60,11 @@ pub enum Update {
     Channels(Vec<ChannelSummary>),
     /// A page of history, newest first.
     History(ChannelId, Option<u64>, Vec<(u64, Entry)>),
-    /// What we know of a contact.
-    Trust(UserId, TrustMark),
+    /// What we know of a contact: the mark of the identity key pinned for them now, and that
+    /// key (none when we have not pinned one).
+    Trust(UserId, Option<IdentityPublicKey>, TrustMark),
+    /// The TUI's saved state, read at start (see [`crate::tui::app::App::restore`]).
+    UiState(UiState),
     /// An action succeeded: a short confirmation.
     Done(String),
     /// An action was refused: the reason (shown so it cannot be missed).

@@ -19,9 +19,14 @@ impl App {
             Update::History(channel, before, page) => {
                 return self.on_history(channel, before, page);
             }
-            Update::Trust(user, mark) => {
+            Update::Trust(user, key, mark) => {
+                match key {
+                    Some(key) => self.trust_keys.insert(user.clone(), key),
+                    None => self.trust_keys.remove(&user),
+                };
                 self.trust.insert(user, mark);
             }
+            Update::UiState(state) => self.restore(state),
             Update::Done(text) => self.status = Some((text, false)),
             Update::Refused(text) => self.status = Some((text, true)),
             Update::Info(title, lines) => self.open_overlay(Mode::Info { title, lines }),
@@ -58,7 +63,11 @@ impl App {
         self.channels = list
             .into_iter()
             .map(|summary| {
-                let (unread, mention) = old.get(&summary.id).copied().unwrap_or((0, false));
+                let (unread, mention) = old
+                    .get(&summary.id)
+                    .copied()
+                    .or_else(|| self.restored.unread.remove(&summary.id))
+                    .unwrap_or((0, false));
                 ChannelItem {
                     summary,
                     unread,
@@ -73,6 +82,7 @@ impl App {
             .unwrap_or(0);
         actions.extend(self.select_keep_scroll(index));
         actions.extend(self.open_created(|id| old.contains_key(id)));
+        self.draft_into_compose();
         actions
     }
 
@@ -203,8 +213,10 @@ impl App {
                 "The keys of {user} CHANGED. Do not trust their messages until you have \
                  compared safety numbers: /verify {user}"
             ));
-            self.trust.insert(user, TrustMark::Changed);
-            Vec::new()
+            self.trust.insert(user.clone(), TrustMark::Changed);
+            // The new key's marker comes with it; until then no message is `verified`.
+            self.trust_keys.remove(&user);
+            vec![Action::Contact(user)]
         } else {
             vec![Action::Contact(user)]
         }
@@ -222,5 +234,73 @@ impl App {
         {
             entry.1.delivery = Some(state);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test"
+    )]
+
+    use vigil_client::engine::{Body, Entry};
+    use vigil_protocol::keys::IdentityPublicKey;
+    use vigil_protocol::{UnixTime, UserId};
+
+    use super::{App, TrustMark, Update};
+    use crate::config::Config;
+
+    fn message(signer: Option<IdentityPublicKey>) -> Entry {
+        Entry {
+            sender: UserId::new("lead@cert-at").unwrap(),
+            sender_name: "Markus Gruber".into(),
+            at: UnixTime(1_795_798_504),
+            body: Body::Text("hello".into()),
+            delivery: None,
+            signer,
+        }
+    }
+
+    /// Defect 9 of issue 22: markers followed the sender's current state, so messages signed
+    /// by an old key showed `[verified]` once the new key was verified. Each keeps its key's.
+    #[test]
+    fn each_message_keeps_the_marker_of_the_key_that_signed_it() {
+        let me = UserId::new("officer@cert-at").unwrap();
+        let lead = UserId::new("lead@cert-at").unwrap();
+        let mut app = App::new(me, "Anna Huber".into(), &Config::default());
+        let (old_key, new_key) = (IdentityPublicKey([1; 32]), IdentityPublicKey([2; 32]));
+        let (old, new, legacy) = (
+            message(Some(old_key)),
+            message(Some(new_key)),
+            message(None),
+        );
+
+        let trust = |key, mark| Update::Trust(lead.clone(), Some(key), mark);
+        let _ = app.on_update(trust(old_key, TrustMark::Unverified));
+        assert_eq!(app.entry_mark(&old), TrustMark::Unverified);
+        let _ = app.on_update(trust(old_key, TrustMark::Verified));
+        assert_eq!(app.entry_mark(&old), TrustMark::Verified);
+        // Stored before signers were kept: the key is unknown, so never `verified`.
+        assert_eq!(app.entry_mark(&legacy), TrustMark::Unverified);
+
+        // The keys change: the new key's messages say so; the old ones are not vouched for.
+        let _ = app.on_update(trust(new_key, TrustMark::Changed));
+        assert_eq!(app.entry_mark(&new), TrustMark::Changed);
+        assert_eq!(app.entry_mark(&old), TrustMark::Unverified);
+
+        // The new key is verified: only its messages become `verified`.
+        let _ = app.on_update(trust(new_key, TrustMark::Verified));
+        assert_eq!(app.entry_mark(&new), TrustMark::Verified);
+        assert_eq!(app.entry_mark(&old), TrustMark::Unverified);
+        assert_eq!(app.entry_mark(&legacy), TrustMark::Unverified);
+        assert_eq!(app.mark(&lead), TrustMark::Verified);
+
+        // A key change announced by the engine: nothing is `verified` until the key is known.
+        let _ = app.on_update(Update::Event(vigil_client::engine::Event::Trust {
+            user: lead.clone(),
+            warning: vigil_client::engine::TrustWarning::KeyChanged,
+        }));
+        assert_eq!(app.entry_mark(&new), TrustMark::Changed);
     }
 }

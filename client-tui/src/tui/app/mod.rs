@@ -18,6 +18,7 @@ mod editing;
 mod events;
 mod history;
 mod input;
+mod persist;
 mod scroll;
 mod state;
 
@@ -26,4 +27,5 @@ pub use attention::fold;
 pub use commands::{COMMANDS, CommandError, membership_needs_care, split_args, tlp_rule};
 pub use create::{CreateError, parse_create};
 pub use history::MAX_SENT_HISTORY;
+pub use persist::{SAVE_EVERY, Saver};
 pub use state::{App, ChannelItem, Focus, Geometry, Mode, PAGE, Seek, TrustMark, WHEEL_ROWS};

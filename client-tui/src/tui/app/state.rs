@@ -11,6 +11,7 @@ use ratatui::layout::Rect;
 use ratatui::crossterm::event::{KeyCode, KeyModifiers};
 use vigil_client::engine::{ChannelSummary, Connection, Entry};
 use vigil_protocol::UserId;
+use vigil_protocol::keys::IdentityPublicKey;
 
 use super::Action;
 use super::input::InputState;
@@ -164,8 +165,11 @@ pub struct App {
     pub warnings: Vec<String>,
     /// The last status line message, and whether it is a refusal.
     pub status: Option<(String, bool)>,
-    /// Trust markers by contact.
+    /// Trust markers by contact: that of the key pinned for them now.
     pub trust: BTreeMap<UserId, TrustMark>,
+    /// The identity key each marker in `trust` is about; a message signed by another key
+    /// never shows `verified` ([`Self::entry_mark`]).
+    pub trust_keys: BTreeMap<UserId, IdentityPublicKey>,
     /// Whether to draw in colour (`colours` in the settings, `NO_COLOR`).
     pub colour: bool,
     /// How many colours the terminal has.
@@ -199,6 +203,8 @@ pub struct App {
     /// Per channel, the newest entry (its sequence number) the reader has seen: the "new since
     /// you left" line is drawn under it; kept across restarts.
     pub read_marks: BTreeMap<ChannelId, u64>,
+    /// What was restored and not yet applied (see `persist.rs`).
+    pub(super) restored: super::persist::Restored,
     pub(super) keys: Bindings,
     pub(super) input: InputState,
 }
@@ -242,6 +248,7 @@ impl App {
             warnings: Vec::new(),
             status: None,
             trust: BTreeMap::new(),
+            trust_keys: BTreeMap::new(),
             colour: config.colour(),
             depth: config.depth(),
             clock: match config.time {
@@ -263,6 +270,7 @@ impl App {
             sent: Vec::new(),
             read_marks: BTreeMap::new(),
             input: InputState::default(),
+            restored: super::persist::Restored::default(),
             keys: Bindings {
                 next_channel: fallback(&k.next_channel, "ctrl-n"),
                 previous_channel: fallback(&k.previous_channel, "ctrl-p"),
@@ -302,10 +310,21 @@ impl App {
             .unwrap_or(TrustMark::Unverified)
     }
 
-    /// The trust marker to draw beside `entry`: that of the key that signed it.
+    /// The trust marker to draw beside `entry`: that of the key that signed it. It is the
+    /// sender's marker when the key is the one pinned for them now; a message signed by
+    /// another (earlier) key is `unverified` whatever happens to the new one; one stored before
+    /// signers were kept, or whose sender's key is not known yet, is never `verified` (as
+    /// `vigil_client::history::entry_mark`).
     #[must_use]
     pub fn entry_mark(&self, entry: &Entry) -> TrustMark {
-        self.mark(&entry.sender)
+        let of_sender = self.mark(&entry.sender);
+        let current = self.trust_keys.get(&entry.sender);
+        match (entry.signer, current) {
+            (Some(signer), Some(key)) if signer == *key => of_sender,
+            (Some(_), Some(_)) => TrustMark::Unverified,
+            _ if of_sender == TrustMark::Verified => TrustMark::Unverified,
+            _ => of_sender,
+        }
     }
 
     /// Opens channel `index` (clamped to the list), clearing its unread count; its history is

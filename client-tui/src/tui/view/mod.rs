@@ -248,6 +248,7 @@ fn draw_status(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let (connection, colour) = match &app.connection {
         Connection::Online => ("online".to_owned(), Color::Green),
         Connection::Connecting => ("connecting".to_owned(), Color::Yellow),
+        Connection::Degraded => ("RELAY NOT ANSWERING".to_owned(), Color::Red),
         Connection::Offline(why) => (format!("OFFLINE ({})", line(why)), Color::Red),
         Connection::Refused(why) => (
             format!("REFUSED BY THE RELAY ({})", line(&why.message)),
