@@ -12,6 +12,7 @@ pub mod federation;
 pub mod fuzz;
 pub mod governance;
 pub mod partner;
+pub mod relay_binary;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
