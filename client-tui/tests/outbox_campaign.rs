@@ -137,14 +137,23 @@ fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
     Some(&rest[..rest.find('"')?])
 }
 
-/// The channel's history as `member` holds it: synced with the relay first unless `offline`.
-fn history(member: &Member, offline: bool) -> Vec<Line> {
+/// What `vigil` says when it refuses to open a store that is damaged.
+const DAMAGED: &str = "the store is damaged";
+
+/// The channel's history as `member` holds it, synced with the relay first unless `offline`;
+/// what `vigil` said when it found the store damaged.
+fn read_history(member: &Member, offline: bool) -> Result<Vec<Line>, String> {
     let mut args = vec!["read", CHANNEL, "--json"];
     if offline {
         args.insert(0, "--offline");
     }
-    let run = member.run(vigil(), &args).ok();
-    run.stdout
+    let run = member.run(vigil(), &args);
+    if run.code != 0 && run.stderr.contains(DAMAGED) {
+        return Err(run.stderr);
+    }
+    let run = run.ok();
+    Ok(run
+        .stdout
         .lines()
         .filter_map(|l| {
             Some(Line {
@@ -153,7 +162,7 @@ fn history(member: &Member, offline: bool) -> Vec<Line> {
                 delivery: field(l, "delivery").map(str::to_owned),
             })
         })
-        .collect()
+        .collect())
 }
 
 /// How many of `member`'s own campaign messages are sent, and how many they wrote.
@@ -189,16 +198,26 @@ impl Client {
         Self { child, stderr: log }
     }
 
-    /// SIGKILL, and waits; panics if the client had ended by itself (it never should).
-    fn kill_9(mut self, who: &str) {
-        if let Some(status) = self.child.try_wait().unwrap() {
-            panic!(
-                "the client of {who} ended by itself ({status}):\n{}",
-                std::fs::read_to_string(&self.stderr).unwrap_or_default()
-            );
+    /// What the client said if it has ended by itself: only a damaged store may end it (it
+    /// panics on anything else).
+    fn ended(&mut self) -> Option<String> {
+        let status = self.child.try_wait().unwrap()?;
+        let said = std::fs::read_to_string(&self.stderr).unwrap_or_default();
+        assert!(
+            said.contains(DAMAGED),
+            "a client ended by itself ({status}):\n{said}"
+        );
+        Some(said)
+    }
+
+    /// SIGKILL, and waits; what the client said if it had ended by itself before.
+    fn kill_9(mut self) -> Option<String> {
+        if let Some(said) = self.ended() {
+            return Some(said);
         }
         self.child.kill().unwrap();
         self.child.wait().unwrap();
+        None
     }
 }
 
@@ -224,6 +243,73 @@ struct Counts {
     lost: usize,
     out_of_order: usize,
     failed: usize,
+}
+
+/// A store a kill -9 damaged: whose, when, what `vigil` said, and where a copy is kept.
+struct Damage {
+    user: String,
+    round: usize,
+    client_kills_before: usize,
+    said: String,
+    kept: PathBuf,
+}
+
+impl std::fmt::Display for Damage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the store of {} in round {}, after {} client kills: {:?}; a copy is in {}",
+            self.user,
+            self.round,
+            self.client_kills_before,
+            self.said,
+            self.kept.display()
+        )
+    }
+}
+
+/// The stores kills damaged in one run; a member whose store is damaged takes no further part.
+struct Damages {
+    seed: u64,
+    list: Vec<Damage>,
+}
+
+impl Damages {
+    fn new(seed: u64) -> Self {
+        Self {
+            seed,
+            list: Vec::new(),
+        }
+    }
+
+    fn of(&self, member: &Member) -> bool {
+        self.list.iter().any(|d| d.user == member.user)
+    }
+
+    /// Records `member`'s damaged store, and keeps a copy of their home (in the target
+    /// directory's test scratch space) for whoever looks into it.
+    fn record(&mut self, member: &Member, round: usize, counts: &Counts, said: String) {
+        let kept = Path::new(env!("CARGO_TARGET_TMPDIR"))
+            .join(format!("outbox-campaign-{}", self.seed))
+            .join(&member.user);
+        std::fs::create_dir_all(kept.parent().unwrap()).unwrap();
+        let copied = std::process::Command::new("cp")
+            .arg("-a")
+            .arg(&member.home)
+            .arg(&kept)
+            .status()
+            .unwrap();
+        assert!(copied.success());
+        let damage = Damage {
+            user: member.user.clone(),
+            round,
+            client_kills_before: counts.sender_kills + counts.receiver_kills,
+            said: said.trim().to_owned(),
+            kept,
+        };
+        println!("DAMAGED by kill -9: {damage}");
+        self.list.push(damage);
+    }
 }
 
 /// Runs `f` until it returns true, pausing between tries; false at the deadline.
@@ -304,10 +390,18 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
     // Own messages sent, as last seen in each sender's store.
     let mut sent = vec![0usize; shape.senders];
     let mut counts = Counts::default();
-    for _round in 0..shape.kills {
+    let mut damages = Damages::new(seed);
+    for round in 0..shape.kills {
+        // A client that ended by itself found its store damaged by an earlier kill.
+        for (m, client) in clients.iter_mut().enumerate() {
+            if let Some(said) = client.as_mut().and_then(Client::ended) {
+                *client = None;
+                damages.record(&members[m], round, &counts, said);
+            }
+        }
         // Senders whose client is down queue more, then every member's client runs.
         for s in 0..shape.senders {
-            if clients[s].is_none() {
+            if clients[s].is_none() && !damages.of(&members[s]) {
                 let upto = (queued[s] + shape.batch).min(shape.messages);
                 for n in queued[s]..upto {
                     members[s]
@@ -319,7 +413,7 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
             }
         }
         for (m, member) in members.iter().enumerate() {
-            if clients[m].is_none() {
+            if clients[m].is_none() && !damages.of(member) {
                 clients[m] = Some(Client::follow(member, log(&member.user)));
             }
         }
@@ -346,10 +440,10 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
         }
         events.sort_unstable();
         let outage = Duration::from_millis(rng.range(0, 300));
-        let round = Instant::now();
+        let round_start = Instant::now();
         let mut killed = Vec::new();
         for (at, what) in events {
-            let when = round + Duration::from_millis(at);
+            let when = round_start + Duration::from_millis(at);
             std::thread::sleep(when.saturating_duration_since(Instant::now()));
             match what {
                 None => {
@@ -358,10 +452,11 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
                     std::thread::sleep(outage);
                     relay = Some(RelayProcess::start(&relay_binary, &fed.config));
                 }
-                Some(m) => {
-                    clients[m].take().unwrap().kill_9(&members[m].user);
-                    killed.push(m);
-                }
+                Some(m) => match clients[m].take().map(Client::kill_9) {
+                    Some(None) => killed.push(m),
+                    Some(Some(said)) => damages.record(&members[m], round, &counts, said),
+                    None => {} // its store is damaged: no client runs
+                },
             }
         }
         // How far each killed sender had got (read from its store once the kills are done,
@@ -373,7 +468,14 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
                 continue;
             }
             counts.sender_kills += 1;
-            let (now_sent, own) = own_progress(member, &history(member, true));
+            let lines = match read_history(member, true) {
+                Ok(lines) => lines,
+                Err(said) => {
+                    damages.record(member, round, &counts, said);
+                    continue;
+                }
+            };
+            let (now_sent, own) = own_progress(member, &lines);
             if now_sent < own {
                 counts.with_outbox += 1;
                 if now_sent > sent[m] {
@@ -388,7 +490,7 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
             sent[m] = now_sent;
         }
         fresh.fill(false);
-        let end = round + Duration::from_millis(length);
+        let end = round_start + Duration::from_millis(length);
         std::thread::sleep(end.saturating_duration_since(Instant::now()));
     }
     let campaign = started.elapsed() - setup;
@@ -396,21 +498,25 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
     // The end: no more kills. Clients stop, the rest is queued, and each sender's outbox
     // empties through `vigil read` (sync, then send the outbox).
     for (client, member) in clients.iter_mut().zip(&members) {
-        if let Some(client) = client.take() {
-            client.kill_9(&member.user);
+        if let Some(said) = client.take().and_then(Client::kill_9) {
+            damages.record(member, shape.kills, &counts, said);
         }
     }
     let deadline = Instant::now() + shape.deadline;
     for s in 0..shape.senders {
+        let member = &members[s];
+        if damages.of(member) {
+            continue;
+        }
         for n in queued[s]..shape.messages {
-            members[s]
+            member
                 .run(vigil(), &["--offline", "send", CHANNEL, &text(s, n)])
                 .ok();
         }
-        let member = &members[s];
+        queued[s] = shape.messages;
         let mut failed = 0;
         let drained = poll(deadline, || {
-            let lines = history(member, false);
+            let lines = read_history(member, false).unwrap();
             failed = lines
                 .iter()
                 .filter(|l| {
@@ -426,17 +532,27 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
         counts.failed += failed;
         assert!(drained, "the outbox of {} never emptied", member.user);
     }
-    // Every member reads until it holds every message; then each is counted.
+    // Every member reads until it holds every message of every sender whose store is whole
+    // (and what reached the relay of those whose store a kill damaged); then each is counted.
+    let whole: Vec<usize> = (0..shape.senders)
+        .filter(|s| !damages.of(&members[*s]))
+        .collect();
     let total = shape.messages as usize * shape.senders;
-    for member in &members {
+    let expected = shape.messages as usize * whole.len();
+    let mut checked = 0;
+    for member in members.iter().filter(|m| !damages.of(m)) {
+        checked += 1;
         let mut lines = Vec::new();
         poll(deadline, || {
-            lines = history(member, false);
-            let mut distinct: Vec<(usize, u32)> =
-                lines.iter().filter_map(|l| parse_text(&l.text)).collect();
+            lines = read_history(member, false).unwrap();
+            let mut distinct: Vec<(usize, u32)> = lines
+                .iter()
+                .filter_map(|l| parse_text(&l.text))
+                .filter(|(s, _)| whole.contains(s))
+                .collect();
             distinct.sort_unstable();
             distinct.dedup();
-            distinct.len() >= total
+            distinct.len() >= expected
         });
         let mut seen: BTreeMap<(usize, u32), usize> = BTreeMap::new();
         let mut last: BTreeMap<usize, u32> = BTreeMap::new();
@@ -456,7 +572,7 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
             }
         }
         counts.delivered += seen.len();
-        for s in 0..shape.senders {
+        for &s in &whole {
             for n in 0..shape.messages {
                 if !seen.contains_key(&(s, n)) {
                     counts.lost += 1;
@@ -469,10 +585,11 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
     println!(
         "outbox campaign: {} senders, {} receivers (every member reads), {total} messages; \
          {} kill -9 of the relay; {} kill -9 of clients: {} of senders ({} with a queued \
-         outbox, {} mid-flush: part sent, part not), {} of receivers; messages in members' \
-         histories {} of {} expected (every member holds every message), duplicated {}, lost \
-         {}, out of order {}, failed {}; sender kills aimed at {aim} ms after a start at the \
-         end; setup {:.0} s, campaign {:.0} s, in all {:.0} s; seed {seed}",
+         outbox, {} mid-flush: part sent, part not), {} of receivers; stores a kill damaged {}; \
+         messages in the histories of the {checked} members with whole stores {} ({} expected \
+         from the {} senders with whole stores), duplicated {}, lost {}, out of order {}, \
+         failed {}; sender kills aimed at {aim} ms after a start at the end; setup {:.0} s, \
+         campaign {:.0} s, in all {:.0} s; seed {seed}",
         shape.senders,
         shape.receivers,
         counts.relay_kills,
@@ -481,8 +598,10 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
         counts.with_outbox,
         counts.mid_flush,
         counts.receiver_kills,
+        damages.list.len(),
         counts.delivered,
-        total * members.len(),
+        expected * checked,
+        whole.len(),
         counts.duplicated,
         counts.lost,
         counts.out_of_order,
@@ -490,6 +609,12 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
         setup.as_secs_f64(),
         campaign.as_secs_f64(),
         started.elapsed().as_secs_f64(),
+    );
+    let damaged: Vec<String> = damages.list.iter().map(ToString::to_string).collect();
+    assert!(
+        damaged.is_empty(),
+        "stores damaged by kill -9 (seed {seed}):\n{}",
+        damaged.join("\n")
     );
     assert_eq!(counts.lost, 0, "messages lost (seed {seed})");
     assert_eq!(counts.duplicated, 0, "messages duplicated (seed {seed})");
@@ -501,7 +626,7 @@ fn kill_9_of_clients_and_relay_while_sending_loses_nothing_and_duplicates_nothin
         counts.failed, 0,
         "messages the client gave up on (seed {seed})"
     );
-    assert_eq!(counts.delivered, total * members.len());
+    assert!(counts.delivered >= expected * checked);
     if let Some(mut relay) = relay {
         relay.signal("TERM");
     }
