@@ -13,6 +13,7 @@ pub mod fuzz;
 pub mod governance;
 pub mod partner;
 pub mod proxy;
+pub mod relay_binary;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
