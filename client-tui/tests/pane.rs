@@ -113,7 +113,9 @@ fn cjk_tabs_and_flags_are_drawn_whole_at_the_wrap() {
     assert!(without_spaces.contains(cjk), "{shown}");
     let wide = Screen::new(120, 24).draw(&app);
     assert!(wide.contains("ip      198.51.100.1    C2"), "{wide}");
-    assert!(shown.contains("🇨🇿🇵🇱🇭🇺 partners"), "{shown}");
+    // Flags are shown as their letters: terminals disagree on a flag's width, and a
+    // disagreement left debris on the rows drawn after it.
+    assert!(shown.contains("[CZ][PL][HU] partners"), "{shown}");
     // Ctrl-L asks the runner for a full redraw.
     let actions = key_with(&mut app, KeyCode::Char('l'), KeyModifiers::CONTROL);
     assert_eq!(actions, [Action::Redraw]);

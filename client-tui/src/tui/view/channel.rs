@@ -38,9 +38,12 @@ pub(super) fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
     let spare = area
         .height
         .saturating_sub(2 * banner_height + MIN_PANE_ROWS);
-    let compose = compose_rows(app, area.width.saturating_sub(2));
-    let (cursor_row, _) = cursor_at(app, &compose, usize::from(area.width.saturating_sub(2)));
-    let needed = compose.len().max(cursor_row + 1);
+    let compose = text::hard_wrap(
+        &app.compose,
+        usize::from(area.width.saturating_sub(2)),
+        app.cursor,
+    );
+    let needed = compose.rows.len().max(compose.cursor.0 + 1);
     let compose_height = needed.clamp(1, usize::from(MAX_COMPOSE_ROWS));
     let compose_height = u16::try_from(compose_height)
         .unwrap_or(1)
@@ -141,41 +144,19 @@ fn draw_warnings(frame: &mut Frame<'_>, app: &App, warnings: Vec<Warning>, area:
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
 }
 
-/// The compose box's text as rows at `width` (hard-wrapped), each with the char index it
-/// starts at.
-fn compose_rows(app: &App, width: u16) -> Vec<(String, usize)> {
-    text::hard_wrap(&app.compose, usize::from(width))
-}
-
-/// The row and column of the cursor among `rows` (a cursor past a full row goes to the start
-/// of the next).
-fn cursor_at(app: &App, rows: &[(String, usize)], width: usize) -> (usize, usize) {
-    let row = rows
-        .iter()
-        .rposition(|(_, start)| *start <= app.cursor)
-        .unwrap_or(0);
-    let (text, start) = rows.get(row).map_or(("", 0), |(t, s)| (t.as_str(), *s));
-    let column = text::column_of(text, app.cursor - start);
-    if column >= width {
-        (row + 1, 0)
-    } else {
-        (row, column)
-    }
-}
-
 /// The compose box: the rows around the cursor, and the terminal cursor there when it has the
 /// keyboard; the title says which rows are shown when not all are.
-fn draw_compose(frame: &mut Frame<'_>, app: &App, area: Rect, rows: &[(String, usize)]) {
-    let width = usize::from(area.width.saturating_sub(2)).max(1);
+fn draw_compose(frame: &mut Frame<'_>, app: &App, area: Rect, layout: &text::ComposeLayout) {
     let height = usize::from(area.height.saturating_sub(2)).max(1);
-    let (row, column) = cursor_at(app, rows, width);
+    let (row, column) = layout.cursor;
+    let rows = &layout.rows;
     let total = rows.len().max(row + 1);
     let top = (row + 1).saturating_sub(height);
     let shown: Vec<Line<'_>> = rows
         .iter()
         .skip(top)
         .take(height)
-        .map(|(t, _)| Line::from(t.clone()))
+        .map(|t| Line::from(t.clone()))
         .collect();
     let mut title = " Message (Enter sends, Alt-Enter new line, Alt-E editor, F1 help) ".to_owned();
     if total > height {

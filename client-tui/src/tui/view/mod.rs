@@ -129,6 +129,8 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 
 /// `name` cut to `room` cells with an ellipsis when longer.
 fn fit_name(name: &str, room: usize) -> String {
+    let name = text::tame(name);
+    let name = name.as_ref();
     if text::width(name) <= room {
         return name.to_owned();
     }

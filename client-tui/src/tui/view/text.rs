@@ -3,6 +3,8 @@
 //! expanded to stops, and wrapping that never drops a cell. Every row this module returns
 //! fits its width exactly as ratatui will draw it, so nothing is cut at the edge.
 
+use std::borrow::Cow;
+
 use ratatui::buffer::CellWidth as _;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -11,13 +13,44 @@ use unicode_segmentation::UnicodeSegmentation as _;
 /// Tab stops every this many cells, as terminals set them.
 pub(crate) const TAB_STOP: usize = 8;
 
+/// Whether `c` is a regional indicator (two of them make a flag: 🇨🇿).
+fn is_regional_indicator(c: char) -> bool {
+    ('\u{1F1E6}'..='\u{1F1FF}').contains(&c)
+}
+
+/// How a grapheme cluster is shown. Flags (pairs of regional indicators) are shown as their
+/// letters, `[CZ]`: terminals and tmux disagree on how wide a flag is (two cells, or two of
+/// two), and a disagreement leaves debris on the rows drawn after it. Everything else is shown
+/// as it is.
+#[must_use]
+pub(crate) fn shown(g: &str) -> Cow<'_, str> {
+    if !g.chars().any(is_regional_indicator) {
+        return Cow::Borrowed(g);
+    }
+    let letters: String = g
+        .chars()
+        .filter(|c| is_regional_indicator(*c))
+        .filter_map(|c| char::from_u32(u32::from(c) - 0x1F1E6 + u32::from('A')))
+        .collect();
+    Cow::Owned(format!("[{letters}]"))
+}
+
+/// `text` with each flag shown as its letters (see [`shown`]).
+#[must_use]
+pub(crate) fn tame(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(is_regional_indicator) {
+        return Cow::Borrowed(text);
+    }
+    Cow::Owned(text.graphemes(true).map(shown).collect())
+}
+
 /// Cells a grapheme cluster takes on screen (0 for one ratatui does not draw).
 #[must_use]
 pub(crate) fn grapheme_width(g: &str) -> usize {
     if g.chars().any(char::is_control) {
         return 0;
     }
-    usize::from(g.cell_width())
+    usize::from(shown(g).as_ref().cell_width())
 }
 
 /// Cells `text` takes on one row.
@@ -50,7 +83,7 @@ pub(crate) fn expand_tabs(line: &str) -> String {
 
 /// One grapheme cluster with its style and width.
 struct Cell<'a> {
-    text: &'a str,
+    text: Cow<'a, str>,
     style: Style,
     width: usize,
 }
@@ -69,7 +102,7 @@ pub(crate) fn wrap(line: &Line<'_>, width: usize, indent: usize) -> Vec<Line<'st
         .flat_map(|span| {
             let style = line.style.patch(span.style);
             span.content.graphemes(true).map(move |g| Cell {
-                text: g,
+                text: shown(g),
                 style,
                 width: grapheme_width(g),
             })
@@ -117,7 +150,7 @@ fn row_end(cells: &[Cell<'_>], start: usize, room: usize) -> usize {
             .get(start..end)
             .unwrap_or_default()
             .iter()
-            .rposition(|c| c.text == " ")
+            .rposition(|c| c.text.as_ref() == " ")
         && space + 1 > (end - start) / 2
     {
         return start + space + 1;
@@ -132,50 +165,59 @@ fn push_cells(spans: &mut Vec<Span<'static>>, cells: &[Cell<'_>]) {
         let extend = spans.len() > fixed;
         match spans.last_mut() {
             Some(last) if extend && last.style == cell.style => {
-                last.content.to_mut().push_str(cell.text);
+                last.content.to_mut().push_str(&cell.text);
             }
-            _ => spans.push(Span::styled(cell.text.to_owned(), cell.style)),
+            _ => spans.push(Span::styled(cell.text.to_string(), cell.style)),
         }
     }
 }
 
-/// Hard-wraps plain `text` (no styles, newlines honoured) into rows of at most `width` cells,
-/// returning each row's text and the char index it starts at: what the compose box draws, and
-/// where its cursor goes.
+/// The compose box's text as drawn: its rows, and the row and column of the cursor.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ComposeLayout {
+    /// Each row's text as shown (tabs as spaces, flags as letters).
+    pub(crate) rows: Vec<String>,
+    /// The cursor's row and column (in cells); a cursor after a full row is at the start of
+    /// the next.
+    pub(crate) cursor: (usize, usize),
+}
+
+/// Hard-wraps plain `text` (no styles, newlines honoured) into rows of at most `width` cells
+/// and finds the cell of the cursor, a char index into `text`: what the compose box draws.
 #[must_use]
-pub(crate) fn hard_wrap(text: &str, width: usize) -> Vec<(String, usize)> {
+pub(crate) fn hard_wrap(text: &str, width: usize, cursor: usize) -> ComposeLayout {
     let width = width.max(2);
     let mut rows = Vec::new();
     let mut row = String::new();
     let mut used = 0;
-    let mut row_start = 0;
+    let mut at = None;
     let mut index = 0; // chars
     for g in text.graphemes(true) {
-        let chars = g.chars().count();
+        let here = index == cursor;
+        index += g.chars().count();
         if g == "\n" || g == "\r\n" {
-            rows.push((std::mem::take(&mut row), row_start));
+            if here {
+                at = Some((rows.len(), used));
+            }
+            rows.push(std::mem::take(&mut row));
             used = 0;
-            index += chars;
-            row_start = index;
             continue;
         }
-        let (shown, w) = shown_in_compose(g, used);
-        if used + w > width && used > 0 {
-            rows.push((std::mem::take(&mut row), row_start));
+        if used + shown_in_compose(g, used).1 > width && used > 0 {
+            rows.push(std::mem::take(&mut row));
             used = 0;
-            row_start = index;
         }
-        let (shown, w) = if g == "\t" {
-            shown_in_compose(g, used)
-        } else {
-            (shown, w)
-        };
-        row.push_str(&shown);
+        if here {
+            at = Some((rows.len(), used));
+        }
+        let (text, w) = shown_in_compose(g, used);
+        row.push_str(&text);
         used += w;
-        index += chars;
     }
-    rows.push((row, row_start));
-    rows
+    let (r, c) = at.unwrap_or((rows.len(), used));
+    rows.push(row);
+    let cursor = if c >= width { (r + 1, 0) } else { (r, c) };
+    ComposeLayout { rows, cursor }
 }
 
 /// How the compose box shows one cluster at column `used`: a tab as spaces to the next stop, a
@@ -188,23 +230,7 @@ fn shown_in_compose(g: &str, used: usize) -> (String, usize) {
     if g.chars().any(char::is_control) {
         return ("\u{fffd}".to_owned(), 1);
     }
-    (g.to_owned(), grapheme_width(g))
-}
-
-/// The cells of `text`'s first `chars` chars on the last of its hard-wrapped rows: the column
-/// of a cursor after them.
-#[must_use]
-pub(crate) fn column_of(row: &str, chars: usize) -> usize {
-    let mut column = 0;
-    let mut seen = 0;
-    for g in row.graphemes(true) {
-        if seen >= chars {
-            break;
-        }
-        seen += g.chars().count();
-        column += grapheme_width(g);
-    }
-    column
+    (shown(g).into_owned(), grapheme_width(g))
 }
 
 #[cfg(test)]
@@ -225,11 +251,14 @@ mod tests {
     }
 
     #[test]
-    fn flags_and_zwj_sequences_are_one_cluster_each() {
+    fn flags_are_shown_as_their_letters_and_zwj_sequences_are_one_cluster() {
         let flags = "🇨🇿🇵🇱🇭🇺";
-        assert_eq!(width(flags), 6);
-        let rows = wrap(&Line::from(flags), 4, 0);
-        assert_eq!(texts(&rows), ["🇨🇿🇵🇱", "🇭🇺"]);
+        assert_eq!(width(flags), 12);
+        let rows = wrap(&Line::from(flags), 8, 0);
+        assert_eq!(texts(&rows), ["[CZ][PL]", "[HU]"]);
+        assert_eq!(tame("EU 🇪🇺 flag"), "EU [EU] flag");
+        assert_eq!(hard_wrap("🇨🇿x", 10, 2).rows, ["[CZ]x"]);
+        assert_eq!(hard_wrap("🇨🇿x", 10, 2).cursor, (0, 4));
         assert_eq!(width("👩‍💻"), 2);
         assert_eq!(width("é"), 1); // e + combining acute
     }
@@ -254,14 +283,20 @@ mod tests {
     }
 
     #[test]
-    fn compose_rows_hard_wrap_and_know_where_each_starts() {
-        let rows = hard_wrap("abcdef\nxy", 4);
+    fn compose_rows_hard_wrap_and_place_the_cursor() {
+        let layout = hard_wrap("abcdef\nxy", 4, 5);
+        assert_eq!(layout.rows, ["abcd", "ef", "xy"]);
+        assert_eq!(layout.cursor, (1, 1));
+        assert_eq!(hard_wrap("abcdef\nxy", 4, 9).cursor, (2, 2));
         assert_eq!(
-            rows,
-            [("abcd".into(), 0), ("ef".into(), 4), ("xy".into(), 7)]
+            hard_wrap("abcd", 4, 4).cursor,
+            (1, 0),
+            "after a full row: the next"
         );
-        assert_eq!(hard_wrap("", 4), [(String::new(), 0)]);
-        assert_eq!(hard_wrap("a\tb", 20)[0].0, "a       b");
-        assert_eq!(column_of("中文", 1), 2);
+        assert_eq!(hard_wrap("", 4, 0).rows, [""]);
+        assert_eq!(hard_wrap("", 4, 0).cursor, (0, 0));
+        let tab = hard_wrap("a\tb", 20, 2);
+        assert_eq!((tab.rows[0].as_str(), tab.cursor), ("a       b", (0, 8)));
+        assert_eq!(hard_wrap("中文", 10, 1).cursor, (0, 2));
     }
 }
