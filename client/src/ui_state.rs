@@ -2,8 +2,9 @@
 //! (to recall it), how far they read each channel, and the unread counts. Sealed in the store
 //! like every other record (one record, `Kind::Meta` / `ui-state`), never written in clear.
 //!
-//! Everything in it is bounded ([`MAX_SENT`], [`MAX_SENT_BYTES`], [`MAX_DRAFT_BYTES`]) so the
-//! record always fits the codec's limit; [`UiState::bounded`] keeps the newest.
+//! Everything in it is bounded ([`MAX_SENT`], [`MAX_SENT_BYTES`], [`MAX_DRAFTS`],
+//! [`MAX_DRAFT_BYTES`], [`MAX_CHANNELS`]) so the record always fits the codec's limit (a test
+//! encodes the largest state the bounds allow); [`UiState::bounded`] keeps the newest.
 
 use std::collections::BTreeMap;
 
@@ -19,7 +20,14 @@ pub const MAX_SENT_BYTES: usize = 256 * 1024;
 
 /// Bytes of drafts kept at most, all channels together (a draft is at most one message, but a
 /// member may start many).
-pub const MAX_DRAFT_BYTES: usize = 512 * 1024;
+pub const MAX_DRAFT_BYTES: usize = 384 * 1024;
+
+/// Drafts kept at most (the largest go first past it).
+pub const MAX_DRAFTS: usize = 256;
+
+/// Channels with a read mark, and channels with an unread count, kept at most each (a member
+/// removed from many channels leaves their marks behind).
+pub const MAX_CHANNELS: usize = 2048;
 
 /// The saved state of a user interface.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Encode, Decode)]
@@ -51,7 +59,9 @@ impl UiState {
             keep += 1;
         }
         self.sent.drain(..self.sent.len() - keep);
-        while self.drafts.values().map(String::len).sum::<usize>() > MAX_DRAFT_BYTES {
+        while self.drafts.len() > MAX_DRAFTS
+            || self.drafts.values().map(String::len).sum::<usize>() > MAX_DRAFT_BYTES
+        {
             let largest = self
                 .drafts
                 .iter()
@@ -60,6 +70,12 @@ impl UiState {
             if let Some(id) = largest {
                 self.drafts.remove(&id);
             }
+        }
+        while self.read_marks.len() > MAX_CHANNELS {
+            self.read_marks.pop_first();
+        }
+        while self.unread.len() > MAX_CHANNELS {
+            self.unread.pop_first();
         }
         self
     }
@@ -94,5 +110,33 @@ mod tests {
         assert!(huge.drafts.is_empty());
         let encoded = vigil_protocol::codec::encode(&huge);
         assert!(encoded.len() < vigil_protocol::codec::MAX_ENCODED_LEN);
+    }
+
+    /// The largest state the bounds let through still decodes: many channels, many drafts,
+    /// a full sent history.
+    #[test]
+    fn the_largest_bounded_state_fits_the_codec() {
+        let id = |i: usize| {
+            let mut bytes = [0u8; 32];
+            bytes[..8].copy_from_slice(&(i as u64).to_le_bytes());
+            ChannelId(bytes)
+        };
+        let state = UiState {
+            drafts: (0..10_000).map(|i| (id(i), "d".repeat(1500))).collect(),
+            sent: (0..1000).map(|_| "s".repeat(1300)).collect(),
+            read_marks: (0..100_000).map(|i| (id(i), u64::MAX)).collect(),
+            unread: (0..100_000).map(|i| (id(i), (usize::MAX, true))).collect(),
+        }
+        .bounded();
+        assert_eq!(state.read_marks.len(), MAX_CHANNELS);
+        assert!(state.drafts.len() <= MAX_DRAFTS);
+        let encoded = vigil_protocol::codec::encode(&state);
+        assert!(
+            encoded.len() < vigil_protocol::codec::MAX_ENCODED_LEN,
+            "{} bytes",
+            encoded.len()
+        );
+        let back: UiState = vigil_protocol::codec::decode(&encoded).unwrap();
+        assert_eq!(back, state);
     }
 }

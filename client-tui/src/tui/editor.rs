@@ -62,13 +62,15 @@ pub fn editor_command() -> String {
         .unwrap_or_else(|| "vi".to_owned())
 }
 
-/// Where the private directory for the draft goes: `$XDG_RUNTIME_DIR`, else the temporary
-/// directory.
+/// Where the private directory for the draft goes: `$XDG_RUNTIME_DIR`, else `/dev/shm` (both
+/// in memory on Linux, so the draft never reaches a disk), else the temporary directory.
 fn scratch_parent() -> PathBuf {
     std::env::var_os("XDG_RUNTIME_DIR")
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
-        .filter(|p| p.is_dir())
+        .into_iter()
+        .chain([PathBuf::from("/dev/shm")])
+        .find(|p| p.is_dir())
         .unwrap_or_else(std::env::temp_dir)
 }
 
@@ -84,7 +86,8 @@ fn write_private(dir: &Path, draft: &str) -> std::io::Result<PathBuf> {
     if !draft.is_empty() && !draft.ends_with('\n') {
         file.write_all(b"\n")?;
     }
-    file.sync_all()?;
+    // Not synced: the file lives only while the editor runs, and forcing it onto a disk (when
+    // the directory is not in memory) would only make the plaintext outlive its deletion.
     Ok(path)
 }
 
