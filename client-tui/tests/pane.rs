@@ -482,3 +482,25 @@ fn the_channel_list_resizes_within_bounds() {
         "{shown}"
     );
 }
+
+#[test]
+fn a_huge_message_is_drawn_up_to_a_bound_and_says_what_is_left() {
+    let mut app = app();
+    let mut screen = Screen::new(80, 24);
+    let body: Vec<String> = (1..=5000).map(|i| format!("line {i}")).collect();
+    arrive(&mut app, 1, 1, text("petra@cert-cz", &body.join("\n")));
+    let shown = screen.draw(&app);
+    assert!(
+        shown.contains("[… 3000 more lines, ") && shown.contains("`vigil read` shows the whole"),
+        "{shown}"
+    );
+    // The lines before the bound are all reachable; the first is at the top.
+    app.focus = vigil_tui::tui::app::Focus::Messages;
+    let _ = key(&mut app, KeyCode::Home);
+    let shown = screen.draw(&app);
+    assert!(
+        shown.contains("petra (CERT-CZ) [unverified]: line 1 "),
+        "{shown}"
+    );
+    assert!(app.total_rows() < 2_100, "{}", app.total_rows());
+}

@@ -95,11 +95,11 @@ impl App {
         page: Vec<(u64, Entry)>,
     ) -> Vec<Action> {
         let open = self.current_id() == Some(channel);
-        let rows_before = if open && self.scroll > 0 && before.is_none() {
-            self.total_rows()
-        } else {
-            0
-        };
+        let newest_before = self
+            .messages
+            .get(&channel)
+            .and_then(|m| m.last())
+            .map(|(seq, _)| *seq);
         let entries = self.messages.entry(channel).or_default();
         if page.len() < PAGE {
             self.complete.insert(channel);
@@ -123,7 +123,18 @@ impl App {
         }
         if before.is_none() {
             self.mark_read();
-            self.keep_place(rows_before);
+            // Entries newer than what was loaded arrived with the page: below the reader.
+            let added: Vec<u64> = self
+                .messages
+                .get(&channel)
+                .map(|m| m.iter().map(|(seq, _)| *seq))
+                .into_iter()
+                .flatten()
+                .filter(|seq| newest_before.is_some_and(|n| *seq > n))
+                .collect();
+            for seq in added {
+                self.keep_place(seq);
+            }
         }
         self.continue_seek()
     }
@@ -172,16 +183,13 @@ impl App {
             actions.push(Action::Contact(entry.sender.clone()));
         }
         let from_me = entry.sender == self.me;
-        let rows_before = if open && self.scroll > 0 {
-            self.total_rows()
-        } else {
-            0
-        };
+        let mut added = false;
         if let Some(list) = channel.and_then(|c| self.messages.get_mut(&c)) {
             // Events and history pages travel separately: an entry may already be here from a
             // page loaded after it was stored.
             if let Err(at) = list.binary_search_by_key(&seq, |(s, _)| *s) {
                 list.insert(at, (seq, entry));
+                added = true;
             }
         }
         if let Some(item) = self
@@ -197,7 +205,9 @@ impl App {
             actions.push(Action::RefreshChannels);
         }
         if open {
-            self.keep_place(rows_before);
+            if added {
+                self.keep_place(seq);
+            }
             self.mark_read();
         }
         if mention && self.bell {

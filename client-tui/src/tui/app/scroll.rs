@@ -39,8 +39,14 @@ impl App {
         rows::count(self, entries, self.pane().0, entries.len())
     }
 
-    fn max_scroll(&self) -> usize {
-        self.total_rows().saturating_sub(self.pane().1)
+    /// How far up the pane can scroll, as far as `wanted` needs to know: `wanted` itself when
+    /// there are rows enough above it (they are not all counted), and whether the answer is
+    /// the real top.
+    fn max_scroll_near(&self, wanted: usize) -> (usize, bool) {
+        let (width, height) = self.pane();
+        let limit = wanted.saturating_add(3 * height);
+        let (rows, all) = rows::count_from_newest(self, self.loaded(), width, limit);
+        (rows.saturating_sub(height), all)
     }
 
     /// The request for the page of history before the oldest loaded entry, unless all of it
@@ -58,10 +64,11 @@ impl App {
     /// asks for the page of history before it.
     pub(super) fn scroll_up(&mut self, by: usize) -> Vec<Action> {
         self.seek = None;
-        let max = self.max_scroll();
-        self.scroll = self.scroll.saturating_add(by).min(max);
-        let top_gap = max - self.scroll; // rows above the view
-        if top_gap < 2 * self.pane().1 {
+        let wanted = self.scroll.saturating_add(by);
+        let (max, top) = self.max_scroll_near(wanted);
+        self.scroll = wanted.min(max);
+        // Rows above the view: counted only near the top of what is loaded.
+        if top && max - self.scroll < 2 * self.pane().1 {
             return self.older_page().into_iter().collect();
         }
         Vec::new()
@@ -70,7 +77,8 @@ impl App {
     /// Scrolls down `by` rows, towards the newest.
     pub(super) fn scroll_down(&mut self, by: usize) {
         self.seek = None;
-        self.scroll = self.scroll.min(self.max_scroll()).saturating_sub(by);
+        let (max, _) = self.max_scroll_near(self.scroll);
+        self.scroll = self.scroll.min(max).saturating_sub(by);
     }
 
     /// PageUp.
@@ -188,11 +196,15 @@ impl App {
         }
     }
 
-    /// Keeps the rows in view where they are when an entry is added below them: `before` is
-    /// the row count before it was added.
-    pub(super) fn keep_place(&mut self, before: usize) {
-        if self.scroll > 0 {
-            self.scroll += self.total_rows().saturating_sub(before);
+    /// Keeps the rows in view where they are when the entry of sequence number `seq` was
+    /// added below them: the view moves up by that entry's rows.
+    pub(super) fn keep_place(&mut self, seq: u64) {
+        if self.scroll == 0 {
+            return;
+        }
+        let entries = self.loaded();
+        if let Ok(index) = entries.binary_search_by_key(&seq, |(s, _)| *s) {
+            self.scroll += rows::rows_of(self, entries, index, self.pane().0);
         }
     }
 

@@ -2,7 +2,7 @@
 //! trust markers, which pane has the keyboard, the overlay, the connection and the warnings;
 //! and the moves every other part makes on it (selecting a channel, scrolling, refusing).
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::{BTreeMap, BTreeSet};
 use vigil_protocol::channel::ChannelId;
 
@@ -37,6 +37,14 @@ pub struct Geometry {
     /// Rows the overlay's text takes, wrapped.
     pub overlay_total: usize,
 }
+
+/// What an entry's row count depends on besides its text: the pane's width, the entry's trust
+/// marker and its delivery state.
+pub(crate) type RowShape = (usize, TrustMark, Option<String>);
+
+/// Rows each entry took when last laid out, by channel and sequence number, with the shape it
+/// was laid out in (counting a long history again on every key would be slow).
+pub(crate) type RowCache = RefCell<BTreeMap<(Option<ChannelId>, u64), (RowShape, usize)>>;
 
 /// A place in the history the pane is moving to, page by page as older history loads.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -191,6 +199,8 @@ pub struct App {
     pub seek: Option<Seek>,
     /// What the last frame drew where.
     pub(crate) geometry: Cell<Geometry>,
+    /// Rows each entry takes, as last laid out.
+    pub(crate) row_cache: RowCache,
     /// Ring the bell on mentions.
     pub bell: bool,
     /// Set when the user asked to quit.
@@ -264,6 +274,7 @@ impl App {
             since: None,
             seek: None,
             geometry: Cell::new(Geometry::default()),
+            row_cache: RefCell::new(BTreeMap::new()),
             bell: config.bell_on_mention,
             quit: false,
             drafts: BTreeMap::new(),

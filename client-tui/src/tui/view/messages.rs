@@ -4,7 +4,7 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Text};
+use ratatui::text::Text;
 use ratatui::widgets::{Block, Borders, Paragraph};
 
 use super::{focus_style, rows};
@@ -20,15 +20,11 @@ pub(super) fn draw_messages(frame: &mut Frame<'_>, app: &App, area: Rect, name: 
     let id = app.current().map(|c| c.summary.id);
     let empty = Vec::new();
     let entries = id.and_then(|id| app.messages.get(&id)).unwrap_or(&empty);
-    let (lines, first) = rows::bottom(app, entries, width, app.scroll + height);
-    // Scrolled further than there is: show the top.
-    let scroll = app.scroll.min(lines.len().saturating_sub(height));
-    let end = lines.len() - scroll;
-    let start = end.saturating_sub(height);
-    let shown: Vec<Line<'_>> = lines.into_iter().skip(start).take(end - start).collect();
-    let name = line(name);
+    let view = rows::visible(app, entries, width, app.scroll, height);
     let complete = id.is_some_and(|id| app.complete.contains(&id));
-    let more_above = start > 0 || first > 0 || !complete;
+    let more_above = view.more_above || !complete;
+    let (scroll, shown) = (view.scroll, view.rows);
+    let name = line(name);
     let title = match (scroll, more_above) {
         (0, _) => format!(" {name} "),
         (n, true) => format!(" {name} (up {n} lines; End: newest) "),

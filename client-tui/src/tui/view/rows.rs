@@ -21,14 +21,16 @@ pub(crate) const NEW_SINCE: &str = "new since you left";
 /// One loaded entry and its sequence number.
 type Loaded = (u64, Entry);
 
-/// The rows entry `index` of `entries` takes, markers above it included.
-#[must_use]
-pub(crate) fn block(
-    app: &App,
-    entries: &[Loaded],
-    index: usize,
-    width: usize,
-) -> Vec<Line<'static>> {
+/// Lines of one message drawn at most; the rest is summed up on a last row (a hostile member
+/// can send half a megabyte: laying it out on every key would freeze the screen). `vigil read`
+/// and exports show every line.
+pub(crate) const MAX_SHOWN_LINES: usize = 2_000;
+
+/// Bytes of one message drawn at most, for the same reason (about 800 rows at 80 columns).
+pub(crate) const MAX_SHOWN_BYTES: usize = 64 * 1024;
+
+/// The marker rows above entry `index`: "new since you left", then the day line.
+fn markers(app: &App, entries: &[Loaded], index: usize, width: usize) -> Vec<Line<'static>> {
     let Some((seq, entry)) = entries.get(index) else {
         return Vec::new();
     };
@@ -44,8 +46,54 @@ pub(crate) fn block(
         let day = app.clock.day_line(entry.at);
         rows.push(marker(app, &day, width, Color::DarkGray));
     }
-    for row in entry_lines(app, entry) {
-        rows.extend(text::wrap(&row, width, INDENT));
+    rows
+}
+
+/// The rows of `entry` itself at `width`, wrapped.
+fn entry_rows(app: &App, entry: &Entry, width: usize) -> Vec<Line<'static>> {
+    entry_lines(app, entry)
+        .iter()
+        .flat_map(|row| text::wrap(row, width, INDENT))
+        .collect()
+}
+
+/// What an entry's row count depends on besides its text: the width, its trust marker and its
+/// delivery state (both are in its header).
+fn shape(app: &App, entry: &Entry, width: usize) -> (usize, TrustMark, Option<String>) {
+    let delivery = entry.delivery.as_ref().map(ToString::to_string);
+    (width, app.entry_mark(entry), delivery)
+}
+
+/// Rows entry `index` takes, markers included; the entry's own rows are counted once per shape
+/// and remembered.
+fn block_len(app: &App, entries: &[Loaded], index: usize, width: usize) -> usize {
+    let Some((seq, entry)) = entries.get(index) else {
+        return 0;
+    };
+    let markers = markers(app, entries, index, width).len();
+    let shape = shape(app, entry, width);
+    let key = (app.current().map(|c| c.summary.id), *seq);
+    if let Some((cached, rows)) = app.row_cache.borrow().get(&key)
+        && *cached == shape
+    {
+        return markers + rows;
+    }
+    let rows = entry_rows(app, entry, width).len();
+    app.row_cache.borrow_mut().insert(key, (shape, rows));
+    markers + rows
+}
+
+/// The rows entry `index` of `entries` takes, markers above it included.
+#[must_use]
+pub(crate) fn block(
+    app: &App,
+    entries: &[Loaded],
+    index: usize,
+    width: usize,
+) -> Vec<Line<'static>> {
+    let mut rows = markers(app, entries, index, width);
+    if let Some((_, entry)) = entries.get(index) {
+        rows.extend(entry_rows(app, entry, width));
     }
     rows
 }
@@ -61,32 +109,87 @@ fn marker(app: &App, label: &str, width: usize, colour: Color) -> Line<'static> 
     ))
 }
 
-/// The last rows of `entries` at `width`: at least `need` of them when there are that many,
-/// whole entries only, top first; and the index of the first entry they include.
+/// What the pane shows: its rows, how far up they are, and whether anything is above them.
+#[derive(Debug)]
+pub(crate) struct View {
+    /// The rows in view, top first (at most the pane's height).
+    pub(crate) rows: Vec<Line<'static>>,
+    /// Rows scrolled up from the newest (the app's, or less when there is not that much).
+    pub(crate) scroll: usize,
+    /// Loaded rows above the view.
+    pub(crate) more_above: bool,
+}
+
+/// The `height` rows of `entries` at `width` that end `scroll` rows above the newest. Only
+/// the entries in view are laid out; the others are counted (and their counts remembered).
 #[must_use]
-pub(crate) fn bottom(
+pub(crate) fn visible(
     app: &App,
     entries: &[Loaded],
     width: usize,
-    need: usize,
-) -> (Vec<Line<'static>>, usize) {
-    let mut blocks = Vec::new();
-    let mut rows = 0;
-    let mut first = entries.len();
-    while rows < need && first > 0 {
-        first -= 1;
-        let b = block(app, entries, first, width);
-        rows += b.len();
-        blocks.push(b);
+    scroll: usize,
+    height: usize,
+) -> View {
+    // From the newest up: each entry's rows, until the top of the view is passed.
+    let mut spans = Vec::new(); // (index, rows below it)
+    let mut below = 0;
+    let mut index = entries.len();
+    while below < scroll + height && index > 0 {
+        index -= 1;
+        spans.push((index, below));
+        below += block_len(app, entries, index, width);
     }
-    (blocks.into_iter().rev().flatten().collect(), first)
+    let scroll = scroll.min(below.saturating_sub(height));
+    let (top, bottom) = (scroll + height, scroll); // rows from the newest
+    let mut rows = Vec::new();
+    for &(i, under) in spans.iter().rev() {
+        let len = block_len(app, entries, i, width);
+        if under >= top || under + len <= bottom {
+            continue;
+        }
+        let lines = block(app, entries, i, width);
+        // This block covers rows [under, under + len) from the bottom; keep those in view.
+        let skip = (under + len).saturating_sub(top);
+        let keep = len - skip - bottom.saturating_sub(under);
+        rows.extend(lines.into_iter().skip(skip).take(keep));
+    }
+    View {
+        rows,
+        scroll,
+        more_above: index > 0 || below > scroll + height,
+    }
+}
+
+/// Rows of `entries` at `width` counted from the newest up, stopping once `limit` is reached:
+/// the count (at least `limit` when there are that many) and whether every entry was counted.
+#[must_use]
+pub(crate) fn count_from_newest(
+    app: &App,
+    entries: &[Loaded],
+    width: usize,
+    limit: usize,
+) -> (usize, bool) {
+    let mut rows = 0;
+    for index in (0..entries.len()).rev() {
+        if rows >= limit {
+            return (rows, false);
+        }
+        rows += block_len(app, entries, index, width);
+    }
+    (rows, true)
+}
+
+/// Rows entry `index` takes at `width`, markers included.
+#[must_use]
+pub(crate) fn rows_of(app: &App, entries: &[Loaded], index: usize, width: usize) -> usize {
+    block_len(app, entries, index, width)
 }
 
 /// Rows entries `..end` take at `width`.
 #[must_use]
 pub(crate) fn count(app: &App, entries: &[Loaded], width: usize, end: usize) -> usize {
     (0..end.min(entries.len()))
-        .map(|i| block(app, entries, i, width).len())
+        .map(|i| block_len(app, entries, i, width))
         .sum()
 }
 
@@ -162,7 +265,8 @@ fn text_lines(app: &App, time: Span<'static>, entry: &Entry, text: &str) -> Vec<
     } else {
         Style::default()
     };
-    let mut body = text.split('\n').map(|l| {
+    let (shown, hidden) = cap(text);
+    let mut body = shown.split('\n').map(|l| {
         let l = l.strip_suffix('\r').unwrap_or(l);
         multiline(&text::expand_tabs(l)).into_owned()
     });
@@ -174,7 +278,38 @@ fn text_lines(app: &App, time: Span<'static>, entry: &Entry, text: &str) -> Vec<
             Span::styled(more, body_style),
         ]));
     }
+    if let Some((lines_left, bytes_left)) = hidden {
+        lines.push(Line::from(vec![
+            Span::raw(" ".repeat(INDENT)),
+            Span::styled(
+                format!(
+                    "[… {lines_left} more lines, {bytes_left} bytes, not drawn here: `vigil read` \
+                     shows the whole message]"
+                ),
+                style(app, Style::default().fg(Color::Gray)).add_modifier(Modifier::ITALIC),
+            ),
+        ]));
+    }
     lines
+}
+
+/// `text` cut to [`MAX_SHOWN_LINES`] lines and [`MAX_SHOWN_BYTES`] bytes, and what was left
+/// out (lines, bytes) when anything was.
+fn cap(text: &str) -> (&str, Option<(usize, usize)>) {
+    let by_lines = text
+        .match_indices('\n')
+        .nth(MAX_SHOWN_LINES - 1)
+        .map_or(text.len(), |(i, _)| i);
+    let mut end = by_lines.min(MAX_SHOWN_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    if end == text.len() {
+        return (text, None);
+    }
+    let rest = &text[end..];
+    let lines = rest.strip_prefix('\n').unwrap_or(rest).matches('\n').count() + 1;
+    (&text[..end], Some((lines, rest.len())))
 }
 
 fn mark_style(mark: TrustMark) -> Style {
