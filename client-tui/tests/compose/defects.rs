@@ -1,7 +1,7 @@
 //! The defects: Tab, unknown and refused commands, `?`, late windows, Ctrl-C, drafts per
 //! channel, `/create` and the membership commands' questions.
 
-use ratatui::crossterm::event::KeyCode;
+use ratatui::crossterm::event::{KeyCode, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use vigil_protocol::channel::ChannelId;
 use vigil_tui::tui::app::{Action, Focus, Mode, Update};
 
@@ -283,6 +283,16 @@ fn membership_commands_name_the_channel_and_ask_where_care_is_needed() {
     press(&mut app, KeyCode::Enter);
     let _ = app.on_update(Update::Info("Search".into(), vec!["hit".into()]));
     assert!(question_open(&app));
+    // A click on another channel changes nothing under the question either.
+    let _ = screen(&app);
+    let click = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 3,
+        row: 1,
+        modifiers: KeyModifiers::NONE,
+    };
+    let _ = app.on_mouse(click);
+    assert_eq!(app.current().unwrap().summary.id, RED);
     assert_eq!(
         typed(&mut app, "y"),
         [Action::Remove(RED, user("petra@cert-cz"))]

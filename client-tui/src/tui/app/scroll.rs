@@ -164,8 +164,10 @@ impl App {
     }
 
     /// The mouse: the wheel scrolls the pane under it, a click picks a channel or the pane.
+    /// While a question waits for its answer, the mouse changes nothing (a click could open
+    /// another channel under a question that names one).
     pub fn on_mouse(&mut self, event: MouseEvent) -> Vec<Action> {
-        if !self.mouse {
+        if !self.mouse || self.input.question.is_some() {
             return Vec::new();
         }
         let geometry = self.geometry.get();

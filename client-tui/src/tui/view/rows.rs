@@ -308,7 +308,12 @@ fn cap(text: &str) -> (&str, Option<(usize, usize)>) {
         return (text, None);
     }
     let rest = &text[end..];
-    let lines = rest.strip_prefix('\n').unwrap_or(rest).matches('\n').count() + 1;
+    let lines = rest
+        .strip_prefix('\n')
+        .unwrap_or(rest)
+        .matches('\n')
+        .count()
+        + 1;
     (&text[..end], Some((lines, rest.len())))
 }
 
