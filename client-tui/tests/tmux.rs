@@ -131,28 +131,61 @@ impl Drop for Tmux {
     }
 }
 
+/// An organisation with its relay and members enrolled (the first is the lead), and, when
+/// `ops` is given, the lead's `ops` channel (TLP:AMBER, EU RESTRICTED) with that member invited.
+struct Org {
+    fed: Federation,
+    relay: vigil_tests::federation::RunningRelay,
+    members: Vec<Member>,
+    pass: std::path::PathBuf,
+}
+
+impl Org {
+    fn new(users: &[(&str, &str)], ops: Option<&str>) -> Self {
+        let fed = Federation::new(&["CERT-AT"]);
+        let relay = fed.start_relay();
+        let members = fed.enroll_all(vigil(), relay.addr, users);
+        if let Some(invitee) = ops {
+            members[0].open_ops_channel(vigil(), invitee);
+        }
+        let pass = fed.store_passphrase_file();
+        Self {
+            fed,
+            relay,
+            members,
+            pass,
+        }
+    }
+
+    /// The lead (EU SECRET) and the officer (EU RESTRICTED), with `ops` open to the officer.
+    fn lead_and_officer() -> Self {
+        Self::new(
+            &[
+                ("lead@cert-at", "EU SECRET"),
+                ("officer@cert-at", "EU RESTRICTED"),
+            ],
+            Some("officer@cert-at"),
+        )
+    }
+}
+
 #[test]
 fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
     let Some(tmux) = Tmux::start() else {
         return;
     };
-    let fed = Federation::new(&["CERT-AT"]);
-    let relay = fed.start_relay();
-    let members = fed.enroll_all(
-        vigil(),
-        relay.addr,
+    let org = Org::new(
         &[
             ("lead@cert-at", "EU SECRET"),
             ("officer@cert-at", "EU RESTRICTED"),
             ("intern@cert-at", "UNCLASSIFIED"),
         ],
+        Some("officer@cert-at"),
     );
-    let (lead, officer) = (&members[0], &members[1]);
-    lead.open_ops_channel(vigil(), "officer@cert-at");
-
-    let pass = fed.store_passphrase_file();
-    tmux.open("lead", lead, relay.addr, &pass);
-    tmux.open("officer", officer, relay.addr, &pass);
+    let (relay, pass) = (&org.relay, &org.pass);
+    let (lead, officer) = (&org.members[0], &org.members[1]);
+    tmux.open("lead", lead, relay.addr, pass);
+    tmux.open("officer", officer, relay.addr, pass);
     let banner = "==== TLP:AMBER | EU RESTRICTED ====";
     for name in ["lead", "officer"] {
         let screen = tmux.wait_for(name, banner);
@@ -191,7 +224,7 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
         assert!(Instant::now() < deadline, "vigil did not exit on Ctrl-C");
         std::thread::sleep(Duration::from_millis(100));
     }
-    relay.stop();
+    org.relay.stop();
 }
 
 /// Issue 22, defect 4 and the editor, in a real terminal: Tab in a message, a line that looks
@@ -201,24 +234,14 @@ fn typed_text_is_never_lost_in_the_real_terminal() {
     let Some(tmux) = Tmux::start() else {
         return;
     };
-    let fed = Federation::new(&["CERT-AT"]);
-    let relay = fed.start_relay();
-    let members = fed.enroll_all(
-        vigil(),
-        relay.addr,
-        &[
-            ("lead@cert-at", "EU SECRET"),
-            ("officer@cert-at", "EU RESTRICTED"),
-        ],
-    );
-    let (lead, officer) = (&members[0], &members[1]);
-    lead.open_ops_channel(vigil(), "officer@cert-at");
-    let pass = fed.store_passphrase_file();
-    tmux.open("lead", lead, relay.addr, &pass);
+    let org = Org::lead_and_officer();
+    let (relay, pass) = (&org.relay, &org.pass);
+    let (lead, officer) = (&org.members[0], &org.members[1]);
+    tmux.open("lead", lead, relay.addr, pass);
     // The officer's "editor" replaces the draft with its own text.
     let editor = "printf 'written in the editor' >";
     tmux.tmux(&["set-environment", "-g", "VISUAL", editor]);
-    tmux.open("officer", officer, relay.addr, &pass);
+    tmux.open("officer", officer, relay.addr, pass);
     tmux.wait_for("officer", "added you to ops");
     let keys = |keys: &[&str]| {
         let mut args = vec!["send-keys", "-t", "officer"];
@@ -269,7 +292,7 @@ fn typed_text_is_never_lost_in_the_real_terminal() {
         assert!(Instant::now() < deadline, "vigil did not exit on Ctrl-C");
         std::thread::sleep(Duration::from_millis(100));
     }
-    relay.stop();
+    org.relay.stop();
 }
 
 /// The rows of a captured screen that hold lines of the pasted list (`NNN ioc ...`).
@@ -291,21 +314,11 @@ fn a_200_line_paste_is_read_line_by_line_at_80_by_24_from_first_to_last() {
     let Some(tmux) = Tmux::start() else {
         return;
     };
-    let fed = Federation::new(&["CERT-AT"]);
-    let relay = fed.start_relay();
-    let members = fed.enroll_all(
-        vigil(),
-        relay.addr,
-        &[
-            ("lead@cert-at", "EU SECRET"),
-            ("officer@cert-at", "EU RESTRICTED"),
-        ],
-    );
-    let (lead, officer) = (&members[0], &members[1]);
-    lead.open_ops_channel(vigil(), "officer@cert-at");
-    let pass = fed.store_passphrase_file();
-    tmux.open_sized("officer", officer, relay.addr, &pass, (80, 24));
-    tmux.open_sized("lead", lead, relay.addr, &pass, (80, 24));
+    let org = Org::lead_and_officer();
+    let (relay, pass) = (&org.relay, &org.pass);
+    let (lead, officer) = (&org.members[0], &org.members[1]);
+    tmux.open_sized("officer", officer, relay.addr, pass, (80, 24));
+    tmux.open_sized("lead", lead, relay.addr, pass, (80, 24));
     tmux.wait_for("officer", "added you to ops");
     tmux.wait_for("lead", "==== TLP:AMBER | EU RESTRICTED ====");
 
@@ -313,7 +326,7 @@ fn a_200_line_paste_is_read_line_by_line_at_80_by_24_from_first_to_last() {
         .map(|i| format!("{i:03} ioc 198.51.100.{i}\tc2"))
         .collect();
     list.push("200 IOC list END".into());
-    let file = fed.dir.path().join("iocs.txt");
+    let file = org.fed.dir.path().join("iocs.txt");
     std::fs::write(&file, list.join("\n")).unwrap();
     tmux.tmux(&["load-buffer", "-b", "iocs", &file.display().to_string()]);
     tmux.tmux(&["paste-buffer", "-p", "-b", "iocs", "-t", "officer"]);
@@ -344,7 +357,7 @@ fn a_200_line_paste_is_read_line_by_line_at_80_by_24_from_first_to_last() {
     seen.sort_unstable();
     seen.dedup();
     assert_eq!(seen, (1..=200).collect::<Vec<u32>>(), "lines never shown");
-    relay.stop();
+    org.relay.stop();
 }
 
 impl Tmux {
@@ -483,18 +496,9 @@ fn a_draft_and_unread_counts_survive_a_restart() {
     let Some(tmux) = Tmux::start() else {
         return;
     };
-    let fed = Federation::new(&["CERT-AT"]);
-    let relay = fed.start_relay();
-    let members = fed.enroll_all(
-        vigil(),
-        relay.addr,
-        &[
-            ("lead@cert-at", "EU SECRET"),
-            ("officer@cert-at", "EU RESTRICTED"),
-        ],
-    );
-    let (lead, officer) = (&members[0], &members[1]);
-    lead.open_ops_channel(vigil(), "officer@cert-at");
+    let org = Org::lead_and_officer();
+    let (relay, pass) = (&org.relay, &org.pass);
+    let (lead, officer) = (&org.members[0], &org.members[1]);
     let create = ["channel", "create", "zz-later", "--tlp", "TLP:GREEN"];
     lead.run(
         vigil(),
@@ -506,8 +510,7 @@ fn a_draft_and_unread_counts_survive_a_restart() {
         &["channel", "invite", "zz-later", "officer@cert-at"],
     )
     .ok();
-    let pass = fed.store_passphrase_file();
-    tmux.open("officer", officer, relay.addr, &pass);
+    tmux.open("officer", officer, relay.addr, pass);
     tmux.wait_for("officer", "zz-later");
     for text in ["one", "two", "three"] {
         lead.run(vigil(), &["send", "zz-later", text]).ok();
@@ -533,8 +536,8 @@ fn a_draft_and_unread_counts_survive_a_restart() {
     tmux.wait_exit("officer", Duration::from_secs(5));
     tmux.tmux(&["kill-session", "-t", "officer"]);
 
-    tmux.open("again", officer, relay.addr, &pass);
+    tmux.open("again", officer, relay.addr, pass);
     tmux.wait_for("again", "half-typed draft, not sent");
     tmux.wait_for("again", "zz-later (3)");
-    relay.stop();
+    org.relay.stop();
 }
