@@ -7,101 +7,32 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
+mod support;
+
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::style::Color;
-use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, Place, TrustWarning};
+use support::{Screen, channel, config, user};
+use vigil_client::engine::{Body, Delivery, Entry, Event, Place, TrustWarning};
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
-use vigil_protocol::policy::ClassificationPolicy;
-use vigil_protocol::{UnixTime, UserId};
-use vigil_tui::config::{ColourDepth, Colours, Config, TimeZoneChoice};
 use vigil_tui::tui::app::{Action, App, Focus, Mode, Update};
-use vigil_tui::tui::view;
-
-fn user(id: &str) -> UserId {
-    UserId::new(id).unwrap()
-}
 
 fn label(tlp: &str, level: &str) -> Label {
-    Label::new(tlp, level, &[], ClassificationPolicy::eu()).unwrap()
-}
-
-fn channel(n: u8, name: &str, label: Label) -> ChannelSummary {
-    ChannelSummary {
-        id: ChannelId([n; 32]),
-        name: name.into(),
-        label,
-        owner: user("lead@cert-at"),
-        admins: vec![],
-        alert: None,
-        members: vec![
-            (
-                user("lead@cert-at"),
-                "Markus Gruber".into(),
-                "CERT-AT".into(),
-            ),
-            (
-                user("officer@cert-at"),
-                "Anna Huber".into(),
-                "CERT-AT".into(),
-            ),
-            (
-                user("petra@cert-cz"),
-                "Petra Svobodová".into(),
-                "CERT-CZ".into(),
-            ),
-        ],
-        epoch: 0,
-        member: true,
-    }
+    support::label(tlp, level, &[])
 }
 
 fn entry(sender: &str, body: Body) -> Entry {
-    Entry {
-        sender: user(sender),
-        sender_name: sender.split('@').next().unwrap().into(),
-        at: UnixTime(1_795_798_504),
-        body,
-        delivery: None,
-        signer: None,
-    }
+    support::entry_at(sender, 1_795_798_504, body)
 }
 
 fn app(colour: bool) -> App {
-    let config = Config {
-        colours: if colour {
-            Colours::Always
-        } else {
-            Colours::Never
-        },
-        colour_depth: ColourDepth::Truecolor,
-        time: TimeZoneChoice::Utc,
-        ..Config::default()
-    };
-    let mut app = App::new(user("officer@cert-at"), "Anna Huber".into(), &config);
-    let _ = app.on_update(Update::Channels(vec![
-        channel(1, "incident-42", label("TLP:AMBER", "EU RESTRICTED")),
-        channel(2, "red-team", label("TLP:RED", "EU SECRET")),
-        channel(3, "public", label("TLP:CLEAR", "UNCLASSIFIED")),
-    ]));
-    let _ = app.on_update(Update::History(ChannelId([1; 32]), None, Vec::new()));
-    app
+    support::app_with(&config(colour))
 }
 
 fn render(app: &App) -> (String, ratatui::buffer::Buffer) {
-    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
-    terminal.draw(|f| view::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            text.push_str(buffer[(x, y)].symbol());
-        }
-        text.push('\n');
-    }
-    (text, buffer)
+    let mut screen = Screen::new(120, 30);
+    let text = screen.draw(app);
+    (text, screen.buffer().clone())
 }
 
 /// The foreground colour of the first cell of `needle` on screen.

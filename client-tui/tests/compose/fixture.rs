@@ -1,8 +1,6 @@
 //! A member in four channels (TLP:AMBER/EU RESTRICTED, TLP:RED/EU SECRET, TLP:CLEAR and
 //! TLP:GREEN, both unclassified), and keys to press, text to type and the screen to read.
 
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use vigil_client::engine::ChannelSummary;
 use vigil_protocol::UserId;
@@ -11,7 +9,6 @@ use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
 use vigil_tui::config::Config;
 use vigil_tui::tui::app::{Action, App, Mode, Update};
-use vigil_tui::tui::view;
 
 pub(crate) const INCIDENT: ChannelId = ChannelId([1; 32]);
 pub(crate) const RED: ChannelId = ChannelId([2; 32]);
@@ -116,17 +113,7 @@ pub(crate) fn open(app: &mut App, name: &str) {
 }
 
 pub(crate) fn screen(app: &App) -> String {
-    let mut terminal = Terminal::new(TestBackend::new(120, 30)).unwrap();
-    terminal.draw(|f| view::draw(f, app)).unwrap();
-    let buffer = terminal.backend().buffer().clone();
-    let mut text = String::new();
-    for y in 0..buffer.area.height {
-        for x in 0..buffer.area.width {
-            text.push_str(buffer[(x, y)].symbol());
-        }
-        text.push('\n');
-    }
-    text
+    crate::support::Screen::new(120, 30).draw(app)
 }
 
 pub(crate) fn refused(app: &App) -> bool {

@@ -12,3 +12,5 @@
 mod defects;
 mod fixture;
 mod habits;
+#[path = "../support/mod.rs"]
+mod support;
