@@ -136,3 +136,28 @@ fn a_damaged_store_is_a_clear_error_at_open_never_a_crash() {
         }
     }
 }
+
+/// A process killed while sled wrote a snapshot leaves `snap.LSN.generating` behind, and sled
+/// 0.34 then takes that unfinished file for the newest snapshot and refuses the whole database
+/// (seen once in the outbox campaign's soak). The store removes it first and opens whole.
+#[test]
+fn a_snapshot_a_kill_interrupted_does_not_make_the_store_unopenable() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path().join("home");
+    populated(&home);
+    let store = home.join("store");
+    // What the killed process left: a snapshot file begun and never completed.
+    let unfinished = store.join("snap.7FFFFFFFFFFFFFFF.generating");
+    std::fs::write(&unfinished, vec![0xA5; 4096]).unwrap();
+    // sled alone refuses the database.
+    assert!(matches!(
+        sled::Config::new().path(&store).open(),
+        Err(sled::Error::Corruption { .. })
+    ));
+    std::fs::write(&unfinished, vec![0xA5; 4096]).unwrap();
+    let engine = Engine::open(&home, PASSPHRASE).unwrap();
+    let channel = engine.find_channel("ops").unwrap();
+    let page = engine.history(channel, None, 2000).unwrap();
+    assert_eq!(page.len(), 1001, "the channel's notice and every message");
+    assert!(!unfinished.exists());
+}

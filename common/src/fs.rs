@@ -72,6 +72,47 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
     })
 }
 
+/// Removes the snapshots sled began writing in `dir` and never finished (`snap.*.generating`);
+/// returns those it removed.
+///
+/// sled 0.34 writes a snapshot to `snap.LSN.generating` and renames it when complete, but on
+/// open it takes the newest `snap.*` file *including* an unfinished one: a process killed while
+/// writing a snapshot leaves a database that no longer opens (`Corruption`; sled issues 1527
+/// and 1533; seen once in the client kill -9 campaign). An unfinished snapshot holds nothing the
+/// log does not: the previous snapshot (removed only after a rename) and the log rebuild the
+/// same state. Call this before every open of a sled database.
+///
+/// # Errors
+///
+/// [`Error::Io`] when `dir` cannot be listed or a file cannot be removed.
+pub fn remove_unfinished_snapshots(dir: &Path) -> Result<Vec<PathBuf>, Error> {
+    let io = |source| Error::Io {
+        path: dir.to_owned(),
+        source,
+    };
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(io(e)),
+    };
+    let mut removed = Vec::new();
+    for entry in entries {
+        let path = entry.map_err(io)?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            fs::remove_file(&path).map_err(|source| Error::Io {
+                path: path.clone(),
+                source,
+            })?;
+            removed.push(path);
+        }
+    }
+    Ok(removed)
+}
+
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test code")]

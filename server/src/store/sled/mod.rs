@@ -107,6 +107,15 @@ impl SledStore {
     /// [`StoreError::Sled`].
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         // A damaged data directory is an error at start, never a crash (sled is unmaintained).
+        // A snapshot a kill -9 interrupted would make sled refuse the whole database.
+        if let Ok(removed) = vigil_common::fs::remove_unfinished_snapshots(dir)
+            && !removed.is_empty()
+        {
+            tracing::warn!(
+                count = removed.len(),
+                "removed snapshots sled never finished writing (an interrupted process)"
+            );
+        }
         let opened = std::panic::catch_unwind(|| {
             sled::Config::new()
                 .path(dir)
@@ -347,5 +356,27 @@ mod tests {
         let fresh = tempfile::tempdir().unwrap();
         drop(SledStore::open(fresh.path()).unwrap());
         assert!(SledStore::open(fresh.path()).is_ok());
+    }
+
+    /// A relay killed while sled wrote a snapshot leaves `snap.LSN.generating`, which sled
+    /// alone takes for the newest snapshot and refuses the directory over; the store removes
+    /// it first.
+    #[test]
+    fn a_snapshot_a_kill_interrupted_does_not_make_the_data_directory_unopenable() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(SledStore::open(dir.path()).unwrap());
+        let unfinished = dir.path().join("snap.7FFFFFFFFFFFFFFF.generating");
+        std::fs::write(&unfinished, vec![0xA5; 4096]).unwrap();
+        let mut opened = SledStore::open(dir.path());
+        for _ in 0..50 {
+            // sled's flusher may hold the directory's lock for a moment after the drop.
+            if !matches!(opened, Err(StoreError::Sled(_))) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+            opened = SledStore::open(dir.path());
+        }
+        assert!(opened.is_ok(), "{:?}", opened.err());
+        assert!(!unfinished.exists());
     }
 }
