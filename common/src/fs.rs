@@ -80,7 +80,7 @@ pub fn read_text(path: &Path) -> Result<String, Error> {
 /// writing a snapshot leaves a database that no longer opens (`Corruption`; sled issues 1527
 /// and 1533; seen once in the client kill -9 campaign). An unfinished snapshot holds nothing the
 /// log does not: the previous snapshot (removed only after a rename) and the log rebuild the
-/// same state. Call this before every open of a sled database.
+/// same state. [`before_sled_open`] calls it before every open of a sled database.
 ///
 /// # Errors
 ///
@@ -111,6 +111,24 @@ pub fn remove_unfinished_snapshots(dir: &Path) -> Result<Vec<PathBuf>, Error> {
         }
     }
     Ok(removed)
+}
+
+/// What every open of a sled database does first: [`remove_unfinished_snapshots`], with a
+/// warning (naming nothing but a count) when it removed any or could not look. A failure here
+/// only leaves sled to report the damage itself.
+pub fn before_sled_open(dir: &Path) {
+    match remove_unfinished_snapshots(dir) {
+        Ok(removed) if removed.is_empty() => {}
+        Ok(removed) => tracing::warn!(
+            count = removed.len(),
+            "removed snapshots sled never finished writing (an interrupted process)"
+        ),
+        Err(Error::Io { source, .. }) => tracing::warn!(
+            kind = %source.kind(),
+            "cannot look for unfinished sled snapshots"
+        ),
+        Err(_) => tracing::warn!("cannot look for unfinished sled snapshots"),
+    }
 }
 
 #[cfg(test)]

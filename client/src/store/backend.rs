@@ -111,14 +111,7 @@ impl Sled {
         // sled is unmaintained; whatever a damaged file makes it do, opening gives an error,
         // never a crash of the client.
         // A snapshot a kill -9 interrupted would make sled refuse the whole database.
-        if let Ok(removed) = vigil_common::fs::remove_unfinished_snapshots(dir)
-            && !removed.is_empty()
-        {
-            tracing::warn!(
-                count = removed.len(),
-                "removed snapshots sled never finished writing (an interrupted process)"
-            );
-        }
+        vigil_common::fs::before_sled_open(dir);
         let opened = std::panic::catch_unwind(|| {
             sled::Config::new()
                 .path(dir)

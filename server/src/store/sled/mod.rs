@@ -108,14 +108,7 @@ impl SledStore {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
         // A damaged data directory is an error at start, never a crash (sled is unmaintained).
         // A snapshot a kill -9 interrupted would make sled refuse the whole database.
-        if let Ok(removed) = vigil_common::fs::remove_unfinished_snapshots(dir)
-            && !removed.is_empty()
-        {
-            tracing::warn!(
-                count = removed.len(),
-                "removed snapshots sled never finished writing (an interrupted process)"
-            );
-        }
+        vigil_common::fs::before_sled_open(dir);
         let opened = std::panic::catch_unwind(|| {
             sled::Config::new()
                 .path(dir)
