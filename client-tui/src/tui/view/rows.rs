@@ -29,22 +29,33 @@ pub(crate) const MAX_SHOWN_LINES: usize = 2_000;
 /// Bytes of one message drawn at most, for the same reason (about 800 rows at 80 columns).
 pub(crate) const MAX_SHOWN_BYTES: usize = 64 * 1024;
 
-/// The marker rows above entry `index`: "new since you left", then the day line.
-fn markers(app: &App, entries: &[Loaded], index: usize, width: usize) -> Vec<Line<'static>> {
+/// Which marker rows stand above entry `index`: "new since you left" (under the last entry
+/// read), and the day line (where the day changes, and above the oldest loaded entry).
+fn marker_kinds(app: &App, entries: &[Loaded], index: usize) -> (bool, bool) {
     let Some((seq, entry)) = entries.get(index) else {
-        return Vec::new();
+        return (false, false);
     };
     let previous = index.checked_sub(1).and_then(|i| entries.get(i));
+    let new_since = matches!((app.since, previous), (Some(mark), Some((before, _)))
+        if *before <= mark && *seq > mark);
+    let day = previous.is_none_or(|(_, p)| app.clock.day(p.at) != app.clock.day(entry.at));
+    (new_since, day)
+}
+
+/// The marker rows above entry `index`, drawn.
+fn markers(app: &App, entries: &[Loaded], index: usize, width: usize) -> Vec<Line<'static>> {
+    let (new_since, day) = marker_kinds(app, entries, index);
     let mut rows = Vec::new();
-    if let (Some(mark), Some((before, _))) = (app.since, previous)
-        && *before <= mark
-        && *seq > mark
-    {
+    if new_since {
         rows.push(marker(app, NEW_SINCE, width, Color::LightRed));
     }
-    if previous.is_none_or(|(_, p)| app.clock.day(p.at) != app.clock.day(entry.at)) {
-        let day = app.clock.day_line(entry.at);
-        rows.push(marker(app, &day, width, Color::DarkGray));
+    if let Some((_, entry)) = entries.get(index).filter(|_| day) {
+        rows.push(marker(
+            app,
+            &app.clock.day_line(entry.at),
+            width,
+            Color::DarkGray,
+        ));
     }
     rows
 }
@@ -70,7 +81,8 @@ fn block_len(app: &App, entries: &[Loaded], index: usize, width: usize) -> usize
     let Some((seq, entry)) = entries.get(index) else {
         return 0;
     };
-    let markers = markers(app, entries, index, width).len();
+    let (new_since, day) = marker_kinds(app, entries, index);
+    let markers = usize::from(new_since) + usize::from(day);
     let shape = shape(app, entry, width);
     let key = (app.current().map(|c| c.summary.id), *seq);
     if let Some((cached, rows)) = app.row_cache.borrow().get(&key)
