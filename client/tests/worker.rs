@@ -52,6 +52,53 @@ fn off_runtime<T: Send>(f: impl FnOnce() -> T + Send) -> T {
     std::thread::scope(|s| s.spawn(f).join().unwrap())
 }
 
+/// A runtime for the workers, beside the relay fixture's own.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+/// A client of `user` enrolled from `bundle`, reaching the relay at `addr`.
+fn client(
+    fed: &Federation,
+    user: &str,
+    bundle: &std::path::Path,
+    addr: std::net::SocketAddr,
+) -> Client {
+    let mut client = Client::new(fed.engine(user, bundle));
+    client.set_relay_address(Some(addr.to_string()));
+    client
+}
+
+/// Waits until both workers are online, then the lead creates `ops` (TLP:AMBER, EU
+/// RESTRICTED) and invites the officer; returns the channel.
+async fn online_in_ops(
+    lead: &vigil_client::worker::Handle,
+    events: [&mut UnboundedReceiver<Event>; 2],
+) -> vigil_protocol::channel::ChannelId {
+    for events in events {
+        until(events, |e| {
+            (*e == Event::Connection(Connection::Online)).then_some(())
+        })
+        .await;
+    }
+    let label = Label::new(
+        "TLP:AMBER",
+        "EU RESTRICTED",
+        &[],
+        ClassificationPolicy::eu(),
+    )
+    .unwrap();
+    let channel = lead.create("ops".into(), label).await.unwrap();
+    lead.invite(channel, UserId::new("officer@cert-at").unwrap())
+        .await
+        .unwrap();
+    channel
+}
+
 #[test]
 fn workers_exchange_messages_and_survive_a_relay_outage() {
     let fed = Federation::new(&["CERT-AT"]);
@@ -59,41 +106,16 @@ fn workers_exchange_messages_and_survive_a_relay_outage() {
     let addr = relay.addr;
     let lead_bundle = fed.issue("lead@cert-at", "EU SECRET");
     let officer_bundle = fed.issue("officer@cert-at", "EU SECRET");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = |user: &str, bundle| {
-        let mut client = Client::new(fed.engine(user, bundle));
-        client.set_relay_address(Some(addr.to_string()));
-        client
-    };
+    let runtime = runtime();
     let (lead_client, officer_client) = (
-        client("lead@cert-at", &lead_bundle),
-        client("officer@cert-at", &officer_bundle),
+        client(&fed, "lead@cert-at", &lead_bundle, addr),
+        client(&fed, "officer@cert-at", &officer_bundle, addr),
     );
     let relay = runtime.block_on(async {
         let (lead, mut lead_events, lead_task) = vigil_client::worker::spawn(lead_client);
         let (officer, mut officer_events, officer_task) =
             vigil_client::worker::spawn(officer_client);
-        for events in [&mut lead_events, &mut officer_events] {
-            until(events, |e| {
-                (*e == Event::Connection(Connection::Online)).then_some(())
-            })
-            .await;
-        }
-        let label = Label::new(
-            "TLP:AMBER",
-            "EU RESTRICTED",
-            &[],
-            ClassificationPolicy::eu(),
-        )
-        .unwrap();
-        let channel = lead.create("ops".into(), label).await.unwrap();
-        lead.invite(channel, UserId::new("officer@cert-at").unwrap())
-            .await
-            .unwrap();
+        let channel = online_in_ops(&lead, [&mut lead_events, &mut officer_events]).await;
         until(&mut officer_events, |e| {
             matches!(e, Event::ChannelChanged { channel: c } if *c == channel).then_some(())
         })
@@ -156,38 +178,15 @@ fn a_frozen_relay_holds_up_no_local_action_and_shows_as_not_answering() {
     let proxy = vigil_tests::proxy::FreezableProxy::start(relay.addr);
     let lead_bundle = fed.issue("lead@cert-at", "EU SECRET");
     let officer_bundle = fed.issue("officer@cert-at", "EU SECRET");
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap();
-    let client = |user: &str, bundle, addr: std::net::SocketAddr| {
-        let mut client = Client::new(fed.engine(user, bundle));
-        client.set_relay_address(Some(addr.to_string()));
-        client
-    };
-    let lead_client = client("lead@cert-at", &lead_bundle, proxy.addr);
-    let officer_client = client("officer@cert-at", &officer_bundle, relay.addr);
+    let runtime = runtime();
+    let lead_client = client(&fed, "lead@cert-at", &lead_bundle, proxy.addr);
+    let officer_client = client(&fed, "officer@cert-at", &officer_bundle, relay.addr);
     let officer_id = UserId::new("officer@cert-at").unwrap();
     runtime.block_on(async {
         let (lead, mut lead_events, _lead_task) = vigil_client::worker::spawn(lead_client);
         let (officer, mut officer_events, officer_task) =
             vigil_client::worker::spawn(officer_client);
-        for events in [&mut lead_events, &mut officer_events] {
-            until(events, |e| {
-                (*e == Event::Connection(Connection::Online)).then_some(())
-            })
-            .await;
-        }
-        let label = Label::new(
-            "TLP:AMBER",
-            "EU RESTRICTED",
-            &[],
-            ClassificationPolicy::eu(),
-        )
-        .unwrap();
-        let channel = lead.create("ops".into(), label).await.unwrap();
-        lead.invite(channel, officer_id.clone()).await.unwrap();
+        let channel = online_in_ops(&lead, [&mut lead_events, &mut officer_events]).await;
 
         // The relay freezes; a message goes into the outbox and its sending hangs.
         proxy.freeze();
