@@ -15,6 +15,9 @@ use super::confirm::Question;
 use super::{Action, App, Focus, Mode};
 use crate::config::CHANNEL_LIST_WIDTHS;
 
+/// Columns Alt-Left / Alt-Right take from or give to the channel list.
+const LIST_STEP: u16 = 4;
+
 /// What the keyboard side of the app remembers between keys.
 #[derive(Debug, Default)]
 pub(crate) struct InputState {
@@ -137,10 +140,10 @@ impl App {
         } else if self.keys.narrower_channels.matches(key) {
             self.list_width = self
                 .list_width
-                .saturating_sub(4)
+                .saturating_sub(LIST_STEP)
                 .max(*CHANNEL_LIST_WIDTHS.start());
         } else if self.keys.wider_channels.matches(key) {
-            self.list_width = (self.list_width + 4).min(*CHANNEL_LIST_WIDTHS.end());
+            self.list_width = (self.list_width + LIST_STEP).min(*CHANNEL_LIST_WIDTHS.end());
         } else {
             return None;
         }

@@ -10,6 +10,10 @@ use vigil_client::engine::Entry;
 use super::{Action, App, CommandError, Focus, Seek, WHEEL_ROWS};
 use crate::tui::view::rows;
 
+/// Older history is asked for when the view is within this many pages of the oldest loaded
+/// row.
+const PREFETCH_PAGES: usize = 2;
+
 impl App {
     fn loaded(&self) -> &[(u64, Entry)] {
         self.current_id()
@@ -44,7 +48,7 @@ impl App {
     /// the real top.
     fn max_scroll_near(&self, wanted: usize) -> (usize, bool) {
         let (width, height) = self.pane();
-        let limit = wanted.saturating_add(3 * height);
+        let limit = wanted.saturating_add((PREFETCH_PAGES + 1) * height);
         let (rows, all) = rows::count_from_newest(self, self.loaded(), width, limit);
         (rows.saturating_sub(height), all)
     }
@@ -68,7 +72,7 @@ impl App {
         let (max, top) = self.max_scroll_near(wanted);
         self.scroll = wanted.min(max);
         // Rows above the view: counted only near the top of what is loaded.
-        if top && max - self.scroll < 2 * self.pane().1 {
+        if top && max - self.scroll < PREFETCH_PAGES * self.pane().1 {
             return self.older_page().into_iter().collect();
         }
         Vec::new()

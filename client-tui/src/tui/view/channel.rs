@@ -69,7 +69,7 @@ pub(super) fn draw_channel(frame: &mut Frame<'_>, app: &App, area: Rect) {
         }
         None => {
             let text = Paragraph::new(
-                "No channel yet. Create one:\n  /create NAME --tlp TLP:AMBER --level \"EU RESTRICTED\"\nor wait for an invitation. Press ? for help.",
+                "No channel yet. Create one:\n  /create NAME --tlp TLP:AMBER --level \"EU RESTRICTED\"\nor wait for an invitation. Press F1 for help.",
             )
             .wrap(Wrap { trim: false })
             .block(Block::default().borders(Borders::ALL).title(" Vigil "));
