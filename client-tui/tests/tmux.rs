@@ -105,15 +105,21 @@ impl Tmux {
 
     /// Waits (up to 30 s) until `text` is on the screen of `name`.
     fn wait_for(&self, name: &str, text: &str) -> String {
+        self.wait_for_times(name, text, 1)
+    }
+
+    /// Waits (up to 30 s) until `text` is on the screen of `name` `times` times (a frame may be
+    /// captured while it is being written).
+    fn wait_for_times(&self, name: &str, text: &str, times: usize) -> String {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let screen = self.screen(name);
-            if screen.contains(text) {
+            if screen.matches(text).count() >= times {
                 return screen;
             }
             assert!(
                 Instant::now() < deadline,
-                "{text:?} did not appear on {name}'s screen:\n{screen}"
+                "{text:?} did not appear {times} time(s) on {name}'s screen:\n{screen}"
             );
             std::thread::sleep(Duration::from_millis(100));
         }
@@ -188,8 +194,12 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
     tmux.open("officer", officer, relay.addr, pass);
     let banner = "==== TLP:AMBER | EU RESTRICTED ====";
     for name in ["lead", "officer"] {
-        let screen = tmux.wait_for(name, banner);
-        assert_eq!(screen.matches(banner).count(), 2, "{screen}");
+        let screen = tmux.wait_for_times(name, banner, 2);
+        assert_eq!(
+            screen.matches(banner).count(),
+            2,
+            "above and below:\n{screen}"
+        );
     }
     tmux.wait_for("officer", "added you to ops");
 
