@@ -249,7 +249,7 @@ impl Client {
                 other => return Err(refused(other)),
             }
         }
-        self.refresh_revocations().await?;
+        self.refresh_trust().await?;
         Ok(())
     }
 
@@ -270,12 +270,21 @@ impl Client {
         }
     }
 
-    /// Fetches the revocation lists the relay enforces and puts newer ones in force.
+    /// Fetches the organisation's trust list and the revocation lists from the relay and puts
+    /// newer ones in force (the trust list first: a partner it adds has its revocation list
+    /// checked against its root).
     ///
     /// # Errors
     ///
     /// [`ClientError`].
-    pub async fn refresh_revocations(&mut self) -> Result<(), ClientError> {
+    pub async fn refresh_trust(&mut self) -> Result<(), ClientError> {
+        match self.request(&Request::TrustLists).await? {
+            Response::TrustLists { lists } => {
+                let events = self.engine.update_trust_lists(lists, now())?;
+                self.emit(events);
+            }
+            other => return Err(refused(other)),
+        }
         match self.request(&Request::Revocations).await? {
             Response::Revocations { lists } => {
                 let events = self.engine.update_revocations(lists, now())?;
@@ -337,6 +346,10 @@ impl Client {
             }
             Push::Revocations { lists } => {
                 let events = self.engine.update_revocations(lists, now())?;
+                self.emit(events);
+            }
+            Push::TrustLists { lists } => {
+                let events = self.engine.update_trust_lists(lists, now())?;
                 self.emit(events);
             }
         }
@@ -448,7 +461,7 @@ impl Client {
                             tokio::time::sleep(RETRY_BASE * (1 << retries)).await;
                         }
                         SendOutcome::Revoked(why) => {
-                            self.refresh_revocations().await?;
+                            self.refresh_trust().await?;
                             let (_, events) = self.engine.retarget(&key, &why, now())?;
                             self.emit(events);
                         }

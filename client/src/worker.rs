@@ -388,7 +388,7 @@ impl Worker {
             self.forward();
         } else if now >= self.next_revocations {
             self.next_revocations = now + REVOCATION_REFRESH;
-            let refreshed = self.client.refresh_revocations().await;
+            let refreshed = self.client.refresh_trust().await;
             self.after(refreshed).await;
         } else if self.client.probe_due() {
             let probed = self.client.probe().await;

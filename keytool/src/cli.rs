@@ -222,6 +222,34 @@ pub enum TrustCommand {
         #[arg(long = "role", value_name = "ROLE")]
         roles: Vec<String>,
     },
+    /// Stop trusting a partner organisation: its root leaves the relay's roots and the next
+    /// trust list, which every device fetches from the relay.
+    ///
+    /// Example: vigil-keytool trust remove --org-dir /srv/vigil/cert-at --partner CERT-CZ
+    Remove {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+        /// The partner organisation's id.
+        #[arg(long, value_name = "ORG")]
+        partner: String,
+    },
+    /// Trust a partner under its new root after it rotated its root key (its limits stay).
+    /// Compare the new fingerprint with the partner first.
+    ///
+    /// Example: vigil-keytool trust rotate --org-dir /srv/vigil/cert-at --partner
+    ///   cert-cz-new.root.vigil --fingerprint "5e6f 7a8b ..."
+    Rotate {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+        /// The partner's new root file (or its organisation directory).
+        #[arg(long, value_name = "PARTNER_ORGDIR_OR_ROOTFILE")]
+        partner: PathBuf,
+        /// The new fingerprint the partner read to you; refused if it differs.
+        #[arg(long)]
+        fingerprint: Option<String>,
+    },
     /// List the own and the trusted partner roots with their countries, fingerprints and limits.
     ///
     /// Example: vigil-keytool trust list --org-dir /srv/vigil/cert-at

@@ -181,8 +181,9 @@ pub enum Error {
     },
     /// Another root of a partner already trusted (exit code 1).
     #[error(
-        "a different root of {org} is already trusted (fingerprint {trusted}); if {org} really \
-         changed its root, remove {} first",
+        "a different root of {org} is already trusted (fingerprint {trusted}, in {}); if {org} \
+         really changed its root, confirm the new fingerprint with them and run `vigil-keytool \
+         trust rotate`",
         path.display()
     )]
     RootConflict {
@@ -192,6 +193,14 @@ pub enum Error {
         /// Where that root is.
         path: PathBuf,
     },
+    /// `trust remove` or `trust rotate` of an organisation that is not a trusted partner.
+    #[error("{partner} is not a partner of {org} (see `vigil-keytool trust list`)")]
+    NotAPartner { org: OrgId, partner: OrgId },
+    /// `trust rotate` with the root already trusted.
+    #[error(
+        "{org} is already trusted with this root (fingerprint {fingerprint}): nothing to rotate"
+    )]
+    SameRoot { org: OrgId, fingerprint: String },
 }
 
 /// A signature `inspect` checked that does not verify; the message quotes the line printed.
@@ -215,6 +224,9 @@ pub enum Unverified {
     /// A certificate request's proof of possession.
     #[error("signature check failed: DOES NOT VERIFY")]
     Request { user: UserId },
+    /// A trust list's signature or content, against its organisation's root.
+    #[error("signature check failed:     DOES NOT VERIFY against the {org} root")]
+    TrustList { org: OrgId },
 }
 
 impl Unverified {
@@ -226,6 +238,7 @@ impl Unverified {
             Self::RevocationList { .. } => "bad_revocation_list_signature",
             Self::Certificate { .. } => "bad_signature",
             Self::Request { .. } => "bad_request_signature",
+            Self::TrustList { .. } => "bad_trust_list",
         }
     }
 }
@@ -273,6 +286,9 @@ pub enum Damage {
     /// A root the trust store refuses.
     #[error(transparent)]
     Trust(#[from] CertError),
+    /// A trust list that does not verify against the own root.
+    #[error(transparent)]
+    TrustList(#[from] vigil_protocol::TrustListError),
     /// The ledger's serial counter is at its maximum.
     #[error("serials exhausted")]
     SerialsExhausted,
@@ -362,6 +378,8 @@ impl Error {
             Self::Unverified(e) => e.kind(),
             Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
             Self::RootConflict { .. } => "root_conflict",
+            Self::NotAPartner { .. } => "not_a_partner",
+            Self::SameRoot { .. } => "same_root",
         }
     }
 

@@ -75,7 +75,24 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
                 max_clearance,
                 roles,
             };
-            commands::trust::add(&org_dir, &partner, fingerprint.as_deref(), &limits, out)
+            commands::trust::add(
+                &org_dir,
+                &partner,
+                fingerprint.as_deref(),
+                &limits,
+                &pass,
+                out,
+            )
+        }
+        Command::Trust(TrustCommand::Remove { org_dir, partner }) => {
+            commands::partner_change::remove(&org_dir, &partner, &pass, out)
+        }
+        Command::Trust(TrustCommand::Rotate {
+            org_dir,
+            partner,
+            fingerprint,
+        }) => {
+            commands::partner_change::rotate(&org_dir, &partner, fingerprint.as_deref(), &pass, out)
         }
         Command::Trust(TrustCommand::List { org_dir }) => commands::trust::list(&org_dir, out),
         Command::Inspect(args) => commands::inspect::inspect(&args, out),

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod partners;
+pub mod trust_list;
 
 use std::fs::File;
 use std::os::unix::fs::OpenOptionsExt as _;
@@ -338,6 +339,20 @@ impl OrgDir {
         let path = dir.join(name);
         fsutil::write_atomic(&path, contents)?;
         Ok(Some(path))
+    }
+
+    /// Removes a file published with [`Self::publish_to_relay`], if a relay directory is here
+    /// and holds it. Returns the path removed.
+    pub fn unpublish_from_relay(&self, subdir: &str, name: &str) -> Result<Option<PathBuf>> {
+        let Some(relay) = &self.ledger.relay else {
+            return Ok(None);
+        };
+        let path = relay.dir.join(subdir).join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => Ok(Some(path)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(Error::io(&path, e)),
+        }
     }
 }
 

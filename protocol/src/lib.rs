@@ -30,7 +30,8 @@ mod time;
 
 pub use cert::{
     CertError, CertificateBody, Clearance, LocalIdentity, MemberCertificate, OrgRoot,
-    RevocationError, RevocationList, RevokedCertificate, TrustStore, VerifiedCertificate,
+    RevocationError, RevocationList, RevokedCertificate, TrustList, TrustListError, TrustStore,
+    VerifiedCertificate,
 };
 pub use codec::{DecodeError, WIRE_VERSION};
 pub use crypto::DecryptError;

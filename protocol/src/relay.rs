@@ -141,6 +141,9 @@ pub enum Request {
     /// The revocation lists the relay enforces (signed by each org root: a client verifies
     /// them against its own trust store; a relay can withhold a list, never forge one).
     Revocations,
+    /// The trust lists the relay holds, one per organisation that published one (signed by
+    /// each org root: a member applies only its own organisation's, and only a newer one).
+    TrustLists,
 }
 
 /// Why the relay refused a request.
@@ -219,6 +222,10 @@ pub enum Response {
     Revocations {
         lists: Vec<crate::cert::RevocationList>,
     },
+    /// The trust lists the relay holds, one per organisation that published one.
+    TrustLists {
+        lists: Vec<crate::cert::TrustList>,
+    },
 }
 
 /// What the relay sends unasked.
@@ -246,6 +253,10 @@ pub enum Push {
     Revocations {
         lists: Vec<crate::cert::RevocationList>,
     },
+    /// The trust lists the relay holds changed: every list it holds now, as
+    /// [`Response::TrustLists`] carries them. Pushed to every live connection when the relay
+    /// takes a newer list from its roots directory.
+    TrustLists { lists: Vec<crate::cert::TrustList> },
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use vigil_protocol::cert::PartnerLimits;
 use vigil_protocol::provisioning::{FileKind, dearmor};
-use vigil_protocol::{OrgId, OrgRoot, RevocationList, TrustStore};
+use vigil_protocol::{OrgId, OrgRoot, RevocationList, TrustList, TrustStore};
 
 /// The configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -238,6 +238,7 @@ impl Config {
     pub fn trust_store(&self) -> Result<TrustStore, ConfigError> {
         let mut trust = TrustStore::new();
         let mut limits: BTreeMap<OrgId, (PathBuf, PartnerLimits)> = BTreeMap::new();
+        let mut lists = Vec::new();
         for (path, kind, bytes) in armored_files(&self.roots_dir)? {
             match kind {
                 FileKind::OrgRoot => {
@@ -257,11 +258,13 @@ impl Config {
                         ));
                     }
                 }
+                FileKind::TrustList => lists.push((path, bytes)),
                 other => {
                     return Err(invalid(
                         &path,
                         format!(
-                            "expected an org root or partner limits file, found a {other} file"
+                            "expected an org root, partner limits or trust list file, found a \
+                             {other} file"
                         ),
                     ));
                 }
@@ -271,8 +274,28 @@ impl Config {
             return Err(invalid(&self.roots_dir, "no trusted roots (*.root.vigil)"));
         }
         apply_limits(&mut trust, limits)?;
+        keep_trust_lists(&mut trust, lists);
         update_revocations(&mut trust, &self.revocations_dir)?;
         Ok(trust)
+    }
+}
+
+/// Keeps each organisation's trust list (`ORG.trust.vigil`, published by `vigil-keytool trust`)
+/// to hand to its members; the relay's own trust stays what the roots and limits files say. A
+/// list that does not verify against its organisation's root here, or is older than another
+/// file's, is skipped with a warning naming the file: members verify every list themselves.
+fn keep_trust_lists(trust: &mut TrustStore, lists: Vec<(PathBuf, Vec<u8>)>) {
+    for (path, bytes) in lists {
+        match TrustList::from_bytes(&bytes) {
+            Ok(list) => {
+                if let Err(reason) = trust.keep_trust_list(list) {
+                    tracing::warn!(path = %path.display(), %reason, "trust list not served");
+                }
+            }
+            Err(reason) => {
+                tracing::warn!(path = %path.display(), %reason, "trust list not served");
+            }
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use std::io::Write;
 
 use vigil_client::client::{Client, ClientError};
-use vigil_client::engine::{Event, TrustWarning};
+use vigil_client::engine::{Event, TrustWarning, describe_trust_change};
 
 use super::{ChannelCommand, CliError, Command, Notes, UsageError};
 use super::{channel, governance, messages, verify};
@@ -155,6 +155,8 @@ pub(super) fn report_warning(event: &Event, notes: &mut dyn Notes) {
                 "could not decrypt or verify from {sender}: {reason}"
             ));
         }
+        Event::Alert { text, .. } => notes.note(&format!("WARNING: {text}")),
+        Event::Partners(change) => notes.note(&describe_trust_change(change)),
         _ => {}
     }
 }

@@ -21,6 +21,7 @@ mod records;
 mod revocation;
 mod sessions;
 mod states;
+mod trust_lists;
 mod ui;
 mod waiting;
 
@@ -33,7 +34,7 @@ use vigil_protocol::channel::ChannelView;
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::provisioning::{BundleContents, FileKind, RelayInfo, SealedFile, dearmor};
 use vigil_protocol::{
-    LocalIdentity, MemberCertificate, RevocationList, TrustStore, UnixTime, UserId,
+    LocalIdentity, MemberCertificate, RevocationList, TrustList, TrustStore, UnixTime, UserId,
     VerifiedCertificate,
 };
 
@@ -46,6 +47,7 @@ pub use error::EngineError;
 pub use listing::ChannelSummary;
 pub use outbox::{Outgoing, SendOutcome};
 pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
+pub use trust_lists::describe_trust_change;
 use records::{ParkedEntry, keys};
 pub use waiting::{
     MAX_PARKED, MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER, MAX_PARKED_PER_SENDER,
@@ -169,7 +171,7 @@ impl Engine {
         let local = bundle
             .local_identity()
             .map_err(EngineError::BundleIdentity)?;
-        let trust = trust_store(&bundle, bundle.revocations())?;
+        let trust = trust_store(&bundle, None, bundle.revocations())?;
         trust
             .verify_certificate(local.certificate(), now)
             .map_err(EngineError::BundleCertificate)?;
@@ -188,6 +190,8 @@ impl Engine {
             keys::REVOCATIONS,
             &bundle.revocations().to_vec(),
         );
+        let own_list = trust.trust_list(&local.certificate().body().org).cloned();
+        store.stage(&mut batch, Kind::Meta, keys::TRUST_LIST, &own_list);
         store.stage_raw(
             &mut batch,
             Kind::Prekeys,
@@ -400,7 +404,8 @@ fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
     let revocations: Vec<RevocationList> = store
         .get(Kind::Meta, keys::REVOCATIONS)?
         .unwrap_or_default();
-    let trust = trust_store(bundle, &revocations)?;
+    let trust_list: Option<TrustList> = store.get(Kind::Meta, keys::TRUST_LIST)?.flatten();
+    let trust = trust_store(bundle, trust_list, &revocations)?;
     let prekeys = store
         .get_raw(Kind::Prekeys, keys::PREKEYS)?
         .ok_or_else(|| corrupt("prekeys"))?;
@@ -420,13 +425,23 @@ fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
     })
 }
 
+/// The trust store of a device: the own organisation's root without limit, each partner's
+/// within the limits the bundle carries for it, then the trust list of the bundle and the one
+/// kept since (a newer list decides the partners), then the revocation lists.
 fn trust_store(
     bundle: &BundleContents,
+    kept: Option<TrustList>,
     revocations: &[RevocationList],
 ) -> Result<TrustStore, EngineError> {
-    // The own organisation's root without limit, each partner's within the limits the bundle
-    // carries for it.
     let mut trust = bundle.trust_store().map_err(EngineError::BundleRoot)?;
+    let own = bundle.certificate().body().org.clone();
+    for list in bundle.trust_list().cloned().into_iter().chain(kept) {
+        // The kept list is never older than the bundle's (it was applied after it); a list
+        // that does not apply leaves the partners as they were.
+        if let Err(e) = trust.apply_trust_list(list, &own) {
+            tracing::debug!(reason = %e, "trust list not applied at open");
+        }
+    }
     for list in revocations {
         // A list that no longer verifies (its org no longer trusted) is simply not in force.
         let _ = trust.update_revocations(list.clone());

@@ -17,6 +17,8 @@ pub(crate) mod keys {
     pub(crate) const BUNDLE: &[u8] = b"bundle";
     /// The revocation lists in force, in [`super::super::Kind::Meta`].
     pub(crate) const REVOCATIONS: &[u8] = b"revocations";
+    /// The own organisation's trust list in force (an `Option`), in [`super::super::Kind::Meta`].
+    pub(crate) const TRUST_LIST: &[u8] = b"trust-list";
     /// The prekey secrets, in [`super::super::Kind::Prekeys`].
     pub(crate) const PREKEYS: &[u8] = b"prekeys";
     /// The id of the signed prekey last published, in [`super::super::Kind::Meta`].
@@ -290,6 +292,9 @@ pub enum Event {
     Connection(Connection),
     /// How many entries wait in the outbox.
     Outbox(usize),
+    /// The organisation's trust list changed whom this device trusts (see
+    /// [`super::describe_trust_change`]).
+    Partners(vigil_protocol::cert::TrustChange),
 }
 
 /// A warning about a contact's keys.

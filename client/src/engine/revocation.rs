@@ -72,7 +72,7 @@ impl Engine {
 
     /// Removes every member whose certificate is no longer valid from each channel we act
     /// for, in one change per channel.
-    fn remove_invalid_members(
+    pub(super) fn remove_invalid_members(
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,

@@ -11,6 +11,7 @@ use super::chain::{chain_back, linked_run};
 use super::channels::describe_change;
 use super::inbound::Progress;
 use super::records::{Body, Event};
+use super::trust_lists::trust_difference;
 use super::{Engine, EngineError};
 use crate::store::Batch;
 use crate::store::Place;
@@ -96,6 +97,10 @@ impl Engine {
             // The run refused is of other states that came before it: they are refused when
             // their own turn comes, and this one waits.
             Err(_) if !run.contains(signed) => Ok(Progress::Wait),
+            Err(e) if trust_difference(&e).is_some() => {
+                self.wait_for_trust(batch, events, (from, signed), &e, now)?;
+                Ok(Progress::Wait)
+            }
             Err(e) => {
                 let first = run
                     .first()
@@ -209,6 +214,10 @@ impl Engine {
             }
         }
         match refusal {
+            Some(e) if trust_difference(&e).is_some() => {
+                self.wait_for_trust(batch, events, (from, signed), &e, now)?;
+                Ok(Progress::Wait)
+            }
             Some(e) if !matches!(e, ChannelError::Unconfirmed { .. }) => {
                 let state = signed.state();
                 let why = format!("refused an invitation to {} from {from}: {e}", state.name);
@@ -250,5 +259,25 @@ impl Engine {
         self.distribute_sender_key(batch, id, &targets)?;
         events.push(Event::ChannelChanged { channel: id });
         Ok(())
+    }
+
+    /// A change refused only because this device's trust differs from its signer's: it waits
+    /// (parked, retried when the trust list changes) and the member is told once, naming the
+    /// organisation.
+    fn wait_for_trust(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        (from, signed): (&UserId, &SignedChannelState),
+        error: &ChannelError,
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        if self.parked_states(signed.state().channel).contains(signed) {
+            return Ok(()); // told when it was first parked
+        }
+        let Some(org) = trust_difference(error).cloned() else {
+            return Ok(());
+        };
+        self.trust_wait_alert(batch, events, (from, signed), &org, error, now)
     }
 }

@@ -78,6 +78,10 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
             );
             Ok(())
         }
+        FileKind::TrustList => {
+            let list = vigil_protocol::TrustList::from_bytes(&bytes).map_err(corrupt)?;
+            super::show_trust_list::trust_list(&list, &roots, out)
+        }
         FileKind::CertificateRequest => request(
             &CertificateRequest::from_bytes(&bytes).map_err(corrupt)?,
             out,

@@ -170,6 +170,7 @@ pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()>
     let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
     let roots = org.trusted_roots()?;
     let revocations = org.revocations()?;
+    let trust_list = org.trust_list()?;
 
     let rng = &mut rand_core::OsRng;
     let identity = IdentityKeyPair::generate(rng);
@@ -178,7 +179,11 @@ pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()>
     let certificate = certify(&mut org, &root_key, user, name, keys, &terms)?;
     let member =
         LocalIdentity::new(certificate.clone(), identity, agreement).map_err(Error::Identity)?;
-    let sealed = BundleContents::new(&member, relay, roots, vec![revocations])
+    let mut contents = BundleContents::new(&member, relay, roots, vec![revocations]);
+    if let Some(list) = trust_list {
+        contents = contents.with_trust_list(list);
+    }
+    let sealed = contents
         .seal(rng, bundle_passphrase.as_bytes(), KdfParams::DEFAULT, now())
         .map_err(Error::Seal)?;
     let file = armor(FileKind::EnrollmentBundle, &sealed.to_bytes());

@@ -3,6 +3,8 @@
 pub mod inspect;
 pub mod issue;
 pub mod org;
+pub mod partner_change;
 pub mod relay;
 pub mod revoke;
+mod show_trust_list;
 pub mod trust;

@@ -3,10 +3,10 @@
 use std::io::Write;
 use std::path::Path;
 
-use vigil_protocol::cert::RevocationListBody;
+use vigil_protocol::cert::{RevocationListBody, TrustListBody};
 use vigil_protocol::keys::OrgRootKeyPair;
 use vigil_protocol::provisioning::{FileKind, KdfParams, SealedFile, armor};
-use vigil_protocol::{CountryCode, OrgId, OrgRoot, RevocationList, codec};
+use vigil_protocol::{CountryCode, OrgId, OrgRoot, RevocationList, TrustList, codec};
 
 use crate::error::{Error, Result};
 use crate::orgdir::{Ledger, OrgDir, write_ledger};
@@ -75,6 +75,20 @@ pub fn init(
     fsutil::write_new(
         &dir.join("revocations.vigil"),
         armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
+    )?;
+    // Version 1 trusts no partner: `trust add` signs the next.
+    let trust_list = TrustList::sign(
+        &key,
+        TrustListBody {
+            org: org.clone(),
+            version: 1,
+            issued_at: created,
+            partners: vec![],
+        },
+    );
+    fsutil::write_new(
+        &dir.join("trust-list.vigil"),
+        armor(FileKind::TrustList, &trust_list.to_bytes()).as_bytes(),
     )?;
     // The ledger comes last: its presence marks a complete organisation directory.
     write_ledger(

@@ -9,6 +9,7 @@ use vigil_protocol::provisioning::{FileKind, RelayInfo, armor};
 
 use crate::error::{Damage, Error, Result};
 use crate::orgdir::partners::{limits_file, limits_name, root_name};
+use crate::orgdir::trust_list::trust_list_name;
 use crate::orgdir::{OrgDir, RelayRecord};
 use crate::say;
 use vigil_common::{fs as fsutil, now};
@@ -217,7 +218,7 @@ fn tls_certificate(host: &str, org: &str) -> Result<(rcgen::KeyPair, rcgen::Cert
 }
 
 /// Writes the relay's `roots/` (own root; partner roots, each after its limits) and
-/// `revocations/` (own list).
+/// `revocations/` (own list), and the own trust list in `roots/`.
 fn fill_trust(org: &OrgDir, dir: &Path) -> Result<()> {
     let roots = dir.join("roots");
     let write_root = |root: &OrgRoot| {
@@ -234,6 +235,12 @@ fn fill_trust(org: &OrgDir, dir: &Path) -> Result<()> {
             limits_file(org_id, &partner.limits).as_bytes(),
         )?;
         write_root(&partner.root)?;
+    }
+    if let Some(list) = org.trust_list()? {
+        fsutil::write_atomic(
+            &roots.join(trust_list_name(&org.org)),
+            armor(FileKind::TrustList, &list.to_bytes()).as_bytes(),
+        )?;
     }
     let revocations = org.revocations()?;
     fsutil::write_atomic(

@@ -10,9 +10,12 @@ use vigil_protocol::{OrgRoot, Role};
 use super::issue::parse_clearance;
 use crate::error::{Error, Result};
 use crate::orgdir::partners::{Partner, default_limits, root_name};
+use crate::orgdir::trust_list::trust_list_name;
 use crate::orgdir::{OrgDir, read_root};
 use crate::say;
-use vigil_common::fs as fsutil;
+use vigil_common::passphrase::Source;
+use vigil_common::{fs as fsutil, now};
+use vigil_protocol::keys::OrgRootKeyPair;
 
 /// The limits as typed on the command line.
 #[derive(Debug, Clone, Default)]
@@ -66,7 +69,11 @@ fn normalise_fingerprint(text: &str) -> String {
 }
 
 /// Reads the partner's root and refuses the own root and a fingerprint that differs.
-fn partner_root(org: &OrgDir, partner: &Path, fingerprint: Option<&str>) -> Result<OrgRoot> {
+pub(super) fn partner_root(
+    org: &OrgDir,
+    partner: &Path,
+    fingerprint: Option<&str>,
+) -> Result<OrgRoot> {
     let file = if partner.is_dir() {
         partner.join("root.vigil")
     } else {
@@ -88,12 +95,14 @@ fn partner_root(org: &OrgDir, partner: &Path, fingerprint: Option<&str>) -> Resu
 }
 
 /// Trusts the root in `partner` (an org directory or a root file) within `limits`, or changes
-/// the limits of a partner already trusted.
+/// the limits of a partner already trusted; then signs the next trust list (with the root key,
+/// asked for only when something changes) and publishes it.
 pub fn add(
     org_dir: &Path,
     partner: &Path,
     fingerprint: Option<&str>,
     limits: &LimitArgs,
+    pass: &Source,
     out: &mut dyn Write,
 ) -> Result<()> {
     let org = OrgDir::open(org_dir)?;
@@ -102,19 +111,36 @@ pub fn add(
         .partners()?
         .into_iter()
         .find(|p| p.root.org() == root.org());
-    match known {
-        Some(known) if known.root.key() != root.key() => Err(Error::RootConflict {
-            org: root.org().clone(),
-            trusted: known.root.fingerprint(),
-            path: org.partners_dir().join(root_name(root.org())),
-        }),
-        Some(known) => update(&org, &known, limits, out),
-        None => trust_new(&org, &root, fingerprint.is_none(), limits, out),
+    let change = match &known {
+        Some(known) if known.root.key() != root.key() => {
+            return Err(Error::RootConflict {
+                org: root.org().clone(),
+                trusted: known.root.fingerprint(),
+                path: org.partners_dir().join(root_name(root.org())),
+            });
+        }
+        Some(known) => planned_limits(known, limits, out)?,
+        None => Some(limits.parse()?),
+    };
+    let unsigned = org.trust_list()?.is_none();
+    if change.is_none() && !unsigned {
+        return Ok(());
     }
+    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    match (known, change) {
+        (Some(known), Some(new)) => update(&org, &known, &new, limits, out)?,
+        (None, Some(new)) => trust_new(&org, &root, fingerprint.is_none(), &new, limits, out)?,
+        (_, None) => {}
+    }
+    sign_and_publish(&org, &root_key, out)
 }
 
-/// A partner trusted already: records new limits when given (or when none were recorded yet).
-fn update(org: &OrgDir, known: &Partner, limits: &LimitArgs, out: &mut dyn Write) -> Result<()> {
+/// The new limits of a partner trusted already, or `None` when they stay as they are.
+fn planned_limits(
+    known: &Partner,
+    limits: &LimitArgs,
+    out: &mut dyn Write,
+) -> Result<Option<PartnerLimits>> {
     let root = &known.root;
     say(
         out,
@@ -133,14 +159,26 @@ fn update(org: &OrgDir, known: &Partner, limits: &LimitArgs, out: &mut dyn Write
                 known.limits
             ),
         );
-        return Ok(());
+        return Ok(None);
     }
     let new = limits.parse()?;
     if known.recorded && new == known.limits {
         say(out, format!("Limits unchanged: {new}"));
-        return Ok(());
+        return Ok(None);
     }
-    org.write_limits(root.org(), &new)?;
+    Ok(Some(new))
+}
+
+/// Records the new limits of a partner trusted already, here and at the relay.
+fn update(
+    org: &OrgDir,
+    known: &Partner,
+    new: &PartnerLimits,
+    limits: &LimitArgs,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let root = &known.root;
+    org.write_limits(root.org(), new)?;
     say(
         out,
         format!(
@@ -152,12 +190,7 @@ fn update(org: &OrgDir, known: &Partner, limits: &LimitArgs, out: &mut dyn Write
         ),
     );
     default_note(org, root, limits, out);
-    published(org.publish_limits(root.org(), &new)?, out);
-    say(
-        out,
-        "Bundles issued from now on carry these limits; reissue bundles of devices that \
-         should learn them now, and restart the relay to apply them there.",
-    );
+    published(org.publish_limits(root.org(), new)?, out);
     Ok(())
 }
 
@@ -167,15 +200,15 @@ fn trust_new(
     org: &OrgDir,
     root: &OrgRoot,
     unverified: bool,
+    new: &PartnerLimits,
     limits: &LimitArgs,
     out: &mut dyn Write,
 ) -> Result<()> {
-    let new = limits.parse()?;
     let name = root_name(root.org());
     let text = armor(FileKind::OrgRoot, &root.to_bytes());
-    org.write_limits(root.org(), &new)?;
+    org.write_limits(root.org(), new)?;
     fsutil::write_new(&org.partners_dir().join(&name), text.as_bytes())?;
-    let limits_published = org.publish_limits(root.org(), &new)?;
+    let limits_published = org.publish_limits(root.org(), new)?;
     let root_published = org.publish_to_relay("roots", &name, text.as_bytes())?;
     say(
         out,
@@ -196,10 +229,46 @@ fn trust_new(
     default_note(org, root, limits, out);
     published(limits_published, out);
     published(root_published, out);
+    Ok(())
+}
+
+/// Signs the next trust list from `partners/`, publishes it, and says how it reaches the relay
+/// and the devices.
+pub(super) fn sign_and_publish(
+    org: &OrgDir,
+    root_key: &OrgRootKeyPair,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let (list, published) = org.sign_trust_list(root_key, now())?;
     say(
         out,
-        "Bundles issued from now on carry this root and its limits.",
+        format!(
+            "Trust list version {} signed: {} ({} partner(s))",
+            list.version(),
+            org.trust_list_path().display(),
+            list.body().partners.len()
+        ),
     );
+    match published {
+        Some(path) => say(
+            out,
+            format!(
+                "Published to the relay: {} (the relay reloads it on SIGHUP or within a \
+                 housekeeping round; devices fetch it at their next connection or refresh)",
+                path.display()
+            ),
+        ),
+        None => say(
+            out,
+            format!(
+                "No relay directory on this machine: copy {} to the relay's roots directory as \
+                 {} (and the partner's root and limits files when you added one), then reload \
+                 the relay (SIGHUP).",
+                org.trust_list_path().display(),
+                trust_list_name(&org.org)
+            ),
+        ),
+    }
     Ok(())
 }
 
@@ -229,7 +298,7 @@ fn published(path: Option<std::path::PathBuf>, out: &mut dyn Write) {
     }
 }
 
-/// Lists the own root and the partner roots with their limits.
+/// Lists the own root and the partner roots with their limits, then the trust list in force.
 pub fn list(org_dir: &Path, out: &mut dyn Write) -> Result<()> {
     let org = OrgDir::open(org_dir)?;
     say(
@@ -258,6 +327,23 @@ pub fn list(org_dir: &Path, out: &mut dyn Write) -> Result<()> {
                 partner.limits
             ),
         );
+    }
+    match org.trust_list()? {
+        Some(list) => say(
+            out,
+            format!(
+                "Trust list version {} ({} partner(s)), signed {}: {}",
+                list.version(),
+                list.body().partners.len(),
+                list.body().issued_at,
+                org.trust_list_path().display()
+            ),
+        ),
+        None => say(
+            out,
+            "No trust list signed yet: the next `trust add` signs one (devices learn partners \
+             added after their enrolment only from it).",
+        ),
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 )]
 
 mod partners;
+mod trust_lists;
 
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt as _;

@@ -10,6 +10,8 @@ mod member;
 mod revocation;
 mod root;
 mod trust;
+mod trust_list;
+mod trusted_partners;
 
 pub use error::{CertError, RevocationError};
 pub use limits::PartnerLimits;
@@ -18,6 +20,8 @@ pub use member::{CertificateBody, Clearance, MAX_ROLES, MemberCertificate};
 pub use revocation::{RevocationList, RevocationListBody, RevokedCertificate};
 pub use root::{OrgRoot, RootDecodeError};
 pub use trust::{RevocationUpdate, TrustStore, VerifiedCertificate};
+pub use trust_list::{MAX_PARTNERS, TrustList, TrustListBody, TrustListError, TrustedPartner};
+pub use trusted_partners::{TrustChange, TrustListUpdate};
 
 use crate::codec;
 use crate::keys::{OrgRootKeyPair, OrgRootPublicKey, Signature, SignatureContext, SignatureError};

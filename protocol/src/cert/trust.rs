@@ -50,9 +50,11 @@ pub enum RevocationUpdate {
 /// [`PartnerLimits`], checked by every verification.
 #[derive(Clone, Debug, Default)]
 pub struct TrustStore {
-    roots: BTreeMap<OrgId, OrgRoot>,
-    limits: BTreeMap<OrgId, PartnerLimits>,
-    revocations: BTreeMap<OrgId, RevocationList>,
+    pub(super) roots: BTreeMap<OrgId, OrgRoot>,
+    pub(super) limits: BTreeMap<OrgId, PartnerLimits>,
+    pub(super) revocations: BTreeMap<OrgId, RevocationList>,
+    /// The newest verified trust list of each organisation (see [`super::TrustList`]).
+    pub(super) trust_lists: BTreeMap<OrgId, super::TrustList>,
 }
 
 impl TrustStore {

@@ -28,6 +28,8 @@ pub enum SignatureContext {
     GroupMessage,
     /// A member's login to a relay, bound to the TLS connection.
     RelayLogin,
+    /// An org root's signature on its organisation's trust list (its partners and their limits).
+    TrustList,
 }
 
 impl SignatureContext {
@@ -44,6 +46,7 @@ impl SignatureContext {
             Self::ChannelState => b"vigil/1 channel-state\0",
             Self::GroupMessage => b"vigil/1 group-message\0",
             Self::RelayLogin => b"vigil/1 relay-login\0",
+            Self::TrustList => b"vigil/1 trust-list\0",
         }
     }
 

@@ -28,10 +28,13 @@ pub enum FileKind {
     /// What an organisation accepts from one partner (`ORG.limits.vigil`, beside the partner's
     /// root): see [`crate::cert::PartnerLimits::to_record`].
     PartnerLimits,
+    /// An organisation's trust list, signed by its root (`ORG.trust.vigil`): see
+    /// [`crate::cert::TrustList`].
+    TrustList,
 }
 
 impl FileKind {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::OrgRoot,
         Self::Certificate,
         Self::RevocationList,
@@ -41,6 +44,7 @@ impl FileKind {
         Self::PendingIdentity,
         Self::SealedStoreKey,
         Self::PartnerLimits,
+        Self::TrustList,
     ];
 
     /// The label in the armour lines, e.g. `ORG ROOT`.
@@ -56,6 +60,7 @@ impl FileKind {
             Self::PendingIdentity => "SEALED PENDING IDENTITY",
             Self::SealedStoreKey => "SEALED STORE KEY",
             Self::PartnerLimits => "PARTNER LIMITS",
+            Self::TrustList => "TRUST LIST",
         }
     }
 }

@@ -7,7 +7,8 @@ use zeroize::{Zeroize, ZeroizeOnDrop};
 
 use super::sealed::{KdfParams, SealError, SealedFile};
 use crate::cert::{
-    CertError, LocalIdentity, MemberCertificate, OrgRoot, PartnerLimits, RevocationList, TrustStore,
+    CertError, LocalIdentity, MemberCertificate, OrgRoot, PartnerLimits, RevocationList, TrustList,
+    TrustStore,
 };
 use crate::ids::{OrgId, Text, UserId};
 use crate::keys::{AgreementKeyPair, IdentityKeyPair};
@@ -90,6 +91,10 @@ pub struct BundleContents {
     roots: Vec<TrustedRoot>,
     #[zeroize(skip)]
     revocations: Vec<RevocationList>,
+    /// The organisation's trust list when the bundle was made: the version a device starts
+    /// from, so a relay cannot hand it an older one.
+    #[zeroize(skip)]
+    trust_list: Option<TrustList>,
 }
 
 impl std::fmt::Debug for BundleContents {
@@ -101,12 +106,14 @@ impl std::fmt::Debug for BundleContents {
             relay,
             roots,
             revocations,
+            trust_list,
         } = self;
         f.debug_struct("BundleContents")
             .field("user", &certificate.body().user)
             .field("relay", relay)
             .field("roots", &roots.len())
             .field("revocation_lists", &revocations.len())
+            .field("trust_list", &trust_list.as_ref().map(TrustList::version))
             .field("keys", &"[secret elided]")
             .finish()
     }
@@ -129,7 +136,21 @@ impl BundleContents {
             relay,
             roots,
             revocations,
+            trust_list: None,
         }
+    }
+
+    /// The bundle with the organisation's trust list (see [`Self::trust_list`]).
+    #[must_use]
+    pub fn with_trust_list(mut self, list: TrustList) -> Self {
+        self.trust_list = Some(list);
+        self
+    }
+
+    /// The organisation's trust list when the bundle was made, if it had one.
+    #[must_use]
+    pub fn trust_list(&self) -> Option<&TrustList> {
+        self.trust_list.as_ref()
     }
 
     /// The public header for this bundle.

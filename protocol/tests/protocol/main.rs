@@ -18,3 +18,4 @@ mod harness;
 mod negative;
 mod partners;
 mod sessions;
+mod trust_lists;

@@ -61,6 +61,9 @@ pub(crate) async fn handle(shared: &Shared, user: &UserId, request: Request) -> 
             payload,
         } => mailbox::send(shared, user, id, recipients, level, payload).await,
         Request::Revocations => revocations(shared),
+        Request::TrustLists => Response::TrustLists {
+            lists: shared.trust().trust_lists().cloned().collect(),
+        },
         Request::Ack { ids } => mailbox::ack(shared, user, ids).await,
     }
 }

@@ -5,7 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use vigil_protocol::channel::ChannelId;
 
-use vigil_client::engine::{Body, ChannelSummary, Delivery, Entry, Event, Place, TrustWarning};
+use vigil_client::engine::{
+    Body, ChannelSummary, Delivery, Entry, Event, Place, TrustWarning, describe_trust_change,
+};
 use vigil_protocol::UserId;
 
 use super::{Action, App, ChannelItem, Mode, PAGE, TrustMark, Update};
@@ -167,6 +169,10 @@ impl App {
             }
             Event::Connection(state) => self.connection = state,
             Event::Outbox(n) => self.outbox = n,
+            Event::Partners(change) => {
+                self.warnings.push(describe_trust_change(&change));
+                return vec![Action::RefreshChannels];
+            }
         }
         Vec::new()
     }

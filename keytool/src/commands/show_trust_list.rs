@@ -1,0 +1,61 @@
+//! `inspect` of a trust list: its version, partners and limits, and its signature checked
+//! against the root of its organisation when that root is known.
+
+use std::io::Write;
+
+use vigil_protocol::{OrgRoot, TrustList};
+
+use crate::error::{Result, Unverified};
+use crate::say;
+
+/// Prints `list`; refuses (exit 1) when its signature or content does not verify.
+pub(super) fn trust_list(list: &TrustList, roots: &[OrgRoot], out: &mut dyn Write) -> Result<()> {
+    let body = list.body();
+    say(out, "Vigil trust list");
+    say(out, format!("  organisation:  {}", body.org));
+    say(out, format!("  version:       {}", body.version));
+    say(out, format!("  issued:        {}", body.issued_at));
+    say(out, format!("  partners:      {}", body.partners.len()));
+    for partner in &body.partners {
+        say(
+            out,
+            format!(
+                "    {} ({}, fingerprint {}): {}",
+                partner.root.org(),
+                partner.root.country(),
+                partner.root.fingerprint(),
+                partner.limits
+            ),
+        );
+    }
+    let Some(root) = roots.iter().find(|r| r.org() == &body.org) else {
+        say(
+            out,
+            format!(
+                "  signature:     not checked: no root of {} given (use --org-dir or --root)",
+                body.org
+            ),
+        );
+        return Ok(());
+    };
+    match list.verify(root) {
+        Ok(()) => {
+            say(
+                out,
+                format!(
+                    "  signature:     valid ({} root {})",
+                    root.org(),
+                    root.fingerprint()
+                ),
+            );
+            Ok(())
+        }
+        Err(why) => {
+            say(out, format!("  signature:     DOES NOT VERIFY: {why}"));
+            Err(Unverified::TrustList {
+                org: root.org().clone(),
+            }
+            .into())
+        }
+    }
+}

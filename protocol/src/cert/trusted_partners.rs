@@ -1,0 +1,162 @@
+//! Putting an organisation's trust list in force in a [`TrustStore`]: the list's partners become
+//! exactly the partners trusted, with their limits, and a partner whose root changed (a key
+//! rotation the organisation signed) is trusted under its new root only.
+
+use std::collections::BTreeSet;
+
+use super::{TrustList, TrustListError, TrustStore};
+use crate::ids::OrgId;
+
+/// What putting a trust list in force changed.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TrustChange {
+    /// The list's version now in force.
+    pub version: u64,
+    /// Partners trusted from now on.
+    pub added: Vec<OrgId>,
+    /// Partners no longer trusted.
+    pub removed: Vec<OrgId>,
+    /// Partners trusted under a new root key.
+    pub rotated: Vec<OrgId>,
+    /// Partners whose limits changed.
+    pub limits_changed: Vec<OrgId>,
+}
+
+impl TrustChange {
+    /// Whether whom we trust, or within which limits, changed.
+    #[must_use]
+    pub fn any(&self) -> bool {
+        !(self.added.is_empty()
+            && self.removed.is_empty()
+            && self.rotated.is_empty()
+            && self.limits_changed.is_empty())
+    }
+}
+
+/// What offering a trust list did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TrustListUpdate {
+    /// The list is newer than what we had and is now in force; what it changed.
+    Applied(TrustChange),
+    /// We already had exactly this list.
+    Unchanged,
+}
+
+impl TrustStore {
+    /// The newest verified trust list of `org`.
+    #[must_use]
+    pub fn trust_list(&self, org: &OrgId) -> Option<&TrustList> {
+        self.trust_lists.get(org)
+    }
+
+    /// Every trust list held, one per organisation.
+    pub fn trust_lists(&self) -> impl Iterator<Item = &TrustList> {
+        self.trust_lists.values()
+    }
+
+    /// Verifies `list` against its organisation's trusted root and keeps it if it is newer
+    /// than the one held, without changing whom this store trusts (a relay keeps the lists of
+    /// every organisation it serves, to hand them to their members).
+    ///
+    /// # Errors
+    ///
+    /// [`TrustListError`]: unknown organisation, bad signature or partner, an older version,
+    /// or a different list with the version we hold (equivocation).
+    pub fn keep_trust_list(&mut self, list: TrustList) -> Result<bool, TrustListError> {
+        let org = list.org().clone();
+        let root = self
+            .roots
+            .get(&org)
+            .ok_or_else(|| TrustListError::UnknownOrg { org: org.clone() })?;
+        list.verify(root)?;
+        if let Some(current) = self.trust_lists.get(&org) {
+            let (have, offered) = (current.version(), list.version());
+            if offered < have {
+                return Err(TrustListError::Stale {
+                    org,
+                    current: have,
+                    offered,
+                });
+            }
+            if offered == have {
+                return if current == &list {
+                    Ok(false)
+                } else {
+                    Err(TrustListError::Equivocation { org, version: have })
+                };
+            }
+        }
+        self.trust_lists.insert(org, list);
+        Ok(true)
+    }
+
+    /// For a member of `own`: verifies `list` (which must be `own`'s, signed by its root) and,
+    /// if it is newer than the one in force, makes its partners exactly the partners trusted.
+    /// A partner the list no longer names loses its root, limits, revocation list and trust
+    /// list; a partner named with another root than the one held is trusted under the new root
+    /// only (its old revocation list, signed by the old key, is dropped).
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::keep_trust_list`], and [`TrustListError::UnknownOrg`] for a list of another
+    /// organisation than `own`.
+    pub fn apply_trust_list(
+        &mut self,
+        list: TrustList,
+        own: &OrgId,
+    ) -> Result<TrustListUpdate, TrustListError> {
+        if list.org() != own {
+            return Err(TrustListError::UnknownOrg {
+                org: list.org().clone(),
+            });
+        }
+        if !self.keep_trust_list(list.clone())? {
+            return Ok(TrustListUpdate::Unchanged);
+        }
+        Ok(TrustListUpdate::Applied(self.trust_partners_of(&list, own)))
+    }
+
+    /// Makes the partners of `list` (already verified) exactly the partners trusted.
+    fn trust_partners_of(&mut self, list: &TrustList, own: &OrgId) -> TrustChange {
+        let mut change = TrustChange {
+            version: list.version(),
+            ..TrustChange::default()
+        };
+        let named: BTreeSet<&OrgId> = list.body().partners.iter().map(|p| p.root.org()).collect();
+        let gone: Vec<OrgId> = self
+            .roots
+            .keys()
+            .filter(|org| *org != own && !named.contains(org))
+            .cloned()
+            .collect();
+        for org in gone {
+            self.forget(&org);
+            change.removed.push(org);
+        }
+        for partner in &list.body().partners {
+            let org = partner.root.org().clone();
+            match self.roots.get(&org) {
+                None => change.added.push(org.clone()),
+                Some(held) if held.key() != partner.root.key() => {
+                    self.forget(&org);
+                    change.rotated.push(org.clone());
+                }
+                Some(_) if self.limits.get(&org) != Some(&partner.limits) => {
+                    change.limits_changed.push(org.clone());
+                }
+                Some(_) => {}
+            }
+            self.roots.insert(org.clone(), partner.root.clone());
+            self.limits.insert(org, partner.limits.clone());
+        }
+        change
+    }
+
+    /// Drops everything held for `org`.
+    fn forget(&mut self, org: &OrgId) {
+        self.roots.remove(org);
+        self.limits.remove(org);
+        self.revocations.remove(org);
+        self.trust_lists.remove(org);
+    }
+}
