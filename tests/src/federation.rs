@@ -39,6 +39,25 @@ impl Federation {
     /// When provisioning fails: the test cannot run.
     #[must_use]
     pub fn new(orgs: &[&str]) -> Self {
+        let this = Self::untrusted(orgs);
+        for a in orgs {
+            for b in orgs {
+                if a != b {
+                    this.trust(a, b, "EU TOP SECRET");
+                }
+            }
+        }
+        this
+    }
+
+    /// As [`Self::new`], without any `trust add`: each organisation trusts only itself until a
+    /// test calls [`Self::trust`].
+    ///
+    /// # Panics
+    ///
+    /// When provisioning fails: the test cannot run.
+    #[must_use]
+    pub fn untrusted(orgs: &[&str]) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, value) in [
             ("admin-pass", ADMIN_PASSPHRASE),
@@ -87,23 +106,32 @@ impl Federation {
                 &path(&this.config),
             ]);
         }
-        for a in orgs {
-            for b in orgs {
-                if a != b {
-                    this.keytool(&[
-                        "trust",
-                        "add",
-                        "--org-dir",
-                        &path(&this.org_dir(a)),
-                        "--partner",
-                        &path(&this.org_dir(b)),
-                        "--max-clearance",
-                        "EU TOP SECRET",
-                    ]);
-                }
-            }
-        }
         this
+    }
+
+    /// `trust add`: `org` trusts `partner` up to `max_clearance` (signing and publishing its
+    /// next trust list).
+    ///
+    /// # Panics
+    ///
+    /// When the keytool fails.
+    pub fn trust(&self, org: &str, partner: &str, max_clearance: &str) {
+        self.keytool(&[
+            "trust",
+            "add",
+            "--org-dir",
+            &path(&self.org_dir(org)),
+            "--partner",
+            &path(&self.org_dir(partner)),
+            "--max-clearance",
+            max_clearance,
+        ]);
+    }
+
+    /// The shared relay's `roots/` directory.
+    #[must_use]
+    pub fn relay_roots(&self) -> PathBuf {
+        self.dir.path().join("relay/roots")
     }
 
     /// Runs `vigil-keytool` (in this process) with the admin passphrase.

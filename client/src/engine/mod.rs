@@ -21,7 +21,7 @@ mod records;
 mod revocation;
 mod sessions;
 mod states;
-mod trust_lists;
+pub mod trust_lists;
 mod ui;
 mod waiting;
 
@@ -47,8 +47,8 @@ pub use error::EngineError;
 pub use listing::ChannelSummary;
 pub use outbox::{Outgoing, SendOutcome};
 pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
-pub use trust_lists::describe_trust_change;
 use records::{ParkedEntry, keys};
+pub use trust_lists::describe_trust_change;
 pub use waiting::{
     MAX_PARKED, MAX_PARKED_BYTES, MAX_PARKED_BYTES_PER_SENDER, MAX_PARKED_PER_SENDER,
     PARKED_EXPIRY_SECS, STALL_WARNING_SECS,
@@ -171,7 +171,7 @@ impl Engine {
         let local = bundle
             .local_identity()
             .map_err(EngineError::BundleIdentity)?;
-        let trust = trust_store(&bundle, None, bundle.revocations())?;
+        let trust = trust_store(&bundle, Vec::new(), bundle.revocations())?;
         trust
             .verify_certificate(local.certificate(), now)
             .map_err(EngineError::BundleCertificate)?;
@@ -190,8 +190,8 @@ impl Engine {
             keys::REVOCATIONS,
             &bundle.revocations().to_vec(),
         );
-        let own_list = trust.trust_list(&local.certificate().body().org).cloned();
-        store.stage(&mut batch, Kind::Meta, keys::TRUST_LIST, &own_list);
+        let lists: Vec<TrustList> = bundle.trust_list().cloned().into_iter().collect();
+        store.stage(&mut batch, Kind::Meta, keys::TRUST_LISTS, &lists);
         store.stage_raw(
             &mut batch,
             Kind::Prekeys,
@@ -404,8 +404,10 @@ fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
     let revocations: Vec<RevocationList> = store
         .get(Kind::Meta, keys::REVOCATIONS)?
         .unwrap_or_default();
-    let trust_list: Option<TrustList> = store.get(Kind::Meta, keys::TRUST_LIST)?.flatten();
-    let trust = trust_store(bundle, trust_list, &revocations)?;
+    let kept: Vec<TrustList> = store
+        .get(Kind::Meta, keys::TRUST_LISTS)?
+        .unwrap_or_default();
+    let trust = trust_store(bundle, kept, &revocations)?;
     let prekeys = store
         .get_raw(Kind::Prekeys, keys::PREKEYS)?
         .ok_or_else(|| corrupt("prekeys"))?;
@@ -426,17 +428,18 @@ fn load(store: &Store, bundle: &BundleContents) -> Result<Loaded, EngineError> {
 }
 
 /// The trust store of a device: the own organisation's root without limit, each partner's
-/// within the limits the bundle carries for it, then the trust list of the bundle and the one
-/// kept since (a newer list decides the partners), then the revocation lists.
+/// within the limits the bundle carries for it, then the trust list of the bundle and those
+/// applied since, in order (the newest decides the partners; the older ones say until when a
+/// removed partner was trusted), then the revocation lists.
 fn trust_store(
     bundle: &BundleContents,
-    kept: Option<TrustList>,
+    kept: Vec<TrustList>,
     revocations: &[RevocationList],
 ) -> Result<TrustStore, EngineError> {
     let mut trust = bundle.trust_store().map_err(EngineError::BundleRoot)?;
     let own = bundle.certificate().body().org.clone();
     for list in bundle.trust_list().cloned().into_iter().chain(kept) {
-        // The kept list is never older than the bundle's (it was applied after it); a list
+        // A list already applied (the bundle's is usually the first kept) changes nothing; one
         // that does not apply leaves the partners as they were.
         if let Err(e) = trust.apply_trust_list(list, &own) {
             tracing::debug!(reason = %e, "trust list not applied at open");

@@ -17,8 +17,9 @@ pub(crate) mod keys {
     pub(crate) const BUNDLE: &[u8] = b"bundle";
     /// The revocation lists in force, in [`super::super::Kind::Meta`].
     pub(crate) const REVOCATIONS: &[u8] = b"revocations";
-    /// The own organisation's trust list in force (an `Option`), in [`super::super::Kind::Meta`].
-    pub(crate) const TRUST_LIST: &[u8] = b"trust-list";
+    /// The own organisation's trust lists applied, oldest first (a `Vec`, at most
+    /// [`super::super::trust_lists::TRUST_LISTS_KEPT`]), in [`super::super::Kind::Meta`].
+    pub(crate) const TRUST_LISTS: &[u8] = b"trust-lists";
     /// The prekey secrets, in [`super::super::Kind::Prekeys`].
     pub(crate) const PREKEYS: &[u8] = b"prekeys";
     /// The id of the signed prekey last published, in [`super::super::Kind::Meta`].

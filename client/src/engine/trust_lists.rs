@@ -26,6 +26,11 @@ pub(super) fn trust_difference(error: &ChannelError) -> Option<&OrgId> {
     }
 }
 
+/// Trust lists kept in the store, oldest dropped first: replayed at open, they rebuild which
+/// partners were trusted until when (a state signed while a partner was trusted still applies
+/// after it was removed). Far more versions than an organisation signs in a device's life.
+pub const TRUST_LISTS_KEPT: usize = 64;
+
 impl Engine {
     /// Puts a newer trust list of our own organisation in force (verified against our root;
     /// older, forged and other organisations' lists are ignored), then removes members of
@@ -43,9 +48,19 @@ impl Engine {
         self.transact(|engine, batch, events| {
             let own = engine.local.certificate().body().org.clone();
             let mut changes = Vec::new();
+            let mut kept: Vec<TrustList> = engine
+                .store
+                .get(Kind::Meta, keys::TRUST_LISTS)?
+                .unwrap_or_default();
             for list in lists.into_iter().filter(|l| l.org() == &own) {
-                match engine.trust.apply_trust_list(list, &own) {
-                    Ok(TrustListUpdate::Applied(change)) => changes.push(change),
+                match engine.trust.apply_trust_list(list.clone(), &own) {
+                    Ok(TrustListUpdate::Applied(change)) => {
+                        changes.push(change);
+                        if kept.len() >= TRUST_LISTS_KEPT {
+                            kept.remove(0);
+                        }
+                        kept.push(list);
+                    }
                     Ok(TrustListUpdate::Unchanged) => {}
                     Err(e) => tracing::warn!(reason = %e, "trust list not applied"),
                 }
@@ -53,7 +68,7 @@ impl Engine {
             if changes.is_empty() {
                 return Ok(());
             }
-            engine.trust_changed(batch, &own);
+            engine.trust_changed(batch, &kept);
             for change in changes {
                 events.push(Event::Partners(change));
             }
@@ -63,12 +78,11 @@ impl Engine {
         })
     }
 
-    /// Keeps the trust list and the revocation lists now in force (a partner no longer trusted
-    /// takes its list with it) and forgets which certificates were checked.
-    fn trust_changed(&mut self, batch: &mut Batch, own: &OrgId) {
+    /// Keeps the trust lists applied and the revocation lists now in force (a partner no
+    /// longer trusted takes its list with it) and forgets which certificates were checked.
+    fn trust_changed(&mut self, batch: &mut Batch, kept: &Vec<TrustList>) {
         self.verified.clear();
-        let list = self.trust.trust_list(own).cloned();
-        self.store.stage(batch, Kind::Meta, keys::TRUST_LIST, &list);
+        self.store.stage(batch, Kind::Meta, keys::TRUST_LISTS, kept);
         let lists: Vec<RevocationList> = self
             .trust
             .roots()

@@ -109,7 +109,13 @@ fn a_rotated_partner_root_replaces_the_old_one_with_its_limits() {
     let fingerprint = new_root.fingerprint();
     env.fails(
         &[
-            "trust", "rotate", "--org-dir", "at", "--partner", "cz-new", "--fingerprint",
+            "trust",
+            "rotate",
+            "--org-dir",
+            "at",
+            "--partner",
+            "cz-new",
+            "--fingerprint",
             "0000",
         ],
         1,
@@ -134,7 +140,10 @@ fn a_rotated_partner_root_replaces_the_old_one_with_its_limits() {
         FileKind::OrgRoot,
     ))
     .unwrap();
-    assert_eq!(at_relay, new_root, "the relay's copy of the root is the new one");
+    assert_eq!(
+        at_relay, new_root,
+        "the relay's copy of the root is the new one"
+    );
 }
 
 #[test]
@@ -174,7 +183,11 @@ fn inspect_checks_a_trust_list_and_refuses_a_tampered_one() {
     let mut bytes = read_kind(&env.path("at/trust-list.vigil"), FileKind::TrustList);
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    std::fs::write(env.path("tampered.vigil"), armor(FileKind::TrustList, &bytes)).unwrap();
+    std::fs::write(
+        env.path("tampered.vigil"),
+        armor(FileKind::TrustList, &bytes),
+    )
+    .unwrap();
     env.fails(
         &["inspect", "--org-dir", "at", "tampered.vigil"],
         1,

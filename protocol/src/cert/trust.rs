@@ -55,6 +55,9 @@ pub struct TrustStore {
     pub(super) revocations: BTreeMap<OrgId, RevocationList>,
     /// The newest verified trust list of each organisation (see [`super::TrustList`]).
     pub(super) trust_lists: BTreeMap<OrgId, super::TrustList>,
+    /// Partner roots a trust list removed or replaced, each trusted for states signed before
+    /// that list (as a revoked certificate is for states signed before its revocation).
+    pub(super) former: Vec<super::trusted_partners::FormerPartner>,
 }
 
 impl TrustStore {
@@ -209,18 +212,32 @@ impl TrustStore {
         any_revocation: bool,
     ) -> Result<VerifiedCertificate, CertError> {
         let body = certificate.body();
-        let root = self
-            .roots
-            .get(&body.org)
-            .ok_or_else(|| CertError::UntrustedRoot {
+        let current = match self.roots.get(&body.org) {
+            Some(root) => certificate.verify_signature(root.key()).map(|()| {
+                (
+                    *root.key(),
+                    self.limits.get(&body.org),
+                    self.revocations.get(&body.org),
+                )
+            }),
+            None => Err(CertError::UntrustedRoot {
                 user: body.user.clone(),
                 org: body.org.clone(),
-            })?;
-        certificate.verify_signature(root.key())?;
-        self.check_status(body, now, any_revocation)?;
+            }),
+        };
+        let (root, limits, revocations) = match current {
+            Ok(found) => found,
+            // As of a time before a partner was removed or rotated, the root trusted then.
+            Err(refusal) if !any_revocation => self
+                .former_root(certificate, now)
+                .map(|f| (*f.root.key(), Some(&f.limits), f.revocations.as_ref()))
+                .ok_or(refusal)?,
+            Err(refusal) => return Err(refusal),
+        };
+        check_status(body, now, any_revocation, limits, revocations)?;
         Ok(VerifiedCertificate {
             certificate: certificate.clone(),
-            root: *root.key(),
+            root,
         })
     }
 
@@ -236,53 +253,58 @@ impl TrustStore {
     pub fn recheck(&self, verified: &VerifiedCertificate, now: UnixTime) -> Result<(), CertError> {
         let body = verified.body();
         match self.roots.get(&body.org) {
-            Some(root) if root.key() == &verified.root => self.check_status(body, now, true),
+            Some(root) if root.key() == &verified.root => check_status(
+                body,
+                now,
+                true,
+                self.limits.get(&body.org),
+                self.revocations.get(&body.org),
+            ),
             _ => Err(CertError::UntrustedRoot {
                 user: body.user.clone(),
                 org: body.org.clone(),
             }),
         }
     }
+}
 
-    /// The partner limits of the certificate's organisation, the validity window at `now` and
-    /// the revocation list in force (every entry when `any_revocation`, else only those revoked
-    /// at or before `now`).
-    fn check_status(
-        &self,
-        body: &CertificateBody,
-        now: UnixTime,
-        any_revocation: bool,
-    ) -> Result<(), CertError> {
-        if let Some(limits) = self.limits.get(&body.org) {
-            limits.check(body)?;
-        }
-        if now < body.not_before {
-            return Err(CertError::NotYetValid {
-                user: body.user.clone(),
-                not_before: body.not_before,
-                now,
-            });
-        }
-        if now >= body.not_after {
-            return Err(CertError::Expired {
-                user: body.user.clone(),
-                not_after: body.not_after,
-                now,
-            });
-        }
-        if let Some(entry) = self
-            .revocations
-            .get(&body.org)
-            .and_then(|l| l.find(body.serial))
-            .filter(|entry| any_revocation || entry.revoked_at <= now)
-        {
-            return Err(CertError::Revoked {
-                user: body.user.clone(),
-                serial: entry.serial,
-                revoked_at: entry.revoked_at,
-                reason: entry.reason.as_str().to_owned(),
-            });
-        }
-        Ok(())
+/// The partner `limits` of the certificate's organisation, the validity window at `now` and
+/// its `revocations` list (every entry when `any_revocation`, else only those revoked at or
+/// before `now`).
+fn check_status(
+    body: &CertificateBody,
+    now: UnixTime,
+    any_revocation: bool,
+    limits: Option<&PartnerLimits>,
+    revocations: Option<&RevocationList>,
+) -> Result<(), CertError> {
+    if let Some(limits) = limits {
+        limits.check(body)?;
     }
+    if now < body.not_before {
+        return Err(CertError::NotYetValid {
+            user: body.user.clone(),
+            not_before: body.not_before,
+            now,
+        });
+    }
+    if now >= body.not_after {
+        return Err(CertError::Expired {
+            user: body.user.clone(),
+            not_after: body.not_after,
+            now,
+        });
+    }
+    if let Some(entry) = revocations
+        .and_then(|l| l.find(body.serial))
+        .filter(|entry| any_revocation || entry.revoked_at <= now)
+    {
+        return Err(CertError::Revoked {
+            user: body.user.clone(),
+            serial: entry.serial,
+            revoked_at: entry.revoked_at,
+            reason: entry.reason.as_str().to_owned(),
+        });
+    }
+    Ok(())
 }

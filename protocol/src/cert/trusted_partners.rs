@@ -4,8 +4,24 @@
 
 use std::collections::BTreeSet;
 
-use super::{TrustList, TrustListError, TrustStore};
+use super::{
+    MAX_PARTNERS, MemberCertificate, OrgRoot, PartnerLimits, RevocationList, TrustList,
+    TrustListError, TrustStore,
+};
 use crate::ids::OrgId;
+use crate::time::UnixTime;
+
+/// A partner's root that a trust list removed or replaced: certificates it signed still verify
+/// as of a time before `until` (a channel state signed while the partner was trusted), never
+/// now. At most [`MAX_PARTNERS`] are kept, the oldest dropped first.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct FormerPartner {
+    pub(super) root: OrgRoot,
+    pub(super) limits: PartnerLimits,
+    pub(super) revocations: Option<RevocationList>,
+    /// When the list that removed or replaced it was issued.
+    pub(super) until: UnixTime,
+}
 
 /// What putting a trust list in force changed.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -129,8 +145,9 @@ impl TrustStore {
             .filter(|org| *org != own && !named.contains(org))
             .cloned()
             .collect();
+        let until = list.body().issued_at;
         for org in gone {
-            self.forget(&org);
+            self.forget(&org, until);
             change.removed.push(org);
         }
         for partner in &list.body().partners {
@@ -138,7 +155,7 @@ impl TrustStore {
             match self.roots.get(&org) {
                 None => change.added.push(org.clone()),
                 Some(held) if held.key() != partner.root.key() => {
-                    self.forget(&org);
+                    self.forget(&org, until);
                     change.rotated.push(org.clone());
                 }
                 Some(_) if self.limits.get(&org) != Some(&partner.limits) => {
@@ -152,11 +169,34 @@ impl TrustStore {
         change
     }
 
-    /// Drops everything held for `org`.
-    fn forget(&mut self, org: &OrgId) {
-        self.roots.remove(org);
-        self.limits.remove(org);
-        self.revocations.remove(org);
+    /// Stops trusting `org` now; its root stays trusted for what it signed before `until`.
+    fn forget(&mut self, org: &OrgId, until: UnixTime) {
+        let revocations = self.revocations.remove(org);
         self.trust_lists.remove(org);
+        if let (Some(root), Some(limits)) = (self.roots.remove(org), self.limits.remove(org)) {
+            if self.former.len() >= MAX_PARTNERS {
+                self.former.remove(0);
+            }
+            self.former.push(FormerPartner {
+                root,
+                limits,
+                revocations,
+                until,
+            });
+        }
+    }
+
+    /// The former root of `certificate`'s organisation that signed it and was trusted at `at`.
+    pub(super) fn former_root(
+        &self,
+        certificate: &MemberCertificate,
+        at: UnixTime,
+    ) -> Option<&FormerPartner> {
+        let org = &certificate.body().org;
+        self.former.iter().rev().find(|f| {
+            f.root.org() == org
+                && at < f.until
+                && certificate.verify_signature(f.root.key()).is_ok()
+        })
     }
 }

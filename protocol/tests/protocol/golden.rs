@@ -7,13 +7,13 @@
 use std::path::PathBuf;
 
 use vigil_protocol::cert::PartnerLimits;
-use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
+use vigil_protocol::cert::{RevocationListBody, RevokedCertificate, TrustListBody, TrustedPartner};
 use vigil_protocol::message::Envelope;
 use vigil_protocol::prekey::PrekeyBundle;
 use vigil_protocol::provisioning::{
     BundleContents, CertificateRequest, KdfParams, RelayInfo, SealedFile, TrustedRoot,
 };
-use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, Session, codec};
+use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList, Session, TrustList, codec};
 
 use crate::fixtures::{NOW, Org, World, rng};
 
@@ -73,6 +73,7 @@ struct Samples {
     first: Envelope,
     reply: Envelope,
     revocations: RevocationList,
+    trust_list: TrustList,
 }
 
 fn samples() -> Samples {
@@ -120,6 +121,18 @@ fn samples() -> Samples {
             "incident-lead".parse().unwrap(),
         ]),
     };
+    let trust_list = TrustList::sign(
+        &world.org.key,
+        TrustListBody {
+            org: world.org.id().clone(),
+            version: 2,
+            issued_at: NOW,
+            partners: vec![TrustedPartner {
+                root: partner.root.clone(),
+                limits: limits.clone(),
+            }],
+        },
+    );
     let contents = BundleContents::new(
         &world.bob.local,
         relay,
@@ -128,7 +141,8 @@ fn samples() -> Samples {
             TrustedRoot::partner(partner.root, limits),
         ],
         vec![revocations.clone()],
-    );
+    )
+    .with_trust_list(trust_list.clone());
     let bundle_file = contents
         .seal(&mut world.rng, BUNDLE_PASSPHRASE, FAST, NOW)
         .unwrap();
@@ -140,6 +154,7 @@ fn samples() -> Samples {
         first,
         reply,
         revocations,
+        trust_list,
     }
 }
 
@@ -157,6 +172,7 @@ fn encodings_match_golden_files() {
     check("envelope-ratchet", &s.reply.to_bytes());
     check("certificate-request", &s.request.to_bytes());
     check("enrollment-bundle", &s.bundle_file.to_bytes());
+    check("trust-list", &s.trust_list.to_bytes());
 }
 
 #[test]
@@ -171,6 +187,9 @@ fn golden_files_still_decode_and_verify() {
     assert!(fresh.trust.verify_certificate(&cert, NOW).is_ok());
     let list = RevocationList::from_bytes(&read_golden("revocation-list")).unwrap();
     fresh.trust.update_revocations(list).unwrap();
+    let trust_list = TrustList::from_bytes(&read_golden("trust-list")).unwrap();
+    trust_list.verify(&fresh.org.root).unwrap();
+    assert_eq!(trust_list.version(), 2);
     let bundle: PrekeyBundle = codec::decode(&read_golden("prekey-bundle")).unwrap();
     bundle
         .verify(&fresh.bob.verified_by(&fresh.trust), NOW)

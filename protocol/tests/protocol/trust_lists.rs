@@ -239,3 +239,47 @@ fn a_relay_keeps_lists_without_changing_whom_it_trusts() {
     assert_eq!(decoded.version(), 2);
     assert_eq!(decoded.org(), &OrgId::new("CERT-AT").unwrap());
 }
+
+#[test]
+fn a_removed_or_rotated_partner_still_verifies_for_what_it_signed_while_trusted() {
+    let mut r = rng(905);
+    let at = Org::new(&mut r, "CERT-AT");
+    let mut cz = Org::new(&mut r, "CERT-CZ");
+    let mut trust = device(&at);
+    applied(trust.apply_trust_list(list(&at, 1, vec![partner(&cz, 1)]), at.id()));
+    let member = cz.member_cleared(&mut r, "officer@cert-cz", 1);
+    let removal = TrustList::sign(
+        &at.key,
+        TrustListBody {
+            org: at.id().clone(),
+            version: 2,
+            issued_at: NOW.plus_days(1),
+            partners: vec![],
+        },
+    );
+    applied(trust.apply_trust_list(removal, at.id()));
+    let cert = member.certificate();
+    // Now: refused. As of a time before the removal: the partner was trusted then.
+    assert!(matches!(
+        trust.verify_certificate(cert, NOW),
+        Err(CertError::UntrustedRoot { .. })
+    ));
+    assert!(trust.verify_certificate_at(cert, NOW).is_ok());
+    assert!(matches!(
+        trust.verify_certificate_at(cert, NOW.plus_days(1)),
+        Err(CertError::UntrustedRoot { .. })
+    ));
+    // The limits of then still apply to what was signed then.
+    let above = cz.member_cleared(&mut r, "analyst@cert-cz", 3);
+    assert!(matches!(
+        trust.verify_certificate_at(above.certificate(), NOW),
+        Err(CertError::ClearanceAboveLimit { .. })
+    ));
+    // A certificate of a different CERT-CZ root (never trusted) gains nothing.
+    let stranger = Org::new(&mut r, "CERT-CZ").member(&mut r, "x@cert-cz");
+    assert!(
+        trust
+            .verify_certificate_at(stranger.certificate(), NOW)
+            .is_err()
+    );
+}

@@ -1,0 +1,185 @@
+//! The member and partner lifecycle, end to end with real `vigil` processes and the keytool:
+//! a partner added after enrolment reaches every device through the signed trust list, a
+//! device that lacks it says so naming the organisation and catches up without forking, and a
+//! partner removed is removed from the channels.
+
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use std::path::Path;
+use std::time::Duration;
+
+use vigil_tests::federation::{Federation, Member, RunningRelay};
+
+fn vigil() -> &'static Path {
+    Path::new(env!("CARGO_BIN_EXE_vigil"))
+}
+
+/// The message texts of `vigil read` output: `TIME  Name <id> (trust) [delivery]: TEXT`.
+fn texts(run_stdout: &str) -> Vec<String> {
+    run_stdout
+        .lines()
+        .filter_map(|l| {
+            let (_, after) = l.split_once("> (")?;
+            let (_, text) = after.split_once(": ")?;
+            Some(text.to_owned())
+        })
+        .collect()
+}
+
+fn read(member: &Member, channel: &str) -> Vec<String> {
+    texts(&member.run(vigil(), &["read", channel]).ok().stdout)
+}
+
+fn members_line(member: &Member) -> String {
+    member.run(vigil(), &["channel", "list"]).ok().stdout
+}
+
+/// Restarts the relay (it re-reads its roots at start) and points every member at it.
+fn restart(fed: &Federation, relay: RunningRelay, members: &mut [&mut Member]) -> RunningRelay {
+    relay.stop();
+    let relay = fed.start_relay();
+    for member in members {
+        member.use_relay(relay.addr);
+    }
+    relay
+}
+
+/// Runs `check` on `member`'s `channel list` until it holds, for up to ten seconds.
+fn until_listed(member: &Member, check: impl Fn(&str) -> bool) -> String {
+    let mut listed = String::new();
+    for _ in 0..20 {
+        listed = members_line(member);
+        if check(&listed) {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    listed
+}
+
+/// Defect 1 of the lifecycle issue: CERT-AT's members enrolled before CERT-AT trusted CERT-CZ.
+/// The trust list signed by `trust add` reaches their devices through the relay; the one whose
+/// relay withheld the list says which organisation it lacks, keeps the change waiting instead
+/// of dropping it, and catches up when the list arrives: every view lists three members.
+#[test]
+fn a_partner_added_after_enrolment_reaches_every_device() {
+    let fed = Federation::untrusted(&["CERT-AT", "CERT-CZ"]);
+    fed.trust("CERT-CZ", "CERT-AT", "EU SECRET");
+    let relay = fed.start_relay();
+    let mut members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("other@cert-at", "EU SECRET"),
+        ],
+    );
+    let [lead, other] = members.as_mut_slice() else {
+        unreachable!()
+    };
+    lead.open_ops_channel(vigil(), "other@cert-at");
+    assert!(read(other, "ops").is_empty(), "other joined");
+
+    fed.trust("CERT-AT", "CERT-CZ", "EU RESTRICTED");
+    // The relay withholds the list from `other` for now: it is hidden while other connects.
+    let list = fed.relay_roots().join("CERT-AT.trust.vigil");
+    let hidden = fed.dir.path().join("hidden.trust.vigil");
+    std::fs::rename(&list, &hidden).unwrap();
+    let mut relay = restart(&fed, relay, &mut [lead, other]);
+    let mut officer = fed.member("officer@cert-cz");
+    officer.use_relay(relay.addr);
+    officer.enroll(vigil(), &fed.issue("officer@cert-cz", "EU RESTRICTED"));
+
+    // The lead's device: the list is back before the lead connects, so the invite works.
+    std::fs::rename(&hidden, &list).unwrap();
+    relay = restart(&fed, relay, &mut [lead, other, &mut officer]);
+    lead.run(vigil(), &["channel", "invite", "ops", "officer@cert-cz"])
+        .ok();
+    lead.run(vigil(), &["send", "ops", "IOC list attached"])
+        .ok();
+    assert_eq!(read(&officer, "ops"), ["IOC list attached"]);
+
+    // `other` is offered the invite of a CERT-CZ member while its relay withholds the list.
+    std::fs::rename(&list, &hidden).unwrap();
+    relay = restart(&fed, relay, &mut [lead, other, &mut officer]);
+    let page = other.run(vigil(), &["read", "ops"]).ok();
+    assert!(
+        page.stdout.contains("does not trust CERT-CZ") || page.stderr.contains("CERT-CZ"),
+        "the waiting change names the organisation:\n{}\n{}",
+        page.stdout,
+        page.stderr
+    );
+    assert!(!members_line(other).contains("officer@cert-cz"));
+
+    // The list arrives: the waiting change applies, nothing was dropped.
+    std::fs::rename(&hidden, &list).unwrap();
+    let relay = restart(&fed, relay, &mut [lead, other, &mut officer]);
+    let listed = until_listed(other, |l| l.contains("officer@cert-cz"));
+    assert!(listed.contains("officer@cert-cz"), "{listed}");
+    assert_eq!(read(other, "ops"), ["IOC list attached"]);
+    other.run(vigil(), &["send", "ops", "seen, blocking"]).ok();
+    assert_eq!(
+        read(&officer, "ops"),
+        ["IOC list attached", "seen, blocking"]
+    );
+    drop(relay);
+}
+
+/// A partner removed from the trust list: the owner's device removes its members from the
+/// channel at its next connection, and the others follow.
+#[test]
+fn a_partner_removed_is_removed_from_the_channels() {
+    let fed = Federation::new(&["CERT-AT", "CERT-CZ"]);
+    let relay = fed.start_relay();
+    let mut members = fed.enroll_all(
+        vigil(),
+        relay.addr,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("other@cert-at", "EU SECRET"),
+            ("officer@cert-cz", "EU RESTRICTED"),
+        ],
+    );
+    let [lead, other, officer] = members.as_mut_slice() else {
+        unreachable!()
+    };
+    lead.open_ops_channel(vigil(), "other@cert-at");
+    lead.run(vigil(), &["channel", "invite", "ops", "officer@cert-cz"])
+        .ok();
+    assert!(read(officer, "ops").is_empty(), "officer joined");
+
+    fed.keytool(&[
+        "trust",
+        "remove",
+        "--org-dir",
+        &fed.org_dir("CERT-AT").to_string_lossy(),
+        "--partner",
+        "CERT-CZ",
+    ]);
+    let relay = restart(&fed, relay, &mut [lead, other, officer]);
+    let listed = until_listed(lead, |l| !l.contains("officer@cert-cz"));
+    assert!(!listed.contains("officer@cert-cz"), "{listed}");
+    let page = lead.run(vigil(), &["read", "ops"]).ok();
+    assert!(
+        page.stdout.contains("removed officer@cert-cz"),
+        "{}",
+        page.stdout
+    );
+    lead.run(vigil(), &["send", "ops", "AT only from here"])
+        .ok();
+    let page = other.run(vigil(), &["read", "ops"]).ok();
+    assert_eq!(
+        texts(&page.stdout),
+        ["AT only from here"],
+        "{}\n{}",
+        page.stdout,
+        page.stderr
+    );
+    assert!(!members_line(other).contains("officer@cert-cz"));
+    drop(relay);
+}
