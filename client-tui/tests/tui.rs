@@ -312,3 +312,19 @@ fn history_pages_merge_with_live_messages_without_duplicates() {
         .collect();
     assert_eq!(seqs, [0, 1, 2, 3, 4]);
 }
+
+#[test]
+fn a_change_of_the_organisations_partners_is_shown_naming_them() {
+    let mut app = app(true);
+    let change = vigil_protocol::cert::TrustChange {
+        version: 4,
+        added: vec!["CERT-SK".parse().unwrap()],
+        removed: vec!["CERT-CZ".parse().unwrap()],
+        ..Default::default()
+    };
+    let actions = app.on_update(Update::Event(Event::Partners(change)));
+    assert!(actions.contains(&Action::RefreshChannels));
+    let (text, _) = render(&app);
+    assert!(text.contains("now trusting CERT-SK"), "{text}");
+    assert!(text.contains("no longer trusting CERT-CZ"), "{text}");
+}
