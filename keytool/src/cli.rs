@@ -68,6 +68,17 @@ pub enum OrgCommand {
         /// The directory to create (must not hold an organisation already).
         #[arg(long, value_name = "ORGDIR")]
         dir: PathBuf,
+        /// Generate the root key on a PKCS#11 token (smartcard, HSM) through this module, e.g.
+        /// /usr/lib/softhsm/libsofthsm2.so; the key never leaves the token, and the token's PIN
+        /// is asked wherever the root key's passphrase would be.
+        #[arg(long, value_name = "MODULE", requires = "token")]
+        pkcs11_module: Option<PathBuf>,
+        /// The token's label (with --pkcs11-module).
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        token: Option<String>,
+        /// The key's label on the token. Default: vigil-root-ORG.
+        #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
+        key_label: Option<String>,
     },
 }
 

@@ -196,6 +196,43 @@ pub enum Error {
     /// `trust remove` or `trust rotate` of an organisation that is not a trusted partner.
     #[error("{partner} is not a partner of {org} (see `vigil-keytool trust list`)")]
     NotAPartner { org: OrgId, partner: OrgId },
+    /// A PKCS#11 token refused or failed an operation.
+    #[error("token {token}: {doing} failed: {source}")]
+    Token {
+        token: String,
+        /// What the keytool was doing.
+        doing: &'static str,
+        #[source]
+        source: cryptoki::error::Error,
+    },
+    /// The token refused the PIN.
+    #[error("token {0}: wrong PIN (a token locks itself after a few wrong PINs)")]
+    WrongPin(String),
+    /// No token with the recorded label is present.
+    #[error("no token labelled {0} is present: insert it, or check [root_token] in org.toml")]
+    NoToken(String),
+    /// The token holds no key with the recorded label.
+    #[error("token {token} holds no key labelled {key}")]
+    NoTokenKey { token: String, key: String },
+    /// `org init --pkcs11-module` on a token that already holds a key with that label.
+    #[error("token {token} already holds a key labelled {key}: choose another --key-label")]
+    TokenKeyExists { token: String, key: String },
+    /// More than one key pair with the label.
+    #[error("token {token} holds several keys labelled {key}")]
+    TokenKeyAmbiguous { token: String, key: String },
+    /// The key on the token is not an Ed25519 key.
+    #[error("key {key} on token {token} is not an Ed25519 key")]
+    TokenKeyNotEd25519 { token: String, key: String },
+    /// The key on the token is not the organisation's root.
+    #[error("key {key} on token {token} is not the root of {}", org_dir.display())]
+    TokenKeyNotRoot {
+        token: String,
+        key: String,
+        org_dir: PathBuf,
+    },
+    /// The token returned something that is not a valid signature by the root.
+    #[error("token {0} returned a signature that does not verify")]
+    TokenSignature(String),
     /// `trust rotate` with the root already trusted.
     #[error(
         "{org} is already trusted with this root (fingerprint {fingerprint}): nothing to rotate"
@@ -379,6 +416,15 @@ impl Error {
             Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
             Self::RootConflict { .. } => "root_conflict",
             Self::NotAPartner { .. } => "not_a_partner",
+            Self::Token { .. } => "token",
+            Self::WrongPin(_) => "wrong_pin",
+            Self::NoToken(_) => "no_token",
+            Self::NoTokenKey { .. } => "no_token_key",
+            Self::TokenKeyExists { .. } => "token_key_exists",
+            Self::TokenKeyAmbiguous { .. } => "token_key_ambiguous",
+            Self::TokenKeyNotEd25519 { .. } => "token_key_not_ed25519",
+            Self::TokenKeyNotRoot { .. } => "token_key_not_root",
+            Self::TokenSignature(_) => "token_signature",
             Self::SameRoot { .. } => "same_root",
         }
     }
@@ -423,5 +469,12 @@ impl From<vigil_common::Error> for Error {
             Common::WeakPassphrase { min } => Self::WeakPassphrase { min },
             Common::PassphraseMismatch => Self::PassphraseMismatch,
         }
+    }
+}
+
+impl From<CertError> for Error {
+    /// The root refused to sign: what the certificate's content breaks.
+    fn from(e: CertError) -> Self {
+        Self::Issue(e)
     }
 }

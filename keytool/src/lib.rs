@@ -6,6 +6,7 @@ pub mod commands;
 pub mod error;
 pub mod orgdir;
 pub mod report;
+pub mod token;
 
 use std::io::Write;
 
@@ -43,8 +44,22 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
         file: cli.passphrase_file,
     };
     match cli.command {
-        Command::Org(OrgCommand::Init { org, country, dir }) => {
-            commands::org::init(&org, country.as_deref(), &dir, &pass, out)
+        Command::Org(OrgCommand::Init {
+            org,
+            country,
+            dir,
+            pkcs11_module,
+            token,
+            key_label,
+        }) => {
+            let token = pkcs11_module
+                .zip(token)
+                .map(|(module, token)| token::TokenRecord {
+                    module,
+                    key: key_label.unwrap_or_else(|| format!("vigil-root-{org}")),
+                    token,
+                });
+            commands::org::init(&org, country.as_deref(), &dir, token, &pass, out)
         }
         Command::Relay(RelayCommand::Init {
             org_dir,

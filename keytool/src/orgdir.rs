@@ -88,6 +88,42 @@ pub struct Ledger {
     /// Every certificate issued.
     #[serde(default)]
     pub issued: Vec<IssuedRecord>,
+    /// Where the root key lives when it is on a PKCS#11 token (else sealed in
+    /// `root-key.vigil`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root_token: Option<crate::token::TokenRecord>,
+}
+
+/// The org root key, opened: sealed in `root-key.vigil` and unsealed in memory, or on a
+/// PKCS#11 token, where it stays.
+#[derive(Debug)]
+pub enum RootKey {
+    /// Unsealed from `root-key.vigil`.
+    Sealed(OrgRootKeyPair),
+    /// On a token, logged in.
+    Token(Box<crate::token::TokenKey>),
+}
+
+impl vigil_protocol::keys::RootSigner for RootKey {
+    type Error = Error;
+
+    fn root_public(&self) -> vigil_protocol::keys::OrgRootPublicKey {
+        match self {
+            Self::Sealed(key) => key.public(),
+            Self::Token(key) => key.root_public(),
+        }
+    }
+
+    fn sign_as_root(
+        &self,
+        context: vigil_protocol::keys::SignatureContext,
+        message: &[u8],
+    ) -> Result<vigil_protocol::keys::Signature> {
+        match self {
+            Self::Sealed(key) => Ok(key.sign(context, message)),
+            Self::Token(key) => key.sign_as_root(context, message),
+        }
+    }
 }
 
 /// An open organisation directory, locked against concurrent `vigil-keytool` runs.
@@ -230,12 +266,17 @@ impl OrgDir {
         write_ledger(&self.path, &self.ledger)
     }
 
-    /// Opens the sealed root key with `passphrase`.
-    pub fn root_key(&self, passphrase: &str) -> Result<OrgRootKeyPair> {
+    /// Opens the root key: with `secret` as the passphrase of `root-key.vigil`, or as the PIN
+    /// of the token `org.toml` names.
+    pub fn root_key(&self, secret: &str) -> Result<RootKey> {
+        if let Some(record) = &self.ledger.root_token {
+            let key = crate::token::TokenKey::open(record, secret, self.root.key(), &self.path)?;
+            return Ok(RootKey::Token(Box::new(key)));
+        }
         let path = self.root_key_path();
         let sealed = SealedFile::from_bytes(&read_armored(&path, FileKind::SealedOrgRootKey)?)
             .map_err(|e| Error::corrupt(&path, e))?;
-        let seed: Zeroizing<Vec<u8>> = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
+        let seed: Zeroizing<Vec<u8>> = sealed.open(secret.as_bytes()).map_err(|e| match e {
             SealError::WrongPassphraseOrCorrupt => Error::WrongPassphrase(path.clone()),
             other => Error::corrupt(&path, Damage::Seal(other)),
         })?;
@@ -248,7 +289,7 @@ impl OrgDir {
         if &key.public() != self.root.key() {
             return Err(Error::corrupt(&path, Damage::KeyNotOfRoot));
         }
-        Ok(key)
+        Ok(RootKey::Sealed(key))
     }
 
     /// The revocation list in force, verified.

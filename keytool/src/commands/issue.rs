@@ -4,7 +4,7 @@ use std::io::Write;
 use std::path::Path;
 
 use vigil_protocol::keys::{
-    AgreementKeyPair, AgreementPublicKey, IdentityKeyPair, IdentityPublicKey, OrgRootKeyPair,
+    AgreementKeyPair, AgreementPublicKey, IdentityKeyPair, IdentityPublicKey,
 };
 use vigil_protocol::policy::ClassificationPolicy;
 use vigil_protocol::provisioning::{
@@ -16,7 +16,7 @@ use vigil_protocol::{
 
 use crate::cli::{IssueArgs, SignRequestArgs};
 use crate::error::{Damage, Error, Result};
-use crate::orgdir::{OrgDir, read_armored};
+use crate::orgdir::{OrgDir, RootKey, read_armored};
 use crate::say;
 use vigil_common::passphrase::{self, Source};
 use vigil_common::{fs as fsutil, now};
@@ -84,7 +84,7 @@ pub(crate) fn parse_clearance(text: &str) -> Result<Clearance> {
 /// Reserves a serial and signs the certificate.
 fn certify(
     org: &mut OrgDir,
-    key: &OrgRootKeyPair,
+    key: &RootKey,
     user: UserId,
     display_name: Text,
     keys: (IdentityPublicKey, AgreementPublicKey),
@@ -102,7 +102,7 @@ fn certify(
         not_before: terms.not_before,
         not_after: terms.not_after,
     };
-    MemberCertificate::issue(key, body).map_err(Error::Issue)
+    MemberCertificate::issue_with(key, body)
 }
 
 /// Writes `file` to `path` (never over an existing file), records the certificate in the

@@ -9,8 +9,9 @@ use vigil_protocol::provisioning::{FileKind, KdfParams, SealedFile, armor};
 use vigil_protocol::{CountryCode, OrgId, OrgRoot, RevocationList, TrustList, codec};
 
 use crate::error::{Error, Result};
-use crate::orgdir::{Ledger, OrgDir, write_ledger};
+use crate::orgdir::{Ledger, OrgDir, RootKey, write_ledger};
 use crate::say;
+use crate::token::{TokenKey, TokenRecord};
 use vigil_common::passphrase::Source;
 use vigil_common::{fs as fsutil, now};
 
@@ -36,26 +37,39 @@ pub fn init(
     org: &str,
     country: Option<&str>,
     dir: &Path,
+    token: Option<TokenRecord>,
     pass: &Source,
     out: &mut dyn Write,
 ) -> Result<()> {
     let (org, country) = check_new(org, country, dir)?;
-    let passphrase = pass.new_passphrase(&format!("the root key of {org}"))?;
+    let secret = match &token {
+        None => pass.new_passphrase(&format!("the root key of {org}"))?,
+        Some(record) => pass.existing(&format!("the PIN of token {}", record.token))?,
+    };
     fsutil::create_private_dir(dir)?;
     let _lock = OrgDir::lock_new(dir)?;
     let rng = &mut rand_core::OsRng;
     let created = now();
-    let key = OrgRootKeyPair::generate(rng);
-    let root = OrgRoot::create(&key, org.clone(), country.clone(), created);
-    let sealed = SealedFile::seal(
-        rng,
-        passphrase.as_bytes(),
-        KdfParams::DEFAULT,
-        codec::encode(&org),
-        key.to_seed().as_slice(),
-    )
-    .map_err(Error::Seal)?;
-    let revocations = RevocationList::sign(
+    let (key, sealed) = match &token {
+        None => {
+            let key = OrgRootKeyPair::generate(rng);
+            let sealed = SealedFile::seal(
+                rng,
+                secret.as_bytes(),
+                KdfParams::DEFAULT,
+                codec::encode(&org),
+                key.to_seed().as_slice(),
+            )
+            .map_err(Error::Seal)?;
+            (RootKey::Sealed(key), Some(sealed))
+        }
+        Some(record) => (
+            RootKey::Token(Box::new(TokenKey::generate(record, &secret)?)),
+            None,
+        ),
+    };
+    let root = OrgRoot::create_with(&key, org.clone(), country.clone(), created)?;
+    let revocations = RevocationList::sign_with(
         &key,
         RevocationListBody {
             org: org.clone(),
@@ -63,11 +77,13 @@ pub fn init(
             issued_at: created,
             entries: vec![],
         },
-    );
-    fsutil::write_new(
-        &dir.join("root-key.vigil"),
-        armor(FileKind::SealedOrgRootKey, &sealed.to_bytes()).as_bytes(),
     )?;
+    if let Some(sealed) = sealed {
+        fsutil::write_new(
+            &dir.join("root-key.vigil"),
+            armor(FileKind::SealedOrgRootKey, &sealed.to_bytes()).as_bytes(),
+        )?;
+    }
     fsutil::write_new(
         &dir.join("root.vigil"),
         armor(FileKind::OrgRoot, &root.to_bytes()).as_bytes(),
@@ -77,7 +93,7 @@ pub fn init(
         armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
     )?;
     // Version 1 trusts no partner: `trust add` signs the next.
-    let trust_list = TrustList::sign(
+    let trust_list = TrustList::sign_with(
         &key,
         TrustListBody {
             org: org.clone(),
@@ -85,7 +101,7 @@ pub fn init(
             issued_at: created,
             partners: vec![],
         },
-    );
+    )?;
     fsutil::write_new(
         &dir.join("trust-list.vigil"),
         armor(FileKind::TrustList, &trust_list.to_bytes()).as_bytes(),
@@ -98,6 +114,7 @@ pub fn init(
             next_serial: 1,
             relay: None,
             issued: vec![],
+            root_token: token.clone(),
         },
     )?;
     say(
@@ -112,10 +129,21 @@ pub fn init(
         out,
         "Partners compare this fingerprint with you before they trust your root.",
     );
-    say(
-        out,
-        "Back up root-key.vigil (sealed) and its passphrase separately, offline, in two places: \
-         whoever holds both can issue members of your organisation.",
-    );
+    match &token {
+        None => say(
+            out,
+            "Back up root-key.vigil (sealed) and its passphrase separately, offline, in two \
+             places: whoever holds both can issue members of your organisation.",
+        ),
+        Some(record) => say(
+            out,
+            format!(
+                "The root key was generated on token {} as {} and cannot leave it: keep the \
+                 token and its PIN apart; every command that signs as the root asks for the \
+                 PIN.",
+                record.token, record.key
+            ),
+        ),
+    }
     Ok(())
 }

@@ -64,7 +64,7 @@ pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<(
             });
         }
     }
-    let list = RevocationList::sign(&root_key, body);
+    let list = RevocationList::sign_with(&root_key, body)?;
     let text = armor(FileKind::RevocationList, &list.to_bytes());
     fsutil::write_atomic(&org.revocations_path(), text.as_bytes())?;
     let published = org.publish_to_relay(

@@ -11,11 +11,10 @@ use super::issue::parse_clearance;
 use crate::error::{Error, Result};
 use crate::orgdir::partners::{Partner, default_limits, root_name};
 use crate::orgdir::trust_list::trust_list_name;
-use crate::orgdir::{OrgDir, read_root};
+use crate::orgdir::{OrgDir, RootKey, read_root};
 use crate::say;
 use vigil_common::passphrase::Source;
 use vigil_common::{fs as fsutil, now};
-use vigil_protocol::keys::OrgRootKeyPair;
 
 /// The limits as typed on the command line.
 #[derive(Debug, Clone, Default)]
@@ -236,7 +235,7 @@ fn trust_new(
 /// and the devices.
 pub(super) fn sign_and_publish(
     org: &OrgDir,
-    root_key: &OrgRootKeyPair,
+    root_key: &RootKey,
     out: &mut dyn Write,
 ) -> Result<()> {
     let (list, published) = org.sign_trust_list(root_key, now())?;

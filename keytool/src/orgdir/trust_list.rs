@@ -6,7 +6,6 @@
 use std::path::PathBuf;
 
 use vigil_protocol::cert::{TrustListBody, TrustedPartner};
-use vigil_protocol::keys::OrgRootKeyPair;
 use vigil_protocol::provisioning::{FileKind, armor};
 use vigil_protocol::{OrgId, TrustList, UnixTime};
 
@@ -46,7 +45,7 @@ impl OrgDir {
     /// where it was published.
     pub fn sign_trust_list(
         &self,
-        root_key: &OrgRootKeyPair,
+        root_key: &super::RootKey,
         now: UnixTime,
     ) -> Result<(TrustList, Option<PathBuf>)> {
         let path = self.trust_list_path();
@@ -73,7 +72,7 @@ impl OrgDir {
             issued_at: now,
             partners,
         };
-        let list = TrustList::sign(root_key, body);
+        let list = TrustList::sign_with(root_key, body)?;
         let text = armor(FileKind::TrustList, &list.to_bytes());
         fsutil::write_atomic(&path, text.as_bytes())?;
         let published = self.publish_trust_list(&list)?;

@@ -9,6 +9,7 @@
 )]
 
 mod partners;
+mod token;
 mod trust_lists;
 
 use std::collections::BTreeMap;

@@ -88,6 +88,21 @@ impl MemberCertificate {
         Ok(Self { body, signature })
     }
 
+    /// As [`Self::issue`], signed by `signer` (e.g. a key on a hardware token).
+    ///
+    /// # Errors
+    ///
+    /// [`CertError::Malformed`] (converted) when the body breaks a rule; the signer's error.
+    pub fn issue_with<S>(signer: &S, body: CertificateBody) -> Result<Self, S::Error>
+    where
+        S: crate::keys::RootSigner,
+        S::Error: From<CertError>,
+    {
+        body.check_rules()?;
+        let signature = super::sign_body_with(signer, SignatureContext::MemberCertificate, &body)?;
+        Ok(Self { body, signature })
+    }
+
     /// What the certificate says (not yet verified).
     #[must_use]
     pub fn body(&self) -> &CertificateBody {

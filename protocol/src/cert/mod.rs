@@ -24,7 +24,9 @@ pub use trust_list::{MAX_PARTNERS, TrustList, TrustListBody, TrustListError, Tru
 pub use trusted_partners::{TrustChange, TrustListUpdate};
 
 use crate::codec;
-use crate::keys::{OrgRootKeyPair, OrgRootPublicKey, Signature, SignatureContext, SignatureError};
+use crate::keys::{
+    OrgRootKeyPair, OrgRootPublicKey, RootSigner, Signature, SignatureContext, SignatureError,
+};
 
 /// Signs the codec encoding of `body` with the org root key.
 fn sign_body<T: bincode::Encode>(
@@ -33,6 +35,15 @@ fn sign_body<T: bincode::Encode>(
     body: &T,
 ) -> Signature {
     key.sign(context, &codec::encode(body))
+}
+
+/// Signs the codec encoding of `body` as the org root, with whatever holds its key.
+fn sign_body_with<S: RootSigner, T: bincode::Encode>(
+    signer: &S,
+    context: SignatureContext,
+    body: &T,
+) -> Result<Signature, S::Error> {
+    signer.sign_as_root(context, &codec::encode(body))
 }
 
 /// Verifies a signature made by [`sign_body`].

@@ -43,6 +43,28 @@ impl OrgRoot {
         Self { body, signature }
     }
 
+    /// As [`Self::create`], signed by `signer` (e.g. a key on a hardware token).
+    ///
+    /// # Errors
+    ///
+    /// The signer's error.
+    pub fn create_with<S: crate::keys::RootSigner>(
+        signer: &S,
+        org: OrgId,
+        country: CountryCode,
+        created: UnixTime,
+    ) -> Result<Self, S::Error> {
+        let body = RootBody {
+            org,
+            country,
+            key: signer.root_public(),
+            created,
+        };
+        let signature =
+            signer.sign_as_root(SignatureContext::OrgRoot, &crate::codec::encode(&body))?;
+        Ok(Self { body, signature })
+    }
+
     /// Checks the self-signature.
     ///
     /// # Errors

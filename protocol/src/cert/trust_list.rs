@@ -89,6 +89,19 @@ impl TrustList {
         Self { body, signature }
     }
 
+    /// As [`Self::sign`], signed by `signer` (e.g. a key on a hardware token).
+    ///
+    /// # Errors
+    ///
+    /// The signer's error.
+    pub fn sign_with<S: crate::keys::RootSigner>(
+        signer: &S,
+        body: TrustListBody,
+    ) -> Result<Self, S::Error> {
+        let signature = super::sign_body_with(signer, SignatureContext::TrustList, &body)?;
+        Ok(Self { body, signature })
+    }
+
     /// What the list says (not yet verified).
     #[must_use]
     pub fn body(&self) -> &TrustListBody {

@@ -4,11 +4,13 @@
 mod agreement;
 mod identity;
 mod org_root;
+mod root_signer;
 mod signing;
 
 pub use agreement::{AgreementKeyPair, AgreementPublicKey, NonContributoryError};
 pub use identity::{IdentityKeyPair, IdentityPublicKey};
 pub use org_root::{OrgRootKeyPair, OrgRootPublicKey};
+pub use root_signer::{RootSigner, signing_input};
 pub use signing::{Signature, SignatureContext, SignatureError};
 
 /// Lower-case hex of `bytes`, for fingerprints and `Debug` of public keys.

@@ -50,7 +50,7 @@ impl SignatureContext {
         }
     }
 
-    fn framed(self, message: &[u8]) -> Vec<u8> {
+    pub(super) fn framed(self, message: &[u8]) -> Vec<u8> {
         let label = self.label();
         let mut framed = Vec::with_capacity(label.len() + message.len());
         framed.extend_from_slice(label);

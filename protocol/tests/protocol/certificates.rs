@@ -1,7 +1,7 @@
 //! Certificates, roots and revocation lists that are fine are accepted.
 
 use vigil_protocol::cert::{RevocationListBody, RevocationUpdate};
-use vigil_protocol::{MemberCertificate, OrgRoot, RevocationList};
+use vigil_protocol::{CertError, MemberCertificate, OrgRoot, RevocationList};
 
 use crate::fixtures::{NOW, Org, World, rng, trust};
 
@@ -128,4 +128,56 @@ fn recheck_sees_revocation_expiry_and_a_replaced_root_without_reverifying() {
         elsewhere.recheck(&verified, NOW),
         Err(vigil_protocol::CertError::UntrustedRoot { .. })
     ));
+}
+
+/// A signer that holds the key elsewhere (a token) signs exactly what the key pair signs, and
+/// its failure is the caller's error, never a certificate with a bad signature.
+#[test]
+fn a_root_signer_elsewhere_signs_as_the_key_and_its_failure_is_returned() {
+    use vigil_protocol::keys::{OrgRootPublicKey, RootSigner, Signature, SignatureContext};
+
+    /// A token holding `key`, or removed (`None`).
+    struct Token<'a>(
+        Option<&'a vigil_protocol::keys::OrgRootKeyPair>,
+        OrgRootPublicKey,
+    );
+    #[derive(Debug, PartialEq)]
+    enum TokenError {
+        Removed,
+        Cert,
+    }
+    impl From<CertError> for TokenError {
+        fn from(_: CertError) -> Self {
+            Self::Cert
+        }
+    }
+    impl RootSigner for Token<'_> {
+        type Error = TokenError;
+        fn root_public(&self) -> OrgRootPublicKey {
+            self.1
+        }
+        fn sign_as_root(&self, c: SignatureContext, m: &[u8]) -> Result<Signature, TokenError> {
+            self.0.map(|k| k.sign(c, m)).ok_or(TokenError::Removed)
+        }
+    }
+
+    let mut r = rng(700);
+    let mut org = Org::new(&mut r, "CERT-AT");
+    let (body, ..) = org.body(&mut r, "officer@cert-at");
+    let by_key = MemberCertificate::issue(&org.key, body.clone()).unwrap();
+    let token = Token(Some(&org.key), org.key.public());
+    let by_signer = MemberCertificate::issue_with(&token, body.clone()).unwrap();
+    assert_eq!(by_key, by_signer);
+    let removed = Token(None, org.key.public());
+    assert_eq!(
+        MemberCertificate::issue_with(&removed, body.clone()).unwrap_err(),
+        TokenError::Removed
+    );
+    let mut broken = body;
+    broken.user = "someone@cert-cz".parse().unwrap();
+    assert_eq!(
+        MemberCertificate::issue_with(&removed, broken).unwrap_err(),
+        TokenError::Cert,
+        "the body's rules are checked before anything is signed"
+    );
 }
