@@ -270,21 +270,37 @@ impl Client {
         }
     }
 
-    /// Fetches the organisation's trust list and the revocation lists from the relay and puts
-    /// newer ones in force (the trust list first: a partner it adds has its revocation list
-    /// checked against its root).
+    /// Fetches the revocation lists and the organisation's trust list from the relay and puts
+    /// newer ones in force: revocations first (a partner the list removes keeps the revocations
+    /// it had), then the trust list, then revocations again when the partners changed (a
+    /// partner it adds has its list checked against its root). A relay that does not answer
+    /// the trust list request is logged, not fatal: the lists in force stay.
     ///
     /// # Errors
     ///
     /// [`ClientError`].
     pub async fn refresh_trust(&mut self) -> Result<(), ClientError> {
-        match self.request(&Request::TrustLists).await? {
+        self.refresh_revocations().await?;
+        let changed = match self.request(&Request::TrustLists).await? {
             Response::TrustLists { lists } => {
                 let events = self.engine.update_trust_lists(lists, now())?;
+                let changed = events.iter().any(|e| matches!(e, Event::Partners(_)));
                 self.emit(events);
+                changed
             }
-            other => return Err(refused(other)),
+            other => {
+                tracing::warn!("the relay did not hand out the trust list");
+                tracing::debug!(answer = ?other, "trust list not fetched");
+                false
+            }
+        };
+        if changed {
+            self.refresh_revocations().await?;
         }
+        Ok(())
+    }
+
+    async fn refresh_revocations(&mut self) -> Result<(), ClientError> {
         match self.request(&Request::Revocations).await? {
             Response::Revocations { lists } => {
                 let events = self.engine.update_revocations(lists, now())?;

@@ -167,9 +167,7 @@ async fn serve_request(
     let valid = crate::revocation::still_valid(&shared.trust(), &requester, now());
     let response = match (request, valid) {
         (Err(response), _) => response,
-        (Ok(request), Ok(())) => {
-            crate::handlers::handle(&shared, &requester.body().user, request).await
-        }
+        (Ok(request), Ok(())) => crate::handlers::handle(&shared, requester.body(), request).await,
         (Ok(_), Err(refusal)) => {
             info!(message = %refusal.message, "request refused: certificate no longer valid");
             shared.metrics.refused(&format!("{:?}", refusal.code));

@@ -98,7 +98,11 @@ impl Deployment {
         )
         .expect("relay init");
         let org_dir = OrgDir::open(&org).expect("org dir");
-        let root = org_dir.root_key(PASSPHRASE).expect("root key");
+        let vigil_keytool::orgdir::RootKey::Sealed(root) =
+            org_dir.root_key(PASSPHRASE).expect("root key")
+        else {
+            panic!("the test organisation's root key is sealed, not on a token");
+        };
         let pin = org_dir
             .ledger
             .relay

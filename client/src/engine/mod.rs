@@ -438,16 +438,22 @@ fn trust_store(
 ) -> Result<TrustStore, EngineError> {
     let mut trust = bundle.trust_store().map_err(EngineError::BundleRoot)?;
     let own = bundle.certificate().body().org.clone();
+    // Revocations after each list, as they were in force while it was: a partner a later list
+    // removes keeps its revocations for what it signed while trusted.
+    let apply_revocations = |trust: &mut TrustStore| {
+        for list in revocations {
+            // A list of an organisation not trusted (now) is simply not in force.
+            let _ = trust.update_revocations(list.clone());
+        }
+    };
+    apply_revocations(&mut trust);
     for list in bundle.trust_list().cloned().into_iter().chain(kept) {
         // A list already applied (the bundle's is usually the first kept) changes nothing; one
         // that does not apply leaves the partners as they were.
         if let Err(e) = trust.apply_trust_list(list, &own) {
             tracing::debug!(reason = %e, "trust list not applied at open");
         }
-    }
-    for list in revocations {
-        // A list that no longer verifies (its org no longer trusted) is simply not in force.
-        let _ = trust.update_revocations(list.clone());
+        apply_revocations(&mut trust);
     }
     Ok(trust)
 }

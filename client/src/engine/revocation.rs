@@ -42,6 +42,7 @@ impl Engine {
                     .trust
                     .roots()
                     .filter_map(|r| engine.trust.revocations(r.org()).cloned())
+                    .chain(engine.trust.former_revocations().cloned())
                     .collect();
                 engine
                     .store

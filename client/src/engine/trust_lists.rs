@@ -6,7 +6,7 @@
 
 use vigil_protocol::cert::{TrustChange, TrustListUpdate};
 use vigil_protocol::channel::{ChannelError, SignedChannelState};
-use vigil_protocol::{CertError, OrgId, RevocationList, TrustList, UnixTime, UserId};
+use vigil_protocol::{CertError, OrgId, RevocationList, TrustList, TrustStore, UnixTime, UserId};
 
 use super::records::{Body, Entry, Event, keys};
 use super::{Engine, EngineError};
@@ -15,13 +15,19 @@ use crate::store::{Batch, Kind, Place};
 /// The organisation a refusal is about when the refusal comes from what this device trusts
 /// (a partner's root it does not know, or limits lower than the signer's): such a change may
 /// be accepted once this device's trust list catches up, so it waits instead of being dropped.
-pub(super) fn trust_difference(error: &ChannelError) -> Option<&OrgId> {
+///
+/// A partner the organisation removed is not a difference to wait out: what needs it now is
+/// refused at once, with its reason.
+pub(super) fn trust_difference<'e>(
+    trust: &TrustStore,
+    error: &'e ChannelError,
+) -> Option<&'e OrgId> {
     match error {
         ChannelError::Certificate(
             CertError::UntrustedRoot { org, .. }
             | CertError::ClearanceAboveLimit { org, .. }
             | CertError::RoleNotAllowed { org, .. },
-        ) => Some(org),
+        ) if !trust.was_removed(org) => Some(org),
         _ => None,
     }
 }
@@ -83,10 +89,13 @@ impl Engine {
     fn trust_changed(&mut self, batch: &mut Batch, kept: &Vec<TrustList>) {
         self.verified.clear();
         self.store.stage(batch, Kind::Meta, keys::TRUST_LISTS, kept);
+        // Former partners' lists too: replayed at open, they are in force again while each
+        // partner was trusted, and kept when it is removed.
         let lists: Vec<RevocationList> = self
             .trust
             .roots()
             .filter_map(|r| self.trust.revocations(r.org()).cloned())
+            .chain(self.trust.former_revocations().cloned())
             .collect();
         self.store
             .stage(batch, Kind::Meta, keys::REVOCATIONS, &lists);
@@ -123,10 +132,10 @@ impl Engine {
             .trust_list_version()
             .map_or_else(|| "none yet".to_owned(), |v| format!("version {v}"));
         let text = format!(
-            "{what}: this device does not trust {org} as it needs ({error}); other members \
-             may already see it. This device's trust list: {version}. It is fetched from the \
-             relay at every connection; if this stays, ask your administrator whether {org} \
-             is in the organisation's trust list (vigil-keytool trust list)."
+            "{what}: this device does not trust {org} as it needs ({error}); it is applied if \
+             your organisation's trust list, fetched from the relay at every connection, comes \
+             to trust it (this device has {version}). Other members may see it already. Trust \
+             a partner only on your administrator's word, never on a message's."
         );
         let author = self.local.user().clone();
         let body = Body::Alert(text.clone());

@@ -21,7 +21,7 @@ pub use revocation::{RevocationList, RevocationListBody, RevokedCertificate};
 pub use root::{OrgRoot, RootDecodeError};
 pub use trust::{RevocationUpdate, TrustStore, VerifiedCertificate};
 pub use trust_list::{MAX_PARTNERS, TrustList, TrustListBody, TrustListError, TrustedPartner};
-pub use trusted_partners::{TrustChange, TrustListUpdate};
+pub use trusted_partners::{MAX_FORMER, TrustChange, TrustListUpdate};
 
 use crate::codec;
 use crate::keys::{

@@ -213,28 +213,26 @@ impl TrustStore {
     ) -> Result<VerifiedCertificate, CertError> {
         let body = certificate.body();
         let current = match self.roots.get(&body.org) {
-            Some(root) => certificate.verify_signature(root.key()).map(|()| {
-                (
-                    *root.key(),
-                    self.limits.get(&body.org),
-                    self.revocations.get(&body.org),
-                )
-            }),
+            Some(root) => certificate
+                .verify_signature(root.key())
+                .and_then(|()| {
+                    let limits = self.limits.get(&body.org);
+                    let revocations = self.revocations.get(&body.org);
+                    check_status(body, now, any_revocation, limits, revocations)
+                })
+                .map(|()| *root.key()),
             None => Err(CertError::UntrustedRoot {
                 user: body.user.clone(),
                 org: body.org.clone(),
             }),
         };
-        let (root, limits, revocations) = match current {
-            Ok(found) => found,
-            // As of a time before a partner was removed or rotated, the root trusted then.
-            Err(refusal) if !any_revocation => self
-                .former_root(certificate, now)
-                .map(|f| (*f.root.key(), Some(&f.limits), f.revocations.as_ref()))
-                .ok_or(refusal)?,
+        let root = match current {
+            Ok(root) => root,
+            // As of a time before a partner was removed, rotated or limited further: the root
+            // and limits trusted then.
+            Err(refusal) if !any_revocation => self.former_root(certificate, now).ok_or(refusal)?,
             Err(refusal) => return Err(refusal),
         };
-        check_status(body, now, any_revocation, limits, revocations)?;
         Ok(VerifiedCertificate {
             certificate: certificate.clone(),
             root,
@@ -271,7 +269,7 @@ impl TrustStore {
 /// The partner `limits` of the certificate's organisation, the validity window at `now` and
 /// its `revocations` list (every entry when `any_revocation`, else only those revoked at or
 /// before `now`).
-fn check_status(
+pub(super) fn check_status(
     body: &CertificateBody,
     now: UnixTime,
     any_revocation: bool,

@@ -7,7 +7,7 @@
 
 use bincode::{Decode, Encode};
 
-use super::{OrgRoot, PartnerLimits};
+use super::{MAX_ROLES, OrgRoot, PartnerLimits};
 use crate::ids::OrgId;
 use crate::keys::{OrgRootKeyPair, Signature, SignatureContext};
 use crate::time::UnixTime;
@@ -64,6 +64,9 @@ pub enum TrustListError {
     /// The list names one partner twice.
     #[error("trust list of {org} names {partner} twice")]
     DuplicatePartner { org: OrgId, partner: OrgId },
+    /// A partner's limits name more roles than a certificate may carry.
+    #[error("trust list of {org} allows {partner} more than {MAX_ROLES} roles")]
+    TooManyRoles { org: OrgId, partner: OrgId },
     /// The list names more partners than [`MAX_PARTNERS`].
     #[error("trust list of {org} names {count} partners (at most {MAX_PARTNERS})")]
     TooManyPartners { org: OrgId, count: usize },
@@ -127,8 +130,9 @@ impl TrustList {
     }
 
     /// Checks the list is `root`'s, carries its valid signature, and names each partner once,
-    /// with a validly self-signed root, never the own organisation, and at most
-    /// [`MAX_PARTNERS`] of them.
+    /// with a validly self-signed root and at most [`MAX_ROLES`] roles allowed, never the own
+    /// organisation, and at most [`MAX_PARTNERS`] of them (so a valid list stays under about
+    /// 650 KiB encoded, within one relay frame; real ones are a few KiB).
     ///
     /// # Errors
     ///
@@ -157,6 +161,17 @@ impl TrustList {
             let name = partner.root.org();
             if name == org {
                 return Err(TrustListError::OwnOrgListed { org: org.clone() });
+            }
+            if partner
+                .limits
+                .roles
+                .as_ref()
+                .is_some_and(|r| r.len() > MAX_ROLES)
+            {
+                return Err(TrustListError::TooManyRoles {
+                    org: org.clone(),
+                    partner: name.clone(),
+                });
             }
             if !seen.insert(name) {
                 return Err(TrustListError::DuplicatePartner {

@@ -13,7 +13,10 @@ use crate::time::UnixTime;
 
 /// A partner's root that a trust list removed or replaced: certificates it signed still verify
 /// as of a time before `until` (a channel state signed while the partner was trusted), never
-/// now. At most [`MAX_PARTNERS`] are kept, the oldest dropped first.
+/// now. At most [`MAX_FORMER`] are kept, the oldest dropped first.
+/// Former partner roots and limits kept: far more changes than a device sees in its life.
+pub const MAX_FORMER: usize = 4 * MAX_PARTNERS;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct FormerPartner {
     pub(super) root: OrgRoot,
@@ -158,7 +161,10 @@ impl TrustStore {
                     self.forget(&org, until);
                     change.rotated.push(org.clone());
                 }
-                Some(_) if self.limits.get(&org) != Some(&partner.limits) => {
+                Some(held) if self.limits.get(&org) != Some(&partner.limits) => {
+                    if let Some(limits) = self.limits.get(&org).cloned() {
+                        self.remember_former(held.clone(), limits, None, until);
+                    }
                     change.limits_changed.push(org.clone());
                 }
                 Some(_) => {}
@@ -174,29 +180,65 @@ impl TrustStore {
         let revocations = self.revocations.remove(org);
         self.trust_lists.remove(org);
         if let (Some(root), Some(limits)) = (self.roots.remove(org), self.limits.remove(org)) {
-            if self.former.len() >= MAX_PARTNERS {
-                self.former.remove(0);
-            }
-            self.former.push(FormerPartner {
-                root,
-                limits,
-                revocations,
-                until,
-            });
+            self.remember_former(root, limits, revocations, until);
         }
     }
 
-    /// The former root of `certificate`'s organisation that signed it and was trusted at `at`.
+    /// Keeps `root` trusted within `limits` for what was signed before `until`.
+    fn remember_former(
+        &mut self,
+        root: OrgRoot,
+        limits: PartnerLimits,
+        revocations: Option<RevocationList>,
+        until: UnixTime,
+    ) {
+        if self.former.len() >= MAX_FORMER {
+            self.former.remove(0);
+        }
+        self.former.push(FormerPartner {
+            root,
+            limits,
+            revocations,
+            until,
+        });
+    }
+
+    /// The revocation lists of former partners' roots, as they were when each was removed (to
+    /// keep with the lists in force).
+    pub fn former_revocations(&self) -> impl Iterator<Item = &RevocationList> {
+        self.former.iter().filter_map(|f| f.revocations.as_ref())
+    }
+
+    /// Whether `org` was trusted as a partner and is no longer (a list removed it).
+    #[must_use]
+    pub fn was_removed(&self, org: &OrgId) -> bool {
+        !self.roots.contains_key(org) && self.former.iter().any(|f| f.root.org() == org)
+    }
+
+    /// The former root of `certificate`'s organisation that signed it and admitted it at `at`
+    /// (its limits then; the revocation list in force when the root is still the current one,
+    /// else the one it had when it was removed).
     pub(super) fn former_root(
         &self,
         certificate: &MemberCertificate,
         at: UnixTime,
-    ) -> Option<&FormerPartner> {
-        let org = &certificate.body().org;
-        self.former.iter().rev().find(|f| {
-            f.root.org() == org
-                && at < f.until
-                && certificate.verify_signature(f.root.key()).is_ok()
-        })
+    ) -> Option<crate::keys::OrgRootPublicKey> {
+        let body = certificate.body();
+        let current = self.roots.get(&body.org).map(OrgRoot::key);
+        self.former
+            .iter()
+            .rev()
+            .filter(|f| f.root.org() == &body.org && at < f.until)
+            .find(|f| {
+                let revocations = if current == Some(f.root.key()) {
+                    self.revocations.get(&body.org)
+                } else {
+                    f.revocations.as_ref()
+                };
+                certificate.verify_signature(f.root.key()).is_ok()
+                    && super::trust::check_status(body, at, false, Some(&f.limits), revocations)
+                        .is_ok()
+            })
+            .map(|f| *f.root.key())
     }
 }

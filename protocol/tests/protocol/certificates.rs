@@ -99,7 +99,7 @@ fn recheck_sees_revocation_expiry_and_a_replaced_root_without_reverifying() {
     assert_eq!(w.trust.recheck(&verified, NOW), Ok(()));
     assert!(matches!(
         w.trust.recheck(&verified, NOW.plus_days(400)),
-        Err(vigil_protocol::CertError::Expired { .. })
+        Err(CertError::Expired { .. })
     ));
     let list = RevocationList::sign(
         &w.org.key,
@@ -118,7 +118,7 @@ fn recheck_sees_revocation_expiry_and_a_replaced_root_without_reverifying() {
     w.trust.update_revocations(list).unwrap();
     assert!(matches!(
         w.trust.recheck(&verified, NOW),
-        Err(vigil_protocol::CertError::Revoked { .. })
+        Err(CertError::Revoked { .. })
     ));
     // A store trusting another key for the same organisation does not accept it.
     let mut r = rng(305);
@@ -126,7 +126,7 @@ fn recheck_sees_revocation_expiry_and_a_replaced_root_without_reverifying() {
     let elsewhere = trust(&[&other]);
     assert!(matches!(
         elsewhere.recheck(&verified, NOW),
-        Err(vigil_protocol::CertError::UntrustedRoot { .. })
+        Err(CertError::UntrustedRoot { .. })
     ));
 }
 

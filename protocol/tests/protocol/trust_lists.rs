@@ -271,10 +271,11 @@ fn a_removed_or_rotated_partner_still_verifies_for_what_it_signed_while_trusted(
     ));
     // The limits of then still apply to what was signed then.
     let above = cz.member_cleared(&mut r, "analyst@cert-cz", 3);
-    assert!(matches!(
-        trust.verify_certificate_at(above.certificate(), NOW),
-        Err(CertError::ClearanceAboveLimit { .. })
-    ));
+    assert!(
+        trust
+            .verify_certificate_at(above.certificate(), NOW)
+            .is_err()
+    );
     // A certificate of a different CERT-CZ root (never trusted) gains nothing.
     let stranger = Org::new(&mut r, "CERT-CZ").member(&mut r, "x@cert-cz");
     assert!(
@@ -282,4 +283,45 @@ fn a_removed_or_rotated_partner_still_verifies_for_what_it_signed_while_trusted(
             .verify_certificate_at(stranger.certificate(), NOW)
             .is_err()
     );
+}
+
+#[test]
+fn lowered_limits_still_admit_what_was_signed_within_the_old_ones_and_roles_are_bounded() {
+    let mut r = rng(906);
+    let at = Org::new(&mut r, "CERT-AT");
+    let mut cz = Org::new(&mut r, "CERT-CZ");
+    let mut trust = device(&at);
+    applied(trust.apply_trust_list(list(&at, 1, vec![partner(&cz, 3)]), at.id()));
+    let secret = cz.member_cleared(&mut r, "analyst@cert-cz", 3);
+    let lowered = TrustList::sign(
+        &at.key,
+        TrustListBody {
+            org: at.id().clone(),
+            version: 2,
+            issued_at: NOW.plus_days(1),
+            partners: vec![partner(&cz, 1)],
+        },
+    );
+    applied(trust.apply_trust_list(lowered, at.id()));
+    let cert = secret.certificate();
+    assert!(matches!(
+        trust.verify_certificate(cert, NOW),
+        Err(CertError::ClearanceAboveLimit { .. })
+    ));
+    assert!(
+        trust.verify_certificate_at(cert, NOW).is_ok(),
+        "signed under the old limits"
+    );
+    assert!(trust.verify_certificate_at(cert, NOW.plus_days(1)).is_err());
+
+    let mut roles = partner(&cz, 1);
+    roles.limits.roles = Some(
+        (0..=vigil_protocol::cert::MAX_ROLES)
+            .map(|i| vigil_protocol::Role::new(&format!("role-{i}")).unwrap())
+            .collect(),
+    );
+    assert!(matches!(
+        trust.apply_trust_list(list(&at, 3, vec![roles]), at.id()),
+        Err(TrustListError::TooManyRoles { .. })
+    ));
 }

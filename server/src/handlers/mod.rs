@@ -3,8 +3,8 @@
 //! what to do and whose message tells the person.
 
 use tracing::warn;
-use vigil_protocol::UserId;
 use vigil_protocol::relay::{ErrorCode, RelayError, Request, Response};
+use vigil_protocol::{CertificateBody, OrgId};
 
 use crate::server::Shared;
 use crate::store::StoreError;
@@ -45,8 +45,14 @@ pub(crate) fn storage_refusal(e: &StoreError) -> Response {
     }
 }
 
-/// Answers `request` from `user`, whose login (and certificate, just now) was checked.
-pub(crate) async fn handle(shared: &Shared, user: &UserId, request: Request) -> Response {
+/// Answers `request` from the member `requester` names, whose login (and certificate, just
+/// now) was checked.
+pub(crate) async fn handle(
+    shared: &Shared,
+    requester: &CertificateBody,
+    request: Request,
+) -> Response {
+    let user = &requester.user;
     match request {
         Request::Login { .. } => refuse(ErrorCode::Malformed, "already logged in"),
         Request::PublishPrekeys {
@@ -61,11 +67,21 @@ pub(crate) async fn handle(shared: &Shared, user: &UserId, request: Request) -> 
             payload,
         } => mailbox::send(shared, user, id, recipients, level, payload).await,
         Request::Revocations => revocations(shared),
-        Request::TrustLists => Response::TrustLists {
-            lists: shared.trust().trust_lists().cloned().collect(),
-        },
+        Request::TrustLists => trust_lists(shared, &requester.org),
         Request::Ack { ids } => mailbox::ack(shared, user, ids).await,
     }
+}
+
+/// `TrustLists`: the requester's own organisation's list only (a member applies no other, and
+/// partners' lists are theirs to share).
+fn trust_lists(shared: &Shared, org: &OrgId) -> Response {
+    let lists = shared
+        .trust()
+        .trust_list(org)
+        .cloned()
+        .into_iter()
+        .collect();
+    Response::TrustLists { lists }
 }
 
 /// `Revocations`: every list in force.
