@@ -2,14 +2,11 @@
 //! file's directory, and the trust store loaded from the roots (with partner limits) and
 //! revocation directories.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use vigil_protocol::cert::PartnerLimits;
-use vigil_protocol::provisioning::{FileKind, dearmor};
-use vigil_protocol::{OrgId, OrgRoot, RevocationList, TrustStore};
+use vigil_protocol::TrustStore;
 
 /// The configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -30,7 +27,7 @@ pub enum ConfigError {
     },
 }
 
-fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
+pub(crate) fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
     ConfigError::Invalid {
         path: path.to_owned(),
         why: why.to_string(),
@@ -224,136 +221,26 @@ impl Config {
         })
     }
 
-    /// Loads every root and partner limits file in the roots directory and every revocation
-    /// list in the revocations directory into a trust store. A root with a limits file
-    /// (`ORG.limits.vigil`, written by `vigil-keytool trust add`) is trusted within those
-    /// limits; a root without one is trusted without limit, as the operator placed it (the
-    /// relay's own organisation, or one sharing the relay). A list that is older than one
-    /// already loaded for its organisation is refused, never applied.
+    /// Loads the trust store from the roots and revocations directories
+    /// ([`crate::trust::load`]): what the relay starts with, and what a reload rebuilds.
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] for an unreadable directory or file, a file that is not what it should
-    /// be, or two limits files for one organisation.
+    /// [`ConfigError`] for an unreadable directory, a roots file that is not what it should be,
+    /// or two limits files for one organisation.
     pub fn trust_store(&self) -> Result<TrustStore, ConfigError> {
-        let mut trust = TrustStore::new();
-        let mut limits: BTreeMap<OrgId, (PathBuf, PartnerLimits)> = BTreeMap::new();
-        for (path, kind, bytes) in armored_files(&self.roots_dir)? {
-            match kind {
-                FileKind::OrgRoot => {
-                    let root = OrgRoot::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
-                    trust.add_root(root).map_err(|e| invalid(&path, e))?;
-                }
-                FileKind::PartnerLimits => {
-                    let (org, bound) =
-                        PartnerLimits::from_record(&bytes).map_err(|e| invalid(&path, e))?;
-                    if let Some((first, _)) = limits.insert(org.clone(), (path.clone(), bound)) {
-                        return Err(invalid(
-                            &path,
-                            format!(
-                                "a second limits file for {org}, besides {}",
-                                first.display()
-                            ),
-                        ));
-                    }
-                }
-                other => {
-                    return Err(invalid(
-                        &path,
-                        format!(
-                            "expected an org root or partner limits file, found a {other} file"
-                        ),
-                    ));
-                }
-            }
-        }
-        if trust.roots().next().is_none() {
-            return Err(invalid(&self.roots_dir, "no trusted roots (*.root.vigil)"));
-        }
-        apply_limits(&mut trust, limits)?;
-        update_revocations(&mut trust, &self.revocations_dir)?;
-        Ok(trust)
+        crate::trust::load(&self.roots_dir, &self.revocations_dir).map(|(trust, _)| trust)
     }
-}
-
-/// Bounds each partner root by its limits file; a limits file without its root is ignored
-/// with a warning (there is nothing to trust).
-fn apply_limits(
-    trust: &mut TrustStore,
-    limits: BTreeMap<OrgId, (PathBuf, PartnerLimits)>,
-) -> Result<(), ConfigError> {
-    for (org, (path, bound)) in limits {
-        match trust.root(&org).cloned() {
-            Some(root) => trust
-                .add_partner(root, bound)
-                .map_err(|e| invalid(&path, e))?,
-            None => {
-                tracing::warn!(path = %path.display(), %org, "partner limits without a root of that organisation; ignored");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Applies every revocation list in `dir` to `trust`; stale lists are skipped with a warning.
-///
-/// # Errors
-///
-/// [`ConfigError`] for unreadable or invalid files.
-pub fn update_revocations(trust: &mut TrustStore, dir: &Path) -> Result<(), ConfigError> {
-    for (path, kind, bytes) in armored_files(dir)? {
-        if kind != FileKind::RevocationList {
-            return Err(invalid(
-                &path,
-                format!("expected a revocation list file, found a {kind} file"),
-            ));
-        }
-        let list = RevocationList::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
-        match trust.update_revocations(list) {
-            Ok(_) => {}
-            Err(vigil_protocol::RevocationError::Stale {
-                org,
-                current,
-                offered,
-            }) => {
-                tracing::warn!(path = %path.display(), %org, current, offered, "ignoring an older revocation list");
-            }
-            Err(e) => return Err(invalid(&path, e)),
-        }
-    }
-    Ok(())
-}
-
-/// Every `*.vigil` file in `dir`, sorted by name: its path, kind and bytes.
-fn armored_files(dir: &Path) -> Result<Vec<(PathBuf, FileKind, Vec<u8>)>, ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "vigil"))
-        .collect();
-    paths.sort();
-    let mut out = Vec::new();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let (kind, bytes) = dearmor(&text).map_err(|e| invalid(&path, e))?;
-        out.push((path, kind, bytes));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test code")]
 
+    use vigil_protocol::cert::PartnerLimits;
     use vigil_protocol::keys::OrgRootKeyPair;
-    use vigil_protocol::provisioning::armor;
-    use vigil_protocol::{Clearance, UnixTime};
+    use vigil_protocol::provisioning::{FileKind, armor};
+    use vigil_protocol::{Clearance, OrgId, OrgRoot, RevocationList, UnixTime};
 
     use super::*;
 

@@ -10,11 +10,14 @@ mod limits;
 mod live;
 mod login;
 pub mod metrics;
+mod reload;
 mod revocation;
 pub mod server;
 pub mod store;
 pub mod tls;
+pub mod trust;
 mod watermark;
 
 pub use config::{Config, ConfigError, Limits};
+pub use reload::Reloaded;
 pub use server::{Relay, StartError};

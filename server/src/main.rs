@@ -98,15 +98,15 @@ fn main() -> ExitCode {
         if let Some(metrics) = relay.metrics_addr() {
             info!(%metrics, "metrics served");
         }
-        wait_for_signal(&relay, &config.revocations_dir).await;
+        wait_for_signal(&relay).await;
         info!("shutting down");
         relay.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-/// Waits for SIGINT or SIGTERM; on SIGHUP re-reads the revocation lists and keeps waiting.
-async fn wait_for_signal(relay: &vigil_server::Relay, revocations: &std::path::Path) {
+/// Waits for SIGINT or SIGTERM; on SIGHUP re-reads roots/ and revocations/ and keeps waiting.
+async fn wait_for_signal(relay: &vigil_server::Relay) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut terminate), Ok(mut hangup)) = (
         signal(SignalKind::terminate()),
@@ -119,9 +119,9 @@ async fn wait_for_signal(relay: &vigil_server::Relay, revocations: &std::path::P
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = terminate.recv() => return,
-            _ = hangup.recv() => match relay.reload_revocations(revocations) {
-                Ok(changed) => info!(changed, "revocation lists reloaded (SIGHUP)"),
-                Err(e) => tracing::warn!(error = %e, "revocation lists not reloaded"),
+            _ = hangup.recv() => match relay.reload() {
+                Ok(reloaded) => info!(changed = reloaded.any(), skipped = reloaded.skipped, "trust reloaded (SIGHUP)"),
+                Err(e) => tracing::warn!(error = %e, "trust not fully reloaded (SIGHUP)"),
             },
         }
     }
