@@ -25,6 +25,62 @@ pub enum ConfigError {
         /// What is wrong.
         why: String,
     },
+    /// A line of `relay.toml` is wrong: the line, the key on it (none for a table header or
+    /// the end of the file), and why.
+    #[error("{} line {line}: {}{why}", path.display(), key.as_ref().map(|k| format!("key `{k}`: ")).unwrap_or_default())]
+    Line {
+        path: PathBuf,
+        /// 1-based.
+        line: usize,
+        key: Option<String>,
+        /// What is wrong.
+        why: String,
+    },
+}
+
+impl ConfigError {
+    /// The file the error is about.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Invalid { path, .. } | Self::Line { path, .. } => path,
+        }
+    }
+}
+
+/// The error for byte `offset` of `text` (the file at `path`): its line, and the key on it.
+fn at_offset(path: &Path, text: &str, offset: usize, why: impl std::fmt::Display) -> ConfigError {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with('['))
+        .and_then(|l| l.split_once('='))
+        .map(|(key, _)| key.trim().trim_matches(['"', '\'']).to_owned());
+    ConfigError::Line {
+        path: path.to_owned(),
+        line,
+        key,
+        why: why.to_string(),
+    }
+}
+
+/// The error for `key` of `text`: the line that sets it (or the whole file's error when no
+/// line does, as for a default).
+fn at_key(path: &Path, text: &str, key: &str, why: impl std::fmt::Display) -> ConfigError {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return at_offset(path, text, offset, why);
+        }
+        offset += line.len();
+    }
+    invalid(path, format!("{key}: {why}"))
 }
 
 pub(crate) fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
@@ -32,6 +88,35 @@ pub(crate) fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
         path: path.to_owned(),
         why: why.to_string(),
     }
+}
+
+/// Refuses limits out of range, naming the key and its line.
+fn check_limits(path: &Path, text: &str, limits: &Limits) -> Result<(), ConfigError> {
+    let max = vigil_protocol::relay::MAX_FRAME_LEN;
+    if limits.max_frame_bytes == 0 || limits.max_frame_bytes > max {
+        return Err(at_key(
+            path,
+            text,
+            "max_frame_bytes",
+            format!("must be 1 to {max}"),
+        ));
+    }
+    for (key, value) in [
+        ("max_concurrent_streams", limits.max_concurrent_streams),
+        ("connections_per_identity", limits.connections_per_identity),
+        ("messages_per_second", limits.messages_per_second),
+        ("bundle_fetch_burst", limits.bundle_fetch_burst),
+        ("bundle_fetches_per_hour", limits.bundle_fetches_per_hour),
+        (
+            "one_time_prekeys_per_target_per_hour",
+            limits.one_time_prekeys_per_target_per_hour,
+        ),
+    ] {
+        if value == 0 {
+            return Err(at_key(path, text, key, "must be at least 1"));
+        }
+    }
+    Ok(())
 }
 
 /// Defaults of the limits added after the first `relay.toml`s were written: a file without
@@ -165,47 +250,32 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        let file: File = toml::from_str(&text).map_err(|e| invalid(path, e.message()))?;
+        let file: File = toml::from_str(&text).map_err(|e| match e.span() {
+            Some(span) => at_offset(path, &text, span.start, e.message()),
+            None => invalid(path, e.message()),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let listen = file.relay.listen.parse().map_err(|_| {
-            invalid(
+            at_key(
                 path,
-                format!(
-                    "listen = {:?} is not an address and port",
-                    file.relay.listen
-                ),
+                &text,
+                "listen",
+                format!("{:?} is not an address and port", file.relay.listen),
             )
         })?;
         let metrics = match &file.relay.metrics {
             None => None,
-            Some(text) => Some(text.parse().map_err(|_| {
-                invalid(
+            Some(value) => Some(value.parse().map_err(|_| {
+                at_key(
                     path,
-                    format!("metrics = {text:?} is not an address and port"),
+                    &text,
+                    "metrics",
+                    format!("{value:?} is not an address and port"),
                 )
             })?),
         };
         let limits = file.limits;
-        if limits.max_frame_bytes == 0
-            || limits.max_frame_bytes > vigil_protocol::relay::MAX_FRAME_LEN
-        {
-            return Err(invalid(
-                path,
-                format!(
-                    "max_frame_bytes must be 1 to {}",
-                    vigil_protocol::relay::MAX_FRAME_LEN
-                ),
-            ));
-        }
-        if limits.max_concurrent_streams == 0
-            || limits.connections_per_identity == 0
-            || limits.messages_per_second == 0
-            || limits.bundle_fetch_burst == 0
-            || limits.bundle_fetches_per_hour == 0
-            || limits.one_time_prekeys_per_target_per_hour == 0
-        {
-            return Err(invalid(path, "limits must be at least 1"));
-        }
+        check_limits(path, &text, &limits)?;
         Ok(Self {
             path: path.to_owned(),
             listen,
@@ -289,7 +359,46 @@ mod tests {
             (5, 7, 9)
         );
         let zero = format!("{BEFORE_BUNDLE_LIMITS}bundle_fetches_per_hour = 0\n");
-        assert!(matches!(load(&zero), Err(ConfigError::Invalid { .. })));
+        assert!(matches!(
+            load(&zero),
+            Err(ConfigError::Line { line, key: Some(key), .. })
+                if key == "bundle_fetches_per_hour" && line == BEFORE_BUNDLE_LIMITS.lines().count() + 1
+        ));
+    }
+
+    /// The 1-based line of `text` that starts with `start`.
+    fn line_of(text: &str, start: &str) -> usize {
+        text.lines().position(|l| l.starts_with(start)).unwrap() + 1
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key() {
+        for (from, to, key) in [
+            (
+                "keep_alive_secs = 15",
+                "keep_alive_sec = 15",
+                "keep_alive_sec",
+            ),
+            (
+                "messages_per_second = 50",
+                "messages_per_second = \"fifty\"",
+                "messages_per_second",
+            ),
+            ("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"", "listen"),
+            (
+                "max_frame_bytes = 1048576",
+                "max_frame_bytes = 0",
+                "max_frame_bytes",
+            ),
+        ] {
+            let text = BEFORE_BUNDLE_LIMITS.replace(from, to);
+            let error = load(&text).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Line { line, key: Some(k), .. }
+                    if k == key && *line == line_of(&text, to)),
+                "{error:?}"
+            );
+        }
     }
 
     fn config(dir: &Path) -> Config {

@@ -1,6 +1,7 @@
 //! `vigil-server`: the relay. It authenticates members by their certificates, keeps the
 //! directory of certificates and prekeys, and stores and forwards only ciphertext, durably.
 
+pub mod check;
 pub mod config;
 mod connection;
 mod handlers;

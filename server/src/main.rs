@@ -49,33 +49,7 @@ fn main() -> ExitCode {
         }
     };
     if cli.check_config {
-        let checked = config
-            .trust_store()
-            .and_then(|trust| vigil_server::tls::server_config(&config).map(|_| trust));
-        return match checked {
-            Ok(trust) => {
-                let roots: Vec<String> = trust
-                    .roots()
-                    .map(|r| match trust.limits(r.org()) {
-                        Some(limits) => format!("{} ({limits})", r.org()),
-                        None => r.org().to_string(),
-                    })
-                    .collect();
-                println!(
-                    "{}: ok (listen {}, host {}, pin {}, roots {})",
-                    cli.config.display(),
-                    config.listen,
-                    config.host,
-                    config.pin,
-                    roots.join(", ")
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("vigil-relay: {e}");
-                ExitCode::from(2)
-            }
-        };
+        return check_config(&cli.config, &config);
     }
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -103,6 +77,36 @@ fn main() -> ExitCode {
         relay.shutdown().await;
         ExitCode::SUCCESS
     })
+}
+
+/// `--check-config`: the report on standard output (skipped revocation files as warnings on
+/// standard error), or the first problem and exit code 2.
+#[expect(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a command-line front end"
+)]
+fn check_config(path: &std::path::Path, config: &vigil_server::Config) -> ExitCode {
+    match vigil_server::check::check(config) {
+        Ok(checked) => {
+            for skipped in &checked.skipped {
+                eprintln!("vigil-relay: warning: skipped at start: {}", skipped.error);
+            }
+            println!(
+                "{}: ok (listen {}, host {}, pin {}, roots {})",
+                path.display(),
+                config.listen,
+                config.host,
+                checked.pin,
+                checked.roots.join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vigil-relay: {e}");
+            ExitCode::from(2)
+        }
+    }
 }
 
 /// Waits for SIGINT or SIGTERM; on SIGHUP re-reads roots/ and revocations/ and keeps waiting.

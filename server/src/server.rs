@@ -302,6 +302,9 @@ async fn open_store(data_dir: &Path) -> Result<(Arc<SledStore>, Watermark), Star
 /// Serves the metrics on `address` (a localhost port); returns where it listens.
 async fn serve_metrics(address: SocketAddr, shared: Arc<Shared>) -> Result<SocketAddr, StartError> {
     let failed = |source| StartError::Metrics { address, source };
+    if !address.ip().is_loopback() {
+        warn!(%address, "metrics are served beyond this machine, without authentication: listen on 127.0.0.1 (vigil-relay --check-config refuses this)");
+    }
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(failed)?;

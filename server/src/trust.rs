@@ -119,9 +119,7 @@ pub fn update_revocations(trust: &mut TrustStore, dir: &Path) -> Result<Vec<Skip
         if let Err(error) =
             file.and_then(|(path, kind, bytes)| apply_list(trust, &path, kind, &bytes))
         {
-            let path = match &error {
-                ConfigError::Io { path, .. } | ConfigError::Invalid { path, .. } => path.clone(),
-            };
+            let path = error.path().to_owned();
             warn!(path = %path.display(), %error, "revocations: file skipped; remove or replace it");
             skipped.push(Skipped { path, error });
         }
