@@ -1,7 +1,9 @@
 //! `vigil-server`: the relay. It authenticates members by their certificates, keeps the
 //! directory of certificates and prekeys, and stores and forwards only ciphertext, durably.
 
+pub mod admin;
 pub mod check;
+pub mod cli;
 pub mod config;
 mod connection;
 mod handlers;
@@ -11,6 +13,7 @@ mod limits;
 mod live;
 mod login;
 pub mod metrics;
+pub mod notify;
 mod reload;
 mod revocation;
 pub mod server;

@@ -80,6 +80,12 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    /// The admin socket (for `vigil-relay backup`) could not be bound.
+    #[error("admin socket {}: {source}", path.display())]
+    Admin {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The metrics listener could not bind its address.
     #[error("metrics on {address}: {source}")]
     Metrics {
@@ -208,6 +214,16 @@ impl Relay {
             Some(address) => Some(serve_metrics(address, Arc::clone(&shared)).await?),
         };
         let (shutdown, stop) = watch::channel(false);
+        let admin = crate::admin::bind(&config.data_dir).map_err(|source| StartError::Admin {
+            path: crate::admin::socket_path(&config.data_dir),
+            source,
+        })?;
+        tokio::spawn(crate::admin::serve(
+            admin,
+            crate::admin::socket_path(&config.data_dir),
+            Arc::clone(&store),
+            stop.clone(),
+        ));
         tokio::spawn(crate::connection::accept_loop(
             endpoint.clone(),
             Arc::clone(&shared),
