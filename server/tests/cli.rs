@@ -106,3 +106,65 @@ fn a_config_error_names_the_line_and_the_key() {
         Err(vigil_server::ConfigError::Line { line: l, key: Some(k), .. }) if l == line && k == "keep_alive_secs"
     ));
 }
+
+/// The relay's log (standard error) up to its startup line, with `args` and `env`.
+fn startup_log(d: &Deployment, args: &[&str], env: &[(&str, &str)]) -> String {
+    let log = d.dir.path().join("relay.log");
+    let mut command = Command::new(RELAY);
+    command
+        .arg("--config")
+        .arg(&d.config)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .env_remove("JOURNAL_STREAM")
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap());
+    let mut child = command.spawn().unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert!(line.contains("listening on"), "{line:?}");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::read_to_string(&log).unwrap()
+}
+
+#[test]
+fn json_logs_are_one_json_object_per_line() {
+    let d = Deployment::new(&[]);
+    let log = startup_log(&d, &["--log-format", "json"], &[]);
+    let mut listening = false;
+    for line in log.lines() {
+        let value: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert!(
+            value["level"].is_string() && value["timestamp"].is_string(),
+            "{line}"
+        );
+        listening |= value["fields"]["message"] == "vigil-relay listening";
+    }
+    assert!(listening, "{log}");
+}
+
+#[test]
+fn text_logs_read_by_the_journal_carry_no_timestamp() {
+    let d = Deployment::new(&[]);
+    let stamped = startup_log(&d, &[], &[]);
+    assert!(
+        stamped
+            .lines()
+            .all(|l| l.starts_with(|c: char| c.is_ascii_digit())),
+        "{stamped}"
+    );
+    let journal = startup_log(&d, &[], &[("JOURNAL_STREAM", "8:12345")]);
+    assert!(journal.contains("vigil-relay listening"), "{journal}");
+    assert!(
+        journal
+            .lines()
+            .all(|l| !l.starts_with(|c: char| c.is_ascii_digit())),
+        "{journal}"
+    );
+}

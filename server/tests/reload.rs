@@ -193,3 +193,47 @@ async fn a_roots_directory_that_no_longer_loads_keeps_the_trust_in_force_and_is_
     assert!(!logs_in(addr, &d, &petr).await);
     relay.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_carry_version_uptime_lists_and_disk_use_and_only_at_metrics() {
+    let d = Deployment::new(&[("alice@cert-at", 3)]);
+    d.enable_metrics();
+    let (relay, _) = d.start().await;
+    let metrics = relay.metrics_addr().unwrap();
+    for path in ["/", "/metricsx", "/other", "/metrics/../x"] {
+        let (status, _) = scrape(metrics, path);
+        assert!(status.contains(" 404 "), "{path}: {status}");
+    }
+    let (status, body) = scrape(metrics, "/metrics?x=1");
+    assert!(status.contains(" 200 "), "{status}");
+    let version = format!(
+        "vigil_relay_info{{version=\"{}\"}}",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(value(&body, &version), Some(1), "{body}");
+    assert!(value(&body, "vigil_relay_uptime_seconds").is_some());
+    assert!(value(&body, "vigil_relay_data_dir_bytes") > Some(0));
+    assert_eq!(value(&body, "vigil_relay_trusted_roots"), Some(1));
+    // `org init` issues CERT-AT's first (empty) list: its version and age are there.
+    assert!(
+        value(
+            &body,
+            "vigil_relay_revocation_list_version{org=\"CERT-AT\"}"
+        )
+        .is_some()
+    );
+    let age = value(
+        &body,
+        "vigil_relay_revocation_list_age_seconds{org=\"CERT-AT\"}",
+    );
+    assert!(age.is_some_and(|a| a < 3600), "{body}");
+    assert_eq!(
+        value(&body, "vigil_relay_reload_failures_total{dir=\"roots\"}"),
+        Some(0)
+    );
+    assert_eq!(
+        value(&body, "vigil_relay_revocation_files_skipped"),
+        Some(0)
+    );
+    relay.shutdown().await;
+}
