@@ -51,7 +51,7 @@ fn the_relay_tells_systemd_it_is_ready_reloading_and_stopping() {
     let socket = UnixDatagram::bind(&path).unwrap();
     let mut relay = relay_notifying(&d, path.to_str().unwrap());
     assert_eq!(next(&socket), "READY=1");
-    std::process::Command::new("kill")
+    Command::new("kill")
         .arg("-HUP")
         .arg(relay.pid().to_string())
         .status()
