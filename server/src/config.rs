@@ -2,14 +2,11 @@
 //! file's directory, and the trust store loaded from the roots (with partner limits) and
 //! revocation directories.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
-use vigil_protocol::cert::PartnerLimits;
-use vigil_protocol::provisioning::{FileKind, dearmor};
-use vigil_protocol::{OrgId, OrgRoot, RevocationList, TrustList, TrustStore};
+use vigil_protocol::TrustStore;
 
 /// The configuration could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -28,13 +25,98 @@ pub enum ConfigError {
         /// What is wrong.
         why: String,
     },
+    /// A line of `relay.toml` is wrong: the line, the key on it (none for a table header or
+    /// the end of the file), and why.
+    #[error("{} line {line}: {}{why}", path.display(), key.as_ref().map(|k| format!("key `{k}`: ")).unwrap_or_default())]
+    Line {
+        path: PathBuf,
+        /// 1-based.
+        line: usize,
+        key: Option<String>,
+        /// What is wrong.
+        why: String,
+    },
 }
 
-fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
+impl ConfigError {
+    /// The file the error is about.
+    #[must_use]
+    pub fn path(&self) -> &Path {
+        match self {
+            Self::Io { path, .. } | Self::Invalid { path, .. } | Self::Line { path, .. } => path,
+        }
+    }
+}
+
+/// The error for byte `offset` of `text` (the file at `path`): its line, and the key on it.
+fn at_offset(path: &Path, text: &str, offset: usize, why: impl std::fmt::Display) -> ConfigError {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let key = text
+        .lines()
+        .nth(line - 1)
+        .map(str::trim)
+        .filter(|l| !l.starts_with('['))
+        .and_then(|l| l.split_once('='))
+        .map(|(key, _)| key.trim().trim_matches(['"', '\'']).to_owned());
+    ConfigError::Line {
+        path: path.to_owned(),
+        line,
+        key,
+        why: why.to_string(),
+    }
+}
+
+/// The error for `key` of `text`: the line that sets it (or the whole file's error when no
+/// line does, as for a default).
+fn at_key(path: &Path, text: &str, key: &str, why: impl std::fmt::Display) -> ConfigError {
+    let mut offset = 0;
+    for line in text.split_inclusive('\n') {
+        let trimmed = line.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(key)
+            && rest.trim_start().starts_with('=')
+        {
+            return at_offset(path, text, offset, why);
+        }
+        offset += line.len();
+    }
+    invalid(path, format!("{key}: {why}"))
+}
+
+pub(crate) fn invalid(path: &Path, why: impl std::fmt::Display) -> ConfigError {
     ConfigError::Invalid {
         path: path.to_owned(),
         why: why.to_string(),
     }
+}
+
+/// Refuses limits out of range, naming the key and its line.
+fn check_limits(path: &Path, text: &str, limits: &Limits) -> Result<(), ConfigError> {
+    let max = vigil_protocol::relay::MAX_FRAME_LEN;
+    if limits.max_frame_bytes == 0 || limits.max_frame_bytes > max {
+        return Err(at_key(
+            path,
+            text,
+            "max_frame_bytes",
+            format!("must be 1 to {max}"),
+        ));
+    }
+    for (key, value) in [
+        ("max_concurrent_streams", limits.max_concurrent_streams),
+        ("connections_per_identity", limits.connections_per_identity),
+        ("messages_per_second", limits.messages_per_second),
+        ("bundle_fetch_burst", limits.bundle_fetch_burst),
+        ("bundle_fetches_per_hour", limits.bundle_fetches_per_hour),
+        (
+            "one_time_prekeys_per_target_per_hour",
+            limits.one_time_prekeys_per_target_per_hour,
+        ),
+    ] {
+        if value == 0 {
+            return Err(at_key(path, text, key, "must be at least 1"));
+        }
+    }
+    Ok(())
 }
 
 /// Defaults of the limits added after the first `relay.toml`s were written: a file without
@@ -168,47 +250,32 @@ impl Config {
             path: path.to_owned(),
             source,
         })?;
-        let file: File = toml::from_str(&text).map_err(|e| invalid(path, e.message()))?;
+        let file: File = toml::from_str(&text).map_err(|e| match e.span() {
+            Some(span) => at_offset(path, &text, span.start, e.message()),
+            None => invalid(path, e.message()),
+        })?;
         let base = path.parent().unwrap_or(Path::new("."));
         let listen = file.relay.listen.parse().map_err(|_| {
-            invalid(
+            at_key(
                 path,
-                format!(
-                    "listen = {:?} is not an address and port",
-                    file.relay.listen
-                ),
+                &text,
+                "listen",
+                format!("{:?} is not an address and port", file.relay.listen),
             )
         })?;
         let metrics = match &file.relay.metrics {
             None => None,
-            Some(text) => Some(text.parse().map_err(|_| {
-                invalid(
+            Some(value) => Some(value.parse().map_err(|_| {
+                at_key(
                     path,
-                    format!("metrics = {text:?} is not an address and port"),
+                    &text,
+                    "metrics",
+                    format!("{value:?} is not an address and port"),
                 )
             })?),
         };
         let limits = file.limits;
-        if limits.max_frame_bytes == 0
-            || limits.max_frame_bytes > vigil_protocol::relay::MAX_FRAME_LEN
-        {
-            return Err(invalid(
-                path,
-                format!(
-                    "max_frame_bytes must be 1 to {}",
-                    vigil_protocol::relay::MAX_FRAME_LEN
-                ),
-            ));
-        }
-        if limits.max_concurrent_streams == 0
-            || limits.connections_per_identity == 0
-            || limits.messages_per_second == 0
-            || limits.bundle_fetch_burst == 0
-            || limits.bundle_fetches_per_hour == 0
-            || limits.one_time_prekeys_per_target_per_hour == 0
-        {
-            return Err(invalid(path, "limits must be at least 1"));
-        }
+        check_limits(path, &text, &limits)?;
         Ok(Self {
             path: path.to_owned(),
             listen,
@@ -224,159 +291,26 @@ impl Config {
         })
     }
 
-    /// Loads every root and partner limits file in the roots directory and every revocation
-    /// list in the revocations directory into a trust store. A root with a limits file
-    /// (`ORG.limits.vigil`, written by `vigil-keytool trust add`) is trusted within those
-    /// limits; a root without one is trusted without limit, as the operator placed it (the
-    /// relay's own organisation, or one sharing the relay). A list that is older than one
-    /// already loaded for its organisation is refused, never applied.
+    /// Loads the trust store from the roots and revocations directories
+    /// ([`crate::trust::load`]): what the relay starts with, and what a reload rebuilds.
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] for an unreadable directory or file, a file that is not what it should
-    /// be, or two limits files for one organisation.
+    /// [`ConfigError`] for an unreadable directory, a roots file that is not what it should be,
+    /// or two limits files for one organisation.
     pub fn trust_store(&self) -> Result<TrustStore, ConfigError> {
-        let mut trust = TrustStore::new();
-        let mut limits: BTreeMap<OrgId, (PathBuf, PartnerLimits)> = BTreeMap::new();
-        let mut lists = Vec::new();
-        for (path, kind, bytes) in armored_files(&self.roots_dir)? {
-            match kind {
-                FileKind::OrgRoot => {
-                    let root = OrgRoot::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
-                    trust.add_root(root).map_err(|e| invalid(&path, e))?;
-                }
-                FileKind::PartnerLimits => {
-                    let (org, bound) =
-                        PartnerLimits::from_record(&bytes).map_err(|e| invalid(&path, e))?;
-                    if let Some((first, _)) = limits.insert(org.clone(), (path.clone(), bound)) {
-                        return Err(invalid(
-                            &path,
-                            format!(
-                                "a second limits file for {org}, besides {}",
-                                first.display()
-                            ),
-                        ));
-                    }
-                }
-                FileKind::TrustList => lists.push((path, bytes)),
-                other => {
-                    return Err(invalid(
-                        &path,
-                        format!(
-                            "expected an org root, partner limits or trust list file, found a \
-                             {other} file"
-                        ),
-                    ));
-                }
-            }
-        }
-        if trust.roots().next().is_none() {
-            return Err(invalid(&self.roots_dir, "no trusted roots (*.root.vigil)"));
-        }
-        apply_limits(&mut trust, limits)?;
-        keep_trust_lists(&mut trust, lists);
-        update_revocations(&mut trust, &self.revocations_dir)?;
-        Ok(trust)
+        crate::trust::load(&self.roots_dir, &self.revocations_dir).map(|(trust, _)| trust)
     }
-}
-
-/// Keeps each organisation's trust list (`ORG.trust.vigil`, published by `vigil-keytool trust`)
-/// to hand to its members; the relay's own trust stays what the roots and limits files say. A
-/// list that does not verify against its organisation's root here, or is older than another
-/// file's, is skipped with a warning naming the file: members verify every list themselves.
-fn keep_trust_lists(trust: &mut TrustStore, lists: Vec<(PathBuf, Vec<u8>)>) {
-    for (path, bytes) in lists {
-        match TrustList::from_bytes(&bytes) {
-            Ok(list) => {
-                if let Err(reason) = trust.keep_trust_list(list) {
-                    tracing::warn!(path = %path.display(), %reason, "trust list not served");
-                }
-            }
-            Err(reason) => {
-                tracing::warn!(path = %path.display(), %reason, "trust list not served");
-            }
-        }
-    }
-}
-
-/// Bounds each partner root by its limits file; a limits file without its root is ignored
-/// with a warning (there is nothing to trust).
-fn apply_limits(
-    trust: &mut TrustStore,
-    limits: BTreeMap<OrgId, (PathBuf, PartnerLimits)>,
-) -> Result<(), ConfigError> {
-    for (org, (path, bound)) in limits {
-        match trust.root(&org).cloned() {
-            Some(root) => trust
-                .add_partner(root, bound)
-                .map_err(|e| invalid(&path, e))?,
-            None => {
-                tracing::warn!(path = %path.display(), %org, "partner limits without a root of that organisation; ignored");
-            }
-        }
-    }
-    Ok(())
-}
-
-/// Applies every revocation list in `dir` to `trust`; stale lists are skipped with a warning.
-///
-/// # Errors
-///
-/// [`ConfigError`] for unreadable or invalid files.
-pub fn update_revocations(trust: &mut TrustStore, dir: &Path) -> Result<(), ConfigError> {
-    for (path, kind, bytes) in armored_files(dir)? {
-        if kind != FileKind::RevocationList {
-            return Err(invalid(
-                &path,
-                format!("expected a revocation list file, found a {kind} file"),
-            ));
-        }
-        let list = RevocationList::from_bytes(&bytes).map_err(|e| invalid(&path, e))?;
-        match trust.update_revocations(list) {
-            Ok(_) => {}
-            Err(vigil_protocol::RevocationError::Stale {
-                org,
-                current,
-                offered,
-            }) => {
-                tracing::warn!(path = %path.display(), %org, current, offered, "ignoring an older revocation list");
-            }
-            Err(e) => return Err(invalid(&path, e)),
-        }
-    }
-    Ok(())
-}
-
-/// Every `*.vigil` file in `dir`, sorted by name: its path, kind and bytes.
-fn armored_files(dir: &Path) -> Result<Vec<(PathBuf, FileKind, Vec<u8>)>, ConfigError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ConfigError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "vigil"))
-        .collect();
-    paths.sort();
-    let mut out = Vec::new();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).map_err(|source| ConfigError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        let (kind, bytes) = dearmor(&text).map_err(|e| invalid(&path, e))?;
-        out.push((path, kind, bytes));
-    }
-    Ok(out)
 }
 
 #[cfg(test)]
 mod tests {
     #![allow(clippy::unwrap_used, reason = "test code")]
 
+    use vigil_protocol::cert::PartnerLimits;
     use vigil_protocol::keys::OrgRootKeyPair;
-    use vigil_protocol::provisioning::armor;
-    use vigil_protocol::{Clearance, UnixTime};
+    use vigil_protocol::provisioning::{FileKind, armor};
+    use vigil_protocol::{Clearance, OrgId, OrgRoot, RevocationList, UnixTime};
 
     use super::*;
 
@@ -425,7 +359,46 @@ mod tests {
             (5, 7, 9)
         );
         let zero = format!("{BEFORE_BUNDLE_LIMITS}bundle_fetches_per_hour = 0\n");
-        assert!(matches!(load(&zero), Err(ConfigError::Invalid { .. })));
+        assert!(matches!(
+            load(&zero),
+            Err(ConfigError::Line { line, key: Some(key), .. })
+                if key == "bundle_fetches_per_hour" && line == BEFORE_BUNDLE_LIMITS.lines().count() + 1
+        ));
+    }
+
+    /// The 1-based line of `text` that starts with `start`.
+    fn line_of(text: &str, start: &str) -> usize {
+        text.lines().position(|l| l.starts_with(start)).unwrap() + 1
+    }
+
+    #[test]
+    fn errors_name_the_line_and_the_key() {
+        for (from, to, key) in [
+            (
+                "keep_alive_secs = 15",
+                "keep_alive_sec = 15",
+                "keep_alive_sec",
+            ),
+            (
+                "messages_per_second = 50",
+                "messages_per_second = \"fifty\"",
+                "messages_per_second",
+            ),
+            ("listen = \"127.0.0.1:0\"", "listen = \"nowhere\"", "listen"),
+            (
+                "max_frame_bytes = 1048576",
+                "max_frame_bytes = 0",
+                "max_frame_bytes",
+            ),
+        ] {
+            let text = BEFORE_BUNDLE_LIMITS.replace(from, to);
+            let error = load(&text).unwrap_err();
+            assert!(
+                matches!(&error, ConfigError::Line { line, key: Some(k), .. }
+                    if k == key && *line == line_of(&text, to)),
+                "{error:?}"
+            );
+        }
     }
 
     fn config(dir: &Path) -> Config {

@@ -1,10 +1,9 @@
-//! Housekeeping every [`HOUSEKEEPING_EVERY`]: record the stored count; reload the revocation
-//! lists when their directory changed (closing revoked members' connections and pushing the
-//! lists to the others); close the connections whose certificates expired since the last
+//! Housekeeping every [`HOUSEKEEPING_EVERY`]: record the stored count; reload the trust when
+//! `roots/` or `revocations/` changed (closing the connections of members no longer trusted
+//! or revoked, and pushing newer lists to the others); close the connections whose certificates expired since the last
 //! round; once every [`DEDUP_PRUNE_EVERY`], forget old client message ids and rate buckets
 //! that are full again.
 
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,14 +21,13 @@ const HOUSEKEEPING_EVERY: Duration = Duration::from_secs(2);
 /// How often old client message ids are forgotten.
 const DEDUP_PRUNE_EVERY: Duration = Duration::from_secs(3600);
 
-/// Runs housekeeping until `stop` changes; `dir` is the revocations directory.
+/// Runs housekeeping until `stop` changes.
 pub(crate) async fn run(
-    dir: PathBuf,
     shared: Arc<Shared>,
     mut stop: watch::Receiver<bool>,
     watermark: Watermark,
 ) {
-    let mut revocations = DirectoryWatch::default();
+    let (mut roots, mut revocations) = (DirectoryWatch::default(), DirectoryWatch::default());
     let mut pruned = Instant::now();
     let mut counted = None;
     loop {
@@ -41,10 +39,13 @@ pub(crate) async fn run(
             }
             shared.rates.prune();
         }
-        if revocations.changed(&dir) {
-            match crate::revocation::reload(shared.revocation_parts(), &dir, now()) {
-                Ok(changed) => debug!(changed, "revocation lists checked"),
-                Err(e) => warn!(error = %e, "revocation lists not reloaded"),
+        // Both watches are asked every round, so each remembers what it saw.
+        let roots_changed = roots.changed(&shared.dirs.roots);
+        if revocations.changed(&shared.dirs.revocations) | roots_changed {
+            match crate::reload::reload(shared.revocation_parts(), &shared.dirs, now()) {
+                Ok(reloaded) => debug!(changed = reloaded.any(), "trust directories checked"),
+                // Logged loudly, and counted, by the reload.
+                Err(e) => debug!(error = %e, "trust not reloaded"),
             }
         }
         // Certificates that expired since the last round.

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::mpsc;
-use vigil_protocol::{CertError, UserId, VerifiedCertificate};
+use vigil_protocol::{CertError, OrgId, UserId, VerifiedCertificate};
 
 /// Most bytes of a QUIC close reason the relay sends: a close frame must fit in one packet
 /// (at least 1200 bytes in QUIC), and a reason is one line for a human and a log.
@@ -69,6 +69,15 @@ impl Registry {
     pub(crate) fn broadcast(&self, notice: &Notice) {
         for senders in self.lock().values_mut() {
             senders.retain(|s| s.notices.send(notice.clone()).is_ok());
+        }
+    }
+
+    /// Sends `notice` to every live connection of a member of `org`.
+    pub(crate) fn broadcast_to_org(&self, org: &OrgId, notice: &Notice) {
+        for senders in self.lock().values_mut() {
+            senders.retain(|s| {
+                &s.certificate.body().org != org || s.notices.send(notice.clone()).is_ok()
+            });
         }
     }
 

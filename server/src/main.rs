@@ -1,82 +1,67 @@
-//! `vigil-relay --config RELAYDIR/relay.toml`: run the relay (or check its configuration).
+//! `vigil-relay --config RELAYDIR/relay.toml`: run the relay (or check its configuration, or
+//! back it up). The command line is [`vigil_server::cli::Cli`].
 
 use std::io::IsTerminal as _;
-use std::path::PathBuf;
+use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::Parser as _;
 use tracing::info;
+use vigil_server::cli::{Cli, Command, LogFormat};
+use vigil_server::notify::{self, notify};
 
-/// Vigil relay: authenticates members and stores and forwards ciphertext over QUIC.
-///
-/// Logs go to standard error; set RUST_LOG (e.g. RUST_LOG=debug) for more. SIGINT or SIGTERM
-/// shuts down gracefully. Exit codes: 0 ok, 2 configuration or I/O error.
-#[derive(Debug, Parser)]
-#[command(version, about, long_about)]
-struct Cli {
-    /// The relay configuration written by `vigil-keytool relay init`.
-    ///
-    /// Example: vigil-relay --config /srv/vigil/relay/relay.toml
-    #[arg(long, value_name = "RELAYDIR/relay.toml")]
-    config: PathBuf,
-
-    /// Check the configuration, certificate, key, roots and revocation lists, then exit.
-    #[arg(long)]
-    check_config: bool,
-}
-
-#[expect(
-    clippy::print_stderr,
-    clippy::print_stdout,
-    reason = "a command-line front end"
-)]
+#[expect(clippy::print_stderr, reason = "a command-line front end")]
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_default_env()
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-        )
-        .with_writer(std::io::stderr)
-        // Colour codes only for a person at a terminal: a log file or journal gets plain text.
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
-    let config = match vigil_server::Config::load(&cli.config) {
+    init_logging(cli.log_format);
+    let Some(path) = cli.config.as_deref() else {
+        eprintln!("vigil-relay: --config RELAYDIR/relay.toml is required");
+        return ExitCode::from(2);
+    };
+    let config = match vigil_server::Config::load(path) {
         Ok(config) => config,
         Err(e) => {
             eprintln!("vigil-relay: {e}");
             return ExitCode::from(2);
         }
     };
-    if cli.check_config {
-        let checked = config
-            .trust_store()
-            .and_then(|trust| vigil_server::tls::server_config(&config).map(|_| trust));
-        return match checked {
-            Ok(trust) => {
-                let roots: Vec<String> = trust
-                    .roots()
-                    .map(|r| match trust.limits(r.org()) {
-                        Some(limits) => format!("{} ({limits})", r.org()),
-                        None => r.org().to_string(),
-                    })
-                    .collect();
-                println!(
-                    "{}: ok (listen {}, host {}, pin {}, roots {})",
-                    cli.config.display(),
-                    config.listen,
-                    config.host,
-                    config.pin,
-                    roots.join(", ")
-                );
-                ExitCode::SUCCESS
-            }
-            Err(e) => {
-                eprintln!("vigil-relay: {e}");
-                ExitCode::from(2)
-            }
-        };
+    if let Some(Command::Backup { to }) = &cli.command {
+        return backup(&config, to);
     }
+    if cli.check_config {
+        return check_config(path, &config);
+    }
+    run(&config)
+}
+
+/// Logs to standard error: JSON lines, or plain text (colour only at a terminal; no
+/// timestamps when the journal, which stamps every line, reads it).
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => {
+            let builder = builder.with_ansi(std::io::stderr().is_terminal());
+            if std::env::var_os("JOURNAL_STREAM").is_some() {
+                builder.without_time().init();
+            } else {
+                builder.init();
+            }
+        }
+    }
+}
+
+/// Runs the relay until SIGINT or SIGTERM.
+#[expect(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a command-line front end"
+)]
+fn run(config: &vigil_server::Config) -> ExitCode {
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
         Err(e) => {
@@ -85,7 +70,7 @@ fn main() -> ExitCode {
         }
     };
     runtime.block_on(async move {
-        let relay = match vigil_server::Relay::start(&config).await {
+        let relay = match vigil_server::Relay::start(config).await {
             Ok(relay) => relay,
             Err(e) => {
                 eprintln!("vigil-relay: {e}");
@@ -98,15 +83,81 @@ fn main() -> ExitCode {
         if let Some(metrics) = relay.metrics_addr() {
             info!(%metrics, "metrics served");
         }
-        wait_for_signal(&relay, &config.revocations_dir).await;
+        notify(notify::READY);
+        wait_for_signal(&relay).await;
         info!("shutting down");
+        notify(notify::STOPPING);
         relay.shutdown().await;
         ExitCode::SUCCESS
     })
 }
 
-/// Waits for SIGINT or SIGTERM; on SIGHUP re-reads the revocation lists and keeps waiting.
-async fn wait_for_signal(relay: &vigil_server::Relay, revocations: &std::path::Path) {
+/// `backup --to DIR`: through the running relay, or directly when none runs.
+#[expect(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a command-line front end"
+)]
+fn backup(config: &vigil_server::Config, to: &Path) -> ExitCode {
+    match vigil_server::admin::backup(&config.data_dir, to) {
+        Ok(done) => {
+            println!(
+                "backed up {} into {}: {} records, {} messages stored up to now ({})",
+                config.data_dir.display(),
+                to.display(),
+                done.records,
+                done.stored,
+                if done.online {
+                    "from the running relay"
+                } else {
+                    "no relay was running"
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!(
+                "vigil-relay: backup into {} failed: {e}; remove what was written there",
+                to.display()
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// `--check-config`: the report on standard output (skipped revocation files as warnings on
+/// standard error), or the first problem and exit code 2.
+#[expect(
+    clippy::print_stderr,
+    clippy::print_stdout,
+    reason = "a command-line front end"
+)]
+fn check_config(path: &Path, config: &vigil_server::Config) -> ExitCode {
+    match vigil_server::check::check(config) {
+        Ok(checked) => {
+            for skipped in &checked.skipped {
+                eprintln!("vigil-relay: warning: skipped at start: {}", skipped.error);
+            }
+            println!(
+                "{}: ok (listen {}, host {}, pin {}, roots {})",
+                path.display(),
+                config.listen,
+                config.host,
+                checked.pin,
+                checked.roots.join(", ")
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("vigil-relay: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Waits for SIGINT or SIGTERM; on SIGHUP re-reads roots/ and revocations/ (telling systemd
+/// it reloads) and keeps waiting.
+async fn wait_for_signal(relay: &vigil_server::Relay) {
     use tokio::signal::unix::{SignalKind, signal};
     let (Ok(mut terminate), Ok(mut hangup)) = (
         signal(SignalKind::terminate()),
@@ -119,10 +170,14 @@ async fn wait_for_signal(relay: &vigil_server::Relay, revocations: &std::path::P
         tokio::select! {
             _ = tokio::signal::ctrl_c() => return,
             _ = terminate.recv() => return,
-            _ = hangup.recv() => match relay.reload_revocations(revocations) {
-                Ok(changed) => info!(changed, "revocation lists reloaded (SIGHUP)"),
-                Err(e) => tracing::warn!(error = %e, "revocation lists not reloaded"),
-            },
+            _ = hangup.recv() => {
+                notify(&notify::reloading());
+                match relay.reload() {
+                    Ok(reloaded) => info!(changed = reloaded.any(), skipped = reloaded.skipped, "trust reloaded (SIGHUP)"),
+                    Err(e) => tracing::warn!(error = %e, "trust not fully reloaded (SIGHUP)"),
+                }
+                notify(notify::READY);
+            }
         }
     }
 }

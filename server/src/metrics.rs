@@ -1,17 +1,23 @@
 //! What an operator reads: counters and gauges in the Prometheus text format, served on a
-//! localhost port when `metrics` is set in `relay.toml`.
+//! localhost port when `metrics` is set in `relay.toml`, at `/metrics` only (any other path
+//! is a 404). `docs/alerts.md` has example alert rules on them.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+use std::path::Path;
+
+use vigil_protocol::{TrustStore, UnixTime};
 
 use crate::store::MailboxStore;
 
 /// The relay's counters, kept by the connection tasks and read by [`Metrics::render`].
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Metrics {
     /// Connections logged in now.
     pub connections: AtomicU64,
@@ -22,9 +28,43 @@ pub struct Metrics {
     /// Messages pushed to recipients.
     pub messages_out: AtomicU64,
     refusals: Mutex<BTreeMap<String, u64>>,
+    /// Reloads of `roots/` or `revocations/` that failed, by directory.
+    reload_failures: Mutex<BTreeMap<&'static str, u64>>,
+    /// Files of `revocations/` the last load skipped.
+    skipped: AtomicU64,
+    started: Instant,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self {
+            connections: AtomicU64::default(),
+            logins: AtomicU64::default(),
+            messages_in: AtomicU64::default(),
+            messages_out: AtomicU64::default(),
+            refusals: Mutex::default(),
+            reload_failures: Mutex::default(),
+            skipped: AtomicU64::default(),
+            started: Instant::now(),
+        }
+    }
 }
 
 impl Metrics {
+    /// Counts a reload of `dir` (`roots` or `revocations`) that failed.
+    pub fn reload_failed(&self, dir: &'static str) {
+        let mut failures = self
+            .reload_failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        *failures.entry(dir).or_default() += 1;
+    }
+
+    /// Records how many files of `revocations/` the last load skipped.
+    pub fn set_skipped(&self, files: usize) {
+        self.skipped.store(files as u64, Ordering::Relaxed);
+    }
+
     /// Counts a refusal by its reason.
     pub fn refused(&self, reason: &str) {
         let mut refusals = self
@@ -43,6 +83,67 @@ impl Metrics {
         render_store(&mut out, store);
         self.render_refusals(&mut out);
         out
+    }
+
+    /// What [`Self::render`] gives, and the relay's version and uptime, the trust in force
+    /// (roots, each revocation list's version and age at `now`), reload failures, skipped
+    /// files and the bytes of `data_dir`.
+    #[must_use]
+    pub fn render_all(
+        &self,
+        store: &dyn MailboxStore,
+        trust: &TrustStore,
+        data_dir: &Path,
+        now: UnixTime,
+    ) -> String {
+        let mut out = self.render(store);
+        let _ = writeln!(
+            out,
+            "# HELP vigil_relay_info The relay's version.\n# TYPE vigil_relay_info gauge\nvigil_relay_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        metric(
+            &mut out,
+            "uptime_seconds",
+            "Seconds since the relay started.",
+            "gauge",
+            self.started.elapsed().as_secs(),
+        );
+        render_trust(&mut out, trust, now);
+        labelled(
+            &mut out,
+            "reload_failures_total",
+            "Reloads of roots/ or revocations/ that failed (the trust in force was kept).",
+            "counter",
+            "dir",
+            &self.locked_failures(),
+        );
+        metric(
+            &mut out,
+            "revocation_files_skipped",
+            "Files of revocations/ the last load skipped (each logged with its path).",
+            "gauge",
+            self.skipped.load(Ordering::Relaxed),
+        );
+        metric(
+            &mut out,
+            "data_dir_bytes",
+            "Bytes of the files in the data directory.",
+            "gauge",
+            dir_bytes(data_dir),
+        );
+        out
+    }
+
+    fn locked_failures(&self) -> Vec<(String, u64)> {
+        let failures = self
+            .reload_failures
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        ["roots", "revocations"]
+            .iter()
+            .map(|dir| ((*dir).to_owned(), failures.get(dir).copied().unwrap_or(0)))
+            .collect()
     }
 
     fn render_counters(&self, out: &mut String) {
@@ -91,6 +192,87 @@ impl Metrics {
                 "vigil_relay_refusals_total{{reason=\"{reason}\"}} {count}"
             );
         }
+    }
+}
+
+/// The trusted roots, and each revocation list's version and age.
+fn render_trust(out: &mut String, trust: &TrustStore, now: UnixTime) {
+    metric(
+        out,
+        "trusted_roots",
+        "Organisations whose roots the relay trusts.",
+        "gauge",
+        trust.roots().count() as u64,
+    );
+    let lists: Vec<_> = trust
+        .roots()
+        .filter_map(|root| trust.revocations(root.org()))
+        .collect();
+    let versions: Vec<(String, u64)> = lists
+        .iter()
+        .map(|l| (l.body().org.to_string(), l.body().version))
+        .collect();
+    labelled(
+        out,
+        "revocation_list_version",
+        "Version of the revocation list in force, by organisation.",
+        "gauge",
+        "org",
+        &versions,
+    );
+    let ages: Vec<(String, u64)> = lists
+        .iter()
+        .map(|l| {
+            (
+                l.body().org.to_string(),
+                now.0.saturating_sub(l.body().issued_at.0),
+            )
+        })
+        .collect();
+    labelled(
+        out,
+        "revocation_list_age_seconds",
+        "Seconds since the revocation list in force was issued, by organisation.",
+        "gauge",
+        "org",
+        &ages,
+    );
+}
+
+/// Bytes of the files under `dir` (the data directory: a few files, one level of subdirectory
+/// at most, so read at every scrape).
+fn dir_bytes(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let meta = e.metadata().ok()?;
+            Some(if meta.is_dir() {
+                dir_bytes(&e.path())
+            } else {
+                meta.len()
+            })
+        })
+        .sum()
+}
+
+/// One metric with one label: its help, its type, the label's name, and a value per label.
+fn labelled(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    kind: &str,
+    label: &str,
+    values: &[(String, u64)],
+) {
+    let _ = writeln!(
+        out,
+        "# HELP vigil_relay_{name} {help}\n# TYPE vigil_relay_{name} {kind}"
+    );
+    for (value_of, value) in values {
+        let _ = writeln!(out, "vigil_relay_{name}{{{label}=\"{value_of}\"}} {value}");
     }
 }
 
@@ -143,7 +325,8 @@ fn render_store(out: &mut String, store: &dyn MailboxStore) {
     );
 }
 
-/// Serves [`Metrics::render`] over HTTP/1.1 to every connection on `listener`.
+/// Serves the metrics over HTTP/1.1 to every connection on `listener`: `GET /metrics` (a
+/// query string is ignored) gets them, any other request a 404.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     metrics: std::sync::Arc<crate::server::Shared>,
@@ -152,18 +335,44 @@ pub async fn serve(
         let metrics = std::sync::Arc::clone(&metrics);
         tokio::spawn(async move {
             let mut request = [0u8; 1024];
-            let _ =
+            let read =
                 tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut request))
                     .await;
-            let body = metrics.render_metrics();
-            let response = format!(
-                "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-                body.len()
-            );
+            let length = match read {
+                Ok(Ok(n)) => n,
+                _ => 0,
+            };
+            let response = if is_metrics_request(request.get(..length).unwrap_or_default()) {
+                let body = metrics.render_metrics();
+                format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            } else {
+                let body = "not found: metrics are at /metrics\n";
+                format!(
+                    "HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                    body.len()
+                )
+            };
             let _ = stream.write_all(response.as_bytes()).await;
             let _ = stream.shutdown().await;
         });
     }
+}
+
+/// Whether `request` starts with `GET /metrics` (then a space or a query string).
+fn is_metrics_request(request: &[u8]) -> bool {
+    let line = request
+        .split(|b| *b == b'\r' || *b == b'\n')
+        .next()
+        .unwrap_or_default();
+    let mut words = line.split(|b| *b == b' ');
+    let (Some(method), Some(target)) = (words.next(), words.next()) else {
+        return false;
+    };
+    let path = target.split(|b| *b == b'?').next().unwrap_or_default();
+    method == b"GET" && path == b"/metrics"
 }
 
 #[cfg(test)]

@@ -15,15 +15,14 @@
 //! list, even across a restart.
 
 use std::path::Path;
-use std::sync::{Arc, RwLock};
+use std::sync::RwLock;
 use std::time::SystemTime;
 
 use tracing::{debug, info, warn};
-use vigil_protocol::relay::{ErrorCode, Push, RelayError, encode_frame};
+use vigil_protocol::relay::{ErrorCode, RelayError};
 use vigil_protocol::{RevocationList, TrustStore, UnixTime, VerifiedCertificate};
 
-use crate::config::ConfigError;
-use crate::live::{Notice, Registry};
+use crate::live::Registry;
 use crate::metrics::Metrics;
 use crate::server::close::CERTIFICATE_REFUSED;
 use crate::store::{Directory, StoreError};
@@ -72,28 +71,33 @@ pub(crate) async fn restore(
     Ok(())
 }
 
-/// Notices changes to the revocations directory between housekeeping rounds, by the newest
-/// modification time of its files.
+/// Notices changes to a directory (`roots/` or `revocations/`) between housekeeping rounds:
+/// by the directory's own modification time (a file added, removed or renamed), the newest of
+/// its files' (a file rewritten in place) and how many there are.
 #[derive(Debug, Default)]
 pub(crate) struct DirectoryWatch {
-    /// The newest modification time the last round saw (`None`: the directory could not be
-    /// read, as before the first round).
-    last: Option<Option<SystemTime>>,
+    /// What the last round saw (`None`: the directory could not be read, as before the first
+    /// round).
+    last: Option<Option<Stamp>>,
 }
+
+type Stamp = (Option<SystemTime>, Option<SystemTime>, usize);
 
 impl DirectoryWatch {
     /// Whether `dir` changed since the last call (the first call that can read it says yes;
     /// so does one that can no longer read it).
     pub(crate) fn changed(&mut self, dir: &Path) -> bool {
         let stamp = std::fs::read_dir(dir).ok().map(|entries| {
-            entries
+            let times: Vec<SystemTime> = entries
                 .filter_map(|e| e.ok()?.metadata().ok()?.modified().ok())
-                .max()
+                .collect();
+            let own = std::fs::metadata(dir).ok().and_then(|m| m.modified().ok());
+            (own, times.iter().max().copied(), times.len())
         });
-        if stamp == self.last {
+        if Some(stamp) == self.last {
             return false;
         }
-        self.last = stamp;
+        self.last = Some(stamp);
         true
     }
 }
@@ -109,39 +113,6 @@ pub(crate) fn still_valid(
         code: ErrorCode::LoginRefused,
         message: format!("{refusal}; this connection is closed"),
     })
-}
-
-/// Re-reads the revocations directory; when a newer list was put in force, remembers it,
-/// closes the connections it refuses and pushes the lists to every other live connection.
-/// Returns whether the lists changed.
-///
-/// # Errors
-///
-/// [`ConfigError`] for an unreadable or invalid file; the lists read before it stay applied,
-/// and are enforced and pushed.
-pub(crate) fn reload(parts: Parts<'_>, dir: &Path, now: UnixTime) -> Result<bool, ConfigError> {
-    let (read, lists) = {
-        let mut trust = parts
-            .trust
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let before = lists_in_force(&trust);
-        let read = crate::config::update_revocations(&mut trust, dir);
-        let lists = lists_in_force(&trust);
-        if lists == before {
-            return read.map(|()| false);
-        }
-        remember(parts.directory, &trust);
-        (read, lists)
-    };
-    enforce(parts, now);
-    info!(
-        lists = lists.len(),
-        "revocation lists changed; pushed to live clients"
-    );
-    let frame: Arc<[u8]> = encode_frame(&Push::Revocations { lists }).into();
-    parts.live.broadcast(&Notice::Frame(frame));
-    read.map(|()| true)
 }
 
 /// Closes every live connection whose certificate is now refused (revoked, expired, or its

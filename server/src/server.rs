@@ -15,6 +15,7 @@ use crate::config::{Config, ConfigError, Limits};
 use crate::limits::Rates;
 use crate::live::Registry;
 use crate::metrics::Metrics;
+use crate::reload::{Reloaded, TrustDirs};
 use crate::store::{Directory, MailboxStore, SledStore, StoreError};
 use crate::watermark::Watermark;
 
@@ -79,6 +80,12 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
+    /// The admin socket (for `vigil-relay backup`) could not be bound.
+    #[error("admin socket {}: {source}", path.display())]
+    Admin {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     /// The metrics listener could not bind its address.
     #[error("metrics on {address}: {source}")]
     Metrics {
@@ -100,10 +107,15 @@ pub struct Shared {
     /// change (root, validity, revocation), not every recipient's signature again.
     verified: Mutex<HashMap<UserId, VerifiedCertificate>>,
     pub(crate) metrics: Metrics,
+    /// Where the trust comes from (`roots/`, `revocations/`), for reloads.
+    pub(crate) dirs: TrustDirs,
+    /// The data directory (its size is a metric).
+    pub(crate) data_dir: PathBuf,
 }
 
 impl Shared {
-    fn new(store: &Arc<SledStore>, trust: TrustStore, limits: &Limits) -> Self {
+    fn new(store: &Arc<SledStore>, trust: TrustStore, config: &Config) -> Self {
+        let limits = &config.limits;
         Self {
             mailboxes: Arc::clone(store) as Arc<dyn MailboxStore>,
             directory: Arc::clone(store) as Arc<dyn Directory>,
@@ -113,13 +125,23 @@ impl Shared {
             rates: Rates::new(limits),
             verified: Mutex::new(HashMap::new()),
             metrics: Metrics::default(),
+            data_dir: config.data_dir.clone(),
+            dirs: TrustDirs {
+                roots: config.roots_dir.clone(),
+                revocations: config.revocations_dir.clone(),
+            },
         }
     }
 
     /// The metrics in the Prometheus text format, as the metrics port serves them.
     #[must_use]
     pub fn render_metrics(&self) -> String {
-        self.metrics.render(self.mailboxes.as_ref())
+        self.metrics.render_all(
+            self.mailboxes.as_ref(),
+            &self.trust(),
+            &self.data_dir,
+            now(),
+        )
     }
 
     /// The trust store, for reading (a reload holds the write lock only while it swaps lists).
@@ -165,7 +187,7 @@ impl Relay {
     ///
     /// [`StartError`]: the configuration, the data directory, or an address.
     pub async fn start(config: &Config) -> Result<Self, StartError> {
-        let mut trust = config.trust_store()?;
+        let (mut trust, skipped) = crate::trust::load(&config.roots_dir, &config.revocations_dir)?;
         let (store, watermark) = open_store(&config.data_dir).await?;
         crate::revocation::restore(store.as_ref(), &mut trust)
             .await
@@ -185,19 +207,29 @@ impl Relay {
                 source,
             }
         })?;
-        let shared = Arc::new(Shared::new(&store, trust, &config.limits));
+        let shared = Arc::new(Shared::new(&store, trust, config));
+        shared.metrics.set_skipped(skipped.len());
         let metrics = match config.metrics {
             None => None,
             Some(address) => Some(serve_metrics(address, Arc::clone(&shared)).await?),
         };
         let (shutdown, stop) = watch::channel(false);
+        let admin = crate::admin::bind(&config.data_dir).map_err(|source| StartError::Admin {
+            path: crate::admin::socket_path(&config.data_dir),
+            source,
+        })?;
+        tokio::spawn(crate::admin::serve(
+            admin,
+            crate::admin::socket_path(&config.data_dir),
+            Arc::clone(&store),
+            stop.clone(),
+        ));
         tokio::spawn(crate::connection::accept_loop(
             endpoint.clone(),
             Arc::clone(&shared),
             stop.clone(),
         ));
         tokio::spawn(crate::housekeeping::run(
-            config.revocations_dir.clone(),
             Arc::clone(&shared),
             stop,
             watermark,
@@ -219,17 +251,22 @@ impl Relay {
         self.endpoint.local_addr()
     }
 
-    /// Re-reads the revocation lists now (as on SIGHUP); a list older than the one in force is
-    /// never applied. When a newer list is put in force, every live connection whose
-    /// certificate it revokes is closed (close code [`close::CERTIFICATE_REFUSED`]) and every
-    /// other live connection is pushed the lists. Returns whether the lists changed.
+    /// Re-reads `roots/` and `revocations/` now (as on SIGHUP, and as housekeeping does when
+    /// either changes): partners added or removed, limits changed, newer revocation lists.
+    /// Every live connection whose certificate the new trust refuses (its organisation no
+    /// longer trusted, over its new limits, revoked) is closed (close code
+    /// [`close::CERTIFICATE_REFUSED`]); when newer lists were put in force, every other live
+    /// connection is pushed them. A list older than one in force is never applied. Returns what
+    /// changed.
     ///
     /// # Errors
     ///
-    /// [`ConfigError`] for an unreadable or invalid file; the lists read before it are applied
-    /// and enforced.
-    pub fn reload_revocations(&self, dir: &Path) -> Result<bool, ConfigError> {
-        crate::revocation::reload(self.shared.revocation_parts(), dir, now())
+    /// [`ConfigError`] when `roots/` does not load (the roots in force are kept) or
+    /// `revocations/` cannot be read; what could be read is applied and enforced. A stray file
+    /// in `revocations/` is not an error: it is skipped, logged and counted
+    /// ([`Reloaded::skipped`]).
+    pub fn reload(&self) -> Result<Reloaded, ConfigError> {
+        crate::reload::reload(self.shared.revocation_parts(), &self.shared.dirs, now())
     }
 
     /// Where metrics are served, if configured.
@@ -281,6 +318,9 @@ async fn open_store(data_dir: &Path) -> Result<(Arc<SledStore>, Watermark), Star
 /// Serves the metrics on `address` (a localhost port); returns where it listens.
 async fn serve_metrics(address: SocketAddr, shared: Arc<Shared>) -> Result<SocketAddr, StartError> {
     let failed = |source| StartError::Metrics { address, source };
+    if !address.ip().is_loopback() {
+        warn!(%address, "metrics are served beyond this machine, without authentication: listen on 127.0.0.1 (vigil-relay --check-config refuses this)");
+    }
     let listener = tokio::net::TcpListener::bind(address)
         .await
         .map_err(failed)?;

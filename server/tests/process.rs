@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use vigil_protocol::relay::{ClientMessageId, Push, Request, Response};
-use vigil_server::{ConfigError, StartError};
+use vigil_server::StartError;
 use vigil_tests::{Deployment, connect};
 
 /// The relay binary of this build.
@@ -86,7 +86,7 @@ fn check_config_reports_the_relay_and_refuses_a_broken_file() {
     assert!(
         matches!(
             vigil_server::Config::load(&d.config),
-            Err(ConfigError::Invalid { ref path, .. }) if *path == d.config
+            Err(ref e) if e.path() == d.config
         ),
         "the error does not name {}",
         d.config.display()

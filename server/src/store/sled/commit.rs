@@ -18,7 +18,7 @@
 //! needs a thread of it (a deadlock, seen with 30 bundle fetches at once).
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, Mutex, PoisonError, mpsc};
 use std::thread::JoinHandle;
 
 use tokio::sync::oneshot;
@@ -54,6 +54,9 @@ pub(super) struct GroupCommit {
     jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
     counts: Arc<Counts>,
+    /// Held by the writer thread for each batch, and by a backup for its whole export
+    /// (`backup.rs`): while a backup holds it, mailbox writes wait.
+    pub(super) pause: Arc<Mutex<()>>,
 }
 
 fn stopped() -> StoreError {
@@ -67,16 +70,18 @@ impl GroupCommit {
     pub(super) fn start(db: sled::Db, trees: MailTrees) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel();
         let counts = Arc::new(Counts::default());
+        let pause = Arc::new(Mutex::new(()));
         let thread = {
-            let counts = Arc::clone(&counts);
+            let (counts, pause) = (Arc::clone(&counts), Arc::clone(&pause));
             std::thread::Builder::new()
                 .name("vigil-writer".into())
-                .spawn(move || run(&queue, &db, &trees, &counts))?
+                .spawn(move || run(&queue, &db, &trees, &counts, &pause))?
         };
         Ok(Self {
             jobs: Some(jobs),
             thread: Some(thread),
             counts,
+            pause,
         })
     }
 
@@ -105,8 +110,16 @@ impl GroupCommit {
 }
 
 /// The writer: takes what is queued, applies it in one transaction, flushes, answers.
-fn run(queue: &mpsc::Receiver<Job>, db: &sled::Db, trees: &MailTrees, counts: &Counts) {
+fn run(
+    queue: &mpsc::Receiver<Job>,
+    db: &sled::Db,
+    trees: &MailTrees,
+    counts: &Counts,
+    pause: &Mutex<()>,
+) {
     while let Ok(first) = queue.recv() {
+        // A backup in progress holds this: the batch waits for it.
+        let _batch = pause.lock().unwrap_or_else(PoisonError::into_inner);
         let mut jobs = vec![first];
         while jobs.len() < MAX_BATCH {
             match queue.try_recv() {

@@ -25,6 +25,9 @@ use directory::DirectoryTrees;
 use mailbox::MailTrees;
 use write::{Applied, Write};
 
+pub use backup::{BackupError, import};
+
+mod backup;
 mod commit;
 mod directory;
 mod mailbox;
