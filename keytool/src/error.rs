@@ -46,6 +46,12 @@ pub enum Error {
     /// A passphrase too weak for what it protects.
     #[error("the passphrase must be at least {min} characters long")]
     WeakPassphrase { min: usize },
+    /// A passphrase for something sealed shorter than any Vigil seals under.
+    #[error(
+        "the passphrase given is too short: Vigil passphrases are at least {min} characters, so \
+         it cannot be the right one (a truncated line or the wrong file?)"
+    )]
+    ShortPassphrase { min: usize },
     /// Two prompts disagreed.
     #[error("the passphrases did not match")]
     PassphraseMismatch,
@@ -331,6 +337,7 @@ impl Error {
             Self::Corrupt { .. } => "corrupt",
             Self::NoPassphrase => "no_passphrase",
             Self::WeakPassphrase { .. } => "weak_passphrase",
+            Self::ShortPassphrase { .. } => "short_passphrase",
             Self::PassphraseMismatch => "passphrase_mismatch",
             Self::WrongPassphrase(_) => "wrong_passphrase",
             Self::Clearance(e) => clearance_kind(e),
@@ -403,6 +410,7 @@ impl From<vigil_common::Error> for Error {
             Common::NotText(path) => Self::corrupt(path, Damage::NotText),
             Common::NoPassphrase => Self::NoPassphrase,
             Common::WeakPassphrase { min } => Self::WeakPassphrase { min },
+            Common::ShortPassphrase { min } => Self::ShortPassphrase { min },
             Common::PassphraseMismatch => Self::PassphraseMismatch,
         }
     }
