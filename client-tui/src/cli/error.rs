@@ -74,7 +74,7 @@ impl CliError {
             Self::Engine(e) => e.kind(),
             Self::Client(e) => e.kind(),
             Self::Request(e) => e.kind(),
-            Self::Files(..) => "files",
+            Self::Files(e) => e.kind(),
             Self::Tui(..) => "tui",
             Self::Demo(..) => "demo",
             Self::Runtime(..) => "runtime",

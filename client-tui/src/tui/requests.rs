@@ -66,6 +66,7 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
         Action::Create(name, label) => Some(create(handle, name, label).await),
         Action::Invite(channel, user) => Some(invite(handle, channel, user).await),
         Action::Remove(channel, user) => Some(remove(handle, channel, user).await),
+        Action::Relabel(channel, label) => Some(relabel(handle, channel, label).await),
         Action::LoadHistory(channel, before) => Some(load_history(handle, channel, before).await),
         Action::RefreshChannels => handle.channels().await.ok().map(Update::Channels),
         Action::Contact(user) => Some(contact(handle, user).await),
@@ -129,6 +130,13 @@ async fn remove(handle: &Handle, channel: ChannelId, user: UserId) -> Update {
         Ok(()) => Update::Done(format!("removed {user}; new keys for the others")),
         Err(e) => Update::Refused(e.to_string()),
     }
+}
+
+async fn relabel(handle: &Handle, channel: ChannelId, label: Label) -> Update {
+    let done = format!("label changed to [{label}]; new keys for everyone");
+    answer(handle.relabel(channel, label).await, |()| {
+        Update::Done(done)
+    })
 }
 
 async fn load_history(handle: &Handle, channel: ChannelId, before: Option<u64>) -> Update {
