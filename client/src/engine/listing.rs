@@ -4,7 +4,6 @@
 use vigil_protocol::UserId;
 use vigil_protocol::channel::{ChannelId, ChannelView};
 use vigil_protocol::label::Label;
-use vigil_protocol::policy::ClassificationPolicy;
 
 use super::{Engine, EngineError, Entry};
 use crate::store::Place;
@@ -32,7 +31,7 @@ pub struct MemberSummary {
     pub user: UserId,
     pub display_name: String,
     pub org: String,
-    /// Their clearance, as the policy describes it (e.g. `EU SECRET`).
+    /// Their clearance, as a marking (e.g. `EU SECRET`).
     pub clearance: String,
 }
 
@@ -175,7 +174,7 @@ impl Engine {
                         user: b.user.clone(),
                         display_name: b.display_name.to_string(),
                         org: b.org.to_string(),
-                        clearance: ClassificationPolicy::eu().describe(b.clearance.level),
+                        clearance: b.clearance.marking(),
                     }
                 })
                 .collect(),
