@@ -38,7 +38,8 @@ pub enum Command {
     /// Set up the relay: TLS key and certificate, the pin clients check, relay.toml.
     #[command(subcommand)]
     Relay(RelayCommand),
-    /// Issue a member's keys and certificate as a sealed enrollment bundle.
+    /// Issue a member's keys and certificate as a sealed enrollment bundle (or one per row of
+    /// a CSV file: --csv).
     Issue(IssueArgs),
     /// Sign a certificate request made on the member's own device (keys never leave it).
     SignRequest(SignRequestArgs),

@@ -148,7 +148,8 @@ pub enum Command {
 /// `vigil channel ...`: making channels, changing who is in them and who governs them.
 #[derive(Debug, Subcommand)]
 pub enum ChannelCommand {
-    /// Create a channel with you as its owner. The label is mandatory: TLP and level.
+    /// Create a channel with you as its owner. The label is mandatory: TLP and level. A name
+    /// you already have is refused (channels are named by name or id everywhere).
     ///
     /// Example: vigil channel create incident-42 --tlp TLP:AMBER --level "EU RESTRICTED"
     Create {
