@@ -144,6 +144,13 @@ fn relabel_changes_the_label_for_everyone_and_refuses_what_would_exclude_a_membe
         1,
         "insufficient_clearance",
     );
+    // The label it has: nothing to do.
+    fails(
+        &lead,
+        &relabel("EU RESTRICTED", "TLP:AMBER"),
+        2,
+        "same_label",
+    );
     // A label the policy does not accept: a usage error.
     fails(&lead, &relabel("EU RESTRICTED", "TLP:PINK"), 2, "label");
     // Not the owner: refused.

@@ -56,6 +56,9 @@ pub(super) fn relabel(
     let id = client.engine().find_channel(channel)?;
     let label = parse_label(tlp, level, caveats)?;
     let before = client.engine().channel(id)?;
+    if before.label == label {
+        return Err(UsageError::SameLabel(line(&label.to_string()).into_owned()).into());
+    }
     client.engine_mut().relabel(id, label, now())?;
     let after = client.engine().channel(id)?;
     writeln!(
