@@ -60,6 +60,11 @@ enum Request {
         reason: String,
         reply: Reply<()>,
     },
+    Relabel {
+        channel: ChannelId,
+        label: Label,
+        reply: Reply<()>,
+    },
     Shutdown,
 }
 
@@ -162,6 +167,21 @@ impl Handle {
             channel,
             user,
             reason,
+            reply,
+        })
+        .await
+    }
+
+    /// Changes a channel's label (see [`crate::engine::Engine::relabel`]).
+    ///
+    /// # Errors
+    ///
+    /// [`ClientError`]; a label that would exclude a member or a lowering by a non-owner is a
+    /// refusal by policy.
+    pub async fn relabel(&self, channel: ChannelId, label: Label) -> Result<(), ClientError> {
+        self.ask(|reply| Request::Relabel {
+            channel,
+            label,
             reply,
         })
         .await
@@ -431,6 +451,15 @@ impl Worker {
             } => {
                 let engine = self.client.engine_mut();
                 let result = engine.remove(channel, std::slice::from_ref(&user), &reason, now());
+                let _ = reply.send(self.keep(result.map(|events| ((), events))));
+                self.after(Ok(())).await;
+            }
+            Request::Relabel {
+                channel,
+                label,
+                reply,
+            } => {
+                let result = self.client.engine_mut().relabel(channel, label, now());
                 let _ = reply.send(self.keep(result.map(|events| ((), events))));
                 self.after(Ok(())).await;
             }

@@ -31,12 +31,36 @@ pub enum Error {
         /// The minimum length in characters.
         min: usize,
     },
+    /// A passphrase given for something sealed is shorter than any Vigil accepts when it
+    /// seals, so it cannot be the right one (a truncated line, a wrong file): said as such,
+    /// not as a wrong passphrase.
+    #[error(
+        "the passphrase given is too short: Vigil passphrases are at least {min} characters, so          it cannot be the right one (a truncated line or the wrong file?)"
+    )]
+    ShortPassphrase {
+        /// The minimum length in characters.
+        min: usize,
+    },
     /// The two prompts for a new passphrase disagreed.
     #[error("the passphrases did not match")]
     PassphraseMismatch,
 }
 
 impl Error {
+    /// A stable name of this error, in snake_case, for programs that act on it.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Self::Io { .. } => "io",
+            Self::Exists(_) => "exists",
+            Self::NotText(_) => "not_text",
+            Self::NoPassphrase => "no_passphrase",
+            Self::WeakPassphrase { .. } => "weak_passphrase",
+            Self::ShortPassphrase { .. } => "short_passphrase",
+            Self::PassphraseMismatch => "passphrase_mismatch",
+        }
+    }
+
     /// An I/O error on `path`.
     pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Self::Io {

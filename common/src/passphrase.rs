@@ -43,9 +43,18 @@ impl Source {
             .map_err(|e| Error::io("terminal", e))
     }
 
-    /// The passphrase of an existing sealed file.
+    /// The passphrase of an existing sealed file; one shorter than [`MIN_PASSPHRASE_LEN`] is
+    /// refused as too short before anything is opened (Vigil never seals under one).
     pub fn existing(&self, what: &str) -> Result<Zeroizing<String>, Error> {
-        self.read(&format!("Passphrase for {what}: "))
+        let given = self.read(&format!("Passphrase for {what}: "))?;
+        check_length(&given)?;
+        Ok(given)
+    }
+
+    /// Whether a passphrase can be read without a prompt (a file, or [`PASSPHRASE_ENV`]).
+    #[must_use]
+    pub fn given(&self) -> bool {
+        self.file.is_some() || std::env::var_os(PASSPHRASE_ENV).is_some()
     }
 
     /// A new passphrase: asked twice when prompted, and at least [`MIN_PASSPHRASE_LEN`] long.
@@ -64,6 +73,20 @@ impl Source {
         }
         Ok(first)
     }
+}
+
+/// Refuses a passphrase given for something sealed that is shorter than any Vigil seals under.
+///
+/// # Errors
+///
+/// [`Error::ShortPassphrase`].
+pub fn check_length(given: &str) -> Result<(), Error> {
+    if given.chars().count() < MIN_PASSPHRASE_LEN {
+        return Err(Error::ShortPassphrase {
+            min: MIN_PASSPHRASE_LEN,
+        });
+    }
+    Ok(())
 }
 
 /// The one-time passphrase of a bundle: read from `file`, or generated (100 bits, Crockford

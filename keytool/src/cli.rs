@@ -38,7 +38,8 @@ pub enum Command {
     /// Set up the relay: TLS key and certificate, the pin clients check, relay.toml.
     #[command(subcommand)]
     Relay(RelayCommand),
-    /// Issue a member's keys and certificate as a sealed enrollment bundle.
+    /// Issue a member's keys and certificate as a sealed enrollment bundle (or one per row of
+    /// a CSV file: --csv).
     Issue(IssueArgs),
     /// Sign a certificate request made on the member's own device (keys never leave it).
     SignRequest(SignRequestArgs),
@@ -49,6 +50,9 @@ pub enum Command {
     Trust(TrustCommand),
     /// Show any Vigil file for a human: never a secret, always whether signatures verify.
     Inspect(InspectArgs),
+    /// Who holds certificates of the organisation.
+    #[command(subcommand)]
+    Members(MembersCommand),
 }
 
 /// `org` subcommands.
@@ -133,33 +137,57 @@ pub enum RelayCommand {
 #[command(
     after_help = "Example: vigil-keytool issue --org-dir /srv/vigil/cert-at \
     --user officer1@cert-at --name \"Anna Huber\" --role duty-officer \
-    --clearance \"EU SECRET\" --out officer1.bundle"
+    --clearance \"EU SECRET\" --out officer1.bundle\n\
+    Example: vigil-keytool issue --org-dir /srv/vigil/cert-at --csv members.csv \
+    --out-dir bundles --passphrases passphrases.txt\n\n\
+    The CSV file: a header line `user,name,roles,clearance,days` (days optional), then one \
+    member per line; roles separated by `;`; a field with a comma in \"double quotes\"; \
+    lines starting with # and empty lines are skipped. Every row is checked before anything \
+    is issued; a bad row is named by its line number and nothing is issued. Each bundle \
+    (OUTDIR/USER.bundle) gets its own generated one-time passphrase, written only to the \
+    --passphrases file (created 0600, never printed)."
 )]
 pub struct IssueArgs {
     /// The organisation directory.
     #[arg(long, value_name = "ORGDIR")]
     pub org_dir: PathBuf,
     /// The member's user id, NAME@ORG in lower case.
-    #[arg(long, value_name = "ID")]
-    pub user: String,
+    #[arg(long, value_name = "ID", required_unless_present = "csv")]
+    pub user: Option<String>,
     /// The name colleagues see.
-    #[arg(long)]
-    pub name: String,
+    #[arg(long, required_unless_present = "csv")]
+    pub name: Option<String>,
     /// A role (repeat for several), e.g. duty-officer, incident-lead.
-    #[arg(long = "role", value_name = "ROLE", required = true)]
+    #[arg(long = "role", value_name = "ROLE", required_unless_present = "csv")]
     pub roles: Vec<String>,
     /// Clearance: an EU marking (EU SECRET, SECRET UE) or a national one (GEHEIM, CZ:TAJNÉ).
-    #[arg(long, value_name = "LEVEL")]
-    pub clearance: String,
-    /// Days the certificate is valid.
+    #[arg(long, value_name = "LEVEL", required_unless_present = "csv")]
+    pub clearance: Option<String>,
+    /// Days the certificate is valid (with --csv: for rows without a days column).
     #[arg(long, value_name = "N", default_value_t = 365)]
     pub days: u64,
     /// Where to write the sealed bundle (must not exist).
-    #[arg(long, value_name = "BUNDLE")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "BUNDLE", required_unless_present = "csv")]
+    pub out: Option<PathBuf>,
     /// Read the bundle's one-time passphrase from FILE instead of generating one.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "csv")]
     pub bundle_passphrase_file: Option<PathBuf>,
+    /// Issue one bundle per row of this CSV file (see below) instead of one member.
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["user", "name", "roles", "clearance", "out"],
+        requires_all = ["out_dir", "passphrases"]
+    )]
+    pub csv: Option<PathBuf>,
+    /// With --csv: the directory the bundles are written to (created 0700 if missing).
+    #[arg(long, value_name = "DIR", requires = "csv")]
+    pub out_dir: Option<PathBuf>,
+    /// With --csv: the file the one-time passphrases are written to, one `USER<TAB>PASSPHRASE<TAB>BUNDLE`
+    /// line each (must not exist; created 0600). Hand each passphrase over separately from its
+    /// bundle, then delete the file.
+    #[arg(long, value_name = "FILE", requires = "csv")]
+    pub passphrases: Option<PathBuf>,
 }
 
 /// `sign-request` arguments.
@@ -271,10 +299,29 @@ pub enum TrustCommand {
     },
 }
 
+/// `members` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum MembersCommand {
+    /// The members holding live certificates (not revoked, not expired): user, name,
+    /// clearance, roles, serial, expiry; with --all, every certificate ever issued, with its
+    /// state (live, expired, revoked).
+    ///
+    /// Example: vigil-keytool members list --org-dir /srv/vigil/cert-at
+    List {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+        /// Every certificate issued, revoked and expired ones too.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
 /// `inspect` arguments.
 #[derive(Debug, Args)]
 #[command(after_help = "Example: vigil-keytool inspect officer1.bundle\n\
-    Example: vigil-keytool inspect --org-dir /srv/vigil/cert-at certificates/3-officer1@cert-at.vigil")]
+    Example: vigil-keytool inspect --org-dir /srv/vigil/cert-at certificates/3-officer1@cert-at.vigil\n\
+    Example: vigil-keytool inspect --check-passphrase --org-dir /srv/vigil/cert-at /media/backup/root-key.vigil")]
 pub struct InspectArgs {
     /// The file: root, certificate, revocation list, sealed key, bundle, request, relay.toml
     /// or org.toml.
@@ -286,4 +333,9 @@ pub struct InspectArgs {
     /// Check signatures against this root file.
     #[arg(long, value_name = "ROOTFILE")]
     pub root: Option<PathBuf>,
+    /// For a sealed org root key (or a backup of it): open it with the passphrase
+    /// (--passphrase-file, VIGIL_PASSPHRASE, else a prompt) and show its fingerprint; with
+    /// --org-dir or --root, check it is that organisation's key. Nothing secret is printed.
+    #[arg(long)]
+    pub check_passphrase: bool,
 }

@@ -29,6 +29,22 @@ pub enum Error {
     /// Not an org directory.
     #[error("{0} is not an organisation directory (create one with `vigil-keytool org init`)")]
     NotOrgDir(PathBuf),
+    /// `inspect --check-passphrase` of a file that is not a sealed org root key.
+    #[error("--check-passphrase is for a sealed org root key, not a {0:?} file")]
+    NotSealedRootKey(FileKind),
+    /// `issue` without --csv lacks one of --user, --name, --role, --clearance, --out (the
+    /// command line requires them; a program calling [`crate::run`] may not).
+    #[error("issue needs --user, --name, --role, --clearance and --out (or --csv)")]
+    IssueNeeds,
+    /// A row of `issue --csv` is refused; nothing was issued.
+    #[error("{}:{line}: {why}; nothing was issued", path.display())]
+    CsvRow {
+        path: PathBuf,
+        /// The line number in the file (from 1).
+        line: usize,
+        #[source]
+        why: Box<CsvProblem>,
+    },
     /// A file is damaged.
     #[error("{path}: {why}")]
     Corrupt {
@@ -46,6 +62,12 @@ pub enum Error {
     /// A passphrase too weak for what it protects.
     #[error("the passphrase must be at least {min} characters long")]
     WeakPassphrase { min: usize },
+    /// A passphrase for something sealed shorter than any Vigil seals under.
+    #[error(
+        "the passphrase given is too short: Vigil passphrases are at least {min} characters, so \
+         it cannot be the right one (a truncated line or the wrong file?)"
+    )]
+    ShortPassphrase { min: usize },
     /// Two prompts disagreed.
     #[error("the passphrases did not match")]
     PassphraseMismatch,
@@ -280,6 +302,39 @@ impl Unverified {
     }
 }
 
+/// What is wrong with a row of `issue --csv` ([`Error::CsvRow`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CsvProblem {
+    /// The first line is not the header.
+    #[error(
+        "the first line must be the header `user,name,roles,clearance` or `user,name,roles,clearance,days`"
+    )]
+    Header,
+    /// A row with another number of fields than the header.
+    #[error("{found} fields; the header has {expected}")]
+    Fields { expected: usize, found: usize },
+    /// A quoted field is not closed on its line.
+    #[error("a quoted field is not closed")]
+    Quote,
+    /// The days field is not a number.
+    #[error("days: {0:?} is not a number")]
+    Days(String),
+    /// A row without a role.
+    #[error("no role: give at least one (several separated by `;`)")]
+    NoRole,
+    /// The same user as an earlier row.
+    #[error("the same user as line {first}")]
+    Duplicate { first: usize },
+    /// The file has a header and no member.
+    #[error("no member in the file")]
+    Empty,
+    /// What `issue` refuses for one member (a bad id, an unknown clearance, a live
+    /// certificate, an existing bundle file).
+    #[error(transparent)]
+    Refused(Error),
+}
+
 /// What is wrong with a damaged file ([`Error::Corrupt`]).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -326,6 +381,9 @@ pub enum Damage {
     /// A trust list that does not verify against the own root.
     #[error(transparent)]
     TrustList(#[from] vigil_protocol::TrustListError),
+    /// A stored certificate that is not the one the ledger records under its file name.
+    #[error("not the certificate org.toml records under this serial and user")]
+    NotInLedger,
     /// The ledger's serial counter is at its maximum.
     #[error("serials exhausted")]
     SerialsExhausted,
@@ -381,9 +439,13 @@ impl Error {
             Self::Io { .. } => "io",
             Self::Exists(_) => "exists",
             Self::NotOrgDir(_) => "not_org_dir",
+            Self::IssueNeeds => "issue_needs",
+            Self::CsvRow { .. } => "csv_row",
+            Self::NotSealedRootKey(_) => "not_sealed_root_key",
             Self::Corrupt { .. } => "corrupt",
             Self::NoPassphrase => "no_passphrase",
             Self::WeakPassphrase { .. } => "weak_passphrase",
+            Self::ShortPassphrase { .. } => "short_passphrase",
             Self::PassphraseMismatch => "passphrase_mismatch",
             Self::WrongPassphrase(_) => "wrong_passphrase",
             Self::Clearance(e) => clearance_kind(e),
@@ -467,6 +529,7 @@ impl From<vigil_common::Error> for Error {
             Common::NotText(path) => Self::corrupt(path, Damage::NotText),
             Common::NoPassphrase => Self::NoPassphrase,
             Common::WeakPassphrase { min } => Self::WeakPassphrase { min },
+            Common::ShortPassphrase { min } => Self::ShortPassphrase { min },
             Common::PassphraseMismatch => Self::PassphraseMismatch,
         }
     }

@@ -110,7 +110,10 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
             commands::partner_change::rotate(&org_dir, &partner, fingerprint.as_deref(), &pass, out)
         }
         Command::Trust(TrustCommand::List { org_dir }) => commands::trust::list(&org_dir, out),
-        Command::Inspect(args) => commands::inspect::inspect(&args, out),
+        Command::Inspect(args) => commands::inspect::inspect(&args, &pass, out),
+        Command::Members(cli::MembersCommand::List { org_dir, all }) => {
+            commands::members::list(&org_dir, all, out)
+        }
     }
 }
 

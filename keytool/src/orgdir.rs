@@ -182,6 +182,27 @@ pub fn read_armored(path: &Path, kind: FileKind) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// Opens the sealed root key at `path` (`root-key.vigil`, or a backup of it) with
+/// `passphrase`; whose root it is, the caller checks.
+///
+/// # Errors
+///
+/// [`Error::WrongPassphrase`], or [`Error::Corrupt`] for a file that is not a sealed root key.
+pub fn open_root_key(path: &Path, passphrase: &str) -> Result<OrgRootKeyPair> {
+    let sealed = SealedFile::from_bytes(&read_armored(path, FileKind::SealedOrgRootKey)?)
+        .map_err(|e| Error::corrupt(path, e))?;
+    let seed: Zeroizing<Vec<u8>> = sealed.open(passphrase.as_bytes()).map_err(|e| match e {
+        SealError::WrongPassphraseOrCorrupt => Error::WrongPassphrase(path.to_owned()),
+        other => Error::corrupt(path, Damage::Seal(other)),
+    })?;
+    let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
+        seed.as_slice()
+            .try_into()
+            .map_err(|_| Error::corrupt(path, Damage::NotRootKey))?,
+    );
+    Ok(OrgRootKeyPair::from_seed(&seed))
+}
+
 /// Reads and verifies an org root file.
 pub fn read_root(path: &Path) -> Result<OrgRoot> {
     let bytes = read_armored(path, FileKind::OrgRoot)?;
@@ -274,18 +295,7 @@ impl OrgDir {
             return Ok(RootKey::Token(Box::new(key)));
         }
         let path = self.root_key_path();
-        let sealed = SealedFile::from_bytes(&read_armored(&path, FileKind::SealedOrgRootKey)?)
-            .map_err(|e| Error::corrupt(&path, e))?;
-        let seed: Zeroizing<Vec<u8>> = sealed.open(secret.as_bytes()).map_err(|e| match e {
-            SealError::WrongPassphraseOrCorrupt => Error::WrongPassphrase(path.clone()),
-            other => Error::corrupt(&path, Damage::Seal(other)),
-        })?;
-        let seed: Zeroizing<[u8; 32]> = Zeroizing::new(
-            seed.as_slice()
-                .try_into()
-                .map_err(|_| Error::corrupt(&path, Damage::NotRootKey))?,
-        );
-        let key = OrgRootKeyPair::from_seed(&seed);
+        let key = open_root_key(&path, secret)?;
         if &key.public() != self.root.key() {
             return Err(Error::corrupt(&path, Damage::KeyNotOfRoot));
         }

@@ -148,7 +148,8 @@ pub enum Command {
 /// `vigil channel ...`: making channels, changing who is in them and who governs them.
 #[derive(Debug, Subcommand)]
 pub enum ChannelCommand {
-    /// Create a channel with you as its owner. The label is mandatory: TLP and level.
+    /// Create a channel with you as its owner. The label is mandatory: TLP and level. A name
+    /// you already have is refused (channels are named by name or id everywhere).
     ///
     /// Example: vigil channel create incident-42 --tlp TLP:AMBER --level "EU RESTRICTED"
     Create {
@@ -189,6 +190,25 @@ pub enum ChannelCommand {
         /// Why (shown to every member).
         #[arg(long, default_value = "removed by the owner")]
         reason: String,
+    },
+    /// Change the channel's label (a new epoch: new keys for everyone). Raising it is for the
+    /// owner and admins, lowering it (anything that does not dominate the old label) for the
+    /// owner only; a label that a current member's clearance, organisation (TLP:AMBER+STRICT)
+    /// or country (REL TO) would not admit is refused, naming the member: remove them first.
+    ///
+    /// Example: vigil channel relabel incident-42 --tlp TLP:RED --level "EU RESTRICTED"
+    Relabel {
+        /// The channel (its name, or the start of its id).
+        channel: String,
+        /// TLP 2.0, as for `create`.
+        #[arg(long, value_name = "TLP")]
+        tlp: String,
+        /// Classification level, as for `create`.
+        #[arg(long, value_name = "LEVEL")]
+        level: String,
+        /// A caveat or handling instruction (repeatable); the new label has only those given.
+        #[arg(long, value_name = "TEXT")]
+        caveat: Vec<String>,
     },
     /// Name the channel's admins (owner only): they may invite, remove, raise the label, renew
     /// certificates, and take the channel over if the owner's certificate is revoked. No

@@ -1,4 +1,5 @@
-//! `vigil channel create|invite|remove`: making a channel and changing who is in it.
+//! `vigil channel create|invite|remove|relabel`: making a channel, changing who is in it and
+//! its label.
 
 use std::io::Write;
 
@@ -20,9 +21,7 @@ pub(super) fn create(
     caveats: &[String],
     out: &mut dyn Write,
 ) -> Result<(), CliError> {
-    let caveats: Vec<&str> = caveats.iter().map(String::as_str).collect();
-    let label =
-        Label::new(tlp, level, &caveats, ClassificationPolicy::eu()).map_err(UsageError::from)?;
+    let label = parse_label(tlp, level, caveats)?;
     let (id, _) = client.engine_mut().create_channel(name, label, now())?;
     let summary = client.engine().channel(id)?;
     writeln!(
@@ -31,6 +30,44 @@ pub(super) fn create(
         line(&summary.name),
         line(&summary.label.to_string()),
         id.short()
+    )
+    .map_err(CliError::Output)
+}
+
+/// The label of `--tlp`, `--level` and `--caveat`s, as the policy accepts it.
+fn parse_label(tlp: &str, level: &str, caveats: &[String]) -> Result<Label, UsageError> {
+    let caveats: Vec<&str> = caveats.iter().map(String::as_str).collect();
+    Ok(Label::new(
+        tlp,
+        level,
+        &caveats,
+        ClassificationPolicy::eu(),
+    )?)
+}
+
+/// `channel relabel`: the channel's new label (`tlp`, `level`, `caveats`), checked as for
+/// `create`; the engine refuses a label that would exclude a current member.
+pub(super) fn relabel(
+    client: &mut Client,
+    channel: &str,
+    (tlp, level, caveats): (&str, &str, &[String]),
+    out: &mut dyn Write,
+) -> Result<(), CliError> {
+    let id = client.engine().find_channel(channel)?;
+    let label = parse_label(tlp, level, caveats)?;
+    let before = client.engine().channel(id)?;
+    if before.label == label {
+        return Err(UsageError::SameLabel(line(&label.to_string()).into_owned()).into());
+    }
+    client.engine_mut().relabel(id, label, now())?;
+    let after = client.engine().channel(id)?;
+    writeln!(
+        out,
+        "Relabelled {} ({}) from [{}] to [{}]; new keys for everyone",
+        line(&after.name),
+        id.short(),
+        line(&before.label.to_string()),
+        line(&after.label.to_string())
     )
     .map_err(CliError::Output)
 }

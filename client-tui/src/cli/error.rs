@@ -74,7 +74,7 @@ impl CliError {
             Self::Engine(e) => e.kind(),
             Self::Client(e) => e.kind(),
             Self::Request(e) => e.kind(),
-            Self::Files(..) => "files",
+            Self::Files(e) => e.kind(),
             Self::Tui(..) => "tui",
             Self::Demo(..) => "demo",
             Self::Runtime(..) => "runtime",
@@ -159,6 +159,9 @@ pub enum UsageError {
     /// A command that needs no store reached the code that runs commands on one (a bug).
     #[error("not a networked command")]
     NotNetworked,
+    /// `channel relabel` to the label the channel has.
+    #[error("the channel is labelled {0} already; nothing changed")]
+    SameLabel(String),
     /// `channel create` with a label the policy does not accept.
     #[error(transparent)]
     Label(#[from] LabelError),
@@ -179,6 +182,7 @@ impl UsageError {
             Self::Option { .. } => "option",
             Self::NotNetworked => "not_networked",
             Self::Label(..) => "label",
+            Self::SameLabel(..) => "same_label",
         }
     }
 }

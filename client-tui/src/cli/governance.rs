@@ -96,7 +96,7 @@ pub(super) fn describe(
 /// `vigil channel list`: each channel with its label, owner, admins and members, and its alert.
 pub(super) fn list(client: &Client, out: &mut dyn Write) -> Result<(), CliError> {
     for c in client.engine().channels() {
-        let members: Vec<&str> = c.members.iter().map(|(u, _, _)| u.as_str()).collect();
+        let members: Vec<&str> = c.members.iter().map(|m| m.user.as_str()).collect();
         let admins: Vec<&str> = c.admins.iter().map(UserId::as_str).collect();
         let admins = if admins.is_empty() {
             String::new()

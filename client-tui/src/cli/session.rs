@@ -90,6 +90,12 @@ async fn dispatch(
                 users,
                 reason,
             } => channel::remove(client, &channel, &users, &reason, out),
+            ChannelCommand::Relabel {
+                channel,
+                tlp,
+                level,
+                caveat,
+            } => channel::relabel(client, &channel, (&tlp, &level, &caveat), out),
             ChannelCommand::Admins { channel, users } => {
                 governance::admins(client, &channel, &users, out)
             }

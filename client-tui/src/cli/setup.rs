@@ -46,20 +46,21 @@ pub(super) fn request(
     .map_err(CliError::Output)
 }
 
-/// The bundle's one-time passphrase: the first line of `file`, else a prompt.
+/// The bundle's one-time passphrase: the first line of `file`, else a prompt. One shorter
+/// than any bundle is sealed under is refused as too short, not tried.
 fn bundle_passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, CliError> {
-    if let Some(path) = file {
+    let given = if let Some(path) = file {
         let text = Zeroizing::new(vigil_common::fs::read_text(path)?);
-        return Ok(Zeroizing::new(
-            text.lines().next().unwrap_or_default().to_owned(),
-        ));
-    }
-    if !std::io::stdin().is_terminal() {
+        Zeroizing::new(text.lines().next().unwrap_or_default().to_owned())
+    } else if std::io::stdin().is_terminal() {
+        rpassword::prompt_password("One-time passphrase of the bundle: ")
+            .map(Zeroizing::new)
+            .map_err(CliError::Passphrase)?
+    } else {
         return Err(UsageError::NoBundlePassphrase.into());
-    }
-    rpassword::prompt_password("One-time passphrase of the bundle: ")
-        .map(Zeroizing::new)
-        .map_err(CliError::Passphrase)
+    };
+    vigil_common::passphrase::check_length(&given)?;
+    Ok(given)
 }
 
 /// `vigil enroll`: the store made from `bundle`, then published to the relay (or noted for

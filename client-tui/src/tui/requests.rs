@@ -4,14 +4,15 @@
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 use vigil_client::client::ClientError;
-use vigil_client::engine::{Body, Invitee, Whois};
+use vigil_client::engine::{Body, Invitee};
 use vigil_client::history::Hit;
+use vigil_client::trust::Contact;
 use vigil_client::ui_state::UiState;
 use vigil_client::worker::Handle;
 use vigil_common::now;
-use vigil_protocol::UserId;
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
+use vigil_protocol::{CertificateBody, UserId};
 
 use super::app::{Action, PAGE, TrustMark, Update};
 
@@ -66,6 +67,7 @@ async fn perform(handle: &Handle, action: Action) -> Option<Update> {
         Action::Create(name, label) => Some(create(handle, name, label).await),
         Action::Invite(channel, user) => Some(invite(handle, channel, user).await),
         Action::Remove(channel, user) => Some(remove(handle, channel, user).await),
+        Action::Relabel(channel, label) => Some(relabel(handle, channel, label).await),
         Action::LoadHistory(channel, before) => Some(load_history(handle, channel, before).await),
         Action::RefreshChannels => handle.channels().await.ok().map(Update::Channels),
         Action::Contact(user) => Some(contact(handle, user).await),
@@ -131,6 +133,13 @@ async fn remove(handle: &Handle, channel: ChannelId, user: UserId) -> Update {
     }
 }
 
+async fn relabel(handle: &Handle, channel: ChannelId, label: Label) -> Update {
+    let done = format!("label changed to [{label}]; new keys for everyone");
+    answer(handle.relabel(channel, label).await, |()| {
+        Update::Done(done)
+    })
+}
+
 async fn load_history(handle: &Handle, channel: ChannelId, before: Option<u64>) -> Update {
     match handle.history(channel, before, PAGE).await {
         Ok(page) => Update::History(channel, before, page),
@@ -152,24 +161,35 @@ async fn contact(handle: &Handle, user: UserId) -> Update {
 async fn whois(handle: &Handle, user: UserId) -> Update {
     let found = handle.whois(user.clone()).await;
     answer(found, |found| {
-        Update::Info(format!("Who is {user}"), whois_lines(&found))
+        let lines = whois_lines(found.certificate.body(), found.pinned.as_ref());
+        Update::Info(format!("Who is {user}"), lines)
     })
 }
 
-/// `/whois`: the certificate's details and what we know of the keys.
-fn whois_lines(found: &Whois) -> Vec<String> {
-    let body = found.certificate.body();
+/// `/whois`: the certificate's details (verified against our roots by the worker) and whether
+/// we verified the keys: safety number compared or not, or keys changed since first seen.
+fn whois_lines(body: &CertificateBody, pinned: Option<&Contact>) -> Vec<String> {
     let policy = vigil_protocol::policy::ClassificationPolicy::eu();
     let roles: Vec<&str> = body
         .roles
         .iter()
         .map(vigil_protocol::Role::as_str)
         .collect();
-    let trust = match &found.pinned {
-        Some(c) if c.changed.is_some() => "KEYS CHANGED since first seen: verify again",
-        Some(c) if c.verified => "verified (safety number compared)",
-        Some(_) => "unverified (pinned on first use)",
-        None => "not seen yet",
+    let user = &body.user;
+    let verified = match pinned {
+        Some(Contact {
+            changed: Some(change),
+            ..
+        }) => format!(
+            "NO: KEYS CHANGED since first seen (previous key {}); compare safety numbers again \
+             (/verify {user})",
+            change.previous.fingerprint()
+        ),
+        Some(c) if c.verified && c.identity_key == body.identity_key => {
+            "yes: safety number compared".to_owned()
+        }
+        Some(_) => format!("no: safety number not compared (/verify {user})"),
+        None => format!("no: keys not seen yet (/verify {user})"),
     };
     vec![
         format!("Name:          {}", body.display_name),
@@ -181,7 +201,7 @@ fn whois_lines(found: &Whois) -> Vec<String> {
         format!("Serial:        {}", body.serial),
         format!("Fingerprint:   {}", body.identity_key.fingerprint()),
         format!("Certificate:   valid, from a trusted root"),
-        format!("Trust:         {trust}"),
+        format!("Verified:      {verified}"),
     ]
 }
 
@@ -255,4 +275,72 @@ fn search_lines(hits: &[Hit], text: &str) -> Vec<String> {
         lines.push(format!("no message contains {text:?}"));
     }
     lines
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, reason = "test code")]
+
+    use vigil_client::trust::{Contact, KeyChange};
+    use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair};
+    use vigil_protocol::{CertificateBody, Clearance, OrgId, Text, UnixTime, UserId};
+
+    use super::whois_lines;
+
+    fn body(seed: u8) -> CertificateBody {
+        CertificateBody {
+            serial: 7,
+            org: OrgId::new("CERT-CZ").unwrap(),
+            user: UserId::new("petra@cert-cz").unwrap(),
+            display_name: Text::new("Petra").unwrap(),
+            roles: vec![],
+            clearance: Clearance {
+                policy: Text::new("EU").unwrap(),
+                level: 2,
+            },
+            identity_key: IdentityKeyPair::from_seed(&[seed; 32]).public(),
+            agreement_key: AgreementKeyPair::from_bytes(&[seed; 32]).public(),
+            not_before: UnixTime(0),
+            not_after: UnixTime(4_000_000_000),
+        }
+    }
+
+    fn verified_line(body: &CertificateBody, pinned: Option<&Contact>) -> String {
+        let lines = whois_lines(body, pinned);
+        lines
+            .into_iter()
+            .find_map(|l| l.strip_prefix("Verified:").map(|v| v.trim().to_owned()))
+            .unwrap()
+    }
+
+    #[test]
+    fn whois_says_whether_the_safety_number_was_compared_or_the_keys_changed() {
+        let now = body(1);
+        let contact = |verified, changed| Contact {
+            user: now.user.clone(),
+            identity_key: now.identity_key,
+            agreement_key: now.agreement_key,
+            first_seen: UnixTime(1),
+            verified,
+            changed,
+        };
+        assert!(verified_line(&now, None).starts_with("no: keys not seen"));
+        let pinned = contact(false, None);
+        assert!(verified_line(&now, Some(&pinned)).starts_with("no: safety number not compared"));
+        let pinned = contact(true, None);
+        assert_eq!(
+            verified_line(&now, Some(&pinned)),
+            "yes: safety number compared"
+        );
+        let change = KeyChange {
+            previous: body(2).identity_key,
+            at: UnixTime(5),
+        };
+        let pinned = contact(false, Some(change));
+        let line = verified_line(&now, Some(&pinned));
+        assert!(line.starts_with("NO: KEYS CHANGED"), "{line}");
+        assert!(line.contains(&body(2).identity_key.fingerprint()), "{line}");
+        let lines = whois_lines(&now, None);
+        assert!(lines.iter().any(|l| l.contains("Clearance:")), "{lines:?}");
+    }
 }

@@ -2,7 +2,7 @@
 //! TLP:GREEN, both unclassified), and keys to press, text to type and the screen to read.
 
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use vigil_client::engine::ChannelSummary;
+use vigil_client::engine::{ChannelSummary, MemberSummary};
 use vigil_protocol::UserId;
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
@@ -24,7 +24,12 @@ pub(crate) fn label(tlp: &str, level: &str) -> Label {
 }
 
 pub(crate) fn channel(id: ChannelId, name: &str, label: Label, owner: &str) -> ChannelSummary {
-    let member = |id: &str, name: &str, org: &str| (user(id), name.into(), org.into());
+    let member = |id: &str, name: &str, org: &str| MemberSummary {
+        user: user(id),
+        display_name: name.into(),
+        org: org.into(),
+        clearance: "EU SECRET".into(),
+    };
     ChannelSummary {
         id,
         name: name.into(),

@@ -62,9 +62,12 @@ fn esc_dismisses_the_unverified_warning_until_the_members_change() {
     assert!(!screen(&app).contains(warning));
     // A new member brings it back.
     let mut list = channels();
-    list[0]
-        .members
-        .push((user("jan@cert-pl"), "Jan".into(), "CERT-PL".into()));
+    list[0].members.push(vigil_client::engine::MemberSummary {
+        user: user("jan@cert-pl"),
+        display_name: "Jan".into(),
+        org: "CERT-PL".into(),
+        clearance: "EU RESTRICTED".into(),
+    });
     let _ = app.on_update(Update::Channels(list));
     assert!(screen(&app).contains("jan@cert-pl"));
     // So does a change in who is unverified.

@@ -14,3 +14,4 @@ mod fixture;
 mod habits;
 #[path = "../support/mod.rs"]
 mod support;
+mod traps;

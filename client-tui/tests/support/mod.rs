@@ -12,7 +12,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::buffer::Buffer;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use vigil_client::engine::{Body, ChannelSummary, Entry, Event, Place};
+use vigil_client::engine::{Body, ChannelSummary, Entry, Event, MemberSummary, Place};
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::Label;
 use vigil_protocol::policy::ClassificationPolicy;
@@ -33,7 +33,12 @@ pub(crate) fn label(tlp: &str, level: &str, caveats: &[&str]) -> Label {
 }
 
 pub(crate) fn channel(n: u8, name: &str, label: Label) -> ChannelSummary {
-    let member = |id: &str, name: &str, org: &str| (user(id), name.to_owned(), org.to_owned());
+    let member = |id: &str, name: &str, org: &str| MemberSummary {
+        user: user(id),
+        display_name: name.into(),
+        org: org.into(),
+        clearance: "EU SECRET".into(),
+    };
     ChannelSummary {
         id: ChannelId([n; 32]),
         name: name.into(),

@@ -38,7 +38,8 @@ impl Engine {
     /// # Errors
     ///
     /// [`EngineError::Channel`] when a rule forbids it (our clearance below the level),
-    /// [`EngineError::ChannelName`] for a name that is not acceptable text.
+    /// [`EngineError::ChannelName`] for a name that is not acceptable text,
+    /// [`EngineError::DuplicateChannelName`] when we hold a channel of that name already.
     pub fn create_channel(
         &mut self,
         name: &str,
@@ -46,6 +47,12 @@ impl Engine {
         now: UnixTime,
     ) -> Result<(ChannelId, Vec<Event>), EngineError> {
         let name = Text::new(name).map_err(EngineError::ChannelName)?;
+        if let Some(existing) = self.channel_named(name.as_str()) {
+            return Err(EngineError::DuplicateChannelName {
+                name: name.to_string(),
+                existing,
+            });
+        }
         let (mut view, created) = ChannelView::create(
             &mut self.rng,
             &self.local,

@@ -13,6 +13,7 @@ use vigil_protocol::label::Tlp;
 use vigil_protocol::provisioning::{ArmorError, FileKind};
 use vigil_protocol::{CertError, DecodeError, HandshakeError, IdError, UserId};
 
+use super::listing::Candidate;
 use crate::sanitize::line;
 use crate::store::StoreError;
 
@@ -62,13 +63,25 @@ pub enum EngineError {
     /// No channel of ours has the name (or id prefix) the user typed.
     #[error("no channel {0:?}: see `vigil channel list`")]
     NoChannelNamed(String),
-    /// Several of our channels have the name the user typed.
+    /// Several of our channels have the name the user typed (channels other members created
+    /// can have any name): every one of them, to name one by its id.
     #[error(
-        "{} channels are called {name:?}; name one by its id: {}",
-        ids.len(),
-        ids.iter().map(ChannelId::short).collect::<Vec<_>>().join(", ")
+        "{} channels are called {:?}; name one by its id: {}",
+        candidates.len(),
+        line(name),
+        candidates.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
     )]
-    AmbiguousChannel { name: String, ids: Vec<ChannelId> },
+    AmbiguousChannel {
+        name: String,
+        candidates: Vec<Candidate>,
+    },
+    /// We already hold a channel of this name: a second one could not be told apart by name.
+    #[error(
+        "you already have a channel called {:?} ({}): choose another name",
+        line(name),
+        existing.short()
+    )]
+    DuplicateChannelName { name: String, existing: ChannelId },
     /// We hold no channel with this id.
     #[error("unknown channel")]
     UnknownChannel(ChannelId),
@@ -151,6 +164,7 @@ impl EngineError {
             Self::BundleRoot(..) => "bundle_root",
             Self::NoChannelNamed(..) => "no_channel_named",
             Self::AmbiguousChannel { .. } => "ambiguous_channel",
+            Self::DuplicateChannelName { .. } => "duplicate_channel_name",
             Self::UnknownChannel(..) => "unknown_channel",
             Self::ChannelName(..) => "channel_name",
             Self::Reason(..) => "reason",
@@ -176,7 +190,6 @@ impl EngineError {
         match self {
             Self::Channel(_)
             | Self::Certificate(_)
-            | Self::BundlePassphrase { .. }
             | Self::BundleIdentity(_)
             | Self::BundleCertificate(_)
             | Self::BundleRoot(_)
@@ -190,12 +203,14 @@ impl EngineError {
             | Self::IdentityKeyMismatch(_)
             | Self::Prekeys { .. } => true,
             Self::Store(_)
+            | Self::BundlePassphrase { .. }
             | Self::ReadBundle { .. }
             | Self::BundleArmor { .. }
             | Self::NotABundle { .. }
             | Self::BundleEncoding { .. }
             | Self::NoChannelNamed(_)
             | Self::AmbiguousChannel { .. }
+            | Self::DuplicateChannelName { .. }
             | Self::UnknownChannel(_)
             | Self::ChannelName(_)
             | Self::Reason(_)

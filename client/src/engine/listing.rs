@@ -16,13 +16,89 @@ pub struct ChannelSummary {
     pub label: Label,
     pub owner: UserId,
     pub admins: Vec<UserId>,
-    /// Members, with display name and organisation.
-    pub members: Vec<(UserId, String, String)>,
+    /// Members, as their certificates in the channel name them.
+    pub members: Vec<MemberSummary>,
     pub epoch: u64,
     /// Whether we are still a member.
     pub member: bool,
     /// What needs the member's attention (a fork, a change or key that does not arrive).
     pub alert: Option<String>,
+}
+
+/// A member of a channel, as the certificate the channel holds for them says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberSummary {
+    pub user: UserId,
+    pub display_name: String,
+    pub org: String,
+    /// Their clearance, as a marking (e.g. `EU SECRET`).
+    pub clearance: String,
+}
+
+/// A channel a name the member typed could mean: enough to tell two channels of the same name
+/// apart (channels of other members can have any name, including one of ours).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    pub id: ChannelId,
+    pub name: String,
+    pub owner: UserId,
+    pub label: Label,
+}
+
+/// `id name [label], owner USER`; the name, chosen by whoever created the channel, is
+/// sanitized.
+impl std::fmt::Display for Candidate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{} {} [{}], owner {}",
+            self.id.short(),
+            crate::sanitize::line(&self.name),
+            self.label,
+            self.owner
+        )
+    }
+}
+
+/// Why [`pick_channel`] found no one channel.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoPick {
+    /// No channel has that name, id or id prefix.
+    Unknown,
+    /// Several channels have that name (or id prefix): every one of them.
+    Ambiguous(Vec<Candidate>),
+}
+
+/// Shortest id prefix accepted for a channel (the lists show 12 hex digits).
+pub const MIN_ID_PREFIX: usize = 6;
+
+/// The channel `wanted` names among `candidates`: the one of exactly that name; else the one
+/// whose id (lowercase hex) starts with `wanted` (at least [`MIN_ID_PREFIX`] digits). Never
+/// picks one of several.
+///
+/// # Errors
+///
+/// [`NoPick::Unknown`] when none matches, [`NoPick::Ambiguous`] with every match when several
+/// do.
+pub fn pick_channel(candidates: &[Candidate], wanted: &str) -> Result<ChannelId, NoPick> {
+    let named: Vec<&Candidate> = candidates.iter().filter(|c| c.name == wanted).collect();
+    let matches = if named.is_empty() {
+        let prefix = wanted.to_lowercase();
+        let hex = prefix.len() >= MIN_ID_PREFIX && prefix.bytes().all(|b| b.is_ascii_hexdigit());
+        candidates
+            .iter()
+            .filter(|c| hex && c.id.to_string().starts_with(&prefix))
+            .collect()
+    } else {
+        named
+    };
+    match matches.as_slice() {
+        [one] => Ok(one.id),
+        [] => Err(NoPick::Unknown),
+        several => Err(NoPick::Ambiguous(
+            several.iter().map(|c| (*c).clone()).collect(),
+        )),
+    }
 }
 
 impl Engine {
@@ -37,30 +113,42 @@ impl Engine {
         out
     }
 
-    /// The channel called `name` (or whose id starts with the hex `name`).
+    /// The channel called `name`, or whose id starts with the hex `name` (see
+    /// [`pick_channel`]).
     ///
     /// # Errors
     ///
     /// [`EngineError::NoChannelNamed`] when none matches, [`EngineError::AmbiguousChannel`]
-    /// when several do.
+    /// (naming every candidate) when several do.
     pub fn find_channel(&self, name: &str) -> Result<ChannelId, EngineError> {
-        let matches: Vec<ChannelId> = self
+        let candidates: Vec<Candidate> = self
             .channels
             .iter()
-            .filter(|(id, view)| {
-                view.head().state().name.as_str() == name
-                    || (name.len() >= 8 && id.to_string().starts_with(&name.to_lowercase()))
+            .map(|(id, view)| {
+                let state = view.head().state();
+                Candidate {
+                    id: *id,
+                    name: state.name.to_string(),
+                    owner: state.owner.clone(),
+                    label: state.label.clone(),
+                }
             })
-            .map(|(id, _)| *id)
             .collect();
-        match matches.as_slice() {
-            [one] => Ok(*one),
-            [] => Err(EngineError::NoChannelNamed(name.to_owned())),
-            several => Err(EngineError::AmbiguousChannel {
+        pick_channel(&candidates, name).map_err(|no| match no {
+            NoPick::Unknown => EngineError::NoChannelNamed(name.to_owned()),
+            NoPick::Ambiguous(candidates) => EngineError::AmbiguousChannel {
                 name: name.to_owned(),
-                ids: several.to_vec(),
-            }),
-        }
+                candidates,
+            },
+        })
+    }
+
+    /// The channel of ours called `name`, if any.
+    pub(super) fn channel_named(&self, name: &str) -> Option<ChannelId> {
+        self.channels
+            .iter()
+            .find(|(_, view)| view.head().state().name.as_str() == name)
+            .map(|(id, _)| *id)
     }
 
     /// The channel's summary.
@@ -82,11 +170,12 @@ impl Engine {
                 .iter()
                 .map(|m| {
                     let b = m.body();
-                    (
-                        b.user.clone(),
-                        b.display_name.to_string(),
-                        b.org.to_string(),
-                    )
+                    MemberSummary {
+                        user: b.user.clone(),
+                        display_name: b.display_name.to_string(),
+                        org: b.org.to_string(),
+                        clearance: b.clearance.marking(),
+                    }
                 })
                 .collect(),
             epoch: state.epoch,

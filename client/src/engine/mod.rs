@@ -44,7 +44,7 @@ use crate::store::{Batch, Kind, Store, StoreError};
 pub use channels::Invitee;
 pub use contacts::Whois;
 pub use error::EngineError;
-pub use listing::ChannelSummary;
+pub use listing::{Candidate, ChannelSummary, MIN_ID_PREFIX, MemberSummary, NoPick, pick_channel};
 pub use outbox::{Outgoing, SendOutcome};
 pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};

@@ -1,7 +1,7 @@
 //! Members talking, redeliveries, garbage, ordering, refusals and restarts.
 
 use rand_core::{OsRng, RngCore as _};
-use vigil_client::engine::{Body, Engine, EngineError, Event, TrustWarning};
+use vigil_client::engine::{Body, Engine, EngineError, Event, MIN_ID_PREFIX, TrustWarning};
 use vigil_client::history;
 use vigil_client::store::StoreError;
 use vigil_protocol::channel::ChannelId;
@@ -305,16 +305,13 @@ fn each_refusal_names_what_it_is_about() {
         engine.find_channel("opz"),
         Err(EngineError::NoChannelNamed(name)) if name == "opz"
     ));
-    let (twin, _) = engine
-        .create_channel("ops", label("TLP:AMBER", "EU RESTRICTED"), now())
-        .unwrap();
-    let err = engine.find_channel("ops").unwrap_err();
+    let twin = engine.create_channel("ops", label("TLP:AMBER", "EU RESTRICTED"), now());
     assert!(
-        matches!(&err, EngineError::AmbiguousChannel { name, ids }
-            if name == "ops" && ids.contains(&id) && ids.contains(&twin) && ids.len() == 2),
-        "{err}"
+        matches!(&twin, Err(EngineError::DuplicateChannelName { name, existing })
+            if name == "ops" && *existing == id),
+        "a second channel of a name we hold is refused"
     );
-    assert_eq!(err.exit_code(), 2);
+    assert_eq!(twin.map(|_| ()).unwrap_err().exit_code(), 2);
     let unknown = ChannelId([0xEE; 32]);
     assert!(matches!(
         engine.channel(unknown),
@@ -412,5 +409,52 @@ fn a_search_pages_through_the_store_and_stops_at_its_limit() {
     assert!(matches!(
         history::search(engine, Some(ChannelId([0xEE; 32])), "beacon", 3),
         Err(EngineError::UnknownChannel(_))
+    ));
+}
+
+/// Two members can each create a channel of the same name; the member in both is never given
+/// one of them silently for that name, and names either by a unique id prefix.
+#[test]
+fn a_name_two_channels_share_is_refused_listing_both_and_ids_pick_one() {
+    let (mut net, _) = two_members();
+    let lead_ops = net.engine("lead@cert-at").find_channel("ops").unwrap();
+    let (own, _) = net
+        .engine("officer@cert-at")
+        .create_channel("shift", label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    let (theirs, _) = net
+        .engine("lead@cert-at")
+        .create_channel("shift", label("TLP:GREEN", "UNCLASSIFIED"), now())
+        .unwrap();
+    let (certificate, bundle) = net.bundle("officer@cert-at");
+    let officer = certificate.body().user.clone();
+    let (_, events) = net
+        .engine("lead@cert-at")
+        .invite(theirs, &officer, &certificate, &bundle, now())
+        .unwrap();
+    net.events.insert("lead@cert-at".to_owned(), events);
+    net.settle();
+    let engine = net.engine("officer@cert-at");
+    let err = engine.find_channel("shift").unwrap_err();
+    match &err {
+        EngineError::AmbiguousChannel { name, candidates } => {
+            assert_eq!(name, "shift");
+            let mut ids: Vec<ChannelId> = candidates.iter().map(|c| c.id).collect();
+            ids.sort();
+            let mut both = vec![own, theirs];
+            both.sort();
+            assert_eq!(ids, both);
+            let owners: Vec<&str> = candidates.iter().map(|c| c.owner.as_str()).collect();
+            assert!(owners.contains(&"lead@cert-at") && owners.contains(&"officer@cert-at"));
+        }
+        other => panic!("expected an ambiguous name, got {other:?}"),
+    }
+    assert_eq!(err.exit_code(), 2);
+    assert_eq!(engine.find_channel(&own.to_string()).unwrap(), own);
+    assert_eq!(engine.find_channel(&theirs.short()).unwrap(), theirs);
+    assert_eq!(engine.find_channel("ops").unwrap(), lead_ops);
+    assert!(matches!(
+        engine.find_channel(&own.to_string()[..MIN_ID_PREFIX - 1]),
+        Err(EngineError::NoChannelNamed(_))
     ));
 }

@@ -15,8 +15,9 @@ use vigil_protocol::{
 
 use crate::cli::InspectArgs;
 use crate::error::{Damage, Error, Result, Unverified};
-use crate::orgdir::{OrgDir, read_root};
+use crate::orgdir::{OrgDir, open_root_key, read_root};
 use crate::say;
+use vigil_common::passphrase::Source;
 use vigil_common::{fs as fsutil, now};
 
 /// An org root: organisation, country, creation, fingerprint and its self-signature.
@@ -41,8 +42,9 @@ fn org_root(root: &OrgRoot, out: &mut dyn Write) -> Result<()> {
     }
 }
 
-/// Prints `args.file`.
-pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
+/// Prints `args.file`; with `--check-passphrase`, opens a sealed root key with the passphrase
+/// from `pass`.
+pub fn inspect(args: &InspectArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
     let path = &args.file;
     let text = fsutil::read_text(path)?;
     if !text.contains("-----BEGIN VIGIL ") {
@@ -50,6 +52,9 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
     }
     let (kind, bytes) = dearmor(&text).map_err(|e| Error::corrupt(path, e))?;
     let roots = known_roots(args)?;
+    if args.check_passphrase && kind != FileKind::SealedOrgRootKey {
+        return Err(Error::NotSealedRootKey(kind));
+    }
     let corrupt = |e: vigil_protocol::DecodeError| Error::corrupt(path, e);
     match kind {
         FileKind::OrgRoot => org_root(&codec::decode(&bytes).map_err(corrupt)?, out),
@@ -63,6 +68,9 @@ pub fn inspect(args: &InspectArgs, out: &mut dyn Write) -> Result<()> {
         }
         FileKind::SealedOrgRootKey => {
             sealed_root_key(&SealedFile::from_bytes(&bytes).map_err(corrupt)?, out);
+            if args.check_passphrase {
+                check_root_key(path, &roots, pass, out)?;
+            }
             Ok(())
         }
         FileKind::EnrollmentBundle => {
@@ -149,6 +157,43 @@ fn sealed_root_key(sealed: &SealedFile, out: &mut dyn Write) {
     say(out, "Vigil org root key (sealed; contents are never shown)");
     say(out, format!("  organisation:  {org}"));
     kdf_lines(sealed, out);
+}
+
+/// `--check-passphrase`: the sealed root key at `path` opens with the passphrase, and (when a
+/// root of its organisation is known) is that root's key. Prints only fingerprints.
+fn check_root_key(
+    path: &Path,
+    roots: &[OrgRoot],
+    pass: &Source,
+    out: &mut dyn Write,
+) -> Result<()> {
+    let passphrase = pass.existing(&format!("the root key in {}", path.display()))?;
+    let key = open_root_key(path, &passphrase)?;
+    drop(passphrase);
+    let public = key.public();
+    drop(key);
+    say(out, "  passphrase:    correct (the key opens)");
+    say(
+        out,
+        format!("  key:           fingerprint {}", public.fingerprint()),
+    );
+    if roots.is_empty() {
+        say(
+            out,
+            "  root:          not checked (give --org-dir or --root to compare with the root)",
+        );
+        return Ok(());
+    }
+    match roots.iter().find(|r| r.key() == &public) {
+        Some(root) => {
+            say(
+                out,
+                format!("  root:          matches the root of {}", root.org()),
+            );
+            Ok(())
+        }
+        None => Err(Error::corrupt(path, Damage::KeyNotOfRoot)),
+    }
 }
 
 /// An enrolment bundle: its unauthenticated header (said so) and KDF parameters.

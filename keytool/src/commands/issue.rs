@@ -25,7 +25,7 @@ use vigil_common::{fs as fsutil, now};
 pub const MAX_DAYS: u64 = 3650;
 
 /// What a certificate will say, parsed and checked before any secret is touched.
-struct Terms {
+pub(crate) struct Terms {
     roles: Vec<Role>,
     clearance: Clearance,
     clearance_text: String,
@@ -33,7 +33,7 @@ struct Terms {
     not_after: UnixTime,
 }
 
-fn terms(roles: &[String], clearance: &str, days: u64) -> Result<Terms> {
+pub(crate) fn terms(roles: &[String], clearance: &str, days: u64) -> Result<Terms> {
     let roles = roles
         .iter()
         .map(|r| {
@@ -107,7 +107,7 @@ fn certify(
 
 /// Writes `file` to `path` (never over an existing file), records the certificate in the
 /// ledger, and says what was issued.
-fn deliver(
+pub(crate) fn deliver(
     org: &mut OrgDir,
     certificate: &MemberCertificate,
     terms: &Terms,
@@ -128,7 +128,7 @@ fn deliver(
     Ok(())
 }
 
-fn relay_info(org: &OrgDir) -> Result<RelayInfo> {
+pub(crate) fn relay_info(org: &OrgDir) -> Result<RelayInfo> {
     let relay = org
         .ledger
         .relay
@@ -143,7 +143,7 @@ fn relay_info(org: &OrgDir) -> Result<RelayInfo> {
     })
 }
 
-fn parse_user(org: &OrgDir, user: &str) -> Result<UserId> {
+pub(crate) fn parse_user(org: &OrgDir, user: &str) -> Result<UserId> {
     let user = UserId::new(user).map_err(|why| Error::InvalidOption {
         option: "--user",
         why,
@@ -152,43 +152,91 @@ fn parse_user(org: &OrgDir, user: &str) -> Result<UserId> {
     Ok(user)
 }
 
-/// `issue`: keys, certificate, sealed bundle.
+/// What every bundle of one `issue` run carries besides the member's own keys: the org root
+/// key that signs, the relay, the trusted roots and the revocation list.
+pub(crate) struct Issuer {
+    pub(crate) root_key: RootKey,
+    pub(crate) relay: RelayInfo,
+    pub(crate) roots: Vec<vigil_protocol::provisioning::TrustedRoot>,
+    pub(crate) revocations: vigil_protocol::RevocationList,
+    /// The organisation's trust list in force, carried by every bundle.
+    pub(crate) trust_list: Option<vigil_protocol::TrustList>,
+}
+
+impl Issuer {
+    /// Opens the root key with the passphrase from `pass` and reads what bundles carry.
+    pub(crate) fn open(org: &OrgDir, pass: &Source) -> Result<Self> {
+        let relay = relay_info(org)?;
+        let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+        Ok(Self {
+            root_key,
+            relay,
+            roots: org.trusted_roots()?,
+            revocations: org.revocations()?,
+            trust_list: org.trust_list()?,
+        })
+    }
+
+    /// New keys for `user`, their certificate, and the armoured bundle sealed under
+    /// `passphrase`; written and recorded by [`deliver`].
+    pub(crate) fn bundle(
+        &self,
+        org: &mut OrgDir,
+        (user, name): (UserId, Text),
+        terms: &Terms,
+        passphrase: &str,
+    ) -> Result<(MemberCertificate, String)> {
+        let rng = &mut rand_core::OsRng;
+        let identity = IdentityKeyPair::generate(rng);
+        let agreement = AgreementKeyPair::generate(rng);
+        let keys = (identity.public(), agreement.public());
+        let certificate = certify(org, &self.root_key, user, name, keys, terms)?;
+        let member = LocalIdentity::new(certificate.clone(), identity, agreement)
+            .map_err(Error::Identity)?;
+        let roots = self.roots.clone();
+        let mut contents = BundleContents::new(
+            &member,
+            self.relay.clone(),
+            roots,
+            vec![self.revocations.clone()],
+        );
+        if let Some(list) = &self.trust_list {
+            contents = contents.with_trust_list(list.clone());
+        }
+        let sealed = contents
+            .seal(rng, passphrase.as_bytes(), KdfParams::DEFAULT, now())
+            .map_err(Error::Seal)?;
+        let file = armor(FileKind::EnrollmentBundle, &sealed.to_bytes());
+        Ok((certificate, file))
+    }
+}
+
+/// `issue`: keys, certificate, sealed bundle (with `--csv`, one per row: [`super::bulk`]).
 pub fn issue(args: &IssueArgs, pass: &Source, out: &mut dyn Write) -> Result<()> {
+    if let Some(csv) = &args.csv {
+        return super::bulk::issue_csv(args, csv, pass, out);
+    }
+    let (Some(user), Some(name), Some(clearance), Some(path)) =
+        (&args.user, &args.name, &args.clearance, &args.out)
+    else {
+        return Err(Error::IssueNeeds);
+    };
     let mut org = OrgDir::open(&args.org_dir)?;
-    let user = parse_user(&org, &args.user)?;
-    let name = Text::new(&args.name).map_err(|why| Error::InvalidOption {
+    let user = parse_user(&org, user)?;
+    let name = Text::new(name).map_err(|why| Error::InvalidOption {
         option: "--name",
         why,
     })?;
-    let terms = terms(&args.roles, &args.clearance, args.days)?;
-    if args.out.exists() {
-        return Err(Error::Exists(args.out.clone()));
+    let terms = terms(&args.roles, clearance, args.days)?;
+    if path.exists() {
+        return Err(Error::Exists(path.clone()));
     }
-    let relay = relay_info(&org)?;
     let (bundle_passphrase, generated) =
         passphrase::bundle_passphrase(args.bundle_passphrase_file.as_deref())?;
-    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
-    let roots = org.trusted_roots()?;
-    let revocations = org.revocations()?;
-    let trust_list = org.trust_list()?;
-
-    let rng = &mut rand_core::OsRng;
-    let identity = IdentityKeyPair::generate(rng);
-    let agreement = AgreementKeyPair::generate(rng);
-    let keys = (identity.public(), agreement.public());
-    let certificate = certify(&mut org, &root_key, user, name, keys, &terms)?;
-    let member =
-        LocalIdentity::new(certificate.clone(), identity, agreement).map_err(Error::Identity)?;
-    let mut contents = BundleContents::new(&member, relay, roots, vec![revocations]);
-    if let Some(list) = trust_list {
-        contents = contents.with_trust_list(list);
-    }
-    let sealed = contents
-        .seal(rng, bundle_passphrase.as_bytes(), KdfParams::DEFAULT, now())
-        .map_err(Error::Seal)?;
-    let file = armor(FileKind::EnrollmentBundle, &sealed.to_bytes());
-    deliver(&mut org, &certificate, &terms, &args.out, &file, out)?;
-    say(out, format!("Enrollment bundle: {}", args.out.display()));
+    let issuer = Issuer::open(&org, pass)?;
+    let (certificate, file) = issuer.bundle(&mut org, (user, name), &terms, &bundle_passphrase)?;
+    deliver(&mut org, &certificate, &terms, path, &file, out)?;
+    say(out, format!("Enrollment bundle: {}", path.display()));
     if generated {
         say(
             out,

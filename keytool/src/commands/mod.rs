@@ -1,7 +1,9 @@
 //! One module per subcommand.
 
+pub mod bulk;
 pub mod inspect;
 pub mod issue;
+pub mod members;
 pub mod org;
 pub mod partner_change;
 pub mod relay;

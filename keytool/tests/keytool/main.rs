@@ -8,6 +8,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod members;
 mod partners;
 mod token;
 mod trust_lists;
@@ -802,6 +803,7 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["trust", "add"],
         vec!["trust", "list"],
         vec!["inspect"],
+        vec!["members", "list"],
     ] {
         let out = Command::new(env!("CARGO_BIN_EXE_vigil-keytool"))
             .args(&args)

@@ -20,6 +20,8 @@ pub enum Action {
     Invite(ChannelId, UserId),
     /// Removes the member from the channel (new keys for the others).
     Remove(ChannelId, UserId),
+    /// Changes the channel's label (a new epoch; the label's rules are checked first).
+    Relabel(ChannelId, Label),
     /// Load a page of history older than `before` (or the newest).
     LoadHistory(ChannelId, Option<u64>),
     /// Ask for the channel list again.

@@ -109,7 +109,7 @@ impl App {
             .summary
             .members
             .iter()
-            .map(|(u, _, _)| u.clone())
+            .map(|m| m.user.clone())
             .collect();
         let unverified: Vec<&str> = members
             .iter()

@@ -1,6 +1,8 @@
 //! The slash commands: parsing a line, and what each command shows or asks the runner for,
 //! one function per command. A command that cannot run says why on the status line.
 
+use vigil_client::engine::{Candidate, NoPick, pick_channel};
+use vigil_client::sanitize::line;
 use vigil_protocol::UserId;
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::label::{Label, Tlp};
@@ -20,10 +22,14 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("/remove USER", "remove a member (new keys for the others)"),
     ("/leave", "leave the channel (ask its owner to remove you)"),
     ("/label", "the channel's full label, policy and caveats"),
+    (
+        "/relabel --tlp TLP --level LEVEL [--caveat TEXT]",
+        "change the channel's label (asks first when lowering or where care is needed)",
+    ),
     ("/members", "members with organisation, clearance and trust"),
     (
         "/whois USER",
-        "certificate, organisation, clearance, fingerprint, trust",
+        "certificate, organisation, clearance, fingerprint, verified or not",
     ),
     (
         "/verify USER",
@@ -34,7 +40,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "export the history to a labelled file (.md or .json)",
     ),
     ("/search TEXT", "search the open channel's local history"),
-    ("/open NAME", "open a channel by name"),
+    (
+        "/open NAME|ID",
+        "open a channel by name, or by its id (the first 6+ hex digits)",
+    ),
     (
         "/jump YYYY-MM-DD [HH:MM]",
         "scroll to the first message from that time on",
@@ -60,8 +69,23 @@ pub enum CommandError {
     #[error("no channel open: create one with /create NAME --tlp TLP --level LEVEL")]
     NoChannel,
     /// `/open` names no channel of ours.
-    #[error("no channel {0:?}")]
+    #[error("no channel {0:?} (by name or id)")]
     NoSuchChannel(String),
+    /// `/open` names several channels (other members' channels can share a name): each one,
+    /// to open by its id.
+    #[error(
+        "{} channels are called {:?}; open one by its id: {}",
+        .1.len(),
+        line(.0),
+        .1.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    AmbiguousChannel(String, Vec<Candidate>),
+    /// `/create` names a channel we hold already.
+    #[error("you already have a channel called {:?}: choose another name", line(.0))]
+    DuplicateName(String),
+    /// `/relabel` to the label the channel has.
+    #[error("the channel is labelled {0} already")]
+    SameLabel(String),
     /// Members cannot leave by themselves: whom to ask.
     #[error("only the owner or an admin changes the membership: ask {0} to remove you")]
     Leave(String),
@@ -97,6 +121,7 @@ impl App {
                 Ok(Vec::new())
             }
             "/create" => self.create(&words),
+            "/relabel" => self.relabel(&words, line),
             "/whois" => Ok(vec![Action::Whois(one_user(args, "/whois USER")?)]),
             "/verify" => Ok(vec![Action::SafetyNumber(one_user(args, "/verify USER")?)]),
             "/open" => self.open(&args.join(" ")),
@@ -227,20 +252,28 @@ impl App {
         Vec::new()
     }
 
-    /// `/members`: each member with organisation, trust marker and who owns the channel.
+    /// `/members`: each member with organisation, clearance, trust marker and who owns the
+    /// channel.
     fn members(&mut self) -> Vec<Action> {
         if let Some(item) = self.current() {
             let lines = item
                 .summary
                 .members
                 .iter()
-                .map(|(u, display, org)| {
-                    let owner = if u == &item.summary.owner {
+                .map(|m| {
+                    let owner = if m.user == item.summary.owner {
                         " (owner)"
                     } else {
                         ""
                     };
-                    format!("{display} <{u}>  {org}  [{}]{owner}", self.mark(u).text())
+                    format!(
+                        "{} <{}>  {}  clearance {}  [{}]{owner}",
+                        m.display_name,
+                        m.user,
+                        m.org,
+                        m.clearance,
+                        self.mark(&m.user).text()
+                    )
                 })
                 .collect();
             let title = format!("Members of {}", item.summary.name);
@@ -249,15 +282,36 @@ impl App {
         Vec::new()
     }
 
-    /// `/open NAME`: the channel of exactly that name.
+    /// `/open NAME|ID`: the channel of exactly that name, else the one whose id starts with
+    /// the hex given; never one of several (see [`pick_channel`]).
     fn open(&mut self, wanted: &str) -> Result<Vec<Action>, CommandError> {
+        let candidates: Vec<Candidate> = self
+            .channels
+            .iter()
+            .map(|c| Candidate {
+                id: c.summary.id,
+                name: c.summary.name.clone(),
+                owner: c.summary.owner.clone(),
+                label: c.summary.label.clone(),
+            })
+            .collect();
+        let id = pick_channel(&candidates, wanted).map_err(|no| match no {
+            NoPick::Unknown => CommandError::NoSuchChannel(wanted.to_owned()),
+            NoPick::Ambiguous(several) => {
+                CommandError::AmbiguousChannel(wanted.to_owned(), several)
+            }
+        })?;
         let index = self
             .channels
             .iter()
-            .position(|c| c.summary.name == wanted)
+            .position(|c| c.summary.id == id)
             .ok_or_else(|| CommandError::NoSuchChannel(wanted.to_owned()))?;
         let actions = self.select(index);
         self.input.last_target = self.current_id();
+        if let Some(item) = self.current() {
+            let opened = format!("opened {} [{}]", item.summary.name, item.summary.label);
+            self.status = Some((opened, false));
+        }
         Ok(actions)
     }
 }

@@ -30,6 +30,18 @@ pub enum CreateError {
 /// [`CreateError::Usage`] for a missing or unknown word, [`CreateError::Label`] for a label
 /// the policy refuses.
 pub fn parse_create(words: &[String]) -> Result<(String, Label), CreateError> {
+    match parse_label_words(words, true)? {
+        (Some(name), label) => Ok((name, label)),
+        (None, _) => Err(CreateError::Usage),
+    }
+}
+
+/// The label of `--tlp TLP --level LEVEL [--caveat TEXT]...` after the command word, and the
+/// one other word (a channel's name) when `named`.
+pub(super) fn parse_label_words(
+    words: &[String],
+    named: bool,
+) -> Result<(Option<String>, Label), CreateError> {
     let mut name = None;
     let mut tlp = None;
     let mut level = None;
@@ -41,11 +53,11 @@ pub fn parse_create(words: &[String]) -> Result<(String, Label), CreateError> {
             "--level" => level = rest.next().cloned(),
             "--caveat" => caveats.extend(rest.next().cloned()),
             other if other.starts_with("--") => return Err(CreateError::Usage),
-            other if name.is_none() => name = Some(other.to_owned()),
+            other if named && name.is_none() => name = Some(other.to_owned()),
             _ => return Err(CreateError::Usage),
         }
     }
-    let (Some(name), Some(tlp), Some(level)) = (name, tlp, level) else {
+    let (Some(tlp), Some(level)) = (tlp, level) else {
         return Err(CreateError::Usage);
     };
     let caveats: Vec<&str> = caveats.iter().map(String::as_str).collect();
@@ -57,6 +69,9 @@ impl App {
     /// `/create`: asks for the channel and remembers its name, to open it when it exists.
     pub(super) fn create(&mut self, words: &[String]) -> Result<Vec<Action>, CommandError> {
         let (name, label) = parse_create(words)?;
+        if self.channels.iter().any(|c| c.summary.name == name) {
+            return Err(CommandError::DuplicateName(name));
+        }
         self.status = Some((
             format!("creating {name} [{label}]: it opens when it exists"),
             false,

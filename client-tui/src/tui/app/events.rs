@@ -56,9 +56,9 @@ impl App {
         let mut actions = Vec::new();
         let known = self.trust.keys().cloned().collect::<BTreeSet<_>>();
         for c in &list {
-            for (u, _, _) in &c.members {
-                if u != &self.me && !known.contains(u) {
-                    actions.push(Action::Contact(u.clone()));
+            for m in &c.members {
+                if m.user != self.me && !known.contains(&m.user) {
+                    actions.push(Action::Contact(m.user.clone()));
                 }
             }
         }

@@ -4,7 +4,7 @@
 //!
 //! By job: [`App`] and what it knows (`state`), the keys (`input`), the compose box
 //! (`compose`) with its editing keys (`editing`), history and drafts (`history`), the slash
-//! commands (`commands`, `create`), questions asked first (`confirm`), mentions and the
+//! commands (`commands`, `create`, `relabel`), questions asked first (`confirm`), mentions and the
 //! unverified warning (`attention`), moving through the history (`scroll`), and the events and
 //! answers that come back (`events`).
 
@@ -19,6 +19,7 @@ mod events;
 mod history;
 mod input;
 mod persist;
+mod relabel;
 mod scroll;
 mod state;
 
@@ -28,4 +29,5 @@ pub use commands::{COMMANDS, CommandError, membership_needs_care, split_args, tl
 pub use create::{CreateError, parse_create};
 pub use history::MAX_SENT_HISTORY;
 pub use persist::{SAVE_EVERY, Saver};
+pub use relabel::relabel_needs_care;
 pub use state::{App, ChannelItem, Focus, Geometry, Mode, PAGE, Seek, TrustMark, WHEEL_ROWS};

@@ -373,7 +373,7 @@ impl App {
     pub(super) fn known_users(&self) -> BTreeSet<String> {
         self.channels
             .iter()
-            .flat_map(|c| c.summary.members.iter().map(|(u, _, _)| u.to_string()))
+            .flat_map(|c| c.summary.members.iter().map(|m| m.user.to_string()))
             .collect()
     }
 

@@ -72,10 +72,12 @@ pub(super) fn help_lines() -> Vec<String> {
         "A /line that is not a command stays in the box: Enter again sends it as text (// at \
          once)."
             .to_owned(),
-        "/invite and /remove act on the channel in view; they ask first when it is TLP:RED, \
-         TLP:AMBER+STRICT"
+        "/invite, /remove and /relabel act on the channel in view; they ask first when it is \
+         TLP:RED, TLP:AMBER+STRICT"
             .to_owned(),
-        "or classified, or not the channel your last command or message went to.".to_owned(),
+        "or classified, or not the channel your last command or message went to (/relabel also \
+         before lowering the label)."
+            .to_owned(),
         String::new(),
     ]);
     lines.push(

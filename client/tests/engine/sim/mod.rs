@@ -631,7 +631,7 @@ impl Sim {
     /// A channel message goes only to members of the channel as its sender holds it now.
     fn check_recipients(&mut self, from: &str, channel: ChannelId, recipients: &[UserId]) {
         let members: Vec<UserId> = match self.engines[from].channel(channel) {
-            Ok(summary) => summary.members.into_iter().map(|m| m.0).collect(),
+            Ok(summary) => summary.members.into_iter().map(|m| m.user).collect(),
             Err(_) => Vec::new(),
         };
         for to in recipients {

@@ -118,7 +118,7 @@ impl World {
     fn members_of(&self, channel: ChannelId, owner: &str) -> Vec<String> {
         self.sim.engines[owner]
             .channel(channel)
-            .map(|s| s.members.into_iter().map(|m| m.0.to_string()).collect())
+            .map(|s| s.members.into_iter().map(|m| m.user.to_string()).collect())
             .unwrap_or_default()
     }
 
