@@ -51,6 +51,12 @@ impl Source {
         Ok(given)
     }
 
+    /// The PIN of a hardware token (from the same sources as a passphrase): its length is the
+    /// token's business, not checked here.
+    pub fn pin(&self, what: &str) -> Result<Zeroizing<String>, Error> {
+        self.read(&format!("PIN of {what}: "))
+    }
+
     /// Whether a passphrase can be read without a prompt (a file, or [`PASSPHRASE_ENV`]).
     #[must_use]
     pub fn given(&self) -> bool {

@@ -287,6 +287,19 @@ impl OrgDir {
         write_ledger(&self.path, &self.ledger)
     }
 
+    /// Opens the root key with what `pass` gives: the token's PIN when `org.toml` names a
+    /// token, else the passphrase of `root-key.vigil`.
+    pub fn unlock_root(&self, pass: &vigil_common::passphrase::Source) -> Result<RootKey> {
+        let secret = match &self.ledger.root_token {
+            Some(record) => pass.pin(&format!(
+                "token {} (root key of {})",
+                record.token, self.org
+            ))?,
+            None => pass.existing(&format!("the root key of {}", self.org))?,
+        };
+        self.root_key(&secret)
+    }
+
     /// Opens the root key: with `secret` as the passphrase of `root-key.vigil`, or as the PIN
     /// of the token `org.toml` names.
     pub fn root_key(&self, secret: &str) -> Result<RootKey> {

@@ -167,7 +167,7 @@ impl Issuer {
     /// Opens the root key with the passphrase from `pass` and reads what bundles carry.
     pub(crate) fn open(org: &OrgDir, pass: &Source) -> Result<Self> {
         let relay = relay_info(org)?;
-        let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+        let root_key = org.unlock_root(pass)?;
         Ok(Self {
             root_key,
             relay,
@@ -268,7 +268,7 @@ pub fn sign_request(args: &SignRequestArgs, pass: &Source, out: &mut dyn Write) 
     if args.out.exists() {
         return Err(Error::Exists(args.out.clone()));
     }
-    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    let root_key = org.unlock_root(pass)?;
     let keys = (body.identity_key, body.agreement_key);
     let certificate = certify(&mut org, &root_key, user, body.display_name, keys, &terms)?;
     let file = armor(FileKind::Certificate, &certificate.to_bytes());

@@ -44,7 +44,7 @@ pub fn init(
     let (org, country) = check_new(org, country, dir)?;
     let secret = match &token {
         None => pass.new_passphrase(&format!("the root key of {org}"))?,
-        Some(record) => pass.existing(&format!("the PIN of token {}", record.token))?,
+        Some(record) => pass.pin(&format!("token {}", record.token))?,
     };
     fsutil::create_private_dir(dir)?;
     let _lock = OrgDir::lock_new(dir)?;

@@ -36,7 +36,7 @@ pub fn remove(org_dir: &Path, partner: &str, pass: &Source, out: &mut dyn Write)
         why,
     })?;
     let known = trusted(&org, &partner)?;
-    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    let root_key = org.unlock_root(pass)?;
     // The root goes first: a reader never sees a root without its limits.
     for name in [root_name(&partner), limits_name(&partner)] {
         let path = org.partners_dir().join(&name);
@@ -86,7 +86,7 @@ pub fn rotate(
             fingerprint: root.fingerprint(),
         });
     }
-    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    let root_key = org.unlock_root(pass)?;
     let name = root_name(root.org());
     let text = armor(FileKind::OrgRoot, &root.to_bytes());
     fsutil::write_atomic(&org.partners_dir().join(&name), text.as_bytes())?;

@@ -43,7 +43,7 @@ pub fn revoke(args: &RevokeArgs, pass: &Source, out: &mut dyn Write) -> Result<(
         why,
     })?;
     let serials = unrevoked(&org, &user)?;
-    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    let root_key = org.unlock_root(pass)?;
     // The next version follows the list on disk, not the ledger: after a crash between the two
     // writes, a version is never signed twice with different contents.
     let current = org.revocations()?;

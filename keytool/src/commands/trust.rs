@@ -125,7 +125,7 @@ pub fn add(
     if change.is_none() && !unsigned {
         return Ok(());
     }
-    let root_key = org.root_key(&pass.existing(&format!("the root key of {}", org.org))?)?;
+    let root_key = org.unlock_root(pass)?;
     match (known, change) {
         (Some(known), Some(new)) => update(&org, &known, &new, limits, out)?,
         (None, Some(new)) => trust_new(&org, &root, fingerprint.is_none(), &new, limits, out)?,
