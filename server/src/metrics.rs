@@ -195,7 +195,7 @@ impl Metrics {
     }
 }
 
-/// The trusted roots, and each revocation list's version and age.
+/// The trusted roots, and each revocation list's and trust list's version and age.
 fn render_trust(out: &mut String, trust: &TrustStore, now: UnixTime) {
     metric(
         out,
@@ -233,6 +233,36 @@ fn render_trust(out: &mut String, trust: &TrustStore, now: UnixTime) {
         out,
         "revocation_list_age_seconds",
         "Seconds since the revocation list in force was issued, by organisation.",
+        "gauge",
+        "org",
+        &ages,
+    );
+    let trust_lists: Vec<_> = trust.trust_lists().collect();
+    let versions: Vec<(String, u64)> = trust_lists
+        .iter()
+        .map(|l| (l.org().to_string(), l.version()))
+        .collect();
+    labelled(
+        out,
+        "trust_list_version",
+        "Version of the trust list served to members, by organisation.",
+        "gauge",
+        "org",
+        &versions,
+    );
+    let ages: Vec<(String, u64)> = trust_lists
+        .iter()
+        .map(|l| {
+            (
+                l.org().to_string(),
+                now.0.saturating_sub(l.body().issued_at.0),
+            )
+        })
+        .collect();
+    labelled(
+        out,
+        "trust_list_age_seconds",
+        "Seconds since the trust list served was signed, by organisation.",
         "gauge",
         "org",
         &ages,

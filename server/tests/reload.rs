@@ -227,6 +227,14 @@ async fn metrics_carry_version_uptime_lists_and_disk_use_and_only_at_metrics() {
         "vigil_relay_revocation_list_age_seconds{org=\"CERT-AT\"}",
     );
     assert!(age.is_some_and(|a| a < 3600), "{body}");
+    // And its first trust list, which the relay serves to CERT-AT's members.
+    assert_eq!(
+        value(&body, "vigil_relay_trust_list_version{org=\"CERT-AT\"}"),
+        Some(1),
+        "{body}"
+    );
+    let age = value(&body, "vigil_relay_trust_list_age_seconds{org=\"CERT-AT\"}");
+    assert!(age.is_some_and(|a| a < 3600), "{body}");
     assert_eq!(
         value(&body, "vigil_relay_reload_failures_total{dir=\"roots\"}"),
         Some(0)
