@@ -189,3 +189,64 @@ fn a_partner_removed_is_removed_from_the_channels() {
     assert_eq!(refused.error_kind(), "login_refused");
     drop(relay);
 }
+
+/// A device online when the partner is added learns it without reconnecting: the relay reloads
+/// its roots, pushes the organisation's new trust list to its live members, and the device
+/// says so.
+#[test]
+fn a_connected_device_is_pushed_the_new_trust_list() {
+    use std::io::BufRead as _;
+    let fed = Federation::untrusted(&["CERT-AT", "CERT-CZ"]);
+    let relay = fed.start_relay();
+    let mut members = fed.enroll_all(vigil(), relay.addr, &[("lead@cert-at", "EU SECRET")]);
+    let lead = &mut members[0];
+    let create = [
+        "channel",
+        "create",
+        "ops",
+        "--tlp",
+        "TLP:AMBER",
+        "--level",
+        "EU RESTRICTED",
+    ];
+    lead.run(vigil(), &create).ok();
+    let mut child = lead
+        .command(vigil(), &["read", "ops", "--follow"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines() {
+            if tx.send(line.unwrap()).is_err() {
+                return;
+            }
+        }
+    });
+    // Connected first (its own list is fetched at login), then the partner is added.
+    std::thread::sleep(Duration::from_secs(2));
+    fed.trust("CERT-AT", "CERT-CZ", "EU RESTRICTED");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = None;
+    while let Ok(line) =
+        rx.recv_timeout(deadline.saturating_duration_since(std::time::Instant::now()))
+    {
+        if line.contains("now trusting CERT-CZ") {
+            seen = Some(line);
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    drop(rx);
+    reader.join().unwrap();
+    let line = seen.expect("the pushed list was applied and announced");
+    assert!(line.contains("trust list version 2"), "{line}");
+    drop(relay);
+}
