@@ -2,11 +2,13 @@
 //! `PartialEq` or serde impls, and whose `Debug` prints only the public half.
 
 mod agreement;
+mod device;
 mod identity;
 mod org_root;
 mod signing;
 
 pub use agreement::{AgreementKeyPair, AgreementPublicKey, NonContributoryError};
+pub use device::{DeviceKeyPair, DevicePublicKey};
 pub use identity::{IdentityKeyPair, IdentityPublicKey};
 pub use org_root::{OrgRootKeyPair, OrgRootPublicKey};
 pub use signing::{Signature, SignatureContext, SignatureError};

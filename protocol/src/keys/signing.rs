@@ -26,8 +26,10 @@ pub enum SignatureContext {
     ChannelState,
     /// A member's per-epoch signature on a channel message.
     GroupMessage,
-    /// A member's login to a relay, bound to the TLS connection.
+    /// A member's login to a relay, bound to the TLS connection and the device key.
     RelayLogin,
+    /// A device key's proof of possession at login, bound to the TLS connection.
+    DeviceLogin,
 }
 
 impl SignatureContext {
@@ -44,6 +46,7 @@ impl SignatureContext {
             Self::ChannelState => b"vigil/1 channel-state\0",
             Self::GroupMessage => b"vigil/1 group-message\0",
             Self::RelayLogin => b"vigil/1 relay-login\0",
+            Self::DeviceLogin => b"vigil/1 device-login\0",
         }
     }
 
