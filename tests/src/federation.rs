@@ -137,7 +137,7 @@ impl Federation {
     #[must_use]
     pub fn issue(&self, user: &str, clearance: &str) -> PathBuf {
         let org = self.org_of(user);
-        let bundle = self.dir.path().join(format!("{user}.bundle"));
+        let bundle = self.bundle(user);
         self.keytool(&[
             "issue",
             "--org-dir",
@@ -156,6 +156,12 @@ impl Federation {
             &path(&self.dir.path().join("bundle-pass")),
         ]);
         bundle
+    }
+
+    /// Where [`Self::issue`] writes `user`'s bundle.
+    #[must_use]
+    pub fn bundle(&self, user: &str) -> PathBuf {
+        self.dir.path().join(format!("{user}.bundle"))
     }
 
     fn org_of(&self, user: &str) -> String {
@@ -466,18 +472,28 @@ impl Member {
             .ok();
     }
 
+    /// `vigil OPTIONS enroll BUNDLE` with this member's bundle passphrase, whatever it
+    /// answers (`options` go before the command, e.g. `--offline`, `--error-format json`).
+    ///
+    /// # Panics
+    ///
+    /// When the binary cannot be started.
+    #[must_use]
+    pub fn try_enroll(&self, binary: &Path, options: &[&str], bundle: &Path) -> Run {
+        let pass = path(&self.bundle_passphrase_file);
+        let bundle = path(bundle);
+        let mut args = options.to_vec();
+        args.extend(["enroll", &bundle, "--bundle-passphrase-file", &pass]);
+        self.run(binary, &args)
+    }
+
     /// `vigil enroll` with this member's bundle.
     ///
     /// # Panics
     ///
     /// When enrolling fails.
     pub fn enroll(&self, binary: &Path, bundle: &Path) {
-        let pass = path(&self.bundle_passphrase_file);
-        let run = self.run(
-            binary,
-            &["enroll", &path(bundle), "--bundle-passphrase-file", &pass],
-        );
-        let run = run.ok();
+        let run = self.try_enroll(binary, &[], bundle).ok();
         assert!(
             run.stdout
                 .contains("Published your certificate and prekeys"),
