@@ -66,14 +66,14 @@ impl HomeLock {
                 });
             }
             Err(TryLockError::Error(e)) => {
-                return Err(vigil_common::Error::io(&lock_file(home), e).into());
+                return Err(vigil_common::Error::io(lock_file(home), e).into());
             }
         }
         let written = file
             .set_len(0)
             .and_then(|()| file.rewind())
             .and_then(|()| writeln!(file, "{}", std::process::id()));
-        written.map_err(|e| vigil_common::Error::io(&lock_file(home), e))?;
+        written.map_err(|e| vigil_common::Error::io(lock_file(home), e))?;
         Ok(Self { _file: file })
     }
 
