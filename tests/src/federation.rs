@@ -366,14 +366,14 @@ impl Run {
     }
 
     /// The kind of the failure reported on standard error by a run with `--error-format json`
-    /// (`{"error": KIND, "code": N, "message": REASON}`).
+    /// (`{"error": KIND, "code": N, "message": REASON}`, the last line: notes come before it).
     ///
     /// # Panics
     ///
     /// When standard error holds no such object, or its code is not the exit code.
     #[must_use]
     pub fn error_kind(&self) -> String {
-        let line = self.stderr.trim();
+        let line = self.stderr.trim().lines().last().unwrap_or_default();
         let kind = line
             .strip_prefix("{\"error\":\"")
             .and_then(|rest| rest.split_once('"'))
@@ -473,11 +473,7 @@ impl Member {
     }
 
     /// `vigil OPTIONS enroll BUNDLE` with this member's bundle passphrase, whatever it
-    /// answers (`options` go before the command, e.g. `--offline`, `--error-format json`).
-    ///
-    /// # Panics
-    ///
-    /// When the binary cannot be started.
+    /// answers (`options`: e.g. `--offline`). Panics when the binary cannot be started.
     #[must_use]
     pub fn try_enroll(&self, binary: &Path, options: &[&str], bundle: &Path) -> Run {
         let pass = path(&self.bundle_passphrase_file);
@@ -487,11 +483,7 @@ impl Member {
         self.run(binary, &args)
     }
 
-    /// `vigil enroll` with this member's bundle.
-    ///
-    /// # Panics
-    ///
-    /// When enrolling fails.
+    /// `vigil enroll` with this member's bundle. Panics when enrolling fails.
     pub fn enroll(&self, binary: &Path, bundle: &Path) {
         let run = self.try_enroll(binary, &[], bundle).ok();
         assert!(

@@ -64,7 +64,8 @@ fn bundle_passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, CliError>
 
 /// `vigil enroll`: the store made from `bundle`, then published to the relay (or noted for
 /// the next connection when it is unreachable, or `offline`: then the network is not touched).
-/// A relay that refuses this device (the bundle was enrolled elsewhere) fails the command.
+/// A relay that refuses this device (the bundle was enrolled elsewhere) fails the command, and
+/// the store just made is removed.
 pub(super) async fn enroll(
     context: &Context,
     bundle: &Path,
@@ -112,5 +113,14 @@ pub(super) async fn enroll(
         }
     };
     client.close().await;
+    if result.is_err() {
+        // Refused (e.g. the bundle is enrolled on another device): this store can never log
+        // in, so it is not kept; enrolling again (a reissued bundle) starts afresh.
+        drop(client);
+        match vigil_client::store::remove_enrolled(home) {
+            Ok(()) => notes.note(&format!("nothing was kept in {}", home.display())),
+            Err(e) => notes.note(&format!("{e}; remove {} by hand", home.display())),
+        }
+    }
     result
 }

@@ -145,6 +145,21 @@ pub fn key_file(home: &Path) -> PathBuf {
     home.join("store-key.vigil")
 }
 
+/// Removes the store a just-enrolled device made in `home` (its key file, then its database),
+/// leaving the home as it was before `vigil enroll`: for a device the relay refused, so that
+/// enrolling again later (a reissued bundle) starts afresh. The store must be closed.
+///
+/// # Errors
+///
+/// [`StoreError::Files`] when a file cannot be removed.
+pub fn remove_enrolled(home: &Path) -> Result<(), StoreError> {
+    let key = key_file(home);
+    std::fs::remove_file(&key).map_err(|e| vigil_common::Error::io(&key, e))?;
+    let dir = home.join("store");
+    std::fs::remove_dir_all(&dir).map_err(|e| vigil_common::Error::io(&dir, e))?;
+    Ok(())
+}
+
 fn wrap(key: &StoreKey, passphrase: &str, kdf: KdfParams) -> Result<String, StoreError> {
     let sealed = SealedFile::seal(
         &mut rand_core::OsRng,
