@@ -78,12 +78,12 @@ impl HomeLock {
     }
 
     /// The process holding the lock on `home` now (its id, when it could be read), or `None`
-    /// when nobody holds it (or there is no home yet). Takes and releases the lock to find
-    /// out: for a process waiting its turn, which then opens the store (and may still find it
-    /// taken).
+    /// when nobody holds it (or `home` holds no store: nothing is created there). Takes and
+    /// releases the lock to find out: for a process waiting its turn, which then opens the
+    /// store (and may still find it taken).
     #[must_use]
     pub fn holder(home: &Path) -> Option<Option<u32>> {
-        if !home.is_dir() {
+        if !super::key_file(home).is_file() {
             return None;
         }
         let mut file = open(home).ok()?;
@@ -105,6 +105,11 @@ mod tests {
     fn a_second_holder_is_told_who_holds_the_home_until_it_is_released() {
         let home = tempfile::tempdir().unwrap();
         assert_eq!(HomeLock::holder(home.path()), None);
+        assert!(
+            !lock_file(home.path()).exists(),
+            "a directory without a store is left alone"
+        );
+        std::fs::write(super::super::key_file(home.path()), "key").unwrap();
         let lock = HomeLock::acquire(home.path()).unwrap();
         let me = Some(std::process::id());
         assert_eq!(HomeLock::holder(home.path()), Some(me));
