@@ -216,7 +216,7 @@ impl Client {
             .await
             .output
             .map_err(|_| TransportError::NoAnswer(address))??;
-        let login = connection.login_request(self.engine.identity())?;
+        let login = connection.login_request(self.engine.identity(), self.engine.device())?;
         let answer = tokio::time::timeout_at(deadline, connection.request(&login));
         let response = side::serve_while(&mut self.side, &mut self.engine, answer, None)
             .await

@@ -12,9 +12,10 @@ use rustls::{DigitallySignedStruct, SignatureScheme};
 use sha2::Digest as _;
 use subtle::ConstantTimeEq as _;
 use vigil_protocol::LocalIdentity;
+use vigil_protocol::keys::DeviceKeyPair;
 use vigil_protocol::relay::{
     ALPN, FrameError, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, MAX_FRAME_LEN, Push, Request,
-    Response, decode_frame, encode_frame, frame_len, login_proof,
+    Response, decode_frame, encode_frame, frame_len, login_request,
 };
 
 /// Talking to the relay failed: the connection could not be made, it broke, or the relay sent
@@ -268,9 +269,10 @@ impl RelayConnection {
         server_name: &str,
         pin: [u8; 32],
         identity: &LocalIdentity,
+        device: &DeviceKeyPair,
     ) -> Result<(Self, Response), TransportError> {
         let this = Self::handshake(endpoint, address, server_name, pin).await?;
-        let login = this.login_request(identity)?;
+        let login = this.login_request(identity, device)?;
         let response = this.request(&login).await?;
         Ok((this, response))
     }
@@ -298,20 +300,26 @@ impl RelayConnection {
         })
     }
 
-    /// The login request of `identity`, bound to this connection.
+    /// The login request of `identity` on `device`, bound to this connection.
     ///
     /// # Errors
     ///
     /// [`TransportError::NoKeyingMaterial`].
-    pub fn login_request(&self, identity: &LocalIdentity) -> Result<Request, TransportError> {
+    pub fn login_request(
+        &self,
+        identity: &LocalIdentity,
+        device: &DeviceKeyPair,
+    ) -> Result<Request, TransportError> {
         let mut exporter = [0u8; LOGIN_EXPORTER_LEN];
         self.connection
             .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
             .map_err(|_| TransportError::NoKeyingMaterial)?;
-        Ok(Request::Login {
-            certificate: Box::new(identity.certificate().clone()),
-            proof: login_proof(identity.identity(), &exporter),
-        })
+        Ok(login_request(
+            identity.certificate(),
+            identity.identity(),
+            device,
+            &exporter,
+        ))
     }
 
     /// Sends one request on its own stream and reads the response.

@@ -10,7 +10,7 @@ use bincode::{Decode, Encode};
 
 use crate::cert::MemberCertificate;
 use crate::ids::UserId;
-use crate::keys::{IdentityKeyPair, Signature, SignatureContext};
+use crate::keys::{DeviceKeyPair, DevicePublicKey, IdentityKeyPair, Signature, SignatureContext};
 use crate::label::Classification;
 use crate::prekey::{OneTimePrekey, PrekeyBundle, SignedPrekey};
 use crate::time::UnixTime;
@@ -84,37 +84,108 @@ pub struct ClientMessageId(pub [u8; 16]);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
 pub struct MessageId(pub u64);
 
-/// The login proof: the member's identity key signs the TLS exporter value of this connection,
-/// so a proof cannot be replayed on another connection.
-#[must_use]
-pub fn login_proof(identity: &IdentityKeyPair, exporter: &[u8; LOGIN_EXPORTER_LEN]) -> Signature {
-    identity.sign(SignatureContext::RelayLogin, exporter)
+/// The login proofs of one connection: the member's identity key signs the TLS exporter value
+/// and the device key, and the device key signs the exporter value and the identity key. A
+/// proof cannot be replayed on another connection, and the device key cannot be claimed without
+/// its secret half (the relay binds a certificate to the first device that logs in with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoginProofs {
+    /// The identity key's signature ([`SignatureContext::RelayLogin`]).
+    pub proof: Signature,
+    /// The device key's signature ([`SignatureContext::DeviceLogin`]).
+    pub device_proof: Signature,
 }
 
-/// Checks a login proof against the certificate's identity key (the caller verifies the
-/// certificate itself against its trust store).
+/// `exporter ‖ key`: what each login proof signs, `key` being the other party's public key.
+fn login_message(exporter: &[u8; LOGIN_EXPORTER_LEN], key: &[u8; 32]) -> [u8; 64] {
+    let mut message = [0u8; 64];
+    message[..LOGIN_EXPORTER_LEN].copy_from_slice(exporter);
+    message[LOGIN_EXPORTER_LEN..].copy_from_slice(key);
+    message
+}
+
+/// The login proofs of `identity` on `device` for the connection whose exporter value is
+/// `exporter`.
 #[must_use]
-pub fn login_proof_valid(
-    certificate: &MemberCertificate,
+pub fn login_proofs(
+    identity: &IdentityKeyPair,
+    device: &DeviceKeyPair,
     exporter: &[u8; LOGIN_EXPORTER_LEN],
-    proof: &Signature,
+) -> LoginProofs {
+    let device_key = device.public();
+    let identity_key = identity.public();
+    LoginProofs {
+        proof: identity.sign(
+            SignatureContext::RelayLogin,
+            &login_message(exporter, device_key.as_bytes()),
+        ),
+        device_proof: device.sign(
+            SignatureContext::DeviceLogin,
+            &login_message(exporter, identity_key.as_bytes()),
+        ),
+    }
+}
+
+/// The login request of `identity` (holding `certificate`) on `device` for the connection
+/// whose exporter value is `exporter`.
+#[must_use]
+pub fn login_request(
+    certificate: &MemberCertificate,
+    identity: &IdentityKeyPair,
+    device: &DeviceKeyPair,
+    exporter: &[u8; LOGIN_EXPORTER_LEN],
+) -> Request {
+    let proofs = login_proofs(identity, device, exporter);
+    Request::Login {
+        certificate: Box::new(certificate.clone()),
+        device: device.public(),
+        proof: proofs.proof,
+        device_proof: proofs.device_proof,
+    }
+}
+
+/// Checks both login proofs against the certificate's identity key and `device` (the caller
+/// verifies the certificate itself against its trust store).
+#[must_use]
+pub fn login_proofs_valid(
+    certificate: &MemberCertificate,
+    device: &DevicePublicKey,
+    exporter: &[u8; LOGIN_EXPORTER_LEN],
+    proofs: &LoginProofs,
 ) -> bool {
-    certificate
-        .body()
-        .identity_key
-        .verify(SignatureContext::RelayLogin, exporter, proof)
-        .is_ok()
+    let identity_key = certificate.body().identity_key;
+    let identity_signed = identity_key
+        .verify(
+            SignatureContext::RelayLogin,
+            &login_message(exporter, device.as_bytes()),
+            &proofs.proof,
+        )
+        .is_ok();
+    let device_signed = device
+        .verify(
+            SignatureContext::DeviceLogin,
+            &login_message(exporter, identity_key.as_bytes()),
+            &proofs.device_proof,
+        )
+        .is_ok();
+    identity_signed && device_signed
 }
 
 /// What a client asks of the relay.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub enum Request {
-    /// Log in: the certificate and the proof over this connection's exporter value.
+    /// Log in: the certificate, this device's key, and the proofs over this connection's
+    /// exporter value ([`login_request`]).
     Login {
         /// The member's certificate.
         certificate: Box<MemberCertificate>,
-        /// [`login_proof`] for this connection.
+        /// This device's key: the relay binds the certificate to the first device key that
+        /// logs in with it and refuses any other ([`ErrorCode::CertificateInUse`]).
+        device: DevicePublicKey,
+        /// [`LoginProofs::proof`] for this connection.
         proof: Signature,
+        /// [`LoginProofs::device_proof`] for this connection.
+        device_proof: Signature,
     },
     /// Publish the member's signed prekey and add one-time prekeys.
     PublishPrekeys {
@@ -174,6 +245,12 @@ pub enum ErrorCode {
     NoPrekeys,
     /// The relay's storage failed (e.g. a full disk); nothing was stored.
     Storage,
+    /// The certificate is bound to another device: an enrollment bundle enrols one device.
+    /// The administrator reissues (`vigil-keytool revoke`, then `issue`) for a new device.
+    CertificateInUse,
+    /// Another live certificate of the same member is bound to another device: one device per
+    /// member. The administrator revokes the other certificate first.
+    OtherDeviceEnrolled,
 }
 
 /// A refusal: a code to act on and one line for a human.
@@ -298,7 +375,7 @@ mod tests {
     }
 
     #[test]
-    fn login_proofs_are_bound_to_the_exporter_value() {
+    fn login_proofs_are_bound_to_the_exporter_value_and_the_device_key() {
         use rand_core::SeedableRng as _;
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let root = crate::keys::OrgRootKeyPair::generate(&mut rng);
@@ -319,8 +396,37 @@ mod tests {
             not_after: UnixTime(10),
         };
         let cert = MemberCertificate::issue(&root, body).unwrap();
-        let proof = login_proof(&identity, &[1; 32]);
-        assert!(login_proof_valid(&cert, &[1; 32], &proof));
-        assert!(!login_proof_valid(&cert, &[2; 32], &proof));
+        let device = DeviceKeyPair::generate(&mut rng);
+        let proofs = login_proofs(&identity, &device, &[1; 32]);
+        assert!(login_proofs_valid(
+            &cert,
+            &device.public(),
+            &[1; 32],
+            &proofs
+        ));
+        assert!(!login_proofs_valid(
+            &cert,
+            &device.public(),
+            &[2; 32],
+            &proofs
+        ));
+        // Another device key cannot borrow the proofs, nor sign for a device it does not hold.
+        let other = DeviceKeyPair::generate(&mut rng);
+        assert!(!login_proofs_valid(
+            &cert,
+            &other.public(),
+            &[1; 32],
+            &proofs
+        ));
+        let forged = LoginProofs {
+            device_proof: login_proofs(&identity, &other, &[1; 32]).device_proof,
+            ..proofs
+        };
+        assert!(!login_proofs_valid(
+            &cert,
+            &device.public(),
+            &[1; 32],
+            &forged
+        ));
     }
 }

@@ -69,7 +69,8 @@ async fn connect(
     who: &LocalIdentity,
 ) -> Option<RelayConnection> {
     let endpoint = vigil_tests::endpoint();
-    let attempt = RelayConnection::connect(&endpoint, addr, "localhost", pin, who);
+    let device = vigil_tests::device_of(who);
+    let attempt = RelayConnection::connect(&endpoint, addr, "localhost", pin, who, &device);
     match tokio::time::timeout(REQUEST_TIMEOUT, attempt).await {
         Ok(Ok((connection, Response::LoggedIn { .. }))) => Some(connection),
         _ => None,

@@ -18,7 +18,7 @@ use vigil_client::transport::client_config;
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::relay::{
     ClientMessageId, ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, Push, RelayError,
-    Request, Response, decode_frame, encode_frame, login_proof,
+    Request, Response, decode_frame, encode_frame, login_request,
 };
 use vigil_protocol::{LocalIdentity, UnixTime, UserId};
 use vigil_server::server::close;
@@ -39,10 +39,8 @@ async fn raw_login(addr: SocketAddr, pin: [u8; 32], who: &LocalIdentity) -> quin
     connection
         .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
         .unwrap();
-    let login = Request::Login {
-        certificate: Box::new(who.certificate().clone()),
-        proof: login_proof(who.identity(), &exporter),
-    };
+    let device = vigil_tests::device_of(who);
+    let login = login_request(who.certificate(), who.identity(), &device, &exporter);
     let response = exchange(&connection, &login).await;
     assert!(
         matches!(response, Some(Response::LoggedIn { .. })),

@@ -19,10 +19,10 @@ use std::time::Duration;
 
 use rand_core::RngCore as _;
 use vigil_client::transport::client_config;
-use vigil_protocol::keys::IdentityKeyPair;
+use vigil_protocol::keys::{DeviceKeyPair, IdentityKeyPair};
 use vigil_protocol::relay::{
     ClientMessageId, ErrorCode, LOGIN_EXPORTER_LABEL, LOGIN_EXPORTER_LEN, Push, Request, Response,
-    decode_frame, encode_frame, login_proof,
+    decode_frame, encode_frame, login_request,
 };
 use vigil_tests::{Deployment, RelayProcess};
 
@@ -125,10 +125,12 @@ async fn hostile_clients_get_their_errors_and_a_good_client_sees_nothing() {
     connection
         .export_keying_material(&mut exporter, LOGIN_EXPORTER_LABEL, b"")
         .unwrap();
-    let forged = Request::Login {
-        certificate: Box::new(d.members["mallory@cert-at"].certificate().clone()),
-        proof: login_proof(&IdentityKeyPair::generate(&mut rand_core::OsRng), &exporter),
-    };
+    let forged = login_request(
+        d.members["mallory@cert-at"].certificate(),
+        &IdentityKeyPair::generate(&mut rand_core::OsRng),
+        &DeviceKeyPair::generate(&mut rand_core::OsRng),
+        &exporter,
+    );
     let answer = exchange(&connection, &encode_frame(&forged)).await;
     assert_eq!(code(&answer), Some(ErrorCode::LoginRefused), "{answer:?}");
 

@@ -165,7 +165,7 @@ impl Federation {
     #[must_use]
     pub fn issue(&self, user: &str, clearance: &str) -> PathBuf {
         let org = self.org_of(user);
-        let bundle = self.dir.path().join(format!("{user}.bundle"));
+        let bundle = self.bundle(user);
         self.keytool(&[
             "issue",
             "--org-dir",
@@ -184,6 +184,12 @@ impl Federation {
             &path(&self.dir.path().join("bundle-pass")),
         ]);
         bundle
+    }
+
+    /// Where [`Self::issue`] writes `user`'s bundle.
+    #[must_use]
+    pub fn bundle(&self, user: &str) -> PathBuf {
+        self.dir.path().join(format!("{user}.bundle"))
     }
 
     fn org_of(&self, user: &str) -> String {
@@ -388,14 +394,14 @@ impl Run {
     }
 
     /// The kind of the failure reported on standard error by a run with `--error-format json`
-    /// (`{"error": KIND, "code": N, "message": REASON}`).
+    /// (`{"error": KIND, "code": N, "message": REASON}`, the last line: notes come before it).
     ///
     /// # Panics
     ///
     /// When standard error holds no such object, or its code is not the exit code.
     #[must_use]
     pub fn error_kind(&self) -> String {
-        let line = self.stderr.trim();
+        let line = self.stderr.trim().lines().last().unwrap_or_default();
         let kind = line
             .strip_prefix("{\"error\":\"")
             .and_then(|rest| rest.split_once('"'))
@@ -494,18 +500,20 @@ impl Member {
             .ok();
     }
 
-    /// `vigil enroll` with this member's bundle.
-    ///
-    /// # Panics
-    ///
-    /// When enrolling fails.
-    pub fn enroll(&self, binary: &Path, bundle: &Path) {
+    /// `vigil OPTIONS enroll BUNDLE` with this member's bundle passphrase, whatever it
+    /// answers (`options`: e.g. `--offline`). Panics when the binary cannot be started.
+    #[must_use]
+    pub fn try_enroll(&self, binary: &Path, options: &[&str], bundle: &Path) -> Run {
         let pass = path(&self.bundle_passphrase_file);
-        let run = self.run(
-            binary,
-            &["enroll", &path(bundle), "--bundle-passphrase-file", &pass],
-        );
-        let run = run.ok();
+        let bundle = path(bundle);
+        let mut args = options.to_vec();
+        args.extend(["enroll", &bundle, "--bundle-passphrase-file", &pass]);
+        self.run(binary, &args)
+    }
+
+    /// `vigil enroll` with this member's bundle. Panics when enrolling fails.
+    pub fn enroll(&self, binary: &Path, bundle: &Path) {
+        let run = self.try_enroll(binary, &[], bundle).ok();
         assert!(
             run.stdout
                 .contains("Published your certificate and prekeys"),

@@ -529,6 +529,12 @@ pub fn seeds() -> Vec<(&'static str, Vec<Vec<u8>>)> {
                     ids: vec![MessageId(1), MessageId(2)],
                 })),
                 frame(encode_frame(&Request::Revocations)),
+                frame(encode_frame(&vigil_protocol::relay::login_request(
+                    alice.local.certificate(),
+                    alice.local.identity(),
+                    &vigil_protocol::keys::DeviceKeyPair::from_seed(&[5; 32]),
+                    &[9; 32],
+                ))),
                 frame(encode_frame(&Request::PublishPrekeys {
                     signed_prekey: bundle.signed_prekey.clone(),
                     one_time_prekeys: otks,

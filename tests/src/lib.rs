@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 
 use vigil_client::transport::RelayConnection;
 use vigil_keytool::orgdir::OrgDir;
-use vigil_protocol::keys::{AgreementKeyPair, IdentityKeyPair, OrgRootKeyPair};
+use vigil_protocol::keys::{AgreementKeyPair, DeviceKeyPair, IdentityKeyPair, OrgRootKeyPair};
 use vigil_protocol::relay::Response;
 use vigil_protocol::{CertificateBody, Clearance, LocalIdentity, MemberCertificate, UnixTime};
 
@@ -298,7 +298,16 @@ pub fn endpoint() -> quinn::Endpoint {
     quinn::Endpoint::client("127.0.0.1:0".parse().expect("address")).expect("client endpoint")
 }
 
-/// Connects and logs in; returns the connection and the relay's answer.
+/// The device key a test member logs in with: one per member, the same at every connection
+/// (the relay binds a certificate to one device). Derived from the public identity key, so
+/// only for tests: a real device draws its key at random and keeps it sealed.
+#[must_use]
+pub fn device_of(identity: &LocalIdentity) -> DeviceKeyPair {
+    DeviceKeyPair::from_seed(identity.certificate().body().identity_key.as_bytes())
+}
+
+/// Connects and logs in (as the member's one test device, [`device_of`]); returns the
+/// connection and the relay's answer.
 ///
 /// # Panics
 ///
@@ -308,7 +317,8 @@ pub async fn connect(
     pin: [u8; 32],
     identity: &LocalIdentity,
 ) -> (RelayConnection, Response) {
-    RelayConnection::connect(&endpoint(), addr, "localhost", pin, identity)
+    let device = device_of(identity);
+    RelayConnection::connect(&endpoint(), addr, "localhost", pin, identity, &device)
         .await
         .expect("connects")
 }

@@ -132,6 +132,7 @@ async fn a_wrong_pin_is_refused_by_the_client() {
         "localhost",
         [0; 32],
         &d.members["alice@cert-at"],
+        &vigil_tests::device_of(&d.members["alice@cert-at"]),
     )
     .await;
     assert!(
@@ -690,6 +691,7 @@ async fn a_roaming_client_keeps_its_connection_and_a_dropped_request_is_resent_o
         "localhost",
         d.pin,
         &d.members["alice@cert-at"],
+        &vigil_tests::device_of(&d.members["alice@cert-at"]),
     )
     .await
     .unwrap();

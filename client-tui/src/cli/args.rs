@@ -64,7 +64,8 @@ pub enum Command {
     Demo,
     /// Set up this device from the enrollment bundle your administrator gave you: creates your
     /// sealed local store (under a new passphrase) and publishes your certificate and prekeys
-    /// to the relay. Once per device.
+    /// to the relay (with --offline: does not contact the relay; they are published at the
+    /// next connection). A bundle enrols one device: the relay refuses it on any other.
     ///
     /// Example: vigil enroll officer1.bundle
     Enroll {

@@ -17,11 +17,11 @@ mod messages;
 mod session;
 mod setup;
 mod verify;
+mod wait;
 
 use std::io::{IsTerminal as _, Write};
 
 use vigil_client::client::Client;
-use vigil_client::engine::Engine;
 use vigil_client::sanitize::line;
 use vigil_common::passphrase::Source;
 use vigil_protocol::UserId;
@@ -59,10 +59,15 @@ struct Context {
 }
 
 impl Context {
-    /// Opens the member's store and makes a client over it.
-    fn open_client(&self, relay: Option<String>) -> Result<Client, CliError> {
+    /// Opens the member's store and makes a client over it; while another `vigil` uses this
+    /// home, waits for it ([`wait::open_engine`]).
+    fn open_client(
+        &self,
+        relay: Option<String>,
+        notes: &mut dyn Notes,
+    ) -> Result<Client, CliError> {
         let passphrase = self.pass.existing("your Vigil store")?;
-        let engine = Engine::open(&self.home, &passphrase)?;
+        let engine = wait::open_engine(&self.home, &passphrase, notes)?;
         drop(passphrase);
         let mut client = Client::new(engine);
         client.set_relay_address(relay);
@@ -114,11 +119,12 @@ pub fn run(cli: Cli, out: &mut dyn Write, notes: &mut dyn Notes) -> Result<(), C
             &context,
             &bundle,
             bundle_passphrase_file.as_deref(),
+            cli.offline,
             out,
             notes,
         )),
         Some(command) => context
-            .open_client(context.relay.clone())
+            .open_client(context.relay.clone(), notes)
             .and_then(|client| {
                 runtime.block_on(session::networked(client, cli.offline, command, out, notes))
             }),
@@ -143,7 +149,8 @@ async fn tui(context: &Context) -> Result<(), CliError> {
     if !std::io::stdout().is_terminal() {
         return Err(UsageError::NoTerminal.into());
     }
-    let client = context.open_client(context.relay.clone().or(config.relay.clone()))?;
+    let client =
+        context.open_client(context.relay.clone().or(config.relay.clone()), &mut Stderr)?;
     Ok(crate::tui::run(client, &config).await?)
 }
 

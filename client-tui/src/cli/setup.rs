@@ -5,7 +5,7 @@
 use std::io::{IsTerminal as _, Write};
 use std::path::Path;
 
-use vigil_client::client::Client;
+use vigil_client::client::{Client, ClientError};
 use vigil_client::engine::Engine;
 use vigil_common::now;
 use vigil_protocol::{Text, UserId};
@@ -64,11 +64,14 @@ fn bundle_passphrase(file: Option<&Path>) -> Result<Zeroizing<String>, CliError>
 }
 
 /// `vigil enroll`: the store made from `bundle`, then published to the relay (or noted for
-/// the next connection when it is unreachable).
+/// the next connection when it is unreachable, or `offline`: then the network is not touched).
+/// A relay that refuses this device (the bundle was enrolled elsewhere) fails the command, and
+/// the store just made is removed.
 pub(super) async fn enroll(
     context: &Context,
     bundle: &Path,
     bundle_pass: Option<&Path>,
+    offline: bool,
     out: &mut dyn Write,
     notes: &mut dyn Notes,
 ) -> Result<(), CliError> {
@@ -86,19 +89,39 @@ pub(super) async fn enroll(
     let user = engine.user().clone();
     tracing::info!("enrolled");
     let fingerprint = engine.certificate().body().identity_key.fingerprint();
-    let mut client = Client::new(engine);
-    client.set_relay_address(context.relay.clone());
     writeln!(out, "Enrolled {user} in {}", home.display()).map_err(CliError::Output)?;
     writeln!(out, "Your identity key fingerprint: {fingerprint}").map_err(CliError::Output)?;
-    match client.connect().await {
-        Ok(()) => {
-            writeln!(out, "Published your certificate and prekeys to the relay.")
-                .map_err(CliError::Output)?;
-        }
-        Err(e) => notes.note(&format!(
-            "{e}; your prekeys will be published the next time vigil connects"
-        )),
+    if offline {
+        writeln!(
+            out,
+            "Offline: the relay was not contacted. Your certificate and prekeys are published \
+             the next time vigil runs without --offline."
+        )
+        .map_err(CliError::Output)?;
+        return Ok(());
     }
+    let mut client = Client::new(engine);
+    client.set_relay_address(context.relay.clone());
+    let result = match client.connect().await {
+        Ok(()) => writeln!(out, "Published your certificate and prekeys to the relay.")
+            .map_err(CliError::Output),
+        Err(e @ ClientError::LoginRefused(_)) => Err(e.into()),
+        Err(e) => {
+            notes.note(&format!(
+                "{e}; your prekeys will be published the next time vigil connects"
+            ));
+            Ok(())
+        }
+    };
     client.close().await;
-    Ok(())
+    if result.is_err() {
+        // Refused (e.g. the bundle is enrolled on another device): this store can never log
+        // in, so it is not kept; enrolling again (a reissued bundle) starts afresh.
+        drop(client);
+        match vigil_client::store::remove_enrolled(home) {
+            Ok(()) => notes.note(&format!("nothing was kept in {}", home.display())),
+            Err(e) => notes.note(&format!("{e}; remove {} by hand", home.display())),
+        }
+    }
+    result
 }

@@ -51,7 +51,11 @@ impl ClientError {
             Self::Engine(e) => e.kind(),
             Self::Transport(..) => "transport",
             Self::Relay(..) => "relay",
-            Self::LoginRefused(..) => "login_refused",
+            Self::LoginRefused(e) => match e.code {
+                ErrorCode::CertificateInUse => "certificate_in_use",
+                ErrorCode::OtherDeviceEnrolled => "other_device_enrolled",
+                _ => "login_refused",
+            },
             Self::UnknownUser(..) => "unknown_user",
             Self::Offline { .. } => "offline",
             Self::WorkerStopped => "worker_stopped",

@@ -151,6 +151,7 @@ impl EngineError {
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
+            Self::Store(StoreError::Busy { .. }) => "home_busy",
             Self::Store(..) => "store",
             Self::Channel(e) => e.kind(),
             Self::Certificate(e) => e.kind(),

@@ -31,6 +31,7 @@ use std::path::Path;
 use rand_core::CryptoRngCore;
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::ChannelView;
+use vigil_protocol::keys::DeviceKeyPair;
 use vigil_protocol::prekey::PrekeyStore;
 use vigil_protocol::provisioning::{BundleContents, FileKind, RelayInfo, SealedFile, dearmor};
 use vigil_protocol::{
@@ -86,6 +87,8 @@ pub struct Engine {
     /// change what the engine does, only the bytes on disk.
     rng: EngineRng,
     local: LocalIdentity,
+    /// This device's key: the relay binds the certificate to it at the first login.
+    device: DeviceKeyPair,
     relay: RelayInfo,
     trust: TrustStore,
     prekeys: PrekeyStore,
@@ -182,8 +185,15 @@ impl Engine {
             local.identity(),
             ONE_TIME_PREKEY_TARGET as usize,
         );
+        let device = DeviceKeyPair::generate(&mut rng);
         let mut batch = Batch::default();
         store.stage(&mut batch, Kind::Identity, keys::BUNDLE, &bundle);
+        store.stage_raw(
+            &mut batch,
+            Kind::Identity,
+            keys::DEVICE,
+            device.to_seed().as_slice(),
+        );
         store.stage(
             &mut batch,
             Kind::Meta,
@@ -204,6 +214,7 @@ impl Engine {
             rng,
             relay: bundle.relay().clone(),
             local,
+            device,
             trust,
             prekeys,
             channels: BTreeMap::new(),
@@ -229,19 +240,21 @@ impl Engine {
     pub fn open_with_rng(
         home: &Path,
         passphrase: &str,
-        rng: EngineRng,
+        mut rng: EngineRng,
     ) -> Result<Self, EngineError> {
         let store = Store::open(home, passphrase)?;
         let bundle = load_bundle(&store)?;
         let local = bundle
             .local_identity()
             .map_err(|_| StoreError::Missing("the identity"))?;
+        let device = load_device(&store, &mut rng)?;
         let loaded = load(&store, &bundle)?;
         Ok(Self {
             store,
             rng,
             relay: bundle.relay().clone(),
             local,
+            device,
             trust: loaded.trust,
             prekeys: loaded.prekeys,
             channels: loaded.channels,
@@ -312,6 +325,12 @@ impl Engine {
     #[must_use]
     pub fn identity(&self) -> &LocalIdentity {
         &self.local
+    }
+
+    /// This device's key (for logging in: the relay binds the certificate to it).
+    #[must_use]
+    pub fn device(&self) -> &DeviceKeyPair {
+        &self.device
     }
 
     /// How to reach the relay.
@@ -396,6 +415,28 @@ fn load_bundle(store: &Store) -> Result<BundleContents, EngineError> {
     Ok(store
         .get(Kind::Identity, keys::BUNDLE)?
         .ok_or(StoreError::Missing("identity"))?)
+}
+
+/// This device's key; a store enrolled before devices had keys gets one now (the relay binds
+/// the certificate to it at the next login).
+fn load_device(store: &Store, rng: &mut EngineRng) -> Result<DeviceKeyPair, EngineError> {
+    if let Some(seed) = store.get_raw(Kind::Identity, keys::DEVICE)? {
+        let seed: [u8; 32] = seed
+            .as_slice()
+            .try_into()
+            .map_err(|_| StoreError::Missing("the device key"))?;
+        return Ok(DeviceKeyPair::from_seed(&seed));
+    }
+    let device = DeviceKeyPair::generate(rng);
+    let mut batch = Batch::default();
+    store.stage_raw(
+        &mut batch,
+        Kind::Identity,
+        keys::DEVICE,
+        device.to_seed().as_slice(),
+    );
+    store.commit(batch)?;
+    Ok(device)
 }
 
 /// Reads what the engine keeps in memory from the store.

@@ -15,6 +15,8 @@ use crate::store::Place;
 pub(crate) mod keys {
     /// The enrollment bundle (keys, certificate, relay, roots), in [`super::super::Kind::Identity`].
     pub(crate) const BUNDLE: &[u8] = b"bundle";
+    /// The seed of this device's key (made at enrolment), in [`super::super::Kind::Identity`].
+    pub(crate) const DEVICE: &[u8] = b"device";
     /// The revocation lists in force, in [`super::super::Kind::Meta`].
     pub(crate) const REVOCATIONS: &[u8] = b"revocations";
     /// The own organisation's trust lists applied, oldest first (a `Vec`, at most

@@ -7,6 +7,10 @@ use super::{Kind, StoreError};
 /// history size.
 pub const CACHE_CAPACITY: u64 = 16 * 1024 * 1024;
 
+/// How often opening retries while sled's own lock is still held (40 ms apart): by the
+/// flusher thread of a process that has just closed the store.
+const SLED_LOCK_RETRIES: u32 = 50;
+
 /// One entry as the engine returns it: (record key, sealed value).
 pub type Entry = (Vec<u8>, Vec<u8>);
 
@@ -112,13 +116,31 @@ impl Sled {
         // never a crash of the client.
         // A snapshot a kill -9 interrupted would make sled refuse the whole database.
         vigil_common::fs::before_sled_open(dir);
-        let opened = std::panic::catch_unwind(|| {
-            sled::Config::new()
-                .path(dir)
-                .cache_capacity(CACHE_CAPACITY)
-                .open()
-        })
-        .map_err(|_| StoreError::Unopenable(dir.to_owned()))?;
+        let open = || {
+            std::panic::catch_unwind(|| {
+                sled::Config::new()
+                    .path(dir)
+                    .cache_capacity(CACHE_CAPACITY)
+                    .open()
+            })
+            .map_err(|_| StoreError::Unopenable(dir.to_owned()))
+        };
+        let mut opened = open()?;
+        // The caller holds the home's lock (`lock.rs`), so sled's own lock can only still be
+        // held by the flusher thread of a process that just closed the store: wait for it a
+        // moment. sled reports it only as an I/O error of kind `Other` naming the lock.
+        for _ in 0..SLED_LOCK_RETRIES {
+            match &opened {
+                Err(sled::Error::Io(e))
+                    if e.kind() == std::io::ErrorKind::Other
+                        && e.to_string().contains("could not acquire lock") =>
+                {
+                    std::thread::sleep(std::time::Duration::from_millis(40));
+                    opened = open()?;
+                }
+                _ => break,
+            }
+        }
         let db = opened.map_err(engine)?;
         let trees = Kind::ALL
             .iter()

@@ -15,6 +15,19 @@ pub enum StoreError {
     /// No store in this home directory.
     #[error("no Vigil store in {0}: enroll this device first (`vigil enroll BUNDLE`)")]
     NotEnrolled(PathBuf),
+    /// Another process holds the home's lock (see `lock.rs`): one process per home.
+    #[error(
+        "another vigil ({}) is using {}: one process per home; stop it or let it finish, then \
+         try again",
+        pid.map_or_else(|| "process".to_owned(), |p| format!("pid {p}")),
+        home.display()
+    )]
+    Busy {
+        /// The home directory.
+        home: PathBuf,
+        /// The holder's process id, when it could be read.
+        pid: Option<u32>,
+    },
     /// A store exists already.
     #[error("{0} already holds a Vigil store")]
     Exists(PathBuf),

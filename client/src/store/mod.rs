@@ -13,6 +13,7 @@
 
 pub mod backend;
 mod error;
+pub mod lock;
 mod place;
 
 use std::path::{Path, PathBuf};
@@ -122,6 +123,8 @@ pub struct Store {
     home: PathBuf,
     key: StoreKey,
     engine: Box<dyn Backend>,
+    /// This process's hold on the home (dropped after the engine: declared after it).
+    _lock: lock::HomeLock,
     /// Commits so far (sealed in the store, and mirrored in `store/commits` after each).
     commits: std::sync::atomic::AtomicU64,
     /// Set by [`Self::fail_next_commit`]: tests of what the engine does when a commit fails.
@@ -140,6 +143,21 @@ fn commits_file(home: &Path) -> PathBuf {
 #[must_use]
 pub fn key_file(home: &Path) -> PathBuf {
     home.join("store-key.vigil")
+}
+
+/// Removes the store a just-enrolled device made in `home` (its key file, then its database),
+/// leaving the home as it was before `vigil enroll`: for a device the relay refused, so that
+/// enrolling again later (a reissued bundle) starts afresh. The store must be closed.
+///
+/// # Errors
+///
+/// [`StoreError::Files`] when a file cannot be removed.
+pub fn remove_enrolled(home: &Path) -> Result<(), StoreError> {
+    let key = key_file(home);
+    std::fs::remove_file(&key).map_err(|e| vigil_common::Error::io(&key, e))?;
+    let dir = home.join("store");
+    std::fs::remove_dir_all(&dir).map_err(|e| vigil_common::Error::io(&dir, e))?;
+    Ok(())
 }
 
 fn wrap(key: &StoreKey, passphrase: &str, kdf: KdfParams) -> Result<String, StoreError> {
@@ -165,6 +183,7 @@ impl Store {
             return Err(StoreError::Exists(home.to_owned()));
         }
         fsutil::create_private_dir(home)?;
+        let lock = lock::HomeLock::acquire(home)?;
         let key = StoreKey::generate(&mut rand_core::OsRng);
         fsutil::write_new(
             &key_file(home),
@@ -177,6 +196,7 @@ impl Store {
             home: home.to_owned(),
             key,
             engine,
+            _lock: lock,
             commits: std::sync::atomic::AtomicU64::new(0),
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         })
@@ -227,11 +247,13 @@ impl Store {
         if key.id().as_slice() != sealed.header.as_slice() {
             return Err(damaged(KeyFileDamage::KeyIdMismatch));
         }
+        let lock = lock::HomeLock::acquire(home)?;
         let engine = Box::new(Sled::open(&home.join("store"))?);
         let store = Self {
             home: home.to_owned(),
             key,
             engine,
+            _lock: lock,
             commits: std::sync::atomic::AtomicU64::new(0),
             fail_next_commit: std::sync::atomic::AtomicBool::new(false),
         };

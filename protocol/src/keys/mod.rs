@@ -2,12 +2,14 @@
 //! `PartialEq` or serde impls, and whose `Debug` prints only the public half.
 
 mod agreement;
+mod device;
 mod identity;
 mod org_root;
 mod root_signer;
 mod signing;
 
 pub use agreement::{AgreementKeyPair, AgreementPublicKey, NonContributoryError};
+pub use device::{DeviceKeyPair, DevicePublicKey};
 pub use identity::{IdentityKeyPair, IdentityPublicKey};
 pub use org_root::{OrgRootKeyPair, OrgRootPublicKey};
 pub use root_signer::{RootSigner, signing_input};

@@ -26,10 +26,12 @@ pub enum SignatureContext {
     ChannelState,
     /// A member's per-epoch signature on a channel message.
     GroupMessage,
-    /// A member's login to a relay, bound to the TLS connection.
+    /// A member's login to a relay, bound to the TLS connection and the device key.
     RelayLogin,
     /// An org root's signature on its organisation's trust list (its partners and their limits).
     TrustList,
+    /// A device key's proof of possession at login, bound to the TLS connection.
+    DeviceLogin,
 }
 
 impl SignatureContext {
@@ -47,6 +49,7 @@ impl SignatureContext {
             Self::GroupMessage => b"vigil/1 group-message\0",
             Self::RelayLogin => b"vigil/1 relay-login\0",
             Self::TrustList => b"vigil/1 trust-list\0",
+            Self::DeviceLogin => b"vigil/1 device-login\0",
         }
     }
 

@@ -1,5 +1,5 @@
 //! The relay's storage, behind two small traits: [`MailboxStore`] (one durable queue per
-//! recipient) and [`Directory`] (certificates, prekeys, revocation lists). Only ciphertext and
+//! recipient) and [`Directory`] (certificates, the devices they are bound to, prekeys, revocation lists). Only ciphertext and
 //! routing metadata reach either. The relay calls them through `Arc<dyn …>`, so the engine is
 //! chosen at start; [`sled::SledStore`] is the embedded default and implements both.
 //!
@@ -21,6 +21,7 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::pin::Pin;
 
+use vigil_protocol::keys::DevicePublicKey;
 use vigil_protocol::prekey::{OneTimePrekey, SignedPrekey};
 use vigil_protocol::relay::{ClientMessageId, MessageId};
 use vigil_protocol::{MemberCertificate, RevocationList, UnixTime, UserId};
@@ -130,6 +131,16 @@ pub struct Pending {
     pub payload: Vec<u8>,
 }
 
+/// The device a member's certificate is bound to: the first device key that logged in with
+/// it (an enrollment bundle enrols one device, see `login.rs`).
+#[derive(Clone, Debug, PartialEq, Eq, bincode::Encode, bincode::Decode)]
+pub struct DeviceBinding {
+    /// The certificate the device logged in with.
+    pub certificate: MemberCertificate,
+    /// The device's key.
+    pub device: DevicePublicKey,
+}
+
 /// The mailboxes: one durable queue per recipient, a message stored once and referenced by
 /// each recipient's queue.
 pub trait MailboxStore: Send + Sync + Debug {
@@ -215,6 +226,26 @@ pub trait Directory: Send + Sync + Debug {
     ///
     /// A storage error.
     fn put_certificate<'a>(&'a self, certificate: &'a MemberCertificate) -> StoreFuture<'a, ()>;
+
+    /// The device `user`'s certificate is bound to, if one logged in.
+    ///
+    /// # Errors
+    ///
+    /// A storage error, or a damaged record.
+    fn device_binding<'a>(&'a self, user: &'a UserId) -> StoreFuture<'a, Option<DeviceBinding>>;
+
+    /// Binds the member `binding` names to it, durably, if what is bound now is still
+    /// `previous` (compare and swap: of two first logins at once, one binds). Returns whether
+    /// it did.
+    ///
+    /// # Errors
+    ///
+    /// A storage error.
+    fn bind_device<'a>(
+        &'a self,
+        binding: &'a DeviceBinding,
+        previous: Option<&'a DeviceBinding>,
+    ) -> StoreFuture<'a, bool>;
 
     /// Replaces `user`'s signed prekey and adds `one_time` prekeys, durably; returns how many
     /// one-time prekeys they now hold. A member holds at most

@@ -1,16 +1,17 @@
-//! The directory in sled: `certs` (user → certificate), `signed_prekeys` (user → signed
-//! prekey), `otks` (user ‖ 0 ‖ id → one-time prekey), `revocations` (org → the newest list
+//! The directory in sled: `certs` (user → certificate), `devices` (user → the certificate and
+//! device key it is bound to), `signed_prekeys` (user → signed prekey), `otks` (user ‖ 0 ‖ id → one-time prekey), `revocations` (org → the newest list
 //! seen). Writes here are not yet durable; [`super::SledStore`] flushes before it answers.
 
 use vigil_protocol::prekey::{OneTimePrekey, SignedPrekey};
 use vigil_protocol::{MemberCertificate, RevocationList, UserId, codec};
 
 use super::{decode, key, prefix};
-use crate::store::StoreError;
+use crate::store::{DeviceBinding, StoreError};
 
 #[derive(Clone, Debug)]
 pub(super) struct DirectoryTrees {
     certs: sled::Tree,
+    devices: sled::Tree,
     signed_prekeys: sled::Tree,
     otks: sled::Tree,
     revocations: sled::Tree,
@@ -20,16 +21,18 @@ impl DirectoryTrees {
     pub(super) fn open(db: &sled::Db) -> Result<Self, StoreError> {
         Ok(Self {
             certs: db.open_tree("certs")?,
+            devices: db.open_tree("devices")?,
             signed_prekeys: db.open_tree("signed_prekeys")?,
             otks: db.open_tree("otks")?,
             revocations: db.open_tree("revocations")?,
         })
     }
 
-    /// `certs`, `signed_prekeys`, `otks`, `revocations`.
-    pub(super) fn trees(&self) -> [&sled::Tree; 4] {
+    /// `certs`, `devices`, `signed_prekeys`, `otks`, `revocations`.
+    pub(super) fn trees(&self) -> [&sled::Tree; 5] {
         [
             &self.certs,
+            &self.devices,
             &self.signed_prekeys,
             &self.otks,
             &self.revocations,
@@ -75,6 +78,33 @@ impl DirectoryTrees {
             .get(user.as_str())?
             .map(|b| Ok(MemberCertificate::from_bytes(&b)?))
             .transpose()
+    }
+
+    pub(super) fn device_binding(
+        &self,
+        user: &UserId,
+    ) -> Result<Option<DeviceBinding>, StoreError> {
+        self.devices
+            .get(user.as_str())?
+            .map(|b| decode(&b))
+            .transpose()
+    }
+
+    /// Binds the member to `binding` if `previous` is what is bound now; returns whether it
+    /// did (not yet durable).
+    pub(super) fn bind_device(
+        &self,
+        binding: &DeviceBinding,
+        previous: Option<&DeviceBinding>,
+    ) -> Result<bool, StoreError> {
+        let user = binding.certificate.body().user.as_str();
+        let previous = previous.map(codec::encode);
+        let swapped = self.devices.compare_and_swap(
+            user,
+            previous.as_deref(),
+            Some(codec::encode(binding)),
+        )?;
+        Ok(swapped.is_ok())
     }
 
     /// Stores the signed prekey and adds the one-time prekeys not held yet, or nothing when

@@ -1,7 +1,8 @@
 //! The embedded engine: both traits on one sled database in the data directory. Every
 //! acknowledged write is flushed first, through one writer thread (`commit.rs`).
 //!
-//! Trees: `certs` (user → certificate), `signed_prekeys` (user → signed prekey), `otks`
+//! Trees: `certs` (user → certificate), `devices` (user → the certificate and device key it
+//! is bound to), `signed_prekeys` (user → signed prekey), `otks`
 //! (user ‖ 0 ‖ id → one-time prekey), `revocations` (org → the newest revocation list seen),
 //! all in `directory.rs`; `blobs` (blob id → payload), `refs` (blob id → mailboxes still
 //! holding it, when more than one: no record means one), `mailboxes` (user ‖ 0 ‖ seq →
@@ -19,7 +20,10 @@ use vigil_protocol::prekey::{OneTimePrekey, SignedPrekey};
 use vigil_protocol::relay::MessageId;
 use vigil_protocol::{MemberCertificate, RevocationList, UnixTime, UserId, codec};
 
-use super::{Directory, MailboxStore, NewMessage, Pending, StoreError, StoreFuture, Usage, ready};
+use super::{
+    DeviceBinding, Directory, MailboxStore, NewMessage, Pending, StoreError, StoreFuture, Usage,
+    ready,
+};
 use commit::GroupCommit;
 use directory::DirectoryTrees;
 use mailbox::MailTrees;
@@ -137,11 +141,12 @@ impl SledStore {
     }
 
     /// Every tree, by name.
-    fn trees(&self) -> [(&'static str, &sled::Tree); 9] {
-        let [certs, signed_prekeys, otks, revocations] = self.directory.trees();
+    fn trees(&self) -> [(&'static str, &sled::Tree); 10] {
+        let [certs, devices, signed_prekeys, otks, revocations] = self.directory.trees();
         let [blobs, refs, mailboxes, dedup, meta] = self.mail.trees();
         [
             ("certs", certs),
+            ("devices", devices),
             ("signed_prekeys", signed_prekeys),
             ("otks", otks),
             ("blobs", blobs),
@@ -271,6 +276,24 @@ impl Directory for SledStore {
                 self.flushed().await?;
             }
             Ok(())
+        })
+    }
+
+    fn device_binding<'a>(&'a self, user: &'a UserId) -> StoreFuture<'a, Option<DeviceBinding>> {
+        ready(self.directory.device_binding(user))
+    }
+
+    fn bind_device<'a>(
+        &'a self,
+        binding: &'a DeviceBinding,
+        previous: Option<&'a DeviceBinding>,
+    ) -> StoreFuture<'a, bool> {
+        Box::pin(async move {
+            let bound = self.directory.bind_device(binding, previous)?;
+            if bound {
+                self.flushed().await?;
+            }
+            Ok(bound)
         })
     }
 

@@ -1009,8 +1009,9 @@ async fn login(
     pin: [u8; 32],
     identity: &LocalIdentity,
 ) -> Result<RelayConnection, String> {
+    let device = vigil_tests::device_of(identity);
     let (connection, response) =
-        RelayConnection::connect(endpoint, addr, "localhost", pin, identity)
+        RelayConnection::connect(endpoint, addr, "localhost", pin, identity, &device)
             .await
             .map_err(|e| e.to_string())?;
     match response {
