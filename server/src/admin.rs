@@ -58,10 +58,10 @@ pub(crate) fn bind(data_dir: &Path) -> std::io::Result<tokio::net::UnixListener>
     Ok(listener)
 }
 
-/// Answers admin requests on `listener` until `stop` changes, then removes the socket.
+/// Answers admin requests on `listener` until `stop` changes ([`crate::Relay::shutdown`]
+/// removes the socket: this task may end after a new relay bound it again).
 pub(crate) async fn serve(
     listener: tokio::net::UnixListener,
-    path: PathBuf,
     store: Arc<SledStore>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -74,7 +74,6 @@ pub(crate) async fn serve(
             _ = stop.changed() => break,
         }
     }
-    let _ = std::fs::remove_file(&path);
 }
 
 /// One request: `backup\n`, answered with the export (one at a time: a backup pauses writes).

@@ -178,6 +178,8 @@ pub struct Relay {
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     metrics: Option<SocketAddr>,
+    /// The admin socket, removed at shutdown.
+    admin_socket: PathBuf,
 }
 
 impl Relay {
@@ -218,12 +220,7 @@ impl Relay {
             path: crate::admin::socket_path(&config.data_dir),
             source,
         })?;
-        tokio::spawn(crate::admin::serve(
-            admin,
-            crate::admin::socket_path(&config.data_dir),
-            Arc::clone(&store),
-            stop.clone(),
-        ));
+        tokio::spawn(crate::admin::serve(admin, Arc::clone(&store), stop.clone()));
         tokio::spawn(crate::connection::accept_loop(
             endpoint.clone(),
             Arc::clone(&shared),
@@ -239,6 +236,7 @@ impl Relay {
             shared,
             shutdown,
             metrics,
+            admin_socket: crate::admin::socket_path(&config.data_dir),
         })
     }
 
@@ -279,6 +277,7 @@ impl Relay {
     /// flushed when it was acknowledged; this flush is for acknowledgements in flight.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        let _ = std::fs::remove_file(&self.admin_socket);
         self.endpoint
             .close(close::SHUTDOWN.into(), b"relay shutting down");
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.endpoint.wait_idle()).await;
