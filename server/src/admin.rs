@@ -19,6 +19,9 @@ use crate::store::sled::{BackupError, import};
 /// The socket's name in the data directory.
 pub const SOCKET: &str = "admin.sock";
 
+/// How long an export waits for its caller to read on before it gives up (and writes resume).
+const STALLED: Duration = Duration::from_secs(30);
+
 /// What a client sends to ask for a backup.
 const BACKUP: &[u8] = b"backup\n";
 
@@ -58,10 +61,10 @@ pub(crate) fn bind(data_dir: &Path) -> std::io::Result<tokio::net::UnixListener>
     Ok(listener)
 }
 
-/// Answers admin requests on `listener` until `stop` changes, then removes the socket.
+/// Answers admin requests on `listener` until `stop` changes ([`crate::Relay::shutdown`]
+/// removes the socket: this task may end after a new relay bound it again).
 pub(crate) async fn serve(
     listener: tokio::net::UnixListener,
-    path: PathBuf,
     store: Arc<SledStore>,
     mut stop: watch::Receiver<bool>,
 ) {
@@ -74,7 +77,6 @@ pub(crate) async fn serve(
             _ = stop.changed() => break,
         }
     }
-    let _ = std::fs::remove_file(&path);
 }
 
 /// One request: `backup\n`, answered with the export (one at a time: a backup pauses writes).
@@ -85,10 +87,14 @@ async fn answer(mut stream: tokio::net::UnixStream, store: Arc<SledStore>) {
         warn!("admin socket: an unknown request; closed");
         return;
     }
-    let Ok(stream) = stream
-        .into_std()
-        .and_then(|s| s.set_nonblocking(false).map(|()| s))
-    else {
+    // Mailbox writes wait while the export runs: a caller that stops reading (suspended, or
+    // hostile) must not hold them for longer than this.
+    let stream = stream.into_std().and_then(|s| {
+        s.set_nonblocking(false)?;
+        s.set_write_timeout(Some(STALLED))?;
+        Ok(s)
+    });
+    let Ok(stream) = stream else {
         return;
     };
     let exported = tokio::task::spawn_blocking(move || {

@@ -364,15 +364,8 @@ pub async fn serve(
     while let Ok((mut stream, _)) = listener.accept().await {
         let metrics = std::sync::Arc::clone(&metrics);
         tokio::spawn(async move {
-            let mut request = [0u8; 1024];
-            let read =
-                tokio::time::timeout(std::time::Duration::from_secs(2), stream.read(&mut request))
-                    .await;
-            let length = match read {
-                Ok(Ok(n)) => n,
-                _ => 0,
-            };
-            let response = if is_metrics_request(request.get(..length).unwrap_or_default()) {
+            let request = read_request(&mut stream).await;
+            let response = if is_metrics_request(&request) {
                 let body = metrics.render_metrics();
                 format!(
                     "HTTP/1.1 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -389,6 +382,25 @@ pub async fn serve(
             let _ = stream.shutdown().await;
         });
     }
+}
+
+/// Most bytes of a request read (a scrape's request is a few hundred).
+const MAX_REQUEST: usize = 8192;
+
+/// A request up to the end of its headers (read in as many pieces as the client sends it in,
+/// at most [`MAX_REQUEST`] bytes, within 2 s): reading it whole before answering lets the
+/// answer arrive (closing with unread bytes would reset the connection).
+async fn read_request(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    let mut request = Vec::new();
+    let mut chunk = [0u8; 1024];
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(2);
+    while !request.windows(4).any(|w| w == b"\r\n\r\n") && request.len() < MAX_REQUEST {
+        match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => request.extend_from_slice(chunk.get(..n).unwrap_or_default()),
+            _ => break,
+        }
+    }
+    request
 }
 
 /// Whether `request` starts with `GET /metrics` (then a space or a query string).

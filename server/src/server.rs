@@ -80,12 +80,6 @@ pub enum StartError {
         address: SocketAddr,
         source: std::io::Error,
     },
-    /// The admin socket (for `vigil-relay backup`) could not be bound.
-    #[error("admin socket {}: {source}", path.display())]
-    Admin {
-        path: PathBuf,
-        source: std::io::Error,
-    },
     /// The metrics listener could not bind its address.
     #[error("metrics on {address}: {source}")]
     Metrics {
@@ -178,6 +172,8 @@ pub struct Relay {
     shared: Arc<Shared>,
     shutdown: watch::Sender<bool>,
     metrics: Option<SocketAddr>,
+    /// The admin socket, removed at shutdown.
+    admin_socket: PathBuf,
 }
 
 impl Relay {
@@ -214,16 +210,17 @@ impl Relay {
             Some(address) => Some(serve_metrics(address, Arc::clone(&shared)).await?),
         };
         let (shutdown, stop) = watch::channel(false);
-        let admin = crate::admin::bind(&config.data_dir).map_err(|source| StartError::Admin {
-            path: crate::admin::socket_path(&config.data_dir),
-            source,
-        })?;
-        tokio::spawn(crate::admin::serve(
-            admin,
-            crate::admin::socket_path(&config.data_dir),
-            Arc::clone(&store),
-            stop.clone(),
-        ));
+        // Without it the relay still serves; only `vigil-relay backup` cannot reach it.
+        match crate::admin::bind(&config.data_dir) {
+            Ok(admin) => {
+                tokio::spawn(crate::admin::serve(admin, Arc::clone(&store), stop.clone()));
+            }
+            Err(e) => warn!(
+                error = %e,
+                path = %crate::admin::socket_path(&config.data_dir).display(),
+                "no admin socket: `vigil-relay backup` cannot reach this relay"
+            ),
+        }
         tokio::spawn(crate::connection::accept_loop(
             endpoint.clone(),
             Arc::clone(&shared),
@@ -239,6 +236,7 @@ impl Relay {
             shared,
             shutdown,
             metrics,
+            admin_socket: crate::admin::socket_path(&config.data_dir),
         })
     }
 
@@ -279,6 +277,7 @@ impl Relay {
     /// flushed when it was acknowledged; this flush is for acknowledgements in flight.
     pub async fn shutdown(self) {
         let _ = self.shutdown.send(true);
+        let _ = std::fs::remove_file(&self.admin_socket);
         self.endpoint
             .close(close::SHUTDOWN.into(), b"relay shutting down");
         let _ = tokio::time::timeout(SHUTDOWN_GRACE, self.endpoint.wait_idle()).await;

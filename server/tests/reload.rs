@@ -27,7 +27,11 @@ const PARTNER_ROOT: &str = "CERT-CZ.root.vigil";
 /// `GET path` on the metrics port: the status line and the body.
 fn scrape(addr: SocketAddr, path: &str) -> (String, String) {
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").unwrap();
+    // In pieces, as a client may send it.
+    for piece in ["GET ", path, " HTTP/1.1\r\n", "Host: localhost\r\n\r\n"] {
+        stream.write_all(piece.as_bytes()).unwrap();
+        stream.flush().unwrap();
+    }
     let mut text = String::new();
     stream.read_to_string(&mut text).unwrap();
     let (head, body) = text.split_once("\r\n\r\n").unwrap();

@@ -488,7 +488,8 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
             let path = entry.expect("directory entry").path();
             if path.is_dir() {
                 stack.push(path);
-            } else {
+            } else if path.is_file() {
+                // (Not a socket: the relay's admin socket lives in its data directory.)
                 let bytes = std::fs::read(&path).expect("readable file");
                 out.push((path, bytes));
             }
