@@ -897,3 +897,78 @@ fn a_forged_banner_sent_as_a_message_is_escaped_by_read_and_export() {
     }
     relay.stop();
 }
+
+/// Issue 21, defect 2: a member revoked, reissued (new certificate, new keys) and enrolled
+/// again on a reinstalled device is invited again and reads the invite and what follows; the
+/// members who had sessions with the old keys start new ones.
+#[test]
+fn a_reissued_member_reads_the_invite_and_the_next_message() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let [lead, other, lost] = enroll(
+        &fed,
+        &relay,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("other@cert-at", "EU SECRET"),
+            ("lost@cert-at", "EU SECRET"),
+        ],
+    )
+    .try_into()
+    .unwrap();
+    lead.open_ops_channel(vigil(), "other@cert-at");
+    lead.run(vigil(), &["channel", "invite", "ops", "lost@cert-at"])
+        .ok();
+    lead.run(vigil(), &["send", "ops", "before"]).ok();
+    other.run(vigil(), &["send", "ops", "ack before"]).ok();
+    assert_eq!(read(&lost, "ops"), ["before", "ack before"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    fed.revoke("lost@cert-at", "laptop stolen");
+    let mut listed = String::new();
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        listed = lead.run(vigil(), &["channel", "list"]).ok().stdout;
+        if !listed.contains("lost@cert-at") {
+            break;
+        }
+    }
+    assert!(!listed.contains("lost@cert-at"), "{listed}");
+    // The laptop is reinstalled: a new certificate with new keys, enrolled in a new home.
+    std::fs::remove_dir_all(&lost.home).unwrap();
+    let first_bundle = lost
+        .home
+        .parent()
+        .unwrap()
+        .with_file_name("lost@cert-at.bundle");
+    std::fs::remove_file(first_bundle).unwrap();
+    let bundle = fed.issue("lost@cert-at", "EU SECRET");
+    lost.enroll(vigil(), &bundle);
+    // The lead compares the new safety number and invites the member again.
+    let refused = lead
+        .run(
+            vigil(),
+            &[
+                JSON_ERRORS[0],
+                JSON_ERRORS[1],
+                "channel",
+                "invite",
+                "ops",
+                "lost@cert-at",
+            ],
+        )
+        .expect_code(1);
+    assert_eq!(refused.error_kind(), "key_changed");
+    // The lead compares the new safety number with the member out of band (the refused
+    // invite showed the new keys) and marks them verified.
+    let shown = lead.run(vigil(), &["verify", "lost@cert-at"]).ok().stdout;
+    assert!(shown.contains("KEYS CHANGED"), "{shown}");
+    let number = shown.lines().nth(1).unwrap_or_default();
+    lead.run(vigil(), &["verify", "lost@cert-at", "--number", number])
+        .ok();
+    lead.run(vigil(), &["channel", "invite", "ops", "lost@cert-at"])
+        .ok();
+    lead.run(vigil(), &["send", "ops", "welcome back"]).ok();
+    other.run(vigil(), &["send", "ops", "hello again"]).ok();
+    let texts = read(&lost, "ops");
+    assert_eq!(texts, ["welcome back", "hello again"]);
+}

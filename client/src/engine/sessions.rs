@@ -218,6 +218,11 @@ impl Engine {
         now: UnixTime,
     ) -> Result<Verdict, EngineError> {
         let verdict = TrustBook::new(&self.store).observe(verified, now)?;
+        if !matches!(verdict, Verdict::Known { .. }) {
+            // Flushed with the trust book's record: kept even when the change it came with
+            // (an invite refused because the keys changed) is not.
+            self.remember_certificate(verified.certificate())?;
+        }
         let warning = match verdict {
             Verdict::New => Some(TrustWarning::New),
             Verdict::KeyChanged { .. } => Some(TrustWarning::KeyChanged),
