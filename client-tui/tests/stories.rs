@@ -972,3 +972,87 @@ fn a_reissued_member_reads_the_invite_and_the_next_message() {
     let texts = read(&lost, "ops");
     assert_eq!(texts, ["welcome back", "hello again"]);
 }
+
+/// Copies the directory `from` to `to` (which must not exist), as an administrator copies a
+/// stopped relay's data directory.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Issue 21, defect 4: the relay's data directory is replaced by an older copy (a restore from
+/// backup) after it accepted messages for an offline member. The sender's client, missing the
+/// recipient's end-to-end receipts, sends them again; each arrives exactly once, and the
+/// sender then sees them delivered.
+#[test]
+fn a_relay_restored_from_an_older_copy_loses_nothing_the_senders_keep() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let [mut lead, mut officer] = enroll(
+        &fed,
+        &relay,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU SECRET"),
+        ],
+    )
+    .try_into()
+    .unwrap();
+    lead.open_ops_channel(vigil(), "officer@cert-at");
+    lead.run(vigil(), &["send", "ops", "before the backup"])
+        .ok();
+    assert_eq!(read(&officer, "ops"), ["before the backup"]);
+    // The lead's client learns that the officer's client has it.
+    let page = lead.run(vigil(), &["read", "ops"]).ok().stdout;
+    assert!(page.contains("[delivered]: before the backup"), "{page}");
+
+    // The backup: the relay stopped, its data directory copied.
+    relay.stop();
+    let backup = fed.relay_data().with_file_name("data-backup");
+    copy_dir(&fed.relay_data(), &backup);
+    let relay = fed.start_relay();
+    lead.use_relay(relay.addr);
+    officer.use_relay(relay.addr);
+    // The officer is away; the relay accepts three messages for them.
+    for i in 0..3 {
+        lead.run(vigil(), &["send", "ops", &format!("after the backup {i}")])
+            .ok();
+    }
+    // The relay's disk fails; the administrator restores the backup.
+    relay.stop();
+    std::fs::remove_dir_all(fed.relay_data()).unwrap();
+    copy_dir(&backup, &fed.relay_data());
+    let relay = fed.start_relay();
+    lead.use_relay(relay.addr);
+    officer.use_relay(relay.addr);
+    assert_eq!(read(&officer, "ops"), ["before the backup"]);
+    let page = lead.run(vigil(), &["read", "ops"]).ok().stdout;
+    assert_eq!(
+        page.matches("[sent]: after the backup").count(),
+        3,
+        "{page}"
+    );
+
+    // No receipt came: after the wait, the lead's next run sends them again.
+    let wait = vigil_client::engine::RESEND_AFTER_SECS + 1;
+    std::thread::sleep(std::time::Duration::from_secs(wait));
+    lead.run(vigil(), &["read", "ops"]).ok();
+    let expected = [
+        "before the backup",
+        "after the backup 0",
+        "after the backup 1",
+        "after the backup 2",
+    ];
+    assert_eq!(read(&officer, "ops"), expected);
+    assert_eq!(read(&officer, "ops"), expected);
+    let page = lead.run(vigil(), &["read", "ops"]).ok().stdout;
+    assert_eq!(page.matches("[delivered]").count(), 4, "{page}");
+}

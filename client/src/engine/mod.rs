@@ -11,12 +11,14 @@
 
 mod chain;
 mod channels;
+mod confirm;
 mod contacts;
 mod error;
 mod inbound;
 mod listing;
 mod outbox;
 mod prekeys;
+mod receipts;
 mod records;
 mod revocation;
 mod sessions;
@@ -41,10 +43,12 @@ pub use crate::store::Place;
 use crate::store::{Batch, Kind, Store, StoreError};
 
 pub use channels::Invitee;
+pub use confirm::{MAX_RESENDS, MAX_UNCONFIRMED, RESEND_AFTER_SECS};
 pub use contacts::Whois;
 pub use error::EngineError;
 pub use listing::ChannelSummary;
 pub use outbox::{Outgoing, SendOutcome};
+pub use receipts::{MAX_OWED_RECEIPTS, MAX_REPORTS_PER_PEER};
 pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};
 pub use waiting::{
@@ -92,6 +96,8 @@ pub struct Engine {
     /// Certificates whose signature was checked, by (user, serial): later checks only look at
     /// what can change (validity, revocation).
     verified: HashMap<(UserId, u64), VerifiedCertificate>,
+    /// The time of the last [`Self::next_outgoing`]: when what the relay accepts next was sent.
+    outgoing_at: UnixTime,
 }
 
 impl std::fmt::Debug for Engine {
@@ -205,6 +211,7 @@ impl Engine {
             channels: BTreeMap::new(),
             parked: Vec::new(),
             verified: HashMap::new(),
+            outgoing_at: UnixTime(0),
         })
     }
 
@@ -243,6 +250,7 @@ impl Engine {
             channels: loaded.channels,
             parked: loaded.parked,
             verified: HashMap::new(),
+            outgoing_at: UnixTime(0),
         })
     }
 

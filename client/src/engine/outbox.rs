@@ -17,9 +17,9 @@ use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::relay::{ClientMessageId, ErrorCode, Request, Response};
 use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
-use super::records::{Body, Delivery, Entry, Event, Job, OutboxEntry};
+use super::records::{Body, Delivery, Entry, Event, Job, OutboxEntry, SentRecord};
 use super::{Engine, EngineError};
-use crate::store::{Batch, Kind, Place, Store, StoreError};
+use crate::store::{Batch, Kind, Place, Store};
 
 /// What the worker should do next for the outbox.
 #[derive(Debug)]
@@ -87,12 +87,39 @@ impl Engine {
             Some((
                 _,
                 OutboxEntry {
-                    job: Job::Direct { to, identity, .. },
+                    job: Job::Direct { to, identity, .. } | Job::DirectRetry { to, identity, .. },
                     ..
                 },
             )) => Some((to, identity)),
             _ => None,
         })
+    }
+
+    /// The peer of the first outbox entry when it is a receipt, and whether it needs a fresh
+    /// session.
+    pub(super) fn first_receipt_recipient(&self) -> Result<Option<(UserId, bool)>, EngineError> {
+        Ok(match self.first()? {
+            Some((
+                _,
+                OutboxEntry {
+                    job: Job::Receipt { to, fresh, .. },
+                    ..
+                },
+            )) => Some((to, fresh)),
+            _ => None,
+        })
+    }
+
+    /// The fresh session the first entry (a failure report) needed is started: it goes out
+    /// over it.
+    pub(super) fn receipt_started(&self, batch: &mut Batch) -> Result<(), EngineError> {
+        if let Some((key, mut entry)) = self.first()?
+            && let Job::Receipt { fresh, .. } = &mut entry.job
+        {
+            *fresh = false;
+            self.store.stage(batch, Kind::Outbox, &key, &entry);
+        }
+        Ok(())
     }
 
     fn first(&self) -> Result<Option<(Vec<u8>, OutboxEntry)>, EngineError> {
@@ -116,76 +143,182 @@ impl Engine {
     ///
     /// [`EngineError::Store`].
     pub fn next_outgoing(&mut self, now: UnixTime) -> Result<Outgoing, EngineError> {
+        self.outgoing_at = now;
         loop {
-            let Some((key, mut entry)) = self.first()? else {
+            let Some((key, entry)) = self.first()? else {
                 return Ok(Outgoing::Idle);
             };
-            if let Job::Direct {
-                to,
-                identity,
-                content,
-            } = &entry.job
-            {
-                let mut sessions = self.load_sessions(to)?;
-                let Some(index) = sessions
-                    .iter()
-                    .position(|s| s.session.remote_identity() == identity)
-                else {
-                    return Ok(Outgoing::NeedBundle(to.clone()));
-                };
-                if let Err(e) = self.check_certificate(&sessions[index].certificate, now) {
-                    // A 1:1 entry belongs to no history entry: no event to report.
-                    let why = format!("not sent to {to}: {e}");
-                    self.finish(&key, Delivery::Failed(why))?;
-                    continue;
+            let step = match &entry.job {
+                Job::Direct { .. } | Job::DirectRetry { .. } => {
+                    self.seal_direct(&key, entry, now)?
                 }
-                let session = &mut sessions[index].session;
-                let envelope = match session.encrypt(&mut self.rng, &content.to_bytes()) {
-                    Ok(envelope) => envelope,
-                    Err(e) => {
-                        // The session cannot send (exhausted or broken): start a new one.
-                        let reason = e.to_string();
-                        sessions.remove(index);
-                        let mut batch = Batch::default();
-                        self.stage_sessions(&mut batch, to, &sessions);
-                        let to = to.clone();
-                        self.commit(batch)?;
-                        tracing::warn!("session dropped; a new one is started");
-                        tracing::debug!(%reason, "session dropped");
-                        return Ok(Outgoing::NeedBundle(to));
+                Job::Receipt { .. } => self.seal_receipt(&key, entry, now)?,
+                Job::Resend {
+                    reference,
+                    recipients,
+                } => {
+                    let record = self.store.get::<SentRecord>(Kind::Sent, &reference.0)?;
+                    match record {
+                        // Confirmed meanwhile: nothing to send.
+                        None => {
+                            self.finish(&key, Delivery::Sent)?;
+                            None
+                        }
+                        Some(record) => Some(Outgoing::Send {
+                            key,
+                            request: Request::Send {
+                                id: ClientMessageId(record.id),
+                                recipients: recipients.clone(),
+                                level: record.level,
+                                payload: record.payload,
+                            },
+                        }),
                     }
-                };
-                let to = to.clone();
-                entry.job = Job::Sealed {
-                    recipients: vec![to.clone()],
-                    level: None,
-                    payload: Payload::Direct(envelope).to_bytes(),
-                    channel: None,
-                };
-                let mut batch = Batch::default();
-                self.stage_sessions(&mut batch, &to, &sessions);
-                self.store.stage(&mut batch, Kind::Outbox, &key, &entry);
-                self.commit(batch)?;
-            }
-            let Job::Sealed {
-                recipients,
-                level,
-                payload,
-                ..
-            } = entry.job
-            else {
-                return Err(StoreError::Missing("an outbox entry").into());
-            };
-            return Ok(Outgoing::Send {
-                key,
-                request: Request::Send {
-                    id: ClientMessageId(entry.id),
+                }
+                Job::Sealed {
                     recipients,
                     level,
                     payload,
-                },
-            });
+                    ..
+                } => Some(Outgoing::Send {
+                    request: Request::Send {
+                        id: ClientMessageId(entry.id),
+                        recipients: recipients.clone(),
+                        level: level.clone(),
+                        payload: payload.clone(),
+                    },
+                    key,
+                }),
+                Job::SealedDirect { to, payload, .. } => Some(Outgoing::Send {
+                    request: Request::Send {
+                        id: ClientMessageId(entry.id),
+                        recipients: vec![to.clone()],
+                        level: None,
+                        payload: payload.clone(),
+                    },
+                    key,
+                }),
+            };
+            if let Some(step) = step {
+                return Ok(step);
+            }
         }
+    }
+
+    /// Encrypts a 1:1 entry over a session with the identity key it is bound to, durably
+    /// (`None`: it failed, or was sealed; look at the outbox again).
+    fn seal_direct(
+        &mut self,
+        key: &[u8],
+        mut entry: OutboxEntry,
+        now: UnixTime,
+    ) -> Result<Option<Outgoing>, EngineError> {
+        let (Job::Direct {
+            to,
+            identity,
+            content,
+        }
+        | Job::DirectRetry {
+            to,
+            identity,
+            content,
+        }) = &entry.job
+        else {
+            return Ok(None);
+        };
+        let retried = matches!(entry.job, Job::DirectRetry { .. });
+        let mut sessions = self.load_sessions(to)?;
+        let Some(index) = sessions
+            .iter()
+            .position(|s| s.session.remote_identity() == identity)
+        else {
+            return Ok(Some(Outgoing::NeedBundle(to.clone())));
+        };
+        if let Err(e) = self.check_certificate(&sessions[index].certificate, now) {
+            // A 1:1 entry belongs to no history entry: no event to report.
+            let why = format!("not sent to {to}: {e}");
+            self.finish(key, Delivery::Failed(why))?;
+            return Ok(None);
+        }
+        let envelope = match sessions[index]
+            .session
+            .encrypt(&mut self.rng, &content.to_bytes())
+        {
+            Ok(envelope) => envelope,
+            Err(e) => return self.drop_broken_session(to, sessions, index, &e).map(Some),
+        };
+        let to = to.clone();
+        entry.job = Job::SealedDirect {
+            to: to.clone(),
+            identity: *identity,
+            content: content.clone(),
+            payload: Payload::Direct(envelope).to_bytes(),
+            retried,
+        };
+        let mut batch = Batch::default();
+        self.stage_sessions(&mut batch, &to, &sessions);
+        self.store.stage(&mut batch, Kind::Outbox, key, &entry);
+        self.commit(batch)?;
+        Ok(None)
+    }
+
+    /// The session cannot send (exhausted or broken): a new one is started.
+    fn drop_broken_session(
+        &mut self,
+        to: &UserId,
+        mut sessions: Vec<super::sessions::PeerSession>,
+        index: usize,
+        error: &vigil_protocol::SessionError,
+    ) -> Result<Outgoing, EngineError> {
+        let reason = error.to_string();
+        sessions.remove(index);
+        let mut batch = Batch::default();
+        self.stage_sessions(&mut batch, to, &sessions);
+        self.commit(batch)?;
+        tracing::warn!("session dropped; a new one is started");
+        tracing::debug!(%reason, "session dropped");
+        Ok(Outgoing::NeedBundle(to.clone()))
+    }
+
+    /// Encrypts a receipt entry over the session with the peer's newest valid certificate (a
+    /// fresh one first needs their bundle), durably.
+    fn seal_receipt(
+        &mut self,
+        key: &[u8],
+        mut entry: OutboxEntry,
+        now: UnixTime,
+    ) -> Result<Option<Outgoing>, EngineError> {
+        let Job::Receipt { to, receipt, fresh } = &entry.job else {
+            return Ok(None);
+        };
+        let to = to.clone();
+        if *fresh {
+            return Ok(Some(Outgoing::NeedBundle(to)));
+        }
+        let mut sessions = self.load_sessions(&to)?;
+        let Some(index) = self.receipt_session(&sessions, now) else {
+            return Ok(Some(Outgoing::NeedBundle(to)));
+        };
+        let content = DirectContent::Receipt(receipt.clone());
+        let envelope = match sessions[index]
+            .session
+            .encrypt(&mut self.rng, &content.to_bytes())
+        {
+            Ok(envelope) => envelope,
+            Err(e) => return self.drop_broken_session(&to, sessions, index, &e).map(Some),
+        };
+        // Not kept once sent: a receipt is never confirmed.
+        entry.job = Job::Sealed {
+            recipients: vec![to.clone()],
+            level: None,
+            payload: Payload::Direct(envelope).to_bytes(),
+            channel: None,
+        };
+        let mut batch = Batch::default();
+        self.stage_sessions(&mut batch, &to, &sessions);
+        self.store.stage(&mut batch, Kind::Outbox, key, &entry);
+        self.commit(batch)?;
+        Ok(None)
     }
 
     /// Records the relay's answer to the send of outbox entry `key`.
@@ -291,6 +424,13 @@ impl Engine {
         let mut batch = Batch::default();
         let entry = self.store.get::<OutboxEntry>(Kind::Outbox, key)?;
         Store::stage_remove(&mut batch, Kind::Outbox, key);
+        if delivery == Delivery::Sent
+            && let Some(entry) = &entry
+        {
+            self.track_sent(&mut batch, entry, self.outgoing_at)?;
+        }
+        // A re-send belongs to no history entry of its own.
+        let entry = entry.filter(|e| !matches!(e.job, Job::Resend { .. }));
         if let Some((channel, seq)) = entry.and_then(|e| e.history) {
             let record = Store::history_key(Place::Channel(channel), seq);
             if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {
