@@ -4,7 +4,7 @@
 use vigil_protocol::UserId;
 use vigil_protocol::content::{DirectContent, MessageRef, Payload, Receipt, ReceiptKind};
 
-use crate::net::{Net, label, now, two_members};
+use crate::net::{Net, Org, label, now, two_members};
 
 /// The 1:1 payloads waiting for `user` at the simulated relay, taken out of their mailbox.
 fn take_direct(net: &mut Net, user: &str) -> Vec<(UserId, Vec<u8>)> {
@@ -77,5 +77,74 @@ fn reports_of_changed_bytes_or_from_others_send_nothing_and_unconfirmed_payloads
     net.deliver("lead@cert-at", &from, &report_payload);
     let again = crate::security::direct(&mut net, &mallory, "lead@cert-at", &report);
     net.deliver("lead@cert-at", mallory.user(), &again);
+    assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
+}
+
+/// The officer's device was reinstalled from the same keys: it has no session with the lead,
+/// whose session with those keys is still valid. What the lead sends over it cannot be
+/// decrypted; the officer reports it over a fresh session, and the lead sends it again once
+/// over a fresh session, which the officer decrypts.
+#[test]
+fn an_undecryptable_direct_message_is_reported_and_sent_again_once_over_a_fresh_session() {
+    let mut at = Org::new("CERT-AT");
+    let far = now().plus_days(30);
+    let lead = at.member("lead@cert-at", 3, far);
+    let officer = at.member("officer@cert-at", 3, far);
+    let mut net = Net::new(&[&at]);
+    net.enroll(&lead);
+    net.enroll(&officer);
+    let (id, _) = net
+        .engine("lead@cert-at")
+        .create_channel("ops", label("TLP:AMBER", "EU RESTRICTED"), now())
+        .unwrap();
+    let (certificate, bundle) = net.bundle("officer@cert-at");
+    net.engine("lead@cert-at")
+        .invite(id, officer.user(), &certificate, &bundle, now())
+        .unwrap();
+    net.settle();
+    // (This simulation never has the officer's device send its receipts.)
+    let before = net.engine("lead@cert-at").unconfirmed().unwrap();
+    // Reinstalled from the same bundle: no sessions, no channels.
+    net.engines.remove("officer@cert-at");
+    net.enroll(&officer);
+    net.engine("lead@cert-at")
+        .relabel(id, label("TLP:RED", "EU RESTRICTED"), now())
+        .unwrap();
+    net.send_from("lead@cert-at");
+    let direct = take_direct(&mut net, "officer@cert-at");
+    let sent = direct.len();
+    assert!(sent > 0);
+    for (from, payload) in &direct {
+        net.deliver("officer@cert-at", from, payload);
+    }
+    assert_eq!(net.placeholders("officer@cert-at"), sent);
+
+    // One batched report, over a fresh session (the officer has none with the lead).
+    net.engine("officer@cert-at").queue_receipts().unwrap();
+    net.send_from("officer@cert-at");
+    let reports = take_direct(&mut net, "lead@cert-at");
+    assert_eq!(reports.len(), 1);
+    let (from, report) = &reports[0];
+    net.deliver("lead@cert-at", from, report);
+    assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), sent);
+    // The same report again (a replay by the relay): nothing more.
+    net.deliver("lead@cert-at", from, report);
+    assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), sent);
+
+    net.send_from("lead@cert-at");
+    let again = take_direct(&mut net, "officer@cert-at");
+    assert_eq!(again.len(), sent);
+    for (from, payload) in &again {
+        net.deliver("officer@cert-at", from, payload);
+    }
+    // Decrypted this time: no new placeholder; the officer confirms, the lead forgets them.
+    assert_eq!(net.placeholders("officer@cert-at"), sent);
+    net.engine("officer@cert-at").queue_receipts().unwrap();
+    net.send_from("officer@cert-at");
+    for (from, payload) in take_direct(&mut net, "lead@cert-at") {
+        net.deliver("lead@cert-at", &from, &payload);
+    }
+    // Only what the device before the reinstall never confirmed is left.
+    assert_eq!(net.engine("lead@cert-at").unconfirmed().unwrap(), before);
     assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
 }
