@@ -177,6 +177,11 @@ impl Engine {
     ///
     /// [`EngineError::Store`].
     pub fn queue_resends(&mut self, now: UnixTime) -> Result<(), EngineError> {
+        // Every flush of the outbox asks; the kept payloads are read at most this often.
+        if now.0 < self.resends_checked.0.saturating_add(RESEND_AFTER_SECS / 2) {
+            return Ok(());
+        }
+        self.resends_checked = now;
         let records = self.store.scan::<SentRecord>(Kind::Sent, &[])?;
         let mut due: Vec<_> = records
             .into_iter()

@@ -21,6 +21,7 @@ mod prekeys;
 mod receipts;
 mod records;
 mod revocation;
+mod sending;
 mod sessions;
 mod states;
 mod ui;
@@ -98,6 +99,8 @@ pub struct Engine {
     verified: HashMap<(UserId, u64), VerifiedCertificate>,
     /// The time of the last [`Self::next_outgoing`]: when what the relay accepts next was sent.
     outgoing_at: UnixTime,
+    /// When [`Self::queue_resends`] last read what is kept unconfirmed.
+    resends_checked: UnixTime,
 }
 
 impl std::fmt::Debug for Engine {
@@ -212,6 +215,7 @@ impl Engine {
             parked: Vec::new(),
             verified: HashMap::new(),
             outgoing_at: UnixTime(0),
+            resends_checked: UnixTime(0),
         })
     }
 
@@ -251,6 +255,7 @@ impl Engine {
             parked: loaded.parked,
             verified: HashMap::new(),
             outgoing_at: UnixTime(0),
+            resends_checked: UnixTime(0),
         })
     }
 
