@@ -148,3 +148,32 @@ fn an_undecryptable_direct_message_is_reported_and_sent_again_once_over_a_fresh_
     assert_eq!(net.engine("lead@cert-at").unconfirmed().unwrap(), before);
     assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
 }
+
+/// A relay that withholds every receipt (here: receipts are never sent) makes the sender send
+/// again a bounded number of times, then forget; the recipient shows the message once.
+#[test]
+fn withheld_receipts_cost_a_bounded_number_of_re_sends_and_nothing_is_shown_twice() {
+    use vigil_client::engine::{MAX_RESENDS, RESEND_AFTER_SECS};
+
+    let (mut net, _) = two_members();
+    let id = net.engine("lead@cert-at").find_channel("ops").unwrap();
+    net.engine("lead@cert-at")
+        .send_text(id, "one copy only", now())
+        .unwrap();
+    net.settle();
+    let kept = net.engine("lead@cert-at").unconfirmed().unwrap();
+    assert!(kept >= 1);
+    let mut at = now();
+    for round in 0..MAX_RESENDS {
+        at = at.plus_secs(RESEND_AFTER_SECS << round);
+        net.engine("lead@cert-at").queue_resends(at).unwrap();
+        assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), kept);
+        net.settle();
+        assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
+    }
+    at = at.plus_secs(RESEND_AFTER_SECS << MAX_RESENDS);
+    net.engine("lead@cert-at").queue_resends(at).unwrap();
+    assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
+    assert_eq!(net.engine("lead@cert-at").unconfirmed().unwrap(), 0);
+    assert_eq!(net.texts("officer@cert-at", "ops"), ["one copy only"]);
+}
