@@ -1,8 +1,9 @@
 //! End-to-end receipts (issue 21): failure reports from anyone but the recipient, or naming bytes
 //! the relay changed, send nothing; what is not confirmed is queued again after the wait.
 
-use vigil_protocol::UserId;
+use vigil_protocol::cert::{RevocationListBody, RevokedCertificate};
 use vigil_protocol::content::{DirectContent, MessageRef, Payload, Receipt, ReceiptKind};
+use vigil_protocol::{LocalIdentity, RevocationList, Text, UserId};
 
 use crate::net::{Net, Org, label, now, two_members};
 
@@ -80,12 +81,11 @@ fn reports_of_changed_bytes_or_from_others_send_nothing_and_unconfirmed_payloads
     assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
 }
 
-/// The officer's device was reinstalled from the same keys: it has no session with the lead,
-/// whose session with those keys is still valid. What the lead sends over it cannot be
-/// decrypted; the officer reports it over a fresh session, and the lead sends it again once
-/// over a fresh session, which the officer decrypts.
-#[test]
-fn an_undecryptable_direct_message_is_reported_and_sent_again_once_over_a_fresh_session() {
+/// Lead and officer in `ops`; the officer's device is then reinstalled from the same keys and
+/// the lead relabels the channel: the 1:1 payloads it sends the officer over its old session
+/// are delivered and not decrypted. Returns the net, the organisation, the officer, what the
+/// lead kept unconfirmed before, and how many payloads failed.
+fn reinstalled_officer_gets_undecryptable() -> (Net, Org, LocalIdentity, usize, usize) {
     let mut at = Org::new("CERT-AT");
     let far = now().plus_days(30);
     let lead = at.member("lead@cert-at", 3, far);
@@ -118,6 +118,16 @@ fn an_undecryptable_direct_message_is_reported_and_sent_again_once_over_a_fresh_
         net.deliver("officer@cert-at", from, payload);
     }
     assert_eq!(net.placeholders("officer@cert-at"), sent);
+    (net, at, officer, before, sent)
+}
+
+/// The officer's device was reinstalled from the same keys: it has no session with the lead,
+/// whose session with those keys is still valid. What the lead sends over it cannot be
+/// decrypted; the officer reports it over a fresh session, and the lead sends it again once
+/// over a fresh session, which the officer decrypts.
+#[test]
+fn an_undecryptable_direct_message_is_reported_and_sent_again_once_over_a_fresh_session() {
+    let (mut net, _, _, before, sent) = reinstalled_officer_gets_undecryptable();
 
     // One batched report, over a fresh session (the officer has none with the lead).
     net.engine("officer@cert-at").queue_receipts().unwrap();
@@ -176,4 +186,40 @@ fn withheld_receipts_cost_a_bounded_number_of_re_sends_and_nothing_is_shown_twic
     assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
     assert_eq!(net.engine("lead@cert-at").unconfirmed().unwrap(), 0);
     assert_eq!(net.texts("officer@cert-at", "ops"), ["one copy only"]);
+}
+
+/// A failure report from a member revoked before the lead acts on it sends them nothing: the
+/// content goes only to a valid certificate of the member it was meant for.
+#[test]
+fn a_report_from_a_member_revoked_meanwhile_sends_them_nothing() {
+    let (mut net, at, officer, _, _) = reinstalled_officer_gets_undecryptable();
+    net.engine("officer@cert-at").queue_receipts().unwrap();
+    net.send_from("officer@cert-at");
+    let reports = take_direct(&mut net, "lead@cert-at");
+    for (from, report) in &reports {
+        net.deliver("lead@cert-at", from, report);
+    }
+    assert!(net.engine("lead@cert-at").outbox_len().unwrap() > 0);
+    let list = RevocationList::sign(
+        &at.key,
+        RevocationListBody {
+            org: at.root.org().clone(),
+            version: 2,
+            issued_at: now(),
+            entries: vec![RevokedCertificate {
+                serial: officer.certificate().body().serial,
+                user: officer.user().clone(),
+                revoked_at: now(),
+                reason: Text::new("laptop stolen").unwrap(),
+            }],
+        },
+    );
+    let events = net
+        .engine("lead@cert-at")
+        .update_revocations(vec![list], now())
+        .unwrap();
+    net.record("lead@cert-at", events);
+    net.send_from("lead@cert-at");
+    assert!(take_direct(&mut net, "officer@cert-at").is_empty());
+    assert_eq!(net.engine("lead@cert-at").outbox_len().unwrap(), 0);
 }
