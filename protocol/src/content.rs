@@ -184,3 +184,30 @@ impl ChannelContent {
         crate::codec::decode(bytes)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test"
+    )]
+
+    use super::{DirectContent, MessageRef, Receipt, ReceiptKind};
+
+    #[test]
+    fn a_reference_names_exactly_one_payload_and_a_receipt_reads_back() {
+        let payload = b"a payload as the relay carries it".to_vec();
+        let mut changed = payload.clone();
+        changed[0] ^= 1;
+        assert_eq!(MessageRef::of(&payload), MessageRef::of(&payload));
+        assert_ne!(MessageRef::of(&payload), MessageRef::of(&changed));
+        let receipt = DirectContent::Receipt(Receipt {
+            kind: ReceiptKind::Undecryptable,
+            messages: vec![MessageRef::of(&payload), MessageRef::of(&changed)],
+        });
+        let bytes = receipt.to_bytes();
+        assert_eq!(DirectContent::from_bytes(&bytes).unwrap(), receipt);
+        // Cut short: refused, never read as something else.
+        assert!(DirectContent::from_bytes(&bytes[..bytes.len() - 1]).is_err());
+    }
+}
