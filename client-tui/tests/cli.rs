@@ -34,7 +34,8 @@ fn demo_without_a_terminal_runs_headless_and_prints_the_transcript() {
         "changed the label to TLP:AMBER | EU RESTRICTED | REL TO AT,CZ",
         "refused: intern@cert-at has clearance UNCLASSIFIED; channel requires EU RESTRICTED",
         "Handover note for the day shift",
-        "Anna Huber <officer@cert-at> (you) [sent]",
+        // Confirmed end to end by every member (issue 21) by the time the transcript prints.
+        "Anna Huber <officer@cert-at> (you) [delivered]",
         "Thanks Anna, noted",
         "now removed",
     ] {

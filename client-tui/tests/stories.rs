@@ -897,3 +897,162 @@ fn a_forged_banner_sent_as_a_message_is_escaped_by_read_and_export() {
     }
     relay.stop();
 }
+
+/// Issue 21, defect 2: a member revoked, reissued (new certificate, new keys) and enrolled
+/// again on a reinstalled device is invited again and reads the invite and what follows; the
+/// members who had sessions with the old keys start new ones.
+#[test]
+fn a_reissued_member_reads_the_invite_and_the_next_message() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let [lead, other, lost] = enroll(
+        &fed,
+        &relay,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("other@cert-at", "EU SECRET"),
+            ("lost@cert-at", "EU SECRET"),
+        ],
+    )
+    .try_into()
+    .unwrap();
+    lead.open_ops_channel(vigil(), "other@cert-at");
+    lead.run(vigil(), &["channel", "invite", "ops", "lost@cert-at"])
+        .ok();
+    lead.run(vigil(), &["send", "ops", "before"]).ok();
+    other.run(vigil(), &["send", "ops", "ack before"]).ok();
+    assert_eq!(read(&lost, "ops"), ["before", "ack before"]);
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    fed.revoke("lost@cert-at", "laptop stolen");
+    let mut listed = String::new();
+    for _ in 0..20 {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        listed = lead.run(vigil(), &["channel", "list"]).ok().stdout;
+        if !listed.contains("lost@cert-at") {
+            break;
+        }
+    }
+    assert!(!listed.contains("lost@cert-at"), "{listed}");
+    // The laptop is reinstalled: a new certificate with new keys, enrolled in a new home.
+    std::fs::remove_dir_all(&lost.home).unwrap();
+    let first_bundle = lost
+        .home
+        .parent()
+        .unwrap()
+        .with_file_name("lost@cert-at.bundle");
+    std::fs::remove_file(first_bundle).unwrap();
+    let bundle = fed.issue("lost@cert-at", "EU SECRET");
+    lost.enroll(vigil(), &bundle);
+    // The lead compares the new safety number and invites the member again.
+    let refused = lead
+        .run(
+            vigil(),
+            &[
+                JSON_ERRORS[0],
+                JSON_ERRORS[1],
+                "channel",
+                "invite",
+                "ops",
+                "lost@cert-at",
+            ],
+        )
+        .expect_code(1);
+    assert_eq!(refused.error_kind(), "key_changed");
+    // The lead compares the new safety number with the member out of band (the refused
+    // invite showed the new keys) and marks them verified.
+    let shown = lead.run(vigil(), &["verify", "lost@cert-at"]).ok().stdout;
+    assert!(shown.contains("KEYS CHANGED"), "{shown}");
+    let number = shown.lines().nth(1).unwrap_or_default();
+    lead.run(vigil(), &["verify", "lost@cert-at", "--number", number])
+        .ok();
+    lead.run(vigil(), &["channel", "invite", "ops", "lost@cert-at"])
+        .ok();
+    lead.run(vigil(), &["send", "ops", "welcome back"]).ok();
+    other.run(vigil(), &["send", "ops", "hello again"]).ok();
+    let texts = read(&lost, "ops");
+    assert_eq!(texts, ["welcome back", "hello again"]);
+}
+
+/// Copies the directory `from` to `to` (which must not exist), as an administrator copies a
+/// stopped relay's data directory.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Issue 21, defect 4: the relay's data directory is replaced by an older copy (a restore from
+/// backup) after it accepted messages for an offline member. The sender's client, missing the
+/// recipient's end-to-end receipts, sends them again; each arrives exactly once, and the
+/// sender then sees them delivered.
+#[test]
+fn a_relay_restored_from_an_older_copy_loses_nothing_the_senders_keep() {
+    let fed = Federation::new(&["CERT-AT"]);
+    let relay = fed.start_relay();
+    let [mut lead, mut officer] = enroll(
+        &fed,
+        &relay,
+        &[
+            ("lead@cert-at", "EU SECRET"),
+            ("officer@cert-at", "EU SECRET"),
+        ],
+    )
+    .try_into()
+    .unwrap();
+    lead.open_ops_channel(vigil(), "officer@cert-at");
+    lead.run(vigil(), &["send", "ops", "before the backup"])
+        .ok();
+    assert_eq!(read(&officer, "ops"), ["before the backup"]);
+    // The lead's client learns that the officer's client has it.
+    let page = lead.run(vigil(), &["read", "ops"]).ok().stdout;
+    assert!(page.contains("[delivered]: before the backup"), "{page}");
+
+    // The backup: the relay stopped, its data directory copied.
+    relay.stop();
+    let backup = fed.relay_data().with_file_name("data-backup");
+    copy_dir(&fed.relay_data(), &backup);
+    let relay = fed.start_relay();
+    lead.use_relay(relay.addr);
+    officer.use_relay(relay.addr);
+    // The officer is away; the relay accepts three messages for them.
+    for i in 0..3 {
+        lead.run(vigil(), &["send", "ops", &format!("after the backup {i}")])
+            .ok();
+    }
+    // The relay's disk fails; the administrator restores the backup.
+    relay.stop();
+    std::fs::remove_dir_all(fed.relay_data()).unwrap();
+    copy_dir(&backup, &fed.relay_data());
+    let relay = fed.start_relay();
+    lead.use_relay(relay.addr);
+    officer.use_relay(relay.addr);
+    assert_eq!(read(&officer, "ops"), ["before the backup"]);
+    let page = lead.run(vigil(), &["read", "ops"]).ok().stdout;
+    assert_eq!(
+        page.matches("[sent]: after the backup").count(),
+        3,
+        "{page}"
+    );
+
+    // No receipt came: after the wait, the lead's next run sends them again.
+    let wait = vigil_client::engine::RESEND_AFTER_SECS + 1;
+    std::thread::sleep(std::time::Duration::from_secs(wait));
+    lead.run(vigil(), &["read", "ops"]).ok();
+    let expected = [
+        "before the backup",
+        "after the backup 0",
+        "after the backup 1",
+        "after the backup 2",
+    ];
+    assert_eq!(read(&officer, "ops"), expected);
+    assert_eq!(read(&officer, "ops"), expected);
+    let page = lead.run(vigil(), &["read", "ops"]).ok().stdout;
+    assert_eq!(page.matches("[delivered]").count(), 4, "{page}");
+}

@@ -208,7 +208,8 @@ fn two_duty_officers_chat_in_the_tui_and_a_refusal_shows_its_reason() {
         "lead",
         "Officer (CERT-AT) [unverified]: hello from the officer's TUI",
     );
-    tmux.wait_for("officer", "[you] (sent): hello from the officer's TUI");
+    // The lead's client confirms it end to end (issue 21): "sent" becomes "delivered".
+    tmux.wait_for("officer", "[you] (delivered): hello from the officer's TUI");
 
     // The channel is classified: the invitation names it and its label and asks first.
     tmux.type_line("lead", "/invite intern@cert-at");

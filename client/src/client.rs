@@ -446,6 +446,10 @@ impl Client {
     ///
     /// [`ClientError::Transport`] when the connection broke: the rest stays queued.
     pub async fn flush_outbox(&mut self) -> Result<(), ClientError> {
+        // Receipts owed for what we committed, and what our peers have not confirmed in time
+        // (a restored relay may have lost it), go out behind what is queued.
+        self.engine.queue_receipts()?;
+        self.engine.queue_resends(now())?;
         // Counting the outbox reads all of it: once before and once after, not per entry.
         let before = self.engine.queued_messages()?;
         self.emit(vec![Event::Outbox(before)]);

@@ -388,6 +388,10 @@ impl Worker {
                 tracing::debug!(error = %e, "checking what waits");
             }
             self.forward();
+            if self.client.is_online() {
+                // Sends what is unconfirmed for too long again (see `Engine::queue_resends`).
+                self.after(Ok(())).await;
+            }
         }
         if !self.client.is_online() {
             if self.refused || now < self.next_attempt {

@@ -49,7 +49,56 @@ pub enum DirectContent {
     /// Part of a channel's chain of states, in order, sent to an invitee before the state that
     /// invites them: the invitee verifies the whole chain from the creation before joining.
     History(Box<History>),
+    /// What the sender's client learned of payloads we sent it: delivered, or that it could not
+    /// decrypt them. Never acknowledged itself (no receipt for a receipt).
+    Receipt(Receipt),
 }
+
+/// A reference to one relay payload, end to end: the first 16 bytes of SHA-256 over the
+/// payload's bytes exactly as the sender handed them to its relay (and as the recipient's
+/// relay delivers them). A re-send of the same bytes has the same reference.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Encode, Decode)]
+pub struct MessageRef(pub [u8; 16]);
+
+impl MessageRef {
+    /// The reference of `payload`.
+    #[must_use]
+    pub fn of(payload: &[u8]) -> Self {
+        use sha2::Digest as _;
+        let digest = sha2::Sha256::new()
+            .chain_update(b"vigil/1 message-ref\0")
+            .chain_update(payload)
+            .finalize();
+        let mut out = [0u8; 16];
+        out.copy_from_slice(&digest[..16]);
+        Self(out)
+    }
+}
+
+/// What a [`Receipt`] says of the payloads it names. Later kinds (a read receipt) are added
+/// after these; a client that does not know a kind ignores the receipt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Encode, Decode)]
+pub enum ReceiptKind {
+    /// Processed and committed durably by the recipient's client (or recognised as a duplicate
+    /// of something it had): the sender may forget it.
+    Delivered,
+    /// The recipient's client could not decrypt it (sent over a fresh session, started from the
+    /// sender's prekey bundle): the sender may send its content again, once, over a fresh
+    /// session with the same member and identity key.
+    Undecryptable,
+}
+
+/// End-to-end receipts for payloads from the receiving member's peer, batched: at most
+/// [`MAX_RECEIPT_REFS`] references (a client ignores the ones beyond).
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct Receipt {
+    pub kind: ReceiptKind,
+    pub messages: Vec<MessageRef>,
+}
+
+/// Most references one [`Receipt`] carries: 16 bytes each, 8 KiB in all, well under a
+/// message's size limit; a recipient acknowledging more sends several receipts.
+pub const MAX_RECEIPT_REFS: usize = 512;
 
 /// Consecutive states of one channel's chain in compact form (see [`CompactState`]), at most
 /// [`MAX_HISTORY_BYTES`] encoded (but at least one state), sent over a 1:1 session.
@@ -133,5 +182,32 @@ impl ChannelContent {
     /// [`crate::DecodeError`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, crate::DecodeError> {
         crate::codec::decode(bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test"
+    )]
+
+    use super::{DirectContent, MessageRef, Receipt, ReceiptKind};
+
+    #[test]
+    fn a_reference_names_exactly_one_payload_and_a_receipt_reads_back() {
+        let payload = b"a payload as the relay carries it".to_vec();
+        let mut changed = payload.clone();
+        changed[0] ^= 1;
+        assert_eq!(MessageRef::of(&payload), MessageRef::of(&payload));
+        assert_ne!(MessageRef::of(&payload), MessageRef::of(&changed));
+        let receipt = DirectContent::Receipt(Receipt {
+            kind: ReceiptKind::Undecryptable,
+            messages: vec![MessageRef::of(&payload), MessageRef::of(&changed)],
+        });
+        let bytes = receipt.to_bytes();
+        assert_eq!(DirectContent::from_bytes(&bytes).unwrap(), receipt);
+        // Cut short: refused, never read as something else.
+        assert!(DirectContent::from_bytes(&bytes[..bytes.len() - 1]).is_err());
     }
 }

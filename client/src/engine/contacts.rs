@@ -2,9 +2,10 @@
 
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::keys::IdentityPublicKey;
-use vigil_protocol::{SafetyNumber, UnixTime, UserId, VerifiedCertificate};
+use vigil_protocol::{MemberCertificate, SafetyNumber, UnixTime, UserId, VerifiedCertificate};
 
 use super::{Engine, EngineError};
+use crate::store::Kind;
 use crate::trust::{Contact, TrustBook};
 
 /// What we know of a contact: their certificate, verified now, and what we pinned of their
@@ -15,12 +16,42 @@ pub struct Whois {
     pub pinned: Option<Contact>,
 }
 
+/// The record key prefix of the last certificate seen of a contact, in [`Kind::Trust`] (a user
+/// id holds no NUL, so it never meets a contact's own key).
+const LAST_SEEN: &str = "last-seen-certificate\0";
+
 impl Engine {
+    /// Remembers `certificate` (verified) as the last one seen of its member, for
+    /// [`Self::contact_certificate`] when we share no channel with them.
+    pub(super) fn remember_certificate(
+        &self,
+        certificate: &MemberCertificate,
+    ) -> Result<(), EngineError> {
+        let user = &certificate.body().user;
+        let key = self
+            .store
+            .blind(Kind::Trust, &format!("{LAST_SEEN}{}", user.as_str()));
+        self.store.put(Kind::Trust, &key, certificate)?;
+        Ok(())
+    }
+
+    fn last_seen_certificate(
+        &self,
+        user: &UserId,
+    ) -> Result<Option<MemberCertificate>, EngineError> {
+        let key = self
+            .store
+            .blind(Kind::Trust, &format!("{LAST_SEEN}{}", user.as_str()));
+        Ok(self.store.get(Kind::Trust, &key)?)
+    }
+
     /// The certificate of `user` as we know it (from our channels), verified now.
     ///
     /// # Errors
     ///
-    /// [`EngineError::UnknownContact`] when we share no channel with them;
+    /// [`EngineError::UnknownContact`] when we share no channel with them and never saw their
+    /// keys (a member we were refused to invite because their keys changed is known: their
+    /// new safety number can be compared before inviting them again);
     /// [`EngineError::Certificate`] when their certificate is refused (untrusted root, expired,
     /// revoked: the reason).
     pub fn contact_certificate(
@@ -34,6 +65,7 @@ impl Engine {
             self.channels
                 .values()
                 .filter_map(|v| v.head().state().member(user).cloned())
+                .chain(self.last_seen_certificate(user)?)
                 .max_by_key(|c| c.body().serial)
         };
         let certificate = certificate.ok_or_else(|| EngineError::UnknownContact(user.clone()))?;

@@ -10,7 +10,7 @@
 
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{ChannelError, GroupMessage, SenderKeyDistribution};
-use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
+use vigil_protocol::content::{ChannelContent, DirectContent, MessageRef, Payload, ReceiptKind};
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::{
     Envelope, HandshakeError, MemberCertificate, Session, SessionError, UnixTime, UserId,
@@ -69,6 +69,7 @@ impl Engine {
         payload: &[u8],
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
+        let reference = MessageRef::of(payload);
         self.transact(|engine, batch, events| {
             let progress = match Payload::from_bytes(payload) {
                 Err(e) => {
@@ -77,13 +78,15 @@ impl Engine {
                     Progress::Done
                 }
                 Ok(Payload::Direct(envelope)) => {
-                    engine.receive_direct(batch, events, from, &envelope, now)?
+                    engine.receive_direct(batch, events, from, (&envelope, reference), now)?
                 }
                 Ok(Payload::Channel(message)) => {
                     let parked = Parked::Message {
                         from: from.clone(),
                         message,
                     };
+                    // Committed (handled, parked, or a placeholder) with this receipt.
+                    engine.owe_receipt(batch, from, ReceiptKind::Delivered, reference)?;
                     engine.handle_or_park(batch, events, parked, payload.len(), now)?
                 }
             };
@@ -141,6 +144,7 @@ impl Engine {
                         session,
                     },
                 );
+                super::sessions::supersede(&mut sessions, &certificate);
                 self.stage_sessions(batch, from, &sessions);
                 self.store.stage_raw(
                     batch,
@@ -155,19 +159,30 @@ impl Engine {
         }
     }
 
+    /// Opens and handles a 1:1 envelope (with its end-to-end reference): a receipt is applied;
+    /// anything else is confirmed to its sender once committed, or reported back when it does
+    /// not decrypt (the sender sends it again over a fresh session).
     fn receive_direct(
         &mut self,
         batch: &mut Batch,
         events: &mut Vec<Event>,
         from: &UserId,
-        envelope: &Envelope,
+        (envelope, reference): (&Envelope, MessageRef),
         now: UnixTime,
     ) -> Result<Progress, EngineError> {
         let (certificate, plaintext) = match self.open_envelope(batch, from, envelope, now)? {
             Ok(opened) => opened,
-            // A replay of something already processed: a redelivery.
-            Err(Unopened::Replayed) => return Ok(Progress::Done),
+            // A replay of something already processed: a redelivery (a re-send after our
+            // receipt was lost). Confirmed again; a receipt replayed is confirmed once more
+            // for nothing, ignored by its sender.
+            Err(Unopened::Replayed) => {
+                self.owe_receipt(batch, from, ReceiptKind::Delivered, reference)?;
+                return Ok(Progress::Done);
+            }
             Err(why) => {
+                if !matches!(why, Unopened::SenderMismatch { .. }) {
+                    self.owe_receipt(batch, from, ReceiptKind::Undecryptable, reference)?;
+                }
                 let why = format!("a direct message from {from} could not be decrypted: {why}");
                 self.undecryptable(batch, events, None, from, why, now)?;
                 return Ok(Progress::Done);
@@ -180,7 +195,13 @@ impl Engine {
             return Ok(Progress::Done);
         }
         let identity = certificate.body().identity_key;
-        let items = match DirectContent::from_bytes(&plaintext) {
+        let content = DirectContent::from_bytes(&plaintext);
+        if let Ok(DirectContent::Receipt(receipt)) = &content {
+            self.handle_receipt(batch, events, from, receipt)?;
+            return Ok(Progress::Done);
+        }
+        self.owe_receipt(batch, from, ReceiptKind::Delivered, reference)?;
+        let items = match content {
             Ok(DirectContent::ChannelState(state)) => vec![Parked::State {
                 from: from.clone(),
                 state,
@@ -194,6 +215,7 @@ impl Engine {
                 identity,
                 key,
             }],
+            Ok(DirectContent::Receipt(_)) => Vec::new(),
             Err(e) => {
                 let why = format!("a direct message from {from} is not understood: {e}");
                 self.undecryptable(batch, events, None, from, why, now)?;

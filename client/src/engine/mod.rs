@@ -11,14 +11,17 @@
 
 mod chain;
 mod channels;
+mod confirm;
 mod contacts;
 mod error;
 mod inbound;
 mod listing;
 mod outbox;
 mod prekeys;
+mod receipts;
 mod records;
 mod revocation;
+mod sending;
 mod sessions;
 mod states;
 pub mod trust_lists;
@@ -43,10 +46,12 @@ pub use crate::store::Place;
 use crate::store::{Batch, Kind, Store, StoreError};
 
 pub use channels::Invitee;
+pub use confirm::{MAX_RESENDS, MAX_UNCONFIRMED, RESEND_AFTER_SECS};
 pub use contacts::Whois;
 pub use error::EngineError;
 pub use listing::{Candidate, ChannelSummary, MIN_ID_PREFIX, MemberSummary, NoPick, pick_channel};
 pub use outbox::{Outgoing, SendOutcome};
+pub use receipts::{MAX_OWED_RECEIPTS, MAX_REPORTS_PER_PEER};
 pub use records::{Body, Connection, Delivery, Entry, Event, TrustWarning};
 use records::{ParkedEntry, keys};
 pub use trust_lists::describe_trust_change;
@@ -97,6 +102,10 @@ pub struct Engine {
     /// Certificates whose signature was checked, by (user, serial): later checks only look at
     /// what can change (validity, revocation).
     verified: HashMap<(UserId, u64), VerifiedCertificate>,
+    /// The time of the last [`Self::next_outgoing`]: when what the relay accepts next was sent.
+    outgoing_at: UnixTime,
+    /// When [`Self::queue_resends`] last read what is kept unconfirmed.
+    resends_checked: UnixTime,
 }
 
 impl std::fmt::Debug for Engine {
@@ -220,6 +229,8 @@ impl Engine {
             channels: BTreeMap::new(),
             parked: Vec::new(),
             verified: HashMap::new(),
+            outgoing_at: UnixTime(0),
+            resends_checked: UnixTime(0),
         })
     }
 
@@ -260,6 +271,8 @@ impl Engine {
             channels: loaded.channels,
             parked: loaded.parked,
             verified: HashMap::new(),
+            outgoing_at: UnixTime(0),
+            resends_checked: UnixTime(0),
         })
     }
 

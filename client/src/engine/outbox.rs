@@ -13,13 +13,12 @@
 use vigil_protocol::channel::ChannelError;
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::content::{ChannelContent, DirectContent, Payload};
-use vigil_protocol::keys::IdentityPublicKey;
-use vigil_protocol::relay::{ClientMessageId, ErrorCode, Request, Response};
+use vigil_protocol::relay::{ErrorCode, Request, Response};
 use vigil_protocol::{MemberCertificate, UnixTime, UserId};
 
 use super::records::{Body, Delivery, Entry, Event, Job, OutboxEntry};
 use super::{Engine, EngineError};
-use crate::store::{Batch, Kind, Place, Store, StoreError};
+use crate::store::{Batch, Kind, Place, Store};
 
 /// What the worker should do next for the outbox.
 #[derive(Debug)]
@@ -78,24 +77,7 @@ impl Engine {
         self.enqueue(batch, job, None)
     }
 
-    /// The recipient of the first outbox entry when it is a 1:1 entry: who, and which identity
-    /// key it is bound to.
-    pub(super) fn first_direct_recipient(
-        &self,
-    ) -> Result<Option<(UserId, IdentityPublicKey)>, EngineError> {
-        Ok(match self.first()? {
-            Some((
-                _,
-                OutboxEntry {
-                    job: Job::Direct { to, identity, .. },
-                    ..
-                },
-            )) => Some((to, identity)),
-            _ => None,
-        })
-    }
-
-    fn first(&self) -> Result<Option<(Vec<u8>, OutboxEntry)>, EngineError> {
+    pub(super) fn first(&self) -> Result<Option<(Vec<u8>, OutboxEntry)>, EngineError> {
         Ok(self.store.scan_first(Kind::Outbox)?)
     }
 
@@ -106,86 +88,6 @@ impl Engine {
     /// [`EngineError::Store`].
     pub fn outbox_len(&self) -> Result<usize, EngineError> {
         Ok(self.store.count(Kind::Outbox)?)
-    }
-
-    /// The next thing to send. Encrypts the first entry if it is still plaintext (durably,
-    /// before it is sent), over a session with the identity key it is bound to, whose
-    /// certificate must be valid now (else the entry fails, with the reason).
-    ///
-    /// # Errors
-    ///
-    /// [`EngineError::Store`].
-    pub fn next_outgoing(&mut self, now: UnixTime) -> Result<Outgoing, EngineError> {
-        loop {
-            let Some((key, mut entry)) = self.first()? else {
-                return Ok(Outgoing::Idle);
-            };
-            if let Job::Direct {
-                to,
-                identity,
-                content,
-            } = &entry.job
-            {
-                let mut sessions = self.load_sessions(to)?;
-                let Some(index) = sessions
-                    .iter()
-                    .position(|s| s.session.remote_identity() == identity)
-                else {
-                    return Ok(Outgoing::NeedBundle(to.clone()));
-                };
-                if let Err(e) = self.check_certificate(&sessions[index].certificate, now) {
-                    // A 1:1 entry belongs to no history entry: no event to report.
-                    let why = format!("not sent to {to}: {e}");
-                    self.finish(&key, Delivery::Failed(why))?;
-                    continue;
-                }
-                let session = &mut sessions[index].session;
-                let envelope = match session.encrypt(&mut self.rng, &content.to_bytes()) {
-                    Ok(envelope) => envelope,
-                    Err(e) => {
-                        // The session cannot send (exhausted or broken): start a new one.
-                        let reason = e.to_string();
-                        sessions.remove(index);
-                        let mut batch = Batch::default();
-                        self.stage_sessions(&mut batch, to, &sessions);
-                        let to = to.clone();
-                        self.commit(batch)?;
-                        tracing::warn!("session dropped; a new one is started");
-                        tracing::debug!(%reason, "session dropped");
-                        return Ok(Outgoing::NeedBundle(to));
-                    }
-                };
-                let to = to.clone();
-                entry.job = Job::Sealed {
-                    recipients: vec![to.clone()],
-                    level: None,
-                    payload: Payload::Direct(envelope).to_bytes(),
-                    channel: None,
-                };
-                let mut batch = Batch::default();
-                self.stage_sessions(&mut batch, &to, &sessions);
-                self.store.stage(&mut batch, Kind::Outbox, &key, &entry);
-                self.commit(batch)?;
-            }
-            let Job::Sealed {
-                recipients,
-                level,
-                payload,
-                ..
-            } = entry.job
-            else {
-                return Err(StoreError::Missing("an outbox entry").into());
-            };
-            return Ok(Outgoing::Send {
-                key,
-                request: Request::Send {
-                    id: ClientMessageId(entry.id),
-                    recipients,
-                    level,
-                    payload,
-                },
-            });
-        }
     }
 
     /// Records the relay's answer to the send of outbox entry `key`.
@@ -286,11 +188,22 @@ impl Engine {
     }
 
     /// Removes entry `key` and records how its message ended.
-    fn finish(&mut self, key: &[u8], delivery: Delivery) -> Result<Vec<Event>, EngineError> {
+    pub(super) fn finish(
+        &mut self,
+        key: &[u8],
+        delivery: Delivery,
+    ) -> Result<Vec<Event>, EngineError> {
         let mut events = Vec::new();
         let mut batch = Batch::default();
         let entry = self.store.get::<OutboxEntry>(Kind::Outbox, key)?;
         Store::stage_remove(&mut batch, Kind::Outbox, key);
+        if delivery == Delivery::Sent
+            && let Some(entry) = &entry
+        {
+            self.track_sent(&mut batch, entry, self.outgoing_at)?;
+        }
+        // A re-send belongs to no history entry of its own.
+        let entry = entry.filter(|e| !matches!(e.job, Job::Resend { .. }));
         if let Some((channel, seq)) = entry.and_then(|e| e.history) {
             let record = Store::history_key(Place::Channel(channel), seq);
             if let Some(mut old) = self.store.get::<Entry>(Kind::History, &record)? {

@@ -3,7 +3,7 @@
 use bincode::{Decode, Encode};
 use vigil_protocol::channel::ChannelId;
 use vigil_protocol::channel::{GroupMessage, SenderKeyDistribution, SignedChannelState};
-use vigil_protocol::content::DirectContent;
+use vigil_protocol::content::{DirectContent, MessageRef, Receipt, ReceiptKind};
 use vigil_protocol::keys::IdentityPublicKey;
 use vigil_protocol::label::Classification;
 use vigil_protocol::relay::RelayError;
@@ -26,6 +26,8 @@ pub(crate) mod keys {
     pub(crate) const PREKEYS: &[u8] = b"prekeys";
     /// The id of the signed prekey last published, in [`super::super::Kind::Meta`].
     pub(crate) const PUBLISHED: &[u8] = b"published";
+    /// The receipts to send, in [`super::super::Kind::Meta`].
+    pub(crate) const RECEIPTS: &[u8] = b"receipts";
 }
 
 /// How far one of our own messages got.
@@ -37,6 +39,8 @@ pub enum Delivery {
     Sent,
     /// Refused; not sent. The reason, for the member.
     Failed(String),
+    /// Confirmed by the client of every recipient (an end-to-end delivery receipt).
+    Delivered,
 }
 
 impl std::fmt::Display for Delivery {
@@ -45,6 +49,7 @@ impl std::fmt::Display for Delivery {
             Self::Queued => f.write_str("queued"),
             Self::Sent => f.write_str("sent"),
             Self::Failed(why) => write!(f, "failed: {why}"),
+            Self::Delivered => f.write_str("delivered"),
         }
     }
 }
@@ -170,6 +175,60 @@ pub(crate) enum Job {
         /// revocation).
         channel: Option<ChannelId>,
     },
+    /// Receipts for one peer's payloads, over a session with their current certificate; a
+    /// `fresh` one (a failure report) over a new session started from their prekey bundle.
+    Receipt {
+        to: UserId,
+        receipt: Receipt,
+        fresh: bool,
+    },
+    /// A [`Job::Direct`] encrypted: sent as it is until acknowledged, and its content kept
+    /// until the recipient's client confirms it (see [`SentRecord`]).
+    SealedDirect {
+        to: UserId,
+        identity: IdentityPublicKey,
+        content: DirectContent,
+        payload: Vec<u8>,
+        /// A re-send after a failure report: a second report is ignored.
+        retried: bool,
+    },
+    /// A [`Job::Direct`] sent again after its recipient reported it undecryptable.
+    DirectRetry {
+        to: UserId,
+        identity: IdentityPublicKey,
+        content: DirectContent,
+    },
+    /// A payload we sent, again to the recipients that have not confirmed it (a restored
+    /// relay may have lost it): the same bytes with the same client message id.
+    Resend {
+        reference: MessageRef,
+        recipients: Vec<UserId>,
+    },
+}
+
+/// A payload the relay accepted, kept (sealed) until every recipient's client confirmed it.
+#[derive(Clone, Debug, Encode, Decode)]
+pub(crate) struct SentRecord {
+    /// When it was accepted, in the store's sequence: re-sends go out in this order.
+    pub order: u64,
+    /// The client message id it was sent with (a re-send uses it again).
+    pub id: [u8; 16],
+    pub payload: Vec<u8>,
+    pub level: Option<Classification>,
+    pub channel: Option<ChannelId>,
+    /// The recipients whose clients have not confirmed it.
+    pub pending: Vec<UserId>,
+    /// For a 1:1 payload: the identity key it was encrypted to and its content (sent again over
+    /// a fresh session after a failure report).
+    pub direct: Option<(IdentityPublicKey, DirectContent)>,
+    /// Our history entry to mark delivered, if any.
+    pub history: Option<(ChannelId, u64)>,
+    /// When it was last handed to the relay.
+    pub last_sent: UnixTime,
+    /// How many times it was sent again for want of a confirmation.
+    pub resends: u32,
+    /// Whether a failure report was acted on (or it is itself a re-send after one).
+    pub reported: bool,
 }
 
 /// One outbox entry.
@@ -225,6 +284,14 @@ pub(crate) enum Parked {
         from: UserId,
         state: Box<SignedChannelState>,
     },
+}
+
+/// A receipt owed to a peer, kept until the outbox takes it (see [`super::receipts`]).
+#[derive(Clone, Debug, Encode, Decode)]
+pub(crate) struct OwedReceipt {
+    pub to: UserId,
+    pub kind: ReceiptKind,
+    pub message: MessageRef,
 }
 
 /// One stored session and the certificate of its peer.

@@ -161,7 +161,24 @@ impl Engine {
             self.refresh_session_certificate(batch, certificate)?;
             return Ok(verdict);
         }
-        let session = Session::initiate(&mut self.rng, &self.local, &verified, bundle, now)
+        self.initiate_session(batch, &mut sessions, &verified, bundle, now)?;
+        Ok(verdict)
+    }
+
+    /// Starts a new session from `bundle` with `verified`'s member, first in `sessions` (the
+    /// one we send over), and drops the sessions an older certificate of theirs with other keys
+    /// started (see [`supersede`]).
+    fn initiate_session(
+        &mut self,
+        batch: &mut Batch,
+        sessions: &mut Vec<PeerSession>,
+        verified: &VerifiedCertificate,
+        bundle: &PrekeyBundle,
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let certificate = verified.certificate();
+        let user = certificate.body().user.clone();
+        let session = Session::initiate(&mut self.rng, &self.local, verified, bundle, now)
             .map_err(|source| EngineError::Prekeys {
                 user: user.clone(),
                 source,
@@ -173,8 +190,60 @@ impl Engine {
                 session,
             },
         );
-        self.stage_sessions(batch, &user, &sessions);
-        Ok(verdict)
+        supersede(sessions, certificate);
+        self.stage_sessions(batch, &user, sessions);
+        Ok(())
+    }
+
+    /// Starts a new session with `certificate`'s member from `bundle` even when one with the
+    /// same keys exists (a failure report goes over a fresh session: the existing one may be
+    /// what the peer cannot follow).
+    pub(super) fn start_fresh_session(
+        &mut self,
+        batch: &mut Batch,
+        events: &mut Vec<Event>,
+        certificate: &MemberCertificate,
+        bundle: &PrekeyBundle,
+        now: UnixTime,
+    ) -> Result<(), EngineError> {
+        let verified = self
+            .trust
+            .verify_certificate(certificate, now)
+            .map_err(EngineError::Certificate)?;
+        self.observe(events, &verified, now)?;
+        let mut sessions = self.load_sessions(&certificate.body().user)?;
+        self.initiate_session(batch, &mut sessions, &verified, bundle, now)
+    }
+
+    /// Drops our sessions with `user`'s identity key `identity` (the next message to them starts
+    /// a fresh one from their prekey bundle).
+    pub(super) fn drop_sessions_with(
+        &self,
+        batch: &mut Batch,
+        user: &UserId,
+        identity: &vigil_protocol::keys::IdentityPublicKey,
+    ) -> Result<(), EngineError> {
+        let mut sessions = self.load_sessions(user)?;
+        sessions.retain(|s| s.session.remote_identity() != identity);
+        self.stage_sessions(batch, user, &sessions);
+        Ok(())
+    }
+
+    /// The index of the session with `user` to send a receipt over: the one bound to their
+    /// newest certificate that is valid now (never one of a revoked or expired certificate).
+    pub(super) fn receipt_session(
+        &mut self,
+        sessions: &[PeerSession],
+        now: UnixTime,
+    ) -> Option<usize> {
+        let newest = sessions.iter().map(|s| s.certificate.body().serial).max()?;
+        let index = sessions
+            .iter()
+            .position(|s| s.certificate.body().serial == newest)?;
+        let certificate = sessions.get(index)?.certificate.clone();
+        self.check_certificate(&certificate, now)
+            .ok()
+            .map(|()| index)
     }
 
     /// Starts the session the first outbox entry needs (see [`Self::next_outgoing`]) from the
@@ -192,6 +261,25 @@ impl Engine {
         bundle: &PrekeyBundle,
         now: UnixTime,
     ) -> Result<Vec<Event>, EngineError> {
+        if let Some((to, fresh)) = self.first_receipt_recipient()? {
+            let body = certificate.body();
+            if body.user != to {
+                return Err(EngineError::BundleOfOther {
+                    requested: to,
+                    got: body.user.clone(),
+                });
+            }
+            return self.transact(|engine, batch, events| {
+                if fresh {
+                    engine.start_fresh_session(batch, events, certificate, bundle, now)?;
+                    engine.receipt_started(batch)
+                } else {
+                    engine
+                        .start_session(batch, events, certificate, bundle, now)
+                        .map(|_| ())
+                }
+            });
+        }
         if let Some((to, identity)) = self.first_direct_recipient()? {
             let body = certificate.body();
             if body.user != to {
@@ -218,6 +306,11 @@ impl Engine {
         now: UnixTime,
     ) -> Result<Verdict, EngineError> {
         let verdict = TrustBook::new(&self.store).observe(verified, now)?;
+        if !matches!(verdict, Verdict::Known { .. }) {
+            // Flushed with the trust book's record: kept even when the change it came with
+            // (an invite refused because the keys changed) is not.
+            self.remember_certificate(verified.certificate())?;
+        }
         let warning = match verdict {
             Verdict::New => Some(TrustWarning::New),
             Verdict::KeyChanged { .. } => Some(TrustWarning::KeyChanged),
@@ -231,4 +324,18 @@ impl Engine {
         }
         Ok(verdict)
     }
+}
+
+/// Drops from `sessions` those bound to an older certificate of `certificate`'s member with
+/// another identity key: a new certificate with new keys starts new sessions everywhere, and
+/// nothing is ever encrypted again to keys it replaced. (A renewal that kept the keys keeps its
+/// sessions: [`Engine::refresh_session_certificate`] binds them to the new certificate.)
+pub(super) fn supersede(sessions: &mut Vec<PeerSession>, certificate: &MemberCertificate) {
+    let body = certificate.body();
+    sessions.retain(|s| {
+        let old = s.certificate.body();
+        !(old.user == body.user
+            && old.serial < body.serial
+            && s.session.remote_identity() != &body.identity_key)
+    });
 }

@@ -80,11 +80,14 @@ pub enum Kind {
     /// Every channel's verified chain of states, by channel and version: its audit history,
     /// what an invitee is sent, and what a fork is recognised against.
     Chain = 10,
+    /// What we sent and the relay accepted, kept until its recipients' clients confirm it, by
+    /// its end-to-end reference.
+    Sent = 11,
 }
 
 impl Kind {
     /// Every kind, in tree order.
-    pub const ALL: [Self; 11] = [
+    pub const ALL: [Self; 12] = [
         Self::Meta,
         Self::Identity,
         Self::Prekeys,
@@ -96,6 +99,7 @@ impl Kind {
         Self::Trust,
         Self::Parked,
         Self::Chain,
+        Self::Sent,
     ];
 
     /// The tree's name.
@@ -113,6 +117,7 @@ impl Kind {
             Self::Trust => "trust",
             Self::Parked => "parked",
             Self::Chain => "chain",
+            Self::Sent => "sent",
         }
     }
 }

@@ -12,5 +12,6 @@
 mod basics;
 mod logging;
 mod net;
+mod receipts;
 mod security;
 mod sim;

@@ -459,7 +459,12 @@ fn messages_queued_before_a_removal_are_sealed_again_for_those_who_remain() {
 
 /// `content` sent to `to` over a new 1:1 session started by `from` (any member of a trusted
 /// organisation can do this: the relay hands out everyone's bundle).
-fn direct(net: &mut Net, from: &LocalIdentity, to: &str, content: &DirectContent) -> Vec<u8> {
+pub(crate) fn direct(
+    net: &mut Net,
+    from: &LocalIdentity,
+    to: &str,
+    content: &DirectContent,
+) -> Vec<u8> {
     let (certificate, bundle) = net.bundle(to);
     let verified = net
         .engine(to)

@@ -340,11 +340,12 @@ fn mark_style(mark: TrustMark) -> Style {
     }
 }
 
-/// `(queued)`, `(sent)` or `(NOT SENT: why)` after our own messages.
+/// `(queued)`, `(sent)`, `(delivered)` or `(NOT SENT: why)` after our own messages.
 fn delivery_span(app: &App, delivery: &Delivery) -> Span<'static> {
     let (text, colour) = match delivery {
         Delivery::Queued => ("queued".to_owned(), Color::Yellow),
         Delivery::Sent => ("sent".to_owned(), Color::DarkGray),
+        Delivery::Delivered => ("delivered".to_owned(), Color::DarkGray),
         Delivery::Failed(why) => (format!("NOT SENT: {}", line(why)), Color::Red),
     };
     Span::styled(
