@@ -224,7 +224,9 @@ fn refuse_other_device(
     certificate: &MemberCertificate,
 ) -> Result<(), Refusal> {
     let (was, body) = (bound.certificate.body(), certificate.body());
-    if was.org == body.org && was.serial == body.serial {
+    // The same certificate, not only the same serial: a partner that rotated its root starts
+    // its serials again, and its reissued certificates must not collide with the old ones.
+    if bound.certificate == *certificate {
         return Err(Refusal::CertificateInUse {
             user: body.user.clone(),
             org: body.org.clone(),

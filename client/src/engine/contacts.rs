@@ -59,17 +59,37 @@ impl Engine {
         user: &UserId,
         now: UnixTime,
     ) -> Result<VerifiedCertificate, EngineError> {
-        let certificate = if user == self.local.user() {
-            Some(self.local.certificate().clone())
+        let candidates: Vec<MemberCertificate> = if user == self.local.user() {
+            vec![self.local.certificate().clone()]
         } else {
             self.channels
                 .values()
                 .filter_map(|v| v.head().state().member(user).cloned())
                 .chain(self.last_seen_certificate(user)?)
-                .max_by_key(|c| c.body().serial)
+                .collect()
         };
-        let certificate = certificate.ok_or_else(|| EngineError::UnknownContact(user.clone()))?;
-        Ok(self.trust.verify_certificate(&certificate, now)?)
+        // The newest certificate that is valid now; serials alone do not order certificates of
+        // a partner that rotated its root (its serials start again).
+        let mut refusal = None;
+        let mut best: Option<VerifiedCertificate> = None;
+        for certificate in candidates {
+            match self.trust.verify_certificate(&certificate, now) {
+                Ok(v)
+                    if best
+                        .as_ref()
+                        .is_none_or(|b| v.body().serial >= b.body().serial) =>
+                {
+                    best = Some(v);
+                }
+                Ok(_) => {}
+                Err(e) => refusal = Some(e),
+            }
+        }
+        match (best, refusal) {
+            (Some(best), _) => Ok(best),
+            (None, Some(refusal)) => Err(refusal.into()),
+            (None, None) => Err(EngineError::UnknownContact(user.clone())),
+        }
     }
 
     /// The safety number with `user`, and what we know of them.
