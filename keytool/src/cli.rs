@@ -84,6 +84,17 @@ pub enum OrgCommand {
         #[arg(long, value_name = "LABEL", requires = "pkcs11_module")]
         key_label: Option<String>,
     },
+    /// Move the organisation to a new root key (the old one is lost, stolen or due): asks the
+    /// old key's passphrase, then a new one. The trust list keeps naming the old root, so
+    /// channel histories it signed stay verifiable; reissue every member afterwards and send
+    /// the new root.vigil to partners (`trust rotate`).
+    ///
+    /// Example: vigil-keytool org rotate --org-dir /srv/vigil/cert-at
+    Rotate {
+        /// The organisation directory.
+        #[arg(long, value_name = "ORGDIR")]
+        org_dir: PathBuf,
+    },
 }
 
 /// `relay` subcommands.

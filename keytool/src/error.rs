@@ -255,6 +255,11 @@ pub enum Error {
     /// The token returned something that is not a valid signature by the root.
     #[error("token {0} returned a signature that does not verify")]
     TokenSignature(String),
+    /// `org rotate` of a root on a token (not supported yet).
+    #[error(
+        "org rotate works on a sealed root key; a root on a token is rotated by creating a new organisation directory on the token"
+    )]
+    RotateOnToken,
     /// `trust rotate` with the root already trusted.
     #[error(
         "{org} is already trusted with this root (fingerprint {fingerprint}): nothing to rotate"
@@ -478,6 +483,7 @@ impl Error {
             Self::FingerprintMismatch { .. } => "fingerprint_mismatch",
             Self::RootConflict { .. } => "root_conflict",
             Self::NotAPartner { .. } => "not_a_partner",
+            Self::RotateOnToken => "rotate_on_token",
             Self::Token { .. } => "token",
             Self::WrongPin(_) => "wrong_pin",
             Self::NoToken(_) => "no_token",

@@ -61,6 +61,9 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
                 });
             commands::org::init(&org, country.as_deref(), &dir, token, &pass, out)
         }
+        Command::Org(OrgCommand::Rotate { org_dir }) => {
+            commands::rotate::rotate(&org_dir, &pass, out)
+        }
         Command::Relay(RelayCommand::Init {
             org_dir,
             host,

@@ -8,5 +8,6 @@ pub mod org;
 pub mod partner_change;
 pub mod relay;
 pub mod revoke;
+pub mod rotate;
 mod show_trust_list;
 pub mod trust;

@@ -100,6 +100,7 @@ pub fn init(
             version: 1,
             issued_at: created,
             partners: vec![],
+            predecessors: vec![],
         },
     )?;
     fsutil::write_new(

@@ -5,7 +5,7 @@
 
 use std::path::PathBuf;
 
-use vigil_protocol::cert::{TrustListBody, TrustedPartner};
+use vigil_protocol::cert::{PredecessorRoot, TrustListBody, TrustedPartner};
 use vigil_protocol::provisioning::{FileKind, armor};
 use vigil_protocol::{OrgId, TrustList, UnixTime};
 
@@ -40,18 +40,35 @@ impl OrgDir {
         Ok(Some(list))
     }
 
-    /// Signs the next version of the trust list from the partners in `partners/` now, writes
-    /// it here and publishes it to the relay this organisation runs. Returns the list and
-    /// where it was published.
+    /// Signs the next version of the trust list from the partners in `partners/` now (keeping
+    /// the predecessors of the list in force), writes it here and publishes it to the relay
+    /// this organisation runs. Returns the list and where it was published.
     pub fn sign_trust_list(
         &self,
+        root_key: &super::RootKey,
+        now: UnixTime,
+    ) -> Result<(TrustList, Option<PathBuf>)> {
+        let current = self.trust_list()?;
+        let predecessors = current
+            .as_ref()
+            .map(|l| l.body().predecessors.clone())
+            .unwrap_or_default();
+        self.sign_trust_list_after(current.as_ref(), predecessors, root_key, now)
+    }
+
+    /// Signs the version after `previous` (1 without one) with `predecessors`, from the
+    /// partners in `partners/` now; writes and publishes it.
+    pub fn sign_trust_list_after(
+        &self,
+        previous: Option<&TrustList>,
+        predecessors: Vec<PredecessorRoot>,
         root_key: &super::RootKey,
         now: UnixTime,
     ) -> Result<(TrustList, Option<PathBuf>)> {
         let path = self.trust_list_path();
         // The next version follows the file, so a version is never signed twice with
         // different contents, even after a crash between two writes.
-        let version = match self.trust_list()? {
+        let version = match previous {
             Some(list) => list
                 .version()
                 .checked_add(1)
@@ -71,6 +88,7 @@ impl OrgDir {
             version,
             issued_at: now,
             partners,
+            predecessors,
         };
         let list = TrustList::sign_with(root_key, body)?;
         let text = armor(FileKind::TrustList, &list.to_bytes());

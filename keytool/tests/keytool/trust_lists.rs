@@ -194,3 +194,46 @@ fn inspect_checks_a_trust_list_and_refuses_a_tampered_one() {
         "bad_trust_list",
     );
 }
+
+#[test]
+fn org_rotate_signs_everything_again_under_a_new_root_and_names_the_old_one() {
+    let env = three_orgs();
+    env.ok(&["trust", "add", "--org-dir", "at", "--partner", "cz"]);
+    env.issue("officer@cert-at", "EU SECRET", "officer.bundle");
+    let old = OrgDir::open(&env.path("at")).unwrap().root;
+    let before = list_at(&env, "at/trust-list.vigil").version();
+
+    let said = env.ok(&["org", "rotate", "--org-dir", "at"]);
+    assert!(said.contains("reissue every member"), "{said}");
+    let new = OrgDir::open(&env.path("at")).unwrap().root;
+    assert_ne!(new.key(), old.key());
+    assert_eq!(new.org(), old.org());
+
+    let list = list_at(&env, "at/trust-list.vigil");
+    list.verify(&new).unwrap();
+    assert_eq!(list.version(), before + 1);
+    assert_eq!(partners(&list), vec![org("CERT-CZ")], "partners stay");
+    assert_eq!(list.body().predecessors.len(), 1);
+    assert_eq!(list.body().predecessors[0].root, old);
+    assert_eq!(list_at(&env, "relay/roots/CERT-AT.trust.vigil"), list);
+
+    let revocations = vigil_protocol::RevocationList::from_bytes(&read_kind(
+        &env.path("at/revocations.vigil"),
+        FileKind::RevocationList,
+    ))
+    .unwrap();
+    revocations.verify(&new).unwrap();
+    assert!(
+        revocations.find(1).is_some(),
+        "the old root's certificate is revoked"
+    );
+    // Issuing goes on under the new root, with the next serial.
+    env.issue("officer@cert-at", "EU SECRET", "officer-new.bundle");
+    let bundle = open_bundle(
+        &env.path("officer-new.bundle"),
+        "one-time bundle passphrase",
+    );
+    assert_eq!(bundle.certificate().body().serial, 2);
+    bundle.certificate().verify_signature(new.key()).unwrap();
+    assert!(env.path("at/predecessors").is_dir());
+}

@@ -20,7 +20,9 @@ pub use member::{CertificateBody, Clearance, MAX_ROLES, MemberCertificate};
 pub use revocation::{RevocationList, RevocationListBody, RevokedCertificate};
 pub use root::{OrgRoot, RootDecodeError};
 pub use trust::{RevocationUpdate, TrustStore, VerifiedCertificate};
-pub use trust_list::{MAX_PARTNERS, TrustList, TrustListBody, TrustListError, TrustedPartner};
+pub use trust_list::{
+    MAX_PARTNERS, PredecessorRoot, TrustList, TrustListBody, TrustListError, TrustedPartner,
+};
 pub use trusted_partners::{MAX_FORMER, TrustChange, TrustListUpdate};
 
 use crate::codec;

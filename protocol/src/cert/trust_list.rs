@@ -25,6 +25,17 @@ pub struct TrustedPartner {
     pub limits: PartnerLimits,
 }
 
+/// A root the organisation itself used before it rotated to the one that signs the list:
+/// certificates it signed stay valid for what they signed before `until` (channel histories),
+/// never now.
+#[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
+pub struct PredecessorRoot {
+    /// The old root (self-signed, of the list's organisation).
+    pub root: OrgRoot,
+    /// When the organisation stopped using it.
+    pub until: UnixTime,
+}
+
 /// What a trust list says.
 #[derive(Clone, Debug, PartialEq, Eq, Encode, Decode)]
 pub struct TrustListBody {
@@ -36,6 +47,8 @@ pub struct TrustListBody {
     pub issued_at: UnixTime,
     /// Every partner trusted from this version on; one not named is no longer trusted.
     pub partners: Vec<TrustedPartner>,
+    /// The organisation's own earlier roots, oldest first (`vigil-keytool org rotate`).
+    pub predecessors: Vec<PredecessorRoot>,
 }
 
 /// A trust list signed by the organisation's root.
@@ -67,6 +80,10 @@ pub enum TrustListError {
     /// A partner's limits name more roles than a certificate may carry.
     #[error("trust list of {org} allows {partner} more than {MAX_ROLES} roles")]
     TooManyRoles { org: OrgId, partner: OrgId },
+    /// A predecessor root of another organisation, with the current key, not validly
+    /// self-signed, or beyond [`MAX_PARTNERS`] of them.
+    #[error("trust list of {org} names a predecessor root that is not an earlier root of {org}")]
+    BadPredecessor { org: OrgId },
     /// The list names more partners than [`MAX_PARTNERS`].
     #[error("trust list of {org} names {count} partners (at most {MAX_PARTNERS})")]
     TooManyPartners { org: OrgId, count: usize },
@@ -156,6 +173,7 @@ impl TrustList {
                 count,
             });
         }
+        self.verify_predecessors(root)?;
         let mut seen = std::collections::BTreeSet::new();
         for partner in &self.body.partners {
             let name = partner.root.org();
@@ -186,6 +204,23 @@ impl TrustList {
                     org: org.clone(),
                     partner: name.clone(),
                 })?;
+        }
+        Ok(())
+    }
+
+    /// Each predecessor is a validly self-signed root of the list's organisation with another
+    /// key than `root`'s; at most [`MAX_PARTNERS`] of them.
+    fn verify_predecessors(&self, root: &OrgRoot) -> Result<(), TrustListError> {
+        let org = &self.body.org;
+        let bad = || TrustListError::BadPredecessor { org: org.clone() };
+        if self.body.predecessors.len() > MAX_PARTNERS {
+            return Err(bad());
+        }
+        for predecessor in &self.body.predecessors {
+            let old = &predecessor.root;
+            if old.org() != org || old.key() == root.key() || old.verify().is_err() {
+                return Err(bad());
+            }
         }
         Ok(())
     }

@@ -20,7 +20,8 @@ pub const MAX_FORMER: usize = 4 * MAX_PARTNERS;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct FormerPartner {
     pub(super) root: OrgRoot,
-    pub(super) limits: PartnerLimits,
+    /// `None`: the own organisation's earlier root, without limit.
+    pub(super) limits: Option<PartnerLimits>,
     pub(super) revocations: Option<RevocationList>,
     /// When the list that removed or replaced it was issued.
     pub(super) until: UnixTime,
@@ -132,6 +133,7 @@ impl TrustStore {
         if !self.keep_trust_list(list.clone())? {
             return Ok(TrustListUpdate::Unchanged);
         }
+        self.remember_predecessors(&list);
         Ok(TrustListUpdate::Applied(self.trust_partners_of(&list, own)))
     }
 
@@ -163,7 +165,7 @@ impl TrustStore {
                 }
                 Some(held) if self.limits.get(&org) != Some(&partner.limits) => {
                     if let Some(limits) = self.limits.get(&org).cloned() {
-                        self.remember_former(held.clone(), limits, None, until);
+                        self.remember_former(held.clone(), Some(limits), None, until);
                     }
                     change.limits_changed.push(org.clone());
                 }
@@ -180,7 +182,21 @@ impl TrustStore {
         let revocations = self.revocations.remove(org);
         self.trust_lists.remove(org);
         if let (Some(root), Some(limits)) = (self.roots.remove(org), self.limits.remove(org)) {
-            self.remember_former(root, limits, revocations, until);
+            self.remember_former(root, Some(limits), revocations, until);
+        }
+    }
+
+    /// The own organisation's earlier roots the list names, trusted (without limit) for what
+    /// they signed before they were replaced, once each.
+    fn remember_predecessors(&mut self, list: &TrustList) {
+        for predecessor in &list.body().predecessors {
+            let known = self
+                .former
+                .iter()
+                .any(|f| f.root.key() == predecessor.root.key());
+            if !known {
+                self.remember_former(predecessor.root.clone(), None, None, predecessor.until);
+            }
         }
     }
 
@@ -188,7 +204,7 @@ impl TrustStore {
     fn remember_former(
         &mut self,
         root: OrgRoot,
-        limits: PartnerLimits,
+        limits: Option<PartnerLimits>,
         revocations: Option<RevocationList>,
         until: UnixTime,
     ) {
@@ -230,13 +246,14 @@ impl TrustStore {
             .rev()
             .filter(|f| f.root.org() == &body.org && at < f.until)
             .find(|f| {
-                let revocations = if current == Some(f.root.key()) {
+                // The own organisation's earlier roots: its list in force carries their entries.
+                let revocations = if current == Some(f.root.key()) || f.limits.is_none() {
                     self.revocations.get(&body.org)
                 } else {
                     f.revocations.as_ref()
                 };
                 certificate.verify_signature(f.root.key()).is_ok()
-                    && super::trust::check_status(body, at, false, Some(&f.limits), revocations)
+                    && super::trust::check_status(body, at, false, f.limits.as_ref(), revocations)
                         .is_ok()
             })
             .map(|f| *f.root.key())

@@ -131,6 +131,7 @@ fn samples() -> Samples {
                 root: partner.root.clone(),
                 limits: limits.clone(),
             }],
+            predecessors: vec![],
         },
     );
     let contents = BundleContents::new(

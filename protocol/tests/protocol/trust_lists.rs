@@ -32,6 +32,7 @@ fn list(org: &Org, version: u64, partners: Vec<TrustedPartner>) -> TrustList {
             version,
             issued_at: NOW,
             partners,
+            predecessors: vec![],
         },
     )
 }
@@ -67,6 +68,7 @@ fn a_list_signed_by_anyone_but_the_own_root_is_refused() {
             version: 9,
             issued_at: NOW,
             partners: vec![partner(&cz, 4)],
+            predecessors: vec![],
         },
     );
     assert_eq!(
@@ -255,6 +257,7 @@ fn a_removed_or_rotated_partner_still_verifies_for_what_it_signed_while_trusted(
             version: 2,
             issued_at: NOW.plus_days(1),
             partners: vec![],
+            predecessors: vec![],
         },
     );
     applied(trust.apply_trust_list(removal, at.id()));
@@ -300,6 +303,7 @@ fn lowered_limits_still_admit_what_was_signed_within_the_old_ones_and_roles_are_
             version: 2,
             issued_at: NOW.plus_days(1),
             partners: vec![partner(&cz, 1)],
+            predecessors: vec![],
         },
     );
     applied(trust.apply_trust_list(lowered, at.id()));
@@ -324,4 +328,51 @@ fn lowered_limits_still_admit_what_was_signed_within_the_old_ones_and_roles_are_
         trust.apply_trust_list(list(&at, 3, vec![roles]), at.id()),
         Err(TrustListError::TooManyRoles { .. })
     ));
+}
+
+#[test]
+fn a_predecessor_root_admits_what_it_signed_before_the_rotation_only() {
+    use vigil_protocol::cert::PredecessorRoot;
+    let mut r = rng(907);
+    let mut old_at = Org::new(&mut r, "CERT-AT");
+    let new_at = Org::new(&mut r, "CERT-AT");
+    let cz = Org::new(&mut r, "CERT-CZ");
+    let old_member = old_at.member_cleared(&mut r, "lead@cert-at", 3);
+    let mut trust = device(&new_at);
+    let with = |predecessors: Vec<PredecessorRoot>| {
+        TrustList::sign(
+            &new_at.key,
+            TrustListBody {
+                org: new_at.id().clone(),
+                version: 2,
+                issued_at: NOW,
+                partners: vec![],
+                predecessors,
+            },
+        )
+    };
+    // Another organisation's root, or the current one, is no predecessor.
+    for bad in [cz.root.clone(), new_at.root.clone()] {
+        let list = with(vec![PredecessorRoot {
+            root: bad,
+            until: NOW,
+        }]);
+        assert!(matches!(
+            trust.apply_trust_list(list, new_at.id()),
+            Err(TrustListError::BadPredecessor { .. })
+        ));
+    }
+    let until = NOW.plus_days(1);
+    let list = with(vec![PredecessorRoot {
+        root: old_at.root.clone(),
+        until,
+    }]);
+    applied(trust.apply_trust_list(list, new_at.id()));
+    let cert = old_member.certificate();
+    assert!(trust.verify_certificate(cert, NOW).is_err(), "never now");
+    assert!(
+        trust.verify_certificate_at(cert, NOW).is_ok(),
+        "signed before the rotation"
+    );
+    assert!(trust.verify_certificate_at(cert, until).is_err());
 }
