@@ -173,7 +173,8 @@ fn own_progress(member: &Member, lines: &[Line]) -> (usize, usize) {
         .collect();
     let sent = own
         .iter()
-        .filter(|l| l.delivery.as_deref() == Some("sent"))
+        // Accepted by the relay; "delivered" once a recipient's client confirmed it too.
+        .filter(|l| matches!(l.delivery.as_deref(), Some("sent" | "delivered")))
         .count();
     (sent, own.len())
 }

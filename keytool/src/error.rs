@@ -389,6 +389,9 @@ pub enum Damage {
     /// A stored certificate that is not the one the ledger records under its file name.
     #[error("not the certificate org.toml records under this serial and user")]
     NotInLedger,
+    /// A user id recorded in the ledger is not a valid user id.
+    #[error("a recorded user id is not valid: {0}")]
+    LedgerUser(IdError),
     /// The ledger's serial counter is at its maximum.
     #[error("serials exhausted")]
     SerialsExhausted,

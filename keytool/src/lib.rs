@@ -39,7 +39,7 @@ pub fn run_args(passphrase_file: &std::path::Path, args: &[&str]) -> Result<Stri
 ///
 /// [`Error`], whose [`Error::exit_code`] the binary exits with.
 pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
-    use cli::{Command, OrgCommand, RelayCommand, TrustCommand};
+    use cli::{Command, OrgCommand, RelayCommand};
     let pass = vigil_common::passphrase::Source {
         file: cli.passphrase_file,
     };
@@ -82,41 +82,47 @@ pub fn run(cli: cli::Cli, out: &mut dyn Write) -> Result<()> {
         Command::Issue(args) => commands::issue::issue(&args, &pass, out),
         Command::SignRequest(args) => commands::issue::sign_request(&args, &pass, out),
         Command::Revoke(args) => commands::revoke::revoke(&args, &pass, out),
-        Command::Trust(TrustCommand::Add {
+        Command::Trust(command) => trust(command, &pass, out),
+        Command::Inspect(args) => commands::inspect::inspect(&args, &pass, out),
+        Command::Members(cli::MembersCommand::List { org_dir, all }) => {
+            commands::members::list(&org_dir, all, out)
+        }
+    }
+}
+
+/// Runs a `trust` subcommand.
+fn trust(
+    command: cli::TrustCommand,
+    pass: &vigil_common::passphrase::Source,
+    out: &mut dyn Write,
+) -> Result<()> {
+    use cli::TrustCommand;
+    match command {
+        TrustCommand::Add {
             org_dir,
             partner,
             fingerprint,
             max_clearance,
             roles,
-        }) => {
+        } => {
             let limits = commands::trust::LimitArgs {
                 max_clearance,
                 roles,
             };
-            commands::trust::add(
-                &org_dir,
-                &partner,
-                fingerprint.as_deref(),
-                &limits,
-                &pass,
-                out,
-            )
+            let fingerprint = fingerprint.as_deref();
+            commands::trust::add(&org_dir, &partner, fingerprint, &limits, pass, out)
         }
-        Command::Trust(TrustCommand::Remove { org_dir, partner }) => {
-            commands::partner_change::remove(&org_dir, &partner, &pass, out)
+        TrustCommand::Remove { org_dir, partner } => {
+            commands::partner_change::remove(&org_dir, &partner, pass, out)
         }
-        Command::Trust(TrustCommand::Rotate {
+        TrustCommand::Rotate {
             org_dir,
             partner,
             fingerprint,
-        }) => {
-            commands::partner_change::rotate(&org_dir, &partner, fingerprint.as_deref(), &pass, out)
+        } => {
+            commands::partner_change::rotate(&org_dir, &partner, fingerprint.as_deref(), pass, out)
         }
-        Command::Trust(TrustCommand::List { org_dir }) => commands::trust::list(&org_dir, out),
-        Command::Inspect(args) => commands::inspect::inspect(&args, &pass, out),
-        Command::Members(cli::MembersCommand::List { org_dir, all }) => {
-            commands::members::list(&org_dir, all, out)
-        }
+        TrustCommand::List { org_dir } => commands::trust::list(&org_dir, out),
     }
 }
 

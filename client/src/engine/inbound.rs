@@ -81,12 +81,17 @@ impl Engine {
                     engine.receive_direct(batch, events, from, (&envelope, reference), now)?
                 }
                 Ok(Payload::Channel(message)) => {
+                    // Committed (handled, parked, or a placeholder) with this receipt: owed
+                    // only to the member the message names as its sender, of a channel we are
+                    // in, so a relay cannot make us contact whoever it names.
+                    let ours = engine.channels.contains_key(&message.header.channel);
+                    if ours && message.header.sender == *from {
+                        engine.owe_receipt(batch, from, ReceiptKind::Delivered, reference)?;
+                    }
                     let parked = Parked::Message {
                         from: from.clone(),
                         message,
                     };
-                    // Committed (handled, parked, or a placeholder) with this receipt.
-                    engine.owe_receipt(batch, from, ReceiptKind::Delivered, reference)?;
                     engine.handle_or_park(batch, events, parked, payload.len(), now)?
                 }
             };

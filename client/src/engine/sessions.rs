@@ -236,14 +236,20 @@ impl Engine {
         sessions: &[PeerSession],
         now: UnixTime,
     ) -> Option<usize> {
-        let newest = sessions.iter().map(|s| s.certificate.body().serial).max()?;
-        let index = sessions
-            .iter()
-            .position(|s| s.certificate.body().serial == newest)?;
-        let certificate = sessions.get(index)?.certificate.clone();
-        self.check_certificate(&certificate, now)
-            .ok()
-            .map(|()| index)
+        // Valid now first: a higher serial that was revoked or expired (or of a root rotated
+        // away) must not hide a valid session, or the receipt would wait on a bundle forever.
+        let mut best: Option<(usize, u64)> = None;
+        for (index, session) in sessions.iter().enumerate() {
+            let serial = session.certificate.body().serial;
+            if best.is_some_and(|(_, b)| serial <= b) {
+                continue;
+            }
+            let certificate = session.certificate.clone();
+            if self.check_certificate(&certificate, now).is_ok() {
+                best = Some((index, serial));
+            }
+        }
+        best.map(|(index, _)| index)
     }
 
     /// Starts the session the first outbox entry needs (see [`Self::next_outgoing`]) from the

@@ -6,7 +6,7 @@ use std::path::Path;
 use vigil_protocol::cert::{RevocationListBody, TrustListBody};
 use vigil_protocol::keys::OrgRootKeyPair;
 use vigil_protocol::provisioning::{FileKind, KdfParams, SealedFile, armor};
-use vigil_protocol::{CountryCode, OrgId, OrgRoot, RevocationList, TrustList, codec};
+use vigil_protocol::{CountryCode, OrgId, OrgRoot, RevocationList, TrustList, UnixTime, codec};
 
 use crate::error::{Error, Result};
 use crate::orgdir::{Ledger, OrgDir, RootKey, write_ledger};
@@ -48,36 +48,9 @@ pub fn init(
     };
     fsutil::create_private_dir(dir)?;
     let _lock = OrgDir::lock_new(dir)?;
-    let rng = &mut rand_core::OsRng;
     let created = now();
-    let (key, sealed) = match &token {
-        None => {
-            let key = OrgRootKeyPair::generate(rng);
-            let sealed = SealedFile::seal(
-                rng,
-                secret.as_bytes(),
-                KdfParams::DEFAULT,
-                codec::encode(&org),
-                key.to_seed().as_slice(),
-            )
-            .map_err(Error::Seal)?;
-            (RootKey::Sealed(key), Some(sealed))
-        }
-        Some(record) => (
-            RootKey::Token(Box::new(TokenKey::generate(record, &secret)?)),
-            None,
-        ),
-    };
+    let (key, sealed) = new_key(&org, token.as_ref(), &secret)?;
     let root = OrgRoot::create_with(&key, org.clone(), country.clone(), created)?;
-    let revocations = RevocationList::sign_with(
-        &key,
-        RevocationListBody {
-            org: org.clone(),
-            version: 1,
-            issued_at: created,
-            entries: vec![],
-        },
-    )?;
     if let Some(sealed) = sealed {
         fsutil::write_new(
             &dir.join("root-key.vigil"),
@@ -88,25 +61,7 @@ pub fn init(
         &dir.join("root.vigil"),
         armor(FileKind::OrgRoot, &root.to_bytes()).as_bytes(),
     )?;
-    fsutil::write_new(
-        &dir.join("revocations.vigil"),
-        armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
-    )?;
-    // Version 1 trusts no partner: `trust add` signs the next.
-    let trust_list = TrustList::sign_with(
-        &key,
-        TrustListBody {
-            org: org.clone(),
-            version: 1,
-            issued_at: created,
-            partners: vec![],
-            predecessors: vec![],
-        },
-    )?;
-    fsutil::write_new(
-        &dir.join("trust-list.vigil"),
-        armor(FileKind::TrustList, &trust_list.to_bytes()).as_bytes(),
-    )?;
+    write_first_lists(dir, &org, &key, created)?;
     // The ledger comes last: its presence marks a complete organisation directory.
     write_ledger(
         dir,
@@ -146,5 +101,62 @@ pub fn init(
             ),
         ),
     }
+    Ok(())
+}
+
+/// The new root key: generated here and sealed under `secret`, or generated on the token
+/// (`secret` is its PIN).
+fn new_key(
+    org: &OrgId,
+    token: Option<&TokenRecord>,
+    secret: &str,
+) -> Result<(RootKey, Option<SealedFile>)> {
+    let Some(record) = token else {
+        let rng = &mut rand_core::OsRng;
+        let key = OrgRootKeyPair::generate(rng);
+        let sealed = SealedFile::seal(
+            rng,
+            secret.as_bytes(),
+            KdfParams::DEFAULT,
+            codec::encode(org),
+            key.to_seed().as_slice(),
+        )
+        .map_err(Error::Seal)?;
+        return Ok((RootKey::Sealed(key), Some(sealed)));
+    };
+    let key = TokenKey::generate(record, secret)?;
+    Ok((RootKey::Token(Box::new(key)), None))
+}
+
+/// Version 1 of the revocation list (empty) and of the trust list (no partner: `trust add`
+/// signs the next), signed by `key`, written in `dir`.
+fn write_first_lists(dir: &Path, org: &OrgId, key: &RootKey, created: UnixTime) -> Result<()> {
+    let revocations = RevocationList::sign_with(
+        key,
+        RevocationListBody {
+            org: org.clone(),
+            version: 1,
+            issued_at: created,
+            entries: vec![],
+        },
+    )?;
+    fsutil::write_new(
+        &dir.join("revocations.vigil"),
+        armor(FileKind::RevocationList, &revocations.to_bytes()).as_bytes(),
+    )?;
+    let trust_list = TrustList::sign_with(
+        key,
+        TrustListBody {
+            org: org.clone(),
+            version: 1,
+            issued_at: created,
+            partners: vec![],
+            predecessors: vec![],
+        },
+    )?;
+    fsutil::write_new(
+        &dir.join("trust-list.vigil"),
+        armor(FileKind::TrustList, &trust_list.to_bytes()).as_bytes(),
+    )?;
     Ok(())
 }

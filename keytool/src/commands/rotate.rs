@@ -5,12 +5,12 @@
 use std::io::Write;
 use std::path::Path;
 
-use vigil_protocol::cert::{PredecessorRoot, RevokedCertificate};
+use vigil_protocol::cert::{PredecessorRoot, RevocationListBody, RevokedCertificate};
 use vigil_protocol::keys::OrgRootKeyPair;
 use vigil_protocol::provisioning::{FileKind, KdfParams, SealedFile, armor};
-use vigil_protocol::{OrgRoot, RevocationList, Text, UserId, codec};
+use vigil_protocol::{OrgRoot, RevocationList, Text, UnixTime, UserId, codec};
 
-use crate::error::{Error, Result};
+use crate::error::{Damage, Error, Result};
 use crate::orgdir::partners::root_name;
 use crate::orgdir::{OrgDir, RootKey};
 use crate::say;
@@ -25,12 +25,16 @@ pub fn rotate(org_dir: &Path, pass: &Source, out: &mut dyn Write) -> Result<()> 
     if org.ledger.root_token.is_some() {
         return Err(Error::RotateOnToken);
     }
-    let _old_key = org.unlock_root(pass)?;
+    let old_key = org.unlock_root(pass)?;
     let previous = org.trust_list()?;
-    let revocations = org.revocations()?;
+    let created = now();
+    // Every certificate of the old root, revoked as of now, in a last list the old root signs:
+    // relays and partners that still trust the old root (until they run `trust rotate`) stop
+    // accepting its certificates too. States signed before stay valid everywhere.
+    let retired = retire_all(&org, created)?;
+    let last_old = RevocationList::sign_with(&old_key, retired.clone())?;
     let passphrase = pass.new_passphrase(&format!("the new root key of {}", org.org))?;
     let rng = &mut rand_core::OsRng;
-    let created = now();
     let key = OrgRootKeyPair::generate(rng);
     let old = org.root.clone();
     let root = OrgRoot::create(&key, org.org.clone(), old.country().clone(), created);
@@ -42,7 +46,7 @@ pub fn rotate(org_dir: &Path, pass: &Source, out: &mut dyn Write) -> Result<()> 
         key.to_seed().as_slice(),
     )
     .map_err(Error::Seal)?;
-    keep_old(&org, &old)?;
+    keep_old(&org, &old, &last_old)?;
     fsutil::write_atomic(
         &org.root_key_path(),
         armor(FileKind::SealedOrgRootKey, &sealed.to_bytes()).as_bytes(),
@@ -53,22 +57,10 @@ pub fn rotate(org_dir: &Path, pass: &Source, out: &mut dyn Write) -> Result<()> 
     drop(org);
     let mut org = OrgDir::open(org_dir)?;
     let key = RootKey::Sealed(key);
-    let mut body = revocations.body().clone();
+    // The new root's list carries the same entries, one version on.
+    let mut body = retired;
     body.version = body.version.saturating_add(1);
-    body.issued_at = created;
-    // Every certificate of the old root is revoked as of now: whoever still trusts the old
-    // root (a partner that has not rotated yet) stops accepting them too, and states they
-    // signed before stay valid.
-    let reason = Text::new("the organisation's root was rotated").map_err(Error::PolicyName)?;
-    for record in org.ledger.issued.iter_mut().filter(|r| !r.revoked) {
-        if let Ok(user) = UserId::new(&record.user) {
-            body.entries.push(RevokedCertificate {
-                serial: record.serial,
-                user,
-                revoked_at: created,
-                reason: reason.clone(),
-            });
-        }
+    for record in org.ledger.issued.iter_mut() {
         record.revoked = true;
     }
     let list = RevocationList::sign_with(&key, body)?;
@@ -101,8 +93,36 @@ pub fn rotate(org_dir: &Path, pass: &Source, out: &mut dyn Write) -> Result<()> 
     Ok(())
 }
 
-/// Keeps the old root and its sealed key in `predecessors/`, named by the old fingerprint.
-fn keep_old(org: &OrgDir, old: &OrgRoot) -> Result<()> {
+/// The next revocation list's body: the entries in force and every certificate of the ledger
+/// not revoked yet, revoked at `at`. A ledger entry whose user id does not parse refuses the
+/// rotation (nothing is marked revoked that the list does not name).
+fn retire_all(org: &OrgDir, at: UnixTime) -> Result<RevocationListBody> {
+    let current = org.revocations()?;
+    let mut body = current.body().clone();
+    body.version = body
+        .version
+        .checked_add(1)
+        .ok_or_else(|| Error::corrupt(org.revocations_path(), Damage::VersionExhausted))?;
+    body.issued_at = at;
+    let reason = Text::new("the organisation's root was rotated").map_err(Error::PolicyName)?;
+    for record in org.ledger.issued.iter().filter(|r| !r.revoked) {
+        let user = UserId::new(&record.user)
+            .map_err(|e| Error::corrupt(OrgDir::ledger_path(org.path()), Damage::LedgerUser(e)))?;
+        if current.find(record.serial).is_none() {
+            body.entries.push(RevokedCertificate {
+                serial: record.serial,
+                user,
+                revoked_at: at,
+                reason: reason.clone(),
+            });
+        }
+    }
+    Ok(body)
+}
+
+/// Keeps the old root, its sealed key and the last list it signed in `predecessors/`, named by
+/// the old fingerprint.
+fn keep_old(org: &OrgDir, old: &OrgRoot, last: &RevocationList) -> Result<()> {
     let dir = org.path().join("predecessors");
     fsutil::create_private_dir(&dir)?;
     let tag: String = old
@@ -118,6 +138,10 @@ fn keep_old(org: &OrgDir, old: &OrgRoot) -> Result<()> {
     let sealed =
         std::fs::read(org.root_key_path()).map_err(|e| Error::io(org.root_key_path(), e))?;
     fsutil::write_new(&dir.join(format!("root-key-{tag}.vigil")), &sealed)?;
+    fsutil::write_new(
+        &dir.join(format!("revocations-{tag}.vigil")),
+        armor(FileKind::RevocationList, &last.to_bytes()).as_bytes(),
+    )?;
     Ok(())
 }
 

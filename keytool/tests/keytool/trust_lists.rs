@@ -237,3 +237,28 @@ fn org_rotate_signs_everything_again_under_a_new_root_and_names_the_old_one() {
     bundle.certificate().verify_signature(new.key()).unwrap();
     assert!(env.path("at/predecessors").is_dir());
 }
+
+#[test]
+fn org_rotate_leaves_a_last_list_of_the_old_root_revoking_every_old_certificate() {
+    let env = three_orgs();
+    env.issue("officer@cert-at", "EU SECRET", "officer.bundle");
+    let old = OrgDir::open(&env.path("at")).unwrap().root;
+    env.ok(&["org", "rotate", "--org-dir", "at"]);
+    let kept = std::fs::read_dir(env.path("at/predecessors"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("revocations-"))
+        .expect("the old root's last list is kept");
+    let last =
+        vigil_protocol::RevocationList::from_bytes(&read_kind(&kept, FileKind::RevocationList))
+            .unwrap();
+    last.verify(&old).unwrap();
+    assert!(last.find(1).is_some());
+    let new = vigil_protocol::RevocationList::from_bytes(&read_kind(
+        &env.path("at/revocations.vigil"),
+        FileKind::RevocationList,
+    ))
+    .unwrap();
+    assert!(new.body().version > last.body().version);
+}
