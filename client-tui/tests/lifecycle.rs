@@ -13,26 +13,14 @@
 use std::path::Path;
 use std::time::Duration;
 
-use vigil_tests::federation::{Federation, Member, RunningRelay};
+use vigil_tests::federation::{Federation, Member, RunningRelay, texts};
 
 fn vigil() -> &'static Path {
     Path::new(env!("CARGO_BIN_EXE_vigil"))
 }
 
-/// The message texts of `vigil read` output: `TIME  Name <id> (trust) [delivery]: TEXT`.
-fn texts(run_stdout: &str) -> Vec<String> {
-    run_stdout
-        .lines()
-        .filter_map(|l| {
-            let (_, after) = l.split_once("> (")?;
-            let (_, text) = after.split_once(": ")?;
-            Some(text.to_owned())
-        })
-        .collect()
-}
-
 fn read(member: &Member, channel: &str) -> Vec<String> {
-    texts(&member.run(vigil(), &["read", channel]).ok().stdout)
+    member.read_texts(vigil(), channel)
 }
 
 fn members_line(member: &Member) -> String {

@@ -11,7 +11,7 @@
 
 use std::path::Path;
 
-use vigil_tests::federation::{Federation, Member, RunningRelay};
+use vigil_tests::federation::{Federation, Member, RunningRelay, texts};
 use vigil_tests::files_under;
 
 /// Failures reported as JSON, so a test asserts which refusal it was by its kind.
@@ -26,21 +26,8 @@ fn enroll(fed: &Federation, relay: &RunningRelay, users: &[(&str, &str)]) -> Vec
     fed.enroll_all(vigil(), relay.addr, users)
 }
 
-/// The message texts of `vigil read` output: `TIME  Name <id> (trust) [delivery]: TEXT`.
-fn texts(run_stdout: &str) -> Vec<String> {
-    run_stdout
-        .lines()
-        .filter_map(|l| {
-            let (_, after) = l.split_once("> (")?;
-            let (_, text) = after.split_once(": ")?;
-            Some(text.to_owned())
-        })
-        .collect()
-}
-
 fn read(member: &Member, channel: &str) -> Vec<String> {
-    let run = member.run(vigil(), &["read", channel]).ok();
-    texts(&run.stdout)
+    member.read_texts(vigil(), channel)
 }
 
 #[test]

@@ -523,3 +523,28 @@ impl Member {
         );
     }
 }
+
+/// The message texts of `vigil read` output: `TIME  Name <id> (trust) [delivery]: TEXT`.
+#[must_use]
+pub fn texts(read_stdout: &str) -> Vec<String> {
+    read_stdout
+        .lines()
+        .filter_map(|l| {
+            let (_, after) = l.split_once("> (")?;
+            let (_, text) = after.split_once(": ")?;
+            Some(text.to_owned())
+        })
+        .collect()
+}
+
+impl Member {
+    /// The texts `vigil read CHANNEL` shows this member (the command must succeed).
+    ///
+    /// # Panics
+    ///
+    /// When it fails.
+    #[must_use]
+    pub fn read_texts(&self, binary: &Path, channel: &str) -> Vec<String> {
+        texts(&self.run(binary, &["read", channel]).ok().stdout)
+    }
+}

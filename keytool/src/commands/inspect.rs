@@ -115,17 +115,31 @@ fn revocation_list(list: &RevocationList, roots: &[OrgRoot], out: &mut dyn Write
             ),
         );
     }
-    let Some(root) = roots.iter().find(|r| r.org() == &body.org) else {
+    check_org_signature(roots, &body.org, out, |root| {
+        list.verify(root).map_err(|_| Unverified::RevocationList {
+            org: root.org().clone(),
+        })
+    })
+}
+
+/// The signature line of a record `org`'s root signs: checked against that root when it is
+/// among `roots` (`verify` says whether it holds), else said to be unchecked.
+pub(super) fn check_org_signature(
+    roots: &[OrgRoot],
+    org: &vigil_protocol::OrgId,
+    out: &mut dyn Write,
+    verify: impl FnOnce(&OrgRoot) -> std::result::Result<(), Unverified>,
+) -> Result<()> {
+    let Some(root) = roots.iter().find(|r| r.org() == org) else {
         say(
             out,
             format!(
-                "  signature:     not checked: no root of {} given (use --org-dir or --root)",
-                body.org
+                "  signature:     not checked: no root of {org} given (use --org-dir or --root)"
             ),
         );
         return Ok(());
     };
-    match list.verify(root) {
+    match verify(root) {
         Ok(()) => {
             say(
                 out,
@@ -137,15 +151,13 @@ fn revocation_list(list: &RevocationList, roots: &[OrgRoot], out: &mut dyn Write
             );
             Ok(())
         }
-        Err(_) => refuse(
+        Err(why) => refuse(
             out,
             format!(
                 "  signature:     DOES NOT VERIFY against the {} root",
                 root.org()
             ),
-            Unverified::RevocationList {
-                org: root.org().clone(),
-            },
+            why,
         ),
     }
 }

@@ -28,34 +28,9 @@ pub(super) fn trust_list(list: &TrustList, roots: &[OrgRoot], out: &mut dyn Writ
             ),
         );
     }
-    let Some(root) = roots.iter().find(|r| r.org() == &body.org) else {
-        say(
-            out,
-            format!(
-                "  signature:     not checked: no root of {} given (use --org-dir or --root)",
-                body.org
-            ),
-        );
-        return Ok(());
-    };
-    match list.verify(root) {
-        Ok(()) => {
-            say(
-                out,
-                format!(
-                    "  signature:     valid ({} root {})",
-                    root.org(),
-                    root.fingerprint()
-                ),
-            );
-            Ok(())
-        }
-        Err(why) => {
-            say(out, format!("  signature:     DOES NOT VERIFY: {why}"));
-            Err(Unverified::TrustList {
-                org: root.org().clone(),
-            }
-            .into())
-        }
-    }
+    super::inspect::check_org_signature(roots, &body.org, out, |root| {
+        list.verify(root).map_err(|_| Unverified::TrustList {
+            org: root.org().clone(),
+        })
+    })
 }
