@@ -97,7 +97,7 @@ impl Engine {
             // The run refused is of other states that came before it: they are refused when
             // their own turn comes, and this one waits.
             Err(_) if !run.contains(signed) => Ok(Progress::Wait),
-            Err(e) if trust_difference(&self.trust, &e).is_some() => {
+            Err(e) if trust_difference(&e).is_some() => {
                 self.wait_for_trust(batch, events, (from, signed), &e, now)?;
                 Ok(Progress::Wait)
             }
@@ -214,7 +214,7 @@ impl Engine {
             }
         }
         match refusal {
-            Some(e) if trust_difference(&self.trust, &e).is_some() => {
+            Some(e) if trust_difference(&e).is_some() => {
                 self.wait_for_trust(batch, events, (from, signed), &e, now)?;
                 Ok(Progress::Wait)
             }
@@ -275,7 +275,7 @@ impl Engine {
         if self.parked_states(signed.state().channel).contains(signed) {
             return Ok(()); // told when it was first parked
         }
-        let Some(org) = trust_difference(&self.trust, error).cloned() else {
+        let Some(org) = trust_difference(error).cloned() else {
             return Ok(());
         };
         self.trust_wait_alert(batch, events, (from, signed), &org, error, now)

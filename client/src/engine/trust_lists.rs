@@ -6,7 +6,7 @@
 
 use vigil_protocol::cert::{TrustChange, TrustListUpdate};
 use vigil_protocol::channel::{ChannelError, SignedChannelState};
-use vigil_protocol::{CertError, OrgId, RevocationList, TrustList, TrustStore, UnixTime, UserId};
+use vigil_protocol::{CertError, OrgId, RevocationList, TrustList, UnixTime, UserId};
 
 use super::records::{Body, Entry, Event, keys};
 use super::{Engine, EngineError};
@@ -14,20 +14,16 @@ use crate::store::{Batch, Kind, Place};
 
 /// The organisation a refusal is about when the refusal comes from what this device trusts
 /// (a partner's root it does not know, or limits lower than the signer's): such a change may
-/// be accepted once this device's trust list catches up, so it waits instead of being dropped.
-///
-/// A partner the organisation removed is not a difference to wait out: what needs it now is
-/// refused at once, with its reason.
-pub(super) fn trust_difference<'e>(
-    trust: &TrustStore,
-    error: &'e ChannelError,
-) -> Option<&'e OrgId> {
+/// be accepted once this device's trust list catches up, or once a later state builds on it
+/// (the removal of a partner's members that follows a partner's removal), so it waits instead
+/// of being dropped.
+pub(super) fn trust_difference(error: &ChannelError) -> Option<&OrgId> {
     match error {
         ChannelError::Certificate(
             CertError::UntrustedRoot { org, .. }
             | CertError::ClearanceAboveLimit { org, .. }
             | CertError::RoleNotAllowed { org, .. },
-        ) if !trust.was_removed(org) => Some(org),
+        ) => Some(org),
         _ => None,
     }
 }
@@ -121,6 +117,11 @@ impl Engine {
         error: &ChannelError,
         now: UnixTime,
     ) -> Result<(), EngineError> {
+        if self.trust.was_removed(org) {
+            // A partner the organisation removed: the change waits for the one that removes
+            // its members; there is nothing to ask anyone.
+            return Ok(());
+        }
         let channel = signed.state().channel;
         let joined = self.channels.contains_key(&channel);
         let what = if joined {
