@@ -6,13 +6,14 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-const PACKAGES: [(&str, &str); 7] = [
+const PACKAGES: [(&str, &str); 8] = [
     ("vigil-protocol", "protocol"),
     ("vigil-common", "common"),
     ("vigil-keytool", "keytool"),
     ("vigil-server", "server"),
     ("vigil-client", "client"),
     ("vigil", "client-tui"),
+    ("vigil-packaging", "packaging"),
     ("vigil-tests", "tests"),
 ];
 
