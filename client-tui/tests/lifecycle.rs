@@ -162,7 +162,15 @@ fn a_partner_removed_is_removed_from_the_channels() {
     );
     lead.run(vigil(), &["send", "ops", "AT only from here"])
         .ok();
-    let page = other.run(vigil(), &["read", "ops"]).ok();
+    // The message and the new sender key travel separately: read until both are in.
+    let mut page = other.run(vigil(), &["read", "ops"]).ok();
+    for _ in 0..20 {
+        if !texts(&page.stdout).is_empty() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(500));
+        page = other.run(vigil(), &["read", "ops"]).ok();
+    }
     assert_eq!(
         texts(&page.stdout),
         ["AT only from here"],
