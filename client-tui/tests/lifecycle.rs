@@ -118,14 +118,10 @@ fn a_partner_added_after_enrolment_reaches_every_device() {
     drop(relay);
 }
 
-/// A partner removed from the trust list while the relay runs: the relay reloads its roots by
-/// itself, the owner's device removes the partner's members from the channel at its next
-/// connection, the others follow, and the partner's member can no longer log in.
-#[test]
-fn a_partner_removed_is_removed_from_the_channels() {
-    let fed = Federation::new(&["CERT-AT", "CERT-CZ"]);
-    let relay = fed.start_relay();
-    let mut members = fed.enroll_all(
+/// CERT-AT's lead and another member, and CERT-CZ's officer, enrolled; the lead's channel
+/// `ops` holds all three.
+fn ops_with_partner(fed: &Federation, relay: &RunningRelay) -> Vec<Member> {
+    let members = fed.enroll_all(
         vigil(),
         relay.addr,
         &[
@@ -134,12 +130,24 @@ fn a_partner_removed_is_removed_from_the_channels() {
             ("officer@cert-cz", "EU RESTRICTED"),
         ],
     );
+    members[0].open_ops_channel(vigil(), "other@cert-at");
+    members[0]
+        .run(vigil(), &["channel", "invite", "ops", "officer@cert-cz"])
+        .ok();
+    members
+}
+
+/// A partner removed from the trust list while the relay runs: the relay reloads its roots by
+/// itself, the owner's device removes the partner's members from the channel at its next
+/// connection, the others follow, and the partner's member can no longer log in.
+#[test]
+fn a_partner_removed_is_removed_from_the_channels() {
+    let fed = Federation::new(&["CERT-AT", "CERT-CZ"]);
+    let relay = fed.start_relay();
+    let mut members = ops_with_partner(&fed, &relay);
     let [lead, other, officer] = members.as_mut_slice() else {
         unreachable!()
     };
-    lead.open_ops_channel(vigil(), "other@cert-at");
-    lead.run(vigil(), &["channel", "invite", "ops", "officer@cert-cz"])
-        .ok();
     assert!(read(officer, "ops").is_empty(), "officer joined");
 
     fed.keytool(&[
@@ -255,21 +263,10 @@ fn a_connected_device_is_pushed_the_new_trust_list() {
 fn a_partner_rotating_its_root_key_keeps_the_channel_working() {
     let fed = Federation::new(&["CERT-AT", "CERT-CZ"]);
     let relay = fed.start_relay();
-    let mut members = fed.enroll_all(
-        vigil(),
-        relay.addr,
-        &[
-            ("lead@cert-at", "EU SECRET"),
-            ("other@cert-at", "EU SECRET"),
-            ("officer@cert-cz", "EU RESTRICTED"),
-        ],
-    );
+    let mut members = ops_with_partner(&fed, &relay);
     let [lead, other, officer] = members.as_mut_slice() else {
         unreachable!()
     };
-    lead.open_ops_channel(vigil(), "other@cert-at");
-    lead.run(vigil(), &["channel", "invite", "ops", "officer@cert-cz"])
-        .ok();
     lead.run(vigil(), &["send", "ops", "before the rotation"])
         .ok();
     assert_eq!(read(officer, "ops"), ["before the rotation"]);

@@ -17,6 +17,10 @@ use crate::say;
 use vigil_common::passphrase::Source;
 use vigil_common::{fs as fsutil, now};
 
+/// Hex digits of the old root's fingerprint naming its files in `predecessors/`: enough to
+/// tell roots apart, short enough to read.
+const TAG_DIGITS: usize = 16;
+
 /// Rotates the root of the organisation in `org_dir`: the old key (its passphrase asked)
 /// proves the administrator holds it, a new key is made and sealed under a new passphrase, and
 /// the revocation and trust lists are signed again by it.
