@@ -133,7 +133,7 @@ fn keep_old(org: &OrgDir, old: &OrgRoot, last: &RevocationList) -> Result<()> {
         .fingerprint()
         .chars()
         .filter(char::is_ascii_hexdigit)
-        .take(16)
+        .take(TAG_DIGITS)
         .collect();
     fsutil::write_new(
         &dir.join(format!("root-{tag}.vigil")),
