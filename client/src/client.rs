@@ -461,28 +461,11 @@ impl Client {
 
     async fn send_outbox(&mut self) -> Result<(), ClientError> {
         let mut retries = 0;
-        // The member whose bundle was fetched last: asked again at once, the bundle did not
-        // make the first entry sendable, which then fails instead of asking forever.
-        let mut fetched: Option<UserId> = None;
         loop {
             match self.engine.next_outgoing(now())? {
                 Outgoing::Idle => return Ok(()),
-                Outgoing::NeedBundle(user) if fetched.as_ref() == Some(&user) => {
-                    tracing::warn!(
-                        "an outbox entry cannot be sent over the session its bundle gave"
-                    );
-                    let events = self
-                        .engine
-                        .drop_first("no session valid now with the recipient")?;
-                    self.emit(events);
-                    fetched = None;
-                }
-                Outgoing::NeedBundle(user) => {
-                    self.fetch_session(&user).await?;
-                    fetched = Some(user);
-                }
+                Outgoing::NeedBundle(user) => self.fetch_session(&user).await?,
                 Outgoing::Send { key, request } => {
-                    fetched = None;
                     let response = self.request(&request).await?;
                     let (outcome, events) = self.engine.sent(&key, &response)?;
                     self.emit(events);
